@@ -1,0 +1,189 @@
+"""Tests for verify.randomdb: constraint-respecting random databases and the random search."""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from verify.engine import materialize
+from verify.minimize import satisfies_constraints
+from verify.randomdb import draw_database, random_search
+from verify.schema import Column, ForeignKey, Schema, Table, affinity_of
+
+
+def col(name: str, type_: str, not_null: bool = False, dialect: str = "sqlite") -> Column:
+    return Column(name=name, type=type_, affinity=affinity_of(type_, dialect), not_null=not_null)
+
+
+ONE_TABLE = Schema(tables=[Table(name="T", columns=[col("a", "int")])])
+
+# Composite keys, a composite FK, a NOT NULL FK, a self-reference, a UNIQUE set, and the
+# child listed before its parent.
+RICH = Schema(
+    tables=[
+        Table(
+            name="enroll",
+            columns=[col("sid", "int"), col("cid", "int"), col("term", "text"), col("grade", "real")],
+            primary_key=["sid", "cid"],
+            foreign_keys=[
+                ForeignKey(columns=["sid"], ref_table="Student", ref_columns=["id"]),
+                ForeignKey(columns=["cid", "term"], ref_table="course", ref_columns=["id", "term"]),
+            ],
+        ),
+        Table(
+            name="Student",
+            columns=[
+                col("id", "int"),
+                col("name", "varchar(10)", not_null=True),
+                col("email", "text"),
+                col("mentor", "int"),
+            ],
+            primary_key=["id"],
+            unique=[["email"]],
+            foreign_keys=[ForeignKey(columns=["mentor"], ref_table="student", ref_columns=["id"])],
+        ),
+        Table(
+            name="course",
+            columns=[col("id", "int"), col("term", "text"), col("dept", "text", not_null=True)],
+            primary_key=["id", "term"],
+        ),
+        Table(
+            name="note",
+            columns=[col("sid", "int", not_null=True), col("body", "text")],
+            foreign_keys=[ForeignKey(columns=["sid"], ref_table="student", ref_columns=["id"])],
+        ),
+    ]
+)
+
+POOLS = {("student", "id"): [1, 2, 3], ("course", "term"): ["fall", "spring"], ("course", "id"): [1, 2]}
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(0, 5), null_rate=st.floats(0, 1))
+def test_drawn_databases_satisfy_constraints(seed: int, k: int, null_rate: float) -> None:
+    db = draw_database(RICH, k, POOLS, random.Random(seed), null_rate)
+    assert set(db) == {t.name for t in RICH.tables}
+    assert all(len(rows) <= k for rows in db.values())
+    assert satisfies_constraints(RICH, db)
+    materialize(RICH, db, "sqlite").close()  # the engine agrees
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_duckdb_databases_with_dates_materialize(seed: int) -> None:
+    schema = Schema(
+        tables=[
+            Table(
+                name="ev",
+                columns=[col("d", "date", dialect="duckdb"), col("ok", "boolean", dialect="duckdb")],
+                primary_key=["d"],
+            )
+        ]
+    )
+    db = draw_database(schema, 4, {}, random.Random(seed))
+    assert all(isinstance(r[0], datetime.date) for r in db["ev"])
+    assert all(r[1] in (True, False, None) for r in db["ev"])
+    materialize(schema, db, "duckdb").close()
+
+
+def test_foreign_keys_are_actually_filled() -> None:
+    rng = random.Random(5)
+    dbs = [draw_database(RICH, 3, POOLS, rng) for _ in range(40)]
+    assert any(db["enroll"] for db in dbs)
+    assert any(r[3] is not None for db in dbs for r in db["Student"])  # self-reference used
+    assert any(db["note"] for db in dbs)  # NOT NULL foreign key filled from a parent
+    assert all(not db["note"] for db in dbs if not db["Student"])
+
+
+def test_deterministic_for_a_seed() -> None:
+    a = [draw_database(RICH, 3, POOLS, random.Random(7)) for _ in range(2)]
+    assert a[0] == a[1]
+    assert any(draw_database(RICH, 3, POOLS, random.Random(s)) != a[0] for s in range(8))
+
+
+def test_pools_are_used_and_not_null_respected() -> None:
+    rng = random.Random(1)
+    for _ in range(50):
+        db = draw_database(RICH, 3, POOLS, rng)
+        assert all(r[0] in (1, 2, 3) for r in db["Student"])
+        assert all(r[1] is not None for r in db["Student"])
+        assert all(r[1] in ("fall", "spring") for r in db["course"])
+
+
+def test_sizes_vary_between_empty_and_k() -> None:
+    rng = random.Random(3)
+    sizes = {len(draw_database(ONE_TABLE, 4, {}, rng)["T"]) for _ in range(200)}
+    assert {0, 1, 4} <= sizes and sizes <= {0, 1, 2, 3, 4}
+
+
+def test_random_search_finds_boundary_difference() -> None:
+    out = random_search(
+        ONE_TABLE,
+        "SELECT a FROM t WHERE a > 1",
+        "SELECT a FROM t WHERE a >= 1",
+        dialect="sqlite",
+        semantics="bag",
+        pools={("t", "a"): [0, 1, 2]},
+        k_max=3,
+        budget_seconds=5,
+        rng=random.Random(0),
+    )
+    assert out.hit is not None
+    assert out.hit.comparison.differ
+    assert out.hit.comparison.gold_only == []
+    assert set(out.hit.comparison.gen_only) == {(1,)}
+    assert [1] in out.hit.tables["T"]
+    assert out.tried == out.hit.databases_tried >= 1 and out.errors == 0
+
+
+def test_random_search_finds_nothing_for_identical_queries() -> None:
+    out = random_search(
+        RICH,
+        "SELECT s.name, count(*) FROM student s JOIN enroll e ON e.sid = s.id GROUP BY s.name",
+        "SELECT s.name, count(*) FROM student s JOIN enroll e ON e.sid = s.id GROUP BY s.name",
+        dialect="sqlite",
+        semantics="bag",
+        pools=POOLS,
+        k_max=3,
+        budget_seconds=5,
+        rng=random.Random(0),
+        max_databases=100,
+    )
+    assert out.hit is None
+    assert out.tried == 100 and out.errors == 0
+
+
+def test_random_search_on_duckdb() -> None:
+    out = random_search(
+        ONE_TABLE,
+        "SELECT count(*) FROM t",
+        "SELECT count(a) FROM t",
+        dialect="duckdb",
+        semantics="bag",
+        pools={},
+        k_max=2,
+        budget_seconds=5,
+        rng=random.Random(0),
+    )
+    assert out.hit is not None
+    assert any(r[0] is None for r in out.hit.tables["T"])
+
+
+def test_random_search_counts_errors_and_stops_on_a_broken_query() -> None:
+    out = random_search(
+        ONE_TABLE,
+        "SELECT nope FROM t",
+        "SELECT a FROM t",
+        dialect="sqlite",
+        semantics="bag",
+        pools={},
+        k_max=3,
+        budget_seconds=5,
+        rng=random.Random(0),
+    )
+    assert out.hit is None
+    assert out.errors == out.tried == 20
+    assert out.last_error is not None and "nope" in out.last_error

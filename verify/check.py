@@ -1,0 +1,366 @@
+"""`check_pair`: the whole pipeline, shared by the CLI, the benchmarks and the agent.
+
+    parse → lower (resolve + IR) → random pass → SMT for k = 1..bound → decode → confirm → minimize
+
+Example:
+    >>> from verify.schema_io import schema_from_ddl
+    >>> s = schema_from_ddl("CREATE TABLE t (a INTEGER, b INTEGER);")
+    >>> check_pair("SELECT COUNT(*) FROM t", "SELECT COUNT(a) FROM t", schema=s).verdict.value
+    'not_equivalent'
+    >>> check_pair("SELECT a FROM t WHERE a > 1", "SELECT a FROM t WHERE NOT a <= 1", schema=s).verdict.value
+    'equivalent'
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+from sqlglot import exp
+
+from verify import engine, ir
+from verify.decode import Tables, blocking_clause, decode
+from verify.encode import Encoder, differ
+from verify.errors import QueryError, Unsupported
+from verify.infer import infer_schema
+from verify.lower import lower_query
+from verify.minimize import minimize
+from verify.parse import parse_query
+from verify.randomdb import random_search
+from verify.schema import Schema, SchemaError
+from verify.verdict import Counterexample, Stats, TableData, Verdict, VerdictKind
+
+SEMANTICS = ("auto", "bag", "set", "list")
+MAX_UNCONFIRMED_PER_K = 5
+
+
+@dataclass
+class _Prepared:
+    gold_tree: exp.Expression
+    gen_tree: exp.Expression
+    gold: ir.Query
+    gen: ir.Query
+    schema: Schema
+    semantics: str
+    dialect: str
+    notes: list[str]
+
+
+def check_pair(
+    gold: str,
+    gen: str,
+    schema: Schema | None = None,
+    *,
+    bound: int = 4,
+    semantics: str = "auto",
+    dialect: str = "sqlite",
+    timeout: float = 30.0,
+    random_budget: float | None = None,
+    seed: int = 0,
+    minimize_result: bool = True,
+) -> Verdict:
+    """Decide whether `gold` and `gen` return the same result on every database with at most
+    `bound` rows per table that satisfies `schema`'s constraints. See `verify.verdict`."""
+    start = time.monotonic()
+    stats = Stats()
+    base = dict(semantics=semantics, dialect=dialect, stats=stats)
+    try:
+        prep = _prepare(gold, gen, schema, semantics, dialect)
+    except QueryError as e:
+        return _finish(Verdict(verdict=VerdictKind.ERROR, reason=str(e), **base), start)
+    except SchemaError as e:
+        return _finish(Verdict(verdict=VerdictKind.ERROR, reason=f"schema: {e}", **base), start)
+    except Unsupported as e:
+        return _finish(Verdict(verdict=VerdictKind.UNSUPPORTED, reason=f"unsupported: {e.feature}", **base), start)
+    base["semantics"] = prep.semantics
+    common = dict(base, schema_inferred=prep.schema.inferred)
+    deadline = start + timeout
+
+    # 1. a cheap randomized pass on the real engine
+    pools = value_pools(prep)
+    rb = random_budget if random_budget is not None else min(2.0, timeout * 0.1)
+    outcome = random_search(
+        prep.schema, gold, gen, dialect=dialect, semantics=prep.semantics, pools=pools,
+        k_max=max(bound, 1), budget_seconds=rb, rng=random.Random(seed),
+    )
+    stats.random_databases = outcome.tried
+    if outcome.hit is not None:
+        cex = _counterexample(prep, outcome.hit.tables, pools, "random", minimize_result, deadline)
+        if cex is not None:
+            return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(cex.tables),
+                                   counterexample=cex, confirmed=True, assumptions=prep.notes,
+                                   **common), start)
+
+    # 2. proofs that hold for every database size
+    if _canonical(prep.gold_tree, dialect) == _canonical(prep.gen_tree, dialect):
+        return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, complete=True,
+                               reason="the queries are identical after normalization",
+                               assumptions=prep.notes, **common), start)
+    if not prep.gold.tables and not prep.gen.tables:
+        bounds = [0]
+    else:
+        bounds = list(range(1, bound + 1))
+
+    # 3. SMT, bound by bound
+    proved: int | None = None
+    assumptions = list(prep.notes)
+    for k in bounds:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0.05:
+            break
+        res = _smt_at(prep, k, remaining, stats, pools, minimize_result, deadline)
+        for a in res.assumptions:
+            if a not in assumptions:
+                assumptions.append(a)
+        if res.cex is not None:
+            return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=k, counterexample=res.cex,
+                                   confirmed=True, assumptions=assumptions, **common), start)
+        if res.status != "unsat":
+            reason = res.reason or f"solver returned {res.status} at k={k}"
+            return _finish(Verdict(verdict=VerdictKind.EQUIVALENT if proved else VerdictKind.UNKNOWN,
+                                   bound=proved, reason=(f"proved up to k={proved}; " if proved else "") + reason,
+                                   assumptions=assumptions, **common), start)
+        proved = k
+    if proved is None:
+        return _finish(Verdict(verdict=VerdictKind.UNKNOWN, reason="no time left for the SMT search",
+                               assumptions=assumptions, **common), start)
+    if bounds == [0]:
+        return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, bound=0, complete=True,
+                               reason="neither query reads a table, so the database does not matter",
+                               assumptions=assumptions, **common), start)
+    reason = "" if proved == bound else f"time ran out after k={proved}"
+    return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, bound=proved, reason=reason,
+                           assumptions=assumptions, **common), start)
+
+
+def _finish(v: Verdict, start: float) -> Verdict:
+    v.stats.seconds = round(time.monotonic() - start, 4)
+    return v
+
+
+def _size(tables: dict) -> int:
+    return max((len(t.rows) for t in tables.values()), default=0)
+
+
+def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect: str) -> _Prepared:
+    if semantics not in SEMANTICS:
+        raise QueryError(f"unknown semantics {semantics!r}; choose one of {', '.join(SEMANTICS)}")
+    gtree = _parse(gold, dialect, "gold")
+    ntree = _parse(gen, dialect, "generated")
+    notes: list[str] = []
+    if schema is None:
+        schema = infer_schema([gtree, ntree], dialect)
+        notes.append("schema inferred from the queries: every column nullable, types from usage")
+    schema, dropped = _usable_schema(schema)
+    notes += dropped
+    try:
+        gq = lower_query(gtree, schema, dialect)
+    except QueryError as e:
+        raise QueryError(f"gold query: {e}") from None
+    try:
+        nq = lower_query(ntree, schema, dialect)
+    except QueryError as e:
+        raise QueryError(f"generated query: {e}") from None
+    for n in gq.notes + nq.notes:
+        if n not in notes:
+            notes.append(n)
+    if semantics == "auto":
+        semantics = "list" if gq.ordered else "bag"
+    if semantics == "list":
+        notes.append("rows that tie under ORDER BY are compared in one fixed order")
+    return _Prepared(gtree, ntree, gq, nq, schema, semantics, dialect, notes)
+
+
+def _parse(sql: str, dialect: str, which: str) -> exp.Expression:
+    try:
+        return parse_query(sql, dialect)
+    except QueryError as e:
+        raise QueryError(f"{which} query: {e}") from None
+
+
+def _usable_schema(schema: Schema) -> tuple[Schema, list[str]]:
+    """Drop foreign keys whose two sides have different kinds (Spider has text → integer keys):
+    the verifier cannot state them exactly, and a weaker schema keeps verdicts sound."""
+    schema.validate_keys()
+    notes = []
+    tables = []
+    for t in schema.tables:
+        keep = []
+        for fk in t.foreign_keys:
+            ref = schema.table(fk.ref_table)
+            kinds_match = all(
+                _kind_class(t.column(c).affinity.value) == _kind_class(ref.column(r).affinity.value)
+                for c, r in zip(fk.columns, fk.ref_columns)
+            )
+            if kinds_match:
+                keep.append(fk)
+            else:
+                notes.append(f"foreign key {t.name}({', '.join(fk.columns)}) → {fk.ref_table} not used: "
+                             "the column types differ")
+        tables.append(t.model_copy(update={"foreign_keys": keep}))
+    return schema.model_copy(update={"tables": tables}), notes
+
+
+def _kind_class(aff: str) -> str:
+    return "number" if aff in ("INTEGER", "REAL", "NUMERIC") else aff
+
+
+def _canonical(tree: exp.Expression, dialect: str) -> str:
+    return tree.sql(dialect=dialect, normalize=True, pretty=False)
+
+
+# ----------------------------------------------------------------------------- SMT
+@dataclass
+class _SmtResult:
+    status: str
+    cex: Counterexample | None = None
+    assumptions: list[str] | None = None
+    reason: str = ""
+
+
+def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_min: bool, deadline) -> _SmtResult:
+    enc = Encoder(prep.schema, k, prep.dialect, tables=set(prep.gold.tables | prep.gen.tables))
+    r1 = enc.rel(prep.gold.rel)
+    r2 = enc.rel(prep.gen.rel)
+    goal = differ(r1, r2, len(prep.gold.rel.columns), len(prep.gen.rel.columns), prep.semantics)
+    solver = z3.Solver()
+    solver.add(enc.database_constraints())
+    solver.add(enc.side)
+    solver.add(enc.assumptions)
+    solver.add(goal)
+    unconfirmed = 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0.05:
+            return _SmtResult("unknown", assumptions=enc.assumption_notes, reason=f"time ran out at k={k}")
+        solver.set("timeout", max(1, int(left * 1000)))
+        stats.smt_calls += 1
+        status = solver.check()
+        if status == z3.unsat:
+            return _SmtResult("unsat", assumptions=enc.assumption_notes)
+        if status != z3.sat:
+            why = solver.reason_unknown()
+            return _SmtResult("unknown", assumptions=enc.assumption_notes,
+                              reason=f"solver gave up at k={k} ({why})")
+        model = solver.model()
+        tables = decode(model, enc)
+        cex = _counterexample(prep, tables, pools, "smt", do_min, deadline)
+        if cex is not None:
+            return _SmtResult("sat", cex=cex, assumptions=enc.assumption_notes)
+        stats.unconfirmed_models += 1
+        unconfirmed += 1
+        if unconfirmed >= MAX_UNCONFIRMED_PER_K:
+            return _SmtResult("unknown", assumptions=enc.assumption_notes,
+                              reason=f"{unconfirmed} solver models at k={k} were not confirmed by the engine")
+        solver.add(blocking_clause(model, enc))
+
+
+# ----------------------------------------------------------------------------- confirmation
+def _confirm(prep: _Prepared, tables: Tables, dialect: str):
+    try:
+        g, n, cmp = engine.run_both(prep.schema, tables, _sql(prep.gold_tree, dialect), _sql(prep.gen_tree, dialect),
+                                    dialect, prep.semantics)
+    except (engine.EngineError, SchemaError):
+        return None
+    return (g, n, cmp) if cmp.differ else None
+
+
+def _sql(tree: exp.Expression, dialect: str) -> str:
+    return tree.sql(dialect=dialect)
+
+
+def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_min: bool, deadline) -> Counterexample | None:
+    dialect = prep.dialect
+    confirmed = _confirm(prep, tables, dialect)
+    if confirmed is None:
+        return None
+    if do_min:
+        budget = max(0.0, min(5.0, deadline - time.monotonic()))
+        preferred = {key: vals for key, vals in pools.items()}
+        tables = minimize(prep.schema, tables, lambda db: _confirm(prep, db, dialect) is not None,
+                          preferred_values=preferred, budget_seconds=budget)
+        confirmed = _confirm(prep, tables, dialect)
+        assert confirmed is not None, "minimize returned a database that no longer differs"
+    g, n, cmp = confirmed
+    return Counterexample(
+        tables={t.name: TableData(columns=[c.name for c in t.columns], rows=[list(r) for r in tables.get(t.name, [])])
+                for t in prep.schema.tables if tables.get(t.name)},
+        gold_result=TableData(columns=g.columns, rows=[list(r) for r in g.rows]),
+        gen_result=TableData(columns=n.columns, rows=[list(r) for r in n.rows]),
+        gold_only=[list(r) for r in cmp.gold_only],
+        gen_only=[list(r) for r in cmp.gen_only],
+        found_by=found_by,
+        inserts=inserts_script(prep.schema, tables, dialect),
+    )
+
+
+def inserts_script(schema: Schema, tables: Tables, dialect: str) -> str:
+    from verify.schema import quote_ident
+
+    lines = [schema.ddl(dialect)]
+    for t in schema.tables:
+        for row in tables.get(t.name, []):
+            lines.append(f"INSERT INTO {quote_ident(t.name)} VALUES ({', '.join(_sql_literal(v) for v in row)});")
+    return "\n".join(lines)
+
+
+def _sql_literal(v: Any) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+# ----------------------------------------------------------------------------- value pools
+def value_pools(prep: _Prepared) -> dict[tuple[str, str], list[Any]]:
+    """Values for the random pass and the minimizer: literals of the queries, their numeric
+    neighbours and case variants, and real values sampled from the database."""
+    lits: list[Any] = []
+    for tree in (prep.gold_tree, prep.gen_tree):
+        for lit in tree.find_all(exp.Literal):
+            if lit.is_string:
+                s = lit.this
+                lits += [s, s.lower(), s.upper(), s.capitalize()]
+            else:
+                try:
+                    v = int(lit.this)
+                    lits += [v - 1, v, v + 1]
+                except ValueError:
+                    try:
+                        f = float(lit.this)
+                        lits += [f, f - 0.5, f + 0.5]
+                    except ValueError:
+                        pass
+    nums = [v for v in lits if isinstance(v, (int, float))]
+    texts = [v for v in lits if isinstance(v, str)]
+    pools: dict[tuple[str, str], list[Any]] = {}
+    for t in prep.schema.tables:
+        for c in t.columns:
+            aff = c.affinity.value
+            sample = prep.schema.sample_values(t.name, c.name)[:8]
+            if aff == "INTEGER":
+                base = [int(v) for v in nums if float(v).is_integer()] + [0, 1, 2]
+            elif aff in ("REAL", "NUMERIC"):
+                base = nums + [0, 1, 2]
+            elif aff in ("TEXT", "BLOB"):
+                base = texts + ["a", "b"]
+            else:
+                continue
+            pools[(t.name.lower(), c.name.lower())] = _dedupe(base + list(sample))
+    return pools
+
+
+def _dedupe(vals: list[Any]) -> list[Any]:
+    seen, out = set(), []
+    for v in vals:
+        key = (type(v).__name__, v)
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out

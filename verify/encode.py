@@ -1,0 +1,617 @@
+"""Encode IR queries over a symbolic database with at most k rows per table (Z3).
+
+Relations are Python lists of symbolic rows `SRow(present, values, pos)`; each IR operator is a
+short function from input rows to output rows ("symbolic execution"). Base tables have k row
+slots whose `present` flags form a prefix, so every table size 0..k is possible.
+
+Example:
+    >>> enc = Encoder(schema, k=2)                           # doctest: +SKIP
+    >>> rows1, rows2 = enc.rel(q1.rel), enc.rel(q2.rel)      # doctest: +SKIP
+    >>> solver.add(enc.database_constraints(), enc.side, differ(rows1, rows2, "bag"))  # +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import z3
+
+from verify import ir
+from verify.errors import Unsupported
+from verify.schema import Schema
+from verify.values import (
+    CANONICAL_INT,
+    FALSE,
+    NO_DIGIT,
+    PRINTABLE,
+    TRUE,
+    V,
+    as_int,
+    as_real,
+    boolean,
+    compare,
+    compare_affnum,
+    const,
+    convert,
+    fresh,
+    is_false,
+    is_true,
+    isint_of,
+    ite,
+    null_of,
+    round_half_away,
+    same,
+    same_row,
+    tdiv,
+    tmod,
+    trunc,
+    unify_kind,
+)
+
+_KIND = {"INTEGER": "int", "REAL": "real", "NUMERIC": "num", "TEXT": "text", "BLOB": "text",
+         "DATE": "date", "BOOLEAN": "bool"}
+
+
+@dataclass
+class SRow:
+    present: z3.BoolRef
+    vals: list[V]
+    pos: z3.ArithRef | None = None  # position in an ORDER BY result
+
+
+def _sum(terms: list) -> z3.ArithRef:
+    return z3.Sum(terms) if terms else z3.IntVal(0)
+
+
+class Encoder:
+    """Holds one symbolic database (k slots per table) and encodes relations over it."""
+
+    def __init__(self, schema: Schema, k: int, dialect: str = "sqlite", tables: set[str] | None = None):
+        self.schema = schema
+        self.k = k
+        self.dialect = dialect
+        self.side: list[z3.BoolRef] = []  # definitional constraints (always satisfiable)
+        self.assumptions: list[z3.BoolRef] = []  # domain restrictions, reported in the verdict
+        self.assumption_notes: list[str] = []
+        self.db: dict[str, list[SRow]] = {}
+        self._n = 0
+        self._memo: dict = {}
+        wanted = tables if tables is not None else {t.name.lower() for t in schema.tables}
+        for t in schema.tables:
+            if t.name.lower() in wanted or self._referenced_by(t.name, wanted):
+                self.db[t.name.lower()] = self._table_slots(t)
+
+    def _referenced_by(self, name: str, wanted: set[str]) -> bool:
+        """Parents of the tables a query reads are part of the database (foreign keys)."""
+        seen, todo = set(), list(wanted)
+        while todo:
+            t = todo.pop()
+            if t in seen or not self.schema.has_table(t):
+                continue
+            seen.add(t)
+            for fk in self.schema.table(t).foreign_keys:
+                todo.append(fk.ref_table.lower())
+        return name.lower() in seen
+
+    def fresh_name(self, base: str) -> str:
+        self._n += 1
+        return f"{base}!{self._n}"
+
+    def _table_slots(self, t) -> list[SRow]:
+        rows = []
+        for i in range(self.k):
+            vals = []
+            for c in t.columns:
+                kind = _KIND[c.affinity.value]
+                v = fresh(f"{t.name}[{i}].{c.name}", kind)
+                if kind == "num":
+                    # a NUMERIC cell holds an INTEGER exactly when its value is integral
+                    self.side.append(v.isint == z3.IsInt(v.v))
+                if kind == "text":
+                    self.assume(z3.InRe(v.v, PRINTABLE), "text values are printable ASCII")
+                vals.append(v)
+            rows.append(SRow(z3.Bool(f"{t.name}[{i}].present"), vals))
+        return rows
+
+    def assume(self, c: z3.BoolRef, note: str) -> None:
+        self.assumptions.append(c)
+        if note not in self.assumption_notes:
+            self.assumption_notes.append(note)
+
+    # ------------------------------------------------------------------ constraints
+    def database_constraints(self) -> list[z3.BoolRef]:
+        out: list[z3.BoolRef] = []
+        for t in self.schema.tables:
+            rows = self.db.get(t.name.lower())
+            if rows is None:
+                continue
+            for i in range(len(rows) - 1):
+                out.append(z3.Implies(rows[i + 1].present, rows[i].present))
+            notnull = {c.name.lower() for c in t.columns if c.not_null} | {c.lower() for c in t.primary_key}
+            for r in rows:
+                for c, v in zip(t.columns, r.vals):
+                    if c.name.lower() in notnull:
+                        out.append(z3.Not(v.null))
+            keys = ([t.primary_key] if t.primary_key else []) + t.unique
+            for key in keys:
+                idx = [t.index(c) for c in key]
+                for i in range(len(rows)):
+                    for j in range(i + 1, len(rows)):
+                        a, b = rows[i], rows[j]
+                        clash = z3.And([z3.And(z3.Not(a.vals[x].null), z3.Not(b.vals[x].null),
+                                               a.vals[x].v == b.vals[x].v) for x in idx])
+                        out.append(z3.Not(z3.And(a.present, b.present, clash)))
+            for fk in t.foreign_keys:
+                parent = self.db.get(fk.ref_table.lower())
+                if parent is None:
+                    continue
+                ptable = self.schema.table(fk.ref_table)
+                cidx = [t.index(c) for c in fk.columns]
+                pidx = [ptable.index(c) for c in fk.ref_columns]
+                for r in rows:
+                    any_null = z3.Or([r.vals[x].null for x in cidx])
+                    match = z3.Or([
+                        z3.And([p.present] + [z3.And(z3.Not(p.vals[y].null), same(r.vals[x], p.vals[y]))
+                                              for x, y in zip(cidx, pidx)])
+                        for p in parent
+                    ]) if parent else FALSE
+                    out.append(z3.Implies(z3.And(r.present, z3.Not(any_null)), match))
+        return out
+
+    # ------------------------------------------------------------------ relations
+    def rel(self, rel: ir.Rel, outer: tuple = ()) -> list[SRow]:
+        key = (id(rel), id(outer) if outer and free_depth(rel) > 0 else None)
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit[1]
+        method = getattr(self, "_" + type(rel).__name__.lower())
+        rows = method(rel, outer)
+        self._memo[key] = (rel, rows, outer)  # keep rel/outer alive so ids stay unique
+        return rows
+
+    def _scan(self, rel: ir.Scan, outer) -> list[SRow]:
+        return self.db[rel.table.lower()]
+
+    def _values(self, rel: ir.Values, outer) -> list[SRow]:
+        return [SRow(TRUE, [self.expr(e, [], outer) for e in row]) for row in rel.rows]
+
+    def _filter(self, rel: ir.Filter, outer) -> list[SRow]:
+        rows = self.rel(rel.input, outer)
+        return [SRow(z3.And(r.present, is_true(self.expr(rel.cond, r.vals, outer))), r.vals, r.pos) for r in rows]
+
+    def _project(self, rel: ir.Project, outer) -> list[SRow]:
+        rows = self.rel(rel.input, outer)
+        return [SRow(r.present, [self.expr(e, r.vals, outer) for e in rel.exprs], r.pos) for r in rows]
+
+    def _join(self, rel: ir.Join, outer) -> list[SRow]:
+        left = self.rel(rel.left, outer)
+        right = self.rel(rel.right, outer)
+        nl, nr = len(rel.left.columns), len(rel.right.columns)
+        out: list[SRow] = []
+        match: dict[tuple[int, int], z3.BoolRef] = {}
+        for i, a in enumerate(left):
+            for j, b in enumerate(right):
+                vals = a.vals + b.vals
+                on = is_true(self.expr(rel.cond, vals, outer)) if rel.cond is not None else TRUE
+                m = z3.And(a.present, b.present, on)
+                match[i, j] = m
+                out.append(SRow(m, vals))
+        if rel.kind in ("left", "full"):
+            pad = [null_of(c.kind) for c in rel.right.columns]
+            for i, a in enumerate(left):
+                none = z3.Not(z3.Or([match[i, j] for j in range(len(right))])) if right else TRUE
+                out.append(SRow(z3.And(a.present, none), a.vals + pad))
+        if rel.kind in ("right", "full"):
+            pad = [null_of(c.kind) for c in rel.left.columns]
+            for j, b in enumerate(right):
+                none = z3.Not(z3.Or([match[i, j] for i in range(len(left))])) if left else TRUE
+                out.append(SRow(z3.And(b.present, none), pad + b.vals))
+        assert all(len(r.vals) == nl + nr for r in out)
+        return out
+
+    def _distinct(self, rel: ir.Distinct, outer) -> list[SRow]:
+        return _dedup(self.rel(rel.input, outer))
+
+    def _sort(self, rel: ir.Sort, outer) -> list[SRow]:
+        rows = self.rel(rel.input, outer)
+        keyvals = [[self.expr(k.expr, r.vals, outer) for k in rel.keys] for r in rows]
+        out = []
+        for i, r in enumerate(rows):
+            ahead = []
+            for j, s in enumerate(rows):
+                if i == j:
+                    continue
+                before = _sorts_before(keyvals[j], keyvals[i], rel.keys)
+                tie = same_row(keyvals[j], keyvals[i])
+                cond = z3.Or(before, tie) if j < i else before
+                ahead.append(z3.If(z3.And(s.present, cond), 1, 0))
+            pos = _sum(ahead)
+            keep = [r.present, pos >= rel.offset]
+            if rel.limit is not None:
+                keep.append(pos < rel.offset + rel.limit)
+            out.append(SRow(z3.And(keep), r.vals, pos - rel.offset))
+        return out
+
+    def _setop(self, rel: ir.SetOp, outer) -> list[SRow]:
+        left = [SRow(r.present, r.vals) for r in self.rel(rel.left, outer)]
+        right = [SRow(r.present, r.vals) for r in self.rel(rel.right, outer)]
+        if rel.op == "union":
+            both = left + right
+            return both if rel.all else _dedup(both)
+        base = left if rel.all else _dedup(left)
+        out = []
+        for i, r in enumerate(base):
+            in_right = _sum([z3.If(z3.And(s.present, same_row(s.vals, r.vals)), 1, 0) for s in right])
+            if rel.all:
+                earlier = _sum([z3.If(z3.And(base[j].present, same_row(base[j].vals, r.vals)), 1, 0)
+                                for j in range(i)])
+                keep = earlier < in_right if rel.op == "intersect" else earlier >= in_right
+            else:
+                keep = in_right > 0 if rel.op == "intersect" else in_right == 0
+            out.append(SRow(z3.And(r.present, keep), r.vals))
+        return out
+
+    def _aggregate(self, rel: ir.Aggregate, outer) -> list[SRow]:
+        rows = self.rel(rel.input, outer)
+        keys = [[self.expr(k, r.vals, outer) for k in rel.keys] for r in rows]
+        if rel.grouped:
+            groups = []
+            for i, r in enumerate(rows):
+                member = [z3.And(s.present, same_row(keys[j], keys[i])) for j, s in enumerate(rows)]
+                first = z3.And(r.present, z3.Not(z3.Or(member[:i]))) if i else r.present
+                groups.append((first, member, keys[i]))
+        else:
+            groups = [(TRUE, [s.present for s in rows], [])]
+        args = [[self.expr(it.arg, r.vals, outer) if it.arg is not None else None for r in rows]
+                for it in rel.items]
+        out = []
+        for present, member, keyvals in groups:
+            vals = list(keyvals)
+            extremes: dict[int, V] = {}
+            for n, it in enumerate(rel.items):
+                if isinstance(it, ir.Agg):
+                    v = self._agg(it, member, args[n])
+                    if it.func in ("min", "max"):
+                        extremes[n] = v
+                    vals.append(v)
+                else:
+                    vals.append(None)  # bare columns are filled in below
+            for n, it in enumerate(rel.items):
+                if isinstance(it, ir.Bare):
+                    vals[len(keyvals) + n] = self._bare(rel, member, args, n, extremes)
+            out.append(SRow(present, vals))
+        return out
+
+    def _bare(self, rel: ir.Aggregate, member, args, n: int, extremes: dict[int, V]) -> V:
+        xs = args[n]
+        kind = rel.items[n].kind
+        if rel.bare_from[0] in ("min", "max"):
+            m_idx = rel.bare_from[1]
+            m = extremes[m_idx]
+            ys = args[m_idx]
+            chosen = [z3.And(member[j], z3.Not(ys[j].null), same(ys[j], m)) for j in range(len(xs))]
+        else:
+            chosen = member
+        acc = null_of(kind)
+        for j in range(len(xs)):  # the last chosen row wins, as in SQLite's scan
+            acc = ite(chosen[j], xs[j], acc)
+        return acc
+
+    def _agg(self, a: ir.Agg, member: list[z3.BoolRef], xs: list[V | None]) -> V:
+        n = len(member)
+        if a.func == "count_star":
+            return V("int", _sum([z3.If(m, 1, 0) for m in member]), FALSE)
+        counted = [z3.And(member[j], z3.Not(xs[j].null)) for j in range(n)]
+        if a.distinct:
+            counted = [
+                z3.And(counted[j], z3.Not(z3.Or([z3.And(counted[l], same(xs[l], xs[j])) for l in range(j)])))
+                if j else counted[j]
+                for j in range(n)
+            ]
+        any_ = z3.Or(counted) if counted else FALSE
+        if a.func == "count":
+            return V("int", _sum([z3.If(c, 1, 0) for c in counted]), FALSE)
+        if a.func in ("sum", "total", "avg"):
+            if a.kind == "int" and a.func == "sum":
+                total = _sum([z3.If(counted[j], as_int(xs[j]), 0) for j in range(n)])
+                return V("int", total, z3.Not(any_))
+            total = z3.Sum([z3.If(counted[j], as_real(xs[j]), z3.RealVal(0)) for j in range(n)]) if n else z3.RealVal(0)
+            if a.func == "total":
+                return V("real", total, FALSE)
+            if a.func == "avg":
+                cnt = _sum([z3.If(c, 1, 0) for c in counted])
+                return V("real", z3.If(any_, total / z3.ToReal(cnt), z3.RealVal(0)), z3.Not(any_))
+            if a.kind == "num":
+                allint = z3.And([z3.Implies(counted[j], isint_of(xs[j])) for j in range(n)]) if n else TRUE
+                return V("num", total, z3.Not(any_), allint)
+            return V("real", total, z3.Not(any_))
+        if a.func in ("min", "max"):
+            kind = unify_kind([x.kind for x in xs]) if xs else a.kind
+            if kind == "null":
+                kind = "int"
+            m = fresh(self.fresh_name(a.func), kind)
+            vals = [convert(x, kind) if x.kind != "null" else null_of(kind) for x in xs]
+            better = (lambda p, q: _lt(p, q)) if a.func == "min" else (lambda p, q: _lt(q, p))
+            attained = z3.Or([z3.And(counted[j], same(m, vals[j])) for j in range(n)]) if n else FALSE
+            bound = z3.And([z3.Implies(counted[j], z3.Not(better(vals[j], m))) for j in range(n)]) if n else TRUE
+            self.side.append(z3.If(any_, z3.And(z3.Not(m.null), attained, bound), m.null))
+            return m
+        raise Unsupported(f"aggregate {a.func}")
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, e: ir.Expr, row: list[V], outer: tuple) -> V:  # noqa: C901 - a dispatch table
+        if isinstance(e, ir.Col):
+            return row[e.index]
+        if isinstance(e, ir.Outer):
+            return outer[e.depth - 1][e.index]
+        if isinstance(e, ir.Lit):
+            return const(e.value, e.kind if e.kind != "null" else "int") if e.value is not None else V("null", z3.IntVal(0), TRUE)
+        if isinstance(e, ir.Cmp):
+            a, b = self.expr(e.left, row, outer), self.expr(e.right, row, outer)
+            if e.mode == "affnum":
+                return compare_affnum(e.op, a, b)
+            return compare(e.op, a, b, e.mode)
+        if isinstance(e, ir.TextToNum):
+            s = self.expr(e.arg, row, outer)
+            self.assume(z3.Or(z3.InRe(s.v, CANONICAL_INT), z3.InRe(s.v, NO_DIGIT)),
+                        "text values compared with numbers are integers in decimal digits or contain no digit")
+            return s
+        if isinstance(e, ir.BoolOp):
+            args = [self.expr(x, row, outer) for x in e.args]
+            if e.op == "and":
+                t = z3.And([is_true(x) for x in args])
+                f = z3.Or([is_false(x) for x in args])
+            else:
+                t = z3.Or([is_true(x) for x in args])
+                f = z3.And([is_false(x) for x in args])
+            return boolean(t, z3.And(z3.Not(t), z3.Not(f)))
+        if isinstance(e, ir.Not):
+            a = self.expr(e.arg, row, outer)
+            return boolean(z3.Not(a.v), a.null)
+        if isinstance(e, ir.IsNull):
+            a = self.expr(e.arg, row, outer)
+            return boolean(a.null, FALSE)
+        if isinstance(e, ir.Arith):
+            return self._arith(e, self.expr(e.left, row, outer), self.expr(e.right, row, outer))
+        if isinstance(e, ir.Neg):
+            a = self.expr(e.arg, row, outer)
+            if a.kind == "null":
+                return a
+            return V(a.kind, -a.v, a.null, a.isint)
+        if isinstance(e, ir.Case):
+            acc = self.expr(e.default, row, outer)
+            for c, v in reversed(e.whens):
+                acc = ite(is_true(self.expr(c, row, outer)), self.expr(v, row, outer), acc)
+            return acc
+        if isinstance(e, ir.Func):
+            return self._func(e, row, outer)
+        if isinstance(e, ir.Exists):
+            rows = self.rel(e.query, (row,) + outer)
+            return boolean(z3.Or([r.present for r in rows]) if rows else FALSE, FALSE)
+        if isinstance(e, ir.InSubquery):
+            lhs = self.expr(e.arg[0], row, outer)
+            rows = self.rel(e.query, (row,) + outer)
+            probes = [(r.present, self.expr(e.arg[1], [lhs, r.vals[0]], ())) for r in rows]
+            t = z3.Or([z3.And(p, is_true(c)) for p, c in probes]) if probes else FALSE
+            n = z3.Or([z3.And(p, c.null) for p, c in probes]) if probes else FALSE
+            return boolean(t, z3.And(z3.Not(t), n))
+        if isinstance(e, ir.ScalarSubquery):
+            rows = self.rel(e.query, (row,) + outer)
+            acc = null_of(e.kind)
+            for r in reversed(rows):
+                acc = ite(r.present, r.vals[0], acc)
+            return acc
+        raise Unsupported(f"expression {type(e).__name__}")
+
+    def _arith(self, e: ir.Arith, a: V, b: V) -> V:
+        null = z3.Or(a.null, b.null)
+        if a.kind == "null" or b.kind == "null":
+            return null_of(e.kind)
+        op = e.op
+        if a.kind in ("int", "bool") and b.kind in ("int", "bool") and not (op == "/" and self.dialect == "duckdb"):
+            x, y = as_int(a), as_int(b)
+            if op in ("/", "//", "%"):
+                zero = y == 0
+                r = tdiv(x, y) if op != "%" else tmod(x, y)
+                return V("int", r, z3.Or(null, zero))
+            r = {"+": x + y, "-": x - y, "*": x * y}[op]
+            return V("int", r, null)
+        x, y = as_real(a), as_real(b)
+        exact = z3.And(isint_of(a), isint_of(b))
+        if op == "/" and self.dialect == "duckdb":
+            self._no_div_zero(b)
+            return V("real", z3.If(y == 0, z3.RealVal(0), x / y), null)
+        if op in ("/", "//", "%"):
+            zero = y == 0
+            if op == "%":
+                xi, yi = trunc(x), trunc(y)
+                r = z3.ToReal(z3.If(yi == 0, 0, tmod(xi, yi)))
+                zero = yi == 0
+            elif op == "//":
+                r = z3.ToReal(trunc(z3.If(zero, z3.RealVal(0), x / y)))
+            else:
+                int_div = z3.ToReal(tdiv(trunc(x), z3.If(trunc(y) == 0, 1, trunc(y))))
+                r = z3.If(exact, int_div, z3.If(zero, z3.RealVal(0), x / y)) if e.kind == "num" else z3.If(zero, z3.RealVal(0), x / y)
+            nul = z3.Or(null, zero)
+        else:
+            r = {"+": x + y, "-": x - y, "*": x * y}[op]
+            nul = null
+        if e.kind == "num":
+            return V("num", r, nul, exact)
+        return V("real", r, nul)
+
+    def _no_div_zero(self, b: V) -> None:
+        self.assume(z3.Or(b.null, as_real(b) != 0), "no division by zero (DuckDB returns infinity)")
+
+    def _func(self, e: ir.Func, row, outer) -> V:
+        args = [self.expr(a, row, outer) for a in e.args]
+        name = e.name
+        if name == "coalesce":
+            acc = args[-1]
+            for a in reversed(args[:-1]):
+                acc = ite(z3.Not(a.null), a, acc)
+            return acc
+        if name == "nullif":
+            a, _, eqc = args
+            return ite(is_true(eqc), null_of(a.kind), a)
+        if name == "abs":
+            a = args[0]
+            if a.kind == "null":
+                return a
+            return V(a.kind, z3.If(a.v >= 0, a.v, -a.v), a.null, a.isint)
+        if name == "toint":
+            a = args[0]
+            if a.kind in ("int", "bool"):
+                return V("int", as_int(a), a.null)
+            r = round_half_away(a.v) if self.dialect == "duckdb" else trunc(a.v)
+            return V("int", r, a.null)
+        if name == "toreal":
+            a = args[0]
+            return V("real", as_real(a), a.null)
+        if name == "bool2int":
+            a = args[0]
+            return V("int", z3.If(a.v, 1, 0), a.null)
+        raise Unsupported(f"function {name}")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _lt(a: V, b: V) -> z3.BoolRef:
+    """a < b for two non-NULL values of one kind (BINARY collation for text)."""
+    if a.kind == "text":
+        return a.v < b.v
+    if a.kind == "bool":
+        return z3.And(z3.Not(a.v), b.v)
+    if a.kind in ("int", "date") and b.kind in ("int", "date"):
+        return a.v < b.v
+    return as_real(a) < as_real(b)
+
+
+def _sorts_before(a: list[V], b: list[V], keys) -> z3.BoolRef:
+    """Row with sort-key values `a` comes strictly before the row with `b`."""
+    terms = []
+    for n, k in enumerate(keys):
+        x, y = a[n], b[n]
+        if k.nulls_first:
+            null_order = z3.And(x.null, z3.Not(y.null))
+        else:
+            null_order = z3.And(z3.Not(x.null), y.null)
+        both = z3.And(z3.Not(x.null), z3.Not(y.null))
+        if x.kind != y.kind and not {x.kind, y.kind} <= {"int", "real", "num", "bool"}:
+            if "null" in (x.kind, y.kind):
+                value_order = FALSE
+            else:
+                value_order = z3.BoolVal(x.kind != "text") if k.desc is False else z3.BoolVal(x.kind == "text")
+        else:
+            value_order = _lt(y, x) if k.desc else _lt(x, y)
+        strictly = z3.Or(null_order, z3.And(both, value_order))
+        prefix_equal = [same(a[m], b[m]) for m in range(n)]
+        terms.append(z3.And(prefix_equal + [strictly]))
+    return z3.Or(terms) if terms else FALSE
+
+
+def _dedup(rows: list[SRow]) -> list[SRow]:
+    out = []
+    for i, r in enumerate(rows):
+        earlier = [z3.And(rows[j].present, same_row(rows[j].vals, r.vals)) for j in range(i)]
+        out.append(SRow(z3.And(r.present, z3.Not(z3.Or(earlier))) if earlier else r.present, r.vals, r.pos))
+    return out
+
+
+def free_depth(rel: ir.Rel, _memo: dict = {}) -> int:  # noqa: B006 - a cache keyed by id
+    """How many enclosing query levels `rel` reads (0: uncorrelated)."""
+    key = id(rel)
+    hit = _memo.get(key)
+    if hit is not None and hit[0] is rel:
+        return hit[1]
+    d = 0
+    for child in _children(rel):
+        d = max(d, free_depth(child))
+    for e in _exprs(rel):
+        d = max(d, _expr_depth(e))
+    _memo[key] = (rel, d)
+    return d
+
+
+def _children(rel: ir.Rel) -> list[ir.Rel]:
+    out = []
+    for name in ("input", "left", "right"):
+        c = getattr(rel, name, None)
+        if isinstance(c, ir.Rel):
+            out.append(c)
+    return out
+
+
+def _exprs(rel: ir.Rel) -> list[ir.Expr]:
+    if isinstance(rel, ir.Filter):
+        return [rel.cond]
+    if isinstance(rel, ir.Project):
+        return list(rel.exprs)
+    if isinstance(rel, ir.Join):
+        return [rel.cond] if rel.cond is not None else []
+    if isinstance(rel, ir.Values):
+        return [e for row in rel.rows for e in row]
+    if isinstance(rel, ir.Aggregate):
+        return list(rel.keys) + [it.arg for it in rel.items if it.arg is not None]
+    if isinstance(rel, ir.Sort):
+        return [k.expr for k in rel.keys]
+    return []
+
+
+def _expr_depth(e: ir.Expr) -> int:
+    if isinstance(e, ir.Outer):
+        return e.depth
+    if isinstance(e, (ir.Exists, ir.ScalarSubquery)):
+        return max(free_depth(e.query) - 1, 0)
+    if isinstance(e, ir.InSubquery):
+        return max(_expr_depth(e.arg[0]), free_depth(e.query) - 1)
+    d = 0
+    for f in ("left", "right", "arg", "default"):
+        c = getattr(e, f, None)
+        if isinstance(c, ir.Expr):
+            d = max(d, _expr_depth(c))
+    for f in ("args",):
+        for c in getattr(e, f, ()) or ():
+            if isinstance(c, ir.Expr):
+                d = max(d, _expr_depth(c))
+    if isinstance(e, ir.Case):
+        for c, v in e.whens:
+            d = max(d, _expr_depth(c), _expr_depth(v))
+    return d
+
+
+# ----------------------------------------------------------------------------- comparison of results
+def positions(rows: list[SRow]) -> list[z3.ArithRef]:
+    """Each row's position: from ORDER BY when there is one, else slot order."""
+    out = []
+    for i, r in enumerate(rows):
+        if r.pos is not None:
+            out.append(r.pos)
+        else:
+            out.append(_sum([z3.If(rows[j].present, 1, 0) for j in range(i)]))
+    return out
+
+
+def differ(r1: list[SRow], r2: list[SRow], width1: int, width2: int, semantics: str) -> z3.BoolRef:
+    """The two results differ under `semantics` (bag, set or list)."""
+    if width1 != width2:
+        return TRUE
+    if semantics == "set":
+        def missing(a, b):
+            return z3.Or([z3.And(x.present, z3.Not(z3.Or([z3.And(y.present, same_row(x.vals, y.vals)) for y in b])
+                                                       if b else TRUE)) for x in a]) if a else FALSE
+        return z3.Or(missing(r1, r2), missing(r2, r1))
+    if semantics == "bag":
+        def count(rows, vals):
+            return _sum([z3.If(z3.And(y.present, same_row(y.vals, vals)), 1, 0) for y in rows])
+        terms = [z3.And(x.present, count(r1, x.vals) != count(r2, x.vals)) for x in r1 + r2]
+        return z3.Or(terms) if terms else FALSE
+    if semantics == "list":
+        n1 = _sum([z3.If(x.present, 1, 0) for x in r1])
+        n2 = _sum([z3.If(x.present, 1, 0) for x in r2])
+        p1, p2 = positions(r1), positions(r2)
+        terms = [n1 != n2]
+        for i, x in enumerate(r1):
+            for j, y in enumerate(r2):
+                terms.append(z3.And(x.present, y.present, p1[i] == p2[j], z3.Not(same_row(x.vals, y.vals))))
+        return z3.Or(terms)
+    raise ValueError(f"unknown semantics {semantics!r}")

@@ -1,0 +1,1049 @@
+"""Resolve names against the schema and lower a sqlglot SELECT tree to the IR (`ir.py`).
+
+Resolution follows SQLite: identifiers are case-insensitive; an unqualified column must name
+exactly one visible column; a double-quoted token that names no column is a string literal;
+ORDER BY may name a result column (by alias or position); an unqualified column of a
+USING/NATURAL join names the left side's column.
+
+Anything the IR cannot express raises `Unsupported(feature)`; bad names raise `QueryError`.
+
+Example:
+    >>> from verify.schema import Schema, Table, Column, Affinity
+    >>> s = Schema(tables=[Table(name="t", columns=[Column(name="a", affinity=Affinity.INTEGER)])])
+    >>> q = lower_query(parse_query("SELECT a FROM t WHERE a > 1"), s)
+    >>> type(q.rel).__name__, type(q.rel.input).__name__
+    ('Project', 'Filter')
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from verify import ir
+from verify.errors import QueryError, Unsupported
+from verify.parse import parse_query  # noqa: F401  (re-exported for the doctest)
+from verify.schema import Affinity, Schema
+
+_AFFINITY_KIND: dict[Affinity, ir.Kind] = {
+    Affinity.INTEGER: "int",
+    Affinity.REAL: "real",
+    Affinity.NUMERIC: "num",
+    Affinity.TEXT: "text",
+    Affinity.BLOB: "text",
+    Affinity.DATE: "date",
+    Affinity.BOOLEAN: "bool",
+}
+_NUMERIC_AFFINITIES = ("INTEGER", "REAL", "NUMERIC")
+_SQLITE_NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
+_AGG_FUNCS = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max)
+
+
+@dataclass
+class Entry:
+    """One visible column of a FROM clause."""
+
+    alias: str | None  # lower-cased table alias, or None for an unnamed derived table
+    name: str  # lower-cased column name
+    index: int
+    kind: ir.Kind
+    affinity: str | None
+    hidden: bool = False  # the right side of a USING/NATURAL join: not found unqualified nor by *
+    display: str = ""
+
+
+@dataclass
+class Scope:
+    entries: list[Entry]
+    agg: "AggCtx | None" = None  # set while lowering SELECT/HAVING/ORDER BY of an aggregate query
+    aliases: dict[str, exp.Expression] = field(default_factory=dict)  # select aliases
+
+    def lookup(self, name: str, table: str | None) -> list[Entry]:
+        name = name.lower()
+        if table is not None:
+            return [e for e in self.entries if e.alias == table.lower() and e.name == name]
+        return [e for e in self.entries if e.name == name and not e.hidden]
+
+
+@dataclass
+class AggCtx:
+    input_scope: Scope
+    keys: list[ir.Expr]
+    items: list  # ir.Agg | ir.Bare, in order of appearance
+    item_index: dict = field(default_factory=dict)
+
+
+@dataclass
+class Env:
+    """Lowering context: the scope stack (innermost first) and the CTEs in view."""
+
+    scopes: list[Scope]
+    ctes: dict[str, ir.Rel]
+
+
+def lower_query(tree: exp.Expression, schema: Schema, dialect: str = "sqlite") -> ir.Query:
+    low = Lowerer(schema, dialect)
+    rel = low.query(tree, Env(scopes=[], ctes={}))
+    ordered = _outer_order(tree)
+    return ir.Query(rel=rel, ordered=ordered, tables=frozenset(low.tables), notes=low.notes)
+
+
+def _outer_order(tree: exp.Expression) -> bool:
+    while isinstance(tree, exp.Subquery):
+        if tree.args.get("order"):
+            return True
+        tree = tree.this
+    return bool(tree.args.get("order"))
+
+
+class Lowerer:
+    def __init__(self, schema: Schema, dialect: str):
+        self.schema = schema
+        self.dialect = dialect
+        self.tables: set[str] = set()
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    # ------------------------------------------------------------------ queries
+    def query(self, node: exp.Expression, env: Env) -> ir.Rel:
+        env = self._with_ctes(node, env)
+        if isinstance(node, exp.Subquery):
+            rel = self.query(node.this, env)
+            return self._order_limit(node, rel, env, output_only=True)
+        if isinstance(node, (exp.Union, exp.Intersect, exp.Except)):
+            return self._setop(node, env)
+        if isinstance(node, exp.Select):
+            return self._select(node, env)
+        if isinstance(node, exp.Values):
+            return self._values(node, env)
+        raise Unsupported(f"query form {node.key.upper()}")
+
+    def _with_ctes(self, node: exp.Expression, env: Env) -> Env:
+        w = node.args.get("with_") or node.args.get("with")
+        if not w:
+            return env
+        if w.args.get("recursive"):
+            raise Unsupported("WITH RECURSIVE")
+        ctes = dict(env.ctes)
+        for cte in w.expressions:
+            inner = Env(scopes=env.scopes, ctes=ctes)
+            rel = self.query(cte.this, inner)
+            names = [c.name for c in cte.args["alias"].columns] if cte.args["alias"].columns else None
+            if names:
+                if len(names) != len(rel.columns):
+                    raise QueryError(f"CTE {cte.alias!r} names {len(names)} columns but returns {len(rel.columns)}")
+                rel = _rename(rel, names, self)
+            ctes[cte.alias.lower()] = rel
+        return Env(scopes=env.scopes, ctes=ctes)
+
+    def _setop(self, node: exp.Expression, env: Env) -> ir.Rel:
+        op = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(node)]
+        left = self.query(node.this, Env(env.scopes, env.ctes))
+        right = self.query(node.expression, Env(env.scopes, env.ctes))
+        if len(left.columns) != len(right.columns):
+            raise QueryError(
+                f"{op.upper()} of queries with {len(left.columns)} and {len(right.columns)} columns"
+            )
+        distinct = node.args.get("distinct")
+        all_ = distinct is False
+        cols = tuple(
+            ir.OutCol(lc.name, _unify_kinds([lc.kind, rc.kind], f"{op.upper()} column {lc.name}"))
+            for lc, rc in zip(left.columns, right.columns)
+        )
+        rel: ir.Rel = ir.SetOp(cols, op, all_, left, right)
+        return self._order_limit(node, rel, env, output_only=True)
+
+    def _values(self, node: exp.Values, env: Env) -> ir.Rel:
+        scope = Scope(entries=[])
+        rows = []
+        for tup in node.expressions:
+            items = tup.expressions if isinstance(tup, exp.Tuple) else [tup]
+            rows.append(tuple(self.expr(i, Env([scope] + env.scopes, env.ctes)) for i in items))
+        width = {len(r) for r in rows}
+        if len(width) != 1:
+            raise QueryError("VALUES rows have different numbers of columns")
+        n = width.pop()
+        alias = node.args.get("alias")
+        names = [c.name for c in alias.columns] if alias is not None and alias.columns else [
+            f"column{i + 1}" for i in range(n)
+        ]
+        if len(names) != n:
+            raise QueryError(f"VALUES alias names {len(names)} columns for rows of {n}")
+        cols = tuple(
+            ir.OutCol(names[i], _unify_kinds([r[i].kind for r in rows], f"VALUES column {i + 1}"))
+            for i in range(n)
+        )
+        return ir.Values(cols, tuple(rows))
+
+    # ------------------------------------------------------------------ SELECT
+    def _select(self, sel: exp.Select, env: Env) -> ir.Rel:
+        for unsupported in ("windows", "qualify", "connect", "pivots", "laterals", "prewhere", "sample"):
+            if sel.args.get(unsupported):
+                raise Unsupported(unsupported.upper())
+        if sel.args.get("distinct") and sel.args["distinct"].args.get("on"):
+            raise Unsupported("DISTINCT ON")
+        rel, scope = self._from(sel, env)
+        inner_env = Env([scope] + env.scopes, env.ctes)
+        aliases = {
+            e.alias.lower(): e.this for e in sel.expressions if isinstance(e, exp.Alias) and e.alias
+        }
+        where = sel.args.get("where")
+        if where is not None:
+            scope.aliases = aliases
+            cond = self.cond(where.this, inner_env)
+            scope.aliases = {}
+            rel = ir.Filter(rel.columns, rel, cond)
+
+        group = sel.args.get("group")
+        having = sel.args.get("having")
+        order = sel.args.get("order")
+        is_agg = bool(group) or having is not None or any(
+            _has_aggregate(e) for e in sel.expressions
+        ) or (order is not None and any(_has_aggregate(o) for o in order.expressions))
+        if group is not None and (group.args.get("rollup") or group.args.get("cube") or group.args.get("grouping_sets")):
+            raise Unsupported("GROUP BY ROLLUP/CUBE/GROUPING SETS")
+
+        select_items = self._expand_star(sel.expressions, scope)
+        if is_agg:
+            keys = []
+            for g in (group.expressions if group is not None else []):
+                g = self._select_ref(g, select_items)
+                if _has_aggregate(g):
+                    raise QueryError(f"aggregate in GROUP BY: {g.sql()}")
+                scope.aliases = aliases
+                keys.append(self.expr(g, inner_env))
+                scope.aliases = {}
+            agg = AggCtx(input_scope=scope, keys=keys, items=[])
+            out_scope = Scope(entries=[], agg=agg)
+            out_env = Env([out_scope] + env.scopes, env.ctes)
+            having_cond = None
+            if having is not None:
+                out_scope.aliases = aliases
+                having_cond = self.cond(having.this, out_env)
+                out_scope.aliases = {}
+            exprs = [self.expr(item, out_env) for _, item in select_items]
+            order_exprs = self._order_keys(order, select_items, exprs, out_env)
+            agg_rel = self._make_aggregate(rel, agg, grouped=group is not None)
+            pre: ir.Rel = agg_rel
+            if having_cond is not None:
+                pre = ir.Filter(pre.columns, pre, having_cond)
+        else:
+            scope.aliases = {}
+            exprs = [self.expr(item, inner_env) for _, item in select_items]
+            order_exprs = self._order_keys(order, select_items, exprs, inner_env)
+            pre = rel
+
+        names = [name for name, _ in select_items]
+        out_cols = tuple(ir.OutCol(n, e.kind, _affinity(e)) for n, e in zip(names, exprs))
+        distinct = bool(sel.args.get("distinct"))
+        limit, offset = self._limit_offset(sel)
+        if order_exprs is None:
+            result: ir.Rel = ir.Project(out_cols, pre, tuple(exprs))
+            if distinct:
+                result = ir.Distinct(out_cols, result)
+            if limit is not None or offset:
+                result = ir.Sort(out_cols, result, (), limit, offset)
+            return result
+        # ORDER BY: project the result columns plus hidden sort columns, sort, drop the hidden ones.
+        keys, extra = order_exprs
+        if distinct and extra:
+            raise Unsupported("ORDER BY an expression that is not a result column of SELECT DISTINCT")
+        all_exprs = tuple(exprs) + tuple(extra)
+        all_cols = out_cols + tuple(ir.OutCol(f"_sort{i}", e.kind) for i, e in enumerate(extra))
+        result = ir.Project(all_cols, pre, all_exprs)
+        if distinct:
+            result = ir.Distinct(all_cols, result)
+        result = ir.Sort(all_cols, result, tuple(keys), limit, offset)
+        if extra:
+            result = ir.Project(
+                out_cols, result, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(out_cols))
+            )
+        return result
+
+    def _make_aggregate(self, rel: ir.Rel, agg: AggCtx, grouped: bool) -> ir.Aggregate:
+        cols = [ir.OutCol(f"_key{i}", k.kind) for i, k in enumerate(agg.keys)]
+        cols += [ir.OutCol(f"_agg{i}", it.kind) for i, it in enumerate(agg.items)]
+        aggs = [it for it in agg.items if isinstance(it, ir.Agg)]
+        bare_from: tuple = ("last",)
+        if any(isinstance(it, ir.Bare) for it in agg.items):
+            extremes = [a for a in aggs if a.func in ("min", "max")]
+            if len(extremes) == 1 and self.dialect == "sqlite":
+                bare_from = (extremes[0].func, agg.items.index(extremes[0]))
+                self.note(
+                    "a column that is neither grouped nor aggregated takes its value from a row "
+                    f"holding the {extremes[0].func}() (the first such row when several do)"
+                )
+            else:
+                if self.dialect == "duckdb":
+                    raise QueryError("a selected column must appear in GROUP BY or in an aggregate")
+                self.note(
+                    "a column that is neither grouped nor aggregated takes its value from the "
+                    "last row of its group (SQLite's scan order)"
+                )
+        return ir.Aggregate(
+            tuple(cols), rel, tuple(agg.keys), tuple(agg.items), bare_from=bare_from, grouped=grouped
+        )
+
+    def _limit_offset(self, node: exp.Expression) -> tuple[int | None, int]:
+        limit = offset = None
+        lim = node.args.get("limit")
+        if lim is not None:
+            limit = self._const_int(lim.expression, "LIMIT")
+        fetch = node.args.get("fetch")
+        if fetch is not None:
+            count = fetch.args.get("count")
+            limit = self._const_int(count, "FETCH") if count is not None else 1
+        off = node.args.get("offset")
+        if off is not None:
+            offset = self._const_int(off.expression, "OFFSET")
+        if limit is not None and limit < 0:
+            limit = None  # SQLite: a negative LIMIT means no limit
+        return limit, max(offset or 0, 0)
+
+    def _const_int(self, node: exp.Expression, what: str) -> int:
+        if isinstance(node, exp.Literal) and not node.is_string:
+            try:
+                return int(node.this)
+            except ValueError:
+                pass
+        if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+            return -int(node.this.this)
+        raise Unsupported(f"{what} that is not an integer constant")
+
+    def _order_limit(self, node: exp.Expression, rel: ir.Rel, env: Env, output_only: bool) -> ir.Rel:
+        order = node.args.get("order")
+        limit, offset = self._limit_offset(node)
+        if order is None and limit is None and not offset:
+            return rel
+        keys = []
+        entries = [
+            Entry(None, c.name.lower(), i, c.kind, c.affinity) for i, c in enumerate(rel.columns)
+        ]
+        scope = Scope(entries=entries)
+        for o in (order.expressions if order is not None else []):
+            target = o.this
+            if isinstance(target, exp.Literal) and not target.is_string:
+                pos = int(target.this)
+                if not 1 <= pos <= len(rel.columns):
+                    raise QueryError(f"ORDER BY position {pos} is out of range (1..{len(rel.columns)})")
+                e: ir.Expr = ir.Col(pos - 1, rel.columns[pos - 1].kind)
+            else:
+                if isinstance(target, exp.Column):
+                    target = exp.column(target.name)  # compound ORDER BY names result columns
+                e = self.expr(target, Env([scope] + env.scopes, env.ctes))
+            keys.append(ir.SortKey(e, bool(o.args.get("desc")), self._nulls_first(o)))
+        return ir.Sort(rel.columns, rel, tuple(keys), limit, offset)
+
+    def _nulls_first(self, o: exp.Ordered) -> bool:
+        nf = o.args.get("nulls_first")
+        if nf is None:
+            desc = bool(o.args.get("desc"))
+            return (not desc) if self.dialect == "sqlite" else False
+        return bool(nf)
+
+    def _order_keys(self, order, select_items, exprs, env: Env):
+        """Sort keys over [result columns + extra hidden columns]; None without ORDER BY."""
+        if order is None:
+            return None
+        keys: list[ir.SortKey] = []
+        extra: list[ir.Expr] = []
+        names = [n.lower() for n, _ in select_items]
+        for o in order.expressions:
+            target = o.this
+            e: ir.Expr
+            if isinstance(target, exp.Literal) and not target.is_string:
+                pos = int(target.this)
+                if not 1 <= pos <= len(exprs):
+                    raise QueryError(f"ORDER BY position {pos} is out of range (1..{len(exprs)})")
+                e = ir.Col(pos - 1, exprs[pos - 1].kind)
+            elif (
+                isinstance(target, exp.Column)
+                and not target.table
+                and target.name.lower() in names
+                and _is_alias_name(target.name, select_items)
+            ):
+                i = names.index(target.name.lower())
+                e = ir.Col(i, exprs[i].kind)
+            else:
+                lowered = self.expr(target, env)
+                if lowered in exprs:
+                    i = exprs.index(lowered)
+                    e = ir.Col(i, lowered.kind)
+                else:
+                    e = ir.Col(len(exprs) + len(extra), lowered.kind)
+                    extra.append(lowered)
+            keys.append(ir.SortKey(e, bool(o.args.get("desc")), self._nulls_first(o)))
+        return keys, extra
+
+    def _select_ref(self, g: exp.Expression, select_items):
+        """GROUP BY 1 names the first result column."""
+        if isinstance(g, exp.Literal) and not g.is_string:
+            pos = int(g.this)
+            if not 1 <= pos <= len(select_items):
+                raise QueryError(f"GROUP BY position {pos} is out of range")
+            return select_items[pos - 1][1]
+        return g
+
+    def _expand_star(self, items, scope: Scope) -> list[tuple[str, exp.Expression]]:
+        out: list[tuple[str, exp.Expression]] = []
+        for item in items:
+            if isinstance(item, exp.Star):
+                vis = [e for e in scope.entries if not e.hidden]
+                if not vis:
+                    raise QueryError("SELECT * with no table in FROM")
+                out += [(e.display or e.name, _entry_column(e)) for e in vis]
+            elif isinstance(item, exp.Column) and isinstance(item.this, exp.Star):
+                t = item.table.lower()
+                vis = [e for e in scope.entries if e.alias == t]
+                if not vis:
+                    raise QueryError(f"unknown table {item.table!r} in {item.sql()}")
+                out += [(e.display or e.name, _entry_column(e)) for e in vis]
+            elif isinstance(item, exp.Alias):
+                out.append((item.alias, item.this))
+            else:
+                out.append((item.alias_or_name or item.sql(), item))
+        return out
+
+    # ------------------------------------------------------------------ FROM
+    def _from(self, sel: exp.Select, env: Env) -> tuple[ir.Rel, Scope]:
+        frm = sel.args.get("from_") or sel.args.get("from")
+        if frm is None:
+            if sel.args.get("joins"):
+                raise QueryError("JOIN without FROM")
+            return ir.Values((), ((),)), Scope(entries=[])
+        rel, entries = self._source(frm.this, env)
+        for j in sel.args.get("joins") or []:
+            rel, entries = self._join(rel, entries, j, env)
+        return rel, Scope(entries=entries)
+
+    def _source(self, node: exp.Expression, env: Env) -> tuple[ir.Rel, list[Entry]]:
+        alias_node = node.args.get("alias")
+        alias = alias_node.name if alias_node is not None and alias_node.name else None
+        col_aliases = [c.name for c in alias_node.columns] if alias_node is not None and alias_node.args.get("columns") else []
+        if isinstance(node, exp.Table):
+            if node.args.get("db") or node.args.get("catalog"):
+                raise Unsupported("schema-qualified table names")
+            name = node.name
+            if name.lower() in env.ctes:
+                rel = env.ctes[name.lower()]
+            elif self.schema.has_table(name):
+                t = self.schema.table(name)
+                self.tables.add(t.name.lower())
+                rel = ir.Scan(
+                    tuple(ir.OutCol(c.name, _AFFINITY_KIND[c.affinity], c.affinity.value) for c in t.columns),
+                    t.name,
+                )
+                if any(c.affinity == Affinity.BLOB for c in t.columns):
+                    self.note(f"columns of {t.name} without a declared type are modelled as holding text")
+            else:
+                raise QueryError(f"unknown table {name!r}")
+            alias = alias or name
+        elif isinstance(node, exp.Subquery):
+            rel = self.query(node.this, Env(env.scopes, env.ctes))
+            rel = self._order_limit(node, rel, env, output_only=True)
+        elif isinstance(node, exp.Values):
+            rel = self._values(node, env)
+            col_aliases = []
+        elif isinstance(node, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
+            rel = self.query(node, Env(env.scopes, env.ctes))
+        else:
+            raise Unsupported(f"FROM item {node.key.upper()}")
+        if col_aliases:
+            if len(col_aliases) != len(rel.columns):
+                raise QueryError(f"alias {alias!r} names {len(col_aliases)} columns for {len(rel.columns)}")
+            rel = _rename(rel, col_aliases, self)
+        a = alias.lower() if alias else None
+        entries = [
+            Entry(a, c.name.lower(), i, c.kind, c.affinity, display=c.name) for i, c in enumerate(rel.columns)
+        ]
+        return rel, entries
+
+    def _join(self, left: ir.Rel, lentries: list[Entry], j: exp.Join, env: Env):
+        right, rentries = self._source(j.this, env)
+        n = len(left.columns)
+        for e in rentries:
+            e.index += n
+        dup = {e.alias for e in lentries} & {e.alias for e in rentries} - {None}
+        if dup:
+            raise QueryError(f"table name or alias {dup.pop()!r} is used twice in FROM")
+        side = (j.side or "").lower()
+        kind_word = (j.kind or "").lower()
+        if kind_word in ("semi", "anti", "asof", "positional"):
+            raise Unsupported(f"{kind_word.upper()} JOIN")
+        entries = lentries + rentries
+        scope = Scope(entries=entries)
+        join_env = Env([scope] + env.scopes, env.ctes)
+        on = j.args.get("on")
+        using = [u.name for u in j.args.get("using") or []]
+        if kind_word == "natural" or j.args.get("method", "") == "NATURAL":
+            lnames = {e.name for e in lentries if not e.hidden}
+            using = [e.name for e in rentries if e.name in lnames]
+        cond: ir.Expr | None = None
+        if using:
+            conds = []
+            for u in using:
+                ls = [e for e in lentries if e.name == u.lower() and not e.hidden]
+                rs = [e for e in rentries if e.name == u.lower()]
+                if len(ls) != 1 or len(rs) != 1:
+                    raise QueryError(f"USING column {u!r} must appear once on each side of the join")
+                conds.append(self._cmp("=", _entry_col(ls[0]), _entry_col(rs[0])))
+                rs[0].hidden = True
+            cond = conds[0] if len(conds) == 1 else ir.BoolOp("and", tuple(conds))
+        elif on is not None:
+            cond = self.cond(on, join_env)
+        if side == "left":
+            kind = "left"
+        elif side == "right":
+            kind = "right"
+        elif side == "full":
+            kind = "full"
+        elif cond is None:
+            kind = "cross"
+        else:
+            kind = "inner"
+        if kind in ("right", "full") and using:
+            raise Unsupported(f"{kind.upper()} JOIN with USING")
+        if kind in ("left", "right", "full") and cond is None:
+            cond = ir.Lit(True, "bool")
+        cols = left.columns + right.columns
+        return ir.Join(cols, kind, left, right, cond), entries
+
+    # ------------------------------------------------------------------ expressions
+    def cond(self, node: exp.Expression, env: Env) -> ir.Expr:
+        return self.truth(self.expr(node, env))
+
+    def truth(self, e: ir.Expr) -> ir.Expr:
+        """A value used as a condition: SQLite treats a non-zero number as true."""
+        if e.kind == "bool":
+            return e
+        if e.kind == "null":
+            return ir.Lit(None, "bool")
+        if e.kind in ir.NUMERIC_KINDS:
+            return ir.Cmp("<>", e, ir.Lit(0, "int"), "num")
+        raise Unsupported(f"a {e.kind} value used as a condition")
+
+    def expr(self, node: exp.Expression, env: Env) -> ir.Expr:
+        scope = env.scopes[0] if env.scopes else None
+        if scope is not None and scope.agg is not None:
+            handled = self._agg_expr(node, env)
+            if handled is not None:
+                return handled
+        return self._expr(node, env)
+
+    def _agg_expr(self, node: exp.Expression, env: Env) -> ir.Expr | None:
+        agg = env.scopes[0].agg
+        assert agg is not None
+        input_env = Env([agg.input_scope] + env.scopes[1:], env.ctes)
+        if isinstance(node, _AGG_FUNCS) and _is_aggregate_call(node):
+            a = self._aggregate(node, input_env)
+            return self._agg_item(agg, a)
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "total":
+            if len(node.expressions) != 1:
+                raise QueryError("TOTAL takes one argument")
+            arg = self.expr(node.expressions[0], input_env)
+            return self._agg_item(agg, ir.Agg("total", arg, False, "real"))
+        if isinstance(node, (exp.Subquery, exp.Exists, exp.Literal, exp.Null, exp.Boolean)):
+            return None
+        if not _has_aggregate(node):
+            # a select alias used in HAVING/ORDER BY
+            if isinstance(node, exp.Column) and not node.table and node.name.lower() in env.scopes[0].aliases:
+                if not agg.input_scope.lookup(node.name, None):
+                    return self.expr(env.scopes[0].aliases[node.name.lower()], env)
+            try:
+                lowered = self._expr(node, input_env)
+            except (QueryError, Unsupported):
+                lowered = None
+            if lowered is not None:
+                if lowered in agg.keys:
+                    i = agg.keys.index(lowered)
+                    return ir.Col(i, lowered.kind, _affinity(lowered))
+                if isinstance(node, exp.Column):
+                    return self._agg_item(agg, ir.Bare(lowered, lowered.kind))
+                if not _mentions_columns(node):
+                    return None
+        return None
+
+    def _agg_item(self, agg: AggCtx, item) -> ir.Expr:
+        key = item
+        if key not in agg.item_index:
+            agg.item_index[key] = len(agg.items)
+            agg.items.append(item)
+        i = len(agg.keys) + agg.item_index[key]
+        aff = _affinity(item.arg) if isinstance(item, ir.Bare) else None
+        return ir.Col(i, item.kind, aff)
+
+    def _aggregate(self, node: exp.Expression, env: Env) -> ir.Agg:
+        func = type(node).__name__.lower()
+        arg_node = node.this
+        distinct = False
+        if isinstance(arg_node, exp.Distinct):
+            distinct = True
+            if len(arg_node.expressions) != 1:
+                raise Unsupported(f"{func.upper()}(DISTINCT with several arguments)")
+            arg_node = arg_node.expressions[0]
+        if func == "count" and (arg_node is None or isinstance(arg_node, exp.Star)):
+            return ir.Agg("count_star", None, False, "int")
+        if node.expressions and func in ("min", "max"):
+            raise Unsupported(f"{func.upper()} with several arguments")
+        if _has_aggregate(arg_node):
+            raise QueryError(f"nested aggregate in {node.sql()}")
+        arg = self.expr(arg_node, env)
+        if arg.kind == "bool" and self.dialect == "sqlite":
+            arg = _bool_to_int(arg)
+        if func == "count":
+            return ir.Agg("count", arg, distinct, "int")
+        if func in ("sum", "avg") and arg.kind not in ir.NUMERIC_KINDS + ("null",):
+            raise Unsupported(f"{func.upper()} over {arg.kind} values")
+        if func == "sum":
+            kind: ir.Kind = "int" if arg.kind in ("int", "null") else arg.kind
+            if self.dialect == "duckdb" and kind == "num":
+                kind = "real"
+            return ir.Agg("sum", arg, distinct, kind)
+        if func == "avg":
+            return ir.Agg("avg", arg, distinct, "real")
+        return ir.Agg(func, arg, distinct, arg.kind)
+
+    def _expr(self, node: exp.Expression, env: Env) -> ir.Expr:  # noqa: C901 - a dispatch table
+        if isinstance(node, exp.Paren):
+            return self.expr(node.this, env)
+        if isinstance(node, exp.Column):
+            return self._column(node, env)
+        if isinstance(node, exp.Literal):
+            return self._literal(node)
+        if isinstance(node, exp.Null):
+            return ir.Lit(None, "null")
+        if isinstance(node, exp.Boolean):
+            v = bool(node.this)
+            return ir.Lit(v, "bool") if self.dialect == "duckdb" else ir.Lit(int(v), "int")
+        if isinstance(node, exp.Neg):
+            a = self._num(self.expr(node.this, env), "unary minus")
+            if isinstance(a, ir.Lit) and a.value is not None:
+                return ir.Lit(-a.value, a.kind)
+            return ir.Neg(a, a.kind if a.kind != "null" else "int")
+        if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.IntDiv)):
+            return self._arith(node, env)
+        if isinstance(node, exp.DPipe):
+            raise Unsupported("string concatenation (||)")
+        if isinstance(node, (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.NullSafeEQ, exp.NullSafeNEQ)):
+            op = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}.get(type(node))
+            if op is None:
+                raise Unsupported("IS [NOT] DISTINCT FROM")
+            return self._cmp(op, self.expr(node.this, env), self.expr(node.expression, env))
+        if isinstance(node, exp.And):
+            return ir.BoolOp("and", (self.cond(node.this, env), self.cond(node.expression, env)))
+        if isinstance(node, exp.Or):
+            return ir.BoolOp("or", (self.cond(node.this, env), self.cond(node.expression, env)))
+        if isinstance(node, exp.Not):
+            return ir.Not(self.cond(node.this, env))
+        if isinstance(node, exp.Is):
+            rhs = node.expression
+            if isinstance(rhs, exp.Null):
+                return ir.IsNull(self.expr(node.this, env))
+            if isinstance(rhs, exp.Boolean):
+                v = self.cond(node.this, env)
+                t = ir.BoolOp("and", (ir.Not(ir.IsNull(v)), v if rhs.this else ir.Not(v)))
+                return t
+            raise Unsupported("IS with a value other than NULL/TRUE/FALSE")
+        if isinstance(node, exp.Between):
+            x = node.this
+            lo = self._cmp(">=", self.expr(x, env), self.expr(node.args["low"], env))
+            hi = self._cmp("<=", self.expr(x, env), self.expr(node.args["high"], env))
+            return ir.BoolOp("and", (lo, hi))
+        if isinstance(node, exp.In):
+            return self._in(node, env)
+        if isinstance(node, exp.Exists):
+            q = node.this
+            return ir.Exists(self._subquery(q, env))
+        if isinstance(node, exp.Subquery):
+            rel = self._subquery(node, env)
+            if len(rel.columns) != 1:
+                raise QueryError(f"scalar subquery returns {len(rel.columns)} columns")
+            return ir.ScalarSubquery(rel, rel.columns[0].kind)
+        if isinstance(node, exp.Case):
+            return self._case(node, env)
+        if isinstance(node, exp.If):
+            cond = self.cond(node.this, env)
+            t = self.expr(node.args["true"], env)
+            f = self.expr(node.args["false"], env) if node.args.get("false") is not None else ir.Lit(None, "null")
+            return self._make_case([(cond, t)], f)
+        if isinstance(node, (exp.Coalesce,)):
+            args = [self.expr(node.this, env)] + [self.expr(a, env) for a in node.expressions]
+            return ir.Func("coalesce", tuple(args), _unify_kinds([a.kind for a in args], "COALESCE"))
+        if isinstance(node, exp.Nullif):
+            a, b = self.expr(node.this, env), self.expr(node.expression, env)
+            return ir.Func("nullif", (a, b, self._cmp("=", a, b)), a.kind)
+        if isinstance(node, exp.Abs):
+            a = self._num(self.expr(node.this, env), "ABS")
+            return ir.Func("abs", (a,), a.kind if a.kind != "null" else "int")
+        if isinstance(node, exp.Cast):
+            return self._cast(node, env)
+        if isinstance(node, (exp.Anonymous,)) and node.name.lower() == "iif":
+            c, t, f = node.expressions
+            return self._make_case([(self.cond(c, env), self.expr(t, env))], self.expr(f, env))
+        if isinstance(node, _AGG_FUNCS) or (isinstance(node, exp.Anonymous) and node.name.lower() == "total"):
+            raise QueryError(f"aggregate {node.sql()} is not allowed here")
+        if isinstance(node, exp.Tuple):
+            raise Unsupported("row values (tuples)")
+        if isinstance(node, exp.Window):
+            raise Unsupported("window functions")
+        if isinstance(node, (exp.Like, exp.ILike)):
+            raise Unsupported("LIKE")
+        if isinstance(node, exp.Func):
+            return self._unsupported_func(node)
+        raise Unsupported(f"expression {node.key.upper()}")
+
+    def _unsupported_func(self, node: exp.Func) -> ir.Expr:
+        name = node.name if isinstance(node, exp.Anonymous) else node.key
+        raise Unsupported(f"function {name.upper()}")
+
+    def _column(self, node: exp.Column, env: Env) -> ir.Expr:
+        name = node.name
+        table = node.table or None
+        for depth, scope in enumerate(env.scopes):
+            found = scope.lookup(name, table)
+            if len(found) > 1:
+                raise QueryError(f"ambiguous column name {node.sql()!r}")
+            if found:
+                e = found[0]
+                if depth == 0:
+                    return ir.Col(e.index, e.kind, e.affinity)
+                if scope.agg is not None:
+                    raise Unsupported("correlated subquery inside an aggregate query's SELECT/HAVING")
+                return ir.Outer(depth, e.index, e.kind, e.affinity)
+            if depth == 0 and table is None and name.lower() in scope.aliases:
+                return self.expr(scope.aliases[name.lower()], env)
+            if scope.agg is not None:
+                found = scope.agg.input_scope.lookup(name, table)
+                if found and depth > 0:
+                    raise Unsupported("correlated subquery inside an aggregate query's SELECT/HAVING")
+        ident = node.this
+        if table is None and isinstance(ident, exp.Identifier) and ident.quoted and self.dialect == "sqlite":
+            if _is_double_quoted(node):
+                return ir.Lit(name, "text")
+        if table is not None:
+            known = any(e.alias == table.lower() for s in env.scopes for e in s.entries)
+            if not known:
+                raise QueryError(f"unknown table or alias {table!r} in {node.sql()!r}")
+        raise QueryError(f"unknown column {node.sql()!r}")
+
+    def _literal(self, node: exp.Literal) -> ir.Lit:
+        if node.is_string:
+            return ir.Lit(node.this, "text")
+        text = node.this
+        try:
+            return ir.Lit(int(text), "int")
+        except ValueError:
+            return ir.Lit(float(text), "real")
+
+    def _num(self, e: ir.Expr, what: str) -> ir.Expr:
+        if e.kind == "bool" and self.dialect == "sqlite":
+            return _bool_to_int(e)
+        if e.kind in ir.NUMERIC_KINDS + ("null",):
+            return e
+        if e.kind == "text" and isinstance(e, ir.Lit):
+            v = _sqlite_text_to_number(e.value)
+            return ir.Lit(v, "int" if isinstance(v, int) else "real")
+        raise Unsupported(f"{what} on a {e.kind} value")
+
+    def _arith(self, node: exp.Expression, env: Env) -> ir.Expr:
+        op = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%", exp.IntDiv: "//"}[type(node)]
+        a = self._num(self.expr(node.this, env), f"arithmetic ({op})")
+        b = self._num(self.expr(node.expression, env), f"arithmetic ({op})")
+        kinds = {a.kind, b.kind} - {"null"}
+        if not kinds:
+            kind: ir.Kind = "int"
+        elif kinds == {"int"}:
+            kind = "int"
+        elif "real" in kinds:
+            kind = "real"
+        else:
+            kind = "num"
+        if op == "/" and self.dialect == "duckdb":
+            kind = "real"
+        if op == "//":
+            kind = "int" if kind == "int" else "real"
+        if op == "%" and kind == "num":
+            kind = "num"
+        return ir.Arith(op, a, b, kind)
+
+    def _cmp(self, op: str, a: ir.Expr, b: ir.Expr) -> ir.Expr:
+        """A comparison, with SQLite's affinity rules decided here, statically."""
+        if self.dialect == "sqlite":
+            if a.kind == "bool":
+                a = _bool_to_int(a)
+            if b.kind == "bool":
+                b = _bool_to_int(b)
+        ka, kb = a.kind, b.kind
+        if "null" in (ka, kb):
+            return ir.Cmp(op, a, b, "num" if ka in ir.NUMERIC_KINDS or kb in ir.NUMERIC_KINDS else "null")
+        if ka in ir.NUMERIC_KINDS and kb in ir.NUMERIC_KINDS:
+            return ir.Cmp(op, a, b, "num")
+        if ka == kb:
+            return ir.Cmp(op, a, b, ka)
+        if "date" in (ka, kb):
+            d, other = (a, b) if ka == "date" else (b, a)
+            if isinstance(other, ir.Lit) and other.kind == "text":
+                try:
+                    lit = ir.Lit(datetime.date.fromisoformat(other.value.strip()), "date")
+                except ValueError:
+                    raise QueryError(f"invalid date literal {other.value!r}") from None
+                return ir.Cmp(op, a, lit, "date") if ka == "date" else ir.Cmp(op, lit, b, "date")
+            raise Unsupported(f"comparison of a date with a {other.kind} value")
+        if self.dialect != "sqlite":
+            raise QueryError(f"cannot compare a {ka} value with a {kb} value")
+        # SQLite: numeric vs text, by affinity (section 4.2 of "Datatypes In SQLite")
+        num, txt, num_left = (a, b, True) if ka in ir.NUMERIC_KINDS else (b, a, False)
+        num_aff = _affinity(num) in _NUMERIC_AFFINITIES
+        txt_aff = _affinity(txt)
+        if num_aff and txt_aff not in _NUMERIC_AFFINITIES and txt_aff != "TEXT" or (num_aff and txt_aff is None):
+            pass
+        if num_aff and txt_aff != "TEXT" and isinstance(txt, ir.Lit):
+            conv = _sqlite_text_to_number(txt.value, strict=True)
+            if conv is not None:
+                lit = ir.Lit(conv, "int" if isinstance(conv, int) else "real")
+                return ir.Cmp(op, num, lit, "num") if num_left else ir.Cmp(op, lit, num, "num")
+            return ir.Cmp(op, a, b, "mixed")
+        if txt_aff == "TEXT" and _affinity(num) is None:
+            if isinstance(num, ir.Lit):
+                lit = ir.Lit(_sqlite_number_to_text(num.value), "text")
+                return ir.Cmp(op, lit, txt, "text") if num_left else ir.Cmp(op, txt, lit, "text")
+            raise Unsupported("comparison of a TEXT column with a computed number (text conversion)")
+        if num_aff and txt_aff in ("TEXT", None, "BLOB"):
+            if txt_aff == "BLOB":
+                return ir.Cmp(op, a, b, "mixed")
+            self.note(
+                "text values compared with numbers are integers written in decimal digits, "
+                "or contain no digit"
+            )
+            conv = ir.TextToNum(txt)
+            return ir.Cmp(op, num, conv, "affnum") if num_left else ir.Cmp(op, conv, num, "affnum")
+        return ir.Cmp(op, a, b, "mixed")
+
+    def _in(self, node: exp.In, env: Env) -> ir.Expr:
+        lhs_node = node.this
+        if isinstance(lhs_node, exp.Tuple):
+            raise Unsupported("row-value IN")
+        lhs = self.expr(lhs_node, env)
+        q = node.args.get("query")
+        if q is not None:
+            rel = self._subquery(q, env)
+            if len(rel.columns) != 1:
+                raise QueryError(f"IN subquery returns {len(rel.columns)} columns")
+            # the probe compares a two-value row [lhs, subquery value] with the rules of '='
+            sub = rel.columns[0]
+            probe = self._cmp("=", ir.Col(0, lhs.kind, _affinity(lhs)), ir.Col(1, sub.kind, sub.affinity))
+            return ir.InSubquery((lhs, probe), rel)
+        if node.args.get("unnest") or node.args.get("field"):
+            raise Unsupported("IN UNNEST")
+        items = [self.expr(i, env) for i in node.expressions]
+        if not items:
+            return ir.Lit(0, "int") if self.dialect == "sqlite" else ir.Lit(False, "bool")
+        return ir.BoolOp("or", tuple(self._cmp("=", lhs, i) for i in items)) if len(items) > 1 else self._cmp("=", lhs, items[0])
+
+    def _subquery(self, q: exp.Expression, env: Env) -> ir.Rel:
+        if isinstance(q, exp.Subquery):
+            rel = self.query(q.this, env)
+            return self._order_limit(q, rel, env, output_only=True)
+        return self.query(q, env)
+
+    def _case(self, node: exp.Case, env: Env) -> ir.Expr:
+        operand = node.this
+        whens = []
+        for w in node.args.get("ifs") or []:
+            if operand is not None:
+                c = self._cmp("=", self.expr(operand, env), self.expr(w.this, env))
+            else:
+                c = self.cond(w.this, env)
+            whens.append((c, self.expr(w.args["true"], env)))
+        default = node.args.get("default")
+        d = self.expr(default, env) if default is not None else ir.Lit(None, "null")
+        return self._make_case(whens, d)
+
+    def _make_case(self, whens, default: ir.Expr) -> ir.Expr:
+        if self.dialect == "sqlite":
+            whens = [(c, _bool_to_int(v) if v.kind == "bool" else v) for c, v in whens]
+            default = _bool_to_int(default) if default.kind == "bool" else default
+        kind = _unify_kinds([v.kind for _, v in whens] + [default.kind], "CASE")
+        return ir.Case(tuple(whens), default, kind)
+
+    def _cast(self, node: exp.Cast, env: Env) -> ir.Expr:
+        arg = self.expr(node.this, env)
+        to = node.args["to"]
+        tname = to.sql(dialect=self.dialect).upper()
+        if self.dialect == "duckdb":
+            target = {"INT": "int", "INTEGER": "int", "BIGINT": "int", "SMALLINT": "int", "TINYINT": "int",
+                      "DOUBLE": "real", "REAL": "real", "FLOAT": "real", "DATE": "date",
+                      "BOOLEAN": "bool", "VARCHAR": "text", "TEXT": "text"}.get(tname.split("(")[0])
+        else:
+            aff = _affinity_from_decl(tname)
+            target = {"INTEGER": "int", "REAL": "real", "TEXT": "text", "NUMERIC": "num"}.get(aff)
+        if target is None:
+            raise Unsupported(f"CAST to {tname}")
+        if arg.kind == "null":
+            return ir.Lit(None, target)  # type: ignore[arg-type]
+        if arg.kind == "bool" and self.dialect == "sqlite":
+            arg = _bool_to_int(arg)
+        if arg.kind == target:
+            return arg
+        if isinstance(arg, ir.Lit):
+            return _cast_literal(arg, target, self.dialect)
+        if arg.kind in ir.NUMERIC_KINDS and target == "int":
+            return ir.Func("toint", (arg,), "int")
+        if arg.kind in ir.NUMERIC_KINDS and target in ("real", "num"):
+            return ir.Func("toreal", (arg,), "real") if target == "real" else arg
+        raise Unsupported(f"CAST of a {arg.kind} value to {tname}")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _rename(rel: ir.Rel, names: list[str], low: Lowerer) -> ir.Rel:
+    cols = tuple(ir.OutCol(n, c.kind, c.affinity) for n, c in zip(names, rel.columns))
+    return ir.Project(cols, rel, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns)))
+
+
+def _entry_column(e: Entry) -> exp.Expression:
+    col = exp.column(e.name, table=e.alias) if e.alias else exp.column(e.name)
+    return col
+
+
+def _entry_col(e: Entry) -> ir.Col:
+    return ir.Col(e.index, e.kind, e.affinity)
+
+
+def _is_alias_name(name: str, select_items) -> bool:
+    return any(n.lower() == name.lower() for n, _ in select_items)
+
+
+def _affinity(e: ir.Expr) -> str | None:
+    if isinstance(e, (ir.Col, ir.Outer)):
+        return e.affinity
+    if isinstance(e, ir.Bare):
+        return _affinity(e.arg)
+    return None
+
+
+def _bool_to_int(e: ir.Expr) -> ir.Expr:
+    if e.kind != "bool":
+        return e
+    if isinstance(e, ir.Lit):
+        return ir.Lit(None if e.value is None else int(bool(e.value)), "int")
+    return ir.Func("bool2int", (e,), "int")
+
+
+def _unify_kinds(kinds: list, what: str) -> ir.Kind:
+    ks = {k for k in kinds if k != "null"}
+    if not ks:
+        return "null"
+    if len(ks) == 1:
+        return ks.pop()
+    if ks <= set(ir.NUMERIC_KINDS):
+        return "num" if ks != {"real"} else "real"
+    raise Unsupported(f"{what} mixes {' and '.join(sorted(ks))} values")
+
+
+def _has_aggregate(node: exp.Expression | None) -> bool:
+    if node is None:
+        return False
+    for n in node.walk():
+        if isinstance(n, (exp.Subquery, exp.Exists)) and n is not node:
+            continue
+        is_agg = (isinstance(n, _AGG_FUNCS) and _is_aggregate_call(n)) or (
+            isinstance(n, exp.Anonymous) and n.name.lower() == "total"
+        )
+        if is_agg and (n is node or not _inside_subquery(n, node)):
+            return True
+    return False
+
+
+def _inside_subquery(n: exp.Expression, root: exp.Expression) -> bool:
+    p = n.parent
+    while p is not None and p is not root:
+        if isinstance(p, (exp.Subquery, exp.Exists, exp.Select)):
+            return True
+        p = p.parent
+    return False
+
+
+def _is_aggregate_call(node: exp.Expression) -> bool:
+    """MAX(a, b) with several arguments is SQLite's scalar max, not an aggregate."""
+    if isinstance(node, (exp.Min, exp.Max)) and node.expressions:
+        return False
+    return True
+
+
+def _mentions_columns(node: exp.Expression) -> bool:
+    return any(isinstance(n, exp.Column) for n in node.walk())
+
+
+def _is_double_quoted(node: exp.Column) -> bool:
+    sql = node.this.sql(dialect="sqlite")
+    return sql.startswith('"')
+
+
+def _affinity_from_decl(tname: str) -> str:
+    from verify.schema import affinity_of
+
+    return affinity_of(tname).value
+
+
+def _sqlite_text_to_number(text: str, strict: bool = False) -> int | float | None:
+    """SQLite's conversion of a text literal under numeric affinity. With strict=True, text that
+    is not a well-formed number gives None (it stays text); otherwise it gives its numeric prefix
+    or 0, as arithmetic does."""
+    if _SQLITE_NUMBER.match(text):
+        s = text.strip()
+        try:
+            return int(s)
+        except ValueError:
+            f = float(s)
+            return int(f) if f.is_integer() and abs(f) < 2**63 and strict else f
+    if strict:
+        return None
+    m = re.match(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text)
+    if not m:
+        return 0
+    s = m.group(0).strip()
+    try:
+        return int(s)
+    except ValueError:
+        return float(s)
+
+
+def _sqlite_number_to_text(v) -> str:
+    if isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, int):
+        return str(v)
+    r = f"{v:.15g}"
+    if "." not in r and "e" not in r and "inf" not in r:
+        r += ".0"
+    return r
+
+
+def _cast_literal(arg: ir.Lit, target: str, dialect: str) -> ir.Lit:
+    v = arg.value
+    if target == "text":
+        return ir.Lit(_sqlite_number_to_text(v) if not isinstance(v, str) else v, "text")
+    if target == "date":
+        if isinstance(v, str):
+            try:
+                return ir.Lit(datetime.date.fromisoformat(v.strip()), "date")
+            except ValueError:
+                raise QueryError(f"invalid date literal {v!r}") from None
+        raise Unsupported(f"CAST of {arg.kind} to DATE")
+    if isinstance(v, str):
+        v = _sqlite_text_to_number(v)
+    if target == "int":
+        if dialect == "duckdb" and isinstance(v, float):
+            return ir.Lit(int(round(v)), "int")
+        return ir.Lit(int(v), "int")
+    if target == "real":
+        return ir.Lit(float(v), "real")
+    if target == "bool":
+        return ir.Lit(bool(v), "bool")
+    return ir.Lit(v, "int" if isinstance(v, int) else "real")

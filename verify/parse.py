@@ -1,0 +1,47 @@
+"""Parse SQL text into one sqlglot SELECT tree, or fail with a `QueryError` that says why.
+
+Example:
+    >>> parse_query("SELECT name FROM singer;").sql()
+    'SELECT name FROM singer'
+    >>> parse_query("DROP TABLE singer")
+    Traceback (most recent call last):
+    ...
+    verify.errors.QueryError: not a query: the statement is a DROP (only SELECT can be verified)
+"""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from verify.errors import QueryError
+
+DIALECTS = ("sqlite", "duckdb")
+_QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+
+
+def parse_query(sql: str, dialect: str = "sqlite") -> exp.Expression:
+    if dialect not in DIALECTS:
+        raise QueryError(f"unknown dialect {dialect!r}; choose one of {', '.join(DIALECTS)}")
+    text = (sql or "").strip()
+    if not text.strip(";").strip():
+        raise QueryError("empty query")
+    try:
+        trees = [t for t in sqlglot.parse(text, read=dialect) if t is not None]
+    except (ParseError, TokenError) as e:
+        raise QueryError(f"syntax error: {_first_line(e)}") from None
+    if not trees:
+        raise QueryError("empty query")
+    if len(trees) > 1:
+        raise QueryError(f"expected one statement, found {len(trees)}")
+    tree = trees[0]
+    if not isinstance(tree, _QUERY_TYPES):
+        kind = tree.key.upper() if hasattr(tree, "key") else type(tree).__name__
+        raise QueryError(f"not a query: the statement is a {kind} (only SELECT can be verified)")
+    return tree
+
+
+def _first_line(e: Exception) -> str:
+    msg = str(e).strip().splitlines()
+    return msg[0] if msg else type(e).__name__

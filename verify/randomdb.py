@@ -1,0 +1,263 @@
+"""The cheap randomized pass that runs before the SMT encoding.
+
+Most wrong queries are wrong on some tiny database built from the right values: the constants
+the queries mention, a few real sample values, NULL, 0 and 1. `draw_database` draws such a
+database (at most `k` rows per table, respecting primary keys, UNIQUE, NOT NULL and foreign
+keys) from per-column value pools, and `random_search` runs both queries on many of them with
+the real engine until the results differ.
+
+Example:
+    >>> import random
+    >>> from verify.schema import Affinity, Column, Schema, Table
+    >>> s = Schema(tables=[Table(name="t", columns=[Column(name="a", affinity=Affinity.INTEGER)])])
+    >>> out = random_search(s, "SELECT a FROM t WHERE a > 1", "SELECT a FROM t WHERE a >= 1",
+    ...                     dialect="sqlite", semantics="bag", pools={("t", "a"): [1, 2]},
+    ...                     k_max=2, budget_seconds=5, rng=random.Random(0))
+    >>> out.hit.comparison.gold_only, (1,) in out.hit.comparison.gen_only
+    ([], True)
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from verify.engine import Comparison, EngineError, Result, run_both
+from verify.schema import Affinity, Schema, Table
+
+Tables = dict[str, list[list[Any]]]
+Pools = dict[tuple[str, str], list[Any]]
+
+DEFAULT_POOLS: dict[Affinity, list[Any]] = {
+    Affinity.INTEGER: [-1, 0, 1, 2, 3, 10],
+    Affinity.REAL: [0.0, 0.5, 1.5, -2.5],
+    Affinity.TEXT: ["a", "b", "A", "", "ab", "10"],
+    Affinity.NUMERIC: [-1, 0, 1, 2, 0.5, 1.5, 10],
+    Affinity.BLOB: [0, 1, "a", "b"],
+    Affinity.DATE: [
+        datetime.date(2020, 1, 1),
+        datetime.date(2020, 1, 2),
+        datetime.date(2020, 2, 29),
+        datetime.date(2021, 12, 31),
+        datetime.date(1999, 12, 31),
+    ],
+    Affinity.BOOLEAN: [True, False],
+}
+
+_ATTEMPTS_PER_ROW = 10  # draws per wanted row before giving up on it (key clashes, no parent)
+_ALL_ERRORS_STOP = 20  # stop early when this many databases in a row, from the start, all fail
+
+
+@dataclass
+class RandomHit:
+    """A database on which the engine returned different results for the two queries."""
+
+    tables: Tables
+    gold: Result
+    gen: Result
+    comparison: Comparison
+    k: int  # the row bound the database was drawn with
+    databases_tried: int  # including this one
+
+
+@dataclass
+class RandomOutcome:
+    """What `random_search` did: the hit (None if nothing differed), how many distinct
+    databases it ran both queries on, how many of those raised EngineError (skipped), and the
+    last such error message (useful when every database failed: the query itself is broken)."""
+
+    hit: RandomHit | None
+    tried: int
+    errors: int
+    last_error: str | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Drawing one database
+
+
+def draw_database(
+    schema: Schema,
+    k: int,
+    pools: Pools,
+    rng: random.Random,
+    null_rate: float = 0.2,
+) -> Tables:
+    """A random database with at most `k` rows per table that satisfies the schema's
+    constraints, keyed by the schema's table names (rows in the schema's column order).
+
+    Cell values come from `pools[(table_lower, column_lower)]` when present and non-empty,
+    else from `DEFAULT_POOLS` for the column's affinity; a nullable column is NULL with
+    probability `null_rate`. A foreign key's columns are all NULL or copy an existing parent
+    row (parents are drawn first; self-references copy an earlier row of the same table).
+    Rows that cannot be made to fit (key clash, no parent for a NOT NULL foreign key) are
+    dropped, so a table can come out smaller than drawn. Deterministic given `rng`'s state.
+    """
+    db: Tables = {t.name: [] for t in schema.tables}
+    for t in _topological_order(schema):
+        wanted = _draw_size(k, rng)
+        rows = db[t.name]
+        keys = _key_indexes(t)
+        seen: list[set[tuple]] = [set() for _ in keys]
+        attempts = 0
+        while len(rows) < wanted and attempts < wanted * _ATTEMPTS_PER_ROW:
+            attempts += 1
+            row = _draw_row(schema, t, db, pools, rng, null_rate)
+            if row is None:
+                continue
+            row_keys = [tuple(_key_value(row[i]) for i in idx) for idx in keys]
+            # NULL never clashes under UNIQUE (and key columns are never NULL here).
+            if any(None not in rk and rk in s for rk, s in zip(row_keys, seen)):
+                continue
+            for rk, s in zip(row_keys, seen):
+                if None not in rk:
+                    s.add(rk)
+            rows.append(row)
+    return db
+
+
+def _draw_size(k: int, rng: random.Random) -> int:
+    """0..k rows, mostly k, sometimes empty or a single row."""
+    if k <= 0:
+        return 0
+    r = rng.random()
+    if r < 0.1:
+        return 0
+    if r < 0.2:
+        return 1
+    if r < 0.4:
+        return rng.randint(0, k)
+    return k
+
+
+def _draw_row(
+    schema: Schema, t: Table, db: Tables, pools: Pools, rng: random.Random, null_rate: float
+) -> list[Any] | None:
+    row = []
+    for c in t.columns:
+        nullable = _nullable(t, c.name)
+        pool = pools.get((t.name.lower(), c.name.lower())) or DEFAULT_POOLS[c.affinity]
+        if not nullable:
+            pool = [v for v in pool if v is not None] or DEFAULT_POOLS[c.affinity]
+        row.append(None if nullable and rng.random() < null_rate else rng.choice(pool))
+
+    fixed: dict[int, Any] = {}  # columns set by an earlier foreign key of this row
+    for fk in t.foreign_keys:
+        idx = [t.index(col) for col in fk.columns]
+        parent = schema.table(fk.ref_table)
+        parent_rows = db[parent.name]
+        fk_nullable = all(_nullable(t, col) for col in fk.columns)
+        if parent_rows and not (fk_nullable and rng.random() < null_rate):
+            prow = rng.choice(parent_rows)
+            values = [prow[parent.index(rc)] for rc in fk.ref_columns]
+        elif fk_nullable:
+            values = [None] * len(idx)
+        else:
+            return None  # a NOT NULL foreign key with no parent row to point at
+        for i, v in zip(idx, values):
+            if v is None and not _nullable(t, t.columns[i].name):
+                return None
+            if i in fixed and fixed[i] != v:
+                return None  # two overlapping foreign keys disagree
+            fixed[i] = v
+            row[i] = v
+    return row
+
+
+def _nullable(t: Table, column: str) -> bool:
+    in_pk = any(column.lower() == p.lower() for p in t.primary_key)
+    return not in_pk and not t.column(column).not_null
+
+
+def _key_indexes(t: Table) -> list[list[int]]:
+    """Column indexes of the primary key and of each UNIQUE set."""
+    sets = ([t.primary_key] if t.primary_key else []) + t.unique
+    return [[t.index(col) for col in cols] for cols in sets]
+
+
+def _key_value(v: Any) -> Any:
+    """Compare key values the way the engine would (dates equal their ISO text)."""
+    return v.isoformat() if isinstance(v, datetime.date) else v
+
+
+def _topological_order(schema: Schema) -> list[Table]:
+    """Tables with referenced (parent) tables first; self-references are ignored and cycles
+    broken in schema order (the first table drawn in a cycle gets NULL foreign keys)."""
+    order: list[Table] = []
+    state: dict[str, str] = {}  # lower name -> "visiting" | "done"
+
+    def visit(t: Table) -> None:
+        name = t.name.lower()
+        if state.get(name):
+            return
+        state[name] = "visiting"
+        for fk in t.foreign_keys:
+            if fk.ref_table.lower() != name and schema.has_table(fk.ref_table):
+                visit(schema.table(fk.ref_table))
+        state[name] = "done"
+        order.append(t)
+
+    for t in schema.tables:
+        visit(t)
+    return order
+
+
+# --------------------------------------------------------------------------------------------
+# The search
+
+
+def random_search(
+    schema: Schema,
+    gold_sql: str,
+    gen_sql: str,
+    *,
+    dialect: str,
+    semantics: str,
+    pools: Pools,
+    k_max: int,
+    budget_seconds: float,
+    rng: random.Random,
+    max_databases: int = 2000,
+) -> RandomOutcome:
+    """Run both queries on random databases until the engine's results differ.
+
+    Databases are drawn with k = 1, 2, ..., k_max rows per table, then again from 1, until
+    one differs, `max_databases` distinct databases were tried, or `budget_seconds` ran out.
+    A database already tried is skipped without counting. A database on which a query raises
+    EngineError (or times out) counts as tried and as an error; if the first 20 all fail the
+    search stops (the query fails regardless of the data).
+    """
+    deadline = time.monotonic() + budget_seconds
+    k_max = max(1, k_max)
+    seen: set[str] = set()
+    tried = errors = draws = 0
+    last_error: str | None = None
+    while tried < max_databases and draws < 5 * max_databases:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        k = 1 + draws % k_max
+        draws += 1
+        tables = draw_database(schema, k, pools, rng)
+        fingerprint = repr(tables)
+        if fingerprint in seen:
+            continue
+        seen.add(fingerprint)
+        tried += 1
+        try:
+            gold, gen, comparison = run_both(
+                schema, tables, gold_sql, gen_sql, dialect, semantics, timeout=remaining
+            )
+        except EngineError as e:
+            errors += 1
+            last_error = str(e)
+            if errors == tried >= _ALL_ERRORS_STOP:
+                break
+            continue
+        if comparison.differ:
+            hit = RandomHit(tables, gold, gen, comparison, k, tried)
+            return RandomOutcome(hit, tried, errors, last_error)
+    return RandomOutcome(None, tried, errors, last_error)

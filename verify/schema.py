@@ -1,0 +1,202 @@
+"""Database schemas: tables, columns, declared constraints, and SQLite type affinity.
+
+A `Schema` is what the verifier needs to know about a database: the tables and their columns
+(with the column's *affinity*, which decides how SQLite stores and compares its values), the
+declared integrity constraints, and optionally a few real values per column (used to make
+counterexamples read naturally).
+
+Example:
+    >>> affinity_of("varchar(20)"), affinity_of("int"), affinity_of("number")
+    (<Affinity.TEXT: 'TEXT'>, <Affinity.INTEGER: 'INTEGER'>, <Affinity.NUMERIC: 'NUMERIC'>)
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class SchemaError(ValueError):
+    """A schema that cannot be used (unknown table, inconsistent key, unreadable file)."""
+
+
+class Affinity(str, Enum):
+    """SQLite column affinity, plus the DuckDB types the verifier models.
+
+    DATE and BOOLEAN only occur for the DuckDB dialect (SQLite has no such storage classes:
+    a SQLite column declared DATE has NUMERIC affinity and a BOOLEAN one too).
+    """
+
+    INTEGER = "INTEGER"
+    REAL = "REAL"
+    TEXT = "TEXT"
+    NUMERIC = "NUMERIC"
+    BLOB = "BLOB"
+    DATE = "DATE"
+    BOOLEAN = "BOOLEAN"
+
+
+def affinity_of(declared_type: str | None, dialect: str = "sqlite") -> Affinity:
+    """The affinity of a declared column type, by the rules of section 3.1 of SQLite's
+    "Datatypes In SQLite" (first matching rule wins). For DuckDB the declared type is the
+    storage type, so DATE and BOOLEAN keep their own kinds."""
+    t = (declared_type or "").upper()
+    if dialect == "duckdb":
+        base = t.split("(")[0].strip()
+        if base in {"DATE"}:
+            return Affinity.DATE
+        if base in {"BOOLEAN", "BOOL", "LOGICAL"}:
+            return Affinity.BOOLEAN
+        if base in {"DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMERIC", "FLOAT4", "FLOAT8"}:
+            return Affinity.REAL
+        if base in {"VARCHAR", "TEXT", "STRING", "CHAR", "BPCHAR"}:
+            return Affinity.TEXT
+    if "INT" in t:
+        return Affinity.INTEGER
+    if "CHAR" in t or "CLOB" in t or "TEXT" in t:
+        return Affinity.TEXT
+    if "BLOB" in t or (t == "" and dialect == "sqlite"):
+        return Affinity.BLOB
+    if "REAL" in t or "FLOA" in t or "DOUB" in t:
+        return Affinity.REAL
+    return Affinity.NUMERIC
+
+
+class Column(BaseModel):
+    name: str
+    type: str = Field(default="", description="declared type as written in the DDL")
+    affinity: Affinity
+    not_null: bool = False
+
+
+class ForeignKey(BaseModel):
+    columns: list[str]
+    ref_table: str
+    ref_columns: list[str]
+
+
+class Table(BaseModel):
+    name: str
+    columns: list[Column]
+    primary_key: list[str] = Field(default_factory=list)
+    unique: list[list[str]] = Field(default_factory=list)
+    foreign_keys: list[ForeignKey] = Field(default_factory=list)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name.lower() == name.lower():
+                return c
+        raise SchemaError(f"table {self.name!r} has no column {name!r}")
+
+    def has_column(self, name: str) -> bool:
+        return any(c.name.lower() == name.lower() for c in self.columns)
+
+    def index(self, name: str) -> int:
+        for i, c in enumerate(self.columns):
+            if c.name.lower() == name.lower():
+                return i
+        raise SchemaError(f"table {self.name!r} has no column {name!r}")
+
+
+class Schema(BaseModel):
+    """Tables with declared constraints. `samples` maps table → column → a few real values."""
+
+    tables: list[Table]
+    samples: dict[str, dict[str, list[Any]]] = Field(default_factory=dict)
+    inferred: bool = Field(
+        default=False, description="true when the schema was guessed from the queries alone"
+    )
+    source: str = ""
+
+    def table(self, name: str) -> Table:
+        for t in self.tables:
+            if t.name.lower() == name.lower():
+                return t
+        raise SchemaError(f"unknown table {name!r}")
+
+    def has_table(self, name: str) -> bool:
+        return any(t.name.lower() == name.lower() for t in self.tables)
+
+    def validate_keys(self) -> None:
+        """Raise SchemaError if a key or foreign key names a column or table that is not there."""
+        for t in self.tables:
+            for col in t.primary_key + [c for u in t.unique for c in u]:
+                t.column(col)
+            for fk in t.foreign_keys:
+                for col in fk.columns:
+                    t.column(col)
+                if not self.has_table(fk.ref_table):
+                    raise SchemaError(
+                        f"foreign key of {t.name!r} references unknown table {fk.ref_table!r}"
+                    )
+                ref = self.table(fk.ref_table)
+                for col in fk.ref_columns:
+                    ref.column(col)
+
+    def sample_values(self, table: str, column: str) -> list[Any]:
+        for tname, cols in self.samples.items():
+            if tname.lower() == table.lower():
+                for cname, vals in cols.items():
+                    if cname.lower() == column.lower():
+                        return vals
+        return []
+
+    def ddl(self, dialect: str = "sqlite") -> str:
+        """CREATE TABLE statements for materializing a (counterexample) database.
+
+        Constraints are written out so that the engine itself rejects a database that breaks
+        them; foreign keys are enforced with `PRAGMA foreign_keys=ON` by the engine module.
+        """
+        stmts = []
+        for t in self.tables:
+            parts = []
+            for c in t.columns:
+                typ = c.type or _default_type(c.affinity, dialect)
+                if dialect == "duckdb":
+                    typ = _duckdb_type(c.affinity)
+                parts.append(f"{quote_ident(c.name)} {typ}" + (" NOT NULL" if c.not_null else ""))
+            if t.primary_key:
+                parts.append("PRIMARY KEY (" + ", ".join(map(quote_ident, t.primary_key)) + ")")
+            for u in t.unique:
+                parts.append("UNIQUE (" + ", ".join(map(quote_ident, u)) + ")")
+            if dialect == "sqlite":
+                for fk in t.foreign_keys:
+                    parts.append(
+                        "FOREIGN KEY ("
+                        + ", ".join(map(quote_ident, fk.columns))
+                        + f") REFERENCES {quote_ident(fk.ref_table)} ("
+                        + ", ".join(map(quote_ident, fk.ref_columns))
+                        + ")"
+                    )
+            stmts.append(f"CREATE TABLE {quote_ident(t.name)} (\n  " + ",\n  ".join(parts) + "\n);")
+        return "\n".join(stmts)
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _default_type(aff: Affinity, dialect: str) -> str:
+    return {
+        Affinity.INTEGER: "INTEGER",
+        Affinity.REAL: "REAL",
+        Affinity.TEXT: "TEXT",
+        Affinity.NUMERIC: "NUMERIC",
+        Affinity.BLOB: "BLOB",
+        Affinity.DATE: "DATE",
+        Affinity.BOOLEAN: "BOOLEAN",
+    }[aff]
+
+
+def _duckdb_type(aff: Affinity) -> str:
+    return {
+        Affinity.INTEGER: "BIGINT",
+        Affinity.REAL: "DOUBLE",
+        Affinity.TEXT: "VARCHAR",
+        Affinity.NUMERIC: "DOUBLE",
+        Affinity.BLOB: "VARCHAR",
+        Affinity.DATE: "DATE",
+        Affinity.BOOLEAN: "BOOLEAN",
+    }[aff]

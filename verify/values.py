@@ -1,0 +1,271 @@
+"""Symbolic SQL values and their operators, with NULL propagation written once.
+
+A value is `V(kind, v, null, isint)`: `v` a Z3 term of the kind's sort, `null` a Z3 Bool, and
+for the `num` kind (SQLite NUMERIC: integer or real per value) `isint` a Z3 Bool. Conditions are
+values of kind `bool`; a row passes WHERE iff `is_true(cond)`.
+
+Example:
+    >>> a = V("int", z3.Int("a"), z3.Bool("a_null"))
+    >>> c = compare("<", a, const(3, "int"), "num")
+    >>> z3.simplify(is_true(c))
+    And(Not(a_null), a < 3)
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from fractions import Fraction
+
+import z3
+
+EPOCH = datetime.date(1970, 1, 1)
+TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
+NUMERIC = ("int", "real", "num")
+
+
+@dataclass(frozen=True)
+class V:
+    kind: str
+    v: z3.ExprRef
+    null: z3.BoolRef
+    isint: z3.BoolRef | None = None
+
+
+def sort_of(kind: str) -> z3.SortRef:
+    return {
+        "int": z3.IntSort(),
+        "real": z3.RealSort(),
+        "num": z3.RealSort(),
+        "text": z3.StringSort(),
+        "bool": z3.BoolSort(),
+        "date": z3.IntSort(),
+        "null": z3.IntSort(),
+    }[kind]
+
+
+def fresh(name: str, kind: str) -> V:
+    k = "int" if kind == "null" else kind
+    v = z3.Const(name, sort_of(k))
+    isint = z3.Bool(name + "_isint") if k == "num" else None
+    return V(k, v, z3.Bool(name + "_null"), isint)
+
+
+def null_of(kind: str) -> V:
+    k = "int" if kind == "null" else kind
+    return V(k, _default(k), TRUE, TRUE if k == "num" else None)
+
+
+def _default(kind: str) -> z3.ExprRef:
+    s = sort_of(kind)
+    if s == z3.StringSort():
+        return z3.StringVal("")
+    if s == z3.BoolSort():
+        return FALSE
+    if s == z3.RealSort():
+        return z3.RealVal(0)
+    return z3.IntVal(0)
+
+
+def const(value, kind: str) -> V:
+    """A literal. `None` is NULL."""
+    if value is None:
+        return null_of(kind)
+    if kind == "int":
+        return V("int", z3.IntVal(int(value)), FALSE)
+    if kind in ("real", "num"):
+        fr = Fraction(value)
+        return V("real", z3.RealVal(fr), FALSE)
+    if kind == "text":
+        return V("text", z3.StringVal(value), FALSE)
+    if kind == "bool":
+        return V("bool", z3.BoolVal(bool(value)), FALSE)
+    if kind == "date":
+        return V("date", z3.IntVal((value - EPOCH).days), FALSE)
+    raise ValueError(f"no literal of kind {kind}")
+
+
+def boolean(is_t: z3.BoolRef, is_null: z3.BoolRef) -> V:
+    return V("bool", is_t, is_null)
+
+
+def is_true(c: V) -> z3.BoolRef:
+    return z3.And(z3.Not(c.null), c.v)
+
+
+def is_false(c: V) -> z3.BoolRef:
+    return z3.And(z3.Not(c.null), z3.Not(c.v))
+
+
+# ----------------------------------------------------------------------------- numeric coercion
+def as_real(a: V) -> z3.ArithRef:
+    if a.kind in ("int", "date"):
+        return z3.ToReal(a.v)
+    if a.kind == "bool":
+        return z3.If(a.v, z3.RealVal(1), z3.RealVal(0))
+    return a.v
+
+
+def isint_of(a: V) -> z3.BoolRef:
+    if a.kind in ("int", "bool", "date"):
+        return TRUE
+    if a.kind == "real":
+        return FALSE
+    return a.isint if a.isint is not None else TRUE
+
+
+def to_num(a: V) -> V:
+    """View any numeric value as `num` (Real term + is-integer flag)."""
+    if a.kind == "num":
+        return a
+    return V("num", as_real(a), a.null, isint_of(a))
+
+
+def as_int(a: V) -> z3.ArithRef:
+    if a.kind in ("int", "date"):
+        return a.v
+    if a.kind == "bool":
+        return z3.If(a.v, z3.IntVal(1), z3.IntVal(0))
+    return trunc(a.v)
+
+
+def trunc(x: z3.ArithRef) -> z3.ArithRef:
+    """Real → Int rounding toward zero (Z3's ToInt rounds down)."""
+    return z3.If(x >= 0, z3.ToInt(x), -z3.ToInt(-x))
+
+
+def round_half_away(x: z3.ArithRef) -> z3.ArithRef:
+    half = z3.RealVal(Fraction(1, 2))
+    return z3.If(x >= 0, z3.ToInt(x + half), -z3.ToInt(-x + half))
+
+
+def tdiv(a: z3.ArithRef, b: z3.ArithRef) -> z3.ArithRef:
+    """Integer division truncating toward zero (SQLite, DuckDB), for b ≠ 0."""
+    q = z3.Abs(a) / z3.Abs(b)
+    return z3.If(z3.Or(z3.And(a >= 0, b > 0), z3.And(a < 0, b < 0)), q, -q)
+
+
+def tmod(a: z3.ArithRef, b: z3.ArithRef) -> z3.ArithRef:
+    return a - b * tdiv(a, b)
+
+
+# ----------------------------------------------------------------------------- merging
+def unify_kind(kinds: list[str]) -> str:
+    ks = {k for k in kinds if k != "null"}
+    if not ks:
+        return "int"
+    if len(ks) == 1:
+        return ks.pop()
+    if ks <= set(NUMERIC) | {"bool"}:
+        return "num" if ks != {"real"} else "real"
+    raise ValueError(f"cannot merge values of kinds {sorted(ks)}")
+
+
+def convert(a: V, kind: str) -> V:
+    if a.kind == kind:
+        return a
+    if kind == "num":
+        return to_num(a)
+    if kind == "real":
+        return V("real", as_real(a), a.null)
+    if kind == "int" and a.kind == "bool":
+        return V("int", as_int(a), a.null)
+    raise ValueError(f"cannot convert {a.kind} to {kind}")
+
+
+def ite(c: z3.BoolRef, a: V, b: V) -> V:
+    k = unify_kind([a.kind, b.kind])
+    a2 = null_of(k) if a.kind == "null" else convert(a, k)
+    b2 = null_of(k) if b.kind == "null" else convert(b, k)
+    isint = z3.If(c, a2.isint, b2.isint) if k == "num" else None
+    return V(k, z3.If(c, a2.v, b2.v), z3.If(c, a2.null, b2.null), isint)
+
+
+# ----------------------------------------------------------------------------- equality
+def eq_nonnull(a: V, b: V) -> z3.BoolRef:
+    """Equality of two non-NULL values as SQLite's DISTINCT/GROUP BY/result comparison sees it:
+    numbers compare numerically across INTEGER and REAL; a number never equals a text."""
+    ka, kb = a.kind, b.kind
+    if ka == kb and ka != "num":
+        return a.v == b.v
+    if ka in NUMERIC + ("bool",) and kb in NUMERIC + ("bool",):
+        if ka in ("int", "bool") and kb in ("int", "bool"):
+            return as_int(a) == as_int(b)
+        return as_real(a) == as_real(b)
+    return FALSE
+
+
+def same(a: V, b: V) -> z3.BoolRef:
+    """NULL-safe equality (NULL is the same as NULL)."""
+    return z3.Or(z3.And(a.null, b.null), z3.And(z3.Not(a.null), z3.Not(b.null), eq_nonnull(a, b)))
+
+
+def same_row(a: list[V], b: list[V]) -> z3.BoolRef:
+    if len(a) != len(b):
+        return FALSE
+    return z3.And([same(x, y) for x, y in zip(a, b)]) if a else TRUE
+
+
+# ----------------------------------------------------------------------------- comparison
+_OPS = {
+    "=": lambda x, y: x == y,
+    "<>": lambda x, y: x != y,
+    "<": lambda x, y: x < y,
+    "<=": lambda x, y: x <= y,
+    ">": lambda x, y: x > y,
+    ">=": lambda x, y: x >= y,
+}
+
+
+def _num_cmp(op: str, a: V, b: V) -> z3.BoolRef:
+    if a.kind in ("int", "bool", "date") and b.kind in ("int", "bool", "date"):
+        return _OPS[op](as_int(a), as_int(b))
+    return _OPS[op](as_real(a), as_real(b))
+
+
+def _mixed_cmp(op: str, a_is_num: bool) -> z3.BoolRef:
+    """A number against a text with no conversion: every number is less than every text."""
+    lt = a_is_num
+    return z3.BoolVal({"=": False, "<>": True, "<": lt, "<=": lt, ">": not lt, ">=": not lt}[op])
+
+
+def compare(op: str, a: V, b: V, mode: str) -> V:
+    null = z3.Or(a.null, b.null)
+    if a.kind == "null" or b.kind == "null":
+        return boolean(FALSE, TRUE)
+    if mode in ("num", "date") or (a.kind in NUMERIC and b.kind in NUMERIC):
+        return boolean(_num_cmp(op, a, b), null)
+    if mode == "text":
+        return boolean(_OPS[op](a.v, b.v), null)
+    if mode == "bool":
+        return boolean(_OPS[op](z3.If(a.v, 1, 0), z3.If(b.v, 1, 0)), null)
+    if mode == "mixed":
+        return boolean(_mixed_cmp(op, a.kind in NUMERIC), null)
+    raise ValueError(f"unknown comparison mode {mode}")
+
+
+# ----------------------------------------------------------------------------- text → number
+_DIGITS = z3.Plus(z3.Range("0", "9"))
+CANONICAL_INT = z3.Union(_DIGITS, z3.Concat(z3.Re("-"), _DIGITS))
+NO_DIGIT = z3.Star(z3.Union(z3.Range(" ", "/"), z3.Range(":", "~")))
+PRINTABLE = z3.Star(z3.Range(" ", "~"))
+
+
+def text_int_value(s: z3.SeqRef) -> z3.ArithRef:
+    neg = z3.PrefixOf(z3.StringVal("-"), s)
+    tail = z3.SubString(s, 1, z3.Length(s) - 1)
+    return z3.If(neg, -z3.StrToInt(tail), z3.StrToInt(s))
+
+
+def compare_affnum(op: str, a: V, b: V) -> V:
+    """`number op text` where SQLite applies numeric affinity to the text: a text that is an
+    integer in decimal digits compares as that integer, any other text as text."""
+    null = z3.Or(a.null, b.null)
+    if a.kind == "text":
+        flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}[op]
+        return compare_affnum(flipped, b, a)
+    s = b.v
+    looks = z3.InRe(s, CANONICAL_INT)
+    as_num = V("int", text_int_value(s), FALSE)
+    res = z3.If(looks, _num_cmp(op, a, as_num), _mixed_cmp(op, True))
+    return boolean(res, null)

@@ -1,0 +1,91 @@
+"""The verifier's answer, as it crosses every boundary (CLI `--json`, Python API, run store).
+
+Verdicts and what they promise:
+
+- `equivalent`: the solver proved that no database with at most `bound` rows per table that
+  satisfies the schema's constraints (and the listed `assumptions`) makes the two queries
+  differ under `semantics`. With `complete=True` the proof covers databases of every size
+  (e.g. neither query reads a table).
+- `not_equivalent`: `counterexample` is a concrete database on which the two queries were
+  *executed on the real engine* and returned different results. Never issued otherwise.
+- `unknown`: no difference found and no proof either (time ran out, solver gave up, or a
+  model the engine did not confirm); `reason` says which.
+- `unsupported`: a query uses SQL the verifier does not model; `reason` names the feature.
+- `error`: bad input (syntax error, unknown column, not a SELECT, ...); `reason` says what.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class VerdictKind(str, Enum):
+    EQUIVALENT = "equivalent"
+    NOT_EQUIVALENT = "not_equivalent"
+    UNKNOWN = "unknown"
+    UNSUPPORTED = "unsupported"
+    ERROR = "error"
+
+
+EXIT_CODES = {
+    VerdictKind.EQUIVALENT: 0,
+    VerdictKind.NOT_EQUIVALENT: 1,
+    VerdictKind.UNKNOWN: 2,
+    VerdictKind.UNSUPPORTED: 2,
+    VerdictKind.ERROR: 3,
+}
+
+
+class TableData(BaseModel):
+    """Rows of one table (or one query result)."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+class Counterexample(BaseModel):
+    tables: dict[str, TableData]
+    gold_result: TableData
+    gen_result: TableData
+    gold_only: list[list[Any]] = Field(
+        default_factory=list, description="rows (with multiplicity) that only the gold result has"
+    )
+    gen_only: list[list[Any]] = Field(
+        default_factory=list, description="rows (with multiplicity) that only the generated result has"
+    )
+    found_by: str = Field(description="'random' (value-pool search) or 'smt'")
+    inserts: str = Field(default="", description="a SQL script that rebuilds the database")
+
+
+class Stats(BaseModel):
+    smt_calls: int = 0
+    unconfirmed_models: int = 0
+    random_databases: int = 0
+    seconds: float = 0.0
+
+
+class Verdict(BaseModel):
+    verdict: VerdictKind
+    bound: int | None = Field(
+        default=None,
+        description="largest k (rows per table) for which equivalence was proved, "
+        "or the size at which the counterexample was found",
+    )
+    complete: bool = Field(
+        default=False, description="the proof holds for databases of every size"
+    )
+    semantics: str = "bag"
+    dialect: str = "sqlite"
+    counterexample: Counterexample | None = None
+    confirmed: bool = False
+    stats: Stats = Field(default_factory=Stats)
+    reason: str = ""
+    assumptions: list[str] = Field(default_factory=list)
+    schema_inferred: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
