@@ -53,6 +53,21 @@ _KIND = {"INTEGER": "int", "REAL": "real", "NUMERIC": "num", "TEXT": "text", "BL
 
 
 @dataclass
+class TupleV:
+    """Several values counted together, as in COUNT(DISTINCT a, b): NULL if any part is."""
+
+    parts: list[V]
+    extra_null: z3.BoolRef = FALSE
+
+    @property
+    def null(self) -> z3.BoolRef:
+        return z3.Or([self.extra_null] + [p.null for p in self.parts])
+
+    def guard(self, keep: z3.BoolRef) -> "TupleV":
+        return TupleV(self.parts, z3.Or(self.extra_null, z3.Not(keep)))
+
+
+@dataclass
 class SRow:
     present: z3.BoolRef
     vals: list[V]
@@ -262,8 +277,7 @@ class Encoder:
                 groups.append((first, member, keys[i]))
         else:
             groups = [(TRUE, [s.present for s in rows], [])]
-        args = [[self.expr(it.arg, r.vals, outer) if it.arg is not None else None for r in rows]
-                for it in rel.items]
+        args = [[self._agg_arg(it, r.vals, outer) for r in rows] for it in rel.items]
         out = []
         for present, member, keyvals in groups:
             vals = list(keyvals)
@@ -281,6 +295,53 @@ class Encoder:
                     vals[len(keyvals) + n] = self._bare(rel, member, args, n, extremes)
             out.append(SRow(present, vals))
         return out
+
+    def _window(self, rel: ir.Window, outer) -> list[SRow]:
+        rows = self.rel(rel.input, outer)
+        out = [list(r.vals) for r in rows]
+        for f in rel.funcs:
+            parts = [[self.expr(p, r.vals, outer) for p in f.partition] for r in rows]
+            keys = [[self.expr(k.expr, r.vals, outer) for k in f.order] for r in rows]
+            xs = [self._agg_arg(f, r.vals, outer) for r in rows]
+            for i in range(len(rows)):
+                part = [z3.And(s.present, same_row(parts[j], parts[i])) for j, s in enumerate(rows)]
+                before = [_sorts_before(keys[j], keys[i], f.order) for j in range(len(rows))]
+                peer = [same_row(keys[j], keys[i]) for j in range(len(rows))]
+                if f.func in ("row_number", "rank", "dense_rank"):
+                    if f.func == "row_number":
+                        ahead = [z3.And(part[j], z3.Or(before[j], peer[j]) if j < i else before[j])
+                                 for j in range(len(rows)) if j != i]
+                    elif f.func == "rank":
+                        ahead = [z3.And(part[j], before[j]) for j in range(len(rows))]
+                    else:
+                        ahead = [z3.And(part[j], before[j], z3.Not(z3.Or([z3.And(part[l], before[l], same_row(keys[l], keys[j])) for l in range(j)]))) if j else z3.And(part[j], before[j])
+                                 for j in range(len(rows))]
+                    out[i].append(V("int", 1 + _sum([z3.If(a, 1, 0) for a in ahead]), FALSE))
+                else:
+                    if f.frame == "all" or not f.order:
+                        frame = part
+                    elif f.frame == "rows":  # peers up to this row, in slot order
+                        frame = [z3.And(part[j], z3.Or(before[j], peer[j]) if j <= i else before[j])
+                                 for j in range(len(rows))]
+                    else:
+                        frame = [z3.And(part[j], z3.Or(before[j], peer[j])) for j in range(len(rows))]
+                    out[i].append(self._agg(ir.Agg(f.func, f.arg, False, f.kind), frame, xs))
+        return [SRow(r.present, vals, r.pos) for r, vals in zip(rows, out)]
+
+    def _agg_arg(self, it, vals: list[V], outer):
+        """The argument of an aggregate for one input row; a FILTER that rejects the row or a
+        tuple with a NULL part makes it NULL (aggregates skip NULLs)."""
+        if it.arg is None:
+            return None
+        if isinstance(it.arg, ir.Func) and it.arg.name == "tuple":
+            parts = [self.expr(p, vals, outer) for p in it.arg.args]
+            x = TupleV(parts)
+        else:
+            x = self.expr(it.arg, vals, outer)
+        if getattr(it, "filter", None) is not None:
+            keep = is_true(self.expr(it.filter, vals, outer))
+            x = x.guard(keep) if isinstance(x, TupleV) else V(x.kind, x.v, z3.Or(x.null, z3.Not(keep)), x.isint)
+        return x
 
     def _bare(self, rel: ir.Aggregate, member, args, n: int, extremes: dict[int, V]) -> V:
         xs = args[n]
@@ -304,7 +365,7 @@ class Encoder:
         counted = [z3.And(member[j], z3.Not(xs[j].null)) for j in range(n)]
         if a.distinct:
             counted = [
-                z3.And(counted[j], z3.Not(z3.Or([z3.And(counted[l], same(xs[l], xs[j])) for l in range(j)])))
+                z3.And(counted[j], z3.Not(z3.Or([z3.And(counted[l], _same_arg(xs[l], xs[j])) for l in range(j)])))
                 if j else counted[j]
                 for j in range(n)
             ]
@@ -468,6 +529,8 @@ class Encoder:
         if name == "toreal":
             a = args[0]
             return V("real", as_real(a), a.null)
+        if name == "same":
+            return boolean(same(args[0], args[1]), FALSE)
         if name == "bool2int":
             a = args[0]
             return V("int", z3.If(a.v, 1, 0), a.null)
@@ -475,6 +538,12 @@ class Encoder:
 
 
 # ----------------------------------------------------------------------------- helpers
+def _same_arg(a, b) -> z3.BoolRef:
+    if isinstance(a, TupleV):
+        return same_row(a.parts, b.parts)
+    return same(a, b)
+
+
 def _lt(a: V, b: V) -> z3.BoolRef:
     """a < b for two non-NULL values of one kind (BINARY collation for text)."""
     if a.kind == "text":
@@ -551,9 +620,13 @@ def _exprs(rel: ir.Rel) -> list[ir.Expr]:
     if isinstance(rel, ir.Values):
         return [e for row in rel.rows for e in row]
     if isinstance(rel, ir.Aggregate):
-        return list(rel.keys) + [it.arg for it in rel.items if it.arg is not None]
+        return (list(rel.keys) + [it.arg for it in rel.items if it.arg is not None]
+                + [it.filter for it in rel.items if isinstance(it, ir.Agg) and it.filter is not None])
     if isinstance(rel, ir.Sort):
         return [k.expr for k in rel.keys]
+    if isinstance(rel, ir.Window):
+        return [e for f in rel.funcs for e in list(f.partition) + [k.expr for k in f.order]
+                + ([f.arg] if f.arg is not None else [])]
     return []
 
 

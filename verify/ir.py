@@ -159,9 +159,10 @@ class Agg:
     """An aggregate call inside an `Aggregate` node; `arg` is over the node's input."""
 
     func: str  # count_star count sum total avg min max
-    arg: Expr | None
+    arg: Expr | None  # Func("tuple", ...) for COUNT(DISTINCT a, b)
     distinct: bool
     kind: Kind
+    filter: Expr | None = None  # FILTER (WHERE ...)
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,28 @@ class Bare(Expr):
     its value comes from one row of the group)."""
 
     arg: Expr
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class WinFunc:
+    """A window function: ROW_NUMBER/RANK/DENSE_RANK or an aggregate OVER (PARTITION BY ...
+    ORDER BY ...), with the default frame (the partition up to the current row's peers, or the
+    whole partition without ORDER BY)."""
+
+    func: str  # row_number rank dense_rank count_star count sum total avg min max
+    arg: Expr | None
+    partition: tuple[Expr, ...]
+    order: tuple["SortKey", ...]
+    kind: Kind
+    frame: str = "range"  # range | rows | all
+
+
+@dataclass(frozen=True)
+class WinRef(Expr):
+    """Placeholder for the i-th window function of a SELECT until its `Window` node exists."""
+
+    index: int
     kind: Kind
 
 
@@ -227,6 +250,14 @@ class Aggregate(Rel):
     items: tuple  # of Agg | Bare
     bare_from: tuple = ("last",)
     grouped: bool = True  # False: aggregate without GROUP BY (exactly one output row)
+
+
+@dataclass(frozen=True, eq=False)
+class Window(Rel):
+    """Output: the input columns, then one column per window function."""
+
+    input: Rel
+    funcs: tuple[WinFunc, ...]
 
 
 @dataclass(frozen=True, eq=False)

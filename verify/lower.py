@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 
 from sqlglot import exp
 
@@ -59,6 +59,7 @@ class Entry:
 class Scope:
     entries: list[Entry]
     agg: "AggCtx | None" = None  # set while lowering SELECT/HAVING/ORDER BY of an aggregate query
+    windows: list | None = None  # window functions met in SELECT/ORDER BY (ir.WinFunc)
     aliases: dict[str, exp.Expression] = field(default_factory=dict)  # select aliases
 
     def lookup(self, name: str, table: str | None) -> list[Entry]:
@@ -74,6 +75,7 @@ class AggCtx:
     keys: list[ir.Expr]
     items: list  # ir.Agg | ir.Bare, in order of appearance
     item_index: dict = field(default_factory=dict)
+    absent: list = field(default_factory=list)  # GROUPING SETS: keys of other sets (read as NULL)
 
 
 @dataclass
@@ -182,7 +184,9 @@ class Lowerer:
         return ir.Values(cols, tuple(rows))
 
     # ------------------------------------------------------------------ SELECT
-    def _select(self, sel: exp.Select, env: Env) -> ir.Rel:
+    def _select(self, sel: exp.Select, env: Env, absent: list[exp.Expression] | None = None) -> ir.Rel:
+        """Lower one SELECT. `absent` (inside GROUPING SETS) lists keys that read as NULL; a
+        SELECT given `absent` is an aggregate query even without GROUP BY."""
         for unsupported in ("windows", "qualify", "connect", "pivots", "laterals", "prewhere", "sample"):
             if sel.args.get(unsupported):
                 raise Unsupported(unsupported.upper())
@@ -206,8 +210,10 @@ class Lowerer:
         is_agg = bool(group) or having is not None or any(
             _has_aggregate(e) for e in sel.expressions
         ) or (order is not None and any(_has_aggregate(o) for o in order.expressions))
-        if group is not None and (group.args.get("rollup") or group.args.get("cube") or group.args.get("grouping_sets")):
-            raise Unsupported("GROUP BY ROLLUP/CUBE/GROUPING SETS")
+        sets = _grouping_sets(group) if group is not None else None
+        if sets is not None:
+            return self._grouping_sets_select(sel, sets, env)
+        is_agg = is_agg or absent is not None
 
         select_items = self._expand_star(sel.expressions, scope)
         if is_agg:
@@ -219,8 +225,8 @@ class Lowerer:
                 scope.aliases = aliases
                 keys.append(self.expr(g, inner_env))
                 scope.aliases = {}
-            agg = AggCtx(input_scope=scope, keys=keys, items=[])
-            out_scope = Scope(entries=[], agg=agg)
+            agg = AggCtx(input_scope=scope, keys=keys, items=[], absent=absent or [])
+            out_scope = Scope(entries=[], agg=agg, windows=[])
             out_env = Env([out_scope] + env.scopes, env.ctes)
             having_cond = None
             if having is not None:
@@ -233,11 +239,25 @@ class Lowerer:
             pre: ir.Rel = agg_rel
             if having_cond is not None:
                 pre = ir.Filter(pre.columns, pre, having_cond)
+            win_scope = out_scope
         else:
             scope.aliases = {}
+            scope.windows = []
             exprs = [self.expr(item, inner_env) for _, item in select_items]
             order_exprs = self._order_keys(order, select_items, exprs, inner_env)
             pre = rel
+            win_scope = scope
+        if win_scope.windows:
+            funcs = tuple(win_scope.windows)
+            width = len(pre.columns)
+            pre = ir.Window(pre.columns + tuple(ir.OutCol(f"_win{i}", f.kind) for i, f in enumerate(funcs)),
+                            pre, funcs)
+            exprs = [_place_windows(e, width) for e in exprs]
+            if order_exprs is not None:
+                keys_, extra_ = order_exprs
+                order_exprs = ([ir.SortKey(_place_windows(k.expr, width), k.desc, k.nulls_first) for k in keys_],
+                               [_place_windows(e, width) for e in extra_])
+        win_scope.windows = None
 
         names = [name for name, _ in select_items]
         out_cols = tuple(ir.OutCol(n, e.kind, _affinity(e)) for n, e in zip(names, exprs))
@@ -266,6 +286,45 @@ class Lowerer:
             )
         return result
 
+    def _grouping_sets_select(self, sel: exp.Select, sets: list[list[exp.Expression]], env: Env) -> ir.Rel:
+        """GROUP BY GROUPING SETS / ROLLUP / CUBE: the UNION ALL of one grouped query per set, in
+        which the keys outside the set are NULL and GROUPING(...) is a constant."""
+        if sel.args.get("distinct"):
+            raise Unsupported("SELECT DISTINCT with GROUPING SETS")
+        all_keys = [k for st in sets for k in st]
+        parts: list[ir.Rel] = []
+        for st in sets:
+            q = sel.copy()
+            for arg in ("order", "limit", "offset"):
+                q.set(arg, None)
+            present = {k.sql() for k in st}
+            q.set("group", exp.Group(expressions=[k.copy() for k in st]) if st else None)
+            parts.append(self._select(q, env, absent=[k for k in all_keys if k.sql() not in present]))
+        rel = parts[0]
+        for p in parts[1:]:
+            cols = tuple(
+                ir.OutCol(a.name, _unify_kinds([a.kind, b.kind], "GROUPING SETS column"))
+                for a, b in zip(rel.columns, p.columns)
+            )
+            rel = ir.SetOp(cols, "union", True, rel, p)
+        return self._order_limit(sel, rel, env, output_only=True)
+
+    def _absent_key(self, node: exp.Expression, agg: "AggCtx", input_env: Env) -> ir.Expr | None:
+        """Inside one grouping set: a key of another set reads as NULL."""
+        for k in agg.absent:
+            if node.sql() == k.sql():
+                lowered = self._expr(node, input_env)
+                return ir.Lit(None, lowered.kind)
+        return None
+
+    def _grouping_call(self, node: exp.Expression, agg: "AggCtx") -> ir.Expr:
+        args = node.expressions
+        absent = {k.sql() for k in agg.absent}
+        bits = 0
+        for a in args:
+            bits = bits * 2 + (1 if a.sql() in absent else 0)
+        return ir.Lit(bits, "int")
+
     def _make_aggregate(self, rel: ir.Rel, agg: AggCtx, grouped: bool) -> ir.Aggregate:
         cols = [ir.OutCol(f"_key{i}", k.kind) for i, k in enumerate(agg.keys)]
         cols += [ir.OutCol(f"_agg{i}", it.kind) for i, it in enumerate(agg.items)]
@@ -293,9 +352,11 @@ class Lowerer:
     def _limit_offset(self, node: exp.Expression) -> tuple[int | None, int]:
         limit = offset = None
         lim = node.args.get("limit")
+        fetch = node.args.get("fetch")
+        if isinstance(lim, exp.Fetch):
+            lim, fetch = None, lim
         if lim is not None:
             limit = self._const_int(lim.expression, "LIMIT")
-        fetch = node.args.get("fetch")
         if fetch is not None:
             count = fetch.args.get("count")
             limit = self._const_int(count, "FETCH") if count is not None else 1
@@ -444,6 +505,15 @@ class Lowerer:
             else:
                 raise QueryError(f"unknown table {name!r}")
             alias = alias or name
+        elif isinstance(node, exp.Subquery) and isinstance(node.this, exp.Table) and node.this.args.get("joins"):
+            if alias:
+                raise Unsupported("an alias on a parenthesized join")
+            inner = node.this.copy()
+            joins = inner.args.pop("joins")
+            rel, entries = self._source(inner, env)
+            for j in joins:
+                rel, entries = self._join(rel, entries, j, env)
+            return rel, entries
         elif isinstance(node, exp.Subquery):
             rel = self.query(node.this, Env(env.scopes, env.ctes))
             rel = self._order_limit(node, rel, env, output_only=True)
@@ -543,6 +613,20 @@ class Lowerer:
         if isinstance(node, _AGG_FUNCS) and _is_aggregate_call(node):
             a = self._aggregate(node, input_env)
             return self._agg_item(agg, a)
+        if isinstance(node, exp.Func) and node.sql_name().upper() == "GROUPING" or (
+            isinstance(node, exp.Anonymous) and node.name.upper() == "GROUPING"
+        ):
+            return self._grouping_call(node, agg)
+        if agg.absent and not _has_aggregate(node):
+            absent = self._absent_key(node, agg, input_env)
+            if absent is not None:
+                return absent
+        if isinstance(node, exp.Filter) and isinstance(node.this, _AGG_FUNCS):
+            a = self._aggregate(node.this, input_env)
+            cond = self.cond(node.expression.this, input_env)
+            if a.func == "count_star":
+                a = ir.Agg("count", ir.Lit(1, "int"), False, "int")
+            return self._agg_item(agg, ir.Agg(a.func, a.arg, a.distinct, a.kind, cond))
         if isinstance(node, exp.Anonymous) and node.name.lower() == "total":
             if len(node.expressions) != 1:
                 raise QueryError("TOTAL takes one argument")
@@ -585,7 +669,10 @@ class Lowerer:
         if isinstance(arg_node, exp.Distinct):
             distinct = True
             if len(arg_node.expressions) != 1:
-                raise Unsupported(f"{func.upper()}(DISTINCT with several arguments)")
+                if func != "count":
+                    raise Unsupported(f"{func.upper()}(DISTINCT with several arguments)")
+                parts = tuple(self.expr(x, env) for x in arg_node.expressions)
+                return ir.Agg("count", ir.Func("tuple", parts, "null"), True, "int")
             arg_node = arg_node.expressions[0]
         if func == "count" and (arg_node is None or isinstance(arg_node, exp.Star)):
             return ir.Agg("count_star", None, False, "int")
@@ -633,7 +720,8 @@ class Lowerer:
         if isinstance(node, (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.NullSafeEQ, exp.NullSafeNEQ)):
             op = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}.get(type(node))
             if op is None:
-                raise Unsupported("IS [NOT] DISTINCT FROM")
+                same = ir.Func("same", (self.expr(node.this, env), self.expr(node.expression, env)), "bool")
+                return same if isinstance(node, exp.NullSafeEQ) else ir.Not(same)
             return self._cmp(op, self.expr(node.this, env), self.expr(node.expression, env))
         if isinstance(node, exp.And):
             return ir.BoolOp("and", (self.cond(node.this, env), self.cond(node.expression, env)))
@@ -691,12 +779,47 @@ class Lowerer:
         if isinstance(node, exp.Tuple):
             raise Unsupported("row values (tuples)")
         if isinstance(node, exp.Window):
-            raise Unsupported("window functions")
+            return self._window(node, env)
         if isinstance(node, (exp.Like, exp.ILike)):
             raise Unsupported("LIKE")
         if isinstance(node, exp.Func):
             return self._unsupported_func(node)
         raise Unsupported(f"expression {node.key.upper()}")
+
+    def _window(self, node: exp.Window, env: Env) -> ir.Expr:
+        scope = env.scopes[0] if env.scopes else None
+        if scope is None or scope.windows is None:
+            raise Unsupported("a window function outside SELECT/ORDER BY")
+        if node.args.get("alias"):
+            raise Unsupported("named windows")
+        frame = _frame(node.args.get("spec"), bool(node.args.get("order")))
+        f = node.this
+        if isinstance(f, exp.IgnoreNulls) or isinstance(f, exp.RespectNulls):
+            raise Unsupported("IGNORE/RESPECT NULLS")
+        if isinstance(f, exp.Filter):
+            raise Unsupported("FILTER on a window function")
+        name = (f.name if isinstance(f, exp.Anonymous) else type(f).__name__).lower()
+        partition = tuple(self.expr(p, env) for p in node.args.get("partition_by") or [])
+        order = node.args.get("order")
+        keys = tuple(ir.SortKey(self.expr(o.this, env), bool(o.args.get("desc")), self._nulls_first(o))
+                     for o in (order.expressions if order is not None else []))
+        if name in ("rownumber", "row_number", "rank", "denserank", "dense_rank"):
+            func = {"rownumber": "row_number", "denserank": "dense_rank"}.get(name, name)
+            if func == "row_number" and keys:
+                self.note("ROW_NUMBER() numbers rows that tie under its ORDER BY in one fixed order")
+            wf = ir.WinFunc(func, None, partition, keys, "int", "range")
+        elif isinstance(f, _AGG_FUNCS) and _is_aggregate_call(f):
+            # lower the aggregate's argument in this (row) context
+            a = self._aggregate(f, env)
+            if a.distinct:
+                raise Unsupported("DISTINCT aggregate in a window")
+            if frame == "rows":
+                self.note("a ROWS window frame orders rows that tie under its ORDER BY in one fixed order")
+            wf = ir.WinFunc(a.func, a.arg, partition, keys, a.kind, frame)
+        else:
+            raise Unsupported(f"window function {name.upper()}")
+        scope.windows.append(wf)
+        return ir.WinRef(len(scope.windows) - 1, wf.kind)
 
     def _unsupported_func(self, node: exp.Func) -> ir.Expr:
         name = node.name if isinstance(node, exp.Anonymous) else node.key
@@ -901,6 +1024,42 @@ class Lowerer:
 
 
 # ----------------------------------------------------------------------------- helpers
+def _frame(spec: exp.WindowSpec | None, ordered: bool) -> str:
+    """'range' (up to the current row's peers; the default with ORDER BY), 'rows' (up to the
+    current row), or 'all' (the whole partition; the default without ORDER BY)."""
+    if spec is None:
+        return "range" if ordered else "all"
+    kind = (spec.args.get("kind") or "").upper()
+    start = (str(spec.args.get("start") or "")).upper()
+    start_side = (str(spec.args.get("start_side") or "")).upper()
+    end = (str(spec.args.get("end") or "")).upper()
+    end_side = (str(spec.args.get("end_side") or "")).upper()
+    if start == "UNBOUNDED" and start_side == "PRECEDING":
+        if end == "CURRENT ROW" and kind in ("RANGE", "ROWS"):
+            return ("range" if kind == "RANGE" else "rows") if ordered else "all"
+        if end == "UNBOUNDED" and end_side == "FOLLOWING":
+            return "all"
+    raise Unsupported(f"window frame {spec.sql()}")
+
+
+def _place_windows(e, width: int):
+    """Replace each WinRef(i) by Col(width + i): the Window node appends its columns."""
+    if isinstance(e, ir.WinRef):
+        return ir.Col(width + e.index, e.kind)
+    if isinstance(e, (ir.Expr, ir.SortKey)) and is_dataclass(e):
+        changes = {}
+        for f in fields(e):
+            v = getattr(e, f.name)
+            nv = _place_windows(v, width)
+            if nv is not v:
+                changes[f.name] = nv
+        return replace(e, **changes) if changes else e
+    if isinstance(e, tuple):
+        items = tuple(_place_windows(x, width) for x in e)
+        return items if any(a is not b for a, b in zip(items, e)) else e
+    return e
+
+
 def _rename(rel: ir.Rel, names: list[str], low: Lowerer) -> ir.Rel:
     cols = tuple(ir.OutCol(n, c.kind, c.affinity) for n, c in zip(names, rel.columns))
     return ir.Project(cols, rel, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns)))
@@ -946,6 +1105,39 @@ def _unify_kinds(kinds: list, what: str) -> ir.Kind:
     raise Unsupported(f"{what} mixes {' and '.join(sorted(ks))} values")
 
 
+def _grouping_sets(group: exp.Group) -> list[list[exp.Expression]] | None:
+    """The grouping sets of a GROUP BY, or None for a plain GROUP BY."""
+    sets: list[list[exp.Expression]] = [[]]
+    special = False
+    for g in group.expressions:
+        if isinstance(g, exp.Rollup):
+            special = True
+            items = list(g.expressions)
+            options = [items[:i] for i in range(len(items), -1, -1)]
+        elif isinstance(g, exp.Cube):
+            special = True
+            items = list(g.expressions)
+            options = [[x for b, x in enumerate(items) if mask >> (len(items) - 1 - b) & 1]
+                       for mask in range(2 ** len(items) - 1, -1, -1)]
+        elif isinstance(g, exp.GroupingSets):
+            special = True
+            options = []
+            for st in g.expressions:
+                if isinstance(st, exp.Tuple):
+                    options.append(list(st.expressions))
+                elif isinstance(st, exp.Paren):
+                    options.append([st.this])
+                else:
+                    options.append([st])
+        else:
+            options = [[g]]
+        sets = [a + b for a in sets for b in options]
+    for arg in ("rollup", "cube", "grouping_sets"):
+        if group.args.get(arg):
+            raise Unsupported(f"GROUP BY {arg.upper()} in this form")
+    return sets if special else None
+
+
 def _has_aggregate(node: exp.Expression | None) -> bool:
     if node is None:
         return False
@@ -961,8 +1153,13 @@ def _has_aggregate(node: exp.Expression | None) -> bool:
 
 
 def _inside_subquery(n: exp.Expression, root: exp.Expression) -> bool:
+    """`n` belongs to a nested query or a window function below `root`."""
     p = n.parent
-    while p is not None and p is not root:
+    while p is not None:
+        if isinstance(p, exp.Window):
+            return True
+        if p is root:
+            return False
         if isinstance(p, (exp.Subquery, exp.Exists, exp.Select)):
             return True
         p = p.parent

@@ -1,0 +1,42 @@
+"""`verify bench ...`: command-line runners for the benchmark suites.
+
+Commands are registered on the `bench` sub-app of `verify.cli`; `verify.cli` imports this
+module at its end so that they appear under `verify bench`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from verify.cli import bench
+
+DEFAULT_DATA = Path("../shared/data")
+
+
+@bench.command("verieql")
+def verieql(
+    suite: list[str] = typer.Option(["literature", "calcite"], "--suite", help="literature and/or calcite"),
+    data: Path = typer.Option(DEFAULT_DATA / "verieql", help="folder with the VeriEQL JSON-lines files"),
+    bound: str = typer.Option("auto", "--bound", "-k",
+                              help="largest k to prove: a number, or 'auto' = the k VeriEQL recorded "
+                                   "for the pair (4 where it recorded none)"),
+    timeout: float = typer.Option(60.0, help="seconds per pair"),
+    workers: int = typer.Option(2, help="pairs verified in parallel"),
+    limit: int | None = typer.Option(None, help="only the first N pairs of each suite"),
+    out: Path | None = typer.Option(None, help="write one JSON record per pair here"),
+) -> None:
+    """Run VeriEQL's Literature and Calcite benchmarks (DuckDB dialect, bag semantics) and
+    compare with VeriEQL's recorded results."""
+    from benchmarks.verieql_run import SUITES, run
+
+    if bound != "auto" and not bound.isdigit():
+        raise typer.BadParameter(f"--bound must be a positive number or 'auto', not {bound!r}")
+    for s in suite:
+        if s not in SUITES:
+            raise typer.BadParameter(f"unknown suite {s!r}; choose from {', '.join(SUITES)}")
+    if not data.is_dir():
+        raise typer.BadParameter(f"no such folder: {data}")
+    run(data, suite, None if bound == "auto" else int(bound), timeout, workers, limit, out, Console())

@@ -1,0 +1,207 @@
+"""`verify bench verieql`: run the Literature and Calcite equivalence benchmarks and compare
+with VeriEQL's recorded results.
+
+The benchmark's SQL is Calcite output: identifiers such as `$f0` or `$cor0` are quoted before
+parsing (`adapt_sql`), and Literature's schemas type every column INT even where the queries
+compare it with a string, so such columns are re-typed VARCHAR (`adapt_schema`). Both
+adaptations are input repairs; neither changes what a pair means.
+
+Example:
+    verify bench verieql --suite literature --timeout 60
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import sqlglot
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table as RichTable
+from sqlglot import exp
+
+from benchmarks.verieql import VeriEQLPair, load_pairs, load_recorded
+from verify.check import check_pair
+from verify.schema import Affinity, Column, Schema
+from verify.verdict import Verdict
+
+SUITES = ("literature", "calcite")
+_DOLLAR = re.compile(r"(?<![\w\"'$])([A-Za-z_]*\$[A-Za-z0-9_$]*)")
+
+
+class PairOutcome(BaseModel):
+    suite: str
+    index: int
+    verdict: str
+    bound: int | None
+    complete: bool
+    reason: str
+    seconds: float
+    unconfirmed_models: int
+    verieql_refuted: bool
+    verieql_k: int
+    verieql_error: str | None
+
+
+def adapt_sql(sql: str) -> str:
+    """Quote Calcite identifiers containing `$` (outside string literals)."""
+    parts = re.split(r"('(?:[^']|'')*')", sql)
+    return "".join(p if i % 2 else _DOLLAR.sub(lambda m: f'"{m.group(1)}"', p) for i, p in enumerate(parts))
+
+
+def adapt_schema(schema: Schema, queries: list[str]) -> Schema:
+    """Re-type INTEGER columns that the queries compare with a string literal as VARCHAR."""
+    texty: set[str] = set()
+    links: list[tuple[str, str]] = []  # columns compared with each other share a type
+    for q in queries:
+        try:
+            tree = sqlglot.parse_one(q, read="duckdb")
+        except Exception:  # noqa: BLE001 - the verifier reports the syntax error itself
+            continue
+        for cmp in tree.find_all(exp.EQ, exp.NEQ, exp.LT, exp.GT, exp.LTE, exp.GTE):
+            sides = [cmp.this, cmp.expression]
+            cols = [s.name.lower() for s in sides if isinstance(s, exp.Column)]
+            if any(isinstance(s, exp.Literal) and s.is_string for s in sides):
+                texty.update(cols)
+            if len(cols) == 2:
+                links.append((cols[0], cols[1]))
+    changed = bool(texty)
+    while changed:
+        changed = False
+        for a, b in links:
+            if (a in texty) != (b in texty):
+                texty.update((a, b))
+                changed = True
+    if not texty:
+        return schema
+    tables = []
+    for t in schema.tables:
+        cols = [
+            Column(name=c.name, type="VARCHAR", affinity=Affinity.TEXT, not_null=c.not_null)
+            if c.name.lower() in texty and c.affinity == Affinity.INTEGER else c
+            for c in t.columns
+        ]
+        tables.append(t.model_copy(update={"columns": cols}))
+    fixed = schema.model_copy(update={"tables": tables})
+    for t in fixed.tables:  # keep foreign keys whose two sides still agree
+        t.foreign_keys = [
+            fk for fk in t.foreign_keys
+            if all(t.column(a).affinity == fixed.table(fk.ref_table).column(b).affinity
+                   for a, b in zip(fk.columns, fk.ref_columns))
+        ]
+    return fixed
+
+
+def _run_one(pair: VeriEQLPair, suite: str, bound: int, timeout: float) -> tuple[VeriEQLPair, Verdict]:
+    """Verify one pair (DuckDB dialect, bag semantics, as VeriEQL does)."""
+    gold, gen = adapt_sql(pair.gold), adapt_sql(pair.gen)
+    schema = adapt_schema(pair.schema, [gold, gen]) if pair.schema is not None else None
+    v = check_pair(gold, gen, schema=schema, bound=bound, dialect="duckdb", semantics="bag",
+                   timeout=timeout, minimize_result=False)
+    return pair, v
+
+
+def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, workers: int,
+              limit: int | None = None, console: Console | None = None) -> list[PairOutcome]:
+    pairs = load_pairs(data_dir / f"{suite}.jsonl")
+    recorded = load_recorded(data_dir / f"{suite}.verieql_results.jsonl")
+    if limit:
+        pairs = pairs[:limit]
+    out: list[PairOutcome] = []
+    console = console or Console(stderr=True)
+    with Progress(TextColumn(f"[bold]{suite}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as prog:
+        task = prog.add_task(suite, total=len(pairs))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futs = [pool.submit(_run_one, p, suite, bound or _auto_bound(recorded.get(p.index)), timeout)
+                    for p in pairs]
+            for f in as_completed(futs):
+                pair, v = f.result()
+                rec = recorded.get(pair.index)
+                out.append(PairOutcome(
+                    suite=suite, index=pair.index, verdict=v.verdict.value, bound=v.bound,
+                    complete=v.complete, reason=v.reason, seconds=v.stats.seconds,
+                    unconfirmed_models=v.stats.unconfirmed_models,
+                    verieql_refuted=bool(rec and rec.refuted), verieql_k=rec.verified_k if rec else 0,
+                    verieql_error=rec.error_kind if rec else None,
+                ))
+                prog.advance(task)
+    return sorted(out, key=lambda o: o.index)
+
+
+def _auto_bound(rec) -> int:
+    """The k VeriEQL proved for this pair (with 600 s), or 4 where it proved none."""
+    return max(rec.verified_k, 1) if rec is not None and rec.verified_k > 0 else 4
+
+
+def summary_rows(outcomes: list[PairOutcome]) -> dict[str, object]:
+    n = len(outcomes)
+    refuted = [o for o in outcomes if o.verdict == "not_equivalent"]
+    verified = [o for o in outcomes if o.verdict == "equivalent"]
+    unsupported = [o for o in outcomes if o.verdict == "unsupported"]
+    errors = [o for o in outcomes if o.verdict == "error"]
+    unknown = [o for o in outcomes if o.verdict == "unknown"]
+    v_refuted = [o for o in outcomes if o.verieql_refuted]
+    both = [o for o in outcomes if o.verdict == "equivalent" and o.verieql_k > 0 and not o.verieql_refuted]
+    reached = [o for o in both if o.complete or (o.bound or 0) >= o.verieql_k]
+    secs = sorted(o.seconds for o in outcomes)
+    return {
+        "pairs": n,
+        "modelled": n - len(unsupported) - len(errors),
+        "refuted": len(refuted),
+        "refuted (VeriEQL)": len(v_refuted),
+        "VeriEQL-refuted we refute": sum(1 for o in v_refuted if o.verdict == "not_equivalent"),
+        "VeriEQL-refuted we call equivalent": sum(1 for o in v_refuted if o.verdict == "equivalent"),
+        "verified (all sizes)": sum(1 for o in verified if o.complete),
+        "verified up to k": len(verified) - sum(1 for o in verified if o.complete),
+        "verified by VeriEQL (k>=1)": sum(1 for o in outcomes if o.verieql_k > 0 and not o.verieql_refuted),
+        "both verify: we reach VeriEQL's k": f"{len(reached)}/{len(both)}",
+        "unknown": len(unknown),
+        "unsupported": len(unsupported),
+        "error": len(errors),
+        "unconfirmed models": sum(o.unconfirmed_models for o in outcomes),
+        "median s": round(statistics.median(secs), 3) if secs else 0,
+        "p90 s": round(secs[int(0.9 * (len(secs) - 1))], 3) if secs else 0,
+    }
+
+
+def print_report(results: dict[str, list[PairOutcome]], console: Console) -> None:
+    table = RichTable(title="VeriEQL benchmarks (sqlwitness vs VeriEQL's recorded results)")
+    table.add_column("measure")
+    for suite in results:
+        table.add_column(suite, justify="right")
+    rows = {suite: summary_rows(o) for suite, o in results.items()}
+    for key in next(iter(rows.values())):
+        table.add_row(key, *[str(rows[s][key]) for s in results])
+    console.print(table)
+    for suite, outs in results.items():
+        feats: dict[str, int] = {}
+        for o in outs:
+            if o.verdict in ("unsupported", "error"):
+                feats[o.reason] = feats.get(o.reason, 0) + 1
+        if feats:
+            t = RichTable(title=f"{suite}: unsupported and errors")
+            t.add_column("count", justify="right")
+            t.add_column("reason")
+            for reason, c in sorted(feats.items(), key=lambda x: -x[1])[:25]:
+                t.add_row(str(c), reason[:110])
+            console.print(t)
+
+
+def run(data_dir: Path, suites: list[str], bound: int | None, timeout: float, workers: int,
+        limit: int | None, out_json: Path | None, console: Console) -> dict[str, list[PairOutcome]]:
+    results = {}
+    t0 = time.monotonic()
+    for s in suites:
+        results[s] = run_suite(data_dir, s, bound=bound, timeout=timeout, workers=workers, limit=limit)
+    print_report(results, console)
+    console.print(f"wall time {time.monotonic() - t0:.1f} s, {workers} worker(s), "
+                  f"bound {bound or 'auto'}, timeout {timeout:g} s per pair")
+    if out_json is not None:
+        out_json.write_text("\n".join(o.model_dump_json() for outs in results.values() for o in outs) + "\n")
+    return results

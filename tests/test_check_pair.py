@@ -1,0 +1,278 @@
+"""End-to-end behaviour of `verify.check_pair` on schemas the tests write themselves.
+
+Every `not_equivalent` verdict is re-checked here by running both queries on the returned
+counterexample with sqlite3 directly (not through the verifier's own engine module).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from verify.check import check_pair
+from verify.schema_io import schema_from_ddl
+from verify.verdict import VerdictKind
+
+DDL = """
+CREATE TABLE dept (id INTEGER PRIMARY KEY, name TEXT NOT NULL, budget REAL);
+CREATE TABLE emp (
+  id INTEGER PRIMARY KEY,
+  name TEXT,
+  age INTEGER,
+  salary INTEGER,
+  dept_id INTEGER REFERENCES dept(id)
+);
+CREATE TABLE t (a INTEGER, b INTEGER);
+CREATE TABLE u (a INTEGER, c TEXT);
+"""
+SCHEMA = schema_from_ddl(DDL)
+
+
+def check(gold: str, gen: str, **kw):
+    kw.setdefault("timeout", 20)
+    kw.setdefault("bound", 3)
+    return check_pair(gold, gen, schema=SCHEMA, **kw)
+
+
+def rerun_on_sqlite(v, gold: str, gen: str) -> tuple[list, list]:
+    """Build the counterexample database from its own INSERT script and run both queries."""
+    con = sqlite3.connect(":memory:")
+    con.executescript(v.counterexample.inserts)
+    return con.execute(gold).fetchall(), con.execute(gen).fetchall()
+
+
+def assert_refuted(gold: str, gen: str, **kw):
+    v = check(gold, gen, **kw)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT, (v.verdict, v.reason)
+    assert v.confirmed and v.counterexample is not None
+    g, n = rerun_on_sqlite(v, gold, gen)
+    semantics = v.semantics
+    if semantics == "list":
+        assert g != n
+    elif semantics == "set":
+        assert set(g) != set(n)
+    else:
+        assert sorted(map(repr, g)) != sorted(map(repr, n))
+    return v
+
+
+def assert_equivalent(gold: str, gen: str, **kw):
+    v = check(gold, gen, **kw)
+    assert v.verdict == VerdictKind.EQUIVALENT, (v.verdict, v.reason)
+    assert v.complete or v.bound == kw.get("bound", 3)
+    assert v.stats.unconfirmed_models == 0
+    return v
+
+
+# ----------------------------------------------------------------------------- NULL traps
+def test_not_in_with_null_differs_from_not_exists():
+    assert_refuted(
+        "SELECT a FROM t WHERE a NOT IN (SELECT a FROM u)",
+        "SELECT a FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.a = t.a)",
+    )
+
+
+def test_not_in_equals_not_exists_when_both_sides_are_not_null():
+    assert_equivalent(
+        "SELECT a FROM t WHERE a IS NOT NULL AND a NOT IN (SELECT a FROM u WHERE a IS NOT NULL)",
+        "SELECT a FROM t WHERE a IS NOT NULL AND NOT EXISTS (SELECT 1 FROM u WHERE u.a = t.a)",
+    )
+
+
+def test_count_star_vs_count_column():
+    v = assert_refuted("SELECT COUNT(*) FROM emp", "SELECT COUNT(age) FROM emp")
+    rows = v.counterexample.tables["emp"].rows
+    assert len(rows) == 1 and rows[0][2] is None  # minimized: one employee with a NULL age
+
+
+def test_count_star_vs_count_of_primary_key_is_equivalent():
+    assert_equivalent("SELECT COUNT(*) FROM emp", "SELECT COUNT(id) FROM emp")
+
+
+def test_aggregate_without_group_by_on_empty_table_returns_one_row():
+    v = assert_refuted("SELECT MAX(age) FROM emp", "SELECT age FROM emp ORDER BY age DESC LIMIT 1")
+    # the smallest witness is the empty table: one NULL row against no row
+    assert v.counterexample.gold_result.rows == [[None]]
+    assert v.counterexample.gen_result.rows == []
+
+
+def test_sum_vs_total_on_empty_input():
+    assert_refuted("SELECT SUM(a) FROM t", "SELECT TOTAL(a) FROM t")
+
+
+def test_coalesce_sum_equals_total_for_integers():
+    assert_equivalent("SELECT COALESCE(SUM(a), 0) FROM t", "SELECT CAST(TOTAL(a) AS INTEGER) FROM t")
+
+
+# ----------------------------------------------------------------------------- bags, sets, duplicates
+def test_distinct_matters_under_bag_semantics_only():
+    assert_refuted("SELECT a FROM t", "SELECT DISTINCT a FROM t")
+    assert_equivalent("SELECT a FROM t", "SELECT DISTINCT a FROM t", semantics="set")
+
+
+def test_union_vs_union_all():
+    assert_refuted("SELECT a FROM t UNION SELECT a FROM u", "SELECT a FROM t UNION ALL SELECT a FROM u")
+
+
+def test_group_by_equals_distinct():
+    assert_equivalent("SELECT DISTINCT a, b FROM t", "SELECT a, b FROM t GROUP BY a, b")
+
+
+def test_intersect_treats_nulls_as_equal():
+    assert_refuted(
+        "SELECT a FROM t INTERSECT SELECT a FROM u",
+        "SELECT DISTINCT t.a FROM t JOIN u ON t.a = u.a",
+    )
+
+
+def test_except_vs_not_in():
+    assert_refuted(
+        "SELECT a FROM t EXCEPT SELECT a FROM u",
+        "SELECT DISTINCT a FROM t WHERE a NOT IN (SELECT a FROM u WHERE a IS NOT NULL)",
+    )
+
+
+# ----------------------------------------------------------------------------- arithmetic
+def test_integer_division_truncates():
+    assert_refuted("SELECT a / 2 FROM t", "SELECT a * 1.0 / 2 FROM t")
+
+
+def test_division_by_zero_is_null():
+    assert_equivalent("SELECT a / 0 FROM t", "SELECT NULL FROM t")
+
+
+def test_modulo_truncates_toward_zero():
+    assert_equivalent("SELECT a % 3 FROM t", "SELECT a - (a / 3) * 3 FROM t")
+
+
+def test_avg_is_real():
+    assert_refuted("SELECT AVG(a) FROM t", "SELECT SUM(a) / COUNT(a) FROM t")
+    assert_equivalent("SELECT AVG(a) FROM t", "SELECT SUM(a) * 1.0 / COUNT(a) FROM t")
+
+
+# ----------------------------------------------------------------------------- order and limit
+def test_ties_under_limit_do_not_make_a_false_counterexample():
+    v = check("SELECT name FROM emp ORDER BY age DESC LIMIT 1",
+              "SELECT name FROM emp ORDER BY age DESC LIMIT 1")
+    assert v.verdict == VerdictKind.EQUIVALENT
+
+
+def test_order_direction_matters_under_list_semantics():
+    assert_refuted("SELECT a FROM t ORDER BY a", "SELECT a FROM t ORDER BY a DESC")
+
+
+def test_nulls_sort_first_in_sqlite():
+    assert_refuted("SELECT a FROM t ORDER BY a LIMIT 1", "SELECT MIN(a) FROM t")
+
+
+def test_limit_offset():
+    assert_refuted("SELECT a FROM t ORDER BY a LIMIT 1 OFFSET 1", "SELECT a FROM t ORDER BY a LIMIT 1")
+
+
+# ----------------------------------------------------------------------------- keys and joins
+def test_join_on_primary_key_equals_in():
+    assert_equivalent(
+        "SELECT emp.name FROM emp JOIN dept ON emp.dept_id = dept.id",
+        "SELECT name FROM emp WHERE dept_id IN (SELECT id FROM dept)",
+    )
+
+
+def test_foreign_key_makes_semi_join_redundant():
+    assert_equivalent(
+        "SELECT name FROM emp WHERE dept_id IS NOT NULL",
+        "SELECT emp.name FROM emp JOIN dept ON emp.dept_id = dept.id",
+    )
+
+
+def test_join_on_non_key_duplicates_rows():
+    assert_refuted(
+        "SELECT t.a FROM t JOIN u ON t.a = u.a",
+        "SELECT a FROM t WHERE a IN (SELECT a FROM u)",
+    )
+
+
+def test_left_join_keeps_unmatched_rows():
+    assert_refuted(
+        "SELECT emp.name, dept.name FROM emp LEFT JOIN dept ON emp.dept_id = dept.id",
+        "SELECT emp.name, dept.name FROM emp JOIN dept ON emp.dept_id = dept.id",
+    )
+
+
+def test_correlated_scalar_subquery_vs_group_by():
+    assert_equivalent(
+        "SELECT d.name, (SELECT COUNT(*) FROM emp e WHERE e.dept_id = d.id) FROM dept d",
+        "SELECT d.name, COUNT(e.id) FROM dept d LEFT JOIN emp e ON e.dept_id = d.id GROUP BY d.id",
+    )
+
+
+def test_text_equality_is_case_sensitive():
+    assert_refuted("SELECT id FROM dept WHERE name = 'Sales'", "SELECT id FROM dept WHERE name = 'sales'")
+
+
+def test_having_vs_where():
+    assert_equivalent(
+        "SELECT dept_id, COUNT(*) FROM emp GROUP BY dept_id HAVING dept_id > 1",
+        "SELECT dept_id, COUNT(*) FROM emp WHERE dept_id > 1 GROUP BY dept_id",
+    )
+
+
+def test_cte_and_derived_table():
+    assert_equivalent(
+        "WITH big AS (SELECT * FROM emp WHERE salary > 100) SELECT name FROM big",
+        "SELECT name FROM (SELECT name, salary FROM emp) AS x WHERE x.salary > 100",
+    )
+
+
+def test_case_iif_and_nullif():
+    assert_equivalent(
+        "SELECT CASE WHEN a > 0 THEN 1 ELSE 0 END FROM t",
+        "SELECT IIF(a > 0, 1, 0) FROM t",
+    )
+    assert_equivalent("SELECT NULLIF(a, 0) FROM t", "SELECT CASE WHEN a = 0 THEN NULL ELSE a END FROM t")
+
+
+# ----------------------------------------------------------------------------- proofs for every size
+def test_queries_without_tables_are_decided_for_every_database():
+    v = check("SELECT 1 + 1", "SELECT 2")
+    assert v.verdict == VerdictKind.EQUIVALENT and v.complete
+
+
+def test_identical_queries_are_equivalent_for_every_database():
+    v = check("SELECT a FROM t WHERE b > 1", "select A from T where B > 1")
+    assert v.verdict == VerdictKind.EQUIVALENT and v.complete
+
+
+# ----------------------------------------------------------------------------- inputs the verifier refuses
+@pytest.mark.parametrize(
+    "gen, needle",
+    [
+        ("SELEC a FROM t", "syntax"),
+        ("SELECT zz FROM t", "zz"),
+        ("SELECT a FROM nowhere", "nowhere"),
+        ("DELETE FROM t", "DELETE"),
+        ("SELECT a FROM t; SELECT b FROM t", "2"),
+        ("", "empty"),
+    ],
+)
+def test_bad_input_is_an_error_naming_the_problem(gen, needle):
+    v = check("SELECT a FROM t", gen)
+    assert v.verdict == VerdictKind.ERROR
+    assert needle.lower() in v.reason.lower()
+    assert "generated" in v.reason
+
+
+def test_unmodelled_sql_is_unsupported_with_the_feature_named():
+    v = check("SELECT a FROM t", "SELECT a FROM t WHERE hex(a) = '1'")
+    assert v.verdict == VerdictKind.UNSUPPORTED
+    assert "HEX" in v.reason
+
+
+def test_double_quoted_string_literal_sqlite_quirk():
+    assert_equivalent("SELECT id FROM dept WHERE name = \"Sales\"", "SELECT id FROM dept WHERE name = 'Sales'")
+
+
+def test_inferred_schema_is_reported():
+    v = check_pair("SELECT x FROM q WHERE x > 1", "SELECT x FROM q WHERE x >= 1", timeout=10)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT
+    assert v.schema_inferred

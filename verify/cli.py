@@ -1,0 +1,277 @@
+"""The `verify` command line.
+
+    verify pair GOLD GEN [--db PATH | --schema PATH | --tables PATH --db-id ID]
+                         [--dialect sqlite|duckdb] [--semantics auto|bag|set|list]
+                         [--bound K] [--timeout SECONDS] [--seed N] [--no-minimize]
+                         [--json] [--debug]
+    verify bench ...      benchmark runners (registered by `benchmarks.cli`)
+    verify version
+
+The exit status of `verify pair` is the verdict's: 0 equivalent, 1 not equivalent,
+2 unknown or unsupported, 3 error. Every bad input (a missing or empty file, a database that
+cannot be read, a schema error, a bad option value, SQL that does not parse or resolve) is an
+`error` with a one-line message and status 3, never a traceback; with `--json` it is printed
+as a JSON `Verdict` like any other answer. An unexpected exception is reported as
+"internal error: ..." with status 3 (`--debug` re-raises it instead).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from importlib import metadata
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from verify.verdict import EXIT_CODES, Verdict, VerdictKind
+
+__all__ = ["app", "bench"]
+
+ERROR_EXIT = EXIT_CODES[VerdictKind.ERROR]
+
+
+class _Group(TyperGroup):
+    """Turns click's usage errors (exit status 2, which `verify` uses for "unknown") into
+    one-line errors with status 3 — or a JSON error verdict when `--json` was given."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            rv = super().main(
+                args=argv,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except typer.TyperException as e:  # typer's (vendored click's) ClickException and friends
+            if type(e).__name__ == "NoArgsIsHelpError":
+                rv = 0  # typer has already printed the help
+            else:
+                message = e.format_message()
+                ctx = getattr(e, "ctx", None)
+                if ctx is not None:
+                    message += f" (see '{ctx.command_path} --help')"
+                rv = _fail(message, json_output="--json" in argv)
+        except typer.Abort:
+            Console(stderr=True).print("Aborted!")
+            rv = 130
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="verify",
+    help="sqlwitness: bounded SQL equivalence with confirmed counterexamples.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+bench = typer.Typer(
+    help="Run the verifier over benchmark suites (see `benchmarks/`).",
+    no_args_is_help=True,
+)
+app.add_typer(bench, name="bench")
+
+
+class Dialect(str, Enum):
+    sqlite = "sqlite"
+    duckdb = "duckdb"
+
+
+class Semantics(str, Enum):
+    auto = "auto"
+    bag = "bag"
+    set = "set"
+    list = "list"
+
+
+class _BadInput(Exception):
+    """A problem with the command's input: reported as an `error` verdict, status 3."""
+
+
+def _fail(message: str, *, json_output: bool, **fields: Any) -> int:
+    """Report bad input and return the error exit status."""
+    if json_output:
+        v = Verdict(verdict=VerdictKind.ERROR, reason=message, **fields)
+        typer.echo(v.model_dump_json(indent=2))
+    else:
+        Console(stderr=True, highlight=False).print(
+            f"[bold red]error:[/] {escape(message)}", soft_wrap=True
+        )
+    return ERROR_EXIT
+
+
+def _read_query(path: str, which: str) -> str:
+    if path == "-":
+        text = sys.stdin.read()
+        if not text.strip():
+            raise _BadInput(f"{which} query from stdin is empty")
+        return text
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _BadInput(f"{which} query file {path!r} not found") from None
+    except IsADirectoryError:
+        raise _BadInput(f"{which} query file {path!r} is a directory") from None
+    except UnicodeDecodeError:
+        raise _BadInput(f"{which} query file {path!r} is not UTF-8 text") from None
+    except OSError as e:
+        raise _BadInput(f"cannot read {which} query file {path!r}: {e.strerror or e}") from None
+    if not text.strip():
+        raise _BadInput(f"{which} query file {path!r} is empty")
+    return text
+
+
+def _load_schema(
+    db: str | None, schema: str | None, tables: str | None, db_id: str | None, dialect: str
+):
+    from verify.schema import SchemaError
+    from verify.schema_io import load_schema
+
+    if schema is not None and (db is not None or tables is not None):
+        raise _BadInput("give either --schema or --db / --tables, not both")
+    if tables is not None and db_id is None:
+        raise _BadInput("--tables needs --db-id (which database of the file to use)")
+    if db_id is not None and tables is None and db is None:
+        raise _BadInput("--db-id needs --tables (the tables.json file that lists the database)")
+    for option, path in (("--db", db), ("--schema", schema), ("--tables", tables)):
+        if path is None:
+            continue
+        p = Path(path)
+        if not p.exists():
+            raise _BadInput(f"{option} file {path!r} not found")
+        if not p.is_file():
+            raise _BadInput(f"{option} {path!r} is not a file")
+    if schema is not None:
+        try:
+            if not Path(schema).read_text(encoding="utf-8").strip():
+                raise _BadInput(f"--schema file {schema!r} is empty")
+        except UnicodeDecodeError:
+            raise _BadInput(f"--schema file {schema!r} is not UTF-8 text") from None
+        except OSError as e:
+            raise _BadInput(f"cannot read --schema file {schema!r}: {e.strerror or e}") from None
+    try:
+        return load_schema(db=db, schema_sql=schema, tables_json=tables, db_id=db_id, dialect=dialect)
+    except SchemaError as e:
+        raise _BadInput(f"schema: {e}") from None
+
+
+@app.command()
+def pair(
+    gold: Annotated[str, typer.Argument(metavar="GOLD", help="file with the gold (reference) query; '-' reads stdin")],
+    gen: Annotated[str, typer.Argument(metavar="GEN", help="file with the generated query; '-' reads stdin")],
+    db: Annotated[
+        Optional[str],
+        typer.Option("--db", metavar="PATH", help="SQLite database file: schema, constraints and sample values"),
+    ] = None,
+    schema: Annotated[
+        Optional[str], typer.Option("--schema", metavar="PATH", help="file of CREATE TABLE statements")
+    ] = None,
+    tables: Annotated[
+        Optional[str],
+        typer.Option("--tables", metavar="PATH", help="Spider / BIRD tables.json (with --db-id)"),
+    ] = None,
+    db_id: Annotated[
+        Optional[str], typer.Option("--db-id", metavar="ID", help="database of the --tables file")
+    ] = None,
+    dialect: Annotated[Dialect, typer.Option(help="SQL dialect and engine")] = Dialect.sqlite,
+    semantics: Annotated[
+        Semantics,
+        typer.Option(help="auto: list if gold has an outermost ORDER BY, else bag"),
+    ] = Semantics.auto,
+    bound: Annotated[
+        int, typer.Option("--bound", "-k", metavar="K", help="prove equivalence up to K rows per table")
+    ] = 4,
+    timeout: Annotated[float, typer.Option(metavar="SECONDS", help="time limit")] = 30.0,
+    seed: Annotated[int, typer.Option(help="seed of the random search")] = 0,
+    no_minimize: Annotated[
+        bool, typer.Option("--no-minimize", help="do not shrink counterexamples")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="print the verdict as JSON, nothing else")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="re-raise internal errors")] = False,
+) -> None:
+    """Check whether GOLD and GEN return the same result on every (small) database.
+
+    Exit status: 0 equivalent, 1 not equivalent, 2 unknown or unsupported, 3 error.
+    """
+    fields = dict(dialect=dialect.value, semantics=semantics.value)
+    try:
+        if gold == "-" and gen == "-":
+            raise _BadInput("only one of GOLD and GEN can be '-' (stdin)")
+        if bound < 1:
+            raise _BadInput(f"--bound must be at least 1, not {bound}")
+        if not timeout > 0:
+            raise _BadInput(f"--timeout must be a positive number of seconds, not {timeout}")
+        gold_sql = _read_query(gold, "gold")
+        gen_sql = _read_query(gen, "generated")
+        schema_obj = _load_schema(db, schema, tables, db_id, dialect.value)
+
+        from verify.check import check_pair
+
+        verdict = check_pair(
+            gold_sql,
+            gen_sql,
+            schema=schema_obj,
+            bound=bound,
+            semantics=semantics.value,
+            dialect=dialect.value,
+            timeout=timeout,
+            seed=seed,
+            minimize_result=not no_minimize,
+        )
+    except _BadInput as e:
+        raise typer.Exit(_fail(str(e), json_output=json_output, **fields)) from None
+    except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback without --debug
+        if debug:
+            raise
+        message = f"internal error: {type(e).__name__}: {e}"
+        raise typer.Exit(_fail(message, json_output=json_output, **fields)) from None
+
+    if json_output:
+        typer.echo(verdict.model_dump_json(indent=2))
+    elif verdict.verdict == VerdictKind.ERROR:
+        _fail(verdict.reason or "error", json_output=False)
+    else:
+        from verify.render import render_verdict
+
+        render_verdict(verdict, Console(highlight=False))
+    raise typer.Exit(verdict.exit_code)
+
+
+@app.command()
+def version() -> None:
+    """Print the version of sqlwitness."""
+    try:
+        v = metadata.version("sqlwitness")
+    except metadata.PackageNotFoundError:
+        v = "unknown (not installed)"
+    typer.echo(f"sqlwitness {v}")
+
+
+# `benchmarks.cli` adds its commands to `bench` (it imports `bench` from this module, which is
+# complete by now, so the import cycle is harmless).
+import benchmarks.cli  # noqa: E402,F401
+
+if __name__ == "__main__":
+    from verify.cli import app as _app  # the module that benchmarks.cli registered on
+
+    _app()
