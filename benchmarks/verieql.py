@@ -76,6 +76,7 @@ class VeriEQLRecorded(BaseModel):
     error_kind: str | None = None
     err: str | None = None
     seconds: list[Any] = []
+    counterexample: str | None = None  # VeriEQL's CREATE/INSERT script for a refuted pair
 
     @property
     def timed_out(self) -> bool:
@@ -148,6 +149,7 @@ def _recorded(row: dict[str, Any]) -> VeriEQLRecorded:
         error_kind=error_kind,
         err=None if err is None else str(err),
         seconds=list(row.get("times") or []),
+        counterexample=row.get("counterexample") or None,
     )
 
 

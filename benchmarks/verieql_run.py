@@ -46,6 +46,29 @@ class PairOutcome(BaseModel):
     verieql_refuted: bool
     verieql_k: int
     verieql_error: str | None
+    verieql_cex_confirmed: bool | None = None  # VeriEQL's counterexample re-run on DuckDB
+
+
+def confirm_verieql_counterexample(script: str | None, gold: str, gen: str) -> bool | None:
+    """Re-run VeriEQL's recorded counterexample (its CREATE/INSERT script) on DuckDB: do the two
+    queries really return different bags there? None when the script or a query cannot run."""
+    if not script:
+        return None
+    import duckdb
+    from collections import Counter
+
+    con = duckdb.connect()
+    try:
+        for stmt in sqlglot.transpile(script, read="mysql", write="duckdb"):
+            if not stmt.lstrip().upper().startswith(("SELECT", "WITH")):
+                con.execute(stmt)
+        a = Counter(map(repr, con.execute(gold).fetchall()))
+        b = Counter(map(repr, con.execute(gen).fetchall()))
+    except Exception:  # noqa: BLE001 - any failure means "could not be confirmed"
+        return None
+    finally:
+        con.close()
+    return a != b
 
 
 def adapt_sql(sql: str) -> str:
@@ -123,20 +146,28 @@ def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, 
             for f in as_completed(futs):
                 pair, v = f.result()
                 rec = recorded.get(pair.index)
+                confirmed = None
+                if rec is not None and rec.refuted:
+                    confirmed = confirm_verieql_counterexample(
+                        rec.counterexample, adapt_sql(pair.gold), adapt_sql(pair.gen))
                 out.append(PairOutcome(
                     suite=suite, index=pair.index, verdict=v.verdict.value, bound=v.bound,
                     complete=v.complete, reason=v.reason, seconds=v.stats.seconds,
                     unconfirmed_models=v.stats.unconfirmed_models,
                     verieql_refuted=bool(rec and rec.refuted), verieql_k=rec.verified_k if rec else 0,
                     verieql_error=rec.error_kind if rec else None,
+                    verieql_cex_confirmed=confirmed,
                 ))
                 prog.advance(task)
     return sorted(out, key=lambda o: o.index)
 
 
 def _auto_bound(rec) -> int:
-    """The k VeriEQL proved for this pair (with 600 s), or 4 where it proved none."""
-    return max(rec.verified_k, 1) if rec is not None and rec.verified_k > 0 else 4
+    """The largest k VeriEQL reached for this pair (proved, or refuted at), at least 4."""
+    if rec is None:
+        return 4
+    reached = rec.verified_k + (1 if rec.refuted else 0)
+    return max(reached, 4)
 
 
 def summary_rows(outcomes: list[PairOutcome]) -> dict[str, object]:
@@ -155,8 +186,12 @@ def summary_rows(outcomes: list[PairOutcome]) -> dict[str, object]:
         "modelled": n - len(unsupported) - len(errors),
         "refuted": len(refuted),
         "refuted (VeriEQL)": len(v_refuted),
+        "  of which DuckDB confirms VeriEQL's counterexample": sum(1 for o in v_refuted if o.verieql_cex_confirmed),
         "VeriEQL-refuted we refute": sum(1 for o in v_refuted if o.verdict == "not_equivalent"),
-        "VeriEQL-refuted we call equivalent": sum(1 for o in v_refuted if o.verdict == "equivalent"),
+        "VeriEQL-refuted (confirmed) we call equivalent": sum(
+            1 for o in v_refuted if o.verdict == "equivalent" and o.verieql_cex_confirmed),
+        "VeriEQL-refuted (spurious) we prove equivalent": sum(
+            1 for o in v_refuted if o.verdict == "equivalent" and o.verieql_cex_confirmed is False),
         "verified (all sizes)": sum(1 for o in verified if o.complete),
         "verified up to k": len(verified) - sum(1 for o in verified if o.complete),
         "verified by VeriEQL (k>=1)": sum(1 for o in outcomes if o.verieql_k > 0 and not o.verieql_refuted),

@@ -290,7 +290,8 @@ def schema_from_ddl(text: str, dialect: str = "sqlite") -> Schema:
     """A schema from CREATE TABLE statements (other statements, e.g. INSERT, are skipped).
 
     `dialect="sqlite"`: the DDL statements are executed in an in-memory SQLite database and
-    read back like a database file (SQLite's exact rules; no samples). Any other dialect is
+    read back like a database file (SQLite's exact rules); rows the script INSERTs become
+    sample values. Any other dialect is
     parsed with sqlglot; there PRIMARY KEY columns are NOT NULL, as in DuckDB and standard
     SQL. A statement that cannot be parsed or executed raises SchemaError naming it.
     """
@@ -352,7 +353,17 @@ def _ddl_via_sqlite(text: str) -> Schema:
                 msg = str(e)
                 if any(m in msg for m in _SYNTAX_ERRORS):
                     raise SchemaError(f"DDL error: {msg} in {_snippet(body)!r}") from e
-        schema = _read_sqlite(con, sample_size=0, source="ddl")
+        # rows inserted by the script become the schema's sample values (best effort: an
+        # INSERT that fails only loses its samples)
+        inserted = False
+        for body in skipped:
+            if re.match(r"(INSERT|REPLACE)\b", body, re.IGNORECASE):
+                try:
+                    con.execute(body)
+                    inserted = True
+                except sqlite3.Error:
+                    pass
+        schema = _read_sqlite(con, sample_size=20 if inserted else 0, source="ddl")
     finally:
         con.close()
     if not schema.tables:
