@@ -28,7 +28,7 @@ import z3
 
 from verify import ir
 from verify.encode import Encoder
-from verify.schema import Schema
+from verify.schema import Affinity, Column, Schema
 from verify.values import TRUE, fresh, is_true, same_row
 
 MAX_PERMUTATIONS = 24
@@ -59,11 +59,16 @@ def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, t
 
 
 # ----------------------------------------------------------------------------- structure
+DERIVED = "<derived>"  # the source of a row-local operator: the rows of its (bag-equal) input
+
+
 def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[SPJ, SPJ]] | None:
     """Walk both trees while their operators are identical; return the pairs of SPJ blocks where
     they differ, or None when a difference lies somewhere row-wise reasoning cannot reach."""
     if len(r1.columns) != len(r2.columns):
         return None
+    if repr(r1) == repr(r2) and _deterministic(r1):
+        return []
     a, b = spj(r1), spj(r2)
     if a is not None and b is not None:
         return [(a, b)]
@@ -71,10 +76,23 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[SPJ, SPJ]] | None:
         return None
     if isinstance(r1, ir.Distinct):
         return _differing_blocks(r1.input, r2.input)
-    if isinstance(r1, ir.Project) and r1.exprs == r2.exprs and _plain(r1.exprs):
-        return _differing_blocks(r1.input, r2.input)
-    if isinstance(r1, ir.Filter) and r1.cond == r2.cond and _plain((r1.cond,)):
-        return _differing_blocks(r1.input, r2.input)
+    if isinstance(r1, (ir.Project, ir.Filter)):
+        e1 = r1.exprs if isinstance(r1, ir.Project) else (r1.cond,)
+        e2 = r2.exprs if isinstance(r2, ir.Project) else (r2.cond,)
+        if not (_plain(e1) and _plain(e2)):
+            return None
+        inner = _differing_blocks(r1.input, r2.input)
+        if inner is None or e1 == e2:
+            return inner
+        # the same row-local operator in two forms over bag-equal inputs: compare it on one
+        # symbolic row of the input
+        if [c.kind for c in r1.input.columns] != [c.kind for c in r2.input.columns]:
+            return None
+        src = ir.Scan(r1.input.columns, DERIVED)
+        ids = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(r1.input.columns)]
+        if isinstance(r1, ir.Project):
+            return inner + [(SPJ([src], ir.Lit(True, "bool"), list(e1)), SPJ([src], ir.Lit(True, "bool"), list(e2)))]
+        return inner + [(SPJ([src], e1[0], ids), SPJ([src], e2[0], ids))]
     if isinstance(r1, ir.Aggregate):
         same_shape = (r1.keys == r2.keys and r1.items == r2.items and r1.grouped == r2.grouped
                       and not any(isinstance(i, ir.Bare) for i in r1.items))
@@ -110,6 +128,13 @@ def spj(rel: ir.Rel) -> SPJ | None:
             conds.append(substitute(rel.cond, exprs))
         return SPJ(left.tables + right.tables, ir.BoolOp("and", tuple(conds)), exprs)
     return None
+
+
+def _deterministic(rel: ir.Rel) -> bool:
+    """Identical trees return identical results unless a choice is left to the engine: the row a
+    bare column comes from, or which tied rows a LIMIT keeps."""
+    text = repr(rel)
+    return "Bare(" not in text and "Sort(" not in text
 
 
 def _plain(exprs) -> bool:
@@ -176,6 +201,8 @@ def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str, timeout: float
 
 def _schema_cols(schema: Schema, scan: ir.Scan) -> list:
     """The schema's columns of a scanned table, NOT NULL set for primary-key columns too."""
+    if scan.table == DERIVED:
+        return [Column(name=c.name, affinity=Affinity.INTEGER) for c in scan.columns]  # no facts
     t = schema.table(scan.table)
     pk = {c.lower() for c in t.primary_key}
     return [c.model_copy(update={"not_null": c.not_null or c.name.lower() in pk}) for c in t.columns]
