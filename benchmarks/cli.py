@@ -40,3 +40,24 @@ def verieql(
     if not data.is_dir():
         raise typer.BadParameter(f"no such folder: {data}")
     run(data, suite, None if bound == "auto" else int(bound), timeout, workers, limit, out, Console())
+
+
+@bench.command("coverage")
+def coverage(
+    benchmark: str = typer.Option(..., "--benchmark", help="spider or bird"),
+    data: Path = typer.Option(DEFAULT_DATA, help="the shared data folder (spider/, bird/)"),
+    bound: int = typer.Option(3, "--bound", "-k", help="rows per table"),
+    timeout: float = typer.Option(30.0, help="seconds per query"),
+    workers: int = typer.Option(2, help="queries verified in parallel"),
+    limit: int | None = typer.Option(None, help="only the first N questions"),
+    out: Path | None = typer.Option(None, help="write one JSON record per query here"),
+) -> None:
+    """Verify every gold query of Spider dev or BIRD dev against itself (shortcuts off) and
+    report what is modelled, what is unsupported (by feature) and every other verdict."""
+    from benchmarks.coverage import BENCHMARKS, coverage_main
+
+    if benchmark not in BENCHMARKS:
+        raise typer.BadParameter(f"unknown benchmark {benchmark!r}; choose from {', '.join(BENCHMARKS)}")
+    if not data.is_dir():
+        raise typer.BadParameter(f"no such folder: {data}")
+    coverage_main(benchmark, data, bound, timeout, workers, limit, out, Console())

@@ -276,3 +276,36 @@ def test_inferred_schema_is_reported():
     v = check_pair("SELECT x FROM q WHERE x > 1", "SELECT x FROM q WHERE x >= 1", timeout=10)
     assert v.verdict == VerdictKind.NOT_EQUIVALENT
     assert v.schema_inferred
+
+
+# ----------------------------------------------------------------------------- SQLite type affinity
+AFF = schema_from_ddl("CREATE TABLE n (a INTEGER, r REAL); CREATE TABLE s (x TEXT, y TEXT);")
+
+
+def test_text_column_against_number_literal_compares_as_text():
+    # 'x > 5' applies TEXT affinity to 5: the text '10' is not > '5'
+    v = check_pair("SELECT x FROM s WHERE x > 5", "SELECT x FROM s WHERE x > '5'", schema=AFF, timeout=20)
+    assert v.verdict == VerdictKind.EQUIVALENT, v.reason
+
+
+def test_integer_column_against_numeric_text_literal_converts_it():
+    v = check_pair("SELECT a FROM n WHERE a = '5'", "SELECT a FROM n WHERE a = 5", schema=AFF, timeout=20)
+    assert v.verdict == VerdictKind.EQUIVALENT, v.reason
+    v = check_pair("SELECT a FROM n WHERE a < 'abc'", "SELECT a FROM n WHERE a IS NOT NULL", schema=AFF, timeout=20)
+    assert v.verdict == VerdictKind.EQUIVALENT, v.reason  # every number sorts before every text
+
+
+def test_text_column_against_integer_column_converts_the_text():
+    gold = "SELECT n.a FROM n JOIN s ON n.a = s.x"
+    assert check_pair(gold, "SELECT n.a FROM n JOIN s ON s.x = n.a", schema=AFF, timeout=20).verdict == VerdictKind.EQUIVALENT
+    v = check_pair(gold, "SELECT n.a FROM n JOIN s ON n.a < s.x", schema=AFF, timeout=20)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT
+    con = sqlite3.connect(":memory:")
+    con.executescript(v.counterexample.inserts)
+    assert sorted(con.execute(gold).fetchall()) != sorted(con.execute("SELECT n.a FROM n JOIN s ON n.a < s.x").fetchall())
+    assert any("decimal digits" in a for a in v.assumptions)
+
+
+def test_real_column_holds_reals():
+    v = check_pair("SELECT r / 2 FROM n", "SELECT r * 0.5 FROM n", schema=AFF, timeout=20)
+    assert v.verdict == VerdictKind.EQUIVALENT, v.reason

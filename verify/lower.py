@@ -920,33 +920,33 @@ class Lowerer:
             raise Unsupported(f"comparison of a date with a {other.kind} value")
         if self.dialect != "sqlite":
             raise QueryError(f"cannot compare a {ka} value with a {kb} value")
-        # SQLite: numeric vs text, by affinity (section 4.2 of "Datatypes In SQLite")
+        # SQLite, a number against a text: the affinity rules of section 4.2 of "Datatypes In
+        # SQLite", in order. Column references have their column's affinity; other expressions
+        # have none.
         num, txt, num_left = (a, b, True) if ka in ir.NUMERIC_KINDS else (b, a, False)
-        num_aff = _affinity(num) in _NUMERIC_AFFINITIES
-        txt_aff = _affinity(txt)
-        if num_aff and txt_aff not in _NUMERIC_AFFINITIES and txt_aff != "TEXT" or (num_aff and txt_aff is None):
-            pass
-        if num_aff and txt_aff != "TEXT" and isinstance(txt, ir.Lit):
-            conv = _sqlite_text_to_number(txt.value, strict=True)
-            if conv is not None:
-                lit = ir.Lit(conv, "int" if isinstance(conv, int) else "real")
-                return ir.Cmp(op, num, lit, "num") if num_left else ir.Cmp(op, lit, num, "num")
-            return ir.Cmp(op, a, b, "mixed")
-        if txt_aff == "TEXT" and _affinity(num) is None:
+
+        def cmp(x: ir.Expr, y: ir.Expr, mode: str) -> ir.Cmp:  # keeps the operands' order
+            return ir.Cmp(op, x, y, mode) if num_left else ir.Cmp(op, y, x, mode)
+
+        if _affinity(num) in _NUMERIC_AFFINITIES:
+            # rule 1: NUMERIC affinity is applied to the text operand
+            if isinstance(txt, ir.Lit):
+                conv = _sqlite_text_to_number(txt.value, strict=True)
+                if conv is None:
+                    return cmp(num, txt, "mixed")
+                return cmp(num, ir.Lit(conv, "int" if isinstance(conv, int) else "real"), "num")
+            if isinstance(txt, (ir.Col, ir.Outer)):
+                self.note("text values compared with numbers are integers written in decimal digits, "
+                          "or contain no digit")
+                return cmp(num, ir.TextToNum(txt), "affnum")
+            raise Unsupported("comparison of a numeric column with a computed text (numeric conversion)")
+        if _affinity(txt) == "TEXT":
+            # rule 2: TEXT affinity is applied to the number
             if isinstance(num, ir.Lit):
-                lit = ir.Lit(_sqlite_number_to_text(num.value), "text")
-                return ir.Cmp(op, lit, txt, "text") if num_left else ir.Cmp(op, txt, lit, "text")
+                return cmp(ir.Lit(_sqlite_number_to_text(num.value), "text"), txt, "text")
             raise Unsupported("comparison of a TEXT column with a computed number (text conversion)")
-        if num_aff and txt_aff in ("TEXT", None, "BLOB"):
-            if txt_aff == "BLOB":
-                return ir.Cmp(op, a, b, "mixed")
-            self.note(
-                "text values compared with numbers are integers written in decimal digits, "
-                "or contain no digit"
-            )
-            conv = ir.TextToNum(txt)
-            return ir.Cmp(op, num, conv, "affnum") if num_left else ir.Cmp(op, conv, num, "affnum")
-        return ir.Cmp(op, a, b, "mixed")
+        # rule 3: compared as they are; every number sorts before every text
+        return cmp(num, txt, "mixed")
 
     def _in(self, node: exp.In, env: Env) -> ir.Expr:
         lhs_node = node.this
