@@ -108,12 +108,16 @@ def check_pair(
         k_max=max(bound, 1), budget_seconds=rb, rng=random.Random(seed),
     )
     stats.random_databases = outcome.tried
+    witness: Counterexample | None = None  # an order-dependent difference, kept while searching on
     if outcome.hit is not None:
         cex = _counterexample(prep, outcome.hit.tables, pools, "random", minimize_result, deadline)
-        if cex is not None:
+        if cex is not None and not cex.order_dependent:
             return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(cex.tables),
                                    counterexample=cex, confirmed=True, assumptions=prep.notes,
                                    **common), start)
+        if cex is not None:
+            witness = cex
+            stats.order_dependent_models += 1
 
     # 4. queries that read no table: one check at k = 0 decides every database size
     bounds = [0] if not prep.gold.tables and not prep.gen.tables else bound_schedule(bound)
@@ -121,6 +125,7 @@ def check_pair(
     # 5. SMT, bound by bound
     proved: int | None = None
     assumptions = list(prep.notes)
+    nondeterministic = _nondeterministic_verdict(common, assumptions, start)
     for k in bounds:
         remaining = deadline - time.monotonic()
         if remaining <= 0.05:
@@ -129,15 +134,20 @@ def check_pair(
         for a in res.assumptions:
             if a not in assumptions:
                 assumptions.append(a)
+        witness = witness or res.witness
         if res.cex is not None:
             return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=k, counterexample=res.cex,
                                    confirmed=True, assumptions=assumptions, **common), start)
         if res.status != "unsat":
+            if witness is not None:
+                return nondeterministic(witness)
             reason = res.reason or f"solver returned {res.status} at k={k}"
             return _finish(Verdict(verdict=VerdictKind.EQUIVALENT if proved else VerdictKind.UNKNOWN,
                                    bound=proved, reason=(f"proved up to k={proved}; " if proved else "") + reason,
                                    assumptions=assumptions, **common), start)
         proved = k
+    if witness is not None:
+        return nondeterministic(witness)
     if proved is None:
         return _finish(Verdict(verdict=VerdictKind.UNKNOWN, reason="no time left for the SMT search",
                                assumptions=assumptions, **common), start)
@@ -148,6 +158,19 @@ def check_pair(
     reason = "" if proved == bound else f"time ran out after k={proved}"
     return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, bound=proved, reason=reason,
                            assumptions=assumptions, **common), start)
+
+
+def _nondeterministic_verdict(common: dict, assumptions: list[str], start: float):
+    def make(witness: Counterexample) -> Verdict:
+        return _finish(Verdict(
+            verdict=VerdictKind.NONDETERMINISTIC, bound=_size(witness.tables), counterexample=witness,
+            confirmed=True, assumptions=assumptions,
+            reason="the results differ on this database, but another order of its rows makes them agree: "
+                   "the difference comes from a choice SQLite leaves open (ties under ORDER BY ... LIMIT, "
+                   "LIMIT without ORDER BY, a column neither grouped nor aggregated, a scalar subquery with "
+                   "several rows); no order-independent difference was found",
+            **common), start)
+    return make
 
 
 def bound_schedule(bound: int) -> list[int]:
@@ -247,6 +270,7 @@ def _canonical(tree: exp.Expression, dialect: str) -> str:
 class _SmtResult:
     status: str
     cex: Counterexample | None = None
+    witness: Counterexample | None = None
     assumptions: list[str] | None = None
     reason: str = ""
 
@@ -262,28 +286,37 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
     solver.add(enc.assumptions)
     solver.add(goal)
     unconfirmed = 0
+    witness: Counterexample | None = None
     while True:
         left = deadline - time.monotonic()
         if left <= 0.05:
-            return _SmtResult("unknown", assumptions=enc.assumption_notes, reason=f"time ran out at k={k}")
+            return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes, reason=f"time ran out at k={k}")
         solver.set("timeout", max(1, int(left * 1000)))
         stats.smt_calls += 1
         status = solver.check()
         if status == z3.unsat:
-            return _SmtResult("unsat", assumptions=enc.assumption_notes)
+            return _SmtResult("unsat", witness=witness, assumptions=enc.assumption_notes)
         if status != z3.sat:
             why = solver.reason_unknown()
-            return _SmtResult("unknown", assumptions=enc.assumption_notes,
+            return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes,
                               reason=f"solver gave up at k={k} ({why})")
         model = solver.model()
         tables = decode(model, enc)
         cex = _counterexample(prep, tables, pools, "smt", do_min, deadline)
-        if cex is not None:
+        if cex is not None and not cex.order_dependent:
             return _SmtResult("sat", cex=cex, assumptions=enc.assumption_notes)
+        if cex is not None:
+            # a difference that another row order removes: look for one that no order removes
+            stats.order_dependent_models += 1
+            witness = witness or cex
+            if stats.order_dependent_models >= MAX_UNCONFIRMED_PER_K:
+                return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes)
+            solver.add(blocking_clause(model, enc))
+            continue
         stats.unconfirmed_models += 1
         unconfirmed += 1
         if unconfirmed >= MAX_UNCONFIRMED_PER_K:
-            return _SmtResult("unknown", assumptions=enc.assumption_notes,
+            return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes,
                               reason=f"{unconfirmed} solver models at k={k} were not confirmed by the engine")
         solver.add(blocking_clause(model, enc))
 
@@ -307,15 +340,21 @@ def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_mi
     confirmed = _confirm(prep, tables, dialect)
     if confirmed is None:
         return None
+    order_dependent = _order_dependent(prep, tables, dialect)
     if do_min:
         budget = max(0.0, min(5.0, deadline - time.monotonic()))
-        preferred = {key: vals for key, vals in pools.items()}
-        tables = minimize(prep.schema, tables, lambda db: _confirm(prep, db, dialect) is not None,
-                          preferred_values=preferred, budget_seconds=budget)
+
+        def still_differs(db: Tables) -> bool:  # and stays order-independent if it was
+            return _confirm(prep, db, dialect) is not None and (
+                order_dependent or not _order_dependent(prep, db, dialect))
+
+        tables = minimize(prep.schema, tables, still_differs, preferred_values=dict(pools), budget_seconds=budget)
         confirmed = _confirm(prep, tables, dialect)
         assert confirmed is not None, "minimize returned a database that no longer differs"
+        order_dependent = _order_dependent(prep, tables, dialect)
     g, n, cmp = confirmed
     return Counterexample(
+        order_dependent=order_dependent,
         tables={t.name: TableData(columns=[c.name for c in t.columns], rows=[list(r) for r in tables.get(t.name, [])])
                 for t in prep.schema.tables if tables.get(t.name)},
         gold_result=TableData(columns=g.columns, rows=[list(r) for r in g.rows]),
@@ -325,6 +364,37 @@ def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_mi
         found_by=found_by,
         inserts=inserts_script(prep.schema, tables, dialect),
     )
+
+
+def _order_dependent(prep: _Prepared, tables: Tables, dialect: str, tries: int = 8) -> bool:
+    """Does another insertion order of the same rows make the two results agree? SQLite scans a
+    table in insertion (rowid) order, so this is where its open choices (ties under LIMIT, bare
+    columns, the first row of a scalar subquery) show."""
+    rng = random.Random(0)
+    movable = [name for name, rows in tables.items() if len(rows) > 1]
+    if not movable:
+        return False
+    for attempt in range(tries):
+        shuffled = {}
+        for name, rows in tables.items():
+            rows = list(rows)
+            if attempt == 0:
+                rows.reverse()
+            else:
+                rng.shuffle(rows)
+            shuffled[name] = rows
+        if _confirm(prep, shuffled, dialect) is None and _runs(prep, shuffled, dialect):
+            return True
+    return False
+
+
+def _runs(prep: _Prepared, tables: Tables, dialect: str) -> bool:
+    try:
+        engine.run_both(prep.schema, tables, _sql(prep.gold_tree, dialect), _sql(prep.gen_tree, dialect),
+                        dialect, prep.semantics)
+        return True
+    except (engine.EngineError, SchemaError):
+        return False
 
 
 def inserts_script(schema: Schema, tables: Tables, dialect: str) -> str:

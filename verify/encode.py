@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import z3
 
-from verify import ir
+from verify import ir, strings
 from verify.errors import Unsupported
 from verify.schema import Schema
 from verify.values import (
@@ -47,10 +47,6 @@ from verify.values import (
     trunc,
     unify_kind,
 )
-
-_KIND = {"INTEGER": "int", "REAL": "real", "NUMERIC": "num", "TEXT": "text", "BLOB": "text",
-         "DATE": "date", "BOOLEAN": "bool"}
-
 
 @dataclass
 class TupleV:
@@ -117,7 +113,7 @@ class Encoder:
         for i in range(self.k):
             vals = []
             for c in t.columns:
-                kind = _KIND[c.affinity.value]
+                kind = c.kind
                 v = fresh(f"{t.name}[{i}].{c.name}", kind)
                 if kind == "num":
                     # a NUMERIC cell holds an INTEGER exactly when its value is integral
@@ -529,6 +525,8 @@ class Encoder:
         if name == "toreal":
             a = args[0]
             return V("real", as_real(a), a.null)
+        if name in _STRING_FUNCS:
+            return self._string_func(e, args)
         if name == "same":
             return boolean(same(args[0], args[1]), FALSE)
         if name == "bool2int":
@@ -537,7 +535,52 @@ class Encoder:
         raise Unsupported(f"function {name}")
 
 
+    def _string_func(self, e: ir.Func, args: list[V]) -> V:
+        """String and date functions (see `strings.py`); literal arguments are read from the IR."""
+        name = e.name
+        if name in ("like", "glob"):
+            s = args[0]
+            pattern, escape = e.args[1].value, e.args[2].value
+            return strings.like(s, pattern, escape) if name == "like" else strings.glob(s, pattern)
+        if name == "int2text":
+            return strings.int_to_text(args[0])
+        if name == "substr":
+            return strings.substr(args[0], args[1], args[2] if len(args) > 2 else None)
+        if name == "instr":
+            return strings.instr(args[0], args[1])
+        if name == "length":
+            return strings.length(args[0])
+        if name == "concat":
+            return strings.concat(args[0], args[1])
+        if name == "trim":
+            where = e.args[2].value
+            return strings.trim(args[0], e.args[1].value, where in ("BOTH", "LEADING"), where in ("BOTH", "TRAILING"),
+                                self.fresh_name("trim"), self.side)
+        if name == "text2num":
+            v, assumption = strings.text_to_number(args[0], self.fresh_name("text2num"), self.side)
+            self.assume(assumption, strings.TEXT_NUMBER_NOTE)
+            return v
+        if name == "round":
+            x = args[0]
+            scale = 10 ** int(e.args[1].value)
+            r = z3.ToReal(round_half_away(as_real(x) * scale)) / scale
+            return V("real", r, x.null)
+        # dates: the argument must be a time value or contain no digit (an assumption)
+        s = args[-1]
+        self.assume(strings.date_assumption(s), strings.DATE_NOTE)
+        if name == "strftime":
+            return strings.strftime(e.args[0].value, s)
+        if name == "julianday":
+            self.assume(strings.fraction_free(s), "time values used by julianday() have no fractional seconds")
+            return strings.julianday(s)
+        return {"date": strings.date_fn, "datetime": strings.datetime_fn, "time": strings.time_fn}[name](s)
+
+
 # ----------------------------------------------------------------------------- helpers
+_STRING_FUNCS = {"like", "glob", "int2text", "text2num", "substr", "instr", "length", "concat", "trim", "round",
+                 "strftime", "date", "datetime", "time", "julianday"}
+
+
 def _same_arg(a, b) -> z3.BoolRef:
     if isinstance(a, TupleV):
         return same_row(a.parts, b.parts)

@@ -28,18 +28,10 @@ from verify.errors import QueryError, Unsupported
 from verify.parse import parse_query  # noqa: F401  (re-exported for the doctest)
 from verify.schema import Affinity, Schema
 
-_AFFINITY_KIND: dict[Affinity, ir.Kind] = {
-    Affinity.INTEGER: "int",
-    Affinity.REAL: "real",
-    Affinity.NUMERIC: "num",
-    Affinity.TEXT: "text",
-    Affinity.BLOB: "text",
-    Affinity.DATE: "date",
-    Affinity.BOOLEAN: "bool",
-}
 _NUMERIC_AFFINITIES = ("INTEGER", "REAL", "NUMERIC")
 _SQLITE_NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
 _AGG_FUNCS = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max)
+_STRFTIME_FORMATS = set("YmdHMSjwJs%") - {"J"}
 
 
 @dataclass
@@ -496,12 +488,11 @@ class Lowerer:
             elif self.schema.has_table(name):
                 t = self.schema.table(name)
                 self.tables.add(t.name.lower())
-                rel = ir.Scan(
-                    tuple(ir.OutCol(c.name, _AFFINITY_KIND[c.affinity], c.affinity.value) for c in t.columns),
-                    t.name,
-                )
+                rel = ir.Scan(tuple(ir.OutCol(c.name, c.kind, c.affinity.value) for c in t.columns), t.name)
                 if any(c.affinity == Affinity.BLOB for c in t.columns):
                     self.note(f"columns of {t.name} without a declared type are modelled as holding text")
+                if any(c.affinity == Affinity.NUMERIC and c.kind == "text" for c in t.columns):
+                    self.note("columns declared as dates or times hold text values")
             else:
                 raise QueryError(f"unknown table {name!r}")
             alias = alias or name
@@ -596,6 +587,8 @@ class Lowerer:
             return ir.Lit(None, "bool")
         if e.kind in ir.NUMERIC_KINDS:
             return ir.Cmp("<>", e, ir.Lit(0, "int"), "num")
+        if e.kind == "text" and self.dialect == "sqlite":
+            return ir.Cmp("<>", self._num(e, "a condition"), ir.Lit(0, "int"), "num")
         raise Unsupported(f"a {e.kind} value used as a condition")
 
     def expr(self, node: exp.Expression, env: Env) -> ir.Expr:
@@ -685,8 +678,8 @@ class Lowerer:
             arg = _bool_to_int(arg)
         if func == "count":
             return ir.Agg("count", arg, distinct, "int")
-        if func in ("sum", "avg") and arg.kind not in ir.NUMERIC_KINDS + ("null",):
-            raise Unsupported(f"{func.upper()} over {arg.kind} values")
+        if func in ("sum", "avg", "total") and arg.kind not in ir.NUMERIC_KINDS + ("null",):
+            arg = self._num(arg, func.upper())
         if func == "sum":
             kind: ir.Kind = "int" if arg.kind in ("int", "null") else arg.kind
             if self.dialect == "duckdb" and kind == "num":
@@ -716,7 +709,8 @@ class Lowerer:
         if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.IntDiv)):
             return self._arith(node, env)
         if isinstance(node, exp.DPipe):
-            raise Unsupported("string concatenation (||)")
+            a, b = self._text(self.expr(node.this, env), "||"), self._text(self.expr(node.expression, env), "||")
+            return ir.Func("concat", (a, b), "text")
         if isinstance(node, (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.NullSafeEQ, exp.NullSafeNEQ)):
             op = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}.get(type(node))
             if op is None:
@@ -780,8 +774,13 @@ class Lowerer:
             raise Unsupported("row values (tuples)")
         if isinstance(node, exp.Window):
             return self._window(node, env)
-        if isinstance(node, (exp.Like, exp.ILike)):
-            raise Unsupported("LIKE")
+        if isinstance(node, (exp.Like, exp.Glob, exp.Escape)):
+            return self._like(node, env)
+        if isinstance(node, exp.ILike):
+            raise Unsupported("ILIKE")
+        string_fn = self._string_function(node, env)
+        if string_fn is not None:
+            return string_fn
         if isinstance(node, exp.Func):
             return self._unsupported_func(node)
         raise Unsupported(f"expression {node.key.upper()}")
@@ -820,6 +819,119 @@ class Lowerer:
             raise Unsupported(f"window function {name.upper()}")
         scope.windows.append(wf)
         return ir.WinRef(len(scope.windows) - 1, wf.kind)
+
+    # ------------------------------------------------------------------ strings and dates
+    def _text(self, e: ir.Expr, what: str) -> ir.Expr:
+        """A value used as text: SQLite writes an INTEGER in decimal; NULL stays NULL."""
+        if e.kind == "text":
+            return e
+        if e.kind == "null":
+            return ir.Lit(None, "text")
+        if e.kind == "bool" and self.dialect == "sqlite":
+            e = _bool_to_int(e)
+        if isinstance(e, ir.Lit) and e.kind in ir.NUMERIC_KINDS:
+            return ir.Lit(_sqlite_number_to_text(e.value), "text")
+        if e.kind == "int":
+            return ir.Func("int2text", (e,), "text")
+        raise Unsupported(f"{what} of a {e.kind} value (number-to-text conversion)")
+
+    def _int_arg(self, node: exp.Expression | None, env: Env, what: str) -> ir.Expr | None:
+        if node is None:
+            return None
+        e = self._num(self.expr(node, env), what)
+        if e.kind == "null":
+            return ir.Lit(None, "int")
+        return e if e.kind == "int" else ir.Func("toint", (e,), "int")
+
+    def _literal_text(self, node: exp.Expression | None, what: str) -> str | None:
+        if node is None:
+            return None
+        if isinstance(node, exp.Literal) and node.is_string:
+            return node.this
+        if isinstance(node, exp.Null):
+            return None
+        raise Unsupported(f"{what} that is not a string literal")
+
+    def _like(self, node: exp.Expression, env: Env) -> ir.Expr:
+        escape = None
+        if isinstance(node, exp.Escape):
+            escape = self._literal_text(node.expression, "LIKE ... ESCAPE")
+            node = node.this
+        negate = bool(node.args.get("negate"))
+        name = "glob" if isinstance(node, exp.Glob) else "like"
+        arg = self._text(self.expr(node.this, env), name.upper())
+        pat = self.expr(node.expression, env)  # a literal, possibly SQLite's "double-quoted" one
+        if not isinstance(pat, ir.Lit):
+            raise Unsupported(f"a {name.upper()} pattern that is not a string literal")
+        if pat.value is None:
+            result: ir.Expr = ir.Lit(None, "bool")
+        else:
+            pattern = pat.value if pat.kind == "text" else _sqlite_number_to_text(pat.value)
+            result = ir.Func(name, (arg, ir.Lit(pattern, "text"), ir.Lit(escape, "text")), "bool")
+        return ir.Not(result) if negate else result
+
+    def _string_function(self, node: exp.Expression, env: Env) -> ir.Expr | None:
+        """SQLite string and date functions, or None if `node` is none of them."""
+        if isinstance(node, exp.Substring):
+            s = self._text(self.expr(node.this, env), "SUBSTR")
+            start = self._int_arg(node.args.get("start"), env, "SUBSTR")
+            length = self._int_arg(node.args.get("length"), env, "SUBSTR")
+            return ir.Func("substr", (s, start) + ((length,) if length is not None else ()), "text")
+        if isinstance(node, exp.StrPosition):
+            if node.args.get("position") is not None or node.args.get("occurrence") is not None:
+                raise Unsupported("INSTR with a start position")
+            s = self._text(self.expr(node.this, env), "INSTR")
+            t = self._text(self.expr(node.args["substr"], env), "INSTR")
+            return ir.Func("instr", (s, t), "int")
+        if isinstance(node, exp.Length):
+            return ir.Func("length", (self._text(self.expr(node.this, env), "LENGTH"),), "int")
+        if isinstance(node, exp.Trim):
+            where = (node.args.get("position") or "BOTH").upper()
+            chars = self._literal_text(node.expression, "TRIM characters") if node.expression else " "
+            if chars is None:
+                return ir.Lit(None, "text")
+            s = self._text(self.expr(node.this, env), "TRIM")
+            return ir.Func("trim", (s, ir.Lit(chars, "text"), ir.Lit(where, "text")), "text")
+        if isinstance(node, (exp.Upper, exp.Lower)):
+            raise Unsupported(f"function {node.key.upper()}")
+        if isinstance(node, exp.TimeToStr):
+            fmt = self._literal_text(node.args.get("format"), "a STRFTIME format")
+            arg = node.this
+            if isinstance(arg, exp.TsOrDsToTimestamp):
+                arg = arg.this
+            if fmt is None:
+                return ir.Lit(None, "text")
+            bad = {f for f in re.findall(r"%(.)", fmt) if f not in _STRFTIME_FORMATS}
+            if bad:
+                raise Unsupported(f"STRFTIME format %{sorted(bad)[0]}")
+            return ir.Func("strftime", (ir.Lit(fmt, "text"), self._time_value(arg, env)), "text")
+        date_names = {"date": "date", "datetime": "datetime", "time": "time", "julianday": "julianday"}
+        name = None
+        if isinstance(node, exp.Date):
+            name, args = "date", [node.this] + list(node.expressions)
+        elif isinstance(node, exp.Anonymous) and node.name.lower() in date_names:
+            name, args = node.name.lower(), list(node.expressions)
+        if name is not None:
+            if len(args) != 1:
+                raise Unsupported(f"{name.upper()} with modifiers" if args else f"{name.upper()}() (the current time)")
+            return ir.Func(name, (self._time_value(args[0], env),), "real" if name == "julianday" else "text")
+        if isinstance(node, exp.Round):
+            x = self._num(self.expr(node.this, env), "ROUND")
+            digits = self._int_arg(node.args.get("decimals"), env, "ROUND") or ir.Lit(0, "int")
+            if not isinstance(digits, ir.Lit):
+                raise Unsupported("ROUND to a computed number of digits")
+            return ir.Func("round", (x, digits), "real")
+        return None
+
+    def _time_value(self, node: exp.Expression, env: Env) -> ir.Expr:
+        if isinstance(node, exp.Literal) and node.is_string and node.this.lower() in ("now",):
+            raise Unsupported("'now' (the current time)")
+        if isinstance(node, (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)):
+            raise Unsupported("the current time")
+        e = self.expr(node, env)
+        if e.kind != "text":
+            raise Unsupported(f"a {e.kind} value used as a time value (Julian day numbers)")
+        return e
 
     def _unsupported_func(self, node: exp.Func) -> ir.Expr:
         name = node.name if isinstance(node, exp.Anonymous) else node.key
@@ -872,6 +984,8 @@ class Lowerer:
         if e.kind == "text" and isinstance(e, ir.Lit):
             v = _sqlite_text_to_number(e.value)
             return ir.Lit(v, "int" if isinstance(v, int) else "real")
+        if e.kind == "text" and self.dialect == "sqlite":
+            return ir.Func("text2num", (e,), "int")  # SQLite reads the text's numeric prefix
         raise Unsupported(f"{what} on a {e.kind} value")
 
     def _arith(self, node: exp.Expression, env: Env) -> ir.Expr:
@@ -907,6 +1021,13 @@ class Lowerer:
             return ir.Cmp(op, a, b, "num" if ka in ir.NUMERIC_KINDS or kb in ir.NUMERIC_KINDS else "null")
         if ka in ir.NUMERIC_KINDS and kb in ir.NUMERIC_KINDS:
             return ir.Cmp(op, a, b, "num")
+        if ka == kb == "text" and self.dialect == "sqlite":
+            for col, lit, col_left in ((a, b, True), (b, a, False)):
+                if _affinity(col) in _NUMERIC_AFFINITIES and isinstance(lit, ir.Lit) and lit.value is not None:
+                    conv = _sqlite_text_to_number(lit.value, strict=True)
+                    if conv is not None:  # rule 1 turns the literal into a number
+                        num = ir.Lit(conv, "int" if isinstance(conv, int) else "real")
+                        return ir.Cmp(op, col, num, "mixed") if col_left else ir.Cmp(op, num, col, "mixed")
         if ka == kb:
             return ir.Cmp(op, a, b, ka)
         if "date" in (ka, kb):
@@ -1016,6 +1137,11 @@ class Lowerer:
             return arg
         if isinstance(arg, ir.Lit):
             return _cast_literal(arg, target, self.dialect)
+        if arg.kind == "text" and target in ("int", "real", "num") and self.dialect == "sqlite":
+            arg = self._num(arg, "CAST")
+            if target == "real":
+                return ir.Func("toreal", (arg,), "real")
+            return arg
         if arg.kind in ir.NUMERIC_KINDS and target == "int":
             return ir.Func("toint", (arg,), "int")
         if arg.kind in ir.NUMERIC_KINDS and target in ("real", "num"):
@@ -1083,6 +1209,8 @@ def _affinity(e: ir.Expr) -> str | None:
         return e.affinity
     if isinstance(e, ir.Bare):
         return _affinity(e.arg)
+    if isinstance(e, ir.ScalarSubquery):
+        return e.query.columns[0].affinity  # "(SELECT c ...)" has the affinity of c
     return None
 
 

@@ -39,6 +39,7 @@ _SYMBOL = {
     VerdictKind.UNKNOWN: "?",
     VerdictKind.UNSUPPORTED: "?",
     VerdictKind.ERROR: "!",
+    VerdictKind.NONDETERMINISTIC: "~",
 }
 _ENGINE = {"sqlite": "SQLite", "duckdb": "DuckDB"}
 _INFERRED = "schema inferred from the queries"
@@ -97,6 +98,8 @@ def _scope(v: Verdict) -> str:
         )
         what = f"with {n} {_rows(n)} in all" if n else "on the empty database"
         return f"counterexample {what}, found by {found}"
+    if v.verdict == VerdictKind.NONDETERMINISTIC:
+        return "the results differ only through an order SQLite leaves open"
     if v.verdict == VerdictKind.UNKNOWN and v.bound:
         return f"no difference on databases with at most {v.bound} {_rows(v.bound)} per table"
     return ""
@@ -127,7 +130,9 @@ def _details_line(v: Verdict) -> Text:
 
 
 def _render_counterexample(v: Verdict, cex: Counterexample, console: Console) -> None:
-    console.print(Text("Counterexample database", style="bold"))
+    title = "Witness database (another order of its rows makes the results agree)" if cex.order_dependent \
+        else "Counterexample database"
+    console.print(Text(title, style="bold"))
     if not cex.tables:
         console.print(Text("  (every table is empty)", style="dim"))
     for name, data in cex.tables.items():

@@ -70,6 +70,34 @@ class Column(BaseModel):
     affinity: Affinity
     not_null: bool = False
 
+    @property
+    def kind(self) -> str:
+        """The kind of value the verifier models this column as holding (see `ir.Kind`).
+
+        A SQLite column declared DATE, DATETIME, TIME or TIMESTAMP has NUMERIC affinity, but
+        what is stored there is text such as '2020-01-31' (it does not look like a number, so
+        it stays text): such columns are modelled as TEXT, an assumption the verdict states.
+        """
+        if self.affinity == Affinity.NUMERIC and is_date_type(self.type):
+            return "text"
+        return _KIND_OF_AFFINITY[self.affinity]
+
+
+def is_date_type(declared: str) -> bool:
+    t = (declared or "").upper()
+    return "DATE" in t or "TIME" in t
+
+
+_KIND_OF_AFFINITY = {
+    Affinity.INTEGER: "int",
+    Affinity.REAL: "real",
+    Affinity.NUMERIC: "num",
+    Affinity.TEXT: "text",
+    Affinity.BLOB: "text",
+    Affinity.DATE: "date",
+    Affinity.BOOLEAN: "bool",
+}
+
 
 class ForeignKey(BaseModel):
     columns: list[str]

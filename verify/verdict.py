@@ -8,6 +8,10 @@ Verdicts and what they promise:
   (e.g. neither query reads a table).
 - `not_equivalent`: `counterexample` is a concrete database on which the two queries were
   *executed on the real engine* and returned different results. Never issued otherwise.
+- `nondeterministic`: the queries returned different results on `counterexample`, but another
+  order of the same rows makes them agree: the difference comes only from a choice SQLite leaves
+  open (ties under ORDER BY ... LIMIT, LIMIT without ORDER BY, a column neither grouped nor
+  aggregated, a scalar subquery with several rows). No order-independent difference was found.
 - `unknown`: no difference found and no proof either (time ran out, solver gave up, or a
   model the engine did not confirm); `reason` says which.
 - `unsupported`: a query uses SQL the verifier does not model; `reason` names the feature.
@@ -25,6 +29,7 @@ from pydantic import BaseModel, Field
 class VerdictKind(str, Enum):
     EQUIVALENT = "equivalent"
     NOT_EQUIVALENT = "not_equivalent"
+    NONDETERMINISTIC = "nondeterministic"
     UNKNOWN = "unknown"
     UNSUPPORTED = "unsupported"
     ERROR = "error"
@@ -36,6 +41,7 @@ EXIT_CODES = {
     VerdictKind.UNKNOWN: 2,
     VerdictKind.UNSUPPORTED: 2,
     VerdictKind.ERROR: 3,
+    VerdictKind.NONDETERMINISTIC: 4,
 }
 
 
@@ -57,6 +63,10 @@ class Counterexample(BaseModel):
         default_factory=list, description="rows (with multiplicity) that only the generated result has"
     )
     found_by: str = Field(description="'random' (value-pool search) or 'smt'")
+    order_dependent: bool = Field(
+        default=False,
+        description="another order of the same rows makes the results agree (a nondeterministic witness)",
+    )
     inserts: str = Field(default="", description="a SQL script that rebuilds the database")
 
 
@@ -64,6 +74,7 @@ class Stats(BaseModel):
     smt_calls: int = 0
     unconfirmed_models: int = 0
     random_databases: int = 0
+    order_dependent_models: int = 0
     seconds: float = 0.0
 
 
