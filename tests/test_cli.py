@@ -130,7 +130,7 @@ def test_unsupported_exit_2(files):
     assert r.exit_code == 2, r.output
     assert "unsupported" in r.stdout and "RECURSIVE" in r.stdout
     assert "Traceback" not in r.output
-    r = pair(files, "SELECT upper(name) FROM emp", "SELECT name FROM emp", "--json")
+    r = pair(files, "SELECT printf('%5.2f', salary) FROM emp", "SELECT salary FROM emp", "--json")
     assert r.exit_code == 2, r.output
     assert Verdict.model_validate_json(r.stdout).verdict == VerdictKind.UNSUPPORTED
     assert "Traceback" not in r.output

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from dataclasses import dataclass
@@ -339,7 +340,15 @@ def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_mi
     dialect = prep.dialect
     confirmed = _confirm(prep, tables, dialect)
     if confirmed is None:
-        return None
+        # the model may pick a different order of tied rows than SQLite did: if some row order
+        # shows the difference on the engine, this database is a nondeterminism witness
+        reordered = _reorder_until(prep, tables, dialect, differ=True)
+        if reordered is None:
+            return None
+        prep, tables = reordered
+        confirmed = _confirm(prep, tables, dialect)
+        assert confirmed is not None
+        return _make_counterexample(prep, tables, confirmed, found_by, dialect, order_dependent=True)
     order_dependent = _order_dependent(prep, tables, dialect)
     if do_min:
         budget = max(0.0, min(5.0, deadline - time.monotonic()))
@@ -352,6 +361,11 @@ def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_mi
         confirmed = _confirm(prep, tables, dialect)
         assert confirmed is not None, "minimize returned a database that no longer differs"
         order_dependent = _order_dependent(prep, tables, dialect)
+    return _make_counterexample(prep, tables, confirmed, found_by, dialect, order_dependent)
+
+
+def _make_counterexample(prep: _Prepared, tables: Tables, confirmed, found_by: str, dialect: str,
+                         order_dependent: bool) -> Counterexample:
     g, n, cmp = confirmed
     return Counterexample(
         order_dependent=order_dependent,
@@ -366,14 +380,21 @@ def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_mi
     )
 
 
-def _order_dependent(prep: _Prepared, tables: Tables, dialect: str, tries: int = 8) -> bool:
-    """Does another insertion order of the same rows make the two results agree? SQLite scans a
-    table in insertion (rowid) order, so this is where its open choices (ties under LIMIT, bare
-    columns, the first row of a scalar subquery) show."""
+def _order_dependent(prep: _Prepared, tables: Tables, dialect: str) -> bool:
+    """Does another order of the same rows make the two results agree? SQLite scans a table in
+    rowid order, so this is where its open choices (ties under LIMIT, bare columns, the first
+    row of a scalar subquery) show."""
+    return _reorder_until(prep, tables, dialect, differ=False) is not None
+
+
+def _reorder_until(prep: _Prepared, tables: Tables, dialect: str, differ: bool, tries: int = 8):
+    """The first of a few reorderings of the rows (reversed, then shuffled) on which the results
+    differ (`differ=True`) or agree; None if there is none. An INTEGER PRIMARY KEY is SQLite's
+    rowid and would fix the scan order: it is declared INT there (same affinity, no alias)."""
+    if not any(len(rows) > 1 for rows in tables.values()):
+        return None
     rng = random.Random(0)
-    movable = [name for name, rows in tables.items() if len(rows) > 1]
-    if not movable:
-        return False
+    prep = dataclasses.replace(prep, schema=_without_rowid_alias(prep.schema))
     for attempt in range(tries):
         shuffled = {}
         for name, rows in tables.items():
@@ -383,9 +404,21 @@ def _order_dependent(prep: _Prepared, tables: Tables, dialect: str, tries: int =
             else:
                 rng.shuffle(rows)
             shuffled[name] = rows
-        if _confirm(prep, shuffled, dialect) is None and _runs(prep, shuffled, dialect):
-            return True
-    return False
+        confirmed = _confirm(prep, shuffled, dialect) is not None
+        if confirmed == differ and _runs(prep, shuffled, dialect):
+            return prep, shuffled
+    return None
+
+
+def _without_rowid_alias(schema: Schema) -> Schema:
+    tables = []
+    for t in schema.tables:
+        if len(t.primary_key) == 1 and t.column(t.primary_key[0]).type.strip().upper() == "INTEGER":
+            cols = [c.model_copy(update={"type": "INT"}) if c.name.lower() == t.primary_key[0].lower() else c
+                    for c in t.columns]
+            t = t.model_copy(update={"columns": cols})
+        tables.append(t)
+    return schema.model_copy(update={"tables": tables})
 
 
 def _runs(prep: _Prepared, tables: Tables, dialect: str) -> bool:

@@ -527,6 +527,13 @@ class Encoder:
             return V("real", as_real(a), a.null)
         if name in _STRING_FUNCS:
             return self._string_func(e, args)
+        if name in ("greatest", "least"):
+            # SQLite's scalar max(a, b, ...) / min(...): NULL if any argument is NULL
+            acc = args[0]
+            for b in args[1:]:
+                a_wins = _lt(b, acc) if name == "greatest" else _lt(acc, b)
+                acc = ite(a_wins, acc, b)
+            return V(acc.kind, acc.v, z3.Or([x.null for x in args]), acc.isint)
         if name == "same":
             return boolean(same(args[0], args[1]), FALSE)
         if name == "bool2int":
@@ -560,6 +567,10 @@ class Encoder:
             v, assumption = strings.text_to_number(args[0], self.fresh_name("text2num"), self.side)
             self.assume(assumption, strings.TEXT_NUMBER_NOTE)
             return v
+        if name in ("upper", "lower"):
+            return strings.upper(args[0]) if name == "upper" else strings.lower(args[0])
+        if name == "replace":
+            return strings.replace(args[0], args[1], args[2])
         if name == "round":
             x = args[0]
             scale = 10 ** int(e.args[1].value)
@@ -577,7 +588,7 @@ class Encoder:
 
 
 # ----------------------------------------------------------------------------- helpers
-_STRING_FUNCS = {"like", "glob", "int2text", "text2num", "substr", "instr", "length", "concat", "trim", "round",
+_STRING_FUNCS = {"like", "glob", "int2text", "text2num", "upper", "lower", "replace", "substr", "instr", "length", "concat", "trim", "round",
                  "strftime", "date", "datetime", "time", "julianday"}
 
 

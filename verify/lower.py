@@ -893,7 +893,16 @@ class Lowerer:
             s = self._text(self.expr(node.this, env), "TRIM")
             return ir.Func("trim", (s, ir.Lit(chars, "text"), ir.Lit(where, "text")), "text")
         if isinstance(node, (exp.Upper, exp.Lower)):
-            raise Unsupported(f"function {node.key.upper()}")
+            name = "upper" if isinstance(node, exp.Upper) else "lower"
+            return ir.Func(name, (self._text(self.expr(node.this, env), name.upper()),), "text")
+        if isinstance(node, exp.Replace):
+            parts = (node.this, node.expression, node.args.get("replacement"))
+            return ir.Func("replace", tuple(self._text(self.expr(p, env), "REPLACE") for p in parts), "text")
+        if isinstance(node, (exp.Max, exp.Min, exp.Greatest, exp.Least)) and node.expressions:
+            args = [self.expr(node.this, env)] + [self.expr(a, env) for a in node.expressions]
+            kind = _unify_kinds([a.kind for a in args], "MAX()/MIN() of several values")
+            name = "greatest" if isinstance(node, (exp.Max, exp.Greatest)) else "least"
+            return ir.Func(name, tuple(args), kind)
         if isinstance(node, exp.TimeToStr):
             fmt = self._literal_text(node.args.get("format"), "a STRFTIME format")
             arg = node.this

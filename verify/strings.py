@@ -5,10 +5,10 @@ NULL in → NULL out, 1-based character positions, LIKE folds ASCII case, GLOB d
 
 Dates and times are TEXT in SQLite. A text is a time value when it has one of the forms
 `YYYY-MM-DD`, `YYYY-MM-DD HH:MM`, `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD HH:MM:SS.SSS` (also
-with `T` for the space); any other text makes the date functions return NULL. Two assumptions
-make that exact and are listed in the verdict when used: a text that is used as a date is either
-of those forms or contains no digit (SQLite would also read e.g. the number '2451545.0' as a
-Julian day), and its day exists in its month (SQLite silently moves '2021-02-30' to March).
+with `T` for the space); any other text makes the date functions return NULL. The verifier assumes, and lists in the
+verdict, that a text used as a date is NULL or of one of those forms with a day that exists in
+its month (SQLite would also read e.g. the number '2451545.0' as a Julian day, and silently
+moves '2021-02-30' to March).
 
 Example:
     >>> s = V("text", z3.String("s"), z3.BoolVal(False))
@@ -136,6 +136,31 @@ def substr(s: V, start: V, length: V | None) -> V:
     return V("text", z3.SubString(s.v, r1, r2), null)
 
 
+def _case_map(lower_from: str, shift: int) -> z3.FuncDeclRef:
+    ch = z3.Const("ch", z3.CharSort())
+    code = z3.CharToBv(ch)
+    lo, hi = ord(lower_from), ord(lower_from) + 25
+    mapped = z3.If(z3.And(z3.UGE(code, lo), z3.ULE(code, hi)), z3.CharFromBv(code + shift), ch)
+    return z3.Lambda([ch], mapped)
+
+
+def upper(s: V) -> V:
+    """upper(X): ASCII letters only, as SQLite without ICU."""
+    return V("text", z3.SeqMap(_case_map("a", -32), s.v), s.null)
+
+
+def lower(s: V) -> V:
+    return V("text", z3.SeqMap(_case_map("A", 32), s.v), s.null)
+
+
+def replace(s: V, old: V, new: V) -> V:
+    """replace(X, Y, Z): every Y in X becomes Z; an empty Y leaves X unchanged."""
+    ctx = s.v.ctx
+    every = z3.SeqRef(z3.Z3_mk_seq_replace_all(ctx.ref(), s.v.as_ast(), old.v.as_ast(), new.v.as_ast()), ctx)
+    result = z3.If(z3.Length(old.v) == 0, s.v, every)
+    return V("text", result, z3.Or(s.null, old.null, new.null))
+
+
 def instr(s: V, t: V) -> V:
     """instr(X, Y): 1 + the index of the first Y in X, 0 when there is none (1 for an empty Y)."""
     return V("int", z3.IndexOf(s.v, t.v, 0) + 1, z3.Or(s.null, t.null))
@@ -204,30 +229,54 @@ def _two(lo: str, hi: str) -> z3.ReRef:
     return z3.Union(*opts)
 
 
-_DATE = z3.Concat(_digits(4), _lit("-"), _two("01", "12"), _lit("-"), _two("01", "31"))
+def _alts(options: list[str]) -> z3.ReRef:
+    return z3.Union(*[_lit(o) for o in options]) if len(options) > 1 else _lit(options[0])
+
+
+def _cls(chars: str) -> z3.ReRef:
+    return _alts(list(chars))
+
+
+def _calendar_dates() -> z3.ReRef:
+    """'YYYY-MM-DD' naming a day that exists (February 29 only in leap years), as a compact
+    regular expression, so that validity needs no string-to-integer conversion."""
+    d01_28 = z3.Union(z3.Concat(_lit("0"), z3.Range("1", "9")), z3.Concat(_lit("1"), _D),
+                      z3.Concat(_lit("2"), z3.Range("0", "8")))
+    d29_30 = z3.Union(_lit("29"), _lit("30"))
+    long_months = z3.Concat(_alts(["01", "03", "05", "07", "08", "10", "12"]), _lit("-"),
+                            z3.Union(d01_28, d29_30, _lit("31")))
+    short_months = z3.Concat(_alts(["04", "06", "09", "11"]), _lit("-"), z3.Union(d01_28, d29_30))
+    february = z3.Concat(_lit("02-"), d01_28)
+    any_year = z3.Concat(_digits(4), _lit("-"), z3.Union(long_months, short_months, february))
+    # two-digit multiples of 4 other than 00: x0 (x even, not 0), x4 / x8 (x even), x2 / x6 (x odd)
+    mult4 = z3.Union(z3.Concat(_cls("2468"), _lit("0")), z3.Concat(_cls("02468"), _cls("48")),
+                     z3.Concat(_cls("13579"), _cls("26")))
+    leap = z3.Union(z3.Concat(_D, _D, mult4), z3.Concat(z3.Union(mult4, _lit("00")), _lit("00")))
+    return z3.Union(any_year, z3.Concat(leap, _lit("-02-29")))
+
+
+_DATE = _calendar_dates()
 _SEP = z3.Union(_lit(" "), _lit("T"))
-_HM = z3.Concat(_two("00", "23"), _lit(":"), _two("00", "59"))
-_SEC = z3.Concat(_lit(":"), _two("00", "59"), z3.Option(z3.Concat(_lit("."), z3.Plus(_D))))
+_HOUR = z3.Union(z3.Concat(_cls("01"), _D), z3.Concat(_lit("2"), z3.Range("0", "3")))
+_MIN = z3.Concat(z3.Range("0", "5"), _D)
+_HM = z3.Concat(_HOUR, _lit(":"), _MIN)
+_SEC = z3.Concat(_lit(":"), _MIN, z3.Option(z3.Concat(_lit("."), z3.Plus(_D))))
 TIME_VALUE = z3.Concat(_DATE, z3.Option(z3.Concat(_SEP, _HM, z3.Option(_SEC))))
 NO_DIGIT = z3.Star(z3.Intersect(_ANY, z3.Complement(_D)))
-DATE_NOTE = ("text values used as dates are 'YYYY-MM-DD[ HH:MM[:SS[.SSS]]]' with a day that "
-             "exists in its month, or contain no digit")
+DATE_NOTE = ("text values used as dates are NULL or valid 'YYYY-MM-DD[ HH:MM[:SS[.SSS]]]' values "
+             "(a day that exists in its month)")
 
 
 def _num(s: z3.SeqRef, start: int, n: int) -> z3.ArithRef:
     return z3.StrToInt(z3.SubString(s, start, n))
 
 
-def _days_in_month(y: z3.ArithRef, m: z3.ArithRef) -> z3.ArithRef:
-    leap = z3.And(y % 4 == 0, z3.Or(y % 100 != 0, y % 400 == 0))
-    return z3.If(m == 2, z3.If(leap, 29, 28), z3.If(z3.Or(m == 4, m == 6, m == 9, m == 11), 30, 31))
-
-
 def date_assumption(s: V) -> z3.BoolRef:
-    """The domain assumption for a text used as a date (see the module docstring)."""
-    y, m, d = _num(s.v, 0, 4), _num(s.v, 5, 2), _num(s.v, 8, 2)
-    valid = z3.InRe(s.v, TIME_VALUE)
-    return z3.Or(s.null, z3.And(valid, d <= _days_in_month(y, m)), z3.InRe(s.v, NO_DIGIT))
+    """The domain assumption for a text used as a date (see the module docstring). Allowing
+    any digit-free text as well would be closer to SQLite's inputs, but makes Z3's string
+    solver give up on simple pairs (measured: a one-row `strftime('%Y', d) = '1990'` against
+    `d LIKE '1990%'` goes from 0.1 s to a timeout)."""
+    return z3.Or(s.null, z3.InRe(s.v, TIME_VALUE))
 
 
 def julian_day_number(y: z3.ArithRef, m: z3.ArithRef, d: z3.ArithRef) -> z3.ArithRef:
@@ -283,12 +332,8 @@ def strftime(fmt: str, s: V) -> V:
             pieces.append(z3.SubString(s.v, 5, 2))
         elif f == "d":
             pieces.append(z3.SubString(s.v, 8, 2))
-        elif f == "H":
-            pieces.append(_pad(hh, 2))
-        elif f == "M":
-            pieces.append(_pad(mi, 2))
-        elif f == "S":
-            pieces.append(_pad(ss, 2))
+        elif f in "HMS":
+            pieces.append(_clock(s.v, "HMS".index(f)))
         elif f == "j":
             pieces.append(_pad(jdn - julian_day_number(y, 1, 1) + 1, 3))
         elif f == "w":
@@ -304,6 +349,13 @@ def strftime(fmt: str, s: V) -> V:
     return V("text", text, z3.Or(s.null, z3.Not(valid)))
 
 
+def _clock(s: z3.SeqRef, part: int) -> z3.SeqRef:
+    """Hours (0), minutes (1) or seconds (2) of a time value, '00' where it has none."""
+    start = 11 + 3 * part
+    present = z3.Length(s) >= start + 2
+    return z3.If(present, z3.SubString(s, start, 2), z3.StringVal("00"))
+
+
 def date_fn(s: V) -> V:
     """date(s): 'YYYY-MM-DD'."""
     valid = z3.InRe(s.v, TIME_VALUE)
@@ -313,17 +365,15 @@ def date_fn(s: V) -> V:
 def datetime_fn(s: V) -> V:
     """datetime(s): 'YYYY-MM-DD HH:MM:SS'."""
     valid = z3.InRe(s.v, TIME_VALUE)
-    _, _, _, hh, mi, ss, _, _ = _parts(s.v)
-    text = z3.Concat(z3.SubString(s.v, 0, 10), z3.StringVal(" "), _pad(hh, 2), z3.StringVal(":"),
-                     _pad(mi, 2), z3.StringVal(":"), _pad(ss, 2))
+    text = z3.Concat(z3.SubString(s.v, 0, 10), z3.StringVal(" "), _clock(s.v, 0), z3.StringVal(":"),
+                     _clock(s.v, 1), z3.StringVal(":"), _clock(s.v, 2))
     return V("text", text, z3.Or(s.null, z3.Not(valid)))
 
 
 def time_fn(s: V) -> V:
     """time(s): 'HH:MM:SS'."""
     valid = z3.InRe(s.v, TIME_VALUE)
-    _, _, _, hh, mi, ss, _, _ = _parts(s.v)
-    text = z3.Concat(_pad(hh, 2), z3.StringVal(":"), _pad(mi, 2), z3.StringVal(":"), _pad(ss, 2))
+    text = z3.Concat(_clock(s.v, 0), z3.StringVal(":"), _clock(s.v, 1), z3.StringVal(":"), _clock(s.v, 2))
     return V("text", text, z3.Or(s.null, z3.Not(valid)))
 
 
