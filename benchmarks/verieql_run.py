@@ -130,7 +130,9 @@ def _run_one(pair: VeriEQLPair, suite: str, bound: int, timeout: float) -> tuple
 
 
 def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, workers: int,
-              limit: int | None = None, console: Console | None = None) -> list[PairOutcome]:
+              limit: int | None = None, console: Console | None = None,
+              progress_file: Path | None = None) -> list[PairOutcome]:
+    """Verify every pair of `suite`; each finished pair is also appended to `progress_file`."""
     pairs = load_pairs(data_dir / f"{suite}.jsonl")
     recorded = load_recorded(data_dir / f"{suite}.verieql_results.jsonl")
     if limit:
@@ -158,6 +160,9 @@ def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, 
                     verieql_error=rec.error_kind if rec else None,
                     verieql_cex_confirmed=confirmed,
                 ))
+                if progress_file is not None:
+                    with progress_file.open("a") as fh:
+                        fh.write(out[-1].model_dump_json() + "\n")
                 prog.advance(task)
     return sorted(out, key=lambda o: o.index)
 
@@ -232,11 +237,12 @@ def run(data_dir: Path, suites: list[str], bound: int | None, timeout: float, wo
         limit: int | None, out_json: Path | None, console: Console) -> dict[str, list[PairOutcome]]:
     results = {}
     t0 = time.monotonic()
+    if out_json is not None:
+        out_json.write_text("")
     for s in suites:
-        results[s] = run_suite(data_dir, s, bound=bound, timeout=timeout, workers=workers, limit=limit)
+        results[s] = run_suite(data_dir, s, bound=bound, timeout=timeout, workers=workers, limit=limit,
+                               progress_file=out_json)
     print_report(results, console)
     console.print(f"wall time {time.monotonic() - t0:.1f} s, {workers} worker(s), "
                   f"bound {bound or 'auto'}, timeout {timeout:g} s per pair")
-    if out_json is not None:
-        out_json.write_text("\n".join(o.model_dump_json() for outs in results.values() for o in outs) + "\n")
     return results

@@ -263,9 +263,14 @@ def test_bad_input_is_an_error_naming_the_problem(gen, needle):
 
 
 def test_unmodelled_sql_is_unsupported_with_the_feature_named():
-    v = check("SELECT a FROM t", "SELECT a FROM t WHERE hex(a) = '1'")
+    v = check("SELECT hex(a) FROM t", "SELECT hex(a) FROM t WHERE 1 = 1")
     assert v.verdict == VerdictKind.UNSUPPORTED
     assert "HEX" in v.reason
+
+
+def test_unmodelled_sql_can_still_be_refuted_on_the_engine():
+    v = assert_refuted("SELECT a FROM t", "SELECT a FROM t WHERE hex(a) = '1'")
+    assert "HEX" in v.reason and v.counterexample.found_by == "random"
 
 
 def test_double_quoted_string_literal_sqlite_quirk():

@@ -126,11 +126,11 @@ def test_stdin(files):
 
 def test_unsupported_exit_2(files):
     recursive = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 3) SELECT x FROM r"
-    r = pair(files, recursive, "SELECT salary FROM emp")
+    r = pair(files, recursive, recursive + " WHERE 1 = 1")
     assert r.exit_code == 2, r.output
     assert "unsupported" in r.stdout and "RECURSIVE" in r.stdout
     assert "Traceback" not in r.output
-    r = pair(files, "SELECT printf('%5.2f', salary) FROM emp", "SELECT salary FROM emp", "--json")
+    r = pair(files, "SELECT printf('%5.2f', salary) FROM emp", "SELECT printf('%5.2f', salary) FROM emp e", "--json")
     assert r.exit_code == 2, r.output
     assert Verdict.model_validate_json(r.stdout).verdict == VerdictKind.UNSUPPORTED
     assert "Traceback" not in r.output

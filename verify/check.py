@@ -27,7 +27,7 @@ from verify.decode import Tables, blocking_clause, decode
 from verify.encode import Encoder, differ
 from verify.errors import QueryError, Unsupported
 from verify.infer import infer_schema
-from verify.lower import lower_query
+from verify.lower import lower_query, outer_order
 from verify.minimize import minimize
 from verify.parse import parse_query
 from verify.randomdb import random_search
@@ -79,8 +79,8 @@ def check_pair(
         return _finish(Verdict(verdict=VerdictKind.ERROR, reason=str(e), **base), start)
     except SchemaError as e:
         return _finish(Verdict(verdict=VerdictKind.ERROR, reason=f"schema: {e}", **base), start)
-    except Unsupported as e:
-        return _finish(Verdict(verdict=VerdictKind.UNSUPPORTED, reason=f"unsupported: {e.feature}", **base), start)
+    except _UnsupportedPair as e:
+        return _finish(_unsupported(e, base, bound, timeout, random_budget, seed, minimize_result), start)
     base["semantics"] = prep.semantics
     common = dict(base, schema_inferred=prep.schema.inferred)
     deadline = start + timeout
@@ -161,6 +161,29 @@ def check_pair(
                            assumptions=assumptions, **common), start)
 
 
+def _unsupported(e: _UnsupportedPair, base: dict, bound: int, timeout: float, random_budget: float | None,
+                 seed: int, do_min: bool) -> Verdict:
+    """SQL the verifier cannot model may still be refuted: the random pass runs the queries
+    themselves on the engine, and a difference it finds is as real as any."""
+    prep = e.prep
+    base = dict(base, semantics=prep.semantics, schema_inferred=prep.schema.inferred)
+    pools = value_pools(prep)
+    rb = random_budget if random_budget is not None else min(2.0, timeout * 0.1)
+    outcome = random_search(prep.schema, _sql(prep.gold_tree, prep.dialect), _sql(prep.gen_tree, prep.dialect),
+                            dialect=prep.dialect, semantics=prep.semantics, pools=pools, k_max=max(bound, 1),
+                            budget_seconds=rb, rng=random.Random(seed))
+    base["stats"].random_databases = outcome.tried
+    if outcome.hit is not None:
+        cex = _counterexample(prep, outcome.hit.tables, pools, "random", do_min, time.monotonic() + timeout)
+        if cex is not None and not cex.order_dependent:
+            return Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(cex.tables), counterexample=cex,
+                           confirmed=True, assumptions=prep.notes,
+                           reason=f"found by random search although the verifier does not model {e.feature}",
+                           **base)
+    return Verdict(verdict=VerdictKind.UNSUPPORTED, reason=f"unsupported: {e.feature}", assumptions=prep.notes,
+                   **base)
+
+
 def _nondeterministic_verdict(common: dict, assumptions: list[str], start: float):
     def make(witness: Counterexample) -> Verdict:
         return _finish(Verdict(
@@ -199,6 +222,15 @@ def _size(tables: dict) -> int:
     return max((len(t.rows) for t in tables.values()), default=0)
 
 
+class _UnsupportedPair(Exception):
+    """A query uses SQL the verifier does not model; `prep` has everything but the IR, which is
+    enough to run the two queries on random databases."""
+
+    def __init__(self, feature: str, prep: _Prepared):
+        super().__init__(feature)
+        self.feature, self.prep = feature, prep
+
+
 def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect: str) -> _Prepared:
     if semantics not in SEMANTICS:
         raise QueryError(f"unknown semantics {semantics!r}; choose one of {', '.join(SEMANTICS)}")
@@ -210,22 +242,24 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
         notes.append("schema inferred from the queries: every column nullable, types from usage")
     schema, dropped = _usable_schema(schema)
     notes += dropped
-    try:
-        gq = lower_query(gtree, schema, dialect)
-    except QueryError as e:
-        raise QueryError(f"gold query: {e}") from None
-    try:
-        nq = lower_query(ntree, schema, dialect)
-    except QueryError as e:
-        raise QueryError(f"generated query: {e}") from None
+    if semantics == "auto":
+        semantics = "list" if outer_order(gtree) else "bag"
+    prep = _Prepared(gtree, ntree, None, None, schema, semantics, dialect, notes)  # type: ignore[arg-type]
+    queries = []
+    for tree, which in ((gtree, "gold"), (ntree, "generated")):
+        try:
+            queries.append(lower_query(tree, schema, dialect))
+        except QueryError as e:
+            raise QueryError(f"{which} query: {e}") from None
+        except Unsupported as e:
+            raise _UnsupportedPair(e.feature, prep) from None
+    gq, nq = queries
     for n in gq.notes + nq.notes:
         if n not in notes:
             notes.append(n)
-    if semantics == "auto":
-        semantics = "list" if gq.ordered else "bag"
     if semantics == "list":
         notes.append("rows that tie under ORDER BY are compared in one fixed order")
-    return _Prepared(gtree, ntree, gq, nq, schema, semantics, dialect, notes)
+    return dataclasses.replace(prep, gold=gq, gen=nq, notes=notes)
 
 
 def _parse(sql: str, dialect: str, which: str) -> exp.Expression:

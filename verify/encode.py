@@ -195,6 +195,8 @@ class Encoder:
         return [SRow(r.present, [self.expr(e, r.vals, outer) for e in rel.exprs], r.pos) for r in rows]
 
     def _join(self, rel: ir.Join, outer) -> list[SRow]:
+        if rel.kind.startswith("lateral"):
+            return self._lateral(rel, outer)
         left = self.rel(rel.left, outer)
         right = self.rel(rel.right, outer)
         nl, nr = len(rel.left.columns), len(rel.right.columns)
@@ -218,6 +220,21 @@ class Encoder:
                 none = z3.Not(z3.Or([match[i, j] for i in range(len(left))])) if left else TRUE
                 out.append(SRow(z3.And(b.present, none), pad + b.vals))
         assert all(len(r.vals) == nl + nr for r in out)
+        return out
+
+    def _lateral(self, rel: ir.Join, outer) -> list[SRow]:
+        """JOIN LATERAL: the right side is encoded once per left row, which it may read."""
+        out: list[SRow] = []
+        for a in self.rel(rel.left, outer):
+            matches = []
+            for b in self.rel(rel.right, (a.vals,) + outer):
+                vals = a.vals + b.vals
+                on = is_true(self.expr(rel.cond, vals, outer)) if rel.cond is not None else TRUE
+                matches.append(z3.And(a.present, b.present, on))
+                out.append(SRow(matches[-1], vals))
+            if rel.kind == "lateral_left":
+                pad = [null_of(c.kind) for c in rel.right.columns]
+                out.append(SRow(z3.And(a.present, z3.Not(z3.Or(matches)) if matches else TRUE), a.vals + pad))
         return out
 
     def _distinct(self, rel: ir.Distinct, outer) -> list[SRow]:
@@ -446,9 +463,9 @@ class Encoder:
             rows = self.rel(e.query, (row,) + outer)
             return boolean(z3.Or([r.present for r in rows]) if rows else FALSE, FALSE)
         if isinstance(e, ir.InSubquery):
-            lhs = self.expr(e.arg[0], row, outer)
+            lhs = [self.expr(x, row, outer) for x in e.arg[:-1]]
             rows = self.rel(e.query, (row,) + outer)
-            probes = [(r.present, self.expr(e.arg[1], [lhs, r.vals[0]], ())) for r in rows]
+            probes = [(r.present, self.expr(e.arg[-1], lhs + r.vals, ())) for r in rows]
             t = z3.Or([z3.And(p, is_true(c)) for p, c in probes]) if probes else FALSE
             n = z3.Or([z3.And(p, c.null) for p, c in probes]) if probes else FALSE
             return boolean(t, z3.And(z3.Not(t), n))
@@ -527,6 +544,9 @@ class Encoder:
             return V("real", as_real(a), a.null)
         if name in _STRING_FUNCS:
             return self._string_func(e, args)
+        if name in ("date_year", "date_month", "date_day"):
+            y, m, d = strings.civil_from_days(args[0].v)
+            return V("int", {"date_year": y, "date_month": m, "date_day": d}[name], args[0].null)
         if name in ("greatest", "least"):
             # SQLite's scalar max(a, b, ...) / min(...): NULL if any argument is NULL
             acc = args[0]
@@ -649,6 +669,9 @@ def free_depth(rel: ir.Rel, _memo: dict = {}) -> int:  # noqa: B006 - a cache ke
     d = 0
     for child in _children(rel):
         d = max(d, free_depth(child))
+    if isinstance(rel, ir.Join) and rel.kind.startswith("lateral"):
+        # the right side's depth-1 references are to the left row, bound by the join itself
+        d = max(free_depth(rel.left), free_depth(rel.right) - 1)
     for e in _exprs(rel):
         d = max(d, _expr_depth(e))
     _memo[key] = (rel, d)
@@ -690,7 +713,7 @@ def _expr_depth(e: ir.Expr) -> int:
     if isinstance(e, (ir.Exists, ir.ScalarSubquery)):
         return max(free_depth(e.query) - 1, 0)
     if isinstance(e, ir.InSubquery):
-        return max(_expr_depth(e.arg[0]), free_depth(e.query) - 1)
+        return max([_expr_depth(x) for x in e.arg[:-1]] + [free_depth(e.query) - 1])
     d = 0
     for f in ("left", "right", "arg", "default"):
         c = getattr(e, f, None)

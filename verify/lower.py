@@ -81,11 +81,12 @@ class Env:
 def lower_query(tree: exp.Expression, schema: Schema, dialect: str = "sqlite") -> ir.Query:
     low = Lowerer(schema, dialect)
     rel = low.query(tree, Env(scopes=[], ctes={}))
-    ordered = _outer_order(tree)
+    ordered = outer_order(tree)
     return ir.Query(rel=rel, ordered=ordered, tables=frozenset(low.tables), notes=low.notes)
 
 
-def _outer_order(tree: exp.Expression) -> bool:
+def outer_order(tree: exp.Expression) -> bool:
+    """The query's outermost operator is an ORDER BY."""
     while isinstance(tree, exp.Subquery):
         if tree.args.get("order"):
             return True
@@ -526,7 +527,18 @@ class Lowerer:
         return rel, entries
 
     def _join(self, left: ir.Rel, lentries: list[Entry], j: exp.Join, env: Env):
-        right, rentries = self._source(j.this, env)
+        lateral = isinstance(j.this, exp.Lateral)
+        if lateral:
+            # the right side may read the left side's row: it sees the left entries as an
+            # enclosing scope (Outer depth 1)
+            lat = j.this
+            if lat.args.get("view") or lat.args.get("outer") or not isinstance(lat.this, exp.Subquery):
+                raise Unsupported("LATERAL other than a subquery")
+            sub = lat.this.copy()
+            sub.set("alias", lat.args.get("alias"))
+            right, rentries = self._source(sub, Env([Scope(entries=lentries)] + env.scopes, env.ctes))
+        else:
+            right, rentries = self._source(j.this, env)
         n = len(left.columns)
         for e in rentries:
             e.index += n
@@ -573,6 +585,10 @@ class Lowerer:
         if kind in ("left", "right", "full") and cond is None:
             cond = ir.Lit(True, "bool")
         cols = left.columns + right.columns
+        if lateral:
+            if kind not in ("inner", "cross", "left"):
+                raise Unsupported(f"{kind.upper()} JOIN LATERAL")
+            kind = "lateral_left" if kind == "left" else "lateral"
         return ir.Join(cols, kind, left, right, cond), entries
 
     # ------------------------------------------------------------------ expressions
@@ -924,6 +940,15 @@ class Lowerer:
             if len(args) != 1:
                 raise Unsupported(f"{name.upper()} with modifiers" if args else f"{name.upper()}() (the current time)")
             return ir.Func(name, (self._time_value(args[0], env),), "real" if name == "julianday" else "text")
+        if isinstance(node, (exp.Extract, exp.Year, exp.Month, exp.Day)):
+            if isinstance(node, exp.Extract):
+                part, arg = node.this.name.lower(), node.expression
+            else:
+                part, arg = node.key.lower(), node.this
+            x = self.expr(arg, env)
+            if x.kind != "date" or part not in ("year", "month", "day"):
+                raise Unsupported(f"EXTRACT({part.upper()}) of a {x.kind} value")
+            return ir.Func("date_" + part, (x,), "int")
         if isinstance(node, exp.Round):
             x = self._num(self.expr(node.this, env), "ROUND")
             digits = self._int_arg(node.args.get("decimals"), env, "ROUND") or ir.Lit(0, "int")
@@ -1080,18 +1105,26 @@ class Lowerer:
 
     def _in(self, node: exp.In, env: Env) -> ir.Expr:
         lhs_node = node.this
-        if isinstance(lhs_node, exp.Tuple):
-            raise Unsupported("row-value IN")
-        lhs = self.expr(lhs_node, env)
         q = node.args.get("query")
+        if isinstance(lhs_node, exp.Tuple):
+            if q is None:
+                raise Unsupported("row-value IN a list")
+            lhs_list = [self.expr(x, env) for x in lhs_node.expressions]
+        else:
+            lhs_list = [self.expr(lhs_node, env)]
+        lhs = lhs_list[0]
         if q is not None:
             rel = self._subquery(q, env)
-            if len(rel.columns) != 1:
-                raise QueryError(f"IN subquery returns {len(rel.columns)} columns")
-            # the probe compares a two-value row [lhs, subquery value] with the rules of '='
-            sub = rel.columns[0]
-            probe = self._cmp("=", ir.Col(0, lhs.kind, _affinity(lhs)), ir.Col(1, sub.kind, sub.affinity))
-            return ir.InSubquery((lhs, probe), rel)
+            n = len(lhs_list)
+            if len(rel.columns) != n:
+                raise QueryError(f"IN compares {n} value(s) with a subquery of {len(rel.columns)} column(s)")
+            # the probe compares one row [lhs..., subquery row...] with the rules of '='
+            eqs = tuple(
+                self._cmp("=", ir.Col(i, x.kind, _affinity(x)), ir.Col(n + i, c.kind, c.affinity))
+                for i, (x, c) in enumerate(zip(lhs_list, rel.columns))
+            )
+            probe = eqs[0] if n == 1 else ir.BoolOp("and", eqs)
+            return ir.InSubquery(tuple(lhs_list) + (probe,), rel)
         if node.args.get("unnest") or node.args.get("field"):
             raise Unsupported("IN UNNEST")
         items = [self.expr(i, env) for i in node.expressions]

@@ -288,6 +288,21 @@ def julian_day_number(y: z3.ArithRef, m: z3.ArithRef, d: z3.ArithRef) -> z3.Arit
     return d + (153 * mm + 2) / 5 + 365 * yy + yy / 4 - yy / 100 + yy / 400 - 32045
 
 
+def civil_from_days(days: z3.ArithRef) -> tuple[z3.ArithRef, z3.ArithRef, z3.ArithRef]:
+    """Year, month and day of the date `days` after 1970-01-01 (proleptic Gregorian), with
+    divisions by constants only (Z3's integer division rounds down for positive divisors)."""
+    z = days + 719468
+    era = z / 146097
+    doe = z - era * 146097
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    mp = (5 * doy + 2) / 153
+    d = doy - (153 * mp + 2) / 5 + 1
+    m = z3.If(mp < 10, mp + 3, mp - 9)
+    y = yoe + era * 400 + z3.If(m <= 2, 1, 0)
+    return y, m, d
+
+
 def _pad(x: z3.ArithRef, width: int) -> z3.SeqRef:
     """A non-negative integer in decimal, zero-padded to `width`."""
     txt = z3.IntToStr(x)
