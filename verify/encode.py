@@ -4,10 +4,17 @@ Relations are Python lists of symbolic rows `SRow(present, values, pos)`; each I
 short function from input rows to output rows ("symbolic execution"). Base tables have k row
 slots whose `present` flags form a prefix, so every table size 0..k is possible.
 
-Example:
-    >>> enc = Encoder(schema, k=2)                           # doctest: +SKIP
-    >>> rows1, rows2 = enc.rel(q1.rel), enc.rel(q2.rel)      # doctest: +SKIP
-    >>> solver.add(enc.database_constraints(), enc.side, differ(rows1, rows2, "bag"))  # +SKIP
+Example: is there a database with at most 2 rows where `a > 1` and `a >= 2` differ?
+    >>> from verify.schema_io import schema_from_ddl
+    >>> from verify.lower import lower_query
+    >>> from verify.parse import parse_query
+    >>> schema = schema_from_ddl("CREATE TABLE t (a INTEGER)")
+    >>> q1, q2 = (lower_query(parse_query(f"SELECT a FROM t WHERE {c}"), schema) for c in ("a > 1", "a >= 2"))
+    >>> enc = Encoder(schema, k=2)
+    >>> solver = z3.Solver()
+    >>> solver.add(*enc.database_constraints(), *enc.side, differ(enc.rel(q1.rel), enc.rel(q2.rel), 1, 1, "bag"))
+    >>> solver.check()
+    unsat
 """
 
 from __future__ import annotations

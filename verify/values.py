@@ -7,8 +7,8 @@ values of kind `bool`; a row passes WHERE iff `is_true(cond)`.
 Example:
     >>> a = V("int", z3.Int("a"), z3.Bool("a_null"))
     >>> c = compare("<", a, const(3, "int"), "num")
-    >>> z3.simplify(is_true(c))
-    And(Not(a_null), a < 3)
+    >>> z3.prove(is_true(c) == z3.And(z3.Not(a.null), a.v < 3))
+    proved
 """
 
 from __future__ import annotations

@@ -1,0 +1,409 @@
+"""Lowering of scalar expressions with SQLite's value rules: arithmetic, comparisons under
+type affinity, CASE, CAST, and the string and date functions. A mixin of `lower.Lowerer`
+(it uses the Lowerer's `expr`, `cond`, `note` and `dialect`).
+
+Affinity rules (section 4.2 of SQLite's "Datatypes In SQLite") are decided here, statically,
+and recorded in each `ir.Cmp` as its `mode`:
+
+    >>> from verify.schema_io import schema_from_ddl
+    >>> from verify.lower import lower_query
+    >>> from verify.parse import parse_query
+    >>> s = schema_from_ddl("CREATE TABLE t (x TEXT, n INTEGER)")
+    >>> lower_query(parse_query("SELECT x FROM t WHERE x > 5"), s).rel.input.cond.mode   # 5 becomes '5'
+    'text'
+    >>> lower_query(parse_query("SELECT n FROM t WHERE n = '5'"), s).rel.input.cond.mode  # '5' becomes 5
+    'num'
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from verify import ir
+from verify.errors import QueryError, Unsupported
+
+if TYPE_CHECKING:
+    from verify.lower import Env
+
+_NUMERIC_AFFINITIES = ("INTEGER", "REAL", "NUMERIC")
+_SQLITE_NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
+_STRFTIME_FORMATS = set("YmdHMSjws%")
+
+
+class ScalarLowering:
+    """Scalar-expression lowering shared by `Lowerer` (see the module docstring)."""
+
+    dialect: str
+
+    def _text(self, e: ir.Expr, what: str) -> ir.Expr:
+        """A value used as text: SQLite writes an INTEGER in decimal; NULL stays NULL."""
+        if e.kind == "text":
+            return e
+        if e.kind == "null":
+            return ir.Lit(None, "text")
+        if e.kind == "bool" and self.dialect == "sqlite":
+            e = _bool_to_int(e)
+        if isinstance(e, ir.Lit) and e.kind in ir.NUMERIC_KINDS:
+            return ir.Lit(_sqlite_number_to_text(e.value), "text")
+        if e.kind == "int":
+            return ir.Func("int2text", (e,), "text")
+        raise Unsupported(f"{what} of a {e.kind} value (number-to-text conversion)")
+
+    def _int_arg(self, node: exp.Expression | None, env: Env, what: str) -> ir.Expr | None:
+        if node is None:
+            return None
+        e = self._num(self.expr(node, env), what)
+        if e.kind == "null":
+            return ir.Lit(None, "int")
+        return e if e.kind == "int" else ir.Func("toint", (e,), "int")
+
+    def _literal_text(self, node: exp.Expression | None, what: str) -> str | None:
+        if node is None:
+            return None
+        if isinstance(node, exp.Literal) and node.is_string:
+            return node.this
+        if isinstance(node, exp.Null):
+            return None
+        raise Unsupported(f"{what} that is not a string literal")
+
+    def _like(self, node: exp.Expression, env: Env) -> ir.Expr:
+        escape = None
+        if isinstance(node, exp.Escape):
+            escape = self._literal_text(node.expression, "LIKE ... ESCAPE")
+            node = node.this
+        negate = bool(node.args.get("negate"))
+        name = "glob" if isinstance(node, exp.Glob) else "like"
+        arg = self._text(self.expr(node.this, env), name.upper())
+        pat = self.expr(node.expression, env)  # a literal, possibly SQLite's "double-quoted" one
+        if not isinstance(pat, ir.Lit):
+            raise Unsupported(f"a {name.upper()} pattern that is not a string literal")
+        if pat.value is None:
+            result: ir.Expr = ir.Lit(None, "bool")
+        else:
+            pattern = pat.value if pat.kind == "text" else _sqlite_number_to_text(pat.value)
+            result = ir.Func(name, (arg, ir.Lit(pattern, "text"), ir.Lit(escape, "text")), "bool")
+        return ir.Not(result) if negate else result
+
+    def _string_function(self, node: exp.Expression, env: Env) -> ir.Expr | None:
+        """SQLite string and date functions, or None if `node` is none of them."""
+        if isinstance(node, exp.Substring):
+            s = self._text(self.expr(node.this, env), "SUBSTR")
+            start = self._int_arg(node.args.get("start"), env, "SUBSTR")
+            length = self._int_arg(node.args.get("length"), env, "SUBSTR")
+            return ir.Func("substr", (s, start) + ((length,) if length is not None else ()), "text")
+        if isinstance(node, exp.StrPosition):
+            if node.args.get("position") is not None or node.args.get("occurrence") is not None:
+                raise Unsupported("INSTR with a start position")
+            s = self._text(self.expr(node.this, env), "INSTR")
+            t = self._text(self.expr(node.args["substr"], env), "INSTR")
+            return ir.Func("instr", (s, t), "int")
+        if isinstance(node, exp.Length):
+            return ir.Func("length", (self._text(self.expr(node.this, env), "LENGTH"),), "int")
+        if isinstance(node, exp.Trim):
+            where = (node.args.get("position") or "BOTH").upper()
+            chars = self._literal_text(node.expression, "TRIM characters") if node.expression else " "
+            if chars is None:
+                return ir.Lit(None, "text")
+            s = self._text(self.expr(node.this, env), "TRIM")
+            return ir.Func("trim", (s, ir.Lit(chars, "text"), ir.Lit(where, "text")), "text")
+        if isinstance(node, (exp.Upper, exp.Lower)):
+            name = "upper" if isinstance(node, exp.Upper) else "lower"
+            return ir.Func(name, (self._text(self.expr(node.this, env), name.upper()),), "text")
+        if isinstance(node, exp.Replace):
+            parts = (node.this, node.expression, node.args.get("replacement"))
+            return ir.Func("replace", tuple(self._text(self.expr(p, env), "REPLACE") for p in parts), "text")
+        if isinstance(node, (exp.Max, exp.Min, exp.Greatest, exp.Least)) and node.expressions:
+            args = [self.expr(node.this, env)] + [self.expr(a, env) for a in node.expressions]
+            kind = _unify_kinds([a.kind for a in args], "MAX()/MIN() of several values")
+            name = "greatest" if isinstance(node, (exp.Max, exp.Greatest)) else "least"
+            return ir.Func(name, tuple(args), kind)
+        if isinstance(node, exp.TimeToStr):
+            fmt = self._literal_text(node.args.get("format"), "a STRFTIME format")
+            arg = node.this
+            if isinstance(arg, exp.TsOrDsToTimestamp):
+                arg = arg.this
+            if fmt is None:
+                return ir.Lit(None, "text")
+            bad = {f for f in re.findall(r"%(.)", fmt) if f not in _STRFTIME_FORMATS}
+            if bad:
+                raise Unsupported(f"STRFTIME format %{sorted(bad)[0]}")
+            return ir.Func("strftime", (ir.Lit(fmt, "text"), self._time_value(arg, env)), "text")
+        date_names = {"date": "date", "datetime": "datetime", "time": "time", "julianday": "julianday"}
+        name = None
+        if isinstance(node, exp.Date):
+            name, args = "date", [node.this] + list(node.expressions)
+        elif isinstance(node, exp.Anonymous) and node.name.lower() in date_names:
+            name, args = node.name.lower(), list(node.expressions)
+        if name is not None:
+            if len(args) != 1:
+                raise Unsupported(f"{name.upper()} with modifiers" if args else f"{name.upper()}() (the current time)")
+            return ir.Func(name, (self._time_value(args[0], env),), "real" if name == "julianday" else "text")
+        if isinstance(node, (exp.Extract, exp.Year, exp.Month, exp.Day)):
+            if isinstance(node, exp.Extract):
+                part, arg = node.this.name.lower(), node.expression
+            else:
+                part, arg = node.key.lower(), node.this
+            x = self.expr(arg, env)
+            if x.kind != "date" or part not in ("year", "month", "day"):
+                raise Unsupported(f"EXTRACT({part.upper()}) of a {x.kind} value")
+            return ir.Func("date_" + part, (x,), "int")
+        if isinstance(node, exp.Round):
+            x = self._num(self.expr(node.this, env), "ROUND")
+            digits = self._int_arg(node.args.get("decimals"), env, "ROUND") or ir.Lit(0, "int")
+            if not isinstance(digits, ir.Lit):
+                raise Unsupported("ROUND to a computed number of digits")
+            return ir.Func("round", (x, digits), "real")
+        return None
+
+    def _time_value(self, node: exp.Expression, env: Env) -> ir.Expr:
+        if isinstance(node, exp.Literal) and node.is_string and node.this.lower() in ("now",):
+            raise Unsupported("'now' (the current time)")
+        if isinstance(node, (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)):
+            raise Unsupported("the current time")
+        e = self.expr(node, env)
+        if e.kind != "text":
+            raise Unsupported(f"a {e.kind} value used as a time value (Julian day numbers)")
+        return e
+
+    def _num(self, e: ir.Expr, what: str) -> ir.Expr:
+        if e.kind == "bool" and self.dialect == "sqlite":
+            return _bool_to_int(e)
+        if e.kind in ir.NUMERIC_KINDS + ("null",):
+            return e
+        if e.kind == "text" and isinstance(e, ir.Lit):
+            v = _sqlite_text_to_number(e.value)
+            return ir.Lit(v, "int" if isinstance(v, int) else "real")
+        if e.kind == "text" and self.dialect == "sqlite":
+            return ir.Func("text2num", (e,), "int")  # SQLite reads the text's numeric prefix
+        raise Unsupported(f"{what} on a {e.kind} value")
+
+    def _arith(self, node: exp.Expression, env: Env) -> ir.Expr:
+        op = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%", exp.IntDiv: "//"}[type(node)]
+        a = self._num(self.expr(node.this, env), f"arithmetic ({op})")
+        b = self._num(self.expr(node.expression, env), f"arithmetic ({op})")
+        kinds = {a.kind, b.kind} - {"null"}
+        if not kinds:
+            kind: ir.Kind = "int"
+        elif kinds == {"int"}:
+            kind = "int"
+        elif "real" in kinds:
+            kind = "real"
+        else:
+            kind = "num"
+        if op == "/" and self.dialect == "duckdb":
+            kind = "real"
+        if op == "//":
+            kind = "int" if kind == "int" else "real"
+        if op == "%" and kind == "num":
+            kind = "num"
+        return ir.Arith(op, a, b, kind)
+
+    def _cmp(self, op: str, a: ir.Expr, b: ir.Expr) -> ir.Expr:
+        """A comparison, with SQLite's affinity rules decided here, statically."""
+        if self.dialect == "sqlite":
+            if a.kind == "bool":
+                a = _bool_to_int(a)
+            if b.kind == "bool":
+                b = _bool_to_int(b)
+        ka, kb = a.kind, b.kind
+        if "null" in (ka, kb):
+            return ir.Cmp(op, a, b, "num" if ka in ir.NUMERIC_KINDS or kb in ir.NUMERIC_KINDS else "null")
+        if ka in ir.NUMERIC_KINDS and kb in ir.NUMERIC_KINDS:
+            return ir.Cmp(op, a, b, "num")
+        if ka == kb == "text" and self.dialect == "sqlite":
+            for col, lit, col_left in ((a, b, True), (b, a, False)):
+                if _affinity(col) in _NUMERIC_AFFINITIES and isinstance(lit, ir.Lit) and lit.value is not None:
+                    conv = _sqlite_text_to_number(lit.value, strict=True)
+                    if conv is not None:  # rule 1 turns the literal into a number
+                        num = ir.Lit(conv, "int" if isinstance(conv, int) else "real")
+                        return ir.Cmp(op, col, num, "mixed") if col_left else ir.Cmp(op, num, col, "mixed")
+        if ka == kb:
+            return ir.Cmp(op, a, b, ka)
+        if "date" in (ka, kb):
+            d, other = (a, b) if ka == "date" else (b, a)
+            if isinstance(other, ir.Lit) and other.kind == "text":
+                try:
+                    lit = ir.Lit(datetime.date.fromisoformat(other.value.strip()), "date")
+                except ValueError:
+                    raise QueryError(f"invalid date literal {other.value!r}") from None
+                return ir.Cmp(op, a, lit, "date") if ka == "date" else ir.Cmp(op, lit, b, "date")
+            raise Unsupported(f"comparison of a date with a {other.kind} value")
+        if self.dialect != "sqlite":
+            raise QueryError(f"cannot compare a {ka} value with a {kb} value")
+        # SQLite, a number against a text: the affinity rules of section 4.2 of "Datatypes In
+        # SQLite", in order. Column references have their column's affinity; other expressions
+        # have none.
+        num, txt, num_left = (a, b, True) if ka in ir.NUMERIC_KINDS else (b, a, False)
+
+        def cmp(x: ir.Expr, y: ir.Expr, mode: str) -> ir.Cmp:  # keeps the operands' order
+            return ir.Cmp(op, x, y, mode) if num_left else ir.Cmp(op, y, x, mode)
+
+        if _affinity(num) in _NUMERIC_AFFINITIES:
+            # rule 1: NUMERIC affinity is applied to the text operand
+            if isinstance(txt, ir.Lit):
+                conv = _sqlite_text_to_number(txt.value, strict=True)
+                if conv is None:
+                    return cmp(num, txt, "mixed")
+                return cmp(num, ir.Lit(conv, "int" if isinstance(conv, int) else "real"), "num")
+            if isinstance(txt, (ir.Col, ir.Outer)):
+                self.note("text values compared with numbers are integers written in decimal digits, "
+                          "or contain no digit")
+                return cmp(num, ir.TextToNum(txt), "affnum")
+            raise Unsupported("comparison of a numeric column with a computed text (numeric conversion)")
+        if _affinity(txt) == "TEXT":
+            # rule 2: TEXT affinity is applied to the number
+            if isinstance(num, ir.Lit):
+                return cmp(ir.Lit(_sqlite_number_to_text(num.value), "text"), txt, "text")
+            raise Unsupported("comparison of a TEXT column with a computed number (text conversion)")
+        # rule 3: compared as they are; every number sorts before every text
+        return cmp(num, txt, "mixed")
+
+    def _case(self, node: exp.Case, env: Env) -> ir.Expr:
+        operand = node.this
+        whens = []
+        for w in node.args.get("ifs") or []:
+            if operand is not None:
+                c = self._cmp("=", self.expr(operand, env), self.expr(w.this, env))
+            else:
+                c = self.cond(w.this, env)
+            whens.append((c, self.expr(w.args["true"], env)))
+        default = node.args.get("default")
+        d = self.expr(default, env) if default is not None else ir.Lit(None, "null")
+        return self._make_case(whens, d)
+
+    def _make_case(self, whens, default: ir.Expr) -> ir.Expr:
+        if self.dialect == "sqlite":
+            whens = [(c, _bool_to_int(v) if v.kind == "bool" else v) for c, v in whens]
+            default = _bool_to_int(default) if default.kind == "bool" else default
+        kind = _unify_kinds([v.kind for _, v in whens] + [default.kind], "CASE")
+        return ir.Case(tuple(whens), default, kind)
+
+    def _cast(self, node: exp.Cast, env: Env) -> ir.Expr:
+        arg = self.expr(node.this, env)
+        to = node.args["to"]
+        tname = to.sql(dialect=self.dialect).upper()
+        if self.dialect == "duckdb":
+            target = {"INT": "int", "INTEGER": "int", "BIGINT": "int", "SMALLINT": "int", "TINYINT": "int",
+                      "DOUBLE": "real", "REAL": "real", "FLOAT": "real", "DATE": "date",
+                      "BOOLEAN": "bool", "VARCHAR": "text", "TEXT": "text"}.get(tname.split("(")[0])
+        else:
+            aff = _affinity_from_decl(tname)
+            target = {"INTEGER": "int", "REAL": "real", "TEXT": "text", "NUMERIC": "num"}.get(aff)
+        if target is None:
+            raise Unsupported(f"CAST to {tname}")
+        if arg.kind == "null":
+            return ir.Lit(None, target)  # type: ignore[arg-type]
+        if arg.kind == "bool" and self.dialect == "sqlite":
+            arg = _bool_to_int(arg)
+        if arg.kind == target:
+            return arg
+        if isinstance(arg, ir.Lit):
+            return _cast_literal(arg, target, self.dialect)
+        if arg.kind == "text" and target in ("int", "real", "num") and self.dialect == "sqlite":
+            arg = self._num(arg, "CAST")
+            if target == "real":
+                return ir.Func("toreal", (arg,), "real")
+            return arg
+        if arg.kind in ir.NUMERIC_KINDS and target == "int":
+            return ir.Func("toint", (arg,), "int")
+        if arg.kind in ir.NUMERIC_KINDS and target in ("real", "num"):
+            return ir.Func("toreal", (arg,), "real") if target == "real" else arg
+        raise Unsupported(f"CAST of a {arg.kind} value to {tname}")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _affinity(e: ir.Expr) -> str | None:
+    if isinstance(e, (ir.Col, ir.Outer)):
+        return e.affinity
+    if isinstance(e, ir.Bare):
+        return _affinity(e.arg)
+    if isinstance(e, ir.ScalarSubquery):
+        return e.query.columns[0].affinity  # "(SELECT c ...)" has the affinity of c
+    return None
+
+
+def _bool_to_int(e: ir.Expr) -> ir.Expr:
+    if e.kind != "bool":
+        return e
+    if isinstance(e, ir.Lit):
+        return ir.Lit(None if e.value is None else int(bool(e.value)), "int")
+    return ir.Func("bool2int", (e,), "int")
+
+
+def _unify_kinds(kinds: list, what: str) -> ir.Kind:
+    ks = {k for k in kinds if k != "null"}
+    if not ks:
+        return "null"
+    if len(ks) == 1:
+        return ks.pop()
+    if ks <= set(ir.NUMERIC_KINDS):
+        return "num" if ks != {"real"} else "real"
+    raise Unsupported(f"{what} mixes {' and '.join(sorted(ks))} values")
+
+
+def _affinity_from_decl(tname: str) -> str:
+    from verify.schema import affinity_of
+
+    return affinity_of(tname).value
+
+
+def _sqlite_text_to_number(text: str, strict: bool = False) -> int | float | None:
+    """SQLite's conversion of a text literal under numeric affinity. With strict=True, text that
+    is not a well-formed number gives None (it stays text); otherwise it gives its numeric prefix
+    or 0, as arithmetic does."""
+    if _SQLITE_NUMBER.match(text):
+        s = text.strip()
+        try:
+            return int(s)
+        except ValueError:
+            f = float(s)
+            return int(f) if f.is_integer() and abs(f) < 2**63 and strict else f
+    if strict:
+        return None
+    m = re.match(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text)
+    if not m:
+        return 0
+    s = m.group(0).strip()
+    try:
+        return int(s)
+    except ValueError:
+        return float(s)
+
+
+def _sqlite_number_to_text(v) -> str:
+    if isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, int):
+        return str(v)
+    r = f"{v:.15g}"
+    if "." not in r and "e" not in r and "inf" not in r:
+        r += ".0"
+    return r
+
+
+def _cast_literal(arg: ir.Lit, target: str, dialect: str) -> ir.Lit:
+    v = arg.value
+    if target == "text":
+        return ir.Lit(_sqlite_number_to_text(v) if not isinstance(v, str) else v, "text")
+    if target == "date":
+        if isinstance(v, str):
+            try:
+                return ir.Lit(datetime.date.fromisoformat(v.strip()), "date")
+            except ValueError:
+                raise QueryError(f"invalid date literal {v!r}") from None
+        raise Unsupported(f"CAST of {arg.kind} to DATE")
+    if isinstance(v, str):
+        v = _sqlite_text_to_number(v)
+    if target == "int":
+        if dialect == "duckdb" and isinstance(v, float):
+            return ir.Lit(int(round(v)), "int")
+        return ir.Lit(int(v), "int")
+    if target == "real":
+        return ir.Lit(float(v), "real")
+    if target == "bool":
+        return ir.Lit(bool(v), "bool")
+    return ir.Lit(v, "int" if isinstance(v, int) else "real")
