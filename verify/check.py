@@ -41,6 +41,8 @@ MAX_UNCONFIRMED_PER_K = 5
 
 @dataclass
 class _Prepared:
+    gold_sql: str  # the text as given: what the engine runs
+    gen_sql: str
     gold_tree: exp.Expression
     gen_tree: exp.Expression
     gold: ir.Query
@@ -105,7 +107,7 @@ def check_pair(
     pools = value_pools(prep)
     rb = random_budget if random_budget is not None else min(2.0, timeout * 0.1)
     outcome = random_search(
-        prep.schema, gold, gen, dialect=dialect, semantics=prep.semantics, pools=pools,
+        prep.schema, prep.gold_sql, prep.gen_sql, dialect=dialect, semantics=prep.semantics, pools=pools,
         k_max=max(bound, 1), budget_seconds=rb, rng=random.Random(seed),
     )
     stats.random_databases = outcome.tried
@@ -169,7 +171,7 @@ def _unsupported(e: _UnsupportedPair, base: dict, bound: int, timeout: float, ra
     base = dict(base, semantics=prep.semantics, schema_inferred=prep.schema.inferred)
     pools = value_pools(prep)
     rb = random_budget if random_budget is not None else min(2.0, timeout * 0.1)
-    outcome = random_search(prep.schema, _sql(prep.gold_tree, prep.dialect), _sql(prep.gen_tree, prep.dialect),
+    outcome = random_search(prep.schema, prep.gold_sql, prep.gen_sql,
                             dialect=prep.dialect, semantics=prep.semantics, pools=pools, k_max=max(bound, 1),
                             budget_seconds=rb, rng=random.Random(seed))
     base["stats"].random_databases = outcome.tried
@@ -244,7 +246,7 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
     notes += dropped
     if semantics == "auto":
         semantics = "list" if outer_order(gtree) else "bag"
-    prep = _Prepared(gtree, ntree, None, None, schema, semantics, dialect, notes)  # type: ignore[arg-type]
+    prep = _Prepared(gold, gen, gtree, ntree, None, None, schema, semantics, dialect, notes)  # type: ignore[arg-type]
     queries = []
     for tree, which in ((gtree, "gold"), (ntree, "generated")):
         try:
@@ -359,15 +361,11 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
 # ----------------------------------------------------------------------------- confirmation
 def _confirm(prep: _Prepared, tables: Tables, dialect: str):
     try:
-        g, n, cmp = engine.run_both(prep.schema, tables, _sql(prep.gold_tree, dialect), _sql(prep.gen_tree, dialect),
+        g, n, cmp = engine.run_both(prep.schema, tables, prep.gold_sql, prep.gen_sql,
                                     dialect, prep.semantics)
     except (engine.EngineError, SchemaError):
         return None
     return (g, n, cmp) if cmp.differ else None
-
-
-def _sql(tree: exp.Expression, dialect: str) -> str:
-    return tree.sql(dialect=dialect)
 
 
 def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_min: bool, deadline) -> Counterexample | None:
@@ -457,7 +455,7 @@ def _without_rowid_alias(schema: Schema) -> Schema:
 
 def _runs(prep: _Prepared, tables: Tables, dialect: str) -> bool:
     try:
-        engine.run_both(prep.schema, tables, _sql(prep.gold_tree, dialect), _sql(prep.gen_tree, dialect),
+        engine.run_both(prep.schema, tables, prep.gold_sql, prep.gen_sql,
                         dialect, prep.semantics)
         return True
     except (engine.EngineError, SchemaError):
