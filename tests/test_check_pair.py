@@ -314,3 +314,10 @@ def test_text_column_against_integer_column_converts_the_text():
 def test_real_column_holds_reals():
     v = check_pair("SELECT r / 2 FROM n", "SELECT r * 0.5 FROM n", schema=AFF, timeout=20)
     assert v.verdict == VerdictKind.EQUIVALENT, v.reason
+
+
+def test_count_distinct_of_a_grouping_key_is_one_per_group():
+    v = check("SELECT a FROM t GROUP BY a HAVING COUNT(DISTINCT a) > 4",
+              "SELECT a FROM t GROUP BY a HAVING COUNT(DISTINCT a) > 5")
+    assert v.verdict == VerdictKind.EQUIVALENT and v.complete
+    assert_refuted("SELECT a, COUNT(DISTINCT a) FROM t GROUP BY a", "SELECT a, 1 FROM t GROUP BY a")  # NULL group: 0

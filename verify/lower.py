@@ -659,6 +659,12 @@ class Lowerer(ScalarLowering):
         return None
 
     def _agg_item(self, agg: AggCtx, item) -> ir.Expr:
+        if (isinstance(item, ir.Agg) and item.func == "count" and item.distinct and item.filter is None
+                and item.arg in agg.keys):
+            # COUNT(DISTINCT k) of a grouping key k: one value per group, 0 when it is NULL
+            k = agg.keys.index(item.arg)
+            col = ir.Col(k, item.arg.kind, _affinity(item.arg))
+            return ir.Case(((ir.IsNull(col), ir.Lit(0, "int")),), ir.Lit(1, "int"), "int")
         key = item
         if key not in agg.item_index:
             agg.item_index[key] = len(agg.items)
