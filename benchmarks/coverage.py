@@ -86,7 +86,9 @@ def _check_one(benchmark: str, data_dir: Path, index: int, db_id: str, sql: str,
 
 
 def run_coverage(benchmark: str, data_dir: Path, *, bound: int, timeout: float, workers: int,
-                 limit: int | None = None, console: Console | None = None) -> list[CoverageRecord]:
+                 limit: int | None = None, console: Console | None = None,
+                 progress_file: Path | None = None) -> list[CoverageRecord]:
+    """Check every gold query; each finished record is also appended to `progress_file`."""
     gold = load_gold(benchmark, data_dir)[: limit or None]
     console = console or Console(stderr=True)
     out: list[CoverageRecord] = []
@@ -97,6 +99,9 @@ def run_coverage(benchmark: str, data_dir: Path, *, bound: int, timeout: float, 
             futs = [pool.submit(_check_one, benchmark, data_dir, i, db, sql, bound, timeout) for i, db, sql in gold]
             for f in as_completed(futs):
                 out.append(f.result())
+                if progress_file is not None:
+                    with progress_file.open("a") as fh:
+                        fh.write(out[-1].model_dump_json() + "\n")
                 prog.advance(task)
     return sorted(out, key=lambda r: r.index)
 
@@ -146,10 +151,11 @@ def coverage_main(benchmark: str, data_dir: Path, bound: int, timeout: float, wo
     if not data_dir.is_dir():
         raise FileNotFoundError(f"no such folder: {data_dir}")
     t0 = time.monotonic()
-    records = run_coverage(benchmark, data_dir, bound=bound, timeout=timeout, workers=workers, limit=limit)
-    print_coverage(records, console, time.monotonic() - t0)
     if out is not None:
-        out.write_text("".join(r.model_dump_json() + "\n" for r in records))
+        out.write_text("")
+    records = run_coverage(benchmark, data_dir, bound=bound, timeout=timeout, workers=workers, limit=limit,
+                           progress_file=out)
+    print_coverage(records, console, time.monotonic() - t0)
     return records
 
 
