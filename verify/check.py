@@ -24,7 +24,7 @@ from sqlglot import exp
 
 from verify import engine, ir
 from verify.decode import Tables, blocking_clause, decode
-from verify.encode import Encoder, differ
+from verify.encode import Encoder, EncodingTimeout, differ
 from verify.errors import QueryError, Unsupported
 from verify.infer import infer_schema
 from verify.lower import lower_query, outer_order
@@ -315,10 +315,13 @@ class _SmtResult:
 
 
 def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_min: bool, deadline) -> _SmtResult:
-    enc = Encoder(prep.schema, k, prep.dialect, tables=set(prep.gold.tables | prep.gen.tables))
-    r1 = enc.rel(prep.gold.rel)
-    r2 = enc.rel(prep.gen.rel)
-    goal = differ(r1, r2, len(prep.gold.rel.columns), len(prep.gen.rel.columns), prep.semantics)
+    enc = Encoder(prep.schema, k, prep.dialect, tables=set(prep.gold.tables | prep.gen.tables), deadline=deadline)
+    try:
+        r1 = enc.rel(prep.gold.rel)
+        r2 = enc.rel(prep.gen.rel)
+        goal = differ(r1, r2, len(prep.gold.rel.columns), len(prep.gen.rel.columns), prep.semantics, enc.tick)
+    except EncodingTimeout:
+        return _SmtResult("unknown", assumptions=enc.assumption_notes, reason=f"time ran out encoding k={k}")
     solver = z3.Solver()
     solver.add(enc.database_constraints())
     solver.add(enc.side)

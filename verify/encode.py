@@ -19,6 +19,7 @@ Example: is there a database with at most 2 rows where `a > 1` and `a >= 2` diff
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import z3
@@ -81,10 +82,19 @@ def _sum(terms: list) -> z3.ArithRef:
     return z3.Sum(terms) if terms else z3.IntVal(0)
 
 
-class Encoder:
-    """Holds one symbolic database (k slots per table) and encodes relations over it."""
+class EncodingTimeout(Exception):
+    """Building the encoding took longer than the time the caller has left."""
 
-    def __init__(self, schema: Schema, k: int, dialect: str = "sqlite", tables: set[str] | None = None):
+
+class Encoder:
+    """Holds one symbolic database (k slots per table) and encodes relations over it.
+
+    `deadline` (a `time.monotonic()` value) bounds the time spent building formulas: past it,
+    `EncodingTimeout` is raised."""
+
+    def __init__(self, schema: Schema, k: int, dialect: str = "sqlite", tables: set[str] | None = None,
+                 deadline: float | None = None):
+        self.deadline = deadline
         self.schema = schema
         self.k = k
         self.dialect = dialect
@@ -177,11 +187,16 @@ class Encoder:
         return out
 
     # ------------------------------------------------------------------ relations
+    def tick(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise EncodingTimeout()
+
     def rel(self, rel: ir.Rel, outer: tuple = ()) -> list[SRow]:
         key = (id(rel), id(outer) if outer and free_depth(rel) > 0 else None)
         hit = self._memo.get(key)
         if hit is not None:
             return hit[1]
+        self.tick()
         method = getattr(self, "_" + type(rel).__name__.lower())
         rows = method(rel, outer)
         self._memo[key] = (rel, rows, outer)  # keep rel/outer alive so ids stay unique
@@ -195,6 +210,12 @@ class Encoder:
 
     def _filter(self, rel: ir.Filter, outer) -> list[SRow]:
         rows = self.rel(rel.input, outer)
+        if constant(rel.cond):  # WHERE FALSE, WHERE 1 = 1, ...: decided once, and pruned
+            keep = z3.simplify(is_true(self.expr(rel.cond, [], outer)))
+            if z3.is_false(keep):
+                return []
+            if z3.is_true(keep):
+                return rows
         return [SRow(z3.And(r.present, is_true(self.expr(rel.cond, r.vals, outer))), r.vals, r.pos) for r in rows]
 
     def _project(self, rel: ir.Project, outer) -> list[SRow]:
@@ -210,6 +231,7 @@ class Encoder:
         out: list[SRow] = []
         match: dict[tuple[int, int], z3.BoolRef] = {}
         for i, a in enumerate(left):
+            self.tick()
             for j, b in enumerate(right):
                 vals = a.vals + b.vals
                 on = is_true(self.expr(rel.cond, vals, outer)) if rel.cond is not None else TRUE
@@ -252,6 +274,7 @@ class Encoder:
         keyvals = [[self.expr(k.expr, r.vals, outer) for k in rel.keys] for r in rows]
         out = []
         for i, r in enumerate(rows):
+            self.tick()
             ahead = []
             for j, s in enumerate(rows):
                 if i == j:
@@ -292,6 +315,7 @@ class Encoder:
         if rel.grouped:
             groups = []
             for i, r in enumerate(rows):
+                self.tick()
                 member = [z3.And(s.present, same_row(keys[j], keys[i])) for j, s in enumerate(rows)]
                 first = z3.And(r.present, z3.Not(z3.Or(member[:i]))) if i else r.present
                 groups.append((first, member, keys[i]))
@@ -667,6 +691,18 @@ def _dedup(rows: list[SRow]) -> list[SRow]:
     return out
 
 
+def constant(e: ir.Expr) -> bool:
+    """The expression reads no column and no query: its value is the same for every row."""
+    if isinstance(e, (ir.Col, ir.Outer, ir.InSubquery, ir.Exists, ir.ScalarSubquery, ir.WinRef)):
+        return False
+    if isinstance(e, tuple):
+        return all(constant(x) for x in e)
+    if isinstance(e, ir.Expr):
+        return all(constant(getattr(e, f)) for f in e.__dataclass_fields__
+                   if isinstance(getattr(e, f), (ir.Expr, tuple)))
+    return True
+
+
 def free_depth(rel: ir.Rel, _memo: dict = {}) -> int:  # noqa: B006 - a cache keyed by id
     """How many enclosing query levels `rel` reads (0: uncorrelated)."""
     key = id(rel)
@@ -748,8 +784,10 @@ def positions(rows: list[SRow]) -> list[z3.ArithRef]:
     return out
 
 
-def differ(r1: list[SRow], r2: list[SRow], width1: int, width2: int, semantics: str) -> z3.BoolRef:
-    """The two results differ under `semantics` (bag, set or list)."""
+def differ(r1: list[SRow], r2: list[SRow], width1: int, width2: int, semantics: str,
+           tick=lambda: None) -> z3.BoolRef:
+    """The two results differ under `semantics` (bag, set or list); `tick` is called while the
+    (quadratic) formula is built, to let a deadline interrupt it."""
     if width1 != width2:
         return TRUE
     if semantics == "set":
@@ -759,6 +797,7 @@ def differ(r1: list[SRow], r2: list[SRow], width1: int, width2: int, semantics: 
         return z3.Or(missing(r1, r2), missing(r2, r1))
     if semantics == "bag":
         def count(rows, vals):
+            tick()
             return _sum([z3.If(z3.And(y.present, same_row(y.vals, vals)), 1, 0) for y in rows])
         terms = [z3.And(x.present, count(r1, x.vals) != count(r2, x.vals)) for x in r1 + r2]
         return z3.Or(terms) if terms else FALSE
@@ -768,6 +807,7 @@ def differ(r1: list[SRow], r2: list[SRow], width1: int, width2: int, semantics: 
         p1, p2 = positions(r1), positions(r2)
         terms = [n1 != n2]
         for i, x in enumerate(r1):
+            tick()
             for j, y in enumerate(r2):
                 terms.append(z3.And(x.present, y.present, p1[i] == p2[j], z3.Not(same_row(x.vals, y.vals))))
         return z3.Or(terms)
