@@ -33,6 +33,7 @@ from verify.parse import parse_query
 from verify.randomdb import random_search
 from verify.rowwise import prove_for_every_size
 from verify.schema import Schema, SchemaError
+from verify.values import check_with_deadline
 from verify.verdict import Counterexample, Stats, TableData, Verdict, VerdictKind
 
 SEMANTICS = ("auto", "bag", "set", "list")
@@ -71,8 +72,21 @@ def check_pair(
     `bound` rows per table that satisfies `schema`'s constraints. See `verify.verdict`.
 
     `shortcuts=False` skips the proofs that avoid the SMT encoding (identical queries, row-wise
-    reasoning): the coverage benchmark uses it to exercise the encoder on every query."""
+    reasoning): the coverage benchmark uses it to exercise the encoder on every query.
+
+    A failure inside the verifier itself never escapes as an exception: it is an `error`
+    verdict whose reason starts with "internal error"."""
     start = time.monotonic()
+    try:
+        return _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_budget, seed,
+                           minimize_result, shortcuts, start)
+    except Exception as e:  # noqa: BLE001 - reported, never swallowed
+        return _finish(Verdict(verdict=VerdictKind.ERROR, semantics=semantics, dialect=dialect,
+                               reason=f"internal error: {type(e).__name__}: {e}"), start)
+
+
+def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_budget, seed, minimize_result,
+                shortcuts, start) -> Verdict:
     stats = Stats()
     base = dict(semantics=semantics, dialect=dialect, stats=stats)
     try:
@@ -333,9 +347,8 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
         left = deadline - time.monotonic()
         if left <= 0.05:
             return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes, reason=f"time ran out at k={k}")
-        solver.set("timeout", max(1, int(left * 1000)))
         stats.smt_calls += 1
-        status = solver.check()
+        status = check_with_deadline(solver, left)
         if status == z3.unsat:
             return _SmtResult("unsat", witness=witness, assumptions=enc.assumption_notes)
         if status != z3.sat:

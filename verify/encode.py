@@ -450,7 +450,9 @@ class Encoder:
         if isinstance(e, ir.Outer):
             return outer[e.depth - 1][e.index]
         if isinstance(e, ir.Lit):
-            return const(e.value, e.kind if e.kind != "null" else "int") if e.value is not None else V("null", z3.IntVal(0), TRUE)
+            if e.value is None:  # a typed NULL takes its kind's sort; an untyped one adapts later
+                return null_of(e.kind) if e.kind != "null" else V("null", z3.IntVal(0), TRUE)
+            return const(e.value, e.kind if e.kind != "null" else "int")
         if isinstance(e, ir.Cmp):
             a, b = self.expr(e.left, row, outer), self.expr(e.right, row, outer)
             if e.mode == "affnum":

@@ -29,7 +29,7 @@ import z3
 from verify import ir
 from verify.encode import Encoder
 from verify.schema import Affinity, Column, Schema
-from verify.values import TRUE, fresh, is_true, same_row
+from verify.values import TRUE, check_with_deadline, fresh, is_true, same_row
 
 MAX_PERMUTATIONS = 24
 
@@ -189,7 +189,6 @@ def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str, timeout: float
         out_a = [enc.expr(e, vals_a, ()) for e in a.exprs]
         out_b = [enc.expr(e, vals_b, ()) for e in b.exprs]
         s = z3.Solver()
-        s.set("timeout", max(1, int(timeout * 1000)))
         # a NUMERIC cell of a table holds an INTEGER exactly when its value is integral; a
         # derived value need not (1.5 + 1.5 is the REAL 3.0)
         s.add(*enc.side, *enc.assumptions,
@@ -197,7 +196,7 @@ def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str, timeout: float
         s.add(*[z3.Not(v.null) for t, r in zip(a.tables, rows) for c, v in zip(_schema_cols(schema, t), r)
                 if c.not_null])
         s.add(z3.Or(ca != cb, z3.And(ca, z3.Not(same_row(out_a, out_b)))))
-        if s.check() == z3.unsat:
+        if check_with_deadline(s, timeout) == z3.unsat:
             return True, list(enc.assumption_notes)
     return False, []
 

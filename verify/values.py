@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -228,6 +229,18 @@ def _mixed_cmp(op: str, a_is_num: bool) -> z3.BoolRef:
     """A number against a text with no conversion: every number is less than every text."""
     lt = a_is_num
     return z3.BoolVal({"=": False, "<>": True, "<": lt, "<=": lt, ">": not lt, ">=": not lt}[op])
+
+
+def check_with_deadline(solver: z3.Solver, seconds: float) -> z3.CheckSatResult:
+    """`solver.check()` that returns `unknown` after `seconds`. Z3's own timeout is not honoured
+    by every tactic (nonlinear arithmetic can run on), so a timer also interrupts the context."""
+    solver.set("timeout", max(1, int(seconds * 1000)))
+    timer = threading.Timer(seconds + 0.5, solver.ctx.interrupt)
+    timer.start()
+    try:
+        return solver.check()
+    finally:
+        timer.cancel()
 
 
 @functools.lru_cache(maxsize=4096)
