@@ -264,7 +264,6 @@ _MIN = z3.Concat(z3.Range("0", "5"), _D)
 _HM = z3.Concat(_HOUR, _lit(":"), _MIN)
 _SEC = z3.Concat(_lit(":"), _MIN, z3.Option(z3.Concat(_lit("."), z3.Plus(_D))))
 TIME_VALUE = z3.Concat(_DATE, z3.Option(z3.Concat(_SEP, _HM, z3.Option(_SEC))))
-NO_DIGIT = z3.Star(z3.Intersect(_ANY, z3.Complement(_D)))
 DATE_NOTE = ("text values used as dates are NULL or valid 'YYYY-MM-DD[ HH:MM[:SS[.SSS]]]' values "
              "(a day that exists in its month)")
 
