@@ -105,12 +105,26 @@ class ForeignKey(BaseModel):
     ref_columns: list[str]
 
 
+class FunctionalDependency(BaseModel):
+    """Rows that agree (non-NULL and equal) on every `lhs` column agree on every `rhs` column
+    (equal values, or both NULL)."""
+
+    lhs: list[str]
+    rhs: list[str]
+
+
 class Table(BaseModel):
     name: str
     columns: list[Column]
     primary_key: list[str] = Field(default_factory=list)
     unique: list[list[str]] = Field(default_factory=list)
     foreign_keys: list[ForeignKey] = Field(default_factory=list)
+    checks: list[str] = Field(
+        default_factory=list,
+        description="row constraints as SQL boolean expressions over this table's columns, "
+        "with CHECK semantics: a row is allowed unless an expression is false (NULL passes)",
+    )
+    functional_dependencies: list[FunctionalDependency] = Field(default_factory=list)
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -152,6 +166,9 @@ class Schema(BaseModel):
         for t in self.tables:
             for col in t.primary_key + [c for u in t.unique for c in u]:
                 t.column(col)
+            for fd in t.functional_dependencies:
+                for col in fd.lhs + fd.rhs:
+                    t.column(col)
             for fk in t.foreign_keys:
                 for col in fk.columns:
                     t.column(col)
@@ -189,6 +206,8 @@ class Schema(BaseModel):
                 parts.append("PRIMARY KEY (" + ", ".join(map(quote_ident, t.primary_key)) + ")")
             for u in t.unique:
                 parts.append("UNIQUE (" + ", ".join(map(quote_ident, u)) + ")")
+            for check in t.checks:
+                parts.append(f"CHECK ({check})")
             if dialect == "sqlite":
                 for fk in t.foreign_keys:
                     parts.append(
