@@ -272,12 +272,26 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
         except Unsupported as e:
             raise _UnsupportedPair(e.feature, prep) from None
     gq, nq = queries
+    _check_row_constraints_lower(schema, dialect, prep)
     for n in gq.notes + nq.notes:
         if n not in notes:
             notes.append(n)
     if semantics == "list":
         notes.append("rows that tie under ORDER BY are compared in one fixed order")
     return dataclasses.replace(prep, gold=gq, gen=nq, notes=notes)
+
+
+def _check_row_constraints_lower(schema: Schema, dialect: str, prep: _Prepared) -> None:
+    """Every CHECK and functional dependency must be expressible to the encoder: one it cannot
+    model makes the pair `unsupported` (dropping it would let the solver break it)."""
+    for t in schema.tables:
+        for what, sql in t.violation_queries(dialect):
+            try:
+                lower_query(parse_query(sql, dialect), schema, dialect)
+            except QueryError as e:
+                raise QueryError(f"schema {what}: {e}") from None
+            except Unsupported as e:
+                raise _UnsupportedPair(f"{what}: {e.feature}", prep) from None
 
 
 def _parse(sql: str, dialect: str, which: str) -> exp.Expression:
@@ -334,10 +348,11 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
         r1 = enc.rel(prep.gold.rel)
         r2 = enc.rel(prep.gen.rel)
         goal = differ(r1, r2, len(prep.gold.rel.columns), len(prep.gen.rel.columns), prep.semantics, enc.tick)
+        db_constraints = enc.database_constraints()
     except EncodingTimeout:
         return _SmtResult("unknown", assumptions=enc.assumption_notes, reason=f"time ran out encoding k={k}")
     solver = z3.Solver()
-    solver.add(enc.database_constraints())
+    solver.add(db_constraints)
     solver.add(enc.side)
     solver.add(enc.assumptions)
     solver.add(goal)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import z3
 
 from verify import ir, strings
-from verify.errors import Unsupported
+from verify.errors import QueryError, Unsupported
 from verify.schema import Schema
 from verify.values import (
     CANONICAL_INT,
@@ -184,6 +184,23 @@ class Encoder:
                         for p in parent
                     ]) if parent else FALSE
                     out.append(z3.Implies(z3.And(r.present, z3.Not(any_null)), match))
+            out.extend(self._row_constraints(t))
+        return out
+
+    def _row_constraints(self, t) -> list[z3.BoolRef]:
+        """CHECK expressions and functional dependencies: each one's violation query (see
+        `Table.violation_queries`) returns no row."""
+        from verify.lower import lower_query  # lower imports nothing from here; kept local
+        from verify.parse import parse_query
+
+        out = []
+        for what, sql in t.violation_queries(self.dialect):
+            self.tick()
+            try:
+                q = lower_query(parse_query(sql, self.dialect), self.schema, self.dialect)
+            except (Unsupported, QueryError) as e:
+                raise Unsupported(f"{what}: {e}") from None
+            out.extend(z3.Not(r.present) for r in self.rel(q.rel))
         return out
 
     # ------------------------------------------------------------------ relations

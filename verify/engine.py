@@ -143,10 +143,24 @@ def _materialize_sqlite(schema: Schema, rows_by_table) -> sqlite3.Connection:
                 conn.executemany(_insert_sql(t), [[_sqlite_value(v) for v in r] for r in rows])
         conn.execute("COMMIT")
         conn.execute("PRAGMA query_only=ON")  # a stray write in a "query" cannot alter the data
+        _check_row_constraints(conn, schema, "sqlite")
     except sqlite3.Error as e:
         conn.close()
         raise EngineError(f"sqlite: {e}") from e
+    except EngineError:
+        conn.close()
+        raise
     return conn
+
+
+def _check_row_constraints(conn: Connection, schema: Schema, dialect: str) -> None:
+    """Functional dependencies hold, or EngineError (the DDL enforces the CHECKs)."""
+    for t in schema.tables:
+        for what, query in t.violation_queries(dialect):
+            if what.startswith("CHECK"):
+                continue
+            if conn.execute(query).fetchone() is not None:
+                raise EngineError(f"the database breaks the {what}")
 
 
 def _materialize_duckdb(schema: Schema, rows_by_table) -> duckdb.DuckDBPyConnection:
@@ -167,6 +181,7 @@ def _materialize_duckdb(schema: Schema, rows_by_table) -> duckdb.DuckDBPyConnect
                         f"duckdb: FOREIGN KEY constraint failed: {t.name}({', '.join(fk.columns)})"
                         f" -> {fk.ref_table}({', '.join(fk.ref_columns)})"
                     )
+        _check_row_constraints(conn, schema, "duckdb")
     except duckdb.Error as e:
         conn.close()
         raise EngineError(f"duckdb: {e}") from e

@@ -135,6 +135,33 @@ class Table(BaseModel):
     def has_column(self, name: str) -> bool:
         return any(c.name.lower() == name.lower() for c in self.columns)
 
+    def violation_queries(self, dialect: str = "sqlite") -> list[tuple[str, str]]:
+        """(description, query) for each row constraint and functional dependency: the query
+        returns a row exactly when the table breaks the constraint.
+
+        The verifier asserts that these queries are empty on its symbolic database and the
+        engine runs them on every database it materializes, so both read the constraints
+        through one definition.
+
+            >>> t = Table(name="p", columns=[Column(name="a", affinity=Affinity.INTEGER),
+            ...           Column(name="b", affinity=Affinity.TEXT)], checks=["a >= 0"],
+            ...           functional_dependencies=[FunctionalDependency(lhs=["a"], rhs=["b"])])
+            >>> for _, q in t.violation_queries(): print(q)
+            SELECT 1 FROM "p" WHERE NOT (a >= 0)
+            SELECT 1 FROM "p" AS "l" JOIN "p" AS "r" ON "l"."a" = "r"."a" WHERE NOT ("l"."b" IS "r"."b")
+        """
+        name = quote_ident(self.name)
+        out = [(f"CHECK ({c}) on {self.name}", f"SELECT 1 FROM {name} WHERE NOT ({c})") for c in self.checks]
+        for fd in self.functional_dependencies:
+            on = " AND ".join(f'"l".{quote_ident(c)} = "r".{quote_ident(c)}' for c in fd.lhs)
+            is_ = "IS" if dialect == "sqlite" else "IS NOT DISTINCT FROM"
+            same = " AND ".join(f'"l".{quote_ident(c)} {is_} "r".{quote_ident(c)}' for c in fd.rhs)
+            out.append((
+                f"functional dependency {self.name}({', '.join(fd.lhs)}) -> ({', '.join(fd.rhs)})",
+                f'SELECT 1 FROM {name} AS "l" JOIN {name} AS "r" ON {on} WHERE NOT ({same})',
+            ))
+        return out
+
     def index(self, name: str) -> int:
         for i, c in enumerate(self.columns):
             if c.name.lower() == name.lower():
