@@ -270,6 +270,7 @@ def version() -> None:
 # `benchmarks.cli` adds its commands to `bench` (it imports `bench` from this module, which is
 # complete by now, so the import cycle is harmless).
 import benchmarks.cli  # noqa: E402,F401
+import agent.cli  # noqa: E402,F401
 
 if __name__ == "__main__":
     from verify.cli import app as _app  # the module that benchmarks.cli registered on
