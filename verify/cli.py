@@ -204,6 +204,13 @@ def pair(
     no_minimize: Annotated[
         bool, typer.Option("--no-minimize", help="do not shrink counterexamples")
     ] = False,
+    constraints_file: Annotated[
+        Optional[str],
+        typer.Option("--constraints", metavar="FILE", help="constraints JSON (ours or SpotIt+/VeriEQL) to assume"),
+    ] = None,
+    mine: Annotated[
+        bool, typer.Option("--mine", help="mine constraints from --db (cached by content) and assume them")
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="print the verdict as JSON, nothing else")
     ] = False,
@@ -224,6 +231,14 @@ def pair(
         gold_sql = _read_query(gold, "gold")
         gen_sql = _read_query(gen, "generated")
         schema_obj = _load_schema(db, schema, tables, db_id, dialect.value)
+        if constraints_file is not None or mine:
+            from constraints.pair import constrain_schema
+
+            try:
+                schema_obj = constrain_schema(schema_obj, constraints_file=constraints_file,
+                                              mine=mine, db=db, db_id=db_id)
+            except ValueError as e:
+                raise _BadInput(str(e)) from None
 
         from verify.check import check_pair
 
@@ -238,6 +253,10 @@ def pair(
             seed=seed,
             minimize_result=not no_minimize,
         )
+        if db is not None and verdict.counterexample is not None:
+            from constraints.pair import add_realism
+
+            add_realism(verdict, db)
     except _BadInput as e:
         raise typer.Exit(_fail(str(e), json_output=json_output, **fields)) from None
     except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback without --debug
@@ -271,6 +290,7 @@ def version() -> None:
 # complete by now, so the import cycle is harmless).
 import benchmarks.cli  # noqa: E402,F401
 import agent.cli  # noqa: E402,F401
+import constraints.cli  # noqa: E402,F401
 
 if __name__ == "__main__":
     from verify.cli import app as _app  # the module that benchmarks.cli registered on

@@ -175,6 +175,9 @@ def _render_counterexample(v: Verdict, cex: Counterexample, console: Console) ->
     engine = _ENGINE.get(v.dialect, v.dialect)
     note = f"confirmed by running both queries on {engine}" if v.confirmed else "not confirmed on the engine"
     console.print(Text(note, style="green" if v.confirmed else "yellow"))
+    if cex.realism is not None:
+        style = "green" if cex.realism >= 0.9 else "yellow"
+        console.print(Text(f"realism {cex.realism:.2f} (share of cells plausible for the --db database)", style=style))
 
 
 def _marks(result: TableData, only: list[list[Any]], semantics: str) -> list[bool]:

@@ -68,6 +68,7 @@ class Counterexample(BaseModel):
         description="another order of the same rows makes the results agree (a nondeterministic witness)",
     )
     inserts: str = Field(default="", description="a SQL script that rebuilds the database")
+    realism: float | None = Field(default=None, description="share of cells plausible for the source database (constraints.realism)")
 
 
 class Stats(BaseModel):
