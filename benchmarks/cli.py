@@ -61,3 +61,7 @@ def coverage(
     if not data.is_dir():
         raise typer.BadParameter(f"no such folder: {data}")
     coverage_main(benchmark, data, bound, timeout, workers, limit, out, Console())
+
+
+# `verify eval` and `verify leaderboard` register themselves on the top-level app.
+import benchmarks.eval_cli  # noqa: E402,F401

@@ -1,0 +1,116 @@
+"""`verify eval` (one system) and `verify leaderboard` (many): EX, then verification of every pair
+EX accepts, with results in a DuckDB run store (resumable) and JSON/CSV/HTML outputs.
+
+    verify eval ../shared/data/predictions/spider_dev/C3_SQL.sql --benchmark spider --out /tmp/c3
+    verify leaderboard ../shared/data/predictions/spider_dev --benchmark spider --out /tmp/lb
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from verify.cli import app
+
+DATA = Path("../shared/data")
+
+
+def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | None, split: str, out: Path | None,
+         store: Path | None, bound: int, timeout: float, random_budget: float, ex_timeout: float, keep_distinct: bool,
+         constraints: Path | None, workers: int, executor: str, ray_address: str | None, limit: int | None,
+         no_minimize: bool, html: bool) -> None:
+    from benchmarks.datasets import DatasetError
+    from benchmarks.evaluate import EvalConfig, EvalError, print_leaderboard, run_evaluation, write_outputs
+    from benchmarks.predictions import PredictionError, discover
+    from benchmarks.store import RunStore, StoreError
+
+    console = Console() if Console().is_terminal else Console(width=200)  # a file or pipe gets full rows
+    err = Console(stderr=True)
+    if benchmark not in ("spider", "bird"):
+        raise typer.BadParameter(f"unknown benchmark {benchmark!r}; choose spider or bird")
+    if executor not in ("local", "ray"):
+        raise typer.BadParameter(f"unknown executor {executor!r}; choose local or ray")
+    if bound < 1 or workers < 1 or timeout <= 0 or ex_timeout <= 0:
+        raise typer.BadParameter("--bound and --workers must be at least 1, timeouts positive")
+    data = data or DATA / benchmark
+    store_path = store or ((out / "runs.duckdb") if out else Path("sqlwitness-runs.duckdb"))
+    try:
+        files = discover(paths)
+        cfg = EvalConfig(benchmark=benchmark, data_dir=data, split=split, bound=bound, timeout=timeout,
+                         random_budget=random_budget, ex_timeout=ex_timeout, keep_distinct=keep_distinct,
+                         minimize=not no_minimize, constraints=constraints, workers=workers, executor=executor,
+                         ray_address=ray_address, limit=limit)
+        with RunStore(store_path) as st:
+            lb = run_evaluation(cfg, [(system if len(files) == 1 else None, f) for f in files], store=st,
+                                console=err)
+    except (DatasetError, PredictionError, EvalError, StoreError, RuntimeError) as e:
+        err.print(f"[red]error:[/] {e}", highlight=False)
+        raise typer.Exit(3) from None
+    print_leaderboard(lb, console)
+    if out:
+        written = write_outputs(lb, out)
+        if html:
+            from benchmarks.report import write_report
+
+            written["html"] = write_report(lb, out / "report.html")
+        console.print("wrote " + ", ".join(str(p) for p in written.values()) + f"; run store {store_path}")
+    else:
+        console.print(f"run store {store_path}")
+
+
+_COMMON = dict(
+    benchmark=typer.Option(..., "--benchmark", "-b", help="spider or bird"),
+    data=typer.Option(None, help="the dev set's folder (default ../shared/data/<benchmark>)"),
+    split=typer.Option("dev", help="dev, or mini_dev for BIRD mini-dev"),
+    out=typer.Option(None, help="folder for leaderboard.json/.csv, records.jsonl, report.html"),
+    store=typer.Option(None, help="DuckDB run store (default OUT/runs.duckdb, else ./sqlwitness-runs.duckdb)"),
+    bound=typer.Option(3, "--bound", "-k", help="rows per table the verifier proves up to"),
+    timeout=typer.Option(10.0, help="verifier seconds per pair"),
+    random_budget=typer.Option(1.0, help="seconds of the verifier's random search per pair"),
+    ex_timeout=typer.Option(30.0, help="seconds per query when executing on the dev database"),
+    keep_distinct=typer.Option(False, help="Spider: keep DISTINCT (the official --keep_distinct flag)"),
+    constraints=typer.Option(None, help="declared constraints: a file or a folder of <db_id>.json"),
+    workers=typer.Option(2, help="local worker processes"),
+    executor=typer.Option("local", help="local or ray"),
+    ray_address=typer.Option(None, help="join this Ray cluster (default: start a local instance)"),
+    limit=typer.Option(None, help="only the first N questions"),
+    no_minimize=typer.Option(False, help="do not shrink counterexamples"),
+    html=typer.Option(True, help="also write report.html into --out"),
+)
+
+
+@app.command("eval")
+def eval_cmd(
+    predictions: Path = typer.Argument(..., help="one prediction file"),
+    system: str | None = typer.Option(None, help="system name (default: the file name)"),
+    benchmark: str = _COMMON["benchmark"], data: Path | None = _COMMON["data"], split: str = _COMMON["split"],
+    out: Path | None = _COMMON["out"], store: Path | None = _COMMON["store"], bound: int = _COMMON["bound"],
+    timeout: float = _COMMON["timeout"], random_budget: float = _COMMON["random_budget"],
+    ex_timeout: float = _COMMON["ex_timeout"], keep_distinct: bool = _COMMON["keep_distinct"],
+    constraints: Path | None = _COMMON["constraints"], workers: int = _COMMON["workers"],
+    executor: str = _COMMON["executor"], ray_address: str | None = _COMMON["ray_address"],
+    limit: int | None = _COMMON["limit"], no_minimize: bool = _COMMON["no_minimize"], html: bool = _COMMON["html"],
+) -> None:
+    """Evaluate one system: execution accuracy, then verification of every pair EX accepts."""
+    if predictions.is_dir():
+        raise typer.BadParameter(f"{predictions} is a folder; `verify eval` takes one file (see `verify leaderboard`)")
+    _run([predictions], system, benchmark, data, split, out, store, bound, timeout, random_budget, ex_timeout,
+         keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html)
+
+
+@app.command("leaderboard")
+def leaderboard_cmd(
+    predictions: list[Path] = typer.Argument(..., help="prediction files and/or folders of them"),
+    benchmark: str = _COMMON["benchmark"], data: Path | None = _COMMON["data"], split: str = _COMMON["split"],
+    out: Path | None = _COMMON["out"], store: Path | None = _COMMON["store"], bound: int = _COMMON["bound"],
+    timeout: float = _COMMON["timeout"], random_budget: float = _COMMON["random_budget"],
+    ex_timeout: float = _COMMON["ex_timeout"], keep_distinct: bool = _COMMON["keep_distinct"],
+    constraints: Path | None = _COMMON["constraints"], workers: int = _COMMON["workers"],
+    executor: str = _COMMON["executor"], ray_address: str | None = _COMMON["ray_address"],
+    limit: int | None = _COMMON["limit"], no_minimize: bool = _COMMON["no_minimize"], html: bool = _COMMON["html"],
+) -> None:
+    """Re-evaluate a leaderboard: EX and verified accuracy per system, rank changes, refuted pairs."""
+    _run(predictions, None, benchmark, data, split, out, store, bound, timeout, random_budget, ex_timeout,
+         keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html)

@@ -1,0 +1,533 @@
+"""Test-based and verification-based evaluation of Text-to-SQL systems, and the leaderboard.
+
+For every (question, system) pair:
+
+1. **EX** (`benchmarks.exec_acc`): the official execution check on the dev database. A pair it
+   rejects is *refuted by the database* (outcome `refuted_by_database`) and is not re-verified.
+2. **Verification** of every pair EX accepts (`verify.check_pair`, schema from the SQLite file
+   plus declared keys/NOT NULL, plus `--constraints`): the verifier checks the pair *the metric
+   compared* — Spider: the texts after the official pre-processing (DISTINCT dropped unless
+   `keep_distinct`), the prediction's columns put in the order EX matched them, results as bags
+   (lists under an outer ORDER BY); BIRD: set semantics, column order significant. A counterexample
+   is re-judged with the metric's own comparison, so `refuted` always means: on this database the
+   official metric would reject the prediction.
+3. **Verified accuracy** = EX-accepted and not refuted (`not_equivalent`); `unknown`,
+   `unsupported`, `nondeterministic` and timeouts are counted but not subtracted.
+
+Questions without a database (Spider's wta_1) are excluded (`database_missing`). When a dev
+set has no databases at all (BIRD offline), EX is unavailable and every pair is verified
+against the gold query with the schema from `dev_tables.json`.
+
+Identical normalized pairs are executed/verified once, across systems and runs: results live
+in the run store (`benchmarks.store`), and a re-run skips what is there.
+
+Example:
+    >>> cfg = EvalConfig(benchmark="spider", data_dir="../shared/data/spider", bound=3)
+    >>> cfg.settings_string()
+    't=10;rb=1;ext=30;kd=0;min=1'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from benchmarks.datasets import Dataset, Question, load_dataset, load_schema_cached
+from benchmarks.predictions import align, load_predictions
+from benchmarks.store import ResultKey, ResultRow, RunStore, VerificationRow, ExecutionRow, normalize_sql, sql_hash, text_hash
+
+REFUTED = "refuted"
+OUTCOME_OF_VERDICT = {"equivalent": "verified", "not_equivalent": REFUTED, "nondeterministic": "nondeterministic",
+                      "unknown": "unknown", "unsupported": "unsupported", "error": "error"}
+
+
+class EvalError(ValueError):
+    """Bad evaluation input (options, constraints); the message says what."""
+
+
+class EvalConfig(BaseModel):
+    benchmark: Literal["spider", "bird"]
+    data_dir: Path
+    split: str = "dev"
+    bound: int = 3
+    timeout: float = Field(10.0, description="verifier seconds per pair")
+    random_budget: float | None = Field(1.0, description="seconds of the verifier's random pass")
+    ex_timeout: float = Field(30.0, description="seconds per query for EX")
+    keep_distinct: bool = False
+    minimize: bool = True
+    constraints: Path | None = None
+    workers: int = 2
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    limit: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.benchmark}_{self.split}"
+
+    @property
+    def semantics(self) -> str:
+        return "set" if self.benchmark == "bird" else "auto"
+
+    def settings_string(self) -> str:
+        rb = "none" if self.random_budget is None else f"{self.random_budget:g}"
+        return (f"t={self.timeout:g};rb={rb};ext={self.ex_timeout:g};kd={int(self.keep_distinct)};"
+                f"min={int(self.minimize)}")
+
+
+def tool_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("sqlwitness")
+    except metadata.PackageNotFoundError:
+        return "dev"
+
+
+def constraints_hash(path: Path | None) -> str:
+    if path is None:
+        return "none"
+    if not path.exists():
+        raise EvalError(f"--constraints {path}: no such file or folder")
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def check_constraints_available() -> None:
+    try:
+        from constraints import apply_constraints, load_constraints  # noqa: F401
+    except ImportError as e:
+        raise EvalError(f"--constraints needs the constraints package (load_constraints/apply_constraints), "
+                        f"which is not available here: {e}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# worker side (runs in executor processes; plain dicts in and out)
+
+_SCHEMAS: dict[tuple, Any] = {}
+
+
+def _schema_for(task: dict) -> Any:
+    key = (task["db_path"], task["tables_json"], task["db_id"], task.get("constraints"))
+    if key not in _SCHEMAS:
+        schema = load_schema_cached(task["db_path"], task["tables_json"], task["db_id"])
+        if task.get("constraints"):
+            from constraints import apply_constraints, load_constraints
+
+            schema = apply_constraints(schema, load_constraints(task["constraints"], db_id=task["db_id"]))
+        _SCHEMAS[key] = schema
+    return _SCHEMAS[key]
+
+
+def run_task(task: dict) -> Any:
+    """Run one EX or verification task (the function executors call)."""
+    if task["kind"] == "ex":
+        from benchmarks.exec_acc import execution_match
+
+        return {pred_key: execution_match(task["gold"], pred, task["db_path"], flavour=task["flavour"],
+                                          timeout=task["timeout"], keep_distinct=task["keep_distinct"]).model_dump()
+                for pred_key, pred in task["preds"].items()}
+    return _verify_task(task)
+
+
+def _verify_task(task: dict) -> dict:
+    from verify.check import check_pair
+    from verify.schema import SchemaError
+
+    t0 = time.monotonic()
+    try:
+        schema = _schema_for(task)
+    except (SchemaError, OSError, ValueError) as e:
+        return {"verdict": "error", "reason": f"schema: {e}", "counterexample": None, "seconds": 0.0}
+    v = check_pair(task["gold"], task["pred"], schema=schema, bound=task["bound"], semantics=task["semantics"],
+                   timeout=task["timeout"], random_budget=task["random_budget"], minimize_result=task["minimize"])
+    verdict, reason = v.verdict.value, v.reason
+    cex = v.counterexample.model_dump() if v.counterexample else None
+    if verdict == "not_equivalent" and v.counterexample is not None:
+        from benchmarks.exec_acc import results_agree
+
+        g = [tuple(r) for r in v.counterexample.gold_result.rows]
+        p = [tuple(r) for r in v.counterexample.gen_result.rows]
+        if results_agree(task["flavour"], task["gold"], g, p):
+            verdict = "unknown"
+            reason = (f"the verifier's counterexample differs only in a way the {task['flavour']} metric ignores "
+                      f"(column order, duplicates or row order); {reason}").rstrip("; ")
+    return {"verdict": verdict, "reason": reason, "counterexample": cex,
+            "seconds": round(time.monotonic() - t0, 3), "bound": v.bound, "complete": v.complete}
+
+
+def permute_columns(sql: str, perm: list[int]) -> str | None:
+    """`sql` with its result columns reordered so that column i is the old column `perm[i]`;
+    None when that cannot be done safely (a `*`, positional ORDER BY/GROUP BY, unparsable).
+
+    >>> permute_columns("SELECT a, b FROM t ORDER BY a", [1, 0])
+    'SELECT b, a FROM t ORDER BY a'
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    if perm == list(range(len(perm))):
+        return sql
+    try:
+        tree = sqlglot.parse_one(sql, read="sqlite")
+    except Exception:  # noqa: BLE001 - any parse failure: leave the query alone
+        return None
+
+    def fix(node: exp.Expression) -> bool:
+        if isinstance(node, exp.SetOperation):
+            return fix(node.left) and fix(node.right)
+        if isinstance(node, exp.Subquery):
+            return fix(node.this)
+        if not isinstance(node, exp.Select) or len(node.expressions) != len(perm):
+            return False
+        if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+               for e in node.expressions):
+            return False
+        for clause in ("order", "group"):
+            c = node.args.get(clause)
+            if c and any(isinstance(o.this if isinstance(o, exp.Ordered) else o, exp.Literal)
+                         for o in c.expressions):
+                return False
+        node.set("expressions", [node.expressions[j] for j in perm])
+        return True
+
+    order = tree.args.get("order")
+    if order and any(isinstance(o.this, exp.Literal) for o in order.expressions):
+        return None
+    return tree.sql(dialect="sqlite") if fix(tree) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+
+class SystemSummary(BaseModel):
+    system: str
+    questions: int = 0
+    ex: int | None = 0  # None: EX unavailable
+    verified: int | None = 0
+    ex_acc: float | None = None
+    verified_acc: float | None = None
+    drop: float | None = None  # percentage points
+    rank_ex: int | None = None
+    rank_verified: int | None = None
+    proved: int = 0
+    refuted: int = 0
+    refuted_by_database: int = 0
+    unknown: int = 0
+    unsupported: int = 0
+    nondeterministic: int = 0
+    error: int = 0
+    timeout: int = 0
+    gold_failed: int = 0
+    by_difficulty: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+
+class Leaderboard(BaseModel):
+    benchmark: str
+    config: dict[str, Any]
+    ex_available: bool
+    systems: list[SystemSummary]
+    records: list[ResultRow]
+    excluded_questions: int
+    questions: dict[int, dict[str, Any]] = Field(default_factory=dict)  # index -> question, evidence
+    wall_seconds: float = 0.0
+    pairs: int = 0
+    new_ex_tasks: int = 0
+    new_verifications: int = 0
+
+
+def _rank(values: dict[str, float | None]) -> dict[str, int | None]:
+    """Competition ranking (1, 2, 2, 4), highest first."""
+    vals = [v for v in values.values() if v is not None]
+    return {k: (None if v is None else 1 + sum(1 for w in vals if w > v + 1e-12)) for k, v in values.items()}
+
+
+def summarize(records: list[ResultRow], systems: list[str], ex_available: bool) -> list[SystemSummary]:
+    out = []
+    for name in systems:
+        rows = [r for r in records if r.system == name and r.outcome != "database_missing"]
+        s = SystemSummary(system=name, questions=len(rows))
+        for r in rows:
+            o = r.outcome
+            if o == "verified":
+                s.proved += r.verdict == "equivalent"
+            elif o == REFUTED:
+                s.refuted += 1
+            elif o == "refuted_by_database":
+                s.refuted_by_database += 1
+            elif o in ("unknown", "unsupported", "nondeterministic", "error", "timeout", "gold_failed"):
+                setattr(s, o, getattr(s, o) + 1)
+            d = s.by_difficulty.setdefault(r.difficulty or "unknown", {"questions": 0, "ex": 0, "verified": 0,
+                                                                         "refuted": 0})
+            d["questions"] += 1
+            d["refuted"] += o == REFUTED
+            if ex_available and r.ex:
+                d["ex"] += 1
+                d["verified"] += o != REFUTED
+        if ex_available:
+            s.ex = sum(1 for r in rows if r.ex)
+            s.verified = s.ex - s.refuted
+            n = max(s.questions, 1)
+            s.ex_acc, s.verified_acc = 100 * s.ex / n, 100 * s.verified / n
+            s.drop = s.ex_acc - s.verified_acc
+        else:
+            s.ex = s.verified = None
+        out.append(s)
+    if ex_available:
+        rex = _rank({s.system: s.ex_acc for s in out})
+        rver = _rank({s.system: s.verified_acc for s in out})
+        for s in out:
+            s.rank_ex, s.rank_verified = rex[s.system], rver[s.system]
+    else:
+        rref = _rank({s.system: -s.refuted for s in out})
+        for s in out:
+            s.rank_verified = rref[s.system]
+    key = (lambda s: (s.rank_verified or 0, s.rank_ex or 0, s.system))
+    return sorted(out, key=key)
+
+
+class _Pair(BaseModel):
+    system: str
+    q: Question
+    pred: str
+    key: ResultKey
+
+
+def run_evaluation(cfg: EvalConfig, prediction_files: list[tuple[str | None, Path]], *, store: RunStore,
+                   console: Console | None = None) -> Leaderboard:
+    """Evaluate every prediction file; results go to `store`; returns the leaderboard."""
+    from benchmarks.executors import make_executor
+
+    console = console or Console(stderr=True)
+    t_start = time.monotonic()
+    if cfg.constraints is not None:
+        check_constraints_available()
+    chash = constraints_hash(cfg.constraints)
+    ds = load_dataset(cfg.benchmark, cfg.data_dir, cfg.split)
+    questions = ds.questions[: cfg.limit] if cfg.limit else ds.questions
+    ex_available = ds.has_databases()
+    known = {q.db_id for q in ds.questions}
+    version, settings = tool_version(), cfg.settings_string()
+
+    pairs: list[_Pair] = []
+    systems: list[str] = []
+    for name, path in prediction_files:
+        preds = load_predictions(path, known_db_ids=known, system=name)
+        if preds.system in systems:
+            raise EvalError(f"two prediction files give the system name {preds.system!r}; rename one")
+        systems.append(preds.system)
+        sqls = align(preds, ds)
+        for q in questions:
+            pred = sqls[q.index]
+            key = ResultKey(benchmark=cfg.name, question=q.index, system=preds.system, gold_hash=sql_hash(q.gold_sql),
+                            pred_hash=sql_hash(pred), semantics=cfg.semantics, bound=cfg.bound,
+                            constraints_hash=chash, tool_version=version, settings=settings)
+            pairs.append(_Pair(system=preds.system, q=q, pred=pred, key=key))
+
+    finished = store.finished_keys(cfg.name)
+    todo = [p for p in pairs if p.key.tuple() not in finished]
+    if len(todo) < len(pairs):
+        console.print(f"[dim]{len(pairs) - len(todo)} of {len(pairs)} pairs already in {store.path}; resuming[/]")
+    executor = make_executor(cfg.executor, workers=cfg.workers, ray_address=cfg.ray_address)
+    flavour = cfg.benchmark
+
+    def base(p: _Pair, **kw: Any) -> ResultRow:
+        return ResultRow(**p.key.model_dump(), db_id=p.q.db_id, difficulty=p.q.difficulty, status=p.q.status,
+                         gold_sql=p.q.gold_sql, pred_sql=p.pred, **kw)
+
+    # --- 1. EX
+    needs_verify: list[tuple[_Pair, bool | None, str | None, float, list[int] | None]] = []
+    ex_tasks: dict[str, dict] = {}
+    ekey_of_pair: dict[int, str] = {}
+    for i, p in enumerate(todo):
+        if ex_available and p.q.db_path is None:
+            store.stage_result(base(p, outcome="database_missing"))
+            continue
+        if not ex_available:
+            needs_verify.append((p, None, None, 0.0, None))
+            continue
+        ekey = text_hash(cfg.name, p.q.index, p.key.gold_hash, p.key.pred_hash, flavour, cfg.keep_distinct,
+                         cfg.ex_timeout)
+        ekey_of_pair[i] = ekey
+    cached_ex = store.executions(sorted(set(ekey_of_pair.values())))
+    for i, ekey in ekey_of_pair.items():
+        if ekey in cached_ex:
+            continue
+        p = todo[i]
+        t = ex_tasks.setdefault(f"q{p.q.index}", {"kind": "ex", "gold": p.q.gold_sql, "db_path": str(p.q.db_path),
+                                                   "flavour": flavour, "timeout": cfg.ex_timeout,
+                                                   "keep_distinct": cfg.keep_distinct, "preds": {}})
+        t["preds"][ekey] = p.pred
+    new_ex = sum(len(t["preds"]) for t in ex_tasks.values())
+    with _progress(console) as prog:
+        if ex_tasks:
+            bar = prog.add_task("EX (execution)", total=new_ex)
+            items = sorted(ex_tasks.items())
+            budget = {tid: cfg.ex_timeout * (len(t["preds"]) + 1) + 30 for tid, t in items}
+            for out in executor.map(run_task, items, timeout=max(budget.values())):
+                task = ex_tasks[out.task_id]
+                for ekey in task["preds"]:
+                    if out.error:
+                        row = ExecutionRow(ekey=ekey, ex=None if out.error != "timeout" else False,
+                                           ex_error=f"EX task failed: {out.error.splitlines()[0]}")
+                    else:
+                        r = out.value[ekey]
+                        row = ExecutionRow(ekey=ekey, ex=r["match"], ex_error=r["error"], seconds=r["seconds"],
+                                           column_permutation=r["column_permutation"])
+                    cached_ex[ekey] = row
+                    store.stage_execution(row)
+                prog.advance(bar, len(task["preds"]))
+        store.flush()
+        for i, ekey in ekey_of_pair.items():
+            p, e = todo[i], cached_ex[ekey]
+            if e.ex is True:
+                needs_verify.append((p, True, e.ex_error, e.seconds, e.column_permutation))
+            elif e.ex is None:
+                store.stage_result(base(p, ex=None, ex_error=e.ex_error, outcome="gold_failed", seconds=e.seconds))
+            else:
+                store.stage_result(base(p, ex=False, ex_error=e.ex_error, outcome="refuted_by_database",
+                                        seconds=e.seconds))
+        store.flush()
+
+        # --- 2. verification, deduplicated
+        from benchmarks.exec_acc import spider_prepare
+
+        groups: dict[str, list[tuple[_Pair, bool | None, str | None, float]]] = defaultdict(list)
+        vtasks: dict[str, dict] = {}
+        for p, ex, ex_err, ex_secs, perm in needs_verify:
+            gold, pred = p.q.gold_sql, p.pred
+            if flavour == "spider":
+                gold, pred = spider_prepare(gold, pred, cfg.keep_distinct)
+                if perm:
+                    pred = permute_columns(pred, perm) or pred
+            vkey = text_hash(p.q.db_id, normalize_sql(gold), normalize_sql(pred), cfg.semantics, cfg.bound, chash,
+                             version, settings, flavour)
+            groups[vkey].append((p, ex, ex_err, ex_secs))
+            if vkey not in vtasks:
+                vtasks[vkey] = {"kind": "verify", "gold": gold, "pred": pred, "db_id": p.q.db_id,
+                                "db_path": str(p.q.db_path) if p.q.db_path else None,
+                                "tables_json": str(ds.tables_json),
+                                "constraints": str(cfg.constraints) if cfg.constraints else None,
+                                "semantics": cfg.semantics, "bound": cfg.bound, "timeout": cfg.timeout,
+                                "random_budget": cfg.random_budget, "minimize": cfg.minimize, "flavour": flavour}
+
+        def finish(vkey: str, v: VerificationRow) -> None:
+            for p, ex, ex_err, ex_secs in groups[vkey]:
+                outcome = "timeout" if v.verdict == "timeout" else OUTCOME_OF_VERDICT.get(v.verdict, "error")
+                store.stage_result(base(p, ex=ex, ex_error=ex_err, verdict=v.verdict, reason=v.reason,
+                                        counterexample=v.counterexample, outcome=outcome,
+                                        seconds=round(ex_secs + v.seconds, 3)))
+
+        cached_v = store.verifications(list(vtasks))
+        for vkey, v in cached_v.items():
+            finish(vkey, v)
+        new = [(k, t) for k, t in vtasks.items() if k not in cached_v]
+        if new:
+            bar = prog.add_task(f"verify ({len(needs_verify)} pairs, {len(vtasks)} distinct)", total=len(new))
+            # a pair whose verifier overruns its own deadline this much is stuck: kill it
+            hard = cfg.timeout * 3 + 30
+            for out in executor.map(run_task, new, timeout=hard):
+                if out.error:
+                    verdict = "timeout" if out.error == "timeout" else "error"
+                    reason = (f"killed after {out.seconds:.0f}s (verifier timeout {cfg.timeout:g}s)"
+                              if verdict == "timeout" else f"verifier failed: {out.error.splitlines()[0]}")
+                    v = VerificationRow(vkey=out.task_id, verdict=verdict, reason=reason, seconds=out.seconds)
+                else:
+                    r = out.value
+                    v = VerificationRow(vkey=out.task_id, verdict=r["verdict"], reason=r["reason"],
+                                        counterexample=r["counterexample"], seconds=r["seconds"])
+                store.stage_verification(v)
+                finish(out.task_id, v)
+                prog.advance(bar)
+        store.flush()
+
+    current = {p.key.tuple() for p in pairs}
+    records = [r for r in store.results(cfg.name, systems) if r.tuple() in current]
+    excluded = sum(1 for q in questions if ex_available and q.db_path is None)
+    qinfo = {q.index: {"question": q.question, "evidence": q.evidence, "db_id": q.db_id} for q in questions}
+    return Leaderboard(benchmark=cfg.name, config=json.loads(cfg.model_dump_json()), ex_available=ex_available,
+                       systems=summarize(records, systems, ex_available), records=records,
+                       excluded_questions=excluded, questions=qinfo, wall_seconds=round(time.monotonic() - t_start, 2),
+                       pairs=len(pairs), new_ex_tasks=new_ex, new_verifications=len(new))
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console)
+
+
+# ---------------------------------------------------------------------------------------------
+# output
+
+
+def print_leaderboard(lb: Leaderboard, console: Console) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{lb.benchmark}: {len(lb.systems)} systems, {lb.pairs} pairs"
+                    + (f", {lb.excluded_questions} questions without a database excluded" if lb.excluded_questions
+                       else "") + ("" if lb.ex_available else " (no databases: EX unavailable, verification only)"))
+    cols = ["system", "n"]
+    if lb.ex_available:
+        cols += ["EX %", "verified %", "drop pp", "rank EX", "rank verified", "proved", "refuted"]
+    else:
+        cols += ["refuted", "proved"]
+    cols += ["unknown", "unsupported", "nondet.", "error/timeout"]
+    for c in cols:
+        t.add_column(c, justify="left" if c == "system" else "right")
+    for s in lb.systems:
+        row = [s.system, str(s.questions)]
+        if lb.ex_available:
+            row += [f"{s.ex_acc:.1f}", f"{s.verified_acc:.1f}", f"{s.drop:.1f}", str(s.rank_ex), str(s.rank_verified),
+                    str(s.proved), str(s.refuted)]
+        else:
+            row += [str(s.refuted), str(s.proved)]
+        row += [str(s.unknown), str(s.unsupported), str(s.nondeterministic), str(s.error + s.timeout + s.gold_failed)]
+        t.add_row(*row)
+    console.print(t)
+    rate = lb.pairs / lb.wall_seconds if lb.wall_seconds else 0.0
+    console.print(f"wall {lb.wall_seconds:.1f}s, {lb.pairs} pairs ({rate:.1f} pairs/s); "
+                  f"{lb.new_ex_tasks} new EX checks, {lb.new_verifications} new verifications")
+
+
+def write_outputs(lb: Leaderboard, out_dir: Path) -> dict[str, Path]:
+    """leaderboard.json (summary + config), leaderboard.csv, records.jsonl (one per pair)."""
+    import csv
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / "leaderboard.json", "csv": out_dir / "leaderboard.csv",
+             "records": out_dir / "records.jsonl"}
+    summary = lb.model_dump(mode="json", exclude={"records", "questions"})
+    paths["json"].write_text(json.dumps(summary, indent=2))
+    fields = [f for f in SystemSummary.model_fields if f != "by_difficulty"]
+    diffs = sorted({d for s in lb.systems for d in s.by_difficulty})
+    with paths["csv"].open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(fields + [f"ex_{d}" for d in diffs] + [f"verified_{d}" for d in diffs] + [f"n_{d}" for d in diffs])
+        for s in lb.systems:
+            bd = s.by_difficulty
+            w.writerow([getattr(s, f) for f in fields] + [bd.get(d, {}).get("ex", 0) for d in diffs]
+                       + [bd.get(d, {}).get("verified", 0) for d in diffs]
+                       + [bd.get(d, {}).get("questions", 0) for d in diffs])
+    with paths["records"].open("w") as fh:
+        for r in lb.records:
+            d = r.model_dump(mode="json")
+            d["question_text"] = lb.questions.get(r.question, {}).get("question", "")
+            fh.write(json.dumps(d) + "\n")
+    return paths
+
+
+__all__ = ["EvalConfig", "EvalError", "Leaderboard", "SystemSummary", "run_evaluation", "summarize",
+           "print_leaderboard", "write_outputs", "run_task", "permute_columns"]

@@ -1,0 +1,201 @@
+"""Run many independent tasks: a local process pool (default) or a Ray cluster.
+
+Both executors take a picklable top-level function and `(task_id, argument)` pairs, and yield
+`TaskOutcome`s in completion order. A task that runs past `timeout` seconds is stopped (its
+local worker process is killed and replaced; a Ray task is force-cancelled) and reported with
+`error="timeout"`, so one hanging pair never blocks a run. A task whose worker dies is reported
+with the exit code; an exception inside the function is reported as its message.
+
+    >>> from benchmarks.executors import LocalExecutor
+    >>> outs = LocalExecutor(workers=2).map(abs, [("a", -1), ("b", -2)], timeout=30)
+    >>> sorted((o.task_id, o.value) for o in outs)
+    [('a', 1), ('b', 2)]
+
+Ray (`pip install '.[ray]'`): `RayExecutor(address=None)` starts or joins a local instance;
+`address="ray://host:10001"` or `"auto"` joins a cluster whose nodes have sqlwitness installed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class TaskOutcome(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    task_id: str
+    value: Any = None
+    error: str | None = None  # "timeout", "worker died (exit code N)", or "ExceptionType: message"
+    seconds: float = 0.0
+
+
+def _worker(fn: Callable[[Any], Any], conn: Any) -> None:
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        task_id, arg = msg
+        try:
+            conn.send((task_id, fn(arg), None))
+        except Exception as e:  # noqa: BLE001 - reported to the parent as the task's error
+            conn.send((task_id, None, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"))
+
+
+class _Slot:
+    def __init__(self, ctx: Any, fn: Callable[[Any], Any]):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker, args=(fn, child), daemon=True)
+        self.proc.start()
+        child.close()
+        self.task: str | None = None
+        self.started = 0.0
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+class LocalExecutor:
+    """A pool of `workers` processes (spawned, so the parent's threads and open files stay out)."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 2, start_method: str = "spawn"):
+        if workers < 1:
+            raise ValueError("--workers must be at least 1")
+        self.workers = workers
+        self.ctx = mp.get_context(start_method)
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[tuple[str, Any]],
+            timeout: float | None = None) -> Iterator[TaskOutcome]:
+        pending = deque(items)
+        slots = [_Slot(self.ctx, fn) for _ in range(min(self.workers, len(pending)) or 0)]
+        by_conn = {s.conn: s for s in slots}
+        try:
+            while pending or any(s.task is not None for s in slots):
+                for s in slots:
+                    if s.task is None and pending:
+                        s.task, arg = pending.popleft()
+                        s.started = time.monotonic()
+                        s.conn.send((s.task, arg))
+                busy = [s.conn for s in slots if s.task is not None]
+                ready = mp.connection.wait(busy, timeout=0.2)
+                for c in ready:
+                    s = by_conn[c]
+                    try:
+                        task_id, value, err = c.recv()
+                    except (EOFError, OSError):
+                        s.proc.join(2)
+                        code = s.proc.exitcode
+                        yield TaskOutcome(task_id=s.task, error=f"worker died (exit code {code})",
+                                          seconds=time.monotonic() - s.started)
+                        self._replace(s, slots, by_conn, fn)
+                        continue
+                    s.task = None
+                    yield TaskOutcome(task_id=task_id, value=value, error=err, seconds=time.monotonic() - s.started)
+                if timeout is not None:
+                    now = time.monotonic()
+                    for s in list(slots):
+                        if s.task is not None and now - s.started > timeout:
+                            yield TaskOutcome(task_id=s.task, error="timeout", seconds=now - s.started)
+                            self._replace(s, slots, by_conn, fn)
+        finally:
+            for s in slots:
+                try:
+                    if s.task is None and s.proc.is_alive():
+                        s.conn.send(None)
+                except OSError:
+                    pass
+            for s in slots:
+                s.proc.join(0.5)
+                s.kill()
+
+    def _replace(self, s: _Slot, slots: list[_Slot], by_conn: dict, fn: Callable[[Any], Any]) -> None:
+        s.kill()
+        by_conn.pop(s.conn, None)
+        n = _Slot(self.ctx, fn)
+        slots[slots.index(s)] = n
+        by_conn[n.conn] = n
+
+
+class RayExecutor:
+    """Tasks as Ray remote functions (`max_retries=0`), one in flight per cluster CPU, so that a
+    task's clock (from submission) is close to its running time; 5 s of slack cover scheduling."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None):
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise RuntimeError("the Ray executor needs ray: pip install 'sqlwitness[ray]'") from None
+        self.address, self.num_cpus = address, num_cpus
+
+    def _init(self) -> Any:
+        import ray
+
+        if not ray.is_initialized():
+            kw: dict[str, Any] = {"ignore_reinit_error": True, "log_to_driver": False,
+                                  "include_dashboard": False}
+            if self.address:
+                ray.init(address=self.address, **{k: v for k, v in kw.items() if k != "include_dashboard"})
+            else:
+                # a local instance stays on the loopback interface
+                ray.init(num_cpus=self.num_cpus, _node_ip_address="127.0.0.1", **kw)
+        return ray
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[tuple[str, Any]],
+            timeout: float | None = None) -> Iterator[TaskOutcome]:
+        ray = self._init()
+        remote = ray.remote(max_retries=0)(fn)
+        limit = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        pending = deque(items)
+        running: dict[Any, tuple[str, float]] = {}
+        try:
+            while pending or running:
+                while pending and len(running) < limit:
+                    task_id, arg = pending.popleft()
+                    running[remote.remote(arg)] = (task_id, time.monotonic())
+                done, _ = ray.wait(list(running), num_returns=1, timeout=0.2)
+                for ref in done:
+                    task_id, t0 = running.pop(ref)
+                    try:
+                        value, err = ray.get(ref), None
+                    except Exception as e:  # noqa: BLE001 - a task's failure is its outcome
+                        cause = getattr(e, "cause", None) or e
+                        first = (str(cause).strip().splitlines() or [""])[0]
+                        value, err = None, f"{type(cause).__name__}: {first}"
+                    yield TaskOutcome(task_id=task_id, value=value, error=err, seconds=time.monotonic() - t0)
+                if timeout is not None:
+                    now = time.monotonic()
+                    for ref, (task_id, t0) in list(running.items()):
+                        if now - t0 > timeout + 5.0:
+                            ray.cancel(ref, force=True)
+                            running.pop(ref)
+                            yield TaskOutcome(task_id=task_id, error="timeout", seconds=now - t0)
+        finally:
+            for ref in running:
+                ray.cancel(ref, force=True)
+
+
+def make_executor(kind: str = "local", *, workers: int = 2, ray_address: str | None = None):
+    if kind == "local":
+        return LocalExecutor(workers)
+    if kind == "ray":
+        return RayExecutor(ray_address, num_cpus=None if ray_address else workers)
+    raise ValueError(f"unknown executor {kind!r}; choose local or ray")
+
+
+__all__ = ["TaskOutcome", "LocalExecutor", "RayExecutor", "make_executor"]
