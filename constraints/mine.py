@@ -31,8 +31,8 @@ What is mined (thresholds in `MineSettings`, all flags of `verify mine`):
   least `min_fd_repeat_share` of the rows (else A is nearly a key and the FD a coincidence),
   B is not constant, and no smaller A determines B; trivial ones (A a key, B part of A) are
   skipped;
-- `ordering` A ≤ B between two numeric columns or two date-like text columns of the same
-  pattern, where the observed ranges overlap (else the ranges already imply it), A < B on at
+- `ordering` A ≤ B between two numeric columns whose observed ranges overlap (else the ranges
+  already imply it) or two date-like text columns of the same pattern, where A < B on at
   least `min_support` rows, and, for numbers, the medians are within `max_order_ratio` of
   each other (life expectancy <= population holds, but is a coincidence of scales);
 - `values`: the `value_hints` most frequent values of a non-categorical column (a hint).
@@ -557,8 +557,8 @@ class _TableMiner:
                 continue
             ia, ib = self.t.index(a.name), self.t.index(b.name)
             for (x, ix), (y, iy) in (((a, ia), (b, ib)), ((b, ib), (a, ia))):
-                # x <= y; skip when the ranges already imply it
-                if not (x.max > y.min):
+                # x <= y; for numbers, skip when the (mined) ranges already imply it
+                if fa == "num" and not (x.max > y.min):
                     continue
                 both = [(r[ix], r[iy]) for r in rows if r[ix] is not None and r[iy] is not None]
                 if not both or any(u > v for u, v in both):
