@@ -127,9 +127,14 @@ def test_case_replace_and_scalar_extremes(expr):
     check(expr, [{"a": a, "n": n} for a in TEXTS[:16] for n in (None, -7, 3)])
 
 
-@pytest.mark.parametrize("expr", ["a + 1", "CAST(a AS INTEGER)", "a * 2", "CASE WHEN a THEN 1 ELSE 0 END"])
+NUMBER_TEXTS = ["20.5", "-.5", "5.", ".", "+7", "7 cars", "-", "0.125abc", "-12.75", "3.", "1.2.3", "--5",
+                "12345678901", "1e3", " 12"]  # the last two break the conversion's assumption
+
+
+@pytest.mark.parametrize("expr", ["a + 1", "CAST(a AS INTEGER)", "a * 2", "CASE WHEN a THEN 1 ELSE 0 END",
+                                  "CAST(a AS REAL)", "CAST(a AS NUMERIC)", "a / 2"])
 def test_text_to_number(expr):
-    check(expr, TEXT_INPUTS)
+    check(expr, TEXT_INPUTS + [{"a": a} for a in NUMBER_TEXTS], max_skipped=0.1)
 
 
 DATES = [None, "2021-03-04", "2020-02-29 13:45:06", "2021-12-31T23:59", "1999-01-01 00:00:00.250",

@@ -342,8 +342,11 @@ class _SmtResult:
     reason: str = ""
 
 
-def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_min: bool, deadline) -> _SmtResult:
-    enc = Encoder(prep.schema, k, prep.dialect, tables=set(prep.gold.tables | prep.gen.tables), deadline=deadline)
+def _encode_at(prep: _Prepared, k: int, deadline: float, abstract_text_numbers: bool):
+    """(encoder, solver holding the formula "some database of size k makes them differ"), or
+    an `unknown` result when building the formula ran past the deadline."""
+    enc = Encoder(prep.schema, k, prep.dialect, tables=set(prep.gold.tables | prep.gen.tables), deadline=deadline,
+                  abstract_text_numbers=abstract_text_numbers)
     try:
         r1 = enc.rel(prep.gold.rel)
         r2 = enc.rel(prep.gen.rel)
@@ -356,6 +359,36 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
     solver.add(enc.side)
     solver.add(enc.assumptions)
     solver.add(goal)
+    return enc, solver
+
+
+def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_min: bool, deadline) -> _SmtResult:
+    """Search the databases with at most k rows per table.
+
+    Text-to-number conversions are first abstracted as an uninterpreted function: the real
+    conversion is one interpretation of it, so "no difference" there is a proof (and one that
+    needs no assumption about the texts). A difference found there may rest on a conversion
+    SQLite would not make; it counts only if the engine confirms it, and otherwise the search
+    is redone with the exact encoding of the conversion."""
+    abstract = _encode_at(prep, k, deadline, abstract_text_numbers=True)
+    if isinstance(abstract, _SmtResult):
+        return abstract
+    enc, solver = abstract
+    if enc.abstracted:
+        stats.smt_calls += 1
+        status = check_with_deadline(solver, max(0.0, deadline - time.monotonic()))
+        if status == z3.unsat:
+            return _SmtResult("unsat", assumptions=enc.assumption_notes)
+        if status != z3.sat:
+            return _SmtResult("unknown", assumptions=enc.assumption_notes,
+                              reason=f"solver gave up at k={k} ({solver.reason_unknown()})")
+        cex = _counterexample(prep, decode(solver.model(), enc), pools, "smt", do_min, deadline)
+        if cex is not None and not cex.order_dependent:
+            return _SmtResult("sat", cex=cex, assumptions=enc.assumption_notes)
+        exact = _encode_at(prep, k, deadline, abstract_text_numbers=False)
+        if isinstance(exact, _SmtResult):
+            return exact
+        enc, solver = exact
     unconfirmed = 0
     witness: Counterexample | None = None
     while True:

@@ -93,8 +93,11 @@ class Encoder:
     `EncodingTimeout` is raised."""
 
     def __init__(self, schema: Schema, k: int, dialect: str = "sqlite", tables: set[str] | None = None,
-                 deadline: float | None = None):
+                 deadline: float | None = None, abstract_text_numbers: bool = False):
         self.deadline = deadline
+        # text-to-number conversions as an uninterpreted function (see `check._smt_at`)
+        self.abstract_text_numbers = abstract_text_numbers
+        self.abstracted = False  # set when a conversion was abstracted
         self.schema = schema
         self.k = k
         self.dialect = dialect
@@ -592,6 +595,9 @@ class Encoder:
         if name == "toreal":
             a = args[0]
             return V("real", as_real(a), a.null)
+        if name == "tonumeric":  # CAST(... AS NUMERIC): integral values become integers
+            a = args[0]
+            return V("num", as_real(a), a.null, z3.IsInt(as_real(a)))
         if name in _STRING_FUNCS:
             return self._string_func(e, args)
         if name in ("date_year", "date_month", "date_day"):
@@ -634,9 +640,17 @@ class Encoder:
             return strings.trim(args[0], e.args[1].value, where in ("BOTH", "LEADING"), where in ("BOTH", "TRAILING"),
                                 self.fresh_name("trim"), self.side)
         if name == "text2num":
-            v, assumption = strings.text_to_number(args[0], self.fresh_name("text2num"), self.side)
-            self.assume(assumption, strings.TEXT_NUMBER_NOTE)
-            return v
+            # the same cell converted twice (by both queries, say) shares one conversion
+            key = ("text2num", args[0].v.get_id(), args[0].null.get_id())
+            if key not in self._memo:
+                if self.abstract_text_numbers:
+                    self.abstracted = True
+                    v = strings.text_to_number_abstract(args[0], self.side)
+                else:
+                    v, assumption = strings.text_to_number(args[0])
+                    self.assume(assumption, strings.TEXT_NUMBER_NOTE)
+                self._memo[key] = (args[0], v)  # holding the argument keeps its ids alive
+            return self._memo[key][1]
         if name in ("upper", "lower"):
             return strings.upper(args[0]) if name == "upper" else strings.lower(args[0])
         if name == "replace":

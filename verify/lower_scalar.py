@@ -178,7 +178,7 @@ class ScalarLowering:
             v = _sqlite_text_to_number(e.value)
             return ir.Lit(v, "int" if isinstance(v, int) else "real")
         if e.kind == "text" and self.dialect == "sqlite":
-            return ir.Func("text2num", (e,), "int")  # SQLite reads the text's numeric prefix
+            return ir.Func("text2num", (e,), "num")  # SQLite reads the text's numeric prefix
         raise Unsupported(f"{what} on a {e.kind} value")
 
     def _arith(self, node: exp.Expression, env: Env) -> ir.Expr:
@@ -305,9 +305,9 @@ class ScalarLowering:
             return _cast_literal(arg, target, self.dialect)
         if arg.kind == "text" and target in ("int", "real", "num") and self.dialect == "sqlite":
             arg = self._num(arg, "CAST")
-            if target == "real":
-                return ir.Func("toreal", (arg,), "real")
-            return arg
+            # SQLite reads an integer prefix for INTEGER ('20.5' → 20): under the conversion's
+            # no-exponent assumption that is the number read, truncated
+            return ir.Func({"real": "toreal", "int": "toint", "num": "tonumeric"}[target], (arg,), target)
         if arg.kind in ir.NUMERIC_KINDS and target == "int":
             return ir.Func("toint", (arg,), "int")
         if arg.kind in ir.NUMERIC_KINDS and target in ("real", "num"):

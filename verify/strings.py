@@ -196,25 +196,67 @@ def trim(s: V, chars: str, leading: bool, trailing: bool, fresh_name: str, side:
     return V("text", z3.SubString(s.v, i, j - i), s.null)
 
 
-def text_to_number(s: V, fresh_name: str, side: list) -> tuple[V, z3.BoolRef]:
+MAX_NUMBER_CHARS = 12  # positions examined for a text's numeric prefix
+
+
+def text_to_number(s: V) -> tuple[V, z3.BoolRef]:
     """SQLite's conversion of a text to a number (arithmetic, CAST, a text used as a condition):
-    the longest prefix that reads as a number, 0 if there is none. Modelled for texts that start
-    with an unsigned integer or with no digit at all; the second result is that assumption
-    (listed in the verdict as TEXT_NUMBER_NOTE): no leading sign, space or decimal point."""
-    digits, rest = z3.String(f"{fresh_name}.digits"), z3.String(f"{fresh_name}.rest")
-    side.append(s.v == z3.Concat(digits, rest))
-    side.append(z3.InRe(digits, z3.Star(_D)))
-    side.append(z3.Not(z3.InRe(rest, z3.Concat(_D, _ANYSTR))))
-    value = z3.If(z3.Length(digits) == 0, 0, z3.StrToInt(digits))
-    odd_start = z3.Union(_lit(" "), _lit("\t"), _lit("+"), _lit("-"), _lit("."))
-    odd_rest = z3.Union(_lit("."), _lit("e"), _lit("E"))
-    assumption = z3.Or(s.null, z3.And(z3.Not(z3.InRe(s.v, z3.Concat(odd_start, _ANYSTR))),
-                                      z3.Not(z3.InRe(rest, z3.Concat(odd_rest, _ANYSTR)))))
-    return V("int", value, s.null), assumption
+    the longest prefix that reads as a number — an optional sign, digits, an optional '.' and
+    more digits — or 0 if there is none. '20.5' → 20.5 (real), '7 cars' → 7 (integer),
+    '-.5' → -0.5, '.' → 0 (integer), 'abc' → 0.
+
+    Encoded without string-to-integer conversion, which the solver handles badly: the first
+    `MAX_NUMBER_CHARS` characters are read as character codes and the value is accumulated
+    position by position in linear arithmetic. The second result is the assumption this needs
+    (listed in the verdict as TEXT_NUMBER_NOTE): the prefix ends within those positions, the
+    text does not start with whitespace, and no exponent ('1e3') follows the prefix."""
+    n = MAX_NUMBER_CHARS
+    code = [z3.StrToCode(z3.SubString(s.v, i, 1)) for i in range(n)]  # -1 past the end
+    digit = [z3.And(c >= 48, c <= 57) for c in code]
+    signed = z3.Or(code[0] == ord("-"), code[0] == ord("+"))
+    in_int, dot, in_frac = [], [], []
+    acc: z3.ArithRef = z3.IntVal(0)  # all digits read, the '.' skipped
+    frac_len: z3.ArithRef = z3.IntVal(0)
+    for i in range(n):
+        at_start = z3.Not(signed) if i == 0 else (signed if i == 1 else FALSE)
+        int_before = in_int[i - 1] if i else FALSE
+        in_int.append(z3.And(digit[i], z3.Or(at_start, int_before)))
+        dot.append(z3.And(code[i] == ord("."), z3.Or(at_start, int_before)))
+        in_frac.append(z3.And(digit[i], z3.Or(dot[i - 1], in_frac[i - 1])) if i else FALSE)
+        acc = z3.If(z3.Or(in_int[i], in_frac[i]), acc * 10 + (code[i] - 48), acc)
+        frac_len = frac_len + z3.If(in_frac[i], 1, 0)
+    magnitude: z3.ArithRef = z3.ToReal(acc)
+    for j in range(1, n):
+        magnitude = z3.If(frac_len == j, z3.ToReal(acc) / (10 ** j), magnitude)
+    value = z3.If(code[0] == ord("-"), -magnitude, magnitude)
+    has_digit = z3.Or(*in_int, *in_frac)
+    isint = z3.Or(s.null, z3.Not(z3.And(has_digit, z3.Or(*dot))))
+    number_prefix = z3.Concat(
+        z3.Option(z3.Union(_lit("-"), _lit("+"))),
+        z3.Union(z3.Concat(z3.Plus(_D), z3.Option(z3.Concat(_lit("."), z3.Star(_D)))),
+                 z3.Concat(_lit("."), z3.Plus(_D))))
+    exponent = z3.Concat(number_prefix, z3.Union(_lit("e"), _lit("E")), _ANYSTR)
+    space = z3.Concat(z3.Union(_lit(" "), _lit("\t"), _lit("\n"), _lit("\r"), _lit("\f")), _ANYSTR)
+    last = n - 1
+    assumption = z3.Or(s.null, z3.And(z3.Not(z3.Or(in_int[last], dot[last], in_frac[last])),
+                                      z3.Not(z3.InRe(s.v, space)), z3.Not(z3.InRe(s.v, exponent))))
+    return V("num", z3.If(s.null, z3.RealVal(0), value), s.null, isint), assumption
 
 
-TEXT_NUMBER_NOTE = ("text values converted to numbers start with an unsigned integer (no sign, "
-                    "space or decimal point, no fraction or exponent after it) or with no digit")
+_TEXT_VALUE = z3.Function("text_number_value", z3.StringSort(), z3.RealSort())
+_TEXT_IS_INT = z3.Function("text_number_is_integer", z3.StringSort(), z3.BoolSort())
+
+
+def text_to_number_abstract(s: V, side: list) -> V:
+    """The conversion as an uninterpreted function of the text: the same text always gives the
+    same number, and an integer when it reads as one; nothing else is assumed."""
+    value, isint = _TEXT_VALUE(s.v), _TEXT_IS_INT(s.v)
+    side.append(z3.Implies(isint, z3.IsInt(value)))
+    return V("num", z3.If(s.null, z3.RealVal(0), value), s.null, z3.Or(s.null, isint))
+
+
+TEXT_NUMBER_NOTE = (f"text values converted to numbers do not start with whitespace, and their numeric "
+                    f"prefix is shorter than {MAX_NUMBER_CHARS} characters with no exponent")
 
 
 # ----------------------------------------------------------------------------- dates and times
