@@ -3,7 +3,6 @@
 Example:
     >>> import os
     >>> from rich.console import Console
-from rich.markup import escape
     >>> c = Console(record=True, width=100, file=open(os.devnull, "w"))
     >>> render_trace([{"seq": 0, "t": 0.0, "kind": "tool", "stage": "explore", "tool": "list_tables",
     ...                "arguments": "{}", "ok": True, "output": "table | rows"}], c)
@@ -16,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from agent.tools import OutputPolicy, format_table
