@@ -21,7 +21,8 @@ miner to re-check each constraint on every row (`SELECT COUNT(*) FROM t WHERE NO
 Rejected constraints (`validation.status == "rejected"`) are never applied; unvalidated ones
 are applied unless `include_unvalidated=False`. Names are matched case-insensitively and
 written with the schema's spelling; a constraint naming a table or column the schema lacks is
-skipped (see `apply_report` for the reasons).
+skipped, and so is a row constraint about values of another type than the verifier models the
+column with (text vs numbers; see `apply_report` for the reasons).
 
 Example:
     >>> from verify.schema_io import schema_from_ddl
@@ -185,9 +186,35 @@ def apply_report(
     return out, report
 
 
+def _is_text(table: Table, column: str) -> bool:
+    return table.column(column).kind == "text"
+
+
+def _kind_mismatch(c: Any, t: Table) -> str:
+    """Why a row constraint cannot hold on the values the verifier models the column as
+    holding ('' when it can). A NUMERIC column of real data may hold text (Spider's
+    `singer.Is_male`: 'F'/'T'); the verifier models it as numbers, and `IN ('F', 'T')` with
+    NOT NULL would then allow no row at all, making every pair vacuously equivalent."""
+    if isinstance(c, Range) and _is_text(t, c.column):
+        return f"numeric range on {c.column!r}, which the verifier models as text"
+    if isinstance(c, Format) and not _is_text(t, c.column):
+        return f"text format on {c.column!r}, which the verifier models as {t.column(c.column).kind}"
+    if isinstance(c, Categorical):
+        text = _is_text(t, c.column)
+        if any(isinstance(v, str) != text for v in c.values):
+            kind = "text" if text else "numbers"
+            return f"values of another type than {c.column!r} is modelled with ({kind})"
+    if isinstance(c, Ordering) and _is_text(t, c.left) != _is_text(t, c.right):
+        return "ordering between a text and a numeric column"
+    return ""
+
+
 def _apply_one(schema: Schema, t: Table, c: Any, hints: dict[tuple[str, str], list[Any]]) -> str:
     """Apply `c` to table `t` of `schema`; return '' or why it was skipped."""
     if isinstance(c, (Range, Categorical, Ordering, Format)):
+        why = _kind_mismatch(c, t)
+        if why:
+            return why
         exprs = check_expressions(c, t)
         if not exprs:
             return "nothing to check"
