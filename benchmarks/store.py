@@ -146,8 +146,10 @@ def normalize_sql(sql: str) -> str:
         if i % 2:
             out.append(p)
             continue
-        p = " ".join(p.lower().split())
-        p = re.sub(r"\s*([,()])\s*", r"\1", p)
+        p = re.sub(r"\s+", " ", p.lower())
+        p = re.sub(r"\s*,\s*", ",", p)
+        p = re.sub(r"\s*\(\s*", "(", p)
+        p = re.sub(r"\s*\)", ")", p)
         out.append(p)
     text = "".join(out).strip()
     while text.endswith(";"):

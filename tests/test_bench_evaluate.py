@@ -1,0 +1,155 @@
+"""End to end on a small Spider-style fixture: EX, deduplicated verification, leaderboard, resume,
+the Ray executor (same results), outputs, and the HTML report rendered by headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.evaluate import EvalConfig, EvalError, permute_columns, run_evaluation, write_outputs
+from benchmarks.executors import LocalExecutor
+from benchmarks.report import write_report
+from benchmarks.store import RunStore
+
+EASY = {"select": [False, [[0, [0, [0, 1, False], None]]]], "from": {"table_units": [["table_unit", 0]], "conds": []},
+        "where": [], "groupBy": [], "having": [], "orderBy": [], "limit": None,
+        "intersect": None, "union": None, "except": None}
+
+GOLD = [
+    ("shop", "SELECT count(*) FROM item"),
+    ("shop", "SELECT name FROM item WHERE price > 10"),
+    ("shop", "SELECT name FROM item ORDER BY price"),
+    ("shop", "SELECT max(price) FROM item"),
+    ("gone", "SELECT a FROM t"),
+]
+SYS_A = ["SELECT COUNT(id) FROM item", "select name  from ITEM where price > 10;", "SELECT name FROM item ORDER BY price",
+         "SELECT MAX(price) FROM item", "SELECT a FROM t"]
+# B: count(price) and price > 11 agree with the gold query on the database but not on every one;
+# ORDER BY ... DESC is wrong on the database itself
+SYS_B = ["SELECT count(price) FROM item", "SELECT name FROM item WHERE price > 11", "SELECT name FROM item ORDER BY price DESC",
+         "select max( price ) from item;", "SELECT a FROM t"]
+
+
+def _fixture(tmp: Path) -> tuple[Path, list[Path]]:
+    d = tmp / "spider"
+    (d / "database" / "shop").mkdir(parents=True)
+    con = sqlite3.connect(d / "database" / "shop" / "shop.sqlite")
+    con.executescript("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL);"
+                      "INSERT INTO item VALUES (1, 'pen', 5), (2, 'ink', 20), (3, 'cup', 30);")
+    con.commit()
+    con.close()
+    (d / "dev.json").write_text(json.dumps([{"db_id": db, "query": g, "question": f"q{i}", "sql": EASY}
+                                            for i, (db, g) in enumerate(GOLD)]))
+    (d / "tables.json").write_text(json.dumps([
+        {"db_id": "gone", "table_names_original": ["t"], "table_names": ["t"],
+         "column_names_original": [[-1, "*"], [0, "a"]], "column_names": [[-1, "*"], [0, "a"]],
+         "column_types": ["text", "number"], "primary_keys": [], "foreign_keys": []}]))
+    files = []
+    for name, sqls in (("sys_a", SYS_A), ("sys_b", SYS_B)):
+        p = tmp / f"{name}.sql"
+        p.write_text("".join(f"{s}\t{db}\n" for s, (db, _) in zip(sqls, GOLD)))
+        files.append(p)
+    return d, files
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ev")
+    data, files = _fixture(tmp)
+    cfg = EvalConfig(benchmark="spider", data_dir=data, bound=2, timeout=20, random_budget=0.5, workers=2)
+    with RunStore(tmp / "runs.duckdb") as st:
+        lb = run_evaluation(cfg, [(None, f) for f in files], store=st)
+    return tmp, data, files, cfg, lb
+
+
+def test_leaderboard_numbers(run):
+    check_numbers(run[4])
+
+
+def check_numbers(lb):
+    a, b = {s.system: s for s in lb.systems}["sys_a"], {s.system: s for s in lb.systems}["sys_b"]
+    assert lb.excluded_questions == 1 and a.questions == b.questions == 4
+    assert (a.ex, a.verified, a.refuted, a.proved) == (4, 4, 0, 4)
+    assert (b.ex, b.refuted_by_database, b.refuted, b.verified) == (3, 1, 2, 1)
+    assert b.ex_acc == 75.0 and b.verified_acc == 25.0 and b.drop == 50.0
+    assert (a.rank_ex, a.rank_verified, b.rank_ex, b.rank_verified) == (1, 1, 2, 2)
+    refuted = [r for r in lb.records if r.outcome == "refuted"]
+    assert {r.question for r in refuted} == {0, 1}
+    for r in refuted:  # a real counterexample, with both results
+        c = r.counterexample
+        assert c["tables"]["item"]["rows"] and c["gold_result"]["rows"] != c["gen_result"]["rows"]
+    # question 3: both systems' predictions normalize to one text: executed once, verified once
+    assert lb.new_ex_tasks == 7 and lb.new_verifications == 6
+    assert {r.outcome for r in lb.records if r.question == 4} == {"database_missing"}
+
+
+def test_rerun_resumes_and_gives_the_same_table(run):
+    tmp, _, files, cfg, lb = run
+    with RunStore(tmp / "runs.duckdb") as st:
+        again = run_evaluation(cfg, [(None, f) for f in files], store=st)
+    assert again.new_ex_tasks == 0 and again.new_verifications == 0
+    assert [s.model_dump() for s in again.systems] == [s.model_dump() for s in lb.systems]
+    # a new system reuses the verifications of identical pairs
+    c = tmp / "sys_c.sql"
+    c.write_text(files[1].read_text())
+    with RunStore(tmp / "runs.duckdb") as st:
+        third = run_evaluation(cfg, [(None, c)], store=st)
+    assert third.new_verifications == 0 and third.systems[0].refuted == 2
+
+
+def test_outputs_and_report_in_a_headless_browser(run):
+    tmp, _, _, _, lb = run
+    out = tmp / "out"
+    paths = write_outputs(lb, out)
+    assert json.loads(paths["json"].read_text())["systems"][0]["system"] == "sys_a"
+    assert paths["csv"].read_text().splitlines()[0].startswith("system,questions,ex,verified")
+    assert len(paths["records"].read_text().splitlines()) == 10
+    html = write_report(lb, out / "report.html")
+    text = html.read_text()
+    assert "http://" not in text.replace("http://www.w3.org/2000/svg", "") and "https://" not in text
+    browser = next((b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+    if browser is None:
+        pytest.skip("no headless Chromium here (apt-get install chromium); .ci/run installs it")
+    proc = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                           "--dump-dom", html.resolve().as_uri()], capture_output=True, text=True, timeout=120)
+    dom = proc.stdout
+    assert 'data-rendered="yes"' in dom, proc.stderr[-2000:]
+    table = dom[dom.index('id="leaderboard"'):]
+    table = table[: table.index("</table>")]
+    assert re.findall(r'<tr data-system="([^"]+)"', table) == ["sys_a", "sys_b"]
+    assert "75.0" in table and "25.0" in table
+    slope = dom[dom.index('id="slope-chart"'):]
+    slope = slope[: slope.index("</svg>")]
+    assert len(re.findall(r'<g class="slope"', slope)) == 2 and len(re.findall(r"<line ", slope)) == 2
+    assert len(re.findall(r'class="bar-verified"', dom)) == 2
+    assert 'id="pair"' in dom and "counterexample database" in dom and "predicted result" in dom
+    shot = out / "shot.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1000,1400",
+                    f"--screenshot={shot}", html.resolve().as_uri()], capture_output=True, timeout=120)
+    assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_local_executor_kills_a_hanging_task():
+    t0 = time.monotonic()
+    outs = {o.task_id: o for o in LocalExecutor(2).map(time.sleep, [("a", 0.1), ("h", 60), ("b", 0.2), ("c", 0)],
+                                                        timeout=2)}
+    assert outs["h"].error == "timeout" and [outs[k].error for k in "abc"] == [None, None, None]
+    assert time.monotonic() - t0 < 30
+
+
+def test_permute_columns_and_missing_constraints_package(tmp_path):
+    assert permute_columns("SELECT a, b FROM t UNION SELECT c, d FROM u", [1, 0]) == \
+        "SELECT b, a FROM t UNION SELECT d, c FROM u"
+    assert permute_columns("SELECT * FROM t", [1, 0]) is None
+    assert permute_columns("SELECT a, b FROM t ORDER BY 1", [1, 0]) is None
+    cfg = EvalConfig(benchmark="spider", data_dir=tmp_path, constraints=tmp_path / "nope.json")
+    with pytest.raises((EvalError, FileNotFoundError)):
+        with RunStore(tmp_path / "s.duckdb") as st:
+            run_evaluation(cfg, [], store=st)
