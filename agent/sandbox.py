@@ -58,19 +58,24 @@ work, mem_mb, cpu_s, keep_rows, max_out = sys.argv[1], int(sys.argv[2]), int(sys
 cfg = json.load(open(os.path.join(work, "input.json")))
 code = cfg["code"]; db_path = cfg["db_path"]
 
-try:
-    import pandas as pd
-except Exception:
-    pd = None
-try:
-    import duckdb
-except Exception:
-    duckdb = None
+_results_raw = json.load(open(os.path.join(work, "results.json")))
+# pandas and duckdb load in ~0.5 s each: only when the code can use them
+pd = duckdb = None
+if _results_raw or any(w in code for w in ("pandas", "pd.", "sql(", "duck", "DataFrame")):
+    try:
+        import pandas as pd
+    except Exception:
+        pd = None
+if "duck" in code:
+    try:
+        import duckdb
+    except Exception:
+        duckdb = None
 import sqlite3
 from urllib.parse import quote
 
 results = {}
-for rid, t in json.load(open(os.path.join(work, "results.json"))).items():
+for rid, t in _results_raw.items():
     if pd is not None:
         results[rid] = pd.DataFrame(t["rows"], columns=t["columns"]) if t["rows"] else pd.DataFrame(columns=t["columns"])
     else:

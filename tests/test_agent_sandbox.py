@@ -1,0 +1,117 @@
+"""The Python tool's sandbox: limits, no network, no writes, results in and out."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from agent.sandbox import run_python
+from agent.tools import ResultTable, ToolBox
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "d.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript("CREATE TABLE t (a INTEGER, b TEXT); INSERT INTO t VALUES (1, 'x'), (2, 'y'), (3, 'z');")
+    con.close()
+    return path
+
+
+def test_time_limit_kills_the_process():
+    t0 = time.monotonic()
+    out = run_python("while True:\n    pass", timeout=1.5)
+    assert out.killed == "time" and "time limit" in out.error
+    assert time.monotonic() - t0 < 10
+
+
+def test_time_limit_kills_sleeping_code_and_its_children():
+    out = run_python("import time\ntime.sleep(60)", timeout=1.0)
+    assert out.killed == "time"
+
+
+def test_memory_limit():
+    out = run_python("x = bytearray(2 * 1024 ** 3)\nprint('allocated')", memory_mb=512, timeout=20)
+    assert out.killed == "memory" and "memory limit (512 MB)" in out.error
+    assert "allocated" not in out.stdout
+
+
+def test_no_network_connection():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(3)
+    port = server.getsockname()[1]
+    accepted = []
+
+    def accept():
+        try:
+            accepted.append(server.accept())
+        except OSError:
+            pass
+
+    th = threading.Thread(target=accept)
+    th.start()
+    code = f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=2)\nprint('connected')"
+    out = run_python(code, timeout=10)
+    th.join()
+    server.close()
+    assert accepted == []
+    assert out.error and "network access is disabled" in out.error and "connected" not in out.stdout
+    assert "network" in run_python("import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9/')").error
+
+
+@pytest.mark.parametrize("code", [
+    "import sqlite3\nsqlite3.connect(DB_PATH).execute('DELETE FROM t')",
+    "open(DB_PATH, 'wb').write(b'')",
+    "import os\nos.remove(DB_PATH)",
+    "import subprocess\nsubprocess.run(['rm', DB_PATH])",
+    "import duckdb\nduckdb.connect(DB_PATH + '.duck')",
+])
+def test_database_cannot_be_changed(db, code):
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    out = run_python(code, db_path=db, timeout=20)
+    assert out.error and "PermissionError" in out.error and "allowed" in out.error
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def test_earlier_results_and_sql_helper(db):
+    pytest.importorskip("pandas")
+    results = {"r1": ResultTable(columns=["a", "b"], rows=[[1, "x"], [2, "y"]], total_rows=2)}
+    code = ("df = results['r1']\n"
+            "print(type(df).__name__, len(df))\n"
+            "q = sql('SELECT a, b FROM t WHERE a > 1')\n"
+            "result = q.merge(df, on='a')[['a', 'b_x']]")
+    out = run_python(code, db_path=db, results=results, timeout=30)
+    assert out.error is None, out.error
+    assert out.stdout.strip() == "DataFrame 2"
+    assert out.result.columns == ["a", "b_x"] and out.result.rows == [[2, "y"]]
+
+
+def test_duckdb_over_results():
+    pytest.importorskip("pandas")
+    results = {"r1": ResultTable(columns=["a"], rows=[[1], [2], [3]], total_rows=3)}
+    out = run_python("result = duck('SELECT SUM(a) AS s FROM r1')", results=results, timeout=30)
+    assert out.error is None, out.error
+    assert out.result.rows == [[6]]
+
+
+def test_errors_name_the_line_and_missing_result():
+    out = run_python("x = 1\ny = 1 / 0", timeout=20)
+    assert out.error == "ZeroDivisionError (line 2): division by zero"
+    assert run_python("result = [{'k': 1, 'v': 'a'}, {'k': 2, 'v': None}]").result.rows == [[1, "a"], [2, None]]
+    assert run_python("result = 42").result.rows == [[42]]
+
+
+def test_python_tool_through_the_toolbox(db):
+    box = ToolBox(db, python_timeout=20)
+    box.call("run_sql", {"sql": "SELECT a FROM t"})
+    r = box.call("run_python", {"code": "rows = results['r1']\nprint(len(rows))\nresult = [[len(rows)]]"})
+    assert r.ok and "stdout:\n3" in r.text and r.result_id == "r2"
+    bad = box.call("run_python", {"code": "import socket\nsocket.socket()"})
+    assert not bad.ok and "network access is disabled" in bad.text
