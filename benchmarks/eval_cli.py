@@ -46,7 +46,7 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
             lb = run_evaluation(cfg, [(system if len(files) == 1 else None, f) for f in files], store=st,
                                 console=err)
     except (DatasetError, PredictionError, EvalError, StoreError, RuntimeError) as e:
-        err.print(f"[red]error:[/] {e}", highlight=False)
+        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(3) from None
     print_leaderboard(lb, console)
     if out:

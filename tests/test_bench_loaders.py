@@ -126,3 +126,19 @@ def test_every_shared_prediction_file_aligns():
             sqls = align(load_predictions(f, known_db_ids=known), ds)
             assert len(sqls) == len(ds.questions)
             assert all("\t" not in s or "SELECT" in s.upper() for s in sqls)
+
+
+def test_cli_reports_a_misaligned_file_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from verify.cli import app
+
+    data = _spider_fixture(tmp_path)
+    p = tmp_path / "short.sql"
+    p.write_text("SELECT name FROM item\n")
+    r = CliRunner().invoke(app, ["eval", str(p), "--benchmark", "spider", "--data", str(data),
+                                 "--store", str(tmp_path / "s.duckdb")])
+    assert r.exit_code == 3
+    assert "1 predictions for 2 questions" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(app, ["leaderboard", str(tmp_path / "none"), "--benchmark", "spider", "--data", str(data)])
+    assert r.exit_code == 3 and "no such file or folder" in r.output
