@@ -273,6 +273,7 @@ def select(cands: list[Candidate], db_path: str | Path, *, schema: Any = None,
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise ValueError(f"candidate ids must be unique; {dup!r} occurs twice")
+    cands = [c.model_copy() for c in cands]  # the caller's candidates stay as they were
     execute_candidates(cands, db_path, config)
     ver = _Verifier(schema, config)
     by_id = {c.id: c for c in cands}
@@ -333,6 +334,10 @@ def select(cands: list[Candidate], db_path: str | Path, *, schema: Any = None,
                 uf.union(root, c.id)
                 key_of.setdefault(c.id, key_of.get(rep.id, ""))
                 break
+        else:
+            excluded[c.id] = (c.error or "timed out") + "; not proved equivalent to an executed candidate"
+    for cid in excluded:
+        uf.parent.pop(cid, None)
 
     clusters: list[Cluster] = []
     groups = clusters_now()
