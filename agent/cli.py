@@ -23,7 +23,7 @@ DEFAULT_DATA = Path("../shared/data")
 
 
 def _die(message: str, code: int = 3) -> typer.Exit:
-    Console(stderr=True, highlight=False).print(f"[red]error:[/red] {message}")
+    Console(stderr=True, highlight=False).print(f"error: {message}", markup=False, soft_wrap=True)
     return typer.Exit(code)
 
 
