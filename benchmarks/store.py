@@ -2,7 +2,7 @@
 
 Tables (query them with any DuckDB client once the run has finished, e.g.
 `duckdb runs.duckdb "SELECT system, count(*) FILTER (outcome = 'refuted') FROM results GROUP BY 1"`;
-DuckDB lets one process write a file at a time, so open it `read_only` while a run is going):
+a running evaluation holds DuckDB's file lock, so during a run query a copy of the file):
 
 `results` — one row per (question, system), keyed by
   `(benchmark, question, system, gold_hash, pred_hash, semantics, bound, constraints_hash,
