@@ -47,6 +47,7 @@ class PairOutcome(BaseModel):
     verieql_k: int
     verieql_error: str | None
     verieql_cex_confirmed: bool | None = None  # VeriEQL's counterexample re-run on DuckDB
+    engine_rejects: str | None = None  # DuckDB itself cannot run one of the queries (malformed pair)
 
 
 def confirm_verieql_counterexample(script: str | None, gold: str, gen: str) -> bool | None:
@@ -69,6 +70,28 @@ def confirm_verieql_counterexample(script: str | None, gold: str, gen: str) -> b
     finally:
         con.close()
     return a != b
+
+
+def engine_rejection(pair: VeriEQLPair) -> str | None:
+    """Why DuckDB refuses to run one of the pair's queries on an empty database of its schema
+    (Calcite's printer emits some pairs no engine accepts: `WHERE * = x`, columns of an
+    undefined `$cor0`, SINGLE_VALUE), or None when both run."""
+    import duckdb
+
+    if pair.schema is None:
+        return f"schema: {pair.schema_error}"
+    gold, gen = adapt_sql(pair.gold), adapt_sql(pair.gen)
+    con = duckdb.connect()
+    try:
+        con.execute(adapt_schema(pair.schema, [gold, gen]).ddl("duckdb"))
+        for which, sql in (("gold", gold), ("generated", gen)):
+            try:
+                con.execute(sql).fetchall()
+            except duckdb.Error as e:
+                return f"{which}: {str(e).splitlines()[0]}"
+    finally:
+        con.close()
+    return None
 
 
 def adapt_sql(sql: str) -> str:
@@ -159,6 +182,7 @@ def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, 
                     verieql_refuted=bool(rec and rec.refuted), verieql_k=rec.verified_k if rec else 0,
                     verieql_error=rec.error_kind if rec else None,
                     verieql_cex_confirmed=confirmed,
+                    engine_rejects=engine_rejection(pair) if v.verdict.value in ("unsupported", "error") else None,
                 ))
                 if progress_file is not None:
                     with progress_file.open("a") as fh:
@@ -186,9 +210,13 @@ def summary_rows(outcomes: list[PairOutcome]) -> dict[str, object]:
     both = [o for o in outcomes if o.verdict == "equivalent" and o.verieql_k > 0 and not o.verieql_refuted]
     reached = [o for o in both if o.complete or (o.bound or 0) >= o.verieql_k]
     secs = sorted(o.seconds for o in outcomes)
+    malformed = sum(1 for o in outcomes if o.engine_rejects)
+    modelled = n - len(unsupported) - len(errors)
     return {
         "pairs": n,
-        "modelled": n - len(unsupported) - len(errors),
+        "modelled": f"{modelled} ({100 * modelled / max(n, 1):.1f}%)",
+        "malformed (DuckDB rejects a query)": malformed,
+        "modelled of the well-formed": f"{modelled}/{n - malformed} ({100 * modelled / max(n - malformed, 1):.1f}%)",
         "refuted": len(refuted),
         "refuted (VeriEQL)": len(v_refuted),
         "  of which DuckDB confirms VeriEQL's counterexample": sum(1 for o in v_refuted if o.verieql_cex_confirmed),
@@ -223,7 +251,8 @@ def print_report(results: dict[str, list[PairOutcome]], console: Console) -> Non
         feats: dict[str, int] = {}
         for o in outs:
             if o.verdict in ("unsupported", "error"):
-                feats[o.reason] = feats.get(o.reason, 0) + 1
+                key = f"malformed: {o.engine_rejects[:60]}" if o.engine_rejects else o.reason
+                feats[key] = feats.get(key, 0) + 1
         if feats:
             t = RichTable(title=f"{suite}: unsupported and errors")
             t.add_column("count", justify="right")

@@ -109,3 +109,41 @@ def test_fetch_offset_syntax():
         schema=DUCK, dialect="duckdb",
     )
     assert v.verdict == VerdictKind.EQUIVALENT, v.reason
+
+
+def test_duplicate_column_names_in_a_derived_table_mean_the_first():
+    # the engines rename the second `a` (a:1 in SQLite, a_1 in DuckDB); `a` is t's column
+    v = verdict("SELECT a FROM (SELECT * FROM t, u) AS x", "SELECT t.a FROM t, u")
+    assert v.verdict == VerdictKind.EQUIVALENT, v.reason
+    v = verdict("SELECT a FROM (SELECT * FROM t, u) AS x", "SELECT u.a FROM t, u")
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT
+
+
+def test_bit_and_bool_aggregates_in_duckdb():
+    one_row_groups = verdict("SELECT empno, BIT_AND(sal), BIT_OR(sal) FROM emp GROUP BY empno",
+                             "SELECT empno, sal, sal FROM emp", schema=DUCK, dialect="duckdb", bound=1)
+    assert one_row_groups.verdict == VerdictKind.EQUIVALENT, one_row_groups.reason
+    v = verdict("SELECT BIT_AND(sal) FROM emp", "SELECT BIT_OR(sal) FROM emp", schema=DUCK, dialect="duckdb")
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT
+    g = v.counterexample.gold_result.rows[0][0]
+    rows = [r[2] for r in v.counterexample.tables["emp"].rows if r[2] is not None]
+    acc = -1
+    for x in rows:
+        acc &= x
+    assert g == acc
+    v = verdict("SELECT deptno, BOOL_AND(sal > 0) FROM emp GROUP BY deptno",
+                "SELECT deptno, MIN(sal) > 0 FROM emp GROUP BY deptno", schema=DUCK, dialect="duckdb")
+    assert v.verdict == VerdictKind.EQUIVALENT, v.reason
+
+
+def test_window_over_an_aggregate_query():
+    v = verdict("SELECT deptno, SUM(SUM(sal)) OVER () FROM emp GROUP BY deptno",
+                "SELECT deptno, (SELECT SUM(sal) FROM emp) FROM emp GROUP BY deptno", schema=DUCK,
+                dialect="duckdb")
+    assert v.verdict == VerdictKind.EQUIVALENT, v.reason
+
+
+def test_cast_of_null_to_a_type_not_modelled_is_null():
+    v = verdict("SELECT CAST(NULL AS TIMESTAMP), deptno FROM dept", "SELECT NULL, deptno FROM dept",
+                schema=DUCK, dialect="duckdb")
+    assert v.verdict == VerdictKind.EQUIVALENT, v.reason

@@ -461,6 +461,24 @@ class Encoder:
             bound = z3.And([z3.Implies(counted[j], z3.Not(better(vals[j], m))) for j in range(n)]) if n else TRUE
             self.side.append(z3.If(any_, z3.And(z3.Not(m.null), attained, bound), m.null))
             return m
+        if a.func in ("bool_and", "bool_or"):
+            if a.func == "bool_and":
+                v = z3.And([z3.Implies(counted[j], xs[j].v) for j in range(n)])
+            else:
+                v = z3.Or([z3.And(counted[j], xs[j].v) for j in range(n)])
+            return V("bool", v, z3.Not(any_))
+        if a.func in ("bit_and", "bit_or"):
+            # two's complement on 64 bits (BIGINT); narrower columns hold fewer values
+            acc = z3.BitVecVal(-1 if a.func == "bit_and" else 0, 64)
+            for j in range(n):
+                x = as_int(xs[j])
+                self.assume(z3.Implies(counted[j], z3.And(x >= -2 ** 63, x < 2 ** 63)),
+                            "BIT_AND/BIT_OR operands are 64-bit integers")
+                bits = z3.Int2BV(x, 64)
+                acc = z3.If(counted[j], (acc & bits) if a.func == "bit_and" else (acc | bits), acc)
+            unsigned = z3.BV2Int(acc)
+            signed = z3.If(z3.Extract(63, 63, acc) == 1, unsigned - 2 ** 64, unsigned)
+            return V("int", signed, z3.Not(any_))
         raise Unsupported(f"aggregate {a.func}")
 
     # ------------------------------------------------------------------ expressions

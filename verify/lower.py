@@ -27,7 +27,11 @@ from verify.parse import parse_query  # noqa: F401  (re-exported for the doctest
 from verify.lower_scalar import ScalarLowering, _affinity, _bool_to_int, _unify_kinds
 from verify.schema import Affinity, Schema
 
-_AGG_FUNCS = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max)
+_AGG_FUNCS = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.BitwiseAndAgg, exp.BitwiseOrAgg,
+              exp.LogicalAnd, exp.LogicalOr)
+# aggregates DuckDB has and SQLite lacks, by their IR name
+_DUCKDB_AGGS = {"bitwiseandagg": "bit_and", "bitwiseoragg": "bit_or", "logicaland": "bool_and",
+                "logicalor": "bool_or"}
 
 
 @dataclass
@@ -517,8 +521,9 @@ class Lowerer(ScalarLowering):
                 raise QueryError(f"alias {alias!r} names {len(col_aliases)} columns for {len(rel.columns)}")
             rel = _rename(rel, col_aliases, self)
         a = alias.lower() if alias else None
+        names = _deduplicated([c.name for c in rel.columns], self.dialect)
         entries = [
-            Entry(a, c.name.lower(), i, c.kind, c.affinity, display=c.name) for i, c in enumerate(rel.columns)
+            Entry(a, n.lower(), i, c.kind, c.affinity, display=n) for i, (n, c) in enumerate(zip(names, rel.columns))
         ]
         return rel, entries
 
@@ -673,7 +678,9 @@ class Lowerer(ScalarLowering):
         aff = _affinity(item.arg) if isinstance(item, ir.Bare) else None
         return ir.Col(i, item.kind, aff)
 
-    def _aggregate(self, node: exp.Expression, env: Env) -> ir.Agg:
+    def _aggregate(self, node: exp.Expression, env: Env, window: bool = False) -> ir.Agg:
+        """An aggregate call. In a window over an aggregate query (`SUM(SUM(x)) OVER (...)`)
+        the argument may itself hold aggregates: it is evaluated on the grouped rows."""
         func = type(node).__name__.lower()
         arg_node = node.this
         distinct = False
@@ -689,7 +696,8 @@ class Lowerer(ScalarLowering):
             return ir.Agg("count_star", None, False, "int")
         if node.expressions and func in ("min", "max"):
             raise Unsupported(f"{func.upper()} with several arguments")
-        if _has_aggregate(arg_node):
+        grouped_rows = window and bool(env.scopes) and env.scopes[0].agg is not None
+        if _has_aggregate(arg_node) and not grouped_rows:
             raise QueryError(f"nested aggregate in {node.sql()}")
         arg = self.expr(arg_node, env)
         if arg.kind == "bool" and self.dialect == "sqlite":
@@ -705,6 +713,14 @@ class Lowerer(ScalarLowering):
             return ir.Agg("sum", arg, distinct, kind)
         if func == "avg":
             return ir.Agg("avg", arg, distinct, "real")
+        if func in _DUCKDB_AGGS:
+            name = _DUCKDB_AGGS[func]
+            want = "int" if name.startswith("bit") else "bool"
+            if self.dialect != "duckdb":
+                raise Unsupported(f"aggregate {name.upper()} (not a SQLite function)")
+            if arg.kind not in (want, "null"):
+                raise Unsupported(f"{name.upper()} of a {arg.kind} value")
+            return ir.Agg(name, arg, False, want)  # DISTINCT changes neither
         return ir.Agg(func, arg, distinct, arg.kind)
 
     def _expr(self, node: exp.Expression, env: Env) -> ir.Expr:  # noqa: C901 - a dispatch table
@@ -827,7 +843,7 @@ class Lowerer(ScalarLowering):
             wf = ir.WinFunc(func, None, partition, keys, "int", "range")
         elif isinstance(f, _AGG_FUNCS) and _is_aggregate_call(f):
             # lower the aggregate's argument in this (row) context
-            a = self._aggregate(f, env)
+            a = self._aggregate(f, env, window=True)
             if a.distinct:
                 raise Unsupported("DISTINCT aggregate in a window")
             if frame == "rows":
@@ -956,6 +972,24 @@ def _place_windows(e, width: int):
 def _rename(rel: ir.Rel, names: list[str], low: Lowerer) -> ir.Rel:
     cols = tuple(ir.OutCol(n, c.kind, c.affinity) for n, c in zip(names, rel.columns))
     return ir.Project(cols, rel, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns)))
+
+
+def _deduplicated(names: list[str], dialect: str) -> list[str]:
+    """A derived table's column names as the engine exposes them: a name that repeats an
+    earlier one becomes `name:1`, `name:2`, ... in SQLite and `name_1`, ... in DuckDB, so a
+    reference to the name means its first column.
+
+        >>> _deduplicated(["a", "b", "A", "a"], "sqlite"), _deduplicated(["a", "a"], "duckdb")
+        (['a', 'b', 'A:1', 'a:2'], ['a', 'a_1'])
+    """
+    sep = ":" if dialect == "sqlite" else "_"
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        count = seen.get(n.lower(), 0)
+        seen[n.lower()] = count + 1
+        out.append(n if count == 0 else f"{n}{sep}{count}")
+    return out
 
 
 def _entry_column(e: Entry) -> exp.Expression:

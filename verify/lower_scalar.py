@@ -293,6 +293,8 @@ class ScalarLowering:
         else:
             aff = _affinity_from_decl(tname)
             target = {"INTEGER": "int", "REAL": "real", "TEXT": "text", "NUMERIC": "num"}.get(aff)
+        if target is None and arg.kind == "null":
+            return ir.Lit(None, "null")  # a NULL of a type not modelled is still just NULL
         if target is None:
             raise Unsupported(f"CAST to {tname}")
         if arg.kind == "null":
