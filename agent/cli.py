@@ -229,7 +229,7 @@ def bench_cmd(
                   executor=executor, ray_address=ray_address, verify_timeout=verify_timeout, progress=progress)
     except (DatasetError, PredictionError, StoreError, ValueError, ImportError) as e:
         raise _die(str(e)) from None
-    c = Console(highlight=False)
+    c = Console(highlight=False, soft_wrap=True)
     c.print(f"agent on {benchmark} dev: {s.questions} questions ({s.newly_done} run now, "
             f"{s.skipped_missing_db} skipped: database missing), {s.wall_seconds:.0f} s wall", markup=False)
     c.print(f"  EX {100 * s.ex:.1f}%   verified {100 * s.verified:.1f}%", markup=False)
