@@ -346,7 +346,7 @@ def _encode_at(prep: _Prepared, k: int, deadline: float, abstract_text_numbers: 
     """(encoder, solver holding the formula "some database of size k makes them differ"), or
     an `unknown` result when building the formula ran past the deadline."""
     enc = Encoder(prep.schema, k, prep.dialect, tables=set(prep.gold.tables | prep.gen.tables), deadline=deadline,
-                  abstract_text_numbers=abstract_text_numbers)
+                  abstract_text_numbers=abstract_text_numbers, symmetry_breaking=_order_blind(prep))
     try:
         r1 = enc.rel(prep.gold.rel)
         r2 = enc.rel(prep.gen.rel)
@@ -360,6 +360,16 @@ def _encode_at(prep: _Prepared, k: int, deadline: float, abstract_text_numbers: 
     solver.add(enc.assumptions)
     solver.add(goal)
     return enc, solver
+
+
+def _order_blind(prep: _Prepared) -> bool:
+    """Neither result depends on the order in which the engine reads rows: no ORDER BY/LIMIT,
+    bare column, scalar subquery (several rows: the first one counts) or window function, and
+    results compared as bags or sets. Only then may the encoder fix the order of row slots."""
+    if prep.semantics not in ("bag", "set"):
+        return False
+    text = repr(prep.gold.rel) + repr(prep.gen.rel)
+    return not any(f"{node}(" in text for node in ("Sort", "Bare", "ScalarSubquery", "Window"))
 
 
 def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_min: bool, deadline) -> _SmtResult:
