@@ -60,3 +60,14 @@ def test_a_constraint_the_verifier_cannot_model_is_named_as_unsupported():
     v = check_pair("SELECT id FROM p", "SELECT id FROM p WHERE age > 1", schema=s)
     assert v.verdict.value == "unsupported"
     assert "CHECK (frobnicate(age))" in v.reason
+
+
+def test_constraints_that_admit_no_row_are_flagged():
+    s = with_table(schema_from_ddl(DDL), checks=["age > 10", "age < 5"])
+    s.tables[0].columns[1].not_null = True
+    v = check_pair("SELECT id FROM p", "SELECT id FROM p WHERE age > 100", schema=s)
+    assert v.verdict.value == "equivalent"
+    assert any("admit no row in table p" in a for a in v.assumptions)
+    fine = check_pair("SELECT id FROM p", "SELECT id FROM p WHERE age > 100",
+                      schema=with_table(schema_from_ddl(DDL), checks=["age BETWEEN 0 AND 120"]))
+    assert not any("admit no row" in a for a in fine.assumptions)

@@ -144,6 +144,9 @@ def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_bu
     # 5. SMT, bound by bound
     proved: int | None = None
     assumptions = list(prep.notes)
+    for name in _tables_without_rows(prep, deadline):
+        assumptions.append(f"WARNING: the schema's constraints admit no row in table {name}, so every "
+                           f"database considered has it empty (check the constraints)")
     nondeterministic = _nondeterministic_verdict(common, assumptions, start)
     for k in bounds:
         remaining = deadline - time.monotonic()
@@ -360,6 +363,31 @@ def _encode_at(prep: _Prepared, k: int, deadline: float, abstract_text_numbers: 
     solver.add(enc.assumptions)
     solver.add(goal)
     return enc, solver
+
+
+def _tables_without_rows(prep: _Prepared, deadline: float) -> list[str]:
+    """Tables the queries read that cannot hold even one row under the row constraints (CHECKs
+    that contradict each other, a NOT NULL column whose CHECK admits only NULL, ...): a proof
+    would then be vacuous. Only schemas with CHECKs are examined; an undecided check counts as
+    satisfiable."""
+    read = prep.gold.tables | prep.gen.tables
+    if not any(t.checks for t in prep.schema.tables if t.name.lower() in read):
+        return []
+    enc = Encoder(prep.schema, 1, prep.dialect, tables=set(read), deadline=deadline)
+    try:
+        base = enc.database_constraints() + enc.side + enc.assumptions
+    except EncodingTimeout:
+        return []
+    out = []
+    for t in prep.schema.tables:
+        if t.name.lower() not in read:
+            continue
+        solver = z3.Solver()
+        solver.add(base)
+        solver.add(enc.db[t.name.lower()][0].present)
+        if check_with_deadline(solver, min(2.0, max(0.0, deadline - time.monotonic()))) == z3.unsat:
+            out.append(t.name)
+    return out
 
 
 def _order_blind(prep: _Prepared) -> bool:
