@@ -329,3 +329,21 @@ def test_row_wise_proof_keeps_reals_that_look_integral():
     v = check_pair("SELECT g FROM m GROUP BY g HAVING SUM(x) / 2 = 1.5",
                    "SELECT g FROM m GROUP BY g HAVING SUM(x) = 3 AND 0", schema=s, timeout=20)
     assert v.verdict == VerdictKind.NOT_EQUIVALENT, v.reason
+
+
+def test_queries_that_are_always_empty_are_equivalent_for_every_size():
+    v = check_pair("SELECT * FROM emp ORDER BY age LIMIT 0", "SELECT * FROM emp WHERE 1 = 0",
+                   schema=SCHEMA, semantics="bag")
+    assert v.verdict == VerdictKind.EQUIVALENT and v.complete
+    v = check_pair("SELECT * FROM emp ORDER BY age LIMIT 0", "SELECT * FROM emp WHERE age = 0",
+                   schema=SCHEMA, semantics="bag")
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT
+
+
+def test_group_by_key_order_does_not_matter_but_column_order_does():
+    same = check_pair("SELECT a, b, COUNT(*) FROM t GROUP BY a, b", "SELECT a, b, COUNT(*) FROM t GROUP BY b, a",
+                      schema=SCHEMA)
+    assert same.verdict == VerdictKind.EQUIVALENT and same.complete
+    swapped = check_pair("SELECT a, b, COUNT(*) FROM t GROUP BY a, b", "SELECT b, a, COUNT(*) FROM t GROUP BY b, a",
+                         schema=SCHEMA)
+    assert swapped.verdict == VerdictKind.NOT_EQUIVALENT

@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 import z3
 
 from verify import ir
-from verify.encode import Encoder
+from verify.encode import Encoder, constant
 from verify.schema import Affinity, Column, Schema
 from verify.values import TRUE, check_with_deadline, fresh, is_true, same_row
 
@@ -69,6 +69,8 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[SPJ, SPJ]] | None:
         return None
     if repr(r1) == repr(r2) and _deterministic(r1):
         return []
+    if always_empty(r1) and always_empty(r2):
+        return []
     a, b = spj(r1), spj(r2)
     if a is not None and b is not None:
         return [(a, b)]
@@ -76,6 +78,8 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[SPJ, SPJ]] | None:
         return None
     if isinstance(r1, ir.Distinct):
         return _differing_blocks(r1.input, r2.input)
+    if isinstance(r1, ir.Project):
+        r2 = _align_group_keys(r1, r2)
     if isinstance(r1, (ir.Project, ir.Filter)):
         e1 = r1.exprs if isinstance(r1, ir.Project) else (r1.cond,)
         e2 = r2.exprs if isinstance(r2, ir.Project) else (r2.cond,)
@@ -99,6 +103,62 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[SPJ, SPJ]] | None:
         if same_shape and _plain(r1.keys) and _plain(tuple(i.arg for i in r1.items if i.arg is not None)):
             return _differing_blocks(r1.input, r2.input)
     return None
+
+
+def _align_group_keys(r1: ir.Project, r2: ir.Project) -> ir.Project:
+    """`GROUP BY a, b` and `GROUP BY b, a` form the same groups: when two projections read
+    aggregates whose keys are the same up to order, rewrite the second to list its keys in the
+    first's order (and its projection to match), so that the two can be compared."""
+    a1, a2 = r1.input, r2.input
+    if not (isinstance(a1, ir.Aggregate) and isinstance(a2, ir.Aggregate)) or a1.keys == a2.keys:
+        return r2
+    if not _plain(r2.exprs):  # column references inside a subquery belong to other scopes
+        return r2
+    if len(a1.keys) != len(a2.keys) or sorted(map(repr, a1.keys)) != sorted(map(repr, a2.keys)):
+        return r2
+    if len(set(map(repr, a1.keys))) != len(a1.keys):
+        return r2
+    position = {repr(k): i for i, k in enumerate(a1.keys)}
+    moved = {j: position[repr(k)] for j, k in enumerate(a2.keys)}  # old output column → new
+    n = len(a2.keys)
+    cols = tuple(a1.columns[:n]) + tuple(a2.columns[n:])
+    agg = replace(a2, columns=cols, keys=a1.keys)
+    exprs = tuple(_rewrite(e, lambda c: replace(c, index=moved.get(c.index, c.index))) for e in r2.exprs)
+    return replace(r2, input=agg, exprs=exprs)
+
+
+def always_empty(rel: ir.Rel) -> bool:
+    """`rel` returns no row on any database: a LIMIT 0, a WHERE that is constantly false or
+    NULL, or an operator that is empty whenever its input is.
+
+        >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
+        >>> always_empty(ir.Filter(t.columns, t, ir.Cmp("=", ir.Lit(1, "int"), ir.Lit(0, "int"), "num")))
+        True
+        >>> always_empty(ir.Aggregate(t.columns, ir.Sort(t.columns, t, (), 0), (), (), grouped=False))
+        False
+    """
+    if isinstance(rel, ir.Values):
+        return not rel.rows
+    if isinstance(rel, ir.Filter):
+        return always_empty(rel.input) or (constant(rel.cond) and _never_true(rel.cond))
+    if isinstance(rel, ir.Sort):
+        return rel.limit == 0 or always_empty(rel.input)
+    if isinstance(rel, (ir.Project, ir.Distinct, ir.Window)):
+        return always_empty(rel.input)
+    if isinstance(rel, ir.Aggregate):
+        return rel.grouped and always_empty(rel.input)
+    if isinstance(rel, ir.Join):
+        left, right = always_empty(rel.left), always_empty(rel.right)
+        return {"left": left, "lateral_left": left, "right": right, "full": left and right}.get(rel.kind, left or right)
+    if isinstance(rel, ir.SetOp):
+        left, right = always_empty(rel.left), always_empty(rel.right)
+        return {"union": left and right, "intersect": left or right}.get(rel.op, left)
+    return False
+
+
+def _never_true(cond: ir.Expr) -> bool:
+    enc = Encoder(Schema(tables=[]), 0)
+    return z3.is_false(z3.simplify(is_true(enc.expr(cond, [], ()))))
 
 
 def spj(rel: ir.Rel) -> SPJ | None:
