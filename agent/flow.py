@@ -47,7 +47,7 @@ class AgentConfig(BaseModel):
     policy: OutputPolicy = Field(default_factory=OutputPolicy)
     sql_timeout: float = 10.0
     python_timeout: float = 20.0
-    python_memory_mb: int = 1024
+    python_memory_mb: int = 2048
     select: SelectConfig = Field(default_factory=SelectConfig)
 
 

@@ -101,10 +101,11 @@ if duckdb is not None:
     def _safe_connect(database=":memory:", read_only=False, config=None, **kw):
         if database not in (":memory:", "", None):
             raise PermissionError("duckdb: only in-memory databases are allowed in the sandbox")
-        cfg2 = dict(config or {}); cfg2["enable_external_access"] = False
+        cfg2 = dict(config or {}); cfg2["enable_external_access"] = False; cfg2["threads"] = 1
         return _connect(":memory:", config=cfg2)
     duckdb.connect = _safe_connect
     try:
+        duckdb.execute("SET threads = 1")
         duckdb.execute("SET enable_external_access = false")
     except Exception:
         pass
@@ -218,7 +219,7 @@ def _jsonable(v: Any) -> Any:
 
 
 def run_python(code: str, *, db_path: str | Path | None = None, results: dict[str, ResultTable] | None = None,
-               timeout: float = 20.0, memory_mb: int = 1024) -> PythonOutcome:
+               timeout: float = 20.0, memory_mb: int = 2048) -> PythonOutcome:
     """Run `code` in a sandboxed child process (see the module doc). Never raises for
     failures of the code itself: they come back in `error`."""
     t0 = time.monotonic()
@@ -231,7 +232,8 @@ def run_python(code: str, *, db_path: str | Path | None = None, results: dict[st
              for rid, t in (results or {}).items()}, default=str))
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "TMPDIR": work,
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "PYTHONHASHSEED": "0", "LANG": "C.UTF-8"}
+               "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
+               "MALLOC_ARENA_MAX": "2"}  # per-thread malloc arenas would eat the address-space limit
         cmd = [sys.executable, "-I", "-B", str(Path(work) / "runner.py"), work, str(memory_mb),
                str(max(1, int(timeout + 1))), str(KEEP_ROWS), str(MAX_STDOUT)]
         proc = subprocess.Popen(cmd, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

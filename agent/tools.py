@@ -290,7 +290,7 @@ class ToolBox:
     (query results are numbered r1, r2, ... across them)."""
 
     def __init__(self, db_path: str | Path, *, policy: OutputPolicy | None = None,
-                 sql_timeout: float = 10.0, python_timeout: float = 20.0, python_memory_mb: int = 1024,
+                 sql_timeout: float = 10.0, python_timeout: float = 20.0, python_memory_mb: int = 2048,
                  verify_timeout: float = 5.0, verify_bound: int = 3, keep_rows: int = 10_000,
                  allowed: list[str] | None = None):
         self.db_path = Path(db_path)
