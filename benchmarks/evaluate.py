@@ -292,7 +292,8 @@ def summarize(records: list[ResultRow], systems: list[str], ex_available: bool) 
         for s in out:
             s.rank_ex, s.rank_verified = rex[s.system], rver[s.system]
     else:
-        rref = _rank({s.system: -s.refuted for s in out})
+        # without EX: fewest refuted or invalid (error verdict, e.g. unknown column) predictions first
+        rref = _rank({s.system: -(s.refuted + s.error) for s in out})
         for s in out:
             s.rank_verified = rref[s.system]
     key = (lambda s: (s.rank_verified or 0, s.rank_ex or 0, s.system))

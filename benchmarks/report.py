@@ -76,7 +76,7 @@ const cols = D.ex_available
      ['rank_ex','rank EX'],['rank_verified','rank verified'],['proved','proved'],['refuted','refuted'],
      ['refuted_by_database','wrong on DB'],['unknown','unknown'],['unsupported','unsupported'],['nondeterministic','nondet.'],
      ['error','error'],['timeout','timeout']]
-  : [['system','system'],['questions','n'],['refuted','refuted'],['proved','proved'],['rank_verified','rank'],
+  : [['system','system'],['questions','n'],['refuted','refuted'],['proved','proved'],['rank_verified','rank (fewest refuted+error)'],
      ['unknown','unknown'],['unsupported','unsupported'],['nondeterministic','nondet.'],['error','error'],['timeout','timeout']];
 let sortKey = D.ex_available ? 'rank_verified' : 'rank_verified', sortDir = 1;
 function drawTable() {
