@@ -201,9 +201,17 @@ def bench(benchmark: str, data_dir: Path, out: Path, spec: ModelSpec, agent: Age
 
     t0 = time.monotonic()
     ds = load_dataset(benchmark, data_dir)
-    store = AgentRunStore(out)
-    if spec.cache_dir is None:
-        spec = spec.model_copy(update={"cache_dir": str(store.cache_dir)})
+    selected, skipped = [], 0
+    for q in ds.questions[start:]:
+        if limit is not None and len(selected) >= limit:
+            break
+        if q.db_path is None:
+            skipped += 1
+        else:
+            selected.append(q)
+    if not selected:
+        raise ValueError(f"no question of {benchmark} {ds.split} from {start} on has a database under {data_dir} "
+                         f"({skipped} skipped: database missing)")
     cand_by_system: dict[str, list[str]] = {}
     if spec.kind == "scripted":
         if not scripted_from:
@@ -223,17 +231,12 @@ def bench(benchmark: str, data_dir: Path, out: Path, spec: ModelSpec, agent: Age
     meta = {"benchmark": benchmark, "model": spec.config.model, "base_url": spec.config.base_url,
             "kind": spec.kind, "agent": agent.model_dump(mode="json"), "systems": sorted(cand_by_system),
             "verify_bound": verify_bound}
+    store = AgentRunStore(out)
     store.open_run(meta)
+    if spec.cache_dir is None:
+        spec = spec.model_copy(update={"cache_dir": str(store.cache_dir)})
     done = store.finished()
     flavour = "bird" if benchmark == "bird" else "spider"
-    selected, skipped = [], 0
-    for q in ds.questions[start:]:
-        if limit is not None and len(selected) >= limit:
-            break
-        if q.db_path is None:
-            skipped += 1
-        else:
-            selected.append(q)
     todo = [q for q in selected if q.index not in done]
     tasks = [BenchTask(index=q.index, db_id=q.db_id, question=q.question, evidence=q.evidence, gold_sql=q.gold_sql,
                        difficulty=q.difficulty, db_path=str(q.db_path), flavour=flavour,

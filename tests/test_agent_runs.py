@@ -149,3 +149,11 @@ def test_bench_and_show_commands(tmp_path):
     assert missing.exit_code == 3 and "not a run folder" in missing.output
     nokey = CliRunner().invoke(app, ["agent", "bench", "--benchmark", "nope", "--out", str(tmp_path / "x")])
     assert nokey.exit_code == 3 and "unknown benchmark" in nokey.output
+
+
+@pytest.mark.skipif(not (DATA / "bird" / "dev.json").is_file(), reason="shared BIRD data absent")
+def test_bench_without_databases_says_so_and_leaves_nothing(tmp_path):
+    spec = ModelSpec(kind="endpoint", config=LLMConfig(model="m", base_url="http://127.0.0.1:9/v1"))
+    with pytest.raises(ValueError, match=r"no question of bird dev .* has a database .*1534 skipped"):
+        bench("bird", DATA / "bird", tmp_path / "run", spec, AgentConfig())
+    assert not (tmp_path / "run").exists()
