@@ -345,11 +345,23 @@ class _SmtResult:
     reason: str = ""
 
 
+# A one-shot tactic solver rather than z3.Solver()'s incremental core: simplify, propagate
+# constants, eliminate variables defined by equations (most of the encoding's fresh values are)
+# and unconstrained ones, then Z3's default strategy for the logic. On the bounded-search
+# formulas this is several times faster at larger k (Calcite #151 at k=8: 37 s against 168 s).
+SOLVER_TACTICS = ("simplify", "propagate-values", "solve-eqs", "elim-uncnstr", "simplify", "default")
+
+
+def _solver() -> z3.Solver:
+    return z3.Then(*SOLVER_TACTICS).solver()
+
+
 def _encode_at(prep: _Prepared, k: int, deadline: float, abstract_text_numbers: bool):
     """(encoder, solver holding the formula "some database of size k makes them differ"), or
     an `unknown` result when building the formula ran past the deadline."""
     enc = Encoder(prep.schema, k, prep.dialect, tables=set(prep.gold.tables | prep.gen.tables), deadline=deadline,
-                  abstract_text_numbers=abstract_text_numbers, symmetry_breaking=_order_blind(prep))
+                  abstract_text_numbers=abstract_text_numbers, symmetry_breaking=_order_blind(prep),
+                  text_columns_read=_column_names_read(prep))
     try:
         r1 = enc.rel(prep.gold.rel)
         r2 = enc.rel(prep.gen.rel)
@@ -357,7 +369,7 @@ def _encode_at(prep: _Prepared, k: int, deadline: float, abstract_text_numbers: 
         db_constraints = enc.database_constraints()
     except EncodingTimeout:
         return _SmtResult("unknown", assumptions=enc.assumption_notes, reason=f"time ran out encoding k={k}")
-    solver = z3.Solver()
+    solver = _solver()
     solver.add(db_constraints)
     solver.add(enc.side)
     solver.add(enc.assumptions)
@@ -388,6 +400,22 @@ def _tables_without_rows(prep: _Prepared, deadline: float) -> list[str]:
         if check_with_deadline(solver, min(2.0, max(0.0, deadline - time.monotonic()))) == z3.unsat:
             out.append(t.name)
     return out
+
+
+def _column_names_read(prep: _Prepared) -> set[str] | None:
+    """Lower-cased names of the columns the two queries mention, or None when one of them
+    uses `*` outside COUNT(*) (then any column may be read). Referenced columns of foreign
+    keys are parents' keys, covered by the encoder's own check."""
+    names: set[str] = set()
+    for tree in (prep.gold_tree, prep.gen_tree):
+        for node in tree.walk():
+            if isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
+                return None
+            if isinstance(node, exp.Column):
+                if isinstance(node.this, exp.Star):
+                    return None
+                names.add(node.name.lower())
+    return names
 
 
 def _order_blind(prep: _Prepared) -> bool:

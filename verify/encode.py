@@ -94,8 +94,11 @@ class Encoder:
 
     def __init__(self, schema: Schema, k: int, dialect: str = "sqlite", tables: set[str] | None = None,
                  deadline: float | None = None, abstract_text_numbers: bool = False,
-                 symmetry_breaking: bool = False):
+                 symmetry_breaking: bool = False, text_columns_read: set[str] | None = None):
         self.deadline = deadline
+        # lower-cased names of the text columns the queries may read (None: all of them); the
+        # others carry no domain assumption, which would only cost the string solver time
+        self.text_columns_read = text_columns_read
         # order each table's row slots (see `_slot_order`); only sound for queries whose result
         # does not depend on the order of rows (the caller decides)
         self.symmetry_breaking = symmetry_breaking
@@ -142,11 +145,17 @@ class Encoder:
                 if kind == "num":
                     # a NUMERIC cell holds an INTEGER exactly when its value is integral
                     self.side.append(v.isint == z3.IsInt(v.v))
-                if kind == "text":
+                if kind == "text" and self._text_column_read(t, c.name):
                     self.assume(z3.InRe(v.v, PRINTABLE), "text values are printable ASCII")
                 vals.append(v)
             rows.append(SRow(z3.Bool(f"{t.name}[{i}].present"), vals))
         return rows
+
+    def _text_column_read(self, t, column: str) -> bool:
+        if self.text_columns_read is None or column.lower() in self.text_columns_read:
+            return True
+        keyed = t.primary_key + [c for u in t.unique for c in u] + [c for fk in t.foreign_keys for c in fk.columns]
+        return bool(t.checks or t.functional_dependencies) or column.lower() in {c.lower() for c in keyed}
 
     def assume(self, c: z3.BoolRef, note: str) -> None:
         self.assumptions.append(c)
