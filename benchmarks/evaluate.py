@@ -45,6 +45,7 @@ from benchmarks.predictions import align, load_predictions
 from benchmarks.store import ResultKey, ResultRow, RunStore, VerificationRow, ExecutionRow, normalize_sql, sql_hash, text_hash
 
 REFUTED = "refuted"
+UNREALISTIC = "refuted only by unrealistic data"  # reason prefix: not refuted under --constraints
 OUTCOME_OF_VERDICT = {"equivalent": "verified", "not_equivalent": REFUTED, "nondeterministic": "nondeterministic",
                       "unknown": "unknown", "unsupported": "unsupported", "error": "error"}
 
@@ -164,6 +165,12 @@ def _verify_task(task: dict) -> dict:
             verdict = "unknown"
             reason = (f"the verifier's counterexample differs only in a way the {task['flavour']} metric ignores "
                       f"(column order, duplicates or row order); {reason}").rstrip("; ")
+    if task.get("constraints") and verdict in ("equivalent", "unknown"):
+        # does the difference exist only on data the constraints rule out?
+        plain = _verify_task({**task, "constraints": None})
+        if plain["verdict"] == "not_equivalent":
+            reason = f"{UNREALISTIC}: a counterexample exists only without the constraints"
+            cex = plain["counterexample"]
     return {"verdict": verdict, "reason": reason, "counterexample": cex,
             "seconds": round(time.monotonic() - t0, 3), "bound": v.bound, "complete": v.complete}
 
@@ -232,6 +239,7 @@ class SystemSummary(BaseModel):
     error: int = 0
     timeout: int = 0
     gold_failed: int = 0
+    unrealistic_only: int = Field(default=0, description=f"not refuted, but {UNREALISTIC} (with --constraints)")
     by_difficulty: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
@@ -262,6 +270,7 @@ def summarize(records: list[ResultRow], systems: list[str], ex_available: bool) 
         s = SystemSummary(system=name, questions=len(rows))
         for r in rows:
             o = r.outcome
+            s.unrealistic_only += (r.reason or "").startswith(UNREALISTIC)
             if o == "verified":
                 s.proved += r.verdict == "equivalent"
             elif o == REFUTED:
@@ -486,6 +495,9 @@ def print_leaderboard(lb: Leaderboard, console: Console) -> None:
     else:
         cols += ["refuted", "proved"]
     cols += ["unknown", "unsupported", "nondet.", "error/timeout"]
+    with_constraints = bool(lb.config.get("constraints"))
+    if with_constraints:
+        cols.append("refuted only by unrealistic data")
     for c in cols:
         t.add_column(c, justify="left" if c == "system" else "right")
     for s in lb.systems:
@@ -496,6 +508,8 @@ def print_leaderboard(lb: Leaderboard, console: Console) -> None:
         else:
             row += [str(s.refuted), str(s.proved)]
         row += [str(s.unknown), str(s.unsupported), str(s.nondeterministic), str(s.error + s.timeout + s.gold_failed)]
+        if with_constraints:
+            row.append(str(s.unrealistic_only))
         t.add_row(*row)
     console.print(t)
     rate = lb.pairs / lb.wall_seconds if lb.wall_seconds else 0.0

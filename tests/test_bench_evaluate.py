@@ -153,3 +153,22 @@ def test_permute_columns_and_missing_constraints_package(tmp_path):
     with pytest.raises((EvalError, FileNotFoundError)):
         with RunStore(tmp_path / "s.duckdb") as st:
             run_evaluation(cfg, [], store=st)
+
+
+def test_pairs_refuted_only_by_unrealistic_data_are_reported(tmp_path):
+    from constraints.io import save_constraints
+    from constraints.models import ConstraintSet, NotNull
+
+    data, files = _fixture(tmp_path)
+    cpath = tmp_path / "shop.json"
+    save_constraints(ConstraintSet(constraints=[NotNull(table="item", column="price")]), cpath)
+    cfg = EvalConfig(benchmark="spider", data_dir=data, bound=2, timeout=20, random_budget=0.5, workers=1,
+                     constraints=cpath)
+    with RunStore(tmp_path / "runs.duckdb") as st:
+        lb = run_evaluation(cfg, [(None, files[1])], store=st)
+    b = lb.systems[0]
+    # count(price) = count(*) once price is never NULL; price > 11 vs > 10 still differs (price 10.5)
+    assert b.unrealistic_only == 1 and b.refuted == 1
+    rec = next(r for r in lb.records if r.pred_sql.startswith("SELECT count(price)"))
+    assert rec.outcome == "verified" and rec.reason.startswith("refuted only by unrealistic data")
+    assert rec.counterexample is not None
