@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 
 from agent.flow import AgentConfig, Answer, answer_question
 from agent.llm import LLM, LLMConfig, PriceTable, ResponseCache
-from agent.scripted import Reply, ScriptedModel, tool_calls
+from agent.scripted import Reply, ScriptedModel
 from agent.store import AgentRunStore, QuestionRecord
 
 

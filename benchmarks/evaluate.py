@@ -40,7 +40,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from benchmarks.datasets import Dataset, Question, load_dataset, load_schema_cached
+from benchmarks.datasets import Question, load_dataset, load_schema_cached
 from benchmarks.predictions import align, load_predictions
 from benchmarks.store import ResultKey, ResultRow, RunStore, VerificationRow, ExecutionRow, normalize_sql, sql_hash, text_hash
 

@@ -434,19 +434,9 @@ class _TableMiner:
             v = r[i]
             if isinstance(v, str):
                 seen.update(v)
-        if not seen or any(not (32 <= ord(ch) < 127) for ch in seen):
+        body = observed_charset(seen)
+        if body is None:
             return None
-        chars = set()
-        for ch in seen:
-            if ch.isdigit():
-                chars.update("0123456789")
-            elif ch.isupper():
-                chars.update(chr(c) for c in range(65, 91))
-            elif ch.islower():
-                chars.update(chr(c) for c in range(97, 123))
-            else:
-                chars.add(ch)
-        body = glob_class("".join(chars))
         probe = Format(table=self.t.name, column=st.name, charset=body)
         return body if holds(self.con, self.t, probe) else None
 
@@ -596,3 +586,27 @@ def _norm(v: Any) -> Any:
     if isinstance(v, float) and v.is_integer():
         return int(v)
     return v
+
+
+def observed_charset(seen: set[str]) -> str | None:
+    """A GLOB character class covering the characters seen, widened to whole classes (any
+    digit, any upper-case or lower-case ASCII letter; other characters as they are), or None
+    when nothing was seen or a character is not printable ASCII.
+
+        >>> observed_charset({"a", "B", "7", "-"}) == glob_class("".join(
+        ...     [chr(c) for c in range(97, 123)] + [chr(c) for c in range(65, 91)] + list("0123456789-")))
+        True
+    """
+    if not seen or any(not (32 <= ord(ch) < 127) for ch in seen):
+        return None
+    chars: set[str] = set()
+    for ch in seen:
+        if ch.isdigit():
+            chars.update("0123456789")
+        elif ch.isupper():
+            chars.update(chr(c) for c in range(65, 91))
+        elif ch.islower():
+            chars.update(chr(c) for c in range(97, 123))
+        else:
+            chars.add(ch)
+    return glob_class("".join(chars))

@@ -32,13 +32,11 @@ from __future__ import annotations
 import math
 import os
 import re
-import sqlite3
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from constraints.apply import glob_class
-from constraints.mine import _DATE_RE, _col_stats, _connect, _sample, file_sha256, nice_range
+from constraints.mine import _DATE_RE, _col_stats, _connect, _sample, file_sha256, nice_range, observed_charset
 from verify.schema import Schema, quote_ident
 from verify.schema_io import schema_from_sqlite
 
@@ -127,20 +125,7 @@ def profile_database(
 
 
 def _charset(vals: list[str]) -> str | None:
-    seen = set("".join(vals))
-    if not seen or any(not (32 <= ord(c) < 127) for c in seen):
-        return None
-    chars: set[str] = set()
-    for ch in seen:
-        if ch.isdigit():
-            chars.update("0123456789")
-        elif ch.isupper():
-            chars.update(chr(c) for c in range(65, 91))
-        elif ch.islower():
-            chars.update(chr(c) for c in range(97, 123))
-        else:
-            chars.add(ch)
-    return glob_class("".join(chars))
+    return observed_charset(set("".join(vals)))
 
 
 def _class_regex(body: str) -> re.Pattern[str]:
