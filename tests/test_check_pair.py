@@ -347,3 +347,43 @@ def test_group_by_key_order_does_not_matter_but_column_order_does():
     swapped = check_pair("SELECT a, b, COUNT(*) FROM t GROUP BY a, b", "SELECT b, a, COUNT(*) FROM t GROUP BY b, a",
                          schema=SCHEMA)
     assert swapped.verdict == VerdictKind.NOT_EQUIVALENT
+
+
+# ----------------------------------------------------------------------------- the random budget
+def _recording_random_search(monkeypatch):
+    """Record the budget of every random pass check_pair starts."""
+    import verify.check as check_module
+
+    budgets: list[float] = []
+    real = check_module.random_search
+
+    def recording(*args, **kw):
+        budgets.append(kw["budget_seconds"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(check_module, "random_search", recording)
+    return check_module, budgets
+
+
+def test_an_equivalent_pair_spends_only_the_first_random_pass(monkeypatch):
+    check_module, budgets = _recording_random_search(monkeypatch)
+    v = check("SELECT a FROM t WHERE a > 1 AND b < 2", "SELECT a FROM t WHERE b < 2 AND NOT a <= 1",
+              random_budget=5.0, shortcuts=False)
+    assert v.verdict == VerdictKind.EQUIVALENT and v.bound == 3
+    assert budgets == [check_module.FIRST_RANDOM_PASS]  # the other 4.75 s were kept, never spent
+
+
+def test_the_rest_of_the_random_budget_runs_when_the_solver_gives_up(monkeypatch):
+    check_module, budgets = _recording_random_search(monkeypatch)
+    monkeypatch.setattr(check_module, "FIRST_RANDOM_PASS", 0.0)  # the first pass finds nothing
+    monkeypatch.setattr(check_module, "_smt_at",
+                        lambda *a, **kw: check_module._SmtResult("unknown", assumptions=[],
+                                                                        reason="solver gave up at k=1"))
+    v = check("SELECT COUNT(*) FROM t", "SELECT COUNT(a) FROM t", random_budget=3.0)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.confirmed, v.reason
+    assert len(budgets) == 1 and 2.5 < budgets[0] <= 3.0  # the reserve, after the solver
+    g, n = rerun_on_sqlite(v, "SELECT COUNT(*) FROM t", "SELECT COUNT(a) FROM t")
+    assert g != n
+    # an equivalent pair the solver gives up on stays unknown: random search proves nothing
+    v = check("SELECT a FROM t", "SELECT a FROM t WHERE 1", random_budget=0.5, shortcuts=False)
+    assert v.verdict == VerdictKind.UNKNOWN and "solver gave up" in v.reason

@@ -38,6 +38,7 @@ from verify.verdict import Counterexample, Stats, TableData, Verdict, VerdictKin
 
 SEMANTICS = ("auto", "bag", "set", "list")
 MAX_UNCONFIRMED_PER_K = 5
+FIRST_RANDOM_PASS = 0.25  # seconds of random databases before the SMT search
 
 
 @dataclass
@@ -117,26 +118,19 @@ def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_bu
                                    assumptions=prep.notes + [u for u in used if u not in prep.notes],
                                    **common), start)
 
-    # 3. a cheap randomized pass on the real engine
+    # 3. a short randomized pass on the real engine: most differences show on the first few
+    # random databases. The rest of the random budget is kept for after the SMT search, in case
+    # the solver runs out of time (an equivalent pair, the common case, never spends it).
     pools = value_pools(prep)
     rb = random_budget if random_budget is not None else min(2.0, timeout * 0.1)
     if not prep.gold.tables and not prep.gen.tables:
         rb = min(rb, 0.1)  # the database does not matter: one run shows any difference
-    outcome = random_search(
-        prep.schema, prep.gold_sql, prep.gen_sql, dialect=dialect, semantics=prep.semantics, pools=pools,
-        k_max=max(bound, 1), budget_seconds=rb, rng=random.Random(seed),
-    )
-    stats.random_databases = outcome.tried
-    witness: Counterexample | None = None  # an order-dependent difference, kept while searching on
-    if outcome.hit is not None:
-        cex = _counterexample(prep, outcome.hit.tables, pools, "random", minimize_result, deadline)
-        if cex is not None and not cex.order_dependent:
-            return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(cex.tables),
-                                   counterexample=cex, confirmed=True, assumptions=prep.notes,
-                                   **common), start)
-        if cex is not None:
-            witness = cex
-            stats.order_dependent_models += 1
+    first = min(rb, FIRST_RANDOM_PASS)
+    found, witness = _random_pass(prep, pools, bound, first, seed, minimize_result, deadline, stats)
+    if found is not None:
+        return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(found.tables),
+                               counterexample=found, confirmed=True, assumptions=prep.notes, **common), start)
+    reserve = max(0.0, rb - first)
 
     # 4. queries that read no table: one check at k = 0 decides every database size
     bounds = [0] if not prep.gold.tables and not prep.gen.tables else bound_schedule(bound)
@@ -148,9 +142,11 @@ def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_bu
         assumptions.append(f"WARNING: the schema's constraints admit no row in table {name}, so every "
                            f"database considered has it empty (check the constraints)")
     nondeterministic = _nondeterministic_verdict(common, assumptions, start)
+    stopped: str | None = None  # why the SMT search ended before `bound`, if it did
     for k in bounds:
-        remaining = deadline - time.monotonic()
+        remaining = deadline - reserve - time.monotonic()
         if remaining <= 0.05:
+            stopped = "no time left for the SMT search" if proved is None else f"time ran out after k={proved}"
             break
         res = _smt_at(prep, k, remaining, stats, pools, minimize_result, deadline)
         for a in res.assumptions:
@@ -161,25 +157,52 @@ def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_bu
             return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=k, counterexample=res.cex,
                                    confirmed=True, assumptions=assumptions, **common), start)
         if res.status != "unsat":
-            if witness is not None:
-                return nondeterministic(witness)
-            reason = res.reason or f"solver returned {res.status} at k={k}"
-            return _finish(Verdict(verdict=VerdictKind.EQUIVALENT if proved else VerdictKind.UNKNOWN,
-                                   bound=proved, reason=(f"proved up to k={proved}; " if proved else "") + reason,
-                                   assumptions=assumptions, **common), start)
+            stopped = (f"proved up to k={proved}; " if proved else "") + (
+                res.reason or f"solver returned {res.status} at k={k}")
+            break
         proved = k
+    if stopped is not None:  # the rest of the random budget, now that the solver gave up
+        late = min(reserve, deadline - time.monotonic())
+        found, late_witness = _random_pass(prep, pools, bound, late, seed + 1,
+                                           minimize_result, deadline, stats)
+        if found is not None:
+            return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(found.tables),
+                                   counterexample=found, confirmed=True, assumptions=assumptions,
+                                   **common), start)
+        witness = witness or late_witness
     if witness is not None:
         return nondeterministic(witness)
     if proved is None:
-        return _finish(Verdict(verdict=VerdictKind.UNKNOWN, reason="no time left for the SMT search",
+        return _finish(Verdict(verdict=VerdictKind.UNKNOWN, reason=stopped or "no time left for the SMT search",
                                assumptions=assumptions, **common), start)
     if bounds == [0]:
         return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, bound=0, complete=True,
                                reason="neither query reads a table, so the database does not matter",
                                assumptions=assumptions, **common), start)
-    reason = "" if proved == bound else f"time ran out after k={proved}"
-    return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, bound=proved, reason=reason,
+    return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, bound=proved, reason=stopped or "",
                            assumptions=assumptions, **common), start)
+
+
+def _random_pass(prep: _Prepared, pools, bound: int, budget: float, seed: int, do_min: bool,
+                 deadline: float, stats: Stats) -> tuple[Counterexample | None, Counterexample | None]:
+    """Random databases for `budget` seconds: (a confirmed order-independent counterexample,
+    or None; a difference that depends on an order SQLite leaves open, or None)."""
+    if budget <= 0:
+        return None, None
+    outcome = random_search(
+        prep.schema, prep.gold_sql, prep.gen_sql, dialect=prep.dialect, semantics=prep.semantics, pools=pools,
+        k_max=max(bound, 1), budget_seconds=budget, rng=random.Random(seed),
+    )
+    stats.random_databases += outcome.tried
+    if outcome.hit is None:
+        return None, None
+    cex = _counterexample(prep, outcome.hit.tables, pools, "random", do_min, deadline)
+    if cex is None:
+        return None, None
+    if cex.order_dependent:
+        stats.order_dependent_models += 1
+        return None, cex
+    return cex, None
 
 
 def _unsupported(e: _UnsupportedPair, base: dict, bound: int, timeout: float, random_budget: float | None,
@@ -190,17 +213,12 @@ def _unsupported(e: _UnsupportedPair, base: dict, bound: int, timeout: float, ra
     base = dict(base, semantics=prep.semantics, schema_inferred=prep.schema.inferred)
     pools = value_pools(prep)
     rb = random_budget if random_budget is not None else min(2.0, timeout * 0.1)
-    outcome = random_search(prep.schema, prep.gold_sql, prep.gen_sql,
-                            dialect=prep.dialect, semantics=prep.semantics, pools=pools, k_max=max(bound, 1),
-                            budget_seconds=rb, rng=random.Random(seed))
-    base["stats"].random_databases = outcome.tried
-    if outcome.hit is not None:
-        cex = _counterexample(prep, outcome.hit.tables, pools, "random", do_min, time.monotonic() + timeout)
-        if cex is not None and not cex.order_dependent:
-            return Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(cex.tables), counterexample=cex,
-                           confirmed=True, assumptions=prep.notes,
-                           reason=f"found by random search although the verifier does not model {e.feature}",
-                           **base)
+    found, _ = _random_pass(prep, pools, bound, rb, seed, do_min, time.monotonic() + timeout, base["stats"])
+    if found is not None:
+        return Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(found.tables), counterexample=found,
+                       confirmed=True, assumptions=prep.notes,
+                       reason=f"found by random search although the verifier does not model {e.feature}",
+                       **base)
     return Verdict(verdict=VerdictKind.UNSUPPORTED, reason=f"unsupported: {e.feature}", assumptions=prep.notes,
                    **base)
 
