@@ -5,8 +5,9 @@ dev set by `benchmarks.predictions`). For every question the pool goes through
 `agent.select.select`; the chosen query, the plain execution-result majority vote
 (`agent.select.majority_vote`, ties by system order) and every single system are scored with
 `benchmarks.exec_acc.execution_match` (EX, the official flavour). With `verified=True` a second
-pass asks the verifier whether the selected, majority and best-single answers are equivalent to
-the gold query (`verified accuracy`: proved equivalent up to the bound).
+pass scores the selected, majority and best-single answers' verified accuracy exactly as
+`verify leaderboard` does (`benchmarks.evaluate.judge_pair`: EX accepted and not refuted by a
+confirmed counterexample).
 
 Questions whose database is missing are skipped and counted.
 
@@ -94,11 +95,10 @@ def _one(args: tuple) -> QuestionOutcome:
 
 
 def _verify_one(args: tuple) -> dict[str, bool]:
-    gold, answers, db_path, db_id, timeout, bound = args
-    from benchmarks.datasets import load_schema_cached
-    from verify import check_pair
+    """Verified accuracy of each named answer, judged as `verify leaderboard` judges a system."""
+    gold, answers, db_path, db_id, flavour, timeout, bound = args
+    from benchmarks.evaluate import judge_pair
 
-    schema = load_schema_cached(str(db_path), "", db_id)
     memo: dict[str, bool] = {}
     out = {}
     for name, sql in answers.items():
@@ -107,8 +107,9 @@ def _verify_one(args: tuple) -> dict[str, bool]:
             continue
         key = normalize_sql(sql)
         if key not in memo:
-            v = check_pair(gold, sql, schema=schema, bound=bound, timeout=timeout, minimize_result=False)
-            memo[key] = v.verdict.value == "equivalent"
+            j = judge_pair(gold, sql, db_path=db_path, db_id=db_id, flavour=flavour, bound=bound, timeout=timeout,
+                           minimize=False)
+            memo[key] = bool(j["ex"]) and j["verified"]
         out[name] = memo[key]
     return out
 
@@ -167,7 +168,7 @@ def evaluate(benchmark: str, data_dir: Path, prediction_paths: list[Path], *, li
             answers = {"selected": systems[o.selected][q.index] if o.selected else None,
                        "majority": systems[o.majority][q.index] if o.majority else None,
                        "best": systems[best][q.index] if best else None}
-            jobs.append((q.gold_sql, answers, q.db_path, q.db_id, verify_timeout, verify_bound))
+            jobs.append((q.gold_sql, answers, q.db_path, q.db_id, flavour, verify_timeout, verify_bound))
         with ProcessPoolExecutor(max_workers=max(1, workers)) as ex:
             for i, (o, v) in enumerate(zip(outcomes, ex.map(_verify_one, jobs, chunksize=2))):
                 o.verified = v

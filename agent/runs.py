@@ -1,9 +1,9 @@
 """Runs of the agent: one question (`ask`) or a benchmark (`bench`), with a run store.
 
 `bench` answers every question of Spider or BIRD dev that has a database, scores the answer
-with `benchmarks.exec_acc.execution_match` (EX, the official flavour) and with the verifier
-against the gold query (verified = proved equivalent up to the bound), and records per question
-the tokens, cost, LLM calls, time and the full trace in an `AgentRunStore`. A re-run with the
+exactly as `verify leaderboard` scores a published system (`benchmarks.evaluate.judge_pair`: EX
+with the official flavour; verified = EX accepted and not refuted by the verifier), and records
+per question the tokens, cost, LLM calls, time and the full trace in an `AgentRunStore`. A re-run with the
 same `--out` resumes. Questions run inline (one at a time, traces streamed as they happen) or,
 with `workers > 1` or Ray, through `benchmarks.executors` (a task's trace is stored when it
 finishes).
@@ -107,26 +107,27 @@ def build_llm(spec: ModelSpec, candidates: list[str] | None = None) -> LLM:
 
 def score(answer_sql: str | None, gold_sql: str, db_path: str | Path, db_id: str, flavour: str,
           verify_timeout: float, verify_bound: int, ex_timeout: float) -> dict[str, Any]:
-    """EX and the verifier's verdict of an answer against the gold query."""
+    """EX and verified accuracy of an answer, judged exactly as `verify leaderboard` judges a
+    published system's prediction (`benchmarks.evaluate.judge_pair`): verified = EX accepted
+    and not refuted by a confirmed counterexample. `verify_timeout=0` scores EX only."""
     from benchmarks.exec_acc import execution_match
+    from benchmarks.evaluate import judge_pair
 
     if not answer_sql:
-        return {"ex": False, "ex_error": "no answer", "verdict": None, "verified": False}
-    r = execution_match(gold_sql, answer_sql, db_path, flavour=flavour, timeout=ex_timeout)
-    out: dict[str, Any] = {"ex": r.match, "ex_error": r.error, "verdict": None, "verified": None}
-    if verify_timeout > 0:
-        from benchmarks.datasets import load_schema_cached
-        from verify import check_pair
-
-        try:
-            schema = load_schema_cached(str(db_path), "", db_id)
-            v = check_pair(gold_sql, answer_sql, schema=schema, bound=verify_bound, timeout=verify_timeout,
-                           minimize_result=False)
-            out["verdict"] = v.verdict.value
-            out["verified"] = v.verdict.value == "equivalent"
-        except Exception as e:  # noqa: BLE001 - recorded, the run goes on
-            out["verdict"] = f"error: {e}"
-    return out
+        return {"ex": False, "ex_error": "no answer", "verdict": None, "verified": False, "outcome": "error"}
+    if verify_timeout <= 0:
+        r = execution_match(gold_sql, answer_sql, db_path, flavour=flavour, timeout=ex_timeout)
+        outcome = {True: "accepted", False: "refuted_by_database", None: "gold_failed"}[r.match]
+        return {"ex": r.match, "ex_error": r.error, "verdict": None, "verified": None, "outcome": outcome}
+    try:
+        j = judge_pair(gold_sql, answer_sql, db_path=db_path, db_id=db_id, flavour=flavour, bound=verify_bound,
+                       timeout=verify_timeout, ex_timeout=ex_timeout)
+    except Exception as e:  # noqa: BLE001 - recorded, the run goes on
+        return {"ex": None, "ex_error": f"scoring failed: {type(e).__name__}: {e}", "verdict": None,
+                "verified": None, "outcome": "error"}
+    return {"ex": j["ex"], "ex_error": j["ex_error"], "verdict": j["verdict"], "reason": j["reason"],
+            "counterexample": j["counterexample"], "outcome": j["outcome"],
+            "verified": bool(j["ex"]) and j["verified"]}
 
 
 def record_of(index: int, db_id: str, question: str, gold: str, difficulty: str, ans: Answer,
@@ -270,6 +271,7 @@ def bench(benchmark: str, data_dir: Path, out: Path, spec: ModelSpec, agent: Age
                 progress(n_done, len(tasks), rec)
     wanted = {q.index for q in selected}
     recs = [r for r in store.records() if r.index in wanted]
+    _sync_run_store(out / "runs.duckdb", ds, recs, meta, verify_timeout=verify_timeout, ex_timeout=ex_timeout)
     n = len(recs) or 1
     statuses: dict[str, int] = {}
     for r in recs:
@@ -282,3 +284,35 @@ def bench(benchmark: str, data_dir: Path, out: Path, spec: ModelSpec, agent: Age
         total_cost_usd=sum(r.cost_usd for r in recs), cached_calls=sum(r.cached_calls for r in recs),
         statuses=statuses, wall_seconds=round(time.monotonic() - t0, 1),
     )
+
+
+def agent_system_name(model: str) -> str:
+    return f"agent:{model}"
+
+
+def _sync_run_store(path: Path, ds: Any, recs: list[QuestionRecord], meta: dict[str, Any], *,
+                    verify_timeout: float, ex_timeout: float) -> None:
+    """Put every scored question into the benchmarks' DuckDB run store (`OUT/runs.duckdb`),
+    as system `agent:<model>`, so the agent's results can be queried, and compared with the
+    published systems', with the same SQL as a leaderboard run's. Rows already there are kept;
+    a run killed between the two stores is completed by the next run."""
+    from benchmarks.evaluate import tool_version
+    from benchmarks.store import ResultKey, ResultRow, RunStore, sql_hash, text_hash
+
+    bench_name = f"{ds.benchmark}_{ds.split}"
+    system = agent_system_name(meta["model"])
+    settings = f"agent;t={verify_timeout:g};ext={ex_timeout:g};cfg={text_hash(meta)}"
+    semantics = "set" if ds.benchmark == "bird" else "auto"
+    with RunStore(path) as rs:
+        done = rs.finished_keys(bench_name)
+        for r in recs:
+            key = ResultKey(benchmark=bench_name, question=r.index, system=system, gold_hash=sql_hash(r.gold_sql),
+                            pred_hash=sql_hash(r.answer_sql or ""), semantics=semantics, bound=meta["verify_bound"],
+                            constraints_hash="none", tool_version=tool_version(), settings=settings)
+            if key.tuple() in done:
+                continue
+            rs.stage_result(ResultRow(**key.model_dump(), db_id=r.db_id, difficulty=r.difficulty, status=r.status,
+                                      gold_sql=r.gold_sql, pred_sql=r.answer_sql or "", ex=r.ex,
+                                      ex_error=r.ex_error or r.error, verdict=r.verdict, reason=r.reason,
+                                      counterexample=r.counterexample, outcome=r.outcome or "error",
+                                      seconds=r.seconds))

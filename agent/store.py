@@ -54,6 +54,9 @@ class QuestionRecord(BaseModel):
     ex_error: str | None = None
     verdict: str | None = None
     verified: bool | None = None
+    outcome: str | None = None  # as in the run store: verified, refuted, refuted_by_database, ...
+    reason: str | None = None
+    counterexample: dict[str, Any] | None = None
     plans: int = 0
     candidates: int = 0
     clusters: int = 0

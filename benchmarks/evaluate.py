@@ -175,6 +175,53 @@ def _verify_task(task: dict) -> dict:
             "seconds": round(time.monotonic() - t0, 3), "bound": v.bound, "complete": v.complete}
 
 
+def metric_pair(gold: str, pred: str, flavour: str, keep_distinct: bool = False,
+                column_permutation: list[int] | None = None) -> tuple[str, str]:
+    """The pair the official metric compared: Spider's pre-processing (DISTINCT dropped unless
+    `keep_distinct`) and the prediction's columns in the order EX matched them; BIRD as given."""
+    from benchmarks.exec_acc import spider_prepare
+
+    if flavour != "spider":
+        return gold, pred
+    gold, pred = spider_prepare(gold, pred, keep_distinct)
+    if column_permutation:
+        pred = permute_columns(pred, column_permutation) or pred
+    return gold, pred
+
+
+def judge_pair(gold: str, pred: str, *, db_path: str | Path | None, db_id: str, flavour: str,
+               tables_json: str | Path = "", bound: int = 3, timeout: float = 10.0,
+               random_budget: float | None = 1.0, minimize: bool = True, keep_distinct: bool = False,
+               ex_timeout: float = 30.0, constraints: Path | None = None) -> dict[str, Any]:
+    """EX and verification of one (gold, prediction) pair, exactly as `run_evaluation` judges it
+    (for callers outside a leaderboard run: the agent's benchmark, offline selection).
+
+    Returns {ex, ex_error, verdict, reason, counterexample, outcome, verified}; `verified` is
+    "EX accepted and not refuted" (module doc); without a database, EX is None and `verified`
+    means "not refuted"."""
+    ex: bool | None = None
+    ex_error: str | None = None
+    perm: list[int] | None = None
+    if db_path is not None:
+        from benchmarks.exec_acc import execution_match
+
+        r = execution_match(gold, pred, db_path, flavour=flavour, timeout=ex_timeout, keep_distinct=keep_distinct)
+        ex, ex_error, perm = r.match, r.error, r.column_permutation
+        if ex is not True:
+            outcome = "gold_failed" if ex is None else "refuted_by_database"
+            return {"ex": ex, "ex_error": ex_error, "verdict": None, "reason": None, "counterexample": None,
+                    "outcome": outcome, "verified": False}
+    g, p = metric_pair(gold, pred, flavour, keep_distinct, perm)
+    v = _verify_task({"gold": g, "pred": p, "db_path": str(db_path) if db_path else None,
+                      "tables_json": str(tables_json), "db_id": db_id,
+                      "constraints": str(constraints) if constraints else None,
+                      "semantics": "set" if flavour == "bird" else "auto", "bound": bound, "timeout": timeout,
+                      "random_budget": random_budget, "minimize": minimize, "flavour": flavour})
+    outcome = OUTCOME_OF_VERDICT.get(v["verdict"], "error")
+    return {"ex": ex, "ex_error": ex_error, "verdict": v["verdict"], "reason": v["reason"],
+            "counterexample": v["counterexample"], "outcome": outcome, "verified": outcome != REFUTED}
+
+
 def permute_columns(sql: str, perm: list[int]) -> str | None:
     """`sql` with its result columns reordered so that column i is the old column `perm[i]`;
     None when that cannot be done safely (a `*`, positional ORDER BY/GROUP BY, unparsable).
@@ -413,16 +460,10 @@ def run_evaluation(cfg: EvalConfig, prediction_files: list[tuple[str | None, Pat
         store.flush()
 
         # --- 2. verification, deduplicated
-        from benchmarks.exec_acc import spider_prepare
-
         groups: dict[str, list[tuple[_Pair, bool | None, str | None, float]]] = defaultdict(list)
         vtasks: dict[str, dict] = {}
         for p, ex, ex_err, ex_secs, perm in needs_verify:
-            gold, pred = p.q.gold_sql, p.pred
-            if flavour == "spider":
-                gold, pred = spider_prepare(gold, pred, cfg.keep_distinct)
-                if perm:
-                    pred = permute_columns(pred, perm) or pred
+            gold, pred = metric_pair(p.q.gold_sql, p.pred, flavour, cfg.keep_distinct, perm)
             vkey = text_hash(p.q.db_id, normalize_sql(gold), normalize_sql(pred), cfg.semantics, cfg.bound, chash,
                              version, settings, flavour)
             groups[vkey].append((p, ex, ex_err, ex_secs))

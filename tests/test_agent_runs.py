@@ -128,6 +128,15 @@ def test_bench_scripted_resumes_and_stores_every_message(tmp_path):
     s3 = bench("spider", DATA / "spider", out, spec, agent, limit=3, **kw)
     redone = AgentRunStore(out).records()[-1]
     assert s3.newly_done == 1 and redone.cached_calls == redone.calls > 0
+    # every scored question is also a row of the benchmarks' DuckDB run store, as a leaderboard's
+    import duckdb
+
+    rows = duckdb.connect(str(out / "runs.duckdb"), read_only=True).execute(
+        "SELECT question, system, ex, outcome FROM results ORDER BY question").fetchall()
+    by_index = {r.index: r for r in AgentRunStore(out).records()}
+    assert [q for q, *_ in rows] == [0, 1, 2]
+    assert all(system == "agent:scripted" and ex == by_index[q].ex and outcome == by_index[q].outcome
+               for q, system, ex, outcome in rows)
     # different settings on the same folder are refused
     with pytest.raises(StoreError):
         bench("spider", DATA / "spider", out, spec, AgentConfig(n_plans=2), limit=3, **kw)
@@ -157,3 +166,27 @@ def test_bench_without_databases_says_so_and_leaves_nothing(tmp_path):
     with pytest.raises(ValueError, match=r"no question of bird dev .* has a database .*1534 skipped"):
         bench("bird", DATA / "bird", tmp_path / "run", spec, AgentConfig())
     assert not (tmp_path / "run").exists()
+
+
+def test_answers_are_scored_as_the_leaderboard_scores_systems(tmp_path):
+    """verified = EX accepted and not refuted: an answer that matches on the real database only
+    by coincidence is EX-correct but not verified; an equivalent rewrite is both."""
+    from agent.runs import score
+
+    path = tmp_path / "s.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript("CREATE TABLE singer (id INTEGER PRIMARY KEY, name TEXT, age INTEGER);"
+                      "INSERT INTO singer VALUES (1, 'Ann', 30), (2, 'Bob', 40);")
+    con.close()
+    gold = "SELECT name FROM singer WHERE age > 35"
+    args = dict(gold_sql=gold, db_path=path, db_id="s", flavour="spider", verify_timeout=10, verify_bound=3,
+                ex_timeout=10)
+    same = score("SELECT name FROM singer WHERE NOT age <= 35", **args)
+    assert (same["ex"], same["verdict"], same["outcome"], same["verified"]) == (True, "equivalent", "verified", True)
+    lucky = score("SELECT name FROM singer WHERE name = 'Bob'", **args)
+    assert (lucky["ex"], lucky["verdict"], lucky["outcome"], lucky["verified"]) == (
+        True, "not_equivalent", "refuted", False)
+    assert lucky["counterexample"]["gold_result"] != lucky["counterexample"]["gen_result"]
+    wrong = score("SELECT name FROM singer", **args)
+    assert wrong["ex"] is False and wrong["verified"] is False and wrong["verdict"] is None
+    assert score(None, **args)["verified"] is False
