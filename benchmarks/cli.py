@@ -63,5 +63,29 @@ def coverage(
     coverage_main(benchmark, data, bound, timeout, workers, limit, out, Console())
 
 
+@bench.command("realism")
+def realism(
+    predictions: Path = typer.Argument(..., help="one Spider dev prediction file"),
+    data: Path = typer.Option(DEFAULT_DATA / "spider", help="the Spider dev folder"),
+    limit: int | None = typer.Option(150, help="the first N EX-accepted pairs with different texts"),
+    constraints: Path | None = typer.Option(None, help="also verify with this constraints file or folder"),
+    bound: int = typer.Option(3, "--bound", "-k", help="rows per table"),
+    timeout: float = typer.Option(10.0, help="verifier seconds per pair"),
+    workers: int = typer.Option(2, help="pairs verified in parallel"),
+    out: Path | None = typer.Option(None, help="write one JSON record per pair and setting here"),
+) -> None:
+    """Refuted pairs and the realism of their counterexamples, without constraints, with
+    mined constraints, and with --constraints."""
+    from benchmarks.realism_bench import realism_main
+
+    if not predictions.is_file():
+        raise typer.BadParameter(f"no such prediction file: {predictions}")
+    if not (data / "dev.json").is_file():
+        raise typer.BadParameter(f"no Spider dev set in {data} (dev.json missing)")
+    if constraints is not None and not constraints.exists():
+        raise typer.BadParameter(f"no such constraints file or folder: {constraints}")
+    realism_main(predictions, data, limit, constraints, bound, timeout, workers, out, Console())
+
+
 # `verify eval` and `verify leaderboard` register themselves on the top-level app.
 import benchmarks.eval_cli  # noqa: E402,F401

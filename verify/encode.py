@@ -379,6 +379,7 @@ class Encoder:
         args = [[self._agg_arg(it, r.vals, outer) for r in rows] for it in rel.items]
         out = []
         for present, member, keyvals in groups:
+            self.tick()
             vals = list(keyvals)
             extremes: dict[int, V] = {}
             for n, it in enumerate(rel.items):
@@ -462,12 +463,13 @@ class Encoder:
         if a.func == "count_star":
             return V("int", _sum([z3.If(m, 1, 0) for m in member]), FALSE)
         counted = [z3.And(member[j], z3.Not(xs[j].null)) for j in range(n)]
-        if a.distinct:
-            counted = [
-                z3.And(counted[j], z3.Not(z3.Or([z3.And(counted[l], _same_arg(xs[l], xs[j])) for l in range(j)])))
-                if j else counted[j]
-                for j in range(n)
-            ]
+        if a.distinct:  # counted once: at its first occurrence
+            first = counted[:1]
+            for j in range(1, n):
+                self.tick()
+                first.append(z3.And(counted[j], z3.Not(z3.Or([z3.And(counted[l], _same_arg(xs[l], xs[j]))
+                                                              for l in range(j)]))))
+            counted = first
         any_ = z3.Or(counted) if counted else FALSE
         if a.func == "count":
             return V("int", _sum([z3.If(c, 1, 0) for c in counted]), FALSE)
