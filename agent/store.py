@@ -54,7 +54,8 @@ class QuestionRecord(BaseModel):
     ex_error: str | None = None
     verdict: str | None = None
     verified: bool | None = None
-    outcome: str | None = None  # as in the run store: verified, refuted, refuted_by_database, ...
+    outcome: str | None = None  # as in the run store (verified, refuted, refuted_by_database, ...);
+    # "accepted" when verification is off (--verify-timeout 0) and EX accepted the answer
     reason: str | None = None
     counterexample: dict[str, Any] | None = None
     plans: int = 0

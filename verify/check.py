@@ -125,11 +125,14 @@ def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_bu
     rb = random_budget if random_budget is not None else min(2.0, timeout * 0.1)
     if not prep.gold.tables and not prep.gen.tables:
         rb = min(rb, 0.1)  # the database does not matter: one run shows any difference
+    def refuted(cex: Counterexample, notes: list[str], k: int | None = None) -> Verdict:
+        return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(cex.tables) if k is None else k,
+                               counterexample=cex, confirmed=True, assumptions=notes, **common), start)
+
     first = min(rb, FIRST_RANDOM_PASS)
     found, witness = _random_pass(prep, pools, bound, first, seed, minimize_result, deadline, stats)
     if found is not None:
-        return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(found.tables),
-                               counterexample=found, confirmed=True, assumptions=prep.notes, **common), start)
+        return refuted(found, prep.notes)
     reserve = max(0.0, rb - first)
 
     # 4. queries that read no table: one check at k = 0 decides every database size
@@ -154,8 +157,7 @@ def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_bu
                 assumptions.append(a)
         witness = witness or res.witness
         if res.cex is not None:
-            return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=k, counterexample=res.cex,
-                                   confirmed=True, assumptions=assumptions, **common), start)
+            return refuted(res.cex, assumptions, k)
         if res.status != "unsat":
             stopped = (f"proved up to k={proved}; " if proved else "") + (
                 res.reason or f"solver returned {res.status} at k={k}")
@@ -166,9 +168,7 @@ def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_bu
         found, late_witness = _random_pass(prep, pools, bound, late, seed + 1,
                                            minimize_result, deadline, stats)
         if found is not None:
-            return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(found.tables),
-                                   counterexample=found, confirmed=True, assumptions=assumptions,
-                                   **common), start)
+            return refuted(found, assumptions)
         witness = witness or late_witness
     if witness is not None:
         return nondeterministic(witness)
