@@ -110,7 +110,7 @@ def test_substr(expr):
 
 
 @pytest.mark.parametrize("expr", ["instr(a, 'b')", "instr(a, '')", "instr(a, b)", "length(a)", "a || b",
-                                  "a || n", "n || 'x'", "trim(a)", "ltrim(a)", "rtrim(a)", "trim(a, 'a ')"])
+                                  "a || n", "n || 'x'", "CAST(n AS TEXT) || a", "trim(a)", "ltrim(a)", "rtrim(a)", "trim(a, 'a ')"])
 def test_text_functions(expr):
     if "b" in expr:
         inputs = PAIR_INPUTS
@@ -146,6 +146,9 @@ DATES = [None, "2021-03-04", "2020-02-29 13:45:06", "2021-12-31T23:59", "1999-01
     "strftime('%Y', a)", "strftime('%m/%d', a)", "strftime('%H:%M:%S', a)", "strftime('%j', a)",
     "strftime('%w', a)", "strftime('%s', a)", "date(a)", "datetime(a)", "time(a)", "julianday(a)",
     "strftime('%Y', d)", "strftime('%Y', a) - 2000",
+    # one all-digit field read as a number (encoded without a text-to-number conversion)
+    "strftime('%m', a) + 0", "strftime('%d', a) * 2", "strftime('%H', a) - 1", "strftime('%M', a) + 0",
+    "strftime('%S', a) + 0", "strftime('%j', a) + 0", "strftime('%w', a) + 0",
 ])
 def test_dates(expr):
     check(expr, [{"a": a, "d": a} for a in DATES], max_skipped=0.25)

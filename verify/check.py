@@ -23,7 +23,8 @@ import z3
 from sqlglot import exp
 
 from verify import engine, ir
-from verify.decode import Tables, blocking_clause, decode
+from verify.clock import natural_instant, pin_now, random_instant, reads_clock
+from verify.decode import Tables, blocking_clause, decode, instant
 from verify.encode import Encoder, EncodingTimeout, differ
 from verify.errors import QueryError, Unsupported
 from verify.infer import infer_schema
@@ -53,6 +54,17 @@ class _Prepared:
     semantics: str
     dialect: str
     notes: list[str]
+    clock: bool = False  # a query reads the current time (verify.clock)
+    now: str | None = None  # the instant the engine runs them at, once one is chosen
+
+    @property
+    def gold_run(self) -> str:
+        """The gold query as the engine runs it: at `now` when it reads the clock."""
+        return pin_now(self.gold_sql, self.now, self.dialect) if self.now else self.gold_sql
+
+    @property
+    def gen_run(self) -> str:
+        return pin_now(self.gen_sql, self.now, self.dialect) if self.now else self.gen_sql
 
 
 def check_pair(
@@ -189,11 +201,18 @@ def _random_pass(prep: _Prepared, pools, bound: int, budget: float, seed: int, d
     or None; a difference that depends on an order SQLite leaves open, or None)."""
     if budget <= 0:
         return None, None
-    outcome = random_search(
-        prep.schema, prep.gold_sql, prep.gen_sql, dialect=prep.dialect, semantics=prep.semantics, pools=pools,
-        k_max=max(bound, 1), budget_seconds=budget, rng=random.Random(seed),
-    )
-    stats.random_databases += outcome.tried
+    runs = [prep]
+    if prep.clock:  # half of the time at the real current time, half at another instant
+        runs = [dataclasses.replace(prep, now=natural_instant() if seed == 0 else random_instant(random.Random(seed))),
+                dataclasses.replace(prep, now=random_instant(random.Random(seed + 1000)))]
+    for prep in runs:
+        outcome = random_search(
+            prep.schema, prep.gold_run, prep.gen_run, dialect=prep.dialect, semantics=prep.semantics, pools=pools,
+            k_max=max(bound, 1), budget_seconds=budget / len(runs), rng=random.Random(seed),
+        )
+        stats.random_databases += outcome.tried
+        if outcome.hit is not None:
+            break
     if outcome.hit is None:
         return None, None
     cex = _counterexample(prep, outcome.hit.tables, pools, "random", do_min, deadline)
@@ -283,7 +302,8 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
     notes += dropped
     if semantics == "auto":
         semantics = "list" if outer_order(gtree) else "bag"
-    prep = _Prepared(gold, gen, gtree, ntree, None, None, schema, semantics, dialect, notes)  # type: ignore[arg-type]
+    prep = _Prepared(gold, gen, gtree, ntree, None, None, schema, semantics, dialect, notes,  # type: ignore[arg-type]
+                     clock=reads_clock(gold, dialect) or reads_clock(gen, dialect))
     queries = []
     for tree, which in ((gtree, "gold"), (ntree, "generated")):
         try:
@@ -439,11 +459,13 @@ def _column_names_read(prep: _Prepared) -> set[str] | None:
 def _order_blind(prep: _Prepared) -> bool:
     """Neither result depends on the order in which the engine reads rows: no ORDER BY/LIMIT,
     bare column, scalar subquery (several rows: the first one counts) or window function, and
-    results compared as bags or sets. Only then may the encoder fix the order of row slots."""
+    results compared as bags or sets (and no ANY_VALUE). Only then may the encoder fix the order
+    of row slots."""
     if prep.semantics not in ("bag", "set"):
         return False
     text = repr(prep.gold.rel) + repr(prep.gen.rel)
-    return not any(f"{node}(" in text for node in ("Sort", "Bare", "ScalarSubquery", "Window"))
+    return not any(f"{node}(" in text for node in ("Sort", "Bare", "ScalarSubquery", "Window")) \
+        and "'any_value'" not in text
 
 
 def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_min: bool, deadline) -> _SmtResult:
@@ -466,7 +488,8 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
         if status != z3.sat:
             return _SmtResult("unknown", assumptions=enc.assumption_notes,
                               reason=f"solver gave up at k={k} ({solver.reason_unknown()})")
-        cex = _counterexample(prep, decode(solver.model(), enc), pools, "smt", do_min, deadline)
+        model = solver.model()
+        cex = _counterexample(_at(prep, model, enc), decode(model, enc), pools, "smt", do_min, deadline)
         if cex is not None and not cex.order_dependent:
             return _SmtResult("sat", cex=cex, assumptions=enc.assumption_notes)
         exact = _encode_at(prep, k, deadline, abstract_text_numbers=False)
@@ -489,7 +512,7 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
                               reason=f"solver gave up at k={k} ({why})")
         model = solver.model()
         tables = decode(model, enc)
-        cex = _counterexample(prep, tables, pools, "smt", do_min, deadline)
+        cex = _counterexample(_at(prep, model, enc), tables, pools, "smt", do_min, deadline)
         if cex is not None and not cex.order_dependent:
             return _SmtResult("sat", cex=cex, assumptions=enc.assumption_notes)
         if cex is not None:
@@ -509,9 +532,15 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
 
 
 # ----------------------------------------------------------------------------- confirmation
+def _at(prep: _Prepared, model: z3.ModelRef, enc: Encoder) -> _Prepared:
+    """`prep` run at the current time the model picked (when a query reads it)."""
+    now = instant(model, enc)
+    return dataclasses.replace(prep, now=now) if prep.clock and now is not None else prep
+
+
 def _confirm(prep: _Prepared, tables: Tables, dialect: str):
     try:
-        g, n, cmp = engine.run_both(prep.schema, tables, prep.gold_sql, prep.gen_sql,
+        g, n, cmp = engine.run_both(prep.schema, tables, prep.gold_run, prep.gen_run,
                                     dialect, prep.semantics)
     except (engine.EngineError, SchemaError):
         return None
@@ -520,6 +549,10 @@ def _confirm(prep: _Prepared, tables: Tables, dialect: str):
 
 def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_min: bool, deadline) -> Counterexample | None:
     dialect = prep.dialect
+    if prep.clock and prep.now is not None:  # shown at the real current time if it differs there too
+        today = dataclasses.replace(prep, now=natural_instant())
+        if _confirm(today, tables, dialect) is not None:
+            prep = today
     confirmed = _confirm(prep, tables, dialect)
     if confirmed is None:
         # the model may pick a different order of tied rows than SQLite did: if some row order
@@ -558,7 +591,9 @@ def _make_counterexample(prep: _Prepared, tables: Tables, confirmed, found_by: s
         gold_only=[list(r) for r in cmp.gold_only],
         gen_only=[list(r) for r in cmp.gen_only],
         found_by=found_by,
-        inserts=inserts_script(prep.schema, tables, dialect),
+        inserts=inserts_script(prep.schema, tables, dialect) + (
+            f"\n-- the queries read the current time: run them with it written as '{prep.now}'" if prep.clock else ""),
+        now=prep.now if prep.clock else None,
     )
 
 
@@ -605,7 +640,7 @@ def _without_rowid_alias(schema: Schema) -> Schema:
 
 def _runs(prep: _Prepared, tables: Tables, dialect: str) -> bool:
     try:
-        engine.run_both(prep.schema, tables, prep.gold_sql, prep.gen_sql,
+        engine.run_both(prep.schema, tables, prep.gold_run, prep.gen_run,
                         dialect, prep.semantics)
         return True
     except (engine.EngineError, SchemaError):
@@ -641,6 +676,8 @@ def value_pools(prep: _Prepared) -> dict[tuple[str, str], list[Any]]:
         for lit in tree.find_all(exp.Literal):
             if lit.is_string:
                 s = lit.this
+                if s.lower() == "now":  # a cell holding 'now' would make SQLite read its own clock
+                    continue
                 lits += [s, s.lower(), s.upper(), s.capitalize()]
             else:
                 try:
@@ -654,6 +691,11 @@ def value_pools(prep: _Prepared) -> dict[tuple[str, str], list[Any]]:
                         pass
     nums = [v for v in lits if isinstance(v, (int, float))]
     texts = [v for v in lits if isinstance(v, str)]
+    if _uses_dates(prep):  # time values near the queries' years, and a few generic ones
+        years = sorted({int(t[:4]) for t in texts if t[:4].isdigit()} | {int(v) for v in nums
+                       if isinstance(v, int) and 1000 <= v <= 9999})
+        texts += [f"{y}-{md}" for y in years for md in ("01-01", "12-31 23:59:59")]
+        texts += ["2000-02-29", "1990-06-15 12:30:00", "2024-11-05"]
     pools: dict[tuple[str, str], list[Any]] = {}
     for t in prep.schema.tables:
         for c in t.columns:
@@ -670,6 +712,12 @@ def value_pools(prep: _Prepared) -> dict[tuple[str, str], list[Any]]:
             # most natural first: the queries' own literals, then real values, then generic ones
             pools[(t.name.lower(), c.name.lower())] = _dedupe(lits + list(sample) + generic)
     return pools
+
+
+def _uses_dates(prep: _Prepared) -> bool:
+    """Does a query call a SQLite date function (so date-shaped text matters)?"""
+    return any(f"name='{name}'" in text for name in ("strftime", "strftime_num", "date", "datetime", "julianday", "time")
+               for text in (repr(prep.gold.rel), repr(prep.gen.rel))) if prep.gold is not None else False
 
 
 def _dedupe(vals: list[Any]) -> list[Any]:

@@ -43,6 +43,8 @@ def value(model: z3.ModelRef, v: V) -> Any:
         return x.as_long()
     if v.kind == "date":
         return EPOCH + datetime.timedelta(days=x.as_long())
+    if v.kind == "timestamp":
+        return datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(microseconds=x.as_long())
     if v.kind == "bool":
         return z3.is_true(x)
     if v.kind == "text":
@@ -72,4 +74,15 @@ def blocking_clause(model: z3.ModelRef, enc: Encoder) -> z3.BoolRef:
                 for v in r.vals:
                     same.append(v.null == model.eval(v.null, model_completion=True))
                     same.append(v.v == model.eval(v.v, model_completion=True))
+    if enc.now is not None:  # the same database at another instant is another model
+        same.append(enc.now.v == model.eval(enc.now.v, model_completion=True))
     return z3.Not(z3.And(same)) if same else z3.BoolVal(False)
+
+
+def instant(model: z3.ModelRef, enc: Encoder) -> str | None:
+    """The current time the model picked ('YYYY-MM-DD HH:MM:SS[.ffffff]'), or None when neither
+    query reads it."""
+    if enc.now is None:
+        return None
+    now = value(model, enc.now)
+    return now if isinstance(now, str) else now.strftime("%Y-%m-%d %H:%M:%S.%f")

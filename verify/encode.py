@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import z3
 
-from verify import ir, strings
+from verify import clock, ir, strings
 from verify.errors import QueryError, Unsupported
 from verify.schema import Schema
 from verify.values import (
@@ -111,6 +111,7 @@ class Encoder:
         self.side: list[z3.BoolRef] = []  # definitional constraints (always satisfiable)
         self.assumptions: list[z3.BoolRef] = []  # domain restrictions, reported in the verdict
         self.assumption_notes: list[str] = []
+        self.now: V | None = None  # the current time, once a query reads it
         self.db: dict[str, list[SRow]] = {}
         self._n = 0
         self._memo: dict = {}
@@ -498,6 +499,15 @@ class Encoder:
             bound = z3.And([z3.Implies(counted[j], z3.Not(better(vals[j], m))) for j in range(n)]) if n else TRUE
             self.side.append(z3.If(any_, z3.And(z3.Not(m.null), attained, bound), m.null))
             return m
+        if a.func == "any_value":
+            # DuckDB returns the first non-NULL value it reads; which one that is depends on the
+            # order it reads rows in, so the search may pick any of them (see check._order_blind)
+            kind = a.kind if a.kind != "null" else "int"
+            m = fresh(self.fresh_name("any_value"), kind)
+            vals = [convert(x, kind) if x.kind != "null" else null_of(kind) for x in xs]
+            picked = z3.Or([z3.And(counted[j], same(m, vals[j])) for j in range(n)]) if n else FALSE
+            self.side.append(z3.If(any_, z3.And(z3.Not(m.null), picked), m.null))
+            return m
         if a.func in ("bool_and", "bool_or"):
             if a.func == "bool_and":
                 v = z3.And([z3.Implies(counted[j], xs[j].v) for j in range(n)])
@@ -653,6 +663,21 @@ class Encoder:
         if name == "tonumeric":  # CAST(... AS NUMERIC): integral values become integers
             a = args[0]
             return V("num", as_real(a), a.null, z3.IsInt(as_real(a)))
+        if name == "duck_text2int":
+            v, ok = strings.duckdb_text_to_int(args[0])
+            self.assume(ok, strings.DUCKDB_INT_NOTE)
+            return v
+        if name == "now":  # one instant for both queries (verify.clock)
+            if self.now is None:
+                if e.kind == "timestamp":  # DuckDB: microseconds, UTC
+                    self.now = V("timestamp", z3.Int("@now"), FALSE)
+                    self.assume(z3.And(self.now.v >= 0, self.now.v < clock.END_MICROS), clock.NOTE)
+                else:  # SQLite: 'YYYY-MM-DD HH:MM:SS'
+                    self.now = V("text", z3.String("@now"), FALSE)
+                    self.assume(z3.InRe(self.now.v, strings.INSTANT), clock.NOTE)
+            return self.now
+        if name == "date2ts":  # DuckDB: a date is its midnight (UTC, the engine's time zone)
+            return V("timestamp", args[0].v * clock.DAY_MICROS, args[0].null)
         if name in _STRING_FUNCS:
             return self._string_func(e, args)
         if name in ("date_year", "date_month", "date_day"):
@@ -720,6 +745,8 @@ class Encoder:
         self.assume(strings.date_assumption(s), strings.DATE_NOTE)
         if name == "strftime":
             return strings.strftime(e.args[0].value, s)
+        if name == "strftime_num":
+            return strings.strftime_number(e.args[0].value, s)
         if name == "julianday":
             self.assume(strings.fraction_free(s), "time values used by julianday() have no fractional seconds")
             return strings.julianday(s)
@@ -728,7 +755,7 @@ class Encoder:
 
 # ----------------------------------------------------------------------------- helpers
 _STRING_FUNCS = {"like", "glob", "int2text", "text2num", "upper", "lower", "replace", "substr", "instr", "length", "concat", "trim", "round",
-                 "strftime", "date", "datetime", "time", "julianday"}
+                 "strftime", "strftime_num", "date", "datetime", "time", "julianday"}
 
 
 def _same_arg(a, b) -> z3.BoolRef:

@@ -33,6 +33,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from verify.parse import dollar_identifier
 from verify.schema import Schema, SchemaError, Table, quote_ident
 
 SEMANTICS = ("bag", "set", "list")
@@ -166,6 +167,7 @@ def _check_row_constraints(conn: Connection, schema: Schema, dialect: str) -> No
 def _materialize_duckdb(schema: Schema, rows_by_table) -> duckdb.DuckDBPyConnection:
     conn = duckdb.connect(":memory:")
     try:
+        conn.execute("SET TimeZone = 'UTC'")  # how the verifier reads CURRENT_TIMESTAMP and dates
         conn.execute(schema.ddl("duckdb"))
         conn.execute("BEGIN TRANSACTION")
         for t, rows in rows_by_table:
@@ -283,17 +285,8 @@ def _quote_dollar_identifiers(sql: str, dialect: str) -> str | None:
         tree = sqlglot.parse_one(sql, read=dialect)
     except sqlglot.errors.SqlglotError:
         return None
-
-    def fix(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Placeholder) and isinstance(node.this, str) and node.this:
-            ident = exp.Identifier(this="$" + node.this, quoted=True)
-            if isinstance(node.parent, (exp.Alias, exp.Column, exp.TableAlias, exp.Table)):
-                return ident
-            return exp.Column(this=ident)
-        return node
-
     try:
-        return tree.transform(fix).sql(dialect=dialect, identify=True)
+        return tree.transform(dollar_identifier).sql(dialect=dialect, identify=True)
     except sqlglot.errors.SqlglotError:
         return None
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal as TLiteral
 
-Kind = TLiteral["int", "real", "num", "text", "bool", "date", "null"]
+Kind = TLiteral["int", "real", "num", "text", "bool", "date", "timestamp", "null"]  # timestamp: DuckDB's clock
 NUMERIC_KINDS = ("int", "real", "num")
 
 
@@ -158,7 +158,7 @@ class ScalarSubquery(Expr):
 class Agg:
     """An aggregate call inside an `Aggregate` node; `arg` is over the node's input."""
 
-    func: str  # count_star count sum total avg min max
+    func: str  # count_star count sum total avg min max any_value bool_and bool_or bit_and bit_or
     arg: Expr | None  # Func("tuple", ...) for COUNT(DISTINCT a, b)
     distinct: bool
     kind: Kind

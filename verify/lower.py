@@ -28,7 +28,7 @@ from verify.lower_scalar import ScalarLowering, _affinity, _bool_to_int, _unify_
 from verify.schema import Affinity, Schema
 
 _AGG_FUNCS = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.BitwiseAndAgg, exp.BitwiseOrAgg,
-              exp.LogicalAnd, exp.LogicalOr)
+              exp.LogicalAnd, exp.LogicalOr, exp.AnyValue)
 # aggregates DuckDB has and SQLite lacks, by their IR name
 _DUCKDB_AGGS = {"bitwiseandagg": "bit_and", "bitwiseoragg": "bit_or", "logicaland": "bool_and",
                 "logicalor": "bool_or"}
@@ -620,6 +620,8 @@ class Lowerer(ScalarLowering):
         agg = env.scopes[0].agg
         assert agg is not None
         input_env = Env([agg.input_scope] + env.scopes[1:], env.ctes)
+        if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
+            node = node.this  # DuckDB's ANY_VALUE skips NULLs anyway
         if isinstance(node, _AGG_FUNCS) and _is_aggregate_call(node):
             a = self._aggregate(node, input_env)
             return self._agg_item(agg, a)
@@ -713,6 +715,10 @@ class Lowerer(ScalarLowering):
             return ir.Agg("sum", arg, distinct, kind)
         if func == "avg":
             return ir.Agg("avg", arg, distinct, "real")
+        if func == "anyvalue":
+            if self.dialect != "duckdb":
+                raise Unsupported("aggregate ANY_VALUE (not a SQLite function)")
+            return ir.Agg("any_value", arg, False, arg.kind)
         if func in _DUCKDB_AGGS:
             name = _DUCKDB_AGGS[func]
             want = "int" if name.startswith("bit") else "bool"
@@ -914,7 +920,7 @@ class Lowerer(ScalarLowering):
                 raise QueryError(f"IN compares {n} value(s) with a subquery of {len(rel.columns)} column(s)")
             # the probe compares one row [lhs..., subquery row...] with the rules of '='
             eqs = tuple(
-                self._cmp("=", ir.Col(i, x.kind, _affinity(x)), ir.Col(n + i, c.kind, c.affinity))
+                self._cmp("=", ir.Col(i, x.kind, _affinity(x)), ir.Col(n + i, c.kind, c.affinity), cast_text=False)
                 for i, (x, c) in enumerate(zip(lhs_list, rel.columns))
             )
             probe = eqs[0] if n == 1 else ir.BoolOp("and", eqs)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 _NUMERIC_AFFINITIES = ("INTEGER", "REAL", "NUMERIC")
 _SQLITE_NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
 _STRFTIME_FORMATS = set("YmdHMSjws%")
+_NUMERIC_STRFTIME = ("%Y", "%m", "%d", "%H", "%M", "%S", "%j", "%w")  # digits only: a number as text
 
 
 class ScalarLowering:
@@ -131,17 +132,25 @@ class ScalarLowering:
             bad = {f for f in re.findall(r"%(.)", fmt) if f not in _STRFTIME_FORMATS}
             if bad:
                 raise Unsupported(f"STRFTIME format %{sorted(bad)[0]}")
-            return ir.Func("strftime", (ir.Lit(fmt, "text"), self._time_value(arg, env)), "text")
+            value = self._time_value(arg, env) if arg is not None else self._now()
+            return ir.Func("strftime", (ir.Lit(fmt, "text"), value), "text")
         date_names = {"date": "date", "datetime": "datetime", "time": "time", "julianday": "julianday"}
         name = None
         if isinstance(node, exp.Date):
-            name, args = "date", [node.this] + list(node.expressions)
+            name, args = "date", [a for a in [node.this, *node.expressions] if a is not None]
         elif isinstance(node, exp.Anonymous) and node.name.lower() in date_names:
             name, args = node.name.lower(), list(node.expressions)
         if name is not None:
-            if len(args) != 1:
-                raise Unsupported(f"{name.upper()} with modifiers" if args else f"{name.upper()}() (the current time)")
-            return ir.Func(name, (self._time_value(args[0], env),), "real" if name == "julianday" else "text")
+            if len(args) > 1:
+                raise Unsupported(f"{name.upper()} with modifiers")
+            value = self._time_value(args[0], env) if args else self._now()  # datetime() is now
+            return ir.Func(name, (value,), "real" if name == "julianday" else "text")
+        if isinstance(node, exp.CurrentTimestamp):
+            return self._now()
+        if isinstance(node, (exp.CurrentDate, exp.CurrentTime)) and self.dialect != "sqlite":
+            raise Unsupported(f"{node.sql(dialect='duckdb')} in DuckDB")
+        if isinstance(node, (exp.CurrentDate, exp.CurrentTime)):
+            return ir.Func("date" if isinstance(node, exp.CurrentDate) else "time", (self._now(),), "text")
         if isinstance(node, (exp.Extract, exp.Year, exp.Month, exp.Day)):
             if isinstance(node, exp.Extract):
                 part, arg = node.this.name.lower(), node.expression
@@ -159,11 +168,14 @@ class ScalarLowering:
             return ir.Func("round", (x, digits), "real")
         return None
 
+    def _now(self) -> ir.Expr:
+        """The current time (see `verify.clock`): SQLite's text 'YYYY-MM-DD HH:MM:SS', DuckDB's
+        TIMESTAMP WITH TIME ZONE."""
+        return ir.Func("now", (), "text" if self.dialect == "sqlite" else "timestamp")
+
     def _time_value(self, node: exp.Expression, env: Env) -> ir.Expr:
-        if isinstance(node, exp.Literal) and node.is_string and node.this.lower() in ("now",):
-            raise Unsupported("'now' (the current time)")
-        if isinstance(node, (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)):
-            raise Unsupported("the current time")
+        if isinstance(node, exp.Literal) and node.is_string and node.this.lower() == "now":
+            return self._now()
         e = self.expr(node, env)
         if e.kind != "text":
             raise Unsupported(f"a {e.kind} value used as a time value (Julian day numbers)")
@@ -177,6 +189,9 @@ class ScalarLowering:
         if e.kind == "text" and isinstance(e, ir.Lit):
             v = _sqlite_text_to_number(e.value)
             return ir.Lit(v, "int" if isinstance(v, int) else "real")
+        if self.dialect == "sqlite" and isinstance(e, ir.Func) and e.name == "strftime" \
+                and e.args[0].value in _NUMERIC_STRFTIME:
+            return ir.Func("strftime_num", e.args, "int")  # '%Y' is all digits: its number directly
         if e.kind == "text" and self.dialect == "sqlite":
             return ir.Func("text2num", (e,), "num")  # SQLite reads the text's numeric prefix
         raise Unsupported(f"{what} on a {e.kind} value")
@@ -202,8 +217,10 @@ class ScalarLowering:
             kind = "num"
         return ir.Arith(op, a, b, kind)
 
-    def _cmp(self, op: str, a: ir.Expr, b: ir.Expr) -> ir.Expr:
-        """A comparison, with SQLite's affinity rules decided here, statically."""
+    def _cmp(self, op: str, a: ir.Expr, b: ir.Expr, cast_text: bool = True) -> ir.Expr:
+        """A comparison, with SQLite's affinity rules decided here, statically. DuckDB casts a
+        text to an integer for `=` and `<>` (also in CASE, NULLIF and IN lists; `cast_text`
+        False: an IN subquery, where it refuses) and refuses to order a text against a number."""
         if self.dialect == "sqlite":
             if a.kind == "bool":
                 a = _bool_to_int(a)
@@ -223,6 +240,9 @@ class ScalarLowering:
                         return ir.Cmp(op, col, num, "mixed") if col_left else ir.Cmp(op, num, col, "mixed")
         if ka == kb:
             return ir.Cmp(op, a, b, ka)
+        if {ka, kb} == {"date", "timestamp"}:  # DuckDB compares the date's midnight
+            a, b = (ir.Func("date2ts", (x,), "timestamp") if x.kind == "date" else x for x in (a, b))
+            return ir.Cmp(op, a, b, "timestamp")
         if "date" in (ka, kb):
             d, other = (a, b) if ka == "date" else (b, a)
             if isinstance(other, ir.Lit) and other.kind == "text":
@@ -233,6 +253,13 @@ class ScalarLowering:
                 return ir.Cmp(op, a, lit, "date") if ka == "date" else ir.Cmp(op, lit, b, "date")
             raise Unsupported(f"comparison of a date with a {other.kind} value")
         if self.dialect != "sqlite":
+            if {ka, kb} == {"text", "int"} and op in ("=", "<>", "!=") and cast_text:
+                return ir.Cmp(op, *(ir.Func("duck_text2int", (x,), "int") if x.kind == "text" else x
+                                    for x in (a, b)), "num")
+            if "text" in (ka, kb) and {ka, kb} <= {"text", "real", "num", "bool"} and op in ("=", "<>", "!=") \
+                    and cast_text:
+                raise Unsupported(f"comparison of a text value with a {kb if ka == 'text' else ka} value "
+                                  f"(DuckDB's implicit cast)")
             raise QueryError(f"cannot compare a {ka} value with a {kb} value")
         # SQLite, a number against a text: the affinity rules of section 4.2 of "Datatypes In
         # SQLite", in order. Column references have their column's affinity; other expressions
@@ -310,6 +337,10 @@ class ScalarLowering:
             # SQLite reads an integer prefix for INTEGER ('20.5' → 20): under the conversion's
             # no-exponent assumption that is the number read, truncated
             return ir.Func({"real": "toreal", "int": "toint", "num": "tonumeric"}[target], (arg,), target)
+        if arg.kind == "int" and target == "text":  # decimal digits in both engines
+            return ir.Func("int2text", (arg,), "text")
+        if arg.kind == "text" and target == "int":  # DuckDB: the text must read as an integer
+            return ir.Func("duck_text2int", (arg,), "int")
         if arg.kind in ir.NUMERIC_KINDS and target == "int":
             return ir.Func("toint", (arg,), "int")
         if arg.kind in ir.NUMERIC_KINDS and target in ("real", "num"):

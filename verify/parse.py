@@ -36,10 +36,23 @@ def parse_query(sql: str, dialect: str = "sqlite") -> exp.Expression:
     if len(trees) > 1:
         raise QueryError(f"expected one statement, found {len(trees)}")
     tree = trees[0]
+    if any(True for _ in tree.find_all(exp.Placeholder)):
+        tree = tree.transform(dollar_identifier)
     if not isinstance(tree, _QUERY_TYPES):
         kind = tree.key.upper() if hasattr(tree, "key") else type(tree).__name__
         raise QueryError(f"not a query: the statement is a {kind} (only SELECT can be verified)")
     return tree
+
+
+def dollar_identifier(node: exp.Expression) -> exp.Expression:
+    """`$name` is a bind parameter to sqlglot and both engines; in VeriEQL's Calcite-generated
+    queries (`$f0`, `EXPR$0`) it names a column: the quoted identifier "$name" it stands for."""
+    if isinstance(node, exp.Placeholder) and isinstance(node.this, str) and node.this:
+        ident = exp.Identifier(this="$" + node.this, quoted=True)
+        if isinstance(node.parent, (exp.Alias, exp.Column, exp.TableAlias, exp.Table)):
+            return ident
+        return exp.Column(this=ident)
+    return node
 
 
 def _first_line(e: Exception) -> str:

@@ -139,6 +139,8 @@ def _render_counterexample(v: Verdict, cex: Counterexample, console: Console) ->
         console.print(_data_table(data, title=name))
     if cex.tables:
         console.print(Text("(tables not shown are empty)", style="dim"))
+    if cex.now is not None:
+        console.print(Text(f"Current time: {cex.now} (both queries were run with it)", style="bold"))
     console.print()
 
     gold_marks = _marks(cex.gold_result, cex.gold_only, v.semantics)

@@ -42,6 +42,7 @@ class SPJ:
     tables: list[ir.Scan]
     cond: ir.Expr
     exprs: list[ir.Expr]
+    not_null: frozenset[int] = frozenset()  # positions of columns known never to be NULL
 
 
 def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, timeout: float) -> tuple[bool, list[str]]:
@@ -51,27 +52,69 @@ def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, t
         return False, []
     notes: list[str] = []
     for a, b in pairs:
-        ok, used = _spj_equivalent(a, b, schema, dialect, timeout)
+        ok, used = _unions_equivalent(a, b, schema, dialect, timeout)
         if not ok:
             return False, []
         notes += [n for n in used if n not in notes]
     return True, notes
 
 
+def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
+                       timeout: float) -> tuple[bool, list[str]]:
+    """Two bag unions of blocks are equal on every database if, once the blocks no row can pass
+    are dropped, the blocks pair off one to one into equivalent blocks."""
+    if len(a) == len(b) == 1:
+        return _spj_equivalent(a[0], b[0], schema, dialect, timeout)
+    a = [x for x in a if not _never_passes(x, schema, dialect, timeout)]
+    b = [x for x in b if not _never_passes(x, schema, dialect, timeout)]
+    if len(a) != len(b):
+        return False, []
+    notes: list[str] = []
+    memo: dict[tuple[int, int], bool] = {}
+
+    def match(i: int, free: list[int]) -> bool:  # pair a[i:] with the blocks of b in `free`
+        if i == len(a):
+            return True
+        for j in free:
+            if (i, j) not in memo:
+                ok, used = _spj_equivalent(a[i], b[j], schema, dialect, timeout)
+                memo[(i, j)] = ok
+                notes.extend(n for n in used if n not in notes)
+            if memo[(i, j)] and match(i + 1, [f for f in free if f != j]):
+                return True
+        return False
+
+    return (True, notes) if match(0, list(range(len(b)))) else (False, [])
+
+
+def _never_passes(block: SPJ, schema: Schema, dialect: str, timeout: float) -> bool:
+    """No tuple of any database satisfies the block's condition (e.g. `a = 7 AND a = 8`)."""
+    enc = Encoder(schema, 0, dialect, tables=set())
+    rows = [[fresh(enc.fresh_name(f"{t.table}.{c.name}"), _kind(c.kind)) for c in t.columns] for t in block.tables]
+    passes = is_true(enc.expr(block.cond, [v for r in rows for v in r], ()))
+    s = z3.Solver()
+    s.add(*enc.side, *enc.assumptions, passes)
+    s.add(*[_num_flag(v) for t, r in zip(block.tables, rows) if t.table != DERIVED for v in r])
+    s.add(*[z3.Not(v.null) for t, r in zip(block.tables, rows) for c, v in zip(_schema_cols(schema, t), r)
+            if c.not_null])
+    return check_with_deadline(s, timeout) == z3.unsat
+
+
 # ----------------------------------------------------------------------------- structure
 DERIVED = "<derived>"  # the source of a row-local operator: the rows of its (bag-equal) input
 
 
-def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[SPJ, SPJ]] | None:
-    """Walk both trees while their operators are identical; return the pairs of SPJ blocks where
-    they differ, or None when a difference lies somewhere row-wise reasoning cannot reach."""
+def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]]] | None:
+    """Walk both trees while their operators are identical; return the pairs of bag unions of
+    SPJ blocks where they differ, or None when a difference lies somewhere row-wise reasoning
+    cannot reach."""
     if len(r1.columns) != len(r2.columns):
         return None
     if repr(r1) == repr(r2) and _deterministic(r1):
         return []
     if always_empty(r1) and always_empty(r2):
         return []
-    a, b = spj(r1), spj(r2)
+    a, b = blocks(r1), blocks(r2)
     if a is not None and b is not None:
         return [(a, b)]
     if type(r1) is not type(r2):
@@ -94,15 +137,94 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[SPJ, SPJ]] | None:
             return None
         src = ir.Scan(r1.input.columns, DERIVED)
         ids = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(r1.input.columns)]
+        facts = _never_null(r1.input) | _never_null(r2.input)  # the two inputs hold the same rows
         if isinstance(r1, ir.Project):
-            return inner + [(SPJ([src], ir.Lit(True, "bool"), list(e1)), SPJ([src], ir.Lit(True, "bool"), list(e2)))]
-        return inner + [(SPJ([src], e1[0], ids), SPJ([src], e2[0], ids))]
+            return inner + [([SPJ([src], ir.Lit(True, "bool"), list(e1), facts)],
+                             [SPJ([src], ir.Lit(True, "bool"), list(e2), facts)])]
+        return inner + [([SPJ([src], e1[0], ids, facts)], [SPJ([src], e2[0], ids, facts)])]
     if isinstance(r1, ir.Aggregate):
-        same_shape = (r1.keys == r2.keys and r1.items == r2.items and r1.grouped == r2.grouped
-                      and not any(isinstance(i, ir.Bare) for i in r1.items))
-        if same_shape and _plain(r1.keys) and _plain(tuple(i.arg for i in r1.items if i.arg is not None)):
-            return _differing_blocks(r1.input, r2.input)
+        f1, f2 = _flatten(r1) or r1, _flatten(r2) or r2
+        for x, y in ((r1, r2), (f1, r2), (r1, f2), (f1, f2)):
+            same_shape = (x.keys == y.keys and x.items == y.items and x.grouped == y.grouped
+                          and not any(isinstance(i, ir.Bare) for i in x.items))
+            if same_shape and _plain(x.keys) and _plain(tuple(i.arg for i in x.items if i.arg is not None)):
+                return _differing_blocks(x.input, y.input)
     return None
+
+
+def _never_null(rel: ir.Rel) -> frozenset[int]:
+    """Columns of `rel` that are never NULL, as far as its top operator shows: counts."""
+    if isinstance(rel, ir.Aggregate):
+        n = len(rel.keys)
+        return frozenset(n + m for m, it in enumerate(rel.items)
+                         if isinstance(it, ir.Agg) and it.func in ("count", "count_star"))
+    return frozenset()
+
+
+def _flatten(outer: ir.Aggregate) -> ir.Aggregate | None:
+    """An aggregate over an aggregate, as one aggregate over the inner input, when the outer
+    one only coarsens the inner groups and combines partial results exactly:
+
+        SELECT d, SUM(c) FROM (SELECT d, s, COUNT(*) AS c FROM t GROUP BY d, s) GROUP BY d
+            = SELECT d, COUNT(*) FROM t GROUP BY d
+        SELECT d, COUNT(s) FROM (SELECT d, s FROM t GROUP BY d, s) GROUP BY d
+            = SELECT d, COUNT(DISTINCT s) FROM t GROUP BY d
+
+    SUM of partial SUMs is the SUM, MIN of MINs the MIN, MAX of MAXs the MAX; SUM of partial
+    COUNTs is the COUNT (in a non-empty group: only with GROUP BY); an inner key k aggregated
+    once per inner group is DISTINCT k when the inner keys are the outer keys and k.
+    None when the shape is not this one."""
+    mid = outer.input
+    renames: tuple[ir.Expr, ...] | None = None
+    if isinstance(mid, ir.Project):
+        if not all(isinstance(e, ir.Col) for e in mid.exprs):
+            return None
+        renames, mid = mid.exprs, mid.input
+    if not isinstance(mid, ir.Aggregate) or not mid.grouped or any(isinstance(i, ir.Bare) for i in mid.items):
+        return None
+    inner = mid
+    nk = len(inner.keys)
+
+    def source(e: ir.Expr) -> tuple[str, int] | None:  # ('key', j) or ('item', m) of the inner aggregate
+        if not isinstance(e, ir.Col):
+            return None
+        i = renames[e.index].index if renames is not None else e.index
+        return ("key", i) if i < nk else ("item", i - nk)
+
+    keys = []
+    for k in outer.keys:
+        src = source(k)
+        if src is None or src[0] != "key":
+            return None
+        keys.append(inner.keys[src[1]])
+    inner_keys = {repr(k) for k in inner.keys}
+    items = []
+    for it in outer.items:
+        if not isinstance(it, ir.Agg) or it.filter is not None or it.arg is None:
+            return None
+        src = source(it.arg)
+        if src is None:
+            return None
+        if src[0] == "item":
+            part = inner.items[src[1]]
+            if part.filter is not None or part.distinct:
+                return None
+            if it.func == "sum" and part.func in ("count", "count_star") and outer.grouped and not it.distinct:
+                items.append(ir.Agg(part.func, part.arg, False, it.kind))
+            elif (it.func, part.func) in (("sum", "sum"), ("min", "min"), ("max", "max")) and not it.distinct:
+                items.append(ir.Agg(it.func, part.arg, False, it.kind))
+            else:
+                return None
+        else:
+            k = inner.keys[src[1]]
+            once_per_value = inner_keys == {repr(x) for x in keys} | {repr(k)}
+            if it.func in ("min", "max"):
+                items.append(ir.Agg(it.func, k, False, it.kind))
+            elif it.func in ("count", "sum") and (it.distinct or once_per_value):
+                items.append(ir.Agg(it.func, k, True, it.kind))
+            else:
+                return None
+    return ir.Aggregate(outer.columns, inner.input, tuple(keys), tuple(items), outer.bare_from, outer.grouped)
 
 
 def _align_group_keys(r1: ir.Project, r2: ir.Project) -> ir.Project:
@@ -162,39 +284,60 @@ def _never_true(cond: ir.Expr) -> bool:
 
 
 def spj(rel: ir.Rel) -> SPJ | None:
-    """The SPJ form of `rel`, or None if it is not a select-project-join block."""
+    """The SPJ form of `rel`, or None if it is not a single select-project-join block."""
+    bs = blocks(rel)
+    return bs[0] if bs is not None and len(bs) == 1 else None
+
+
+def blocks(rel: ir.Rel) -> list[SPJ] | None:
+    """`rel` as a bag union of SPJ blocks (UNION ALL of blocks; filters, projections and inner
+    joins distribute over UNION ALL), [] when it is always empty, None when it is neither.
+
+        >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
+        >>> len(blocks(ir.Project(t.columns, ir.SetOp(t.columns, "union", True, t, t), (ir.Col(0, "int"),))))
+        2
+    """
+    if always_empty(rel):
+        return []
     if isinstance(rel, ir.Scan):
-        return SPJ([rel], ir.Lit(True, "bool"), [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns)])
+        return [SPJ([rel], ir.Lit(True, "bool"), [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns)])]
+    if isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
+        left, right = blocks(rel.left), blocks(rel.right)
+        if left is None or right is None or [c.kind for c in rel.left.columns] != [c.kind for c in rel.right.columns]:
+            return None  # a UNION that unifies kinds converts values
+        return left + right
     if isinstance(rel, ir.Filter) and _plain((rel.cond,)):
-        inner = spj(rel.input)
-        if inner is None:
-            return None
-        return SPJ(inner.tables, ir.BoolOp("and", (inner.cond, substitute(rel.cond, inner.exprs))), inner.exprs)
+        inner = blocks(rel.input)
+        return None if inner is None else [
+            SPJ(b.tables, ir.BoolOp("and", (b.cond, substitute(rel.cond, b.exprs))), b.exprs) for b in inner]
     if isinstance(rel, ir.Project) and _plain(rel.exprs):
-        inner = spj(rel.input)
-        if inner is None:
-            return None
-        return SPJ(inner.tables, inner.cond, [substitute(e, inner.exprs) for e in rel.exprs])
+        inner = blocks(rel.input)
+        return None if inner is None else [
+            SPJ(b.tables, b.cond, [substitute(e, b.exprs) for e in rel.exprs]) for b in inner]
     if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross") and (rel.cond is None or _plain((rel.cond,))):
-        left, right = spj(rel.left), spj(rel.right)
-        if left is None or right is None:
+        lefts, rights = blocks(rel.left), blocks(rel.right)
+        if lefts is None or rights is None:
             return None
-        width = sum(len(t.columns) for t in left.tables)
-        rcond = shift(right.cond, width)
-        rexprs = [shift(e, width) for e in right.exprs]
-        exprs = left.exprs + rexprs
-        conds = [left.cond, rcond]
-        if rel.cond is not None:
-            conds.append(substitute(rel.cond, exprs))
-        return SPJ(left.tables + right.tables, ir.BoolOp("and", tuple(conds)), exprs)
+        return [_join(left, right, rel.cond) for left in lefts for right in rights]
     return None
+
+
+def _join(left: SPJ, right: SPJ, cond: ir.Expr | None) -> SPJ:
+    width = sum(len(t.columns) for t in left.tables)
+    rcond = shift(right.cond, width)
+    rexprs = [shift(e, width) for e in right.exprs]
+    exprs = left.exprs + rexprs
+    conds = [left.cond, rcond]
+    if cond is not None:
+        conds.append(substitute(cond, exprs))
+    return SPJ(left.tables + right.tables, ir.BoolOp("and", tuple(conds)), exprs)
 
 
 def _deterministic(rel: ir.Rel) -> bool:
     """Identical trees return identical results unless a choice is left to the engine: the row a
-    bare column comes from, or which tied rows a LIMIT keeps."""
+    bare column or ANY_VALUE comes from, or which tied rows a LIMIT keeps."""
     text = repr(rel)
-    return "Bare(" not in text and "Sort(" not in text
+    return "Bare(" not in text and "Sort(" not in text and "'any_value'" not in text
 
 
 def _plain(exprs) -> bool:
@@ -255,6 +398,7 @@ def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str, timeout: float
               *[_num_flag(v) for t, r in zip(a.tables, rows) if t.table != DERIVED for v in r])
         s.add(*[z3.Not(v.null) for t, r in zip(a.tables, rows) for c, v in zip(_schema_cols(schema, t), r)
                 if c.not_null])
+        s.add(*[z3.Not(vals_a[i].null) for i in a.not_null])
         s.add(z3.Or(ca != cb, z3.And(ca, z3.Not(same_row(out_a, out_b)))))
         if check_with_deadline(s, timeout) == z3.unsat:
             return True, list(enc.assumption_notes)

@@ -199,6 +199,22 @@ def trim(s: V, chars: str, leading: bool, trailing: bool, fresh_name: str, side:
 MAX_NUMBER_CHARS = 12  # positions examined for a text's numeric prefix
 
 
+DUCKDB_INT_TEXT = z3.Concat(z3.Option(z3.Re("-")), z3.Plus(z3.Range("0", "9")))
+DUCKDB_INT_NOTE = ("texts DuckDB converts to integers are plain decimal integers ('-'? and at most 18 digits; "
+                   "DuckDB fails on texts it cannot convert)")
+
+
+def duckdb_text_to_int(s: V) -> tuple[V, z3.BoolRef]:
+    """DuckDB's CAST(text AS BIGINT), also applied when a text meets an integer in a comparison:
+    (the value, the domain assumption). DuckDB raises an error on a text that is no number, so
+    only the texts it converts matter; of those, plain decimal integers are modelled."""
+    body = z3.If(z3.PrefixOf(z3.StringVal("-"), s.v), z3.SubString(s.v, 1, z3.Length(s.v) - 1), s.v)
+    magnitude = z3.StrToInt(body)
+    value = z3.If(z3.PrefixOf(z3.StringVal("-"), s.v), -magnitude, magnitude)
+    ok = z3.Or(s.null, z3.And(z3.InRe(s.v, DUCKDB_INT_TEXT), z3.Length(body) <= 18))
+    return V("int", value, s.null), ok
+
+
 def text_to_number(s: V) -> tuple[V, z3.BoolRef]:
     """SQLite's conversion of a text to a number (arithmetic, CAST, a text used as a condition):
     the longest prefix that reads as a number — an optional sign, digits, an optional '.' and
@@ -305,6 +321,10 @@ _HOUR = z3.Union(z3.Concat(_cls("01"), _D), z3.Concat(_lit("2"), z3.Range("0", "
 _MIN = z3.Concat(z3.Range("0", "5"), _D)
 _HM = z3.Concat(_HOUR, _lit(":"), _MIN)
 _SEC = z3.Concat(_lit(":"), _MIN, z3.Option(z3.Concat(_lit("."), z3.Plus(_D))))
+# the current time: a whole second from 1970 to 2099
+_RECENT = z3.Concat(z3.Union(z3.Concat(_lit("19"), z3.Range("7", "9")), z3.Concat(_lit("20"), _D)), _D,
+                    z3.Full(z3.ReSort(z3.StringSort())))
+INSTANT = z3.Concat(z3.Intersect(_DATE, _RECENT), _lit(" "), _HOUR, _lit(":"), _MIN, _lit(":"), _MIN)
 TIME_VALUE = z3.Concat(_DATE, z3.Option(z3.Concat(_SEP, _HM, z3.Option(_SEC))))
 DATE_NOTE = ("text values used as dates are NULL or valid 'YYYY-MM-DD[ HH:MM[:SS[.SSS]]]' values "
              "(a day that exists in its month)")
@@ -405,6 +425,17 @@ def strftime(fmt: str, s: V) -> V:
             raise ValueError(f"strftime format %{f} is not modelled")
     text = z3.Concat(*pieces) if len(pieces) > 1 else (pieces[0] if pieces else z3.StringVal(""))
     return V("text", text, z3.Or(s.null, z3.Not(valid)))
+
+
+def strftime_number(fmt: str, s: V) -> V:
+    """strftime(fmt, s) read as a number, for a format of one all-digit field ('%Y', '%m', ...):
+    the same value as converting the text, without the string-to-integer conversion."""
+    valid = z3.InRe(s.v, TIME_VALUE)
+    y, m, d, hh, mi, ss, _, _ = _parts(s.v)
+    jdn = julian_day_number(y, m, d)
+    field = {"%Y": y, "%m": m, "%d": d, "%H": hh, "%M": mi, "%S": ss,
+             "%j": jdn - julian_day_number(y, 1, 1) + 1, "%w": (jdn + 1) % 7}[fmt]
+    return V("int", field, z3.Or(s.null, z3.Not(valid)))
 
 
 def _clock(s: z3.SeqRef, part: int) -> z3.SeqRef:

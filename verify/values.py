@@ -41,7 +41,8 @@ def sort_of(kind: str) -> z3.SortRef:
         "num": z3.RealSort(),
         "text": z3.StringSort(),
         "bool": z3.BoolSort(),
-        "date": z3.IntSort(),
+        "date": z3.IntSort(),  # days since 1970-01-01
+        "timestamp": z3.IntSort(),  # microseconds since 1970-01-01 00:00:00 UTC
         "null": z3.IntSort(),
     }[kind]
 
@@ -101,7 +102,7 @@ def is_false(c: V) -> z3.BoolRef:
 
 # ----------------------------------------------------------------------------- numeric coercion
 def as_real(a: V) -> z3.ArithRef:
-    if a.kind in ("int", "date"):
+    if a.kind in ("int", "date", "timestamp"):
         return z3.ToReal(a.v)
     if a.kind == "bool":
         return z3.If(a.v, z3.RealVal(1), z3.RealVal(0))
@@ -109,7 +110,7 @@ def as_real(a: V) -> z3.ArithRef:
 
 
 def isint_of(a: V) -> z3.BoolRef:
-    if a.kind in ("int", "bool", "date"):
+    if a.kind in ("int", "bool", "date", "timestamp"):
         return TRUE
     if a.kind == "real":
         return FALSE
@@ -124,7 +125,7 @@ def to_num(a: V) -> V:
 
 
 def as_int(a: V) -> z3.ArithRef:
-    if a.kind in ("int", "date"):
+    if a.kind in ("int", "date", "timestamp"):
         return a.v
     if a.kind == "bool":
         return z3.If(a.v, z3.IntVal(1), z3.IntVal(0))
@@ -220,7 +221,7 @@ _OPS = {
 
 
 def _num_cmp(op: str, a: V, b: V) -> z3.BoolRef:
-    if a.kind in ("int", "bool", "date") and b.kind in ("int", "bool", "date"):
+    if a.kind in ("int", "bool", "date", "timestamp") and b.kind in ("int", "bool", "date", "timestamp"):
         return _OPS[op](as_int(a), as_int(b))
     return _OPS[op](as_real(a), as_real(b))
 
@@ -279,7 +280,7 @@ def compare(op: str, a: V, b: V, mode: str) -> V:
     null = z3.Or(a.null, b.null)
     if a.kind == "null" or b.kind == "null":
         return boolean(FALSE, TRUE)
-    if mode in ("num", "date") or (a.kind in NUMERIC and b.kind in NUMERIC):
+    if mode in ("num", "date", "timestamp") or (a.kind in NUMERIC and b.kind in NUMERIC):
         return boolean(_num_cmp(op, a, b), null)
     if mode == "text":
         return boolean(_text_cmp(op, a.v, b.v), null)

@@ -68,6 +68,8 @@ class Counterexample(BaseModel):
         description="another order of the same rows makes the results agree (a nondeterministic witness)",
     )
     inserts: str = Field(default="", description="a SQL script that rebuilds the database")
+    now: str | None = Field(default=None, description="the current time both queries ran at, when they read it "
+                            "(CURRENT_TIMESTAMP, 'now'); confirmed with it written into the queries")
     realism: float | None = Field(default=None, description="share of cells plausible for the source database (constraints.realism)")
 
 
