@@ -110,6 +110,16 @@ split_shapes = st.sampled_from([
      "SELECT SUM(c) FROM (SELECT a, COUNT(*) AS c FROM t WHERE {q} GROUP BY a)"),
     ("SELECT a FROM t WHERE {p} UNION ALL SELECT b FROM t WHERE {q}",
      "SELECT x FROM (SELECT b AS x FROM t WHERE {q} UNION ALL SELECT a FROM t WHERE {p})"),
+    ("SELECT a, COUNT(b) FROM (SELECT a, b FROM t WHERE {p} UNION ALL SELECT a, c FROM u) GROUP BY a",
+     "SELECT a, SUM(n) FROM (SELECT a, COUNT(b) AS n FROM t WHERE {q} GROUP BY a "
+     "UNION ALL SELECT a, COUNT(c) FROM u GROUP BY a) GROUP BY a"),
+    ("SELECT COUNT(*) FROM t WHERE {p}",
+     "SELECT COALESCE(SUM(c), 0) FROM (SELECT a, COUNT(*) AS c FROM t WHERE {q} GROUP BY a)"),
+    ("SELECT MAX(b), MIN(b) FROM t WHERE {p}",
+     "SELECT MAX(x), MIN(y) FROM (SELECT a, MAX(b) AS x, MIN(b) AS y FROM t WHERE {q} GROUP BY a)"),
+    ("SELECT a, COUNT(DISTINCT b) FROM (SELECT a, b FROM t WHERE {p} UNION ALL SELECT a, c FROM u) GROUP BY a",
+     "SELECT a, COUNT(b) FROM (SELECT a, b FROM t WHERE {q} GROUP BY a, b "   # a value in both: counted twice
+     "UNION ALL SELECT a, c FROM u GROUP BY a, c) GROUP BY a"),
     ("SELECT t.a, u.c FROM t, u WHERE t.a = u.a",
      "SELECT x.a, u.c FROM (SELECT * FROM t UNION ALL SELECT * FROM t WHERE {q}) AS x, u WHERE x.a = u.a"),
 ])
@@ -123,7 +133,7 @@ big_databases = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pair=split_pairs, dbs=st.lists(big_databases, min_size=25, max_size=25))
 def test_proofs_for_every_size_hold_on_larger_databases(pair, dbs):
     gold, gen = pair
@@ -138,3 +148,31 @@ def test_proofs_for_every_size_hold_on_larger_databases(pair, dbs):
         con1.executescript(script)
         con2.executescript(script)
         assert Counter(con1.execute(gold).fetchall()) != Counter(con2.execute(gen).fetchall())
+
+
+join_shapes = st.sampled_from([
+    ("SELECT t.b, u.c FROM t LEFT JOIN u ON t.a = u.a WHERE u.c {op} {v}",   # rejects the padding NULLs
+     "SELECT t.b, u.c FROM t JOIN u ON t.a = u.a WHERE u.c {op} {v}"),
+    ("SELECT t.b, u.c FROM t LEFT JOIN u ON t.a = u.a WHERE u.c IS NULL",    # keeps them: not the same
+     "SELECT t.b, u.c FROM t JOIN u ON t.a = u.a WHERE u.c IS NULL"),
+    ("SELECT t.b, u.c FROM u RIGHT JOIN t ON t.a = u.a WHERE t.b {op} {v}",
+     "SELECT t.b, u.c FROM t LEFT JOIN u ON u.a = t.a WHERE t.b {op} {v}"),
+    ("SELECT t.b, u.c FROM t FULL JOIN u ON t.a = u.a WHERE t.b {op} {v}",
+     "SELECT t.b, u.c FROM t LEFT JOIN u ON t.a = u.a WHERE t.b {op} {v}"),
+    ("SELECT t.b, u.c FROM t FULL JOIN u ON t.a = u.a WHERE u.c {op} {v}",
+     "SELECT t.b, u.c FROM t RIGHT JOIN u ON t.a = u.a WHERE u.c {op} {v}"),
+    ("SELECT t.b, u.c FROM t LEFT JOIN u ON t.a = u.a AND u.c {op} {v}",
+     "SELECT t.b, x.c FROM t LEFT JOIN (SELECT * FROM u WHERE c {op} {v}) AS x ON t.a = x.a"),
+    ("SELECT t.b, u.c FROM t LEFT JOIN u ON t.a = u.a WHERE t.b {op} {v}",
+     "SELECT x.b, u.c FROM (SELECT * FROM t WHERE b {op} {v}) AS x LEFT JOIN u ON x.a = u.a"),
+    ("SELECT t.b, u.c FROM t LEFT JOIN u ON t.a = u.a AND t.b {op} {v}",    # an ON that reads t: not the same
+     "SELECT x.b, u.c FROM (SELECT * FROM t WHERE b {op} {v}) AS x LEFT JOIN u ON x.a = u.a"),
+])
+join_pairs = st.builds(lambda shape, op, v: tuple(q.format(op=op, v=v) for q in shape), join_shapes,
+                       st.sampled_from(["=", "<", ">=", "<>"]), st.sampled_from(["0", "1"]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=join_pairs, dbs=st.lists(big_databases, min_size=25, max_size=25))
+def test_outer_join_rewrites_hold_on_larger_databases(pair, dbs):
+    test_proofs_for_every_size_hold_on_larger_databases.hypothesis.inner_test(pair, dbs)
