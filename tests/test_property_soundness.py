@@ -122,6 +122,10 @@ split_shapes = st.sampled_from([
      "UNION ALL SELECT a, c FROM u GROUP BY a, c) GROUP BY a"),
     ("SELECT t.a, u.c FROM t, u WHERE t.a = u.a",
      "SELECT x.a, u.c FROM (SELECT * FROM t UNION ALL SELECT * FROM t WHERE {q}) AS x, u WHERE x.a = u.a"),
+    ("SELECT a FROM t WHERE {p} EXCEPT SELECT c FROM u",
+     "SELECT a FROM t WHERE NOT NOT ({q}) EXCEPT SELECT u.c FROM u"),
+    ("SELECT t.b FROM t JOIN (SELECT c FROM u) AS v ON t.a = v.c WHERE {p} ORDER BY t.b LIMIT 1",  # one plan
+     "SELECT x.b AS z FROM t AS x JOIN (SELECT c FROM u) AS y ON y.c = x.a WHERE {q} ORDER BY x.b LIMIT 1"),
 ])
 # `same`: the second query's {q} is the first's {p} (and vice versa); else two predicates
 split_pairs = st.builds(

@@ -328,6 +328,14 @@ class Encoder:
     def _sort(self, rel: ir.Sort, outer) -> list[SRow]:
         rows = self.rel(rel.input, outer)
         keyvals = [[self.expr(k.expr, r.vals, outer) for k in rel.keys] for r in rows]
+        # Rows that tie come in an order SQLite leaves open. Without LIMIT/OFFSET that order only
+        # permutes equal-key rows, so they are ordered by their values (one fixed order, the
+        # same in both queries: a difference in tie order alone is not a counterexample); with
+        # LIMIT it decides which rows are kept, so slot order stands for any order and the
+        # engine tells a real difference from a nondeterministic one.
+        by_value = rel.limit is None and not rel.offset and rows and all(
+            v.kind == c.kind for v, c in zip(rows[0].vals, rel.input.columns))
+        whole = [ir.SortKey(ir.Col(n, c.kind), False, True) for n, c in enumerate(rel.input.columns)]
         out = []
         for i, r in enumerate(rows):
             self.tick()
@@ -337,7 +345,12 @@ class Encoder:
                     continue
                 before = _sorts_before(keyvals[j], keyvals[i], rel.keys)
                 tie = same_row(keyvals[j], keyvals[i])
-                cond = z3.Or(before, tie) if j < i else before
+                if by_value:
+                    first = z3.Or(_sorts_before(s.vals, r.vals, whole), same_row(s.vals, r.vals)) if j < i \
+                        else _sorts_before(s.vals, r.vals, whole)
+                    cond = z3.Or(before, z3.And(tie, first))
+                else:
+                    cond = z3.Or(before, tie) if j < i else before
                 ahead.append(z3.If(z3.And(s.present, cond), 1, 0))
             pos = _sum(ahead)
             keep = [r.present, pos >= rel.offset]

@@ -22,6 +22,7 @@ condition is NULL for such a row, the row is dropped, and the check (correctly) 
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, fields, is_dataclass, replace
 
 import z3
@@ -122,6 +123,10 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]
         return None
     if isinstance(r1, ir.Distinct):
         return _differing_blocks(r1.input, r2.input)
+    if isinstance(r1, ir.SetOp) and (r1.op, r1.all) == (r2.op, r2.all) \
+            and [c.kind for c in r1.columns] == [c.kind for c in r2.columns]:
+        left, right = _differing_blocks(r1.left, r2.left), _differing_blocks(r1.right, r2.right)
+        return None if left is None or right is None else left + right
     if isinstance(r1, ir.Project):
         r2 = _align_group_keys(r1, r2)
     if isinstance(r1, (ir.Project, ir.Filter)):
@@ -526,6 +531,44 @@ def _join(left: SPJ, right: SPJ, cond: ir.Expr | None) -> SPJ:
     if cond is not None:
         conds.append(substitute(cond, exprs))
     return SPJ(left.tables + right.tables, ir.BoolOp("and", tuple(conds)), exprs)
+
+
+def same_plan(r1: ir.Rel, r2: ir.Rel) -> bool:
+    """The two queries compute the same plan once names are resolved: they differ only in
+    aliases, qualification, output names, the order of `=`/`<>` operands, `a > b` written
+    `b < a`, or the order of AND/OR operands. The engine then runs the same computation, so the
+    results are the same on every database (ties under LIMIT included).
+
+        >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
+        >>> eq = lambda x, y: ir.Filter(t.columns, t, ir.Cmp("=", x, y, "num"))
+        >>> a, one = ir.Col(0, "int"), ir.Lit(1, "int")
+        >>> same_plan(eq(a, one), eq(one, a)), same_plan(eq(a, one), eq(a, ir.Lit(2, "int")))
+        (True, False)
+    """
+    return _plan_key(r1) == _plan_key(r2)
+
+
+def _plan_key(rel: ir.Rel) -> str:
+    return re.sub(r"OutCol\(name=('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"), ", "OutCol(", repr(_canonical(rel)))
+
+
+def _canonical(x):
+    """`x` (a relation, an expression or a tuple of them) with commutative operands in one order."""
+    if isinstance(x, tuple):
+        return tuple(_canonical(e) for e in x)
+    if not is_dataclass(x) or isinstance(x, type):
+        return x
+    changes = {f.name: _canonical(getattr(x, f.name)) for f in fields(x)
+               if isinstance(getattr(x, f.name), (ir.Expr, ir.Rel, ir.Agg, tuple))}
+    x = replace(x, **changes) if changes else x
+    if isinstance(x, ir.Cmp):
+        if x.op in (">", ">="):
+            x = replace(x, op={">": "<", ">=": "<="}[x.op], left=x.right, right=x.left)
+        elif x.op in ("=", "<>") and repr(x.right) < repr(x.left):
+            x = replace(x, left=x.right, right=x.left)
+    if isinstance(x, ir.BoolOp):
+        x = replace(x, args=tuple(sorted(x.args, key=repr)))
+    return x
 
 
 def _deterministic(rel: ir.Rel) -> bool:
