@@ -180,3 +180,41 @@ join_pairs = st.builds(lambda shape, op, v: tuple(q.format(op=op, v=v) for q in 
 @given(pair=join_pairs, dbs=st.lists(big_databases, min_size=25, max_size=25))
 def test_outer_join_rewrites_hold_on_larger_databases(pair, dbs):
     test_proofs_for_every_size_hold_on_larger_databases.hypothesis.inner_test(pair, dbs)
+
+
+KEYED_DDL = "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT, g INTEGER); CREATE TABLE q (pid INTEGER, v INTEGER);"
+KEYED = schema_from_ddl(KEYED_DDL)
+keyed_shapes = st.sampled_from([
+    ("SELECT id, name, COUNT(*) FROM p WHERE g {op} {v} GROUP BY id",   # one row per id; name a bare column
+     "SELECT id, name, 1 FROM p WHERE g {op} {v}"),
+    ("SELECT id, name, SUM(g), COUNT(g) FROM p GROUP BY id, name",
+     "SELECT id, name, g, CASE WHEN g IS NULL THEN 0 ELSE 1 END FROM p"),
+    ("SELECT name, COUNT(*) FROM p WHERE g {op} {v} GROUP BY name",     # name is no key: not the same
+     "SELECT name, 1 FROM p WHERE g {op} {v}"),
+    ("SELECT p.id, p.name, COUNT(*), SUM(q.v) FROM p JOIN q ON p.id = q.pid WHERE q.v {op} {v} GROUP BY p.id",
+     "SELECT p.id, p.name, COUNT(*), SUM(q.v) FROM q JOIN p ON q.pid = p.id WHERE q.v {op} {v} GROUP BY p.name, p.id"),
+    ("SELECT q.pid, p.name, COUNT(*) FROM p JOIN q ON p.id = q.pid GROUP BY q.pid",   # q.pid is no key of p
+     "SELECT q.pid, p.name, COUNT(*) FROM p JOIN q ON p.id = q.pid GROUP BY q.pid, p.name"),
+])
+keyed_pairs = st.builds(lambda shape, op, v: tuple(x.format(op=op, v=v) for x in shape), keyed_shapes,
+                        st.sampled_from(["=", "<", ">="]), st.sampled_from(["0", "1"]))
+keyed_databases = st.fixed_dictionaries({
+    "p": st.lists(st.tuples(st.integers(0, 4), st.sampled_from([None, "x", "y"]), values), max_size=5,
+                  unique_by=lambda r: r[0]),
+    "q": st.lists(st.tuples(values, values), max_size=5),
+})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=keyed_pairs, dbs=st.lists(keyed_databases, min_size=25, max_size=25))
+def test_grouping_by_a_primary_key_holds_on_larger_databases(pair, dbs):
+    gold, gen = pair
+    v = check_pair(gold, gen, schema=KEYED, bound=K, semantics="bag", timeout=20)
+    assert v.verdict in (VerdictKind.EQUIVALENT, VerdictKind.NOT_EQUIVALENT, VerdictKind.UNKNOWN,
+                         VerdictKind.NONDETERMINISTIC), v.reason
+    for db in dbs if v.verdict == VerdictKind.EQUIVALENT and v.complete else []:
+        con = sqlite3.connect(":memory:")
+        con.executescript(KEYED_DDL)
+        con.executemany("INSERT INTO p VALUES (?, ?, ?)", db["p"])
+        con.executemany("INSERT INTO q VALUES (?, ?)", db["q"])
+        assert Counter(con.execute(gold).fetchall()) == Counter(con.execute(gen).fetchall()), (gold, gen, db)

@@ -48,7 +48,7 @@ class SPJ:
 
 def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, timeout: float) -> tuple[bool, list[str]]:
     """True when r1 and r2 return the same bag on every database (and the assumptions used)."""
-    pairs = _differing_blocks(r1, r2)
+    pairs = _differing_blocks(_keys_by_dependency(r1, schema), _keys_by_dependency(r2, schema))
     if pairs is None:
         return False, []
     notes: list[str] = []
@@ -318,6 +318,85 @@ def _over_union(inputs: list[ir.Rel], key_exprs, items, outer: ir.Aggregate) -> 
                         None if f is None else ir.Col(f, "bool"))
                  for func, distinct, a, f, kind in new_items)
     return ir.Aggregate(outer.columns, src, keys, aggs, outer.bare_from, outer.grouped)
+
+
+def _keys_by_dependency(rel: ir.Rel, schema: Schema) -> ir.Rel:
+    """Every aggregate of `rel` whose GROUP BY includes a table's whole primary key, with the
+    other columns of that table taken out of the keys and out of bare columns: they hold one
+    value per group, which MIN reads (`GROUP BY t.id, t.name` and `GROUP BY t.id` with a bare
+    `t.name` both become `GROUP BY t.id` with `MIN(t.name)`)."""
+    changes = {f.name: _keys_by_dependency(getattr(rel, f.name), schema) for f in fields(rel)
+               if isinstance(getattr(rel, f.name), ir.Rel)}
+    rel = replace(rel, **changes) if changes else rel
+    if not isinstance(rel, ir.Aggregate) or not rel.grouped:
+        return rel
+    origin = _origins(rel.input, schema)
+    if origin is None:
+        return rel
+    known = {origin[k.index] for k in rel.keys if isinstance(k, ir.Col) and origin[k.index] is not None}
+    keyed = {inst for inst, table, _ in known
+             if schema.table(table).primary_key and all((inst, table, c.lower()) in known
+                                                        for c in schema.table(table).primary_key)}
+
+    def dependent(e) -> bool:  # a column of a table whose key is grouped, not part of that key
+        if not isinstance(e, ir.Col) or origin[e.index] is None:
+            return False
+        inst, table, col = origin[e.index]
+        return inst in keyed and col not in {c.lower() for c in schema.table(table).primary_key}
+
+    if keyed and len(blocks(rel.input)[0].tables) == 1:  # one table, grouped by its key: every group is one row
+        per_row = _per_row(rel)
+        if per_row is not None:
+            return per_row
+    items = tuple(ir.Agg("min", it.arg, False, it.kind) if isinstance(it, ir.Bare) and dependent(it.arg) else it
+                  for it in rel.items)
+    drop = [n for n, k in enumerate(rel.keys) if dependent(k)]
+    if not drop and items == rel.items:
+        return rel
+    keys = tuple(k for n, k in enumerate(rel.keys) if n not in drop)
+    extra = tuple(ir.Agg("min", rel.keys[n], False, rel.keys[n].kind) for n in drop)
+    nk, ni = len(rel.keys), len(rel.items)
+    where = [keys.index(k) if n not in drop else len(keys) + ni + drop.index(n) for n, k in enumerate(rel.keys)]
+    where += [len(keys) + m for m in range(ni)]
+    cols = tuple(rel.columns[n] for n in range(nk) if n not in drop) + tuple(rel.columns[nk:]) + \
+        tuple(rel.columns[n] for n in drop)
+    agg = replace(rel, columns=cols, keys=keys, items=items + extra)
+    if not drop:
+        return agg
+    return ir.Project(rel.columns, agg, tuple(ir.Col(w, c.kind, c.affinity) for w, c in zip(where, rel.columns)))
+
+
+def _per_row(agg: ir.Aggregate) -> ir.Rel | None:
+    """`agg` when each of its groups is one row: a projection of its input (COUNT(*) is 1,
+    COUNT(x) is 1 or 0, SUM/MIN/MAX(x) and a bare x are x)."""
+    exprs = list(agg.keys)
+    for it in agg.items:
+        if isinstance(it, ir.Bare) or (isinstance(it, ir.Agg) and it.func in ("sum", "min", "max")
+                                       and it.filter is None and it.kind == it.arg.kind):
+            exprs.append(it.arg)
+        elif isinstance(it, ir.Agg) and it.func == "count_star" and it.filter is None:
+            exprs.append(ir.Lit(1, "int"))
+        elif isinstance(it, ir.Agg) and it.func == "count" and it.filter is None and not (
+                isinstance(it.arg, ir.Func) and it.arg.name == "tuple"):
+            exprs.append(ir.Case(((ir.IsNull(it.arg), ir.Lit(0, "int")),), ir.Lit(1, "int"), "int"))
+        else:
+            return None
+    return ir.Project(agg.columns, agg.input, tuple(exprs))
+
+
+def _origins(rel: ir.Rel, schema: Schema) -> list[tuple[int, str, str] | None] | None:
+    """For each column of `rel` (one SPJ block), the (table position in the block, table,
+    column) it passes through unchanged, or None for a computed column."""
+    bs = blocks(rel)
+    if bs is None or len(bs) != 1:
+        return None
+    b = bs[0]
+    place = []
+    for inst, t in enumerate(b.tables):
+        if t.table == DERIVED:
+            return None
+        place += [(inst, t.table, c.name.lower()) for c in t.columns]
+    return [place[e.index] if isinstance(e, ir.Col) else None for e in b.exprs]
 
 
 def _unwrapped(rel: ir.Rel) -> ir.Rel:
