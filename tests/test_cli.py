@@ -83,6 +83,16 @@ def test_not_equivalent_renders_counterexample(files):
     assert "confirmed by running both queries on SQLite" in out
 
 
+def test_a_counterexample_that_reads_the_clock_shows_the_instant(files):
+    r = pair(files, "SELECT name FROM emp WHERE CURRENT_DATE > '2000-01-01'", "SELECT name FROM emp", "--json")
+    assert r.exit_code == 1, r.output
+    v = json.loads(r.stdout)
+    now = v["counterexample"]["now"]
+    assert now is not None and now[:10] <= "2000-01-01"  # only an instant before 2000 tells them apart
+    human = pair(files, "SELECT name FROM emp WHERE CURRENT_DATE > '2000-01-01'", "SELECT name FROM emp")
+    assert f"Current time: {now}" in human.stdout
+
+
 def test_equivalent_exit_0(files):
     r = pair(
         files,

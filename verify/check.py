@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import random
 import time
 from dataclasses import dataclass
@@ -208,9 +209,10 @@ def _random_pass(prep: _Prepared, pools, bound: int, budget: float, seed: int, d
     if budget <= 0:
         return None, None
     runs = [prep]
-    if prep.clock:  # half of the time at the real current time, half at another instant
-        runs = [dataclasses.replace(prep, now=natural_instant() if seed == 0 else random_instant(random.Random(seed))),
-                dataclasses.replace(prep, now=random_instant(random.Random(seed + 1000)))]
+    if prep.clock:  # the budget shared by a few instants: now, then around the queries' dates
+        first = natural_instant() if seed == 0 else random_instant(random.Random(seed))
+        instants = _dedupe([first] + _instants_near_literals(prep) + [random_instant(random.Random(seed + 1000))])
+        runs = [dataclasses.replace(prep, now=t) for t in instants[:4]]
     for prep in runs:
         outcome = random_search(
             prep.schema, prep.gold_run, prep.gen_run, dialect=prep.dialect, semantics=prep.semantics, pools=pools,
@@ -718,6 +720,23 @@ def value_pools(prep: _Prepared) -> dict[tuple[str, str], list[Any]]:
             # most natural first: the queries' own literals, then real values, then generic ones
             pools[(t.name.lower(), c.name.lower())] = _dedupe(lits + list(sample) + generic)
     return pools
+
+
+def _instants_near_literals(prep: _Prepared) -> list[str]:
+    """Instants at and just before the dates and years the queries write ('2000-01-01',
+    '1999'), where a comparison with the current time changes its answer."""
+    out: list[str] = []
+    for tree in (prep.gold_tree, prep.gen_tree):
+        for lit in tree.find_all(exp.Literal):
+            text = lit.this if lit.is_string else ""
+            try:
+                day = datetime.date.fromisoformat(text[:10]) if len(text) >= 10 else (
+                    datetime.date(int(text), 1, 1) if len(text) == 4 and text.isdigit() else None)
+            except ValueError:
+                day = None
+            if day is not None and 1970 < day.year < 2099:
+                out += [f"{day} 00:00:00", f"{day - datetime.timedelta(days=1)} 23:59:59"]
+    return out
 
 
 def _uses_dates(prep: _Prepared) -> bool:
