@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import random
 import time
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from verify.infer import infer_schema
 from verify.lower import lower_query, outer_order
 from verify.minimize import minimize
 from verify.parse import parse_query
+from verify.pools import dedupe, instants_near_literals, value_pools
 from verify.randomdb import random_search
 from verify.rowwise import prove_for_every_size, same_plan
 from verify.schema import Schema, SchemaError
@@ -211,7 +211,7 @@ def _random_pass(prep: _Prepared, pools, bound: int, budget: float, seed: int, d
     runs = [prep]
     if prep.clock:  # the budget shared by a few instants: now, then around the queries' dates
         first = natural_instant() if seed == 0 else random_instant(random.Random(seed))
-        instants = _dedupe([first] + _instants_near_literals(prep) + [random_instant(random.Random(seed + 1000))])
+        instants = dedupe([first] + instants_near_literals(prep) + [random_instant(random.Random(seed + 1000))])
         runs = [dataclasses.replace(prep, now=t) for t in instants[:4]]
     for prep in runs:
         outcome = random_search(
@@ -673,83 +673,3 @@ def _sql_literal(v: Any) -> str:
     if isinstance(v, (int, float)):
         return repr(v)
     return "'" + str(v).replace("'", "''") + "'"
-
-
-# ----------------------------------------------------------------------------- value pools
-def value_pools(prep: _Prepared) -> dict[tuple[str, str], list[Any]]:
-    """Values for the random pass and the minimizer: literals of the queries, their numeric
-    neighbours and case variants, and real values sampled from the database."""
-    lits: list[Any] = []
-    for tree in (prep.gold_tree, prep.gen_tree):
-        for lit in tree.find_all(exp.Literal):
-            if lit.is_string:
-                s = lit.this
-                if s.lower() == "now":  # a cell holding 'now' would make SQLite read its own clock
-                    continue
-                lits += [s, s.lower(), s.upper(), s.capitalize()]
-            else:
-                try:
-                    v = int(lit.this)
-                    lits += [v - 1, v, v + 1]
-                except ValueError:
-                    try:
-                        f = float(lit.this)
-                        lits += [f, f - 0.5, f + 0.5]
-                    except ValueError:
-                        pass
-    nums = [v for v in lits if isinstance(v, (int, float))]
-    texts = [v for v in lits if isinstance(v, str)]
-    if _uses_dates(prep):  # time values near the queries' years, and a few generic ones
-        years = sorted({int(t[:4]) for t in texts if t[:4].isdigit()} | {int(v) for v in nums
-                       if isinstance(v, int) and 1000 <= v <= 9999})
-        texts += [f"{y}-{md}" for y in years for md in ("01-01", "12-31 23:59:59")]
-        texts += ["2000-02-29", "1990-06-15 12:30:00", "2024-11-05"]
-    pools: dict[tuple[str, str], list[Any]] = {}
-    for t in prep.schema.tables:
-        for c in t.columns:
-            aff = c.affinity.value
-            sample = prep.schema.sample_values(t.name, c.name)[:8]
-            if aff == "INTEGER":
-                lits, generic = [int(v) for v in nums if float(v).is_integer()], [0, 1, 2]
-            elif aff in ("REAL", "NUMERIC"):
-                lits, generic = nums, [0, 1, 2]
-            elif aff in ("TEXT", "BLOB"):
-                lits, generic = texts, ["a", "b"]
-            else:
-                continue
-            # most natural first: the queries' own literals, then real values, then generic ones
-            pools[(t.name.lower(), c.name.lower())] = _dedupe(lits + list(sample) + generic)
-    return pools
-
-
-def _instants_near_literals(prep: _Prepared) -> list[str]:
-    """Instants at and just before the dates and years the queries write ('2000-01-01',
-    '1999'), where a comparison with the current time changes its answer."""
-    out: list[str] = []
-    for tree in (prep.gold_tree, prep.gen_tree):
-        for lit in tree.find_all(exp.Literal):
-            text = lit.this if lit.is_string else ""
-            try:
-                day = datetime.date.fromisoformat(text[:10]) if len(text) >= 10 else (
-                    datetime.date(int(text), 1, 1) if len(text) == 4 and text.isdigit() else None)
-            except ValueError:
-                day = None
-            if day is not None and 1970 < day.year < 2099:
-                out += [f"{day} 00:00:00", f"{day - datetime.timedelta(days=1)} 23:59:59"]
-    return out
-
-
-def _uses_dates(prep: _Prepared) -> bool:
-    """Does a query call a SQLite date function (so date-shaped text matters)?"""
-    return any(f"name='{name}'" in text for name in ("strftime", "strftime_num", "date", "datetime", "julianday", "time")
-               for text in (repr(prep.gold.rel), repr(prep.gen.rel))) if prep.gold is not None else False
-
-
-def _dedupe(vals: list[Any]) -> list[Any]:
-    seen, out = set(), []
-    for v in vals:
-        key = (type(v).__name__, v)
-        if key not in seen:
-            seen.add(key)
-            out.append(v)
-    return out

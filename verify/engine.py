@@ -31,7 +31,6 @@ from typing import Any
 
 import duckdb
 import sqlglot
-from sqlglot import exp
 
 from verify.parse import dollar_identifier
 from verify.schema import Schema, SchemaError, Table, quote_ident

@@ -26,7 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal as TLiteral
 
-Kind = TLiteral["int", "real", "num", "text", "bool", "date", "timestamp", "null"]  # timestamp: DuckDB's clock
+# "timestamp" is DuckDB's TIMESTAMP WITH TIME ZONE (its clock); SQLite keeps times as text
+Kind = TLiteral["int", "real", "num", "text", "bool", "date", "timestamp", "null"]
 NUMERIC_KINDS = ("int", "real", "num")
 
 

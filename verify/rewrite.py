@@ -1,0 +1,343 @@
+"""Plan rewrites that keep the result the same on every database, so that two plans written
+differently meet in one form that row-wise reasoning (`verify.rowwise`) compares. `merged` is the
+entry point, applied at each level of the comparison; `keys_by_dependency` uses the schema's
+primary keys and runs once over a whole plan.
+
+Each rewrite has a property test on databases larger than any bound
+(`tests/test_property_soundness.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+import z3
+
+from verify import ir
+from verify.blocks import DERIVED, blocks, map_cols, plain, shift, solver_kind, substitute
+from verify.encode import Encoder
+from verify.schema import Schema
+from verify.values import check_with_deadline, fresh, is_true, null_of
+
+def merged(rel: ir.Rel) -> ir.Rel:
+    """`rel` rewritten into a form the comparison reaches more often (each step keeps the result
+    the same on every database):
+
+    - a projection of a projection is one projection;
+    - an aggregate of partial aggregates is flattened (`_flatten`);
+    - `A RIGHT JOIN B` is `B LEFT JOIN A` with its columns put back in order;
+    - a filter moves below a projection, below an outer join when it reads only the preserved
+      side, and turns an outer join into an inner one when it rejects the NULLs the join pads
+      with (`WHERE b.x = 1` over `a LEFT JOIN b`)."""
+    if isinstance(rel, ir.Aggregate):
+        return _flatten(rel) or rel
+    if isinstance(rel, ir.Join) and rel.kind == "right":
+        return _swapped(rel)
+    if isinstance(rel, ir.Join) and rel.kind == "left":
+        right = _unwrapped(rel.right)
+        if isinstance(right, ir.Filter) and plain((right.cond,)):  # a right row it drops matches nothing
+            cond = shift(right.cond, len(rel.left.columns))
+            both = cond if rel.cond is None else ir.BoolOp("and", (rel.cond, cond))
+            return merged(replace(rel, right=right.input, cond=both))
+    if isinstance(rel, ir.Filter) and plain((rel.cond,)):
+        inner = merged(rel.input)
+        if isinstance(inner, ir.Project) and plain(inner.exprs):
+            below = merged(ir.Filter(inner.input.columns, inner.input, substitute(rel.cond, list(inner.exprs))))
+            return ir.Project(inner.columns, below, inner.exprs)
+        if isinstance(inner, ir.Join) and inner.kind in ("left", "full"):
+            return _filter_outer_join(rel.cond, inner)
+        return ir.Filter(rel.columns, inner, rel.cond) if inner is not rel.input else rel
+    if isinstance(rel, ir.Project) and plain(rel.exprs):
+        inner = merged(rel.input)
+        if isinstance(inner, ir.Project) and plain(inner.exprs):
+            return ir.Project(rel.columns, inner.input, tuple(substitute(e, list(inner.exprs)) for e in rel.exprs))
+        if inner is not rel.input:
+            return ir.Project(rel.columns, inner, rel.exprs)
+    return rel
+
+
+def _flatten(outer: ir.Aggregate) -> ir.Rel | None:
+    """An aggregate over partial aggregates (one, or the branches of a UNION ALL), as one
+    aggregate over the partials' inputs, when the outer one only coarsens the inner groups and
+    combines partial results exactly:
+
+        SELECT d, SUM(c) FROM (SELECT d, s, COUNT(*) AS c FROM t GROUP BY d, s) GROUP BY d
+            = SELECT d, COUNT(*) FROM t GROUP BY d
+        SELECT d, COUNT(s) FROM (SELECT d, s FROM t GROUP BY d, s) GROUP BY d
+            = SELECT d, COUNT(DISTINCT s) FROM t GROUP BY d
+        SELECT d, SUM(c) FROM (SELECT d, COUNT(x) AS c FROM t GROUP BY d UNION ALL
+                               SELECT d, COUNT(x) FROM u GROUP BY d) GROUP BY d
+            = SELECT d, COUNT(x) FROM (SELECT d, x FROM t UNION ALL SELECT d, x FROM u) GROUP BY d
+
+    SUM of partial SUMs is the SUM, MIN of MINs the MIN, MAX of MAXs the MAX, AND/OR of partial
+    AND/ORs the AND/OR, SUM of partial COUNTs the COUNT (without GROUP BY: NULL instead of 0 on
+    no row, so the result is then a projection of the aggregate); an inner key aggregated once
+    per inner group is DISTINCT key when the inner keys are the outer keys and it. The result
+    reads a UNION ALL of the partials' inputs projected to the keys and arguments (`preprojected`
+    layout). None when the shape is not this one."""
+    branches = _partials(outer.input)
+    if not branches:
+        return None
+
+    def role(b: int, e: ir.Expr) -> tuple[str, object] | None:  # ('key', expr) or ('item', Agg)
+        agg, renames = branches[b]
+        if not isinstance(e, ir.Col):
+            return None
+        i = renames[e.index].index if renames is not None else e.index
+        nk = len(agg.keys)
+        return ("key", agg.keys[i]) if i < nk else ("item", agg.items[i - nk])
+
+    n = len(branches)
+    key_exprs: list[list[ir.Expr]] = []  # per outer key: its expression in each branch
+    for k in outer.keys:
+        roles = [role(b, k) for b in range(n)]
+        if any(r is None or r[0] != "key" for r in roles):
+            return None
+        key_exprs.append([r[1] for r in roles])
+    items: list[tuple[str, bool, list[ir.Expr | None], list[ir.Expr | None], str]] = []
+    nullif_zero: list[int] = []  # outer item positions that are NULL instead of 0 on no row
+    for m, it in enumerate(outer.items):
+        if not isinstance(it, ir.Agg) or it.filter is not None or it.arg is None:
+            return None
+        roles = [role(b, it.arg) for b in range(n)]
+        if any(r is None for r in roles) or len({r[0] for r in roles}) != 1:
+            return None
+        if roles[0][0] == "item":
+            parts = [r[1] for r in roles]
+            funcs = {p.func for p in parts}
+            if len(funcs) != 1 or any(p.distinct for p in parts) or it.distinct:
+                return None
+            func = funcs.pop()
+            if it.func == "sum" and func in ("count", "count_star"):
+                if not outer.grouped:
+                    nullif_zero.append(m)
+            elif (it.func, func) not in (("sum", "sum"), ("min", "min"), ("max", "max"),
+                                         ("bool_and", "bool_and"), ("bool_or", "bool_or")):
+                return None
+            items.append((func, False, [p.arg for p in parts], [p.filter for p in parts], it.kind))
+        else:
+            ks = [r[1] for r in roles]
+            once_per_value = n == 1 and {repr(x) for x in branches[0][0].keys} == \
+                {repr(ke[0]) for ke in key_exprs} | {repr(ks[0])}
+            if it.func in ("min", "max"):
+                items.append((it.func, False, ks, [None] * n, it.kind))
+            elif it.func in ("count", "sum") and (it.distinct or once_per_value):
+                items.append((it.func, True, ks, [None] * n, it.kind))
+            else:
+                return None
+    agg = _over_union([a.input for a, _ in branches], key_exprs, items, outer)
+    if agg is None or not nullif_zero:
+        return agg
+    nk = len(outer.keys)
+    exprs = []
+    for i, c in enumerate(outer.columns):
+        col = ir.Col(i, c.kind, c.affinity)
+        if i - nk in nullif_zero:  # a sum of no partial count is NULL
+            col = ir.Case(((ir.Cmp("=", col, ir.Lit(0, "int"), "num"), ir.Lit(None, "int")),), col, c.kind)
+        exprs.append(col)
+    return ir.Project(outer.columns, agg, tuple(exprs))
+
+
+def _partials(rel: ir.Rel) -> list[tuple[ir.Aggregate, tuple[ir.Expr, ...] | None]] | None:
+    """The grouped aggregates under an outer aggregate: one, or each branch of a UNION ALL,
+    with the column-renaming projection above it, if any."""
+    if isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
+        if [c.kind for c in rel.left.columns] != [c.kind for c in rel.right.columns]:
+            return None
+        left, right = _partials(rel.left), _partials(rel.right)
+        return None if left is None or right is None else left + right
+    renames = None
+    if isinstance(rel, ir.Project):
+        if not all(isinstance(e, ir.Col) for e in rel.exprs):
+            return None
+        renames, rel = rel.exprs, rel.input
+    if isinstance(rel, ir.Aggregate) and rel.grouped and not any(isinstance(i, ir.Bare) for i in rel.items) \
+            and plain(rel.keys) and plain(tuple(i.arg for i in rel.items if i.arg is not None)):
+        return [(rel, renames)]
+    return None
+
+
+def _over_union(inputs: list[ir.Rel], key_exprs, items, outer: ir.Aggregate) -> ir.Aggregate | None:
+    """The aggregate `outer` reads as keys and `items` (func, distinct, argument per input,
+    filter per input, kind) over the UNION ALL of `inputs`, each projected to its keys,
+    arguments and filters."""
+    layouts: list[list[ir.Expr]] = [[] for _ in inputs]
+    for per_input in key_exprs:
+        for b, e in enumerate(per_input):
+            layouts[b].append(e)
+    new_items = []
+    for func, distinct, args, filters, kind in items:
+        arg = filt = None
+        if args[0] is not None:
+            if isinstance(args[0], ir.Func) and args[0].name == "tuple":
+                return None
+            arg = len(layouts[0])
+            for b, a in enumerate(args):
+                layouts[b].append(a)
+        if any(f is not None for f in filters):
+            filt = len(layouts[0])
+            for b, f in enumerate(filters):
+                layouts[b].append(f if f is not None else ir.Lit(True, "bool"))
+        new_items.append((func, distinct, arg, filt, kind))
+    kinds = [e.kind for e in layouts[0]]
+    if any([e.kind for e in lay] != kinds for lay in layouts):
+        return None  # a UNION that unifies kinds converts values
+    cols = tuple(ir.OutCol(f"_c{i}", k) for i, k in enumerate(kinds))
+    projected = [ir.Project(cols, rel, tuple(lay)) for rel, lay in zip(inputs, layouts)]
+    src = projected[0]
+    for nxt in projected[1:]:
+        src = ir.SetOp(cols, "union", True, src, nxt)
+    keys = tuple(ir.Col(i, kinds[i]) for i in range(len(key_exprs)))
+    aggs = tuple(ir.Agg(func, None if a is None else ir.Col(a, kinds[a]), distinct, kind,
+                        None if f is None else ir.Col(f, "bool"))
+                 for func, distinct, a, f, kind in new_items)
+    return ir.Aggregate(outer.columns, src, keys, aggs, outer.bare_from, outer.grouped)
+
+
+def preprojected(agg: ir.Aggregate) -> ir.Aggregate | None:
+    """`agg` reading a projection of its input to its keys, arguments and filters (the layout
+    `_flatten` produces), so that aggregates written over different inputs compare by shape."""
+    if any(isinstance(i, ir.Bare) for i in agg.items):
+        return None
+    items = [(i.func, i.distinct, [i.arg], [i.filter], i.kind) for i in agg.items]
+    return _over_union([agg.input], [[k] for k in agg.keys], items, agg)
+
+
+def keys_by_dependency(rel: ir.Rel, schema: Schema) -> ir.Rel:
+    """Every aggregate of `rel` whose GROUP BY includes a table's whole primary key, with the
+    other columns of that table taken out of the keys and out of bare columns: they hold one
+    value per group, which MIN reads (`GROUP BY t.id, t.name` and `GROUP BY t.id` with a bare
+    `t.name` both become `GROUP BY t.id` with `MIN(t.name)`)."""
+    changes = {f.name: keys_by_dependency(getattr(rel, f.name), schema) for f in fields(rel)
+               if isinstance(getattr(rel, f.name), ir.Rel)}
+    rel = replace(rel, **changes) if changes else rel
+    if not isinstance(rel, ir.Aggregate) or not rel.grouped:
+        return rel
+    origin = _origins(rel.input, schema)
+    if origin is None:
+        return rel
+    known = {origin[k.index] for k in rel.keys if isinstance(k, ir.Col) and origin[k.index] is not None}
+    keyed = {inst for inst, table, _ in known
+             if schema.table(table).primary_key and all((inst, table, c.lower()) in known
+                                                        for c in schema.table(table).primary_key)}
+
+    def dependent(e) -> bool:  # a column of a table whose key is grouped, not part of that key
+        if not isinstance(e, ir.Col) or origin[e.index] is None:
+            return False
+        inst, table, col = origin[e.index]
+        return inst in keyed and col not in {c.lower() for c in schema.table(table).primary_key}
+
+    if keyed and len(blocks(rel.input)[0].tables) == 1:  # one table, grouped by its key: every group is one row
+        per_row = _per_row(rel)
+        if per_row is not None:
+            return per_row
+    items = tuple(ir.Agg("min", it.arg, False, it.kind) if isinstance(it, ir.Bare) and dependent(it.arg) else it
+                  for it in rel.items)
+    drop = [n for n, k in enumerate(rel.keys) if dependent(k)]
+    if not drop and items == rel.items:
+        return rel
+    keys = tuple(k for n, k in enumerate(rel.keys) if n not in drop)
+    extra = tuple(ir.Agg("min", rel.keys[n], False, rel.keys[n].kind) for n in drop)
+    nk, ni = len(rel.keys), len(rel.items)
+    where = [keys.index(k) if n not in drop else len(keys) + ni + drop.index(n) for n, k in enumerate(rel.keys)]
+    where += [len(keys) + m for m in range(ni)]
+    cols = tuple(rel.columns[n] for n in range(nk) if n not in drop) + tuple(rel.columns[nk:]) + \
+        tuple(rel.columns[n] for n in drop)
+    agg = replace(rel, columns=cols, keys=keys, items=items + extra)
+    if not drop:
+        return agg
+    return ir.Project(rel.columns, agg, tuple(ir.Col(w, c.kind, c.affinity) for w, c in zip(where, rel.columns)))
+
+
+def _per_row(agg: ir.Aggregate) -> ir.Rel | None:
+    """`agg` when each of its groups is one row: a projection of its input (COUNT(*) is 1,
+    COUNT(x) is 1 or 0, SUM/MIN/MAX(x) and a bare x are x)."""
+    exprs = list(agg.keys)
+    for it in agg.items:
+        if isinstance(it, ir.Bare) or (isinstance(it, ir.Agg) and it.func in ("sum", "min", "max")
+                                       and it.filter is None and it.kind == it.arg.kind):
+            exprs.append(it.arg)
+        elif isinstance(it, ir.Agg) and it.func == "count_star" and it.filter is None:
+            exprs.append(ir.Lit(1, "int"))
+        elif isinstance(it, ir.Agg) and it.func == "count" and it.filter is None and not (
+                isinstance(it.arg, ir.Func) and it.arg.name == "tuple"):
+            exprs.append(ir.Case(((ir.IsNull(it.arg), ir.Lit(0, "int")),), ir.Lit(1, "int"), "int"))
+        else:
+            return None
+    return ir.Project(agg.columns, agg.input, tuple(exprs))
+
+
+def _origins(rel: ir.Rel, schema: Schema) -> list[tuple[int, str, str] | None] | None:
+    """For each column of `rel` (one SPJ block), the (table position in the block, table,
+    column) it passes through unchanged, or None for a computed column."""
+    bs = blocks(rel)
+    if bs is None or len(bs) != 1:
+        return None
+    b = bs[0]
+    place = []
+    for inst, t in enumerate(b.tables):
+        if t.table == DERIVED:
+            return None
+        place += [(inst, t.table, c.name.lower()) for c in t.columns]
+    return [place[e.index] if isinstance(e, ir.Col) else None for e in b.exprs]
+
+
+def _unwrapped(rel: ir.Rel) -> ir.Rel:
+    """`rel` without projections that pass every column through unchanged (`SELECT *`)."""
+    while isinstance(rel, ir.Project) and len(rel.exprs) == len(rel.input.columns) and all(
+            isinstance(e, ir.Col) and e.index == i and e.kind == c.kind
+            for i, (e, c) in enumerate(zip(rel.exprs, rel.input.columns))):
+        rel = rel.input
+    return rel
+
+
+def _swapped(j: ir.Join) -> ir.Rel:
+    """`A RIGHT JOIN B ON c` as `B LEFT JOIN A ON c`, projected back to A's columns then B's."""
+    na, nb = len(j.left.columns), len(j.right.columns)
+    cols = tuple(j.right.columns) + tuple(j.left.columns)
+    moved = lambda c: replace(c, index=c.index + nb if c.index < na else c.index - na)  # noqa: E731
+    cond = None if j.cond is None else map_cols(j.cond, moved)
+    left = ir.Join(cols, "left", j.right, j.left, cond)
+    back = tuple(ir.Col(nb + i, c.kind, c.affinity) for i, c in enumerate(j.left.columns)) + \
+        tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(j.right.columns))
+    return ir.Project(j.columns, left, back)
+
+
+def _filter_outer_join(cond: ir.Expr, j: ir.Join) -> ir.Rel:
+    """Filter `cond` over the outer join `j` (left or full)."""
+    na = len(j.left.columns)
+    width = len(j.columns)
+    # rows padded on the right (a left row with no match) / on the left (FULL: a right row with none)
+    drops_right_padded = _rejects_nulls(cond, j.columns, range(na, width))
+    drops_left_padded = j.kind == "left" or _rejects_nulls(cond, j.columns, range(na))
+    kind = {(True, True): "inner", (False, True): "left", (True, False): "right",
+            (False, False): "full"}[(drops_right_padded, drops_left_padded)]
+    if kind == "right":
+        return merged(ir.Filter(j.columns, _swapped(replace(j, kind="right")), cond))
+    if kind != j.kind:
+        return ir.Filter(j.columns, replace(j, kind=kind), cond)
+    if kind == "left" and _reads_only(cond, range(na)):  # a filter of the preserved side goes first
+        pushed = ir.Filter(j.left.columns, j.left, cond)
+        return replace(j, left=pushed)
+    return ir.Filter(j.columns, j, cond)
+
+
+def _rejects_nulls(cond: ir.Expr, columns, padded) -> bool:
+    """`cond` is never true on a row whose `padded` columns are all NULL (whatever the rest)."""
+    enc = Encoder(Schema(tables=[]), 0)
+    padded = set(padded)
+    row = [null_of(c.kind) if i in padded else fresh(enc.fresh_name(f"c{i}"), solver_kind(c.kind))
+           for i, c in enumerate(columns)]
+    try:
+        s = z3.Solver()
+        s.add(*enc.side, is_true(enc.expr(cond, row, ())))
+        return check_with_deadline(s, 1.0) == z3.unsat
+    except Exception:  # noqa: BLE001 - an expression this check cannot encode: no rewrite
+        return False
+
+
+def _reads_only(cond: ir.Expr, allowed) -> bool:
+    allowed = set(allowed)
+    seen: list[int] = []
+    map_cols(cond, lambda c: seen.append(c.index) or c)
+    return all(i in allowed for i in seen)
