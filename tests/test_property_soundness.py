@@ -122,6 +122,8 @@ split_shapes = st.sampled_from([
      "UNION ALL SELECT a, c FROM u GROUP BY a, c) GROUP BY a"),
     ("SELECT t.a, u.c FROM t, u WHERE t.a = u.a",
      "SELECT x.a, u.c FROM (SELECT * FROM t UNION ALL SELECT * FROM t WHERE {q}) AS x, u WHERE x.a = u.a"),
+    ("SELECT t.a, x.column1 FROM t, (VALUES (1), (2)) AS x WHERE {p}",   # a constant table: one block per row
+     "SELECT a, 2 FROM t WHERE {q} UNION ALL SELECT a, 1 FROM t WHERE {p}"),
     ("SELECT a FROM t WHERE {p} EXCEPT SELECT c FROM u",
      "SELECT a FROM t WHERE NOT NOT ({q}) EXCEPT SELECT u.c FROM u"),
     ("SELECT t.b FROM t JOIN (SELECT c FROM u) AS v ON t.a = v.c WHERE {p} ORDER BY t.b LIMIT 1",  # one plan

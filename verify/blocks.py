@@ -44,6 +44,9 @@ def blocks(rel: ir.Rel) -> list[SPJ] | None:
         return []
     if isinstance(rel, ir.Scan):
         return [SPJ([rel], ir.Lit(True, "bool"), [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns)])]
+    if isinstance(rel, ir.Values) and all(isinstance(e, ir.Lit) and e.kind == c.kind
+                                          for row in rel.rows for e, c in zip(row, rel.columns)):
+        return [SPJ([], ir.Lit(True, "bool"), list(row)) for row in rel.rows]  # one tuple each, no table
     if isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
         left, right = blocks(rel.left), blocks(rel.right)
         if left is None or right is None or [c.kind for c in rel.left.columns] != [c.kind for c in rel.right.columns]:
