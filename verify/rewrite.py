@@ -19,6 +19,7 @@ from verify.encode import Encoder
 from verify.schema import Schema
 from verify.values import check_with_deadline, fresh, is_true, null_of
 
+
 def merged(rel: ir.Rel) -> ir.Rel:
     """`rel` rewritten into a form the comparison reaches more often (each step keeps the result
     the same on every database):
@@ -26,6 +27,7 @@ def merged(rel: ir.Rel) -> ir.Rel:
     - a projection of a projection is one projection;
     - an aggregate of partial aggregates is flattened (`_flatten`);
     - `A RIGHT JOIN B` is `B LEFT JOIN A` with its columns put back in order;
+    - a filter on a left join's right side joins its ON condition (a row it drops matches nothing);
     - a filter moves below a projection, below an outer join when it reads only the preserved
       side, and turns an outer join into an inner one when it rejects the NULLs the join pads
       with (`WHERE b.x = 1` over `a LEFT JOIN b`)."""
