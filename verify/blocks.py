@@ -17,6 +17,7 @@ from verify.encode import Encoder, constant
 from verify.schema import Schema
 from verify.values import is_true
 
+
 @dataclass
 class SPJ:
     """A select-project-join block: the tuples of `tables`' cross product that satisfy `cond`,
