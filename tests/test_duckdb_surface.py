@@ -46,6 +46,20 @@ def test_the_cast_assumption_is_listed():
     assert any("plain decimal integers" in a for a in v.assumptions)
 
 
+@pytest.mark.parametrize("gold, gen, expected", [
+    # DuckDB's LIKE is case-sensitive (SQLite's is not); ILIKE folds case
+    ("SELECT n FROM d WHERE name LIKE 'ab'", "SELECT n FROM d WHERE name = 'ab'", VerdictKind.EQUIVALENT),
+    ("SELECT n FROM d WHERE name LIKE 'ab%'", "SELECT n FROM d WHERE name ILIKE 'ab%'", VerdictKind.NOT_EQUIVALENT),
+    ("SELECT n FROM d WHERE name ILIKE 'ab'", "SELECT n FROM d WHERE lower(name) = 'ab'", VerdictKind.EQUIVALENT),
+])
+def test_like_is_case_sensitive(gold, gen, expected):
+    v = check_pair(gold, gen, schema=SCHEMA, dialect="duckdb", bound=2, timeout=30)
+    assert v.verdict == expected, (v.verdict, v.reason)
+    if expected == VerdictKind.NOT_EQUIVALENT:
+        assert run(v.counterexample.inserts, gold) != run(v.counterexample.inserts, gen)
+    assert v.stats.unconfirmed_models == 0
+
+
 @pytest.mark.parametrize("sql", ["SELECT n FROM d WHERE name < n", "SELECT n FROM d WHERE name IN (SELECT n FROM d)"])
 def test_comparisons_duckdb_refuses_are_errors(sql):
     with pytest.raises(duckdb.Error):

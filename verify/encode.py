@@ -714,10 +714,12 @@ class Encoder:
     def _string_func(self, e: ir.Func, args: list[V]) -> V:
         """String and date functions (see `strings.py`); literal arguments are read from the IR."""
         name = e.name
-        if name in ("like", "glob"):
+        if name in ("like", "like_cs", "glob"):
             s = args[0]
             pattern, escape = e.args[1].value, e.args[2].value
-            return strings.like(s, pattern, escape) if name == "like" else strings.glob(s, pattern)
+            if name == "glob":
+                return strings.glob(s, pattern)
+            return strings.like(s, pattern, escape, fold_case=name == "like")
         if name == "int2text":
             return strings.int_to_text(args[0])
         if name == "substr":
@@ -767,7 +769,7 @@ class Encoder:
 
 
 # ----------------------------------------------------------------------------- helpers
-_STRING_FUNCS = {"like", "glob", "int2text", "text2num", "upper", "lower", "replace", "substr", "instr", "length", "concat", "trim", "round",
+_STRING_FUNCS = {"like", "like_cs", "glob", "int2text", "text2num", "upper", "lower", "replace", "substr", "instr", "length", "concat", "trim", "round",
                  "strftime", "strftime_num", "date", "datetime", "time", "julianday"}
 
 

@@ -814,7 +814,7 @@ class Lowerer(ScalarLowering):
             raise Unsupported("row values (tuples)")
         if isinstance(node, exp.Window):
             return self._window(node, env)
-        if isinstance(node, (exp.Like, exp.Glob, exp.Escape)):
+        if isinstance(node, (exp.Like, exp.ILike, exp.Glob, exp.Escape)):
             return self._like(node, env)
         if isinstance(node, exp.ILike):
             raise Unsupported("ILIKE")

@@ -78,10 +78,14 @@ class ScalarLowering:
             node = node.this
         negate = bool(node.args.get("negate"))
         name = "glob" if isinstance(node, exp.Glob) else "like"
+        if isinstance(node, exp.ILike) and self.dialect != "duckdb":
+            raise Unsupported("ILIKE (not a SQLite operator)")
+        if isinstance(node, exp.Like) and self.dialect == "duckdb":
+            name = "like_cs"  # DuckDB's LIKE is case-sensitive (ILIKE is not)
         arg = self._text(self.expr(node.this, env), name.upper())
         pat = self.expr(node.expression, env)  # a literal, possibly SQLite's "double-quoted" one
         if not isinstance(pat, ir.Lit):
-            raise Unsupported(f"a {name.upper()} pattern that is not a string literal")
+            raise Unsupported(f"a {name.upper().replace('_CS', '')} pattern that is not a string literal")
         if pat.value is None:
             result: ir.Expr = ir.Lit(None, "bool")
         else:

@@ -33,21 +33,23 @@ def _lit(ch: str) -> z3.ReRef:
 
 
 # ----------------------------------------------------------------------------- LIKE and GLOB
-def like_regex(pattern: str, escape: str | None = None) -> z3.ReRef:
-    """SQLite LIKE: `%` any text, `_` one character, ASCII letters match either case."""
+def like_regex(pattern: str, escape: str | None = None, fold_case: bool = True) -> z3.ReRef:
+    """SQLite LIKE: `%` any text, `_` one character, ASCII letters match either case (DuckDB's
+    LIKE: `fold_case=False`, letters match only themselves)."""
+    fold = _fold if fold_case else _lit
     parts: list[z3.ReRef] = []
     i = 0
     while i < len(pattern):
         ch = pattern[i]
         if escape is not None and ch == escape and i + 1 < len(pattern):
             i += 1
-            parts.append(_fold(pattern[i]))
+            parts.append(fold(pattern[i]))
         elif ch == "%":
             parts.append(_ANYSTR)
         elif ch == "_":
             parts.append(_ANY)
         else:
-            parts.append(_fold(ch))
+            parts.append(fold(ch))
         i += 1
     return _concat(parts)
 
@@ -100,8 +102,8 @@ def _concat(parts: list[z3.ReRef]) -> z3.ReRef:
     return parts[0] if len(parts) == 1 else z3.Concat(*parts)
 
 
-def like(s: V, pattern: str, escape: str | None = None) -> V:
-    return boolean(z3.InRe(s.v, like_regex(pattern, escape)), s.null)
+def like(s: V, pattern: str, escape: str | None = None, fold_case: bool = True) -> V:
+    return boolean(z3.InRe(s.v, like_regex(pattern, escape, fold_case)), s.null)
 
 
 def glob(s: V, pattern: str) -> V:
