@@ -77,15 +77,15 @@ class ScalarLowering:
             escape = self._literal_text(node.expression, "LIKE ... ESCAPE")
             node = node.this
         negate = bool(node.args.get("negate"))
-        name = "glob" if isinstance(node, exp.Glob) else "like"
-        if isinstance(node, exp.ILike) and self.dialect != "duckdb":
+        label = "GLOB" if isinstance(node, exp.Glob) else "ILIKE" if isinstance(node, exp.ILike) else "LIKE"
+        if label == "ILIKE" and self.dialect != "duckdb":
             raise Unsupported("ILIKE (not a SQLite operator)")
-        if isinstance(node, exp.Like) and self.dialect == "duckdb":
-            name = "like_cs"  # DuckDB's LIKE is case-sensitive (ILIKE is not)
-        arg = self._text(self.expr(node.this, env), name.upper())
+        # DuckDB's LIKE is case-sensitive (its ILIKE, and SQLite's LIKE, fold ASCII case)
+        name = {"GLOB": "glob", "LIKE": "like_cs" if self.dialect == "duckdb" else "like", "ILIKE": "like"}[label]
+        arg = self._text(self.expr(node.this, env), label)
         pat = self.expr(node.expression, env)  # a literal, possibly SQLite's "double-quoted" one
         if not isinstance(pat, ir.Lit):
-            raise Unsupported(f"a {name.upper().replace('_CS', '')} pattern that is not a string literal")
+            raise Unsupported(f"a {label} pattern that is not a string literal")
         if pat.value is None:
             result: ir.Expr = ir.Lit(None, "bool")
         else:
