@@ -144,6 +144,13 @@ def run_task(task: dict) -> Any:
 
 
 def _verify_task(task: dict) -> dict:
+    """One verification task; with constraints it builds on the verdict without them."""
+    if task.get("constraints"):
+        return _verify_with_constraints(task)
+    return _verify_once(task)
+
+
+def _verify_once(task: dict) -> dict:
     from verify.check import check_pair
     from verify.schema import SchemaError
 
@@ -165,14 +172,57 @@ def _verify_task(task: dict) -> dict:
             verdict = "unknown"
             reason = (f"the verifier's counterexample differs only in a way the {task['flavour']} metric ignores "
                       f"(column order, duplicates or row order); {reason}").rstrip("; ")
-    if task.get("constraints") and verdict in ("equivalent", "unknown"):
-        # does the difference exist only on data the constraints rule out?
-        plain = _verify_task({**task, "constraints": None})
-        if plain["verdict"] == "not_equivalent":
-            reason = f"{UNREALISTIC}: a counterexample exists only without the constraints"
-            cex = plain["counterexample"]
     return {"verdict": verdict, "reason": reason, "counterexample": cex,
             "seconds": round(time.monotonic() - t0, 3), "bound": v.bound, "complete": v.complete}
+
+
+def _verify_with_constraints(task: dict) -> dict:
+    """Verification under `task['constraints']`, reusing the verdict without them.
+
+    Constraints only remove databases, so a pair proved equivalent without them (up to k rows,
+    or for every size) is equivalent with them, and a counterexample found without them that
+    satisfies them (SQLite accepts it with the constraints as CHECKs, keys, FDs) refutes the
+    pair with them too. Only the rest is verified again under the constraints; when that
+    finds no difference although the plain run did, the pair is refuted only by unrealistic
+    data (`UNREALISTIC`) and keeps the plain counterexample for display.
+
+    The plain verdict comes from the run store when a run without constraints left it
+    (`task['plain']`); otherwise it is computed here and returned as `out['plain']` for the store.
+    """
+    t0 = time.monotonic()
+    plain, computed = task.get("plain"), None
+    if plain is None:
+        plain = computed = _verify_once({**task, "constraints": None})
+    cex = plain.get("counterexample")
+    if plain["verdict"] == "equivalent":
+        out = {**plain, "reason": _joined("proved without the constraints, which only remove databases",
+                                          plain.get("reason"))}
+    elif plain["verdict"] in ("not_equivalent", "nondeterministic") and cex and _satisfies_constraints(task, cex):
+        out = {**plain, "reason": _joined("the counterexample found without the constraints satisfies them",
+                                          plain.get("reason"))}
+    else:
+        out = _verify_once(task)
+        if out["verdict"] in ("equivalent", "unknown") and plain["verdict"] == "not_equivalent":
+            out["reason"] = f"{UNREALISTIC}: a counterexample exists only without the constraints"
+            out["counterexample"] = cex
+    return {**out, "seconds": round(time.monotonic() - t0, 3), "plain": computed}
+
+
+def _joined(*parts: str | None) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _satisfies_constraints(task: dict, cex: dict) -> bool:
+    """Does the counterexample database satisfy the schema with `task['constraints']` applied?"""
+    from verify.engine import EngineError, materialize
+    from verify.schema import SchemaError
+
+    try:
+        conn = materialize(_schema_for(task), {name: t["rows"] for name, t in cex["tables"].items()})
+    except (EngineError, SchemaError, OSError, ValueError, KeyError, TypeError):
+        return False
+    conn.close()
+    return True
 
 
 def metric_pair(gold: str, pred: str, flavour: str, keep_distinct: bool = False,
@@ -462,12 +512,15 @@ def run_evaluation(cfg: EvalConfig, prediction_files: list[tuple[str | None, Pat
         # --- 2. verification, deduplicated
         groups: dict[str, list[tuple[_Pair, bool | None, str | None, float]]] = defaultdict(list)
         vtasks: dict[str, dict] = {}
+        plain_vkey: dict[str, str] = {}  # with --constraints: the key of the same pair verified without them
         for p, ex, ex_err, ex_secs, perm in needs_verify:
             gold, pred = metric_pair(p.q.gold_sql, p.pred, flavour, cfg.keep_distinct, perm)
-            vkey = text_hash(p.q.db_id, normalize_sql(gold), normalize_sql(pred), cfg.semantics, cfg.bound, chash,
-                             version, settings, flavour)
+            pair_id = (p.q.db_id, normalize_sql(gold), normalize_sql(pred), cfg.semantics, cfg.bound)
+            vkey = text_hash(*pair_id, chash, version, settings, flavour)
             groups[vkey].append((p, ex, ex_err, ex_secs))
             if vkey not in vtasks:
+                if cfg.constraints:
+                    plain_vkey[vkey] = text_hash(*pair_id, constraints_hash(None), version, settings, flavour)
                 vtasks[vkey] = {"kind": "verify", "gold": gold, "pred": pred, "db_id": p.q.db_id,
                                 "db_path": str(p.q.db_path) if p.q.db_path else None,
                                 "tables_json": str(ds.tables_json),
@@ -486,6 +539,10 @@ def run_evaluation(cfg: EvalConfig, prediction_files: list[tuple[str | None, Pat
         for vkey, v in cached_v.items():
             finish(vkey, v)
         new = [(k, t) for k, t in vtasks.items() if k not in cached_v]
+        cached_plain = store.verifications([plain_vkey[k] for k, _ in new if k in plain_vkey])
+        for k, t in new:
+            if k in plain_vkey and plain_vkey[k] in cached_plain:
+                t["plain"] = cached_plain[plain_vkey[k]].model_dump(exclude={"vkey"})
         if new:
             bar = prog.add_task(f"verify ({len(needs_verify)} pairs, {len(vtasks)} distinct)", total=len(new))
             # a pair whose verifier overruns its own deadline this much is stuck: kill it
@@ -500,6 +557,9 @@ def run_evaluation(cfg: EvalConfig, prediction_files: list[tuple[str | None, Pat
                     r = out.value
                     v = VerificationRow(vkey=out.task_id, verdict=r["verdict"], reason=r["reason"],
                                         counterexample=r["counterexample"], seconds=r["seconds"])
+                    if r.get("plain"):  # the verdict without constraints, computed on the way
+                        store.stage_verification(VerificationRow(vkey=plain_vkey[out.task_id], **{
+                            f: r["plain"][f] for f in ("verdict", "reason", "counterexample", "seconds")}))
                 store.stage_verification(v)
                 finish(out.task_id, v)
                 prog.advance(bar)

@@ -155,6 +155,40 @@ def test_permute_columns_and_missing_constraints_package(tmp_path):
             run_evaluation(cfg, [], store=st)
 
 
+def test_constraints_run_builds_on_the_verdicts_without_constraints(tmp_path):
+    """Constraints only remove databases: a run with them reuses the plain run's proofs and the
+    plain counterexamples that satisfy them, re-verifies the rest, and judges every pair as a
+    constraints run on a fresh store does."""
+    from constraints.io import save_constraints
+    from constraints.models import ConstraintSet, NotNull
+
+    data, files = _fixture(tmp_path)
+    cpath = tmp_path / "shop.json"
+    save_constraints(ConstraintSet(constraints=[NotNull(table="item", column="price")]), cpath)
+    plain = EvalConfig(benchmark="spider", data_dir=data, bound=2, timeout=20, random_budget=0.5, workers=1)
+    constrained = plain.model_copy(update={"constraints": cpath})
+    with RunStore(tmp_path / "shared.duckdb") as st:
+        run_evaluation(plain, [(None, f) for f in files], store=st)
+        lb = run_evaluation(constrained, [(None, f) for f in files], store=st)
+    with RunStore(tmp_path / "fresh.duckdb") as st:
+        fresh = run_evaluation(constrained, [(None, f) for f in files], store=st)
+        # the fresh run stored the plain verdicts it computed on the way: a plain run reuses them all
+        again = run_evaluation(plain, [(None, f) for f in files], store=st)
+    assert again.new_verifications == 0
+
+    def judged(board):
+        return {(r.system, r.question): (r.outcome, r.verdict) for r in board.records}
+
+    assert judged(lb) == judged(fresh)
+    by_pred = {r.pred_sql: r for r in lb.records}
+    assert by_pred["SELECT COUNT(id) FROM item"].reason.startswith("proved without the constraints")
+    kept = by_pred["SELECT name FROM item WHERE price > 11"]  # its counterexample has a price: NOT NULL holds
+    assert kept.outcome == "refuted" and kept.reason.startswith("the counterexample found without the constraints")
+    prices = [row[2] for row in kept.counterexample["tables"]["item"]["rows"]]
+    assert prices and None not in prices
+    assert by_pred["SELECT count(price) FROM item"].reason.startswith("refuted only by unrealistic data")
+
+
 def test_pairs_refuted_only_by_unrealistic_data_are_reported(tmp_path):
     from constraints.io import save_constraints
     from constraints.models import ConstraintSet, NotNull
