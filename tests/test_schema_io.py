@@ -320,3 +320,28 @@ def test_load_schema_dispatch(tmp_path: Path) -> None:
         assert both.has_table("pet")  # db preferred over tables_json
         spider = load_schema(tables_json=str(tables), db_id="concert_singer")
         assert spider.has_table("singer_in_concert")
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "duckdb"])
+def test_collations_are_read_and_make_the_verifier_decline(tmp_path: Path, dialect: str) -> None:
+    """A column declared COLLATE NOCASE compares 'x' = 'X' as true; the encoder compares text
+    with BINARY, so a pair that differs only there must not be proved equivalent."""
+    from verify import check_pair
+
+    ddl = "CREATE TABLE t (a TEXT COLLATE NOCASE, b TEXT COLLATE BINARY, c INTEGER)"
+    db = tmp_path / "c.sqlite"
+    con = sqlite3.connect(db)
+    con.execute(ddl)
+    con.commit()
+    con.close()
+    schemas = [schema_from_ddl(ddl + ";", dialect=dialect)] + ([schema_from_sqlite(db)] if dialect == "sqlite" else [])
+    for s in schemas:
+        t = s.table("t")
+        assert [c.collation for c in t.columns] == ["NOCASE", None, None]
+        assert "COLLATE NOCASE" in s.ddl(dialect)  # materialized databases compare as the real one
+        v = check_pair("SELECT a FROM t WHERE a = 'x'", "SELECT a FROM t WHERE a = 'x' AND a <> 'X'",
+                       schema=s, dialect=dialect, timeout=10)
+        assert v.verdict.value in ("not_equivalent", "unsupported"), v.reason
+        assert "COLLATE NOCASE" in v.reason
+        if v.verdict.value == "not_equivalent":  # found by running the queries on the engine itself
+            assert v.counterexample.gen_result.rows == []

@@ -488,6 +488,10 @@ class Lowerer(ScalarLowering):
                 rel = env.ctes[name.lower()]
             elif self.schema.has_table(name):
                 t = self.schema.table(name)
+                collated = [c for c in t.columns if c.collation]
+                if collated:  # text would compare, group and sort another way than the encoder's BINARY
+                    c = collated[0]
+                    raise Unsupported(f"column {t.name}.{c.name} declared with COLLATE {c.collation}")
                 self.tables.add(t.name.lower())
                 rel = ir.Scan(tuple(ir.OutCol(c.name, c.kind, c.affinity.value) for c in t.columns), t.name)
                 if any(c.affinity == Affinity.BLOB for c in t.columns):

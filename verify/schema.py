@@ -69,6 +69,8 @@ class Column(BaseModel):
     type: str = Field(default="", description="declared type as written in the DDL")
     affinity: Affinity
     not_null: bool = False
+    collation: str | None = Field(default=None, description="a declared COLLATE other than BINARY (NOCASE, "
+                                  "RTRIM, ...); the verifier compares text with BINARY only")
 
     @property
     def kind(self) -> str:
@@ -228,7 +230,8 @@ class Schema(BaseModel):
                 typ = c.type or _default_type(c.affinity, dialect)
                 if dialect == "duckdb":
                     typ = _duckdb_type(c.affinity)
-                parts.append(f"{quote_ident(c.name)} {typ}" + (" NOT NULL" if c.not_null else ""))
+                collate = f" COLLATE {c.collation}" if c.collation and c.collation != "unknown" else ""
+                parts.append(f"{quote_ident(c.name)} {typ}" + (" NOT NULL" if c.not_null else "") + collate)
             if t.primary_key:
                 parts.append("PRIMARY KEY (" + ", ".join(map(quote_ident, t.primary_key)) + ")")
             for u in t.unique:

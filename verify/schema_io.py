@@ -187,6 +187,7 @@ def _read_sqlite(con: sqlite3.Connection, *, sample_size: int, source: str) -> S
         if sql and re.match(r"\s*CREATE\s+VIRTUAL\b", sql, re.IGNORECASE):
             continue
         table, fks = _read_sqlite_table(con, name)
+        _mark_collations(table, sql or "")
         tables.append(table)
         raw_fks.extend((name, fk) for fk in fks)
     _finish_foreign_keys(tables, raw_fks, strict=False)
@@ -253,6 +254,31 @@ def _read_sqlite_table(con: sqlite3.Connection, name: str) -> tuple[Table, list[
             )
         )
     return Table(name=name, columns=columns, primary_key=pk, unique=unique), fks
+
+
+def _mark_collations(table: Table, create_sql: str) -> None:
+    """Record the columns of `table` declared with a collation other than BINARY (SQLite's
+    PRAGMAs do not report it, so the CREATE TABLE text is read). When that text cannot be parsed
+    but mentions COLLATE, every column is marked: the verifier then declines the table rather
+    than compare its text the wrong way."""
+    if not re.search(r"\bCOLLATE\b", create_sql, re.IGNORECASE):
+        return
+    try:
+        node = sqlglot.parse_one(create_sql, read="sqlite")
+        found = {_ident(cd.this).lower(): _collation_of(cd) for cd in node.find_all(exp.ColumnDef)}
+    except Exception:  # noqa: BLE001 - unparsable DDL: mark every column (see above)
+        found = {c.name.lower(): "unknown" for c in table.columns}
+    for c in table.columns:
+        c.collation = found.get(c.name.lower()) or c.collation
+
+
+def _collation_of(cd: exp.ColumnDef) -> str | None:
+    for cc in cd.args.get("constraints") or []:
+        k = cc.args.get("kind")
+        if isinstance(k, exp.CollateColumnConstraint):
+            name = k.this.name if isinstance(k.this, (exp.Column, exp.Identifier)) else k.this.sql()
+            return None if name.strip("'\"").upper() == "BINARY" else name.upper()
+    return None
 
 
 def _sample_column(con: sqlite3.Connection, table: str, column: str, n: int) -> list[Any]:
@@ -479,6 +505,7 @@ def _table_from_create(node: exp.Schema, dialect: str) -> tuple[Table, list[Fore
                     type=declared,
                     affinity=affinity_of(declared, dialect),
                     not_null=not_null,
+                    collation=_collation_of(e),
                 )
             )
         elif isinstance(e, exp.PrimaryKey):
