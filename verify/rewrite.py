@@ -16,6 +16,7 @@ import z3
 from verify import ir
 from verify.blocks import DERIVED, blocks, map_cols, plain, shift, solver_kind, substitute
 from verify.encode import Encoder
+from verify.facts import conjuncts, constant_of, equated_columns, fixed_columns, moved, row_facts
 from verify.schema import Schema
 from verify.values import check_with_deadline, fresh, is_true, null_of
 
@@ -30,9 +31,20 @@ def merged(rel: ir.Rel) -> ir.Rel:
     - a filter on a left join's right side joins its ON condition (a row it drops matches nothing);
     - a filter moves below a projection, below an outer join when it reads only the preserved
       side, and turns an outer join into an inner one when it rejects the NULLs the join pads
-      with (`WHERE b.x = 1` over `a LEFT JOIN b`)."""
+      with (`WHERE b.x = 1` over `a LEFT JOIN b`);
+    - a fact of one side of an inner join (`verify.facts`) filters the other side too when the
+      join equates the two columns (`(... WHERE d > 7) t JOIN e ON t.d = e.d` filters `e.d > 7`);
+    - a GROUP BY key that WHERE fixes to a constant is read as that constant (`_constant_keys`);
+    - below an operator that reads only the set of its input rows (DISTINCT, UNION, GROUP BY with
+      MIN/MAX/DISTINCT aggregates), inner DISTINCTs are dropped (`_set_input`)."""
     if isinstance(rel, ir.Aggregate):
-        return _flatten(rel) or rel
+        return _flatten(rel) or _constant_keys(rel) or _set_reader(rel) or rel
+    if isinstance(rel, (ir.Distinct, ir.SetOp)):
+        return _set_reader(rel) or rel
+    if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross"):
+        across = _facts_across(rel)
+        if across is not None:
+            return merged(across)
     if isinstance(rel, ir.Join) and rel.kind == "right":
         return _swapped(rel)
     if isinstance(rel, ir.Join) and rel.kind == "left":
@@ -140,6 +152,107 @@ def _flatten(outer: ir.Aggregate) -> ir.Rel | None:
     return ir.Project(outer.columns, agg, tuple(exprs))
 
 
+def _constant_keys(agg: ir.Aggregate) -> ir.Rel | None:
+    """`agg` without the GROUP BY keys its input fixes to one value, read as that constant instead
+    (one key at least is kept: no key at all would be one group even on no row):
+
+        SELECT j, e, SUM(s) FROM t WHERE e = 10 GROUP BY j, e
+            = SELECT j, 10, SUM(s) FROM t WHERE e = 10 GROUP BY j
+    """
+    if not agg.grouped or len(agg.keys) < 2:
+        return None
+    facts = row_facts(agg.input)
+    fixed = {n: lit for n, k in enumerate(agg.keys) if isinstance(k, ir.Col)
+             for lit in [constant_of(facts.get(k.index, []), k)] if lit is not None}
+    if len(fixed) == len(agg.keys):
+        del fixed[min(fixed)]
+    if not fixed:
+        return None
+    nk = len(agg.keys)
+    kept = [n for n in range(nk) if n not in fixed]
+    inner = replace(agg, columns=tuple(agg.columns[n] for n in kept) + tuple(agg.columns[nk:]),
+                    keys=tuple(agg.keys[n] for n in kept))
+    where = {n: i for i, n in enumerate(kept)}
+    exprs = [fixed[n] if n in fixed else ir.Col(where[n], c.kind, c.affinity) for n, c in enumerate(agg.columns[:nk])]
+    exprs += [ir.Col(len(kept) + m, c.kind, c.affinity) for m, c in enumerate(agg.columns[nk:])]
+    return ir.Project(agg.columns, inner, tuple(exprs))
+
+
+# aggregates whose value depends on the set of their arguments, not on how often each occurs
+_SET_AGGREGATES = ("min", "max", "bool_and", "bool_or", "bit_and", "bit_or")
+# kinds whose equal values are identical, so that dropping a duplicate changes nothing visible
+_IDENTICAL_WHEN_EQUAL = ("int", "text", "date", "bool")
+
+
+def _set_reader(rel: ir.Rel) -> ir.Rel | None:
+    """`rel` with its inputs' duplicate removal dropped (`_set_input`) when `rel` reads only
+    which rows its inputs hold (not how often); None when that changes nothing."""
+    if isinstance(rel, ir.Aggregate):
+        if any(not isinstance(it, ir.Agg) or not (it.distinct or it.func in _SET_AGGREGATES) for it in rel.items):
+            return None
+        inputs = ["input"]
+    elif isinstance(rel, ir.Distinct):
+        inputs = ["input"]
+    elif isinstance(rel, ir.SetOp) and not rel.all:
+        inputs = ["left", "right"]
+    else:
+        return None
+    changes = {}
+    for name in inputs:
+        child = getattr(rel, name)
+        if all(c.kind in _IDENTICAL_WHEN_EQUAL for c in child.columns):
+            stripped = _set_input(child)
+            if stripped is not child:
+                changes[name] = stripped
+    return replace(rel, **changes) if changes else None
+
+
+def _set_input(rel: ir.Rel) -> ir.Rel:
+    """`rel`, which its consumer reads as a set, without the DISTINCTs (and GROUP BYs without
+    aggregates) under projections, filters and joins: they only remove copies of rows, and a
+    copy changes no set built above them.
+
+        SELECT DISTINCT x.a FROM (SELECT DISTINCT a, b FROM t) AS x JOIN u ON x.b = u.b
+            = SELECT DISTINCT t.a FROM t JOIN u ON t.b = u.b
+    """
+    identical = all(c.kind in _IDENTICAL_WHEN_EQUAL for c in rel.columns)
+    if isinstance(rel, ir.Distinct) and identical:
+        return _set_input(rel.input)
+    if isinstance(rel, ir.Aggregate) and rel.grouped and not rel.items and identical and plain(rel.keys):
+        return ir.Project(rel.columns, _set_input(rel.input), rel.keys)
+    if isinstance(rel, (ir.Project, ir.Filter)) and plain(rel.exprs if isinstance(rel, ir.Project) else (rel.cond,)):
+        inner = _set_input(rel.input)
+        return replace(rel, input=inner) if inner is not rel.input else rel
+    if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left", "full") and plain(
+            () if rel.cond is None else (rel.cond,)):
+        left, right = _set_input(rel.left), _set_input(rel.right)
+        return replace(rel, left=left, right=right) if (left, right) != (rel.left, rel.right) else rel
+    return rel
+
+
+def _facts_across(j: ir.Join) -> ir.Join | None:
+    """The inner join `j` with each side filtered by the facts of the other side's columns that
+    its condition equates to its own (a row pair that passes has equal values there, and a fact
+    is a test of the value alone); None when that adds nothing."""
+    if j.cond is None or not plain((j.cond,)):
+        return None
+    n = len(j.left.columns)
+    facts = (row_facts(j.left), row_facts(j.right))
+    extra: tuple[list[ir.Expr], list[ir.Expr]] = ([], [])
+    for pair in equated_columns(j.cond):
+        a, b = sorted(pair)
+        if not a < n <= b:
+            continue
+        for src, dst, frm, to in ((0, 1, a, b - n), (1, 0, b - n, a)):
+            have = {repr(f) for f in facts[dst].get(to, []) + extra[dst]}
+            extra[dst].extend(g for g in (moved(f, to) for f in facts[src].get(frm, [])) if repr(g) not in have)
+    if not extra[0] and not extra[1]:
+        return None
+    sides = [ir.Filter(side.columns, side, ir.BoolOp("and", tuple(fs)) if len(fs) > 1 else fs[0]) if fs else side
+             for side, fs in zip((j.left, j.right), extra)]
+    return replace(j, left=sides[0], right=sides[1])
+
+
 def _partials(rel: ir.Rel) -> list[tuple[ir.Aggregate, tuple[ir.Expr, ...] | None]] | None:
     """The grouped aggregates under an outer aggregate: one, or each branch of a UNION ALL,
     with the column-renaming projection above it, if any."""
@@ -218,7 +331,10 @@ def keys_by_dependency(rel: ir.Rel, schema: Schema) -> ir.Rel:
     origin = _origins(rel.input, schema)
     if origin is None:
         return rel
-    known = {origin[k.index] for k in rel.keys if isinstance(k, ir.Col) and origin[k.index] is not None}
+    # a table's key is known when grouped, or fixed by WHERE (then the group holds one row of it)
+    fixed = fixed_columns(row_facts(rel.input))
+    known = {origin[i] for i in {k.index for k in rel.keys if isinstance(k, ir.Col)} | fixed
+             if origin[i] is not None}
     keyed = {inst for inst, table, _ in known
              if schema.table(table).primary_key and all((inst, table, c.lower()) in known
                                                         for c in schema.table(table).primary_key)}
@@ -249,6 +365,102 @@ def keys_by_dependency(rel: ir.Rel, schema: Schema) -> ir.Rel:
     if not drop:
         return agg
     return ir.Project(rel.columns, agg, tuple(ir.Col(w, c.kind, c.affinity) for w, c in zip(where, rel.columns)))
+
+
+def unused_joins_removed(rel: ir.Rel, schema: Schema) -> ir.Rel:
+    """`rel` with each `A LEFT JOIN B ON ...` that nothing above reads a column of B from, and
+    where each row of A matches at most one row of B, replaced by A: every row of A then appears
+    once in the join, matched or padded, so the rows above are the same.
+
+        SELECT e.name FROM emp e LEFT JOIN dept d ON e.deptno = d.deptno     (d.deptno a key)
+            = SELECT e.name FROM emp e
+
+    Joins are looked for below projections and aggregates, along the left inputs of joins."""
+    changes = {f.name: unused_joins_removed(getattr(rel, f.name), schema) for f in fields(rel)
+               if isinstance(getattr(rel, f.name), ir.Rel)}
+    rel = replace(rel, **changes) if changes else rel
+    if isinstance(rel, ir.Project):
+        reads = rel.exprs
+    elif isinstance(rel, ir.Aggregate):
+        reads = rel.keys + tuple(x for it in rel.items for x in (it.arg, getattr(it, "filter", None)) if x is not None)
+    else:
+        return rel
+    if not plain(reads):  # a subquery's columns belong to other scopes
+        return rel
+    inner, where = _drop_joins(rel.input, _columns_read(reads), schema)
+    if inner is rel.input:
+        return rel
+    renumber = lambda e: map_cols(e, lambda c: replace(c, index=where[c.index]))  # noqa: E731
+    if isinstance(rel, ir.Project):
+        return replace(rel, input=inner, exprs=tuple(renumber(e) for e in rel.exprs))
+    items = tuple(replace(it, arg=None if it.arg is None else renumber(it.arg),
+                          **({"filter": renumber(it.filter)} if getattr(it, "filter", None) is not None else {}))
+                  for it in rel.items)
+    return replace(rel, input=inner, keys=tuple(renumber(k) for k in rel.keys), items=items)
+
+
+def _drop_joins(rel: ir.Rel, read: set[int], schema: Schema) -> tuple[ir.Rel, list[int | None]]:
+    """`rel` without the left joins of its left spine whose right columns nobody reads (`read`:
+    the columns the consumer reads), and where each old column now is (None: dropped)."""
+    same = (rel, list(range(len(rel.columns))))
+    if not isinstance(rel, ir.Join) or rel.kind not in ("inner", "cross", "left") or not plain(
+            () if rel.cond is None else (rel.cond,)):
+        return same
+    n = len(rel.left.columns)
+    if rel.kind == "left" and all(i < n for i in read) and _at_most_one_match(rel, schema):
+        return rel.left, list(range(n)) + [None] * len(rel.right.columns)
+    on = _columns_read(() if rel.cond is None else (rel.cond,))
+    left, where = _drop_joins(rel.left, {i for i in read | on if i < n}, schema)
+    if left is rel.left:
+        return same
+    nl = len(left.columns)
+    where = where + [nl + j for j in range(len(rel.right.columns))]
+    cond = None if rel.cond is None else map_cols(rel.cond, lambda c: replace(c, index=where[c.index]))
+    return replace(rel, columns=tuple(left.columns) + tuple(rel.right.columns), left=left, cond=cond), where
+
+
+def _at_most_one_match(j: ir.Join, schema: Schema) -> bool:
+    """Each row of `j.left` matches at most one row of `j.right`: the ON condition equates a
+    set of right columns on which no two right rows agree to values of the left row."""
+    n = len(j.left.columns)
+    equated = set()
+    for c in conjuncts(j.cond) if j.cond is not None else []:
+        if not (isinstance(c, ir.Cmp) and c.op == "="):
+            continue
+        for right, left in ((c.left, c.right), (c.right, c.left)):
+            if isinstance(right, ir.Col) and right.index >= n and _reads_only(left, range(n)) \
+                    and c.mode == _EQUALITY_MODE.get(right.kind):
+                equated.add(right.index - n)
+    return bool(equated) and _unique_on(j.right, equated, schema)
+
+
+_EQUALITY_MODE = {"int": "num", "real": "num", "num": "num", "text": "text", "date": "date"}
+
+
+def _unique_on(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
+    """No two rows of `rel` hold equal non-NULL values in all of `cols`."""
+    if isinstance(rel, ir.Scan):
+        if rel.table == DERIVED or not schema.has_table(rel.table):
+            return False
+        t = schema.table(rel.table)
+        position = {c.name.lower(): i for i, c in enumerate(t.columns)}
+        return any(k and all(position.get(x.lower()) in cols for x in k) for k in [t.primary_key, *t.unique])
+    if isinstance(rel, (ir.Filter, ir.Sort)):
+        return _unique_on(rel.input, cols, schema)
+    if isinstance(rel, ir.Project):
+        return _unique_on(rel.input, {rel.exprs[c].index for c in cols if isinstance(rel.exprs[c], ir.Col)}, schema)
+    if isinstance(rel, ir.Aggregate):
+        return not rel.grouped or set(range(len(rel.keys))) <= cols
+    if isinstance(rel, ir.Distinct):
+        return set(range(len(rel.columns))) <= cols or _unique_on(rel.input, cols, schema)
+    return False
+
+
+def _columns_read(exprs) -> set[int]:
+    seen: set[int] = set()
+    for e in exprs:
+        map_cols(e, lambda c: seen.add(c.index) or c)
+    return seen
 
 
 def _per_row(agg: ir.Aggregate) -> ir.Rel | None:
@@ -339,7 +551,4 @@ def _rejects_nulls(cond: ir.Expr, columns, padded) -> bool:
 
 
 def _reads_only(cond: ir.Expr, allowed) -> bool:
-    allowed = set(allowed)
-    seen: list[int] = []
-    map_cols(cond, lambda c: seen.append(c.index) or c)
-    return all(i in allowed for i in seen)
+    return _columns_read((cond,)) <= set(allowed)

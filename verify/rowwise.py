@@ -28,9 +28,10 @@ from dataclasses import fields, is_dataclass, replace
 import z3
 
 from verify import ir
-from verify.blocks import DERIVED, SPJ, always_empty, blocks, map_cols, plain, solver_kind
+from verify.blocks import DERIVED, SPJ, always_empty, blocks, map_cols, plain, shift, solver_kind
 from verify.encode import Encoder
-from verify.rewrite import keys_by_dependency, merged, preprojected
+from verify.facts import row_facts
+from verify.rewrite import keys_by_dependency, merged, preprojected, unused_joins_removed
 from verify.schema import Affinity, Column, Schema
 from verify.values import TRUE, check_with_deadline, fresh, is_true, same_row
 
@@ -39,7 +40,8 @@ MAX_PERMUTATIONS = 24
 
 def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, timeout: float) -> tuple[bool, list[str]]:
     """True when r1 and r2 return the same bag on every database (and the assumptions used)."""
-    pairs = _differing_blocks(keys_by_dependency(r1, schema), keys_by_dependency(r2, schema))
+    r1, r2 = (keys_by_dependency(unused_joins_removed(r, schema), schema) for r in (r1, r2))
+    pairs = _differing_blocks(r1, r2)
     if pairs is None:
         return False, []
     notes: list[str] = []
@@ -145,7 +147,10 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]
             return left + right
         src = ir.Scan(r1.columns, DERIVED)
         ids = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(r1.columns)]
-        c1, c2 = (c if c is not None else ir.Lit(True, "bool") for c in (r1.cond, r2.cond))
+        # compared on one row of each input, which satisfies the facts of both inputs' rows
+        known = _input_facts(r1) + _input_facts(r2)
+        c1, c2 = (ir.BoolOp("and", (*known, c)) if c is not None else ir.BoolOp("and", (*known, ir.Lit(True, "bool")))
+                  for c in (r1.cond, r2.cond))
         return left + right + [([SPJ([src], c1, ids)], [SPJ([src], c2, ids)])]
     if isinstance(r1, ir.Aggregate):
         same_shape = (r1.keys == r2.keys and r1.items == r2.items and r1.grouped == r2.grouped
@@ -158,6 +163,13 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]
         if p1 is not None and p2 is not None and (p1.keys, p1.items, p1.grouped) == (p2.keys, p2.items, p2.grouped):
             return _differing_blocks(p1.input, p2.input)
     return None
+
+
+def _input_facts(j: ir.Join) -> list[ir.Expr]:
+    """The row facts of a join's two inputs, over the join's columns."""
+    n = len(j.left.columns)
+    left, right = row_facts(j.left), row_facts(j.right)
+    return [f for fs in left.values() for f in fs] + [shift(f, n) for fs in right.values() for f in fs]
 
 
 def _never_null(rel: ir.Rel) -> frozenset[int]:
