@@ -275,6 +275,17 @@ fact_shapes = [
     ("SELECT x.pid, p.name FROM (SELECT pid, v FROM q GROUP BY pid, v) AS x JOIN p ON x.v = p.id "
      "GROUP BY x.pid, p.name",
      "SELECT q.pid, p.name FROM q JOIN p ON q.v = p.id GROUP BY q.pid, p.name", True),
+    ("SELECT pid, v FROM q WHERE v {op} {v} EXCEPT SELECT r.pid, r.v FROM q AS r WHERE r.v {op} {v}",
+     "SELECT pid, v FROM q WHERE 0", True),
+    ("SELECT pid, v FROM q EXCEPT SELECT pid, v FROM q WHERE v {op} {v}", "SELECT pid, v FROM q WHERE 0", False),
+    ("SELECT pid, COUNT(*) FROM q GROUP BY pid UNION ALL SELECT g, COUNT(*) FROM p WHERE g {op} {v} GROUP BY g",
+     "SELECT g, COUNT(*) FROM p WHERE g {op} {v} GROUP BY g UNION ALL SELECT pid, COUNT(*) FROM q GROUP BY pid", True),
+    ("SELECT pid, COUNT(*) FROM q GROUP BY pid EXCEPT SELECT g, COUNT(*) FROM p WHERE g {op} {v} GROUP BY g",
+     "SELECT g, COUNT(*) FROM p WHERE g {op} {v} GROUP BY g EXCEPT SELECT pid, COUNT(*) FROM q GROUP BY pid", False),
+    ("SELECT g, SUM(c) FROM (SELECT g, id, COUNT(name) AS c FROM p GROUP BY g, id) GROUP BY g",  # id: one row each
+     "SELECT g, COUNT(name) FROM p GROUP BY g", True),
+    ("SELECT g, COUNT(c) FROM (SELECT g, id, COUNT(name) AS c FROM p GROUP BY g, id) GROUP BY g",
+     "SELECT g, COUNT(name) FROM p GROUP BY g", False),
 ]
 # the third element: provable, or the operators {op} with which the pair is provable
 fact_pairs = st.builds(lambda shape, op, v: (shape[0].format(op=op, v=v), shape[1].format(op=op, v=v),

@@ -8,6 +8,7 @@ VALUES), and the helpers here rewrite IR expressions over a block's concatenated
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields, is_dataclass, replace
 
 import z3
@@ -67,6 +68,51 @@ def blocks(rel: ir.Rel) -> list[SPJ] | None:
             return None
         return [_join(left, right, rel.cond) for left in lefts for right in rights]
     return None
+
+
+def same_plan(r1: ir.Rel, r2: ir.Rel) -> bool:
+    """The two queries compute the same plan once names are resolved: they differ only in
+    aliases, qualification, output names, the order of `=`/`<>` operands, `a > b` written
+    `b < a`, or the order of AND/OR operands. The engine then runs the same computation, so the
+    results are the same on every database (ties under LIMIT included).
+
+        >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
+        >>> eq = lambda x, y: ir.Filter(t.columns, t, ir.Cmp("=", x, y, "num"))
+        >>> a, one = ir.Col(0, "int"), ir.Lit(1, "int")
+        >>> same_plan(eq(a, one), eq(one, a)), same_plan(eq(a, one), eq(a, ir.Lit(2, "int")))
+        (True, False)
+    """
+    return _plan_key(r1) == _plan_key(r2)
+
+
+def _plan_key(rel: ir.Rel) -> str:
+    return re.sub(r"OutCol\(name=('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"), ", "OutCol(", repr(_canonical(rel)))
+
+
+def _canonical(x):
+    """`x` (a relation, an expression or a tuple of them) with commutative operands in one order."""
+    if isinstance(x, tuple):
+        return tuple(_canonical(e) for e in x)
+    if not is_dataclass(x) or isinstance(x, type):
+        return x
+    changes = {f.name: _canonical(getattr(x, f.name)) for f in fields(x)
+               if isinstance(getattr(x, f.name), (ir.Expr, ir.Rel, ir.Agg, tuple))}
+    x = replace(x, **changes) if changes else x
+    if isinstance(x, ir.Cmp):
+        if x.op in (">", ">="):
+            x = replace(x, op={">": "<", ">=": "<="}[x.op], left=x.right, right=x.left)
+        elif x.op in ("=", "<>") and repr(x.right) < repr(x.left):
+            x = replace(x, left=x.right, right=x.left)
+    if isinstance(x, ir.BoolOp):
+        x = replace(x, args=tuple(sorted(x.args, key=repr)))
+    return x
+
+
+def deterministic(rel: ir.Rel) -> bool:
+    """Identical trees return identical results unless a choice is left to the engine: the row a
+    bare column or ANY_VALUE comes from, or which tied rows a LIMIT keeps."""
+    text = repr(rel)
+    return "Bare(" not in text and "Sort(" not in text and "'any_value'" not in text
 
 
 def spj(rel: ir.Rel) -> SPJ | None:

@@ -33,7 +33,8 @@ from verify.minimize import minimize
 from verify.parse import parse_query
 from verify.pools import dedupe, instants_near_literals, value_pools
 from verify.randomdb import random_search
-from verify.rowwise import prove_for_every_size, same_plan
+from verify.blocks import same_plan
+from verify.rowwise import prove_for_every_size
 from verify.schema import Schema, SchemaError
 from verify.values import check_with_deadline
 from verify.verdict import Counterexample, Stats, TableData, Verdict, VerdictKind

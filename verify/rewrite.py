@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 import z3
 
 from verify import ir
-from verify.blocks import DERIVED, blocks, map_cols, plain, shift, solver_kind, substitute
+from verify.blocks import DERIVED, always_empty, blocks, deterministic, map_cols, plain, same_plan, shift, solver_kind, substitute
 from verify.encode import Encoder
 from verify.facts import conjuncts, constant_of, equated_columns, fixed_columns, moved, row_facts
 from verify.schema import Schema
@@ -36,9 +36,15 @@ def merged(rel: ir.Rel) -> ir.Rel:
       join equates the two columns (`(... WHERE d > 7) t JOIN e ON t.d = e.d` filters `e.d > 7`);
     - a GROUP BY key that WHERE fixes to a constant is read as that constant (`_constant_keys`);
     - below an operator that reads only the set of its input rows (DISTINCT, UNION, GROUP BY with
-      MIN/MAX/DISTINCT aggregates), inner DISTINCTs are dropped (`_set_input`)."""
+      MIN/MAX/DISTINCT aggregates), inner DISTINCTs are dropped (`_set_input`);
+    - `X EXCEPT [ALL] X` is empty."""
     if isinstance(rel, ir.Aggregate):
         return _flatten(rel) or _constant_keys(rel) or _set_reader(rel) or rel
+    if isinstance(rel, ir.SetOp) and rel.op == "except":
+        left, right = merged(rel.left), merged(rel.right)
+        if always_empty(left) or (same_plan(left, right) and deterministic(left)):  # X EXCEPT [ALL] X: nothing
+            return ir.Values(rel.columns, ())
+        rel = replace(rel, left=left, right=right)
     if isinstance(rel, (ir.Distinct, ir.SetOp)):
         return _set_reader(rel) or rel
     if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross"):
@@ -323,6 +329,8 @@ def keys_by_dependency(rel: ir.Rel, schema: Schema) -> ir.Rel:
     other columns of that table taken out of the keys and out of bare columns: they hold one
     value per group, which MIN reads (`GROUP BY t.id, t.name` and `GROUP BY t.id` with a bare
     `t.name` both become `GROUP BY t.id` with `MIN(t.name)`)."""
+    if isinstance(rel, ir.Aggregate):  # partial aggregates first merge into this one (`_flatten`)
+        rel = _flatten(rel) or rel
     changes = {f.name: keys_by_dependency(getattr(rel, f.name), schema) for f in fields(rel)
                if isinstance(getattr(rel, f.name), ir.Rel)}
     rel = replace(rel, **changes) if changes else rel
