@@ -1,7 +1,7 @@
 """Plan rewrites that keep the result the same on every database, so that two plans written
 differently meet in one form that row-wise reasoning (`verify.rowwise`) compares. `merged` is the
-entry point, applied at each level of the comparison; `keys_by_dependency` uses the schema's
-primary keys and runs once over a whole plan.
+entry point, applied at each level of the comparison; the rewrites that need the schema's keys
+live in `verify.keyed` and run once over a whole plan.
 
 Each rewrite has a property test on databases larger than any bound
 (`tests/test_property_soundness.py`).
@@ -9,14 +9,14 @@ Each rewrite has a property test on databases larger than any bound
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import z3
 
 from verify import ir
-from verify.blocks import DERIVED, always_empty, blocks, deterministic, map_cols, plain, same_plan, shift, solver_kind, substitute
+from verify.blocks import always_empty, deterministic, map_cols, plain, same_plan, shift, solver_kind, substitute
 from verify.encode import Encoder
-from verify.facts import conjuncts, constant_of, equated_columns, fixed_columns, moved, row_facts
+from verify.facts import EXACT_KINDS, constant_of, equated_columns, moved, row_facts
 from verify.schema import Schema
 from verify.values import check_with_deadline, fresh, is_true, null_of
 
@@ -26,7 +26,7 @@ def merged(rel: ir.Rel) -> ir.Rel:
     the same on every database):
 
     - a projection of a projection is one projection;
-    - an aggregate of partial aggregates is flattened (`_flatten`);
+    - an aggregate of partial aggregates is flattened (`flatten`);
     - `A RIGHT JOIN B` is `B LEFT JOIN A` with its columns put back in order;
     - a filter on a left join's right side joins its ON condition (a row it drops matches nothing);
     - a filter moves below a projection, below an outer join when it reads only the preserved
@@ -39,7 +39,7 @@ def merged(rel: ir.Rel) -> ir.Rel:
       MIN/MAX/DISTINCT aggregates), inner DISTINCTs are dropped (`_set_input`);
     - `X EXCEPT [ALL] X` is empty."""
     if isinstance(rel, ir.Aggregate):
-        return _flatten(rel) or _constant_keys(rel) or _set_reader(rel) or rel
+        return flatten(rel) or _constant_keys(rel) or _set_reader(rel) or rel
     if isinstance(rel, ir.SetOp) and rel.op == "except":
         left, right = merged(rel.left), merged(rel.right)
         if always_empty(left) or (same_plan(left, right) and deterministic(left)):  # X EXCEPT [ALL] X: nothing
@@ -76,7 +76,7 @@ def merged(rel: ir.Rel) -> ir.Rel:
     return rel
 
 
-def _flatten(outer: ir.Aggregate) -> ir.Rel | None:
+def flatten(outer: ir.Aggregate) -> ir.Rel | None:
     """An aggregate over partial aggregates (one, or the branches of a UNION ALL), as one
     aggregate over the partials' inputs, when the outer one only coarsens the inner groups and
     combines partial results exactly:
@@ -187,7 +187,7 @@ def _constant_keys(agg: ir.Aggregate) -> ir.Rel | None:
 # aggregates whose value depends on the set of their arguments, not on how often each occurs
 _SET_AGGREGATES = ("min", "max", "bool_and", "bool_or", "bit_and", "bit_or")
 # kinds whose equal values are identical, so that dropping a duplicate changes nothing visible
-_IDENTICAL_WHEN_EQUAL = ("int", "text", "date", "bool")
+IDENTICAL_WHEN_EQUAL = EXACT_KINDS + ("bool",)
 
 
 def _set_reader(rel: ir.Rel) -> ir.Rel | None:
@@ -206,7 +206,7 @@ def _set_reader(rel: ir.Rel) -> ir.Rel | None:
     changes = {}
     for name in inputs:
         child = getattr(rel, name)
-        if all(c.kind in _IDENTICAL_WHEN_EQUAL for c in child.columns):
+        if all(c.kind in IDENTICAL_WHEN_EQUAL for c in child.columns):
             stripped = _set_input(child)
             if stripped is not child:
                 changes[name] = stripped
@@ -221,7 +221,7 @@ def _set_input(rel: ir.Rel) -> ir.Rel:
         SELECT DISTINCT x.a FROM (SELECT DISTINCT a, b FROM t) AS x JOIN u ON x.b = u.b
             = SELECT DISTINCT t.a FROM t JOIN u ON t.b = u.b
     """
-    identical = all(c.kind in _IDENTICAL_WHEN_EQUAL for c in rel.columns)
+    identical = all(c.kind in IDENTICAL_WHEN_EQUAL for c in rel.columns)
     if isinstance(rel, ir.Distinct) and identical:
         return _set_input(rel.input)
     if isinstance(rel, ir.Aggregate) and rel.grouped and not rel.items and identical and plain(rel.keys):
@@ -317,191 +317,11 @@ def _over_union(inputs: list[ir.Rel], key_exprs, items, outer: ir.Aggregate) -> 
 
 def preprojected(agg: ir.Aggregate) -> ir.Aggregate | None:
     """`agg` reading a projection of its input to its keys, arguments and filters (the layout
-    `_flatten` produces), so that aggregates written over different inputs compare by shape."""
+    `flatten` produces), so that aggregates written over different inputs compare by shape."""
     if any(isinstance(i, ir.Bare) for i in agg.items):
         return None
     items = [(i.func, i.distinct, [i.arg], [i.filter], i.kind) for i in agg.items]
     return _over_union([agg.input], [[k] for k in agg.keys], items, agg)
-
-
-def keys_by_dependency(rel: ir.Rel, schema: Schema) -> ir.Rel:
-    """Every aggregate of `rel` whose GROUP BY includes a table's whole primary key, with the
-    other columns of that table taken out of the keys and out of bare columns: they hold one
-    value per group, which MIN reads (`GROUP BY t.id, t.name` and `GROUP BY t.id` with a bare
-    `t.name` both become `GROUP BY t.id` with `MIN(t.name)`)."""
-    if isinstance(rel, ir.Aggregate):  # partial aggregates first merge into this one (`_flatten`)
-        rel = _flatten(rel) or rel
-    changes = {f.name: keys_by_dependency(getattr(rel, f.name), schema) for f in fields(rel)
-               if isinstance(getattr(rel, f.name), ir.Rel)}
-    rel = replace(rel, **changes) if changes else rel
-    if not isinstance(rel, ir.Aggregate) or not rel.grouped:
-        return rel
-    origin = _origins(rel.input, schema)
-    if origin is None:
-        return rel
-    # a table's key is known when grouped, or fixed by WHERE (then the group holds one row of it)
-    fixed = fixed_columns(row_facts(rel.input))
-    known = {origin[i] for i in {k.index for k in rel.keys if isinstance(k, ir.Col)} | fixed
-             if origin[i] is not None}
-    keyed = {inst for inst, table, _ in known
-             if schema.table(table).primary_key and all((inst, table, c.lower()) in known
-                                                        for c in schema.table(table).primary_key)}
-
-    def dependent(e) -> bool:  # a column of a table whose key is grouped, not part of that key
-        if not isinstance(e, ir.Col) or origin[e.index] is None:
-            return False
-        inst, table, col = origin[e.index]
-        return inst in keyed and col not in {c.lower() for c in schema.table(table).primary_key}
-
-    if keyed and len(blocks(rel.input)[0].tables) == 1:  # one table, grouped by its key: every group is one row
-        per_row = _per_row(rel)
-        if per_row is not None:
-            return per_row
-    items = tuple(ir.Agg("min", it.arg, False, it.kind) if isinstance(it, ir.Bare) and dependent(it.arg) else it
-                  for it in rel.items)
-    drop = [n for n, k in enumerate(rel.keys) if dependent(k)]
-    if not drop and items == rel.items:
-        return rel
-    keys = tuple(k for n, k in enumerate(rel.keys) if n not in drop)
-    extra = tuple(ir.Agg("min", rel.keys[n], False, rel.keys[n].kind) for n in drop)
-    nk, ni = len(rel.keys), len(rel.items)
-    where = [keys.index(k) if n not in drop else len(keys) + ni + drop.index(n) for n, k in enumerate(rel.keys)]
-    where += [len(keys) + m for m in range(ni)]
-    cols = tuple(rel.columns[n] for n in range(nk) if n not in drop) + tuple(rel.columns[nk:]) + \
-        tuple(rel.columns[n] for n in drop)
-    agg = replace(rel, columns=cols, keys=keys, items=items + extra)
-    if not drop:
-        return agg
-    return ir.Project(rel.columns, agg, tuple(ir.Col(w, c.kind, c.affinity) for w, c in zip(where, rel.columns)))
-
-
-def unused_joins_removed(rel: ir.Rel, schema: Schema) -> ir.Rel:
-    """`rel` with each `A LEFT JOIN B ON ...` that nothing above reads a column of B from, and
-    where each row of A matches at most one row of B, replaced by A: every row of A then appears
-    once in the join, matched or padded, so the rows above are the same.
-
-        SELECT e.name FROM emp e LEFT JOIN dept d ON e.deptno = d.deptno     (d.deptno a key)
-            = SELECT e.name FROM emp e
-
-    Joins are looked for below projections and aggregates, along the left inputs of joins."""
-    changes = {f.name: unused_joins_removed(getattr(rel, f.name), schema) for f in fields(rel)
-               if isinstance(getattr(rel, f.name), ir.Rel)}
-    rel = replace(rel, **changes) if changes else rel
-    if isinstance(rel, ir.Project):
-        reads = rel.exprs
-    elif isinstance(rel, ir.Aggregate):
-        reads = rel.keys + tuple(x for it in rel.items for x in (it.arg, getattr(it, "filter", None)) if x is not None)
-    else:
-        return rel
-    if not plain(reads):  # a subquery's columns belong to other scopes
-        return rel
-    inner, where = _drop_joins(rel.input, _columns_read(reads), schema)
-    if inner is rel.input:
-        return rel
-    renumber = lambda e: map_cols(e, lambda c: replace(c, index=where[c.index]))  # noqa: E731
-    if isinstance(rel, ir.Project):
-        return replace(rel, input=inner, exprs=tuple(renumber(e) for e in rel.exprs))
-    items = tuple(replace(it, arg=None if it.arg is None else renumber(it.arg),
-                          **({"filter": renumber(it.filter)} if getattr(it, "filter", None) is not None else {}))
-                  for it in rel.items)
-    return replace(rel, input=inner, keys=tuple(renumber(k) for k in rel.keys), items=items)
-
-
-def _drop_joins(rel: ir.Rel, read: set[int], schema: Schema) -> tuple[ir.Rel, list[int | None]]:
-    """`rel` without the left joins of its left spine whose right columns nobody reads (`read`:
-    the columns the consumer reads), and where each old column now is (None: dropped)."""
-    same = (rel, list(range(len(rel.columns))))
-    if not isinstance(rel, ir.Join) or rel.kind not in ("inner", "cross", "left") or not plain(
-            () if rel.cond is None else (rel.cond,)):
-        return same
-    n = len(rel.left.columns)
-    if rel.kind == "left" and all(i < n for i in read) and _at_most_one_match(rel, schema):
-        return rel.left, list(range(n)) + [None] * len(rel.right.columns)
-    on = _columns_read(() if rel.cond is None else (rel.cond,))
-    left, where = _drop_joins(rel.left, {i for i in read | on if i < n}, schema)
-    if left is rel.left:
-        return same
-    nl = len(left.columns)
-    where = where + [nl + j for j in range(len(rel.right.columns))]
-    cond = None if rel.cond is None else map_cols(rel.cond, lambda c: replace(c, index=where[c.index]))
-    return replace(rel, columns=tuple(left.columns) + tuple(rel.right.columns), left=left, cond=cond), where
-
-
-def _at_most_one_match(j: ir.Join, schema: Schema) -> bool:
-    """Each row of `j.left` matches at most one row of `j.right`: the ON condition equates a
-    set of right columns on which no two right rows agree to values of the left row."""
-    n = len(j.left.columns)
-    equated = set()
-    for c in conjuncts(j.cond) if j.cond is not None else []:
-        if not (isinstance(c, ir.Cmp) and c.op == "="):
-            continue
-        for right, left in ((c.left, c.right), (c.right, c.left)):
-            if isinstance(right, ir.Col) and right.index >= n and _reads_only(left, range(n)) \
-                    and c.mode == _EQUALITY_MODE.get(right.kind):
-                equated.add(right.index - n)
-    return bool(equated) and _unique_on(j.right, equated, schema)
-
-
-_EQUALITY_MODE = {"int": "num", "real": "num", "num": "num", "text": "text", "date": "date"}
-
-
-def _unique_on(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
-    """No two rows of `rel` hold equal non-NULL values in all of `cols`."""
-    if isinstance(rel, ir.Scan):
-        if rel.table == DERIVED or not schema.has_table(rel.table):
-            return False
-        t = schema.table(rel.table)
-        position = {c.name.lower(): i for i, c in enumerate(t.columns)}
-        return any(k and all(position.get(x.lower()) in cols for x in k) for k in [t.primary_key, *t.unique])
-    if isinstance(rel, (ir.Filter, ir.Sort)):
-        return _unique_on(rel.input, cols, schema)
-    if isinstance(rel, ir.Project):
-        return _unique_on(rel.input, {rel.exprs[c].index for c in cols if isinstance(rel.exprs[c], ir.Col)}, schema)
-    if isinstance(rel, ir.Aggregate):
-        return not rel.grouped or set(range(len(rel.keys))) <= cols
-    if isinstance(rel, ir.Distinct):
-        return set(range(len(rel.columns))) <= cols or _unique_on(rel.input, cols, schema)
-    return False
-
-
-def _columns_read(exprs) -> set[int]:
-    seen: set[int] = set()
-    for e in exprs:
-        map_cols(e, lambda c: seen.add(c.index) or c)
-    return seen
-
-
-def _per_row(agg: ir.Aggregate) -> ir.Rel | None:
-    """`agg` when each of its groups is one row: a projection of its input (COUNT(*) is 1,
-    COUNT(x) is 1 or 0, SUM/MIN/MAX(x) and a bare x are x)."""
-    exprs = list(agg.keys)
-    for it in agg.items:
-        if isinstance(it, ir.Bare) or (isinstance(it, ir.Agg) and it.func in ("sum", "min", "max")
-                                       and it.filter is None and it.kind == it.arg.kind):
-            exprs.append(it.arg)
-        elif isinstance(it, ir.Agg) and it.func == "count_star" and it.filter is None:
-            exprs.append(ir.Lit(1, "int"))
-        elif isinstance(it, ir.Agg) and it.func == "count" and it.filter is None and not (
-                isinstance(it.arg, ir.Func) and it.arg.name == "tuple"):
-            exprs.append(ir.Case(((ir.IsNull(it.arg), ir.Lit(0, "int")),), ir.Lit(1, "int"), "int"))
-        else:
-            return None
-    return ir.Project(agg.columns, agg.input, tuple(exprs))
-
-
-def _origins(rel: ir.Rel, schema: Schema) -> list[tuple[int, str, str] | None] | None:
-    """For each column of `rel` (one SPJ block), the (table position in the block, table,
-    column) it passes through unchanged, or None for a computed column."""
-    bs = blocks(rel)
-    if bs is None or len(bs) != 1:
-        return None
-    b = bs[0]
-    place = []
-    for inst, t in enumerate(b.tables):
-        if t.table == DERIVED:
-            return None
-        place += [(inst, t.table, c.name.lower()) for c in t.columns]
-    return [place[e.index] if isinstance(e, ir.Col) else None for e in b.exprs]
 
 
 def _unwrapped(rel: ir.Rel) -> ir.Rel:
@@ -538,7 +358,7 @@ def _filter_outer_join(cond: ir.Expr, j: ir.Join) -> ir.Rel:
         return merged(ir.Filter(j.columns, _swapped(replace(j, kind="right")), cond))
     if kind != j.kind:
         return ir.Filter(j.columns, replace(j, kind=kind), cond)
-    if kind == "left" and _reads_only(cond, range(na)):  # a filter of the preserved side goes first
+    if kind == "left" and reads_only(cond, range(na)):  # a filter of the preserved side goes first
         pushed = ir.Filter(j.left.columns, j.left, cond)
         return replace(j, left=pushed)
     return ir.Filter(j.columns, j, cond)
@@ -558,5 +378,12 @@ def _rejects_nulls(cond: ir.Expr, columns, padded) -> bool:
         return False
 
 
-def _reads_only(cond: ir.Expr, allowed) -> bool:
-    return _columns_read((cond,)) <= set(allowed)
+def columns_read(exprs) -> set[int]:
+    seen: set[int] = set()
+    for e in exprs:
+        map_cols(e, lambda c: seen.add(c.index) or c)
+    return seen
+
+
+def reads_only(cond: ir.Expr, allowed) -> bool:
+    return columns_read((cond,)) <= set(allowed)

@@ -30,7 +30,8 @@ from verify import ir
 from verify.blocks import DERIVED, SPJ, always_empty, blocks, deterministic, map_cols, plain, shift, solver_kind
 from verify.encode import Encoder
 from verify.facts import row_facts
-from verify.rewrite import keys_by_dependency, merged, preprojected, unused_joins_removed
+from verify.keyed import in_subqueries_as_joins, keys_by_dependency, unused_joins_removed
+from verify.rewrite import merged, preprojected
 from verify.schema import Affinity, Column, Schema
 from verify.values import TRUE, check_with_deadline, fresh, is_true, same_row
 
@@ -39,7 +40,8 @@ MAX_PERMUTATIONS = 24
 
 def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, timeout: float) -> tuple[bool, list[str]]:
     """True when r1 and r2 return the same bag on every database (and the assumptions used)."""
-    r1, r2 = (keys_by_dependency(unused_joins_removed(r, schema), schema) for r in (r1, r2))
+    r1, r2 = (keys_by_dependency(unused_joins_removed(in_subqueries_as_joins(r, schema, dialect), schema), schema)
+              for r in (r1, r2))
     pairs = _differing_blocks(r1, r2)
     if pairs is None:
         return False, []

@@ -1,0 +1,256 @@
+"""Plan rewrites that rely on the schema's keys (PRIMARY KEY, UNIQUE), run once over a whole
+plan before row-wise reasoning (`verify.rowwise`) compares two plans; the key-free rewrites are
+in `verify.rewrite`. Each keeps the result the same on every database that satisfies the keys,
+and has a property test on databases larger than any bound (`tests/test_property_soundness.py`).
+
+- `keys_by_dependency`: columns of a table whose key is grouped hold one value per group;
+- `unused_joins_removed`: a left join that can neither add nor drop rows, and whose columns
+  nothing reads, is left out;
+- `in_subqueries_as_joins`: `x IN (SELECT ...)` where it only filters rows is a left join
+  marking the matched rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+from verify import ir
+from verify.blocks import DERIVED, blocks, map_cols, plain
+from verify.facts import conjuncts, fixed_columns, row_facts
+from verify.rewrite import IDENTICAL_WHEN_EQUAL, columns_read, flatten, reads_only
+from verify.schema import Schema
+
+
+def keys_by_dependency(rel: ir.Rel, schema: Schema) -> ir.Rel:
+    """Every aggregate of `rel` whose GROUP BY includes a table's whole primary key, with the
+    other columns of that table taken out of the keys and out of bare columns: they hold one
+    value per group, which MIN reads (`GROUP BY t.id, t.name` and `GROUP BY t.id` with a bare
+    `t.name` both become `GROUP BY t.id` with `MIN(t.name)`)."""
+    if isinstance(rel, ir.Aggregate):  # partial aggregates first merge into this one (`flatten`)
+        rel = flatten(rel) or rel
+    changes = {f.name: keys_by_dependency(getattr(rel, f.name), schema) for f in fields(rel)
+               if isinstance(getattr(rel, f.name), ir.Rel)}
+    rel = replace(rel, **changes) if changes else rel
+    if not isinstance(rel, ir.Aggregate) or not rel.grouped:
+        return rel
+    origin = _origins(rel.input, schema)
+    if origin is None:
+        return rel
+    # a table's key is known when grouped, or fixed by WHERE (then the group holds one row of it)
+    fixed = fixed_columns(row_facts(rel.input))
+    known = {origin[i] for i in {k.index for k in rel.keys if isinstance(k, ir.Col)} | fixed
+             if origin[i] is not None}
+    keyed = {inst for inst, table, _ in known
+             if schema.table(table).primary_key and all((inst, table, c.lower()) in known
+                                                        for c in schema.table(table).primary_key)}
+
+    def dependent(e) -> bool:  # a column of a table whose key is grouped, not part of that key
+        if not isinstance(e, ir.Col) or origin[e.index] is None:
+            return False
+        inst, table, col = origin[e.index]
+        return inst in keyed and col not in {c.lower() for c in schema.table(table).primary_key}
+
+    if keyed and len(blocks(rel.input)[0].tables) == 1:  # one table, grouped by its key: every group is one row
+        per_row = _per_row(rel)
+        if per_row is not None:
+            return per_row
+    items = tuple(ir.Agg("min", it.arg, False, it.kind) if isinstance(it, ir.Bare) and dependent(it.arg) else it
+                  for it in rel.items)
+    drop = [n for n, k in enumerate(rel.keys) if dependent(k)]
+    if not drop and items == rel.items:
+        return rel
+    keys = tuple(k for n, k in enumerate(rel.keys) if n not in drop)
+    extra = tuple(ir.Agg("min", rel.keys[n], False, rel.keys[n].kind) for n in drop)
+    nk, ni = len(rel.keys), len(rel.items)
+    where = [keys.index(k) if n not in drop else len(keys) + ni + drop.index(n) for n, k in enumerate(rel.keys)]
+    where += [len(keys) + m for m in range(ni)]
+    cols = tuple(rel.columns[n] for n in range(nk) if n not in drop) + tuple(rel.columns[nk:]) + \
+        tuple(rel.columns[n] for n in drop)
+    agg = replace(rel, columns=cols, keys=keys, items=items + extra)
+    if not drop:
+        return agg
+    return ir.Project(rel.columns, agg, tuple(ir.Col(w, c.kind, c.affinity) for w, c in zip(where, rel.columns)))
+
+
+def unused_joins_removed(rel: ir.Rel, schema: Schema) -> ir.Rel:
+    """`rel` with each `A LEFT JOIN B ON ...` that nothing above reads a column of B from, and
+    where each row of A matches at most one row of B, replaced by A: every row of A then appears
+    once in the join, matched or padded, so the rows above are the same.
+
+        SELECT e.name FROM emp e LEFT JOIN dept d ON e.deptno = d.deptno     (d.deptno a key)
+            = SELECT e.name FROM emp e
+
+    Joins are looked for below projections and aggregates, along the left inputs of joins."""
+    changes = {f.name: unused_joins_removed(getattr(rel, f.name), schema) for f in fields(rel)
+               if isinstance(getattr(rel, f.name), ir.Rel)}
+    rel = replace(rel, **changes) if changes else rel
+    if isinstance(rel, ir.Project):
+        reads = rel.exprs
+    elif isinstance(rel, ir.Aggregate):
+        reads = rel.keys + tuple(x for it in rel.items for x in (it.arg, getattr(it, "filter", None)) if x is not None)
+    else:
+        return rel
+    if not plain(reads):  # a subquery's columns belong to other scopes
+        return rel
+    inner, where = _drop_joins(rel.input, columns_read(reads), schema)
+    if inner is rel.input:
+        return rel
+    renumber = lambda e: map_cols(e, lambda c: replace(c, index=where[c.index]))  # noqa: E731
+    if isinstance(rel, ir.Project):
+        return replace(rel, input=inner, exprs=tuple(renumber(e) for e in rel.exprs))
+    items = tuple(replace(it, arg=None if it.arg is None else renumber(it.arg),
+                          **({"filter": renumber(it.filter)} if getattr(it, "filter", None) is not None else {}))
+                  for it in rel.items)
+    return replace(rel, input=inner, keys=tuple(renumber(k) for k in rel.keys), items=items)
+
+
+def _drop_joins(rel: ir.Rel, read: set[int], schema: Schema) -> tuple[ir.Rel, list[int | None]]:
+    """`rel` without the left joins of its left spine whose right columns nobody reads (`read`:
+    the columns the consumer reads), and where each old column now is (None: dropped)."""
+    same = (rel, list(range(len(rel.columns))))
+    if not isinstance(rel, ir.Join) or rel.kind not in ("inner", "cross", "left") or not plain(
+            () if rel.cond is None else (rel.cond,)):
+        return same
+    n = len(rel.left.columns)
+    if rel.kind == "left" and all(i < n for i in read) and _at_most_one_match(rel, schema):
+        return rel.left, list(range(n)) + [None] * len(rel.right.columns)
+    on = columns_read(() if rel.cond is None else (rel.cond,))
+    left, where = _drop_joins(rel.left, {i for i in read | on if i < n}, schema)
+    if left is rel.left:
+        return same
+    nl = len(left.columns)
+    where = where + [nl + j for j in range(len(rel.right.columns))]
+    cond = None if rel.cond is None else map_cols(rel.cond, lambda c: replace(c, index=where[c.index]))
+    return replace(rel, columns=tuple(left.columns) + tuple(rel.right.columns), left=left, cond=cond), where
+
+
+def _at_most_one_match(j: ir.Join, schema: Schema) -> bool:
+    """Each row of `j.left` matches at most one row of `j.right`: the ON condition equates a
+    set of right columns on which no two right rows agree to values of the left row."""
+    n = len(j.left.columns)
+    equated = set()
+    for c in conjuncts(j.cond) if j.cond is not None else []:
+        if not (isinstance(c, ir.Cmp) and c.op == "="):
+            continue
+        for right, left in ((c.left, c.right), (c.right, c.left)):
+            if isinstance(right, ir.Col) and right.index >= n and reads_only(left, range(n)) \
+                    and c.mode == _EQUALITY_MODE.get(right.kind):
+                equated.add(right.index - n)
+    return bool(equated) and _unique_on(j.right, equated, schema)
+
+
+_EQUALITY_MODE = {"int": "num", "real": "num", "num": "num", "text": "text", "date": "date"}
+
+
+def _unique_on(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
+    """No two rows of `rel` hold equal non-NULL values in all of `cols`."""
+    if isinstance(rel, ir.Scan):
+        if rel.table == DERIVED or not schema.has_table(rel.table):
+            return False
+        t = schema.table(rel.table)
+        position = {c.name.lower(): i for i, c in enumerate(t.columns)}
+        return any(k and all(position.get(x.lower()) in cols for x in k) for k in [t.primary_key, *t.unique])
+    if isinstance(rel, (ir.Filter, ir.Sort)):
+        return _unique_on(rel.input, cols, schema)
+    if isinstance(rel, ir.Project):
+        return _unique_on(rel.input, {rel.exprs[c].index for c in cols if isinstance(rel.exprs[c], ir.Col)}, schema)
+    if isinstance(rel, ir.Aggregate):
+        return not rel.grouped or set(range(len(rel.keys))) <= cols
+    if isinstance(rel, ir.Distinct):
+        return set(range(len(rel.columns))) <= cols or _unique_on(rel.input, cols, schema)
+    return False
+
+
+def _per_row(agg: ir.Aggregate) -> ir.Rel | None:
+    """`agg` when each of its groups is one row: a projection of its input (COUNT(*) is 1,
+    COUNT(x) is 1 or 0, SUM/MIN/MAX(x) and a bare x are x)."""
+    exprs = list(agg.keys)
+    for it in agg.items:
+        if isinstance(it, ir.Bare) or (isinstance(it, ir.Agg) and it.func in ("sum", "min", "max")
+                                       and it.filter is None and it.kind == it.arg.kind):
+            exprs.append(it.arg)
+        elif isinstance(it, ir.Agg) and it.func == "count_star" and it.filter is None:
+            exprs.append(ir.Lit(1, "int"))
+        elif isinstance(it, ir.Agg) and it.func == "count" and it.filter is None and not (
+                isinstance(it.arg, ir.Func) and it.arg.name == "tuple"):
+            exprs.append(ir.Case(((ir.IsNull(it.arg), ir.Lit(0, "int")),), ir.Lit(1, "int"), "int"))
+        else:
+            return None
+    return ir.Project(agg.columns, agg.input, tuple(exprs))
+
+
+def _origins(rel: ir.Rel, schema: Schema) -> list[tuple[int, str, str] | None] | None:
+    """For each column of `rel` (one SPJ block), the (table position in the block, table,
+    column) it passes through unchanged, or None for a computed column."""
+    bs = blocks(rel)
+    if bs is None or len(bs) != 1:
+        return None
+    b = bs[0]
+    place = []
+    for inst, t in enumerate(b.tables):
+        if t.table == DERIVED:
+            return None
+        place += [(inst, t.table, c.name.lower()) for c in t.columns]
+    return [place[e.index] if isinstance(e, ir.Col) else None for e in b.exprs]
+
+
+def in_subqueries_as_joins(rel: ir.Rel, schema: Schema, dialect: str = "sqlite") -> ir.Rel:
+    """`rel` with each uncorrelated `x IN (SELECT ...)` of a WHERE that stands under AND/OR only
+    (where a NULL drops the row as FALSE does) read as a left join of the subquery's rows,
+    marked with TRUE, on the IN's own comparison: the IN holds exactly when the row found a
+    match. Each row matches at most one subquery row when the subquery's rows are unique
+    (else its DISTINCT rows are joined), so the rows are the same:
+
+        SELECT a FROM t WHERE a IN (SELECT id FROM u) OR b < 1                (u.id a key)
+            = SELECT t.a FROM t LEFT JOIN (SELECT id, TRUE AS m FROM u) AS s ON t.a = s.id
+              WHERE s.m IS NOT NULL OR t.b < 1
+    """
+    changes = {f.name: in_subqueries_as_joins(getattr(rel, f.name), schema, dialect) for f in fields(rel)
+               if isinstance(getattr(rel, f.name), ir.Rel)}
+    rel = replace(rel, **changes) if changes else rel
+    if not isinstance(rel, ir.Filter):
+        return rel
+    found = _positive_in(rel.cond)
+    if found is None:
+        return rel
+    sub = found.query
+    if not plain(found.arg[:-1]) or "Outer(" in repr(sub) or \
+            any(c.kind not in IDENTICAL_WHEN_EQUAL for c in sub.columns):
+        return rel
+    if not _unique_on(sub, set(range(len(sub.columns))), schema):
+        sub = ir.Distinct(sub.columns, sub)
+    na, ns = len(rel.input.columns), len(sub.columns)
+    true = ir.Lit(True, "bool") if dialect == "duckdb" else ir.Lit(1, "int")  # TRUE as the dialect writes it
+    marked = ir.Project(tuple(sub.columns) + (ir.OutCol("_in", true.kind),), sub,
+                        tuple(ir.Col(j, c.kind, c.affinity) for j, c in enumerate(sub.columns)) + (true,))
+    lhs = list(found.arg[:-1])
+    on = map_cols(found.arg[-1], lambda c: lhs[c.index] if c.index < len(lhs) else
+                  ir.Col(na + c.index - len(lhs), c.kind, c.affinity))
+    join = ir.Join(tuple(rel.input.columns) + marked.columns, "left", rel.input, marked, on)
+    matched = ir.Not(ir.IsNull(ir.Col(na + ns, true.kind)))
+    cond = _replaced(rel.cond, found, matched)
+    if not plain((cond,)):  # another subquery would now see a wider row
+        return rel
+    return ir.Project(rel.columns, ir.Filter(join.columns, join, cond),
+                      tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.input.columns)))
+
+
+
+def _positive_in(cond: ir.Expr) -> ir.InSubquery | None:
+    """The first IN subquery of `cond` reached through AND/OR only."""
+    if isinstance(cond, ir.InSubquery):
+        return cond
+    if isinstance(cond, ir.BoolOp):
+        for a in cond.args:
+            found = _positive_in(a)
+            if found is not None:
+                return found
+    return None
+
+
+def _replaced(cond: ir.Expr, old: ir.Expr, new: ir.Expr) -> ir.Expr:
+    if cond is old:
+        return new
+    if isinstance(cond, ir.BoolOp):
+        return replace(cond, args=tuple(_replaced(a, old, new) for a in cond.args))
+    return cond
