@@ -292,6 +292,12 @@ fact_shapes = [
     ("SELECT v FROM q WHERE pid NOT IN (SELECT id FROM p WHERE g {op} {v})",   # a NULL pid: dropped vs kept
      "SELECT q.v FROM q LEFT JOIN (SELECT id, TRUE AS m FROM p WHERE g {op} {v}) AS s ON q.pid = s.id "
      "WHERE s.m IS NULL", False),
+    ("SELECT id, id IN (SELECT id FROM p WHERE g {op} {v}) FROM p",            # no NULL on either side
+     "SELECT p.id, s.m IS NOT NULL FROM p LEFT JOIN (SELECT id, TRUE AS m FROM p WHERE g {op} {v}) AS s "
+     "ON p.id = s.id", True),
+    ("SELECT name FROM p WHERE id NOT IN (SELECT r.id FROM p AS r WHERE r.g {op} {v})",
+     "SELECT p.name FROM p LEFT JOIN (SELECT id, TRUE AS m FROM p AS r WHERE r.g {op} {v}) AS s ON p.id = s.id "
+     "WHERE s.m IS NULL", True),
     ("SELECT v, pid IN (SELECT id FROM p) FROM q",                             # NULL against 0
      "SELECT q.v, s.m IS NOT NULL FROM q LEFT JOIN (SELECT id, TRUE AS m FROM p) AS s ON q.pid = s.id", False),
     ("SELECT v FROM q WHERE v IN (SELECT g FROM p) AND pid {op} {v}",          # g repeats: DISTINCT g joined

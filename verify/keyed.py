@@ -16,7 +16,7 @@ from dataclasses import fields, replace
 
 from verify import ir
 from verify.blocks import DERIVED, blocks, map_cols, plain
-from verify.facts import conjuncts, fixed_columns, row_facts
+from verify.facts import conjuncts, fixed_columns, row_facts, tested_column
 from verify.rewrite import IDENTICAL_WHEN_EQUAL, columns_read, flatten, reads_only
 from verify.schema import Schema
 
@@ -195,11 +195,13 @@ def _origins(rel: ir.Rel, schema: Schema) -> list[tuple[int, str, str] | None] |
 
 
 def in_subqueries_as_joins(rel: ir.Rel, schema: Schema, dialect: str = "sqlite") -> ir.Rel:
-    """`rel` with each uncorrelated `x IN (SELECT ...)` of a WHERE that stands under AND/OR only
-    (where a NULL drops the row as FALSE does) read as a left join of the subquery's rows,
-    marked with TRUE, on the IN's own comparison: the IN holds exactly when the row found a
-    match. Each row matches at most one subquery row when the subquery's rows are unique
-    (else its DISTINCT rows are joined), so the rows are the same:
+    """`rel` with uncorrelated `x IN (SELECT ...)` read as a left join of the subquery's rows,
+    marked with TRUE, on the IN's own comparison: the IN is TRUE exactly when the row found a
+    match. Where it is not TRUE, the IN is FALSE or NULL and the join's test FALSE, so this is done
+    only where the two cannot differ: in a WHERE under AND/OR only (a NULL drops the row as FALSE
+    does), or anywhere when neither x nor the subquery's columns can be NULL. Each row matches at
+    most one subquery row when the subquery's rows are unique (else its DISTINCT rows are
+    joined), so the rows are the same:
 
         SELECT a FROM t WHERE a IN (SELECT id FROM u) OR b < 1                (u.id a key)
             = SELECT t.a FROM t LEFT JOIN (SELECT id, TRUE AS m FROM u) AS s ON t.a = s.id
@@ -208,15 +210,13 @@ def in_subqueries_as_joins(rel: ir.Rel, schema: Schema, dialect: str = "sqlite")
     changes = {f.name: in_subqueries_as_joins(getattr(rel, f.name), schema, dialect) for f in fields(rel)
                if isinstance(getattr(rel, f.name), ir.Rel)}
     rel = replace(rel, **changes) if changes else rel
-    if not isinstance(rel, ir.Filter):
+    if not isinstance(rel, (ir.Filter, ir.Project)):
         return rel
-    found = _positive_in(rel.cond)
+    exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
+    found = _joinable_in(rel, exprs, schema)
     if found is None:
         return rel
     sub = found.query
-    if not plain(found.arg[:-1]) or "Outer(" in repr(sub) or \
-            any(c.kind not in IDENTICAL_WHEN_EQUAL for c in sub.columns):
-        return rel
     if not _unique_on(sub, set(range(len(sub.columns))), schema):
         sub = ir.Distinct(sub.columns, sub)
     na, ns = len(rel.input.columns), len(sub.columns)
@@ -228,29 +228,85 @@ def in_subqueries_as_joins(rel: ir.Rel, schema: Schema, dialect: str = "sqlite")
                   ir.Col(na + c.index - len(lhs), c.kind, c.affinity))
     join = ir.Join(tuple(rel.input.columns) + marked.columns, "left", rel.input, marked, on)
     matched = ir.Not(ir.IsNull(ir.Col(na + ns, true.kind)))
-    cond = _replaced(rel.cond, found, matched)
-    if not plain((cond,)):  # another subquery would now see a wider row
+    new = tuple(_replaced(e, found, matched) for e in exprs)
+    if not plain(new):  # another subquery would now see a wider row
         return rel
-    return ir.Project(rel.columns, ir.Filter(join.columns, join, cond),
+    if isinstance(rel, ir.Project):
+        return replace(rel, input=join, exprs=new)
+    return ir.Project(rel.columns, ir.Filter(join.columns, join, new[0]),
                       tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.input.columns)))
 
 
-
-def _positive_in(cond: ir.Expr) -> ir.InSubquery | None:
-    """The first IN subquery of `cond` reached through AND/OR only."""
-    if isinstance(cond, ir.InSubquery):
-        return cond
-    if isinstance(cond, ir.BoolOp):
-        for a in cond.args:
-            found = _positive_in(a)
-            if found is not None:
-                return found
+def _joinable_in(rel: ir.Filter | ir.Project, exprs: tuple, schema: Schema) -> ir.InSubquery | None:
+    """The first IN subquery of `exprs` that `in_subqueries_as_joins` may read as a join."""
+    never = never_null(rel.input, schema)
+    for found, positive in _in_subqueries(exprs, isinstance(rel, ir.Filter)):
+        sub = found.query
+        if not plain(found.arg[:-1]) or "Outer(" in repr(sub) or \
+                any(c.kind not in IDENTICAL_WHEN_EQUAL for c in sub.columns):
+            continue
+        null_free = all((isinstance(x, ir.Col) and x.index in never) or (isinstance(x, ir.Lit) and x.value is not None)
+                        for x in found.arg[:-1]) and never_null(sub, schema) >= set(range(len(sub.columns)))
+        if positive or null_free:
+            return found
     return None
 
 
-def _replaced(cond: ir.Expr, old: ir.Expr, new: ir.Expr) -> ir.Expr:
-    if cond is old:
+def _in_subqueries(e, positive: bool):
+    """The IN subqueries in expression(s) `e` (not inside other subqueries), each with whether it
+    stands under AND/OR only, in a condition (`positive` at the top)."""
+    if isinstance(e, tuple):
+        for x in e:
+            yield from _in_subqueries(x, positive)
+    elif isinstance(e, ir.InSubquery):
+        yield e, positive
+    elif isinstance(e, ir.Expr) and not isinstance(e, (ir.Exists, ir.ScalarSubquery)):
+        inner = positive and isinstance(e, ir.BoolOp)
+        for f in fields(e):
+            if isinstance(getattr(e, f.name), (ir.Expr, tuple)):
+                yield from _in_subqueries(getattr(e, f.name), inner)
+
+
+def _replaced(e, old: ir.Expr, new: ir.Expr):
+    """Expression(s) `e` with the node `old` (by identity) replaced by `new`."""
+    if e is old:
         return new
-    if isinstance(cond, ir.BoolOp):
-        return replace(cond, args=tuple(_replaced(a, old, new) for a in cond.args))
-    return cond
+    if isinstance(e, tuple):
+        return tuple(_replaced(x, old, new) for x in e)
+    if isinstance(e, ir.Expr) and not isinstance(e, (ir.InSubquery, ir.Exists, ir.ScalarSubquery)):
+        changes = {f.name: _replaced(getattr(e, f.name), old, new) for f in fields(e)
+                   if isinstance(getattr(e, f.name), (ir.Expr, tuple))}
+        return replace(e, **changes) if changes else e
+    return e
+
+
+def never_null(rel: ir.Rel, schema: Schema) -> set[int]:
+    """Columns of `rel` that hold no NULL on any database satisfying the schema (NOT NULL and
+    primary-key columns, as the encoder models them, carried through operators that keep
+    values, plus columns a WHERE compares with a literal)."""
+    if isinstance(rel, ir.Scan):
+        if rel.table == DERIVED or not schema.has_table(rel.table):
+            return set()
+        t = schema.table(rel.table)
+        pk = {c.lower() for c in t.primary_key}
+        return {i for i, c in enumerate(t.columns) if c.not_null or c.name.lower() in pk}
+    if isinstance(rel, ir.Filter):
+        tested = {tested_column(c) for c in conjuncts(rel.cond) if not isinstance(c, ir.IsNull)}
+        return never_null(rel.input, schema) | (tested - {None})
+    if isinstance(rel, (ir.Project, ir.Aggregate)):
+        inner = never_null(rel.input, schema)
+        exprs = rel.exprs if isinstance(rel, ir.Project) else rel.keys
+        out = {k for k, e in enumerate(exprs) if (isinstance(e, ir.Col) and e.index in inner)
+               or (isinstance(e, ir.Lit) and e.value is not None)}
+        if isinstance(rel, ir.Aggregate):
+            out |= {len(rel.keys) + m for m, it in enumerate(rel.items)
+                    if isinstance(it, ir.Agg) and it.func in ("count", "count_star")}
+        return out
+    if isinstance(rel, ir.Join):
+        n = len(rel.left.columns)
+        left = never_null(rel.left, schema) if rel.kind in ("inner", "cross", "left") else set()
+        right = never_null(rel.right, schema) if rel.kind in ("inner", "cross") else set()
+        return left | {n + i for i in right}
+    if isinstance(rel, (ir.Distinct, ir.Sort)):
+        return never_null(rel.input, schema)
+    return set()
