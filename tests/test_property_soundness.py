@@ -298,6 +298,22 @@ fact_shapes = [
     ("SELECT name FROM p WHERE id NOT IN (SELECT r.id FROM p AS r WHERE r.g {op} {v})",
      "SELECT p.name FROM p LEFT JOIN (SELECT id, TRUE AS m FROM p AS r WHERE r.g {op} {v}) AS s ON p.id = s.id "
      "WHERE s.m IS NULL", True),
+    ("SELECT q.pid, SUM(q.v), COUNT(*) FROM q JOIN p ON q.pid = p.id GROUP BY q.pid",  # p.id a key
+     "SELECT a.pid, a.s, a.c FROM (SELECT pid, SUM(v) AS s, COUNT(*) AS c FROM q GROUP BY pid) AS a "
+     "JOIN p ON a.pid = p.id", True),
+    ("SELECT p.id, SUM(q.v) FROM q JOIN p ON q.pid = p.id AND p.g {op} {v} GROUP BY p.id",
+     "SELECT p.id, a.s FROM (SELECT pid, SUM(v) AS s FROM q GROUP BY pid) AS a JOIN p ON a.pid = p.id "
+     "AND p.g {op} {v}", True),
+    ("SELECT p.g, SUM(p.id), COUNT(*), MAX(p.name) FROM p JOIN q ON p.g = q.v AND q.pid {op} {v} GROUP BY p.g",
+     "SELECT a.g, a.s * b.c, a.n * b.c, a.m FROM (SELECT g, SUM(id) AS s, COUNT(*) AS n, MAX(name) AS m "
+     "FROM p GROUP BY g) AS a JOIN (SELECT v, COUNT(*) AS c FROM q WHERE pid {op} {v} GROUP BY v) AS b "
+     "ON a.g = b.v", True),
+    ("SELECT p.g, SUM(p.id) FROM p JOIN q ON p.g = q.v GROUP BY p.g",           # q.v repeats: sums repeat
+     "SELECT a.g, a.s FROM (SELECT g, SUM(id) AS s FROM p GROUP BY g) AS a JOIN (SELECT DISTINCT v FROM q) AS b "
+     "ON a.g = b.v", False),
+    ("SELECT q.v, COUNT(*) FROM q JOIN p ON q.pid = p.id GROUP BY q.v",         # grouped without the join key
+     "SELECT a.v, a.c FROM (SELECT v, pid, COUNT(*) AS c FROM q GROUP BY v, pid) AS a JOIN p ON a.pid = p.id",
+     False),
     ("SELECT v, pid IN (SELECT id FROM p) FROM q",                             # NULL against 0
      "SELECT q.v, s.m IS NOT NULL FROM q LEFT JOIN (SELECT id, TRUE AS m FROM p) AS s ON q.pid = s.id", False),
     ("SELECT v FROM q WHERE v IN (SELECT g FROM p) AND pid {op} {v}",          # g repeats: DISTINCT g joined

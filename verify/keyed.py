@@ -16,7 +16,7 @@ from dataclasses import fields, replace
 
 from verify import ir
 from verify.blocks import DERIVED, blocks, map_cols, plain
-from verify.facts import conjuncts, fixed_columns, row_facts, tested_column
+from verify.facts import conjuncts, equated_columns, fixed_columns, row_facts, tested_column
 from verify.rewrite import IDENTICAL_WHEN_EQUAL, columns_read, flatten, reads_only
 from verify.schema import Schema
 
@@ -310,3 +310,89 @@ def never_null(rel: ir.Rel, schema: Schema) -> set[int]:
     if isinstance(rel, (ir.Distinct, ir.Sort)):
         return never_null(rel.input, schema)
     return set()
+
+
+# aggregates over a join whose other side repeats each row c times: the value times c, or the same
+_TIMES_COPIES = ("sum", "count", "count_star")
+_SAME_UNDER_COPIES = ("min", "max", "avg", "bool_and", "bool_or", "bit_and", "bit_or")
+
+
+def aggregates_before_joins(rel: ir.Rel, schema: Schema) -> ir.Rel:
+    """`rel` with each GROUP BY over an inner join `A JOIN B` whose aggregates read only A, and
+    whose keys include every A column the join equates to B, computed on A first and joined to B
+    afterwards: the A rows of one group then all meet the same B rows. When B has at most one
+    row per join value the aggregates are unchanged; otherwise B is counted per join value and
+    SUM/COUNT are multiplied by that count (MIN, MAX, AVG and DISTINCT aggregates stay):
+
+        SELECT e.job, SUM(e.sal) FROM emp e JOIN dept d ON e.job = d.name GROUP BY e.job, d.name
+            = SELECT a.job, a.s * b.c FROM (SELECT job, SUM(sal) AS s FROM emp GROUP BY job) a
+              JOIN (SELECT name, COUNT(*) AS c FROM dept GROUP BY name) b ON a.job = b.name
+    """
+    changes = {f.name: aggregates_before_joins(getattr(rel, f.name), schema) for f in fields(rel)
+               if isinstance(getattr(rel, f.name), ir.Rel)}
+    rel = replace(rel, **changes) if changes else rel
+    if not (isinstance(rel, ir.Aggregate) and rel.grouped and isinstance(rel.input, ir.Join)):
+        return rel
+    j = rel.input
+    if j.kind != "inner" or j.cond is None or not plain((j.cond,)):
+        return rel
+    n = len(j.left.columns)
+    items = rel.items
+    if any(not isinstance(it, ir.Agg) or not (it.distinct or it.func in _TIMES_COPIES + _SAME_UNDER_COPIES)
+           or not columns_read([x for x in (it.arg, it.filter) if x is not None]) <= set(range(n)) for it in items):
+        return rel
+    pairs: dict[int, int] = {}  # B column -> the A column the join equates it to
+    b_only: list[ir.Expr] = []
+    for c in conjuncts(j.cond):
+        eq = [(a, b) for a, b in equated_columns(c) if a < n <= b or b < n <= a]
+        if eq and c.left.kind in IDENTICAL_WHEN_EQUAL:
+            a, b = sorted(eq[0])
+            pairs.setdefault(b - n, a)
+        elif columns_read((c,)) and min(columns_read((c,))) >= n:
+            b_only.append(c)
+        else:
+            return rel
+    keys_a: list[int] = []  # the grouping, on A's columns
+    for k in rel.keys:
+        if not isinstance(k, ir.Col) or (k.index >= n and k.index - n not in pairs):
+            return rel
+        a = k.index if k.index < n else pairs[k.index - n]
+        if a not in keys_a:
+            keys_a.append(a)
+    if not pairs or not set(pairs.values()) <= set(keys_a):
+        return rel
+    ys = sorted(pairs)
+    unique = _unique_on(j.right, set(ys), schema)
+    inner_cols = tuple(ir.OutCol(j.left.columns[a].name, j.left.columns[a].kind) for a in keys_a) + \
+        tuple(rel.columns[len(rel.keys):])
+    col_of = lambda side, i, at: ir.Col(at, side.columns[i].kind, side.columns[i].affinity)  # noqa: E731
+    inner = ir.Aggregate(inner_cols, j.left, tuple(col_of(j.left, a, a) for a in keys_a), items)
+    w = len(inner_cols)
+    if unique:
+        right = j.right
+        at = {y: w + y for y in ys}
+        extra = [map_cols(c, lambda col: replace(col, index=col.index - n + w)) for c in b_only]
+    else:  # B counted per join value (after its own conditions)
+        cols_b = j.right.columns
+        filtered = j.right if not b_only else ir.Filter(cols_b, j.right, ir.BoolOp("and", tuple(
+            map_cols(c, lambda col: replace(col, index=col.index - n)) for c in b_only)) if len(b_only) > 1
+            else map_cols(b_only[0], lambda col: replace(col, index=col.index - n)))
+        right = ir.Aggregate(tuple(cols_b[y] for y in ys) + (ir.OutCol("_copies", "int"),), filtered,
+                             tuple(ir.Col(y, cols_b[y].kind, cols_b[y].affinity) for y in ys),
+                             (ir.Agg("count_star", None, False, "int"),))
+        at = {y: w + i for i, y in enumerate(ys)}
+        extra = []
+    cols = inner_cols + tuple(right.columns)
+    on = [ir.Cmp("=", col_of(j.left, pairs[y], keys_a.index(pairs[y])), col_of(j.right, y, at[y]),
+                 _EQUALITY_MODE[j.right.columns[y].kind]) for y in ys]
+    joined = ir.Join(cols, "inner", inner, right, ir.BoolOp("and", tuple(on + extra)) if len(on + extra) > 1 else on[0])
+    copies = None if unique else ir.Col(len(cols) - 1, "int")
+    exprs: list[ir.Expr] = []
+    for k in rel.keys:
+        exprs.append(ir.Col(keys_a.index(k.index) if k.index < n else at[k.index - n], k.kind, k.affinity))
+    for m, it in enumerate(items):
+        val = ir.Col(len(keys_a) + m, it.kind)
+        if copies is not None and it.func in _TIMES_COPIES and not it.distinct:
+            val = ir.Arith("*", val, copies, it.kind)
+        exprs.append(val)
+    return ir.Project(rel.columns, joined, tuple(exprs))

@@ -54,7 +54,7 @@ def merged(rel: ir.Rel) -> ir.Rel:
     if isinstance(rel, ir.Join) and rel.kind == "right":
         return _swapped(rel)
     if isinstance(rel, ir.Join) and rel.kind == "left":
-        right = _unwrapped(rel.right)
+        right = unwrapped(rel.right)
         if isinstance(right, ir.Filter) and plain((right.cond,)):  # a right row it drops matches nothing
             cond = shift(right.cond, len(rel.left.columns))
             both = cond if rel.cond is None else ir.BoolOp("and", (rel.cond, cond))
@@ -324,7 +324,7 @@ def preprojected(agg: ir.Aggregate) -> ir.Aggregate | None:
     return _over_union([agg.input], [[k] for k in agg.keys], items, agg)
 
 
-def _unwrapped(rel: ir.Rel) -> ir.Rel:
+def unwrapped(rel: ir.Rel) -> ir.Rel:
     """`rel` without projections that pass every column through unchanged (`SELECT *`)."""
     while isinstance(rel, ir.Project) and len(rel.exprs) == len(rel.input.columns) and all(
             isinstance(e, ir.Col) and e.index == i and e.kind == c.kind

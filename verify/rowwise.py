@@ -30,8 +30,9 @@ from verify import ir
 from verify.blocks import DERIVED, SPJ, always_empty, blocks, deterministic, map_cols, plain, shift, solver_kind
 from verify.encode import Encoder
 from verify.facts import row_facts
-from verify.keyed import in_subqueries_as_joins, keys_by_dependency, unused_joins_removed
-from verify.rewrite import merged, preprojected
+from verify.keyed import (aggregates_before_joins, in_subqueries_as_joins, keys_by_dependency,
+                          unused_joins_removed)
+from verify.rewrite import merged, preprojected, unwrapped
 from verify.schema import Affinity, Column, Schema
 from verify.values import TRUE, check_with_deadline, fresh, is_true, same_row
 
@@ -40,8 +41,7 @@ MAX_PERMUTATIONS = 24
 
 def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, timeout: float) -> tuple[bool, list[str]]:
     """True when r1 and r2 return the same bag on every database (and the assumptions used)."""
-    r1, r2 = (keys_by_dependency(unused_joins_removed(in_subqueries_as_joins(r, schema, dialect), schema), schema)
-              for r in (r1, r2))
+    r1, r2 = (_keyed(r, schema, dialect) for r in (r1, r2))
     pairs = _differing_blocks(r1, r2)
     if pairs is None:
         return False, []
@@ -52,6 +52,12 @@ def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, t
             return False, []
         notes += [n for n in used if n not in notes]
     return True, notes
+
+
+def _keyed(rel: ir.Rel, schema: Schema, dialect: str) -> ir.Rel:
+    """`rel` after the rewrites that rely on the schema's keys (`verify.keyed`)."""
+    rel = unused_joins_removed(in_subqueries_as_joins(rel, schema, dialect), schema)
+    return keys_by_dependency(aggregates_before_joins(rel, schema), schema)
 
 
 def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
@@ -110,7 +116,8 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]
     if a is not None and b is not None:
         return [(a, b)]
     if type(r1) is not type(r2):
-        return None
+        u1, u2 = unwrapped(r1), unwrapped(r2)  # one side may pass its input through (`SELECT *`)
+        return _differing_blocks(u1, u2) if u1 is not r1 or u2 is not r2 else None
     if isinstance(r1, ir.Distinct):
         return _differing_blocks(r1.input, r2.input)
     if isinstance(r1, ir.SetOp) and (r1.op, r1.all) == (r2.op, r2.all) \
