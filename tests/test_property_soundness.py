@@ -311,6 +311,9 @@ fact_shapes = [
     ("SELECT p.g, SUM(p.id) FROM p JOIN q ON p.g = q.v GROUP BY p.g",           # q.v repeats: sums repeat
      "SELECT a.g, a.s FROM (SELECT g, SUM(id) AS s FROM p GROUP BY g) AS a JOIN (SELECT DISTINCT v FROM q) AS b "
      "ON a.g = b.v", False),
+    ("SELECT q.pid, q.v, COUNT(*) FROM q JOIN p ON q.pid = p.id AND q.v = p.id GROUP BY q.pid, q.v",
+     "SELECT a.pid, a.v, a.c FROM (SELECT pid, v, COUNT(*) AS c FROM q GROUP BY pid, v) AS a "
+     "JOIN p ON a.pid = p.id", False),                                       # the join's second equality lost
     ("SELECT q.v, COUNT(*) FROM q JOIN p ON q.pid = p.id GROUP BY q.v",         # grouped without the join key
      "SELECT a.v, a.c FROM (SELECT v, pid, COUNT(*) AS c FROM q GROUP BY v, pid) AS a JOIN p ON a.pid = p.id",
      False),

@@ -347,7 +347,8 @@ def aggregates_before_joins(rel: ir.Rel, schema: Schema) -> ir.Rel:
         eq = [(a, b) for a, b in equated_columns(c) if a < n <= b or b < n <= a]
         if eq and c.left.kind in IDENTICAL_WHEN_EQUAL:
             a, b = sorted(eq[0])
-            pairs.setdefault(b - n, a)
+            if pairs.setdefault(b - n, a) != a:  # one B column equated to two A columns: not this shape
+                return rel
         elif columns_read((c,)) and min(columns_read((c,))) >= n:
             b_only.append(c)
         else:
