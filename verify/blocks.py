@@ -111,8 +111,7 @@ def _canonical(x):
 def deterministic(rel: ir.Rel) -> bool:
     """Identical trees return identical results unless a choice is left to the engine: the row a
     bare column or ANY_VALUE comes from, or which tied rows a LIMIT keeps."""
-    text = repr(rel)
-    return "Bare(" not in text and "Sort(" not in text and "'any_value'" not in text
+    return not ir.open_choices(rel) & {"bare", "sort", "any_value"}
 
 
 def spj(rel: ir.Rel) -> SPJ | None:

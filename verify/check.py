@@ -470,11 +470,7 @@ def _order_blind(prep: _Prepared) -> bool:
     bare column, scalar subquery (several rows: the first one counts) or window function, and
     results compared as bags or sets (and no ANY_VALUE). Only then may the encoder fix the order
     of row slots."""
-    if prep.semantics not in ("bag", "set"):
-        return False
-    text = repr(prep.gold.rel) + repr(prep.gen.rel)
-    return not any(f"{node}(" in text for node in ("Sort", "Bare", "ScalarSubquery", "Window")) \
-        and "'any_value'" not in text
+    return prep.semantics in ("bag", "set") and not ir.open_choices((prep.gold.rel, prep.gen.rel))
 
 
 def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_min: bool, deadline) -> _SmtResult:

@@ -300,3 +300,30 @@ class Query:
     ordered: bool  # the outermost operator is an ORDER BY
     tables: frozenset[str] = field(default_factory=frozenset)  # lower-cased base tables read
     notes: list[str] = field(default_factory=list)  # assumptions the lowering made
+
+
+def nodes(x: Any):
+    """Every relation, expression, aggregate and sort key in `x` (a node or a tuple of them),
+    subqueries included, `x` first."""
+    if isinstance(x, tuple):
+        for e in x:
+            yield from nodes(e)
+    elif hasattr(x, "__dataclass_fields__") and not isinstance(x, type):
+        yield x
+        for name in x.__dataclass_fields__:
+            yield from nodes(getattr(x, name))
+
+
+def open_choices(x: Any) -> set[str]:
+    """The constructs in a plan (its relations, expressions and subqueries) whose result depends
+    on an order or a choice the engine leaves open: 'sort' (ORDER BY, LIMIT), 'bare' (a column
+    neither grouped nor aggregated), 'any_value', 'scalar_subquery' (the first of several rows),
+    'window'. Empty: identical plans return identical results, whatever order rows are read in.
+
+        >>> t = Scan((OutCol("a", "int"),), "t")
+        >>> open_choices(Sort(t.columns, t, (), limit=1)), open_choices(Distinct(t.columns, t))
+        ({'sort'}, set())
+    """
+    tags = {Sort: "sort", Bare: "bare", ScalarSubquery: "scalar_subquery", Window: "window"}
+    found = {tags[type(n)] for n in nodes(x) if type(n) in tags}
+    return found | ({"any_value"} if any(isinstance(n, Agg) and n.func == "any_value" for n in nodes(x)) else set())

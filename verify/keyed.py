@@ -242,7 +242,7 @@ def _joinable_in(rel: ir.Filter | ir.Project, exprs: tuple, schema: Schema) -> i
     never = never_null(rel.input, schema)
     for found, positive in _in_subqueries(exprs, isinstance(rel, ir.Filter)):
         sub = found.query
-        if not plain(found.arg[:-1]) or "Outer(" in repr(sub) or \
+        if not plain(found.arg[:-1]) or any(isinstance(n, ir.Outer) for n in ir.nodes(sub)) or \
                 any(c.kind not in IDENTICAL_WHEN_EQUAL for c in sub.columns):
             continue
         null_free = all((isinstance(x, ir.Col) and x.index in never) or (isinstance(x, ir.Lit) and x.value is not None)
