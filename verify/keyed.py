@@ -341,6 +341,11 @@ def aggregates_before_joins(rel: ir.Rel, schema: Schema) -> ir.Rel:
     if any(not isinstance(it, ir.Agg) or not (it.distinct or it.func in _TIMES_COPIES + _SAME_UNDER_COPIES)
            or not columns_read([x for x in (it.arg, it.filter) if x is not None]) <= set(range(n)) for it in items):
         return rel
+    # which of several equal values (1 and 1.0) a group key or MIN/MAX shows may depend on the
+    # rows' order, which the join changes: only kinds whose equal values are identical
+    if any(k.kind not in IDENTICAL_WHEN_EQUAL for k in rel.keys) or any(
+            it.func in ("min", "max") and it.kind not in IDENTICAL_WHEN_EQUAL for it in items):
+        return rel
     pairs: dict[int, int] = {}  # B column -> the A column the join equates it to
     b_only: list[ir.Expr] = []
     for c in conjuncts(j.cond):
