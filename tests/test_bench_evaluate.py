@@ -206,3 +206,16 @@ def test_pairs_refuted_only_by_unrealistic_data_are_reported(tmp_path):
     rec = next(r for r in lb.records if r.pred_sql.startswith("SELECT count(price)"))
     assert rec.outcome == "verified" and rec.reason.startswith("refuted only by unrealistic data")
     assert rec.counterexample is not None
+
+
+def test_schema_only_pair_of_different_widths_is_refuted_with_rows(tmp_path):
+    """BIRD without databases: a prediction with an extra column is refuted by a database on
+    which the metric itself rejects it (the gold result has a row), not by the empty database,
+    on which `set(pred) == set(gold)` holds."""
+    from benchmarks.evaluate import judge_pair
+
+    data, _ = _fixture(tmp_path)
+    out = judge_pair("SELECT a FROM t", "SELECT a, a FROM t", db_path=None, db_id="gone", flavour="bird",
+                     tables_json=data / "tables.json", bound=2, timeout=10)
+    assert out["verdict"] == "not_equivalent" and out["outcome"] == "refuted"
+    assert out["counterexample"]["gold_result"]["rows"]

@@ -388,3 +388,21 @@ def test_the_rest_of_the_random_budget_runs_when_the_solver_gives_up(monkeypatch
     # an equivalent pair the solver gives up on stays unknown: random search proves nothing
     v = check("SELECT a FROM t", "SELECT a FROM t WHERE 1", random_budget=0.5, shortcuts=False)
     assert v.verdict == VerdictKind.UNKNOWN and "solver gave up" in v.reason
+
+
+@pytest.mark.parametrize("gold, gen, has_rows", [
+    ("SELECT a FROM t", "SELECT a, b FROM t", True),
+    ("SELECT a FROM t WHERE a > 5", "SELECT a, b FROM t WHERE b = 2", True),
+    ("SELECT COUNT(*) FROM t", "SELECT 1, 2", True),
+    ("SELECT a FROM t WHERE 0", "SELECT a, b FROM t WHERE 0", False),   # both empty on every database
+])
+def test_results_of_different_widths_are_shown_with_rows(gold, gen, has_rows):
+    """Two results of different widths differ on every database, the empty one included; the
+    counterexample shown is one where a result has rows (metrics take two empty results as
+    equal), as long as some database up to the bound gives one."""
+    v = check(gold, gen)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT
+    gold_rows, gen_rows = rerun_on_sqlite(v, gold, gen)
+    assert bool(gold_rows or gen_rows) == has_rows
+    if has_rows:
+        assert "columns" in v.reason

@@ -116,6 +116,15 @@ def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_bu
     common = dict(base, schema_inferred=prep.schema.inferred)
     deadline = start + timeout
 
+    # 0. results of different widths differ on every database; show one on which a result has rows
+    if len(prep.gold.rel.columns) != len(prep.gen.rel.columns):
+        cex = _rows_of_either(prep, bound, timeout, random_budget, seed, minimize_result, deadline)
+        if cex is not None:
+            return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(cex.tables), counterexample=cex,
+                                   confirmed=True, assumptions=prep.notes, **common,
+                                   reason=f"the results have {len(prep.gold.rel.columns)} and "
+                                          f"{len(prep.gen.rel.columns)} columns"), start)
+
     # 1. identical queries return the same result on every database
     if shortcuts and _canonical(prep.gold_tree, dialect) == _canonical(prep.gen_tree, dialect):
         return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, complete=True,
@@ -550,6 +559,29 @@ def _confirm(prep: _Prepared, tables: Tables, dialect: str):
     except (engine.EngineError, SchemaError):
         return None
     return (g, n, cmp) if cmp.differ else None
+
+
+def _rows_of_either(prep: _Prepared, bound: int, timeout: float, random_budget: float | None, seed: int,
+                    do_min: bool, deadline: float) -> Counterexample | None:
+    """For two queries whose results have different widths (they differ on every database, the
+    empty one included): a database on which the gold query, else the generated one, returns a
+    row, the smallest the search finds; None when neither does up to `bound`. Metrics such as
+    BIRD's and Spider's take two empty results as equal, so this is the counterexample they
+    accept."""
+    for sql, width in ((prep.gold_sql, len(prep.gold.rel.columns)), (prep.gen_sql, len(prep.gen.rel.columns))):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0.1:
+            return None
+        nothing = "SELECT " + ", ".join(["NULL"] * width) + " WHERE 1 = 0"
+        v = check_pair(sql, nothing, prep.schema, bound=bound, semantics="bag", dialect=prep.dialect,
+                       timeout=remaining / 2, random_budget=random_budget, seed=seed, minimize_result=do_min)
+        if v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample is not None:
+            at = dataclasses.replace(prep, now=v.counterexample.now) if prep.clock else prep
+            tables = {name: t.rows for name, t in v.counterexample.tables.items()}
+            cex = _counterexample(at, tables, {}, v.counterexample.found_by, False, deadline)
+            if cex is not None:
+                return cex
+    return None
 
 
 def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_min: bool, deadline) -> Counterexample | None:
