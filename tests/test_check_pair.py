@@ -406,3 +406,25 @@ def test_results_of_different_widths_are_shown_with_rows(gold, gen, has_rows):
     assert bool(gold_rows or gen_rows) == has_rows
     if has_rows:
         assert "columns" in v.reason
+
+
+@pytest.mark.parametrize("written, as_string", [('"zz"', True), ("`zz`", False), ("[zz]", False), ('"a"', False)])
+def test_only_a_double_quoted_name_that_names_no_column_is_a_string(written, as_string):
+    """SQLite reads "zz" as the string 'zz' when no column is called zz, but `zz` and [zz] are
+    always names (an error when unknown), as sqlite3 itself shows here."""
+    gen = f"SELECT a, {written} FROM t"
+    con = sqlite3.connect(":memory:")
+    con.executescript(DDL)
+    try:
+        con.execute(gen)
+        engine_accepts = True
+    except sqlite3.OperationalError:
+        engine_accepts = False
+    assert engine_accepts == (as_string or written == '"a"')
+    v = check("SELECT a, 'zz' FROM t", gen)
+    if as_string:
+        assert v.verdict == VerdictKind.EQUIVALENT, v.reason
+    elif written == '"a"':
+        assert v.verdict == VerdictKind.NOT_EQUIVALENT
+    else:
+        assert v.verdict == VerdictKind.ERROR and "unknown column 'zz'" in v.reason

@@ -896,7 +896,7 @@ class Lowerer(ScalarLowering):
             known = any(e.alias == table.lower() for s in env.scopes for e in s.entries)
             if not known:
                 raise QueryError(f"unknown table or alias {table!r} in {node.sql()!r}")
-        raise QueryError(f"unknown column {node.sql()!r}")
+        raise QueryError(f"unknown column {(table + '.' if table else '') + name!r}")
 
     def _literal(self, node: exp.Literal) -> ir.Lit:
         if node.is_string:
@@ -1088,6 +1088,6 @@ def _mentions_columns(node: exp.Expression) -> bool:
 
 
 def _is_double_quoted(node: exp.Column) -> bool:
-    sql = node.this.sql(dialect="sqlite")
-    return sql.startswith('"')
+    """Written "name" (not `name` or [name], which SQLite never reads as a string)."""
+    return node.this.meta.get("quote") == '"'
 

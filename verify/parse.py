@@ -36,6 +36,9 @@ def parse_query(sql: str, dialect: str = "sqlite") -> exp.Expression:
     if len(trees) > 1:
         raise QueryError(f"expected one statement, found {len(trees)}")
     tree = trees[0]
+    for ident in tree.find_all(exp.Identifier):  # which quote it was written with (SQLite reads a
+        if ident.quoted and "start" in ident.meta:  # "name" that names no column as a string)
+            ident.meta["quote"] = text[ident.meta["start"]]
     if any(True for _ in tree.find_all(exp.Placeholder)):
         tree = tree.transform(dollar_identifier)
     if not isinstance(tree, _QUERY_TYPES):
