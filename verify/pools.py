@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlglot import exp
 
+from verify import ir
+
 
 def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
     """Values for the random pass and the minimizer: literals of the queries, their numeric
@@ -22,7 +24,7 @@ def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
                 s = lit.this
                 if s.lower() == "now":  # a cell holding 'now' would make SQLite read its own clock
                     continue
-                lits += [s, s.lower(), s.upper(), s.capitalize()]
+                lits += [s, s.lower(), s.upper(), s.capitalize()] + date_neighbours(s)
             else:
                 try:
                     v = int(lit.this)
@@ -43,19 +45,34 @@ def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
     pools: dict[tuple[str, str], list[Any]] = {}
     for t in prep.schema.tables:
         for c in t.columns:
-            aff = c.affinity.value
             sample = prep.schema.sample_values(t.name, c.name)[:8]
-            if aff == "INTEGER":
+            if c.kind == "int":
                 lits, generic = [int(v) for v in nums if float(v).is_integer()], [0, 1, 2]
-            elif aff in ("REAL", "NUMERIC"):
+            elif c.kind in ("real", "num"):
                 lits, generic = nums, [0, 1, 2]
-            elif aff in ("TEXT", "BLOB"):
+            elif c.kind == "text":  # also a NUMERIC column declared DATE or DATETIME, which holds text
                 lits, generic = texts, ["a", "b"]
             else:
                 continue
             # most natural first: the queries' own literals, then real values, then generic ones
             pools[(t.name.lower(), c.name.lower())] = dedupe(lits + list(sample) + generic)
     return pools
+
+
+def date_neighbours(text: str) -> list[str]:
+    """Date-shaped text around a date the query writes, as numbers get v - 1 and v + 1: that
+    day at midnight and at noon, and the days before and after ('2014-09-01' gives
+    '2014-09-01 00:00:00', '2014-09-01 12:00:00', '2014-08-31', '2014-09-02')."""
+    try:
+        day = datetime.date.fromisoformat(text[:10]) if len(text) >= 10 and text[4:5] == "-" else None
+    except ValueError:
+        day = None
+    if day is None or not 1 < day.year < 9999:
+        return []
+    out = [f"{day} 00:00:00", f"{day} 12:00:00"]
+    for other in (day - datetime.timedelta(days=1), day + datetime.timedelta(days=1)):
+        out.append(str(other) + text[10:])  # the same shape: with the time of day, if it had one
+    return [t for t in out if t != text]
 
 
 def instants_near_literals(prep) -> list[str]:
@@ -77,8 +94,10 @@ def instants_near_literals(prep) -> list[str]:
 
 def _uses_dates(prep) -> bool:
     """Does a query call a SQLite date function (so date-shaped text matters)?"""
-    return any(f"name='{name}'" in text for name in ("strftime", "strftime_num", "date", "datetime", "julianday", "time")
-               for text in (repr(prep.gold.rel), repr(prep.gen.rel))) if prep.gold is not None else False
+    if prep.gold is None:
+        return False
+    names = ("strftime", "strftime_num", "date", "datetime", "julianday", "time")
+    return any(isinstance(n, ir.Func) and n.name in names for n in ir.nodes((prep.gold.rel, prep.gen.rel)))
 
 
 def dedupe(vals: list[Any]) -> list[Any]:
