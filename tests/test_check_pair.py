@@ -428,3 +428,15 @@ def test_only_a_double_quoted_name_that_names_no_column_is_a_string(written, as_
         assert v.verdict == VerdictKind.NOT_EQUIVALENT
     else:
         assert v.verdict == VerdictKind.ERROR and "unknown column 'zz'" in v.reason
+
+
+def test_a_difference_beyond_ties_under_limit_is_found():
+    """Models that rest on how tied rows are ordered under LIMIT are not confirmed by SQLite; the
+    search then looks at databases without such ties, which SQLite orders one way only. Here
+    two NULL names outnumber one 'x' for COUNT(id) but count 0 for COUNT(name)."""
+    gold = "SELECT name FROM emp GROUP BY name ORDER BY COUNT(id) DESC LIMIT 1"
+    gen = "SELECT name FROM emp GROUP BY name ORDER BY COUNT(name) DESC LIMIT 1"
+    v = check(gold, gen, random_budget=0)  # the solver alone
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT, v.reason
+    g, p = rerun_on_sqlite(v, gold, gen)
+    assert g != p

@@ -187,11 +187,14 @@ def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_bu
         witness = witness or res.witness
         if res.cex is not None:
             return refuted(res.cex, assumptions, k)
+        if res.status == "tie_free_unsat":  # nothing proved at k: larger databases may still show it
+            stopped = (f"proved up to k={proved}; " if proved else "") + res.reason
+            continue
         if res.status != "unsat":
             stopped = (f"proved up to k={proved}; " if proved else "") + (
                 res.reason or f"solver returned {res.status} at k={k}")
             break
-        proved = k
+        proved, stopped = k, None
     if stopped is not None:  # the rest of the random budget, now that the solver gave up
         late = min(reserve, deadline - time.monotonic())
         found, late_witness = _random_pass(prep, pools, bound, late, seed + 1,
@@ -512,12 +515,28 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
         enc, solver = exact
     unconfirmed = 0
     witness: Counterexample | None = None
+    tie_free = False  # the search restricted to databases without ties under ORDER BY ... LIMIT
+
+    def without_ties() -> bool:
+        """Restrict the search to databases on which no rows tie under a LIMIT (the rows kept are
+        then SQLite's too), once tie orders give models the engine does not confirm."""
+        nonlocal tie_free
+        if tie_free or not enc.tie_free:
+            return False
+        solver.add(enc.tie_free)
+        tie_free = True
+        return True
+
     while True:
         left = deadline - time.monotonic()
         if left <= 0.05:
             return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes, reason=f"time ran out at k={k}")
         stats.smt_calls += 1
         status = check_with_deadline(solver, left)
+        if status == z3.unsat and tie_free:  # a restricted search proves nothing
+            return _SmtResult("tie_free_unsat", witness=witness, assumptions=enc.assumption_notes,
+                              reason=f"no difference at k={k} on databases without ties under ORDER BY ... LIMIT, "
+                                     f"and the solver's models with ties were not confirmed by the engine")
         if status == z3.unsat:
             return _SmtResult("unsat", witness=witness, assumptions=enc.assumption_notes)
         if status != z3.sat:
@@ -535,14 +554,16 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
             witness = witness or cex
             if stats.order_dependent_models >= MAX_UNCONFIRMED_PER_K:
                 return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes)
-            solver.add(blocking_clause(model, enc))
+            if not without_ties():
+                solver.add(blocking_clause(model, enc))
             continue
         stats.unconfirmed_models += 1
         unconfirmed += 1
         if unconfirmed >= MAX_UNCONFIRMED_PER_K:
             return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes,
                               reason=f"{unconfirmed} solver models at k={k} were not confirmed by the engine")
-        solver.add(blocking_clause(model, enc))
+        if not without_ties():
+            solver.add(blocking_clause(model, enc))
 
 
 # ----------------------------------------------------------------------------- confirmation

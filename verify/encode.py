@@ -109,6 +109,9 @@ class Encoder:
         self.k = k
         self.dialect = dialect
         self.side: list[z3.BoolRef] = []  # definitional constraints (always satisfiable)
+        # "no two rows tie under an ORDER BY with LIMIT/OFFSET": not asserted, a search restriction
+        # the checker adds when tie orders keep giving models the engine does not confirm
+        self.tie_free: list[z3.BoolRef] = []
         self.assumptions: list[z3.BoolRef] = []  # domain restrictions, reported in the verdict
         self.assumption_notes: list[str] = []
         self.now: V | None = None  # the current time, once a query reads it
@@ -351,6 +354,8 @@ class Encoder:
                     cond = z3.Or(before, z3.And(tie, first))
                 else:
                     cond = z3.Or(before, tie) if j < i else before
+                    if j < i:
+                        self.tie_free.append(z3.Not(z3.And(r.present, s.present, tie)))
                 ahead.append(z3.If(z3.And(s.present, cond), 1, 0))
             pos = _sum(ahead)
             keep = [r.present, pos >= rel.offset]
