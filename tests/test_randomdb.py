@@ -187,3 +187,23 @@ def test_random_search_counts_errors_and_stops_on_a_broken_query() -> None:
     assert out.hit is None
     assert out.errors == out.tried == 20
     assert out.last_error is not None and "nope" in out.last_error
+
+
+def test_a_column_declared_as_a_date_gets_valid_date_text() -> None:
+    """SQLite gives a DATE column NUMERIC affinity, but the verifier models it as text holding
+    dates (an assumption its verdicts state); random databases stay inside that model, so that a
+    difference they show is one the proofs also consider. Even without pools, and with pools
+    built from the queries (where 'x' and numbers occur)."""
+    from verify.check import _prepare
+    from verify.pools import is_time_value, value_pools
+    from verify.schema_io import schema_from_ddl
+
+    s = schema_from_ddl("CREATE TABLE e (id INTEGER PRIMARY KEY, d DATE, note TEXT);")
+    prep = _prepare("SELECT id FROM e WHERE d < '1997-01-01' AND note = 'x' AND id > 3",
+                    "SELECT id FROM e WHERE strftime('%Y', d) < '1997'", s, "bag", "sqlite")
+    for pools in ({}, value_pools(prep)):
+        rng = random.Random(5)
+        cells = [r[1] for _ in range(60) for r in draw_database(s, 3, pools, rng)["e"]]
+        assert cells and all(v is None or is_time_value(v) for v in cells), cells
+        assert any(v is not None for v in cells)
+    assert "1996-12-31" in value_pools(prep)[("e", "d")]  # a neighbour of the query's date

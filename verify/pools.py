@@ -7,11 +7,13 @@ that read the clock are tried.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 from sqlglot import exp
 
 from verify import ir
+from verify.schema import is_date_type
 
 
 def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
@@ -50,13 +52,33 @@ def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
                 lits, generic = [int(v) for v in nums if float(v).is_integer()], [0, 1, 2]
             elif c.kind in ("real", "num"):
                 lits, generic = nums, [0, 1, 2]
-            elif c.kind == "text":  # also a NUMERIC column declared DATE or DATETIME, which holds text
+            elif c.kind == "text" and is_date_type(c.type):  # holds dates (the verifier assumes so)
+                lits, generic = [v for v in texts if is_time_value(v)], ["2000-01-01", "2000-01-02 12:00:00"]
+                sample = [v for v in sample if isinstance(v, str) and is_time_value(v)]
+            elif c.kind == "text":
                 lits, generic = texts, ["a", "b"]
             else:
                 continue
             # most natural first: the queries' own literals, then real values, then generic ones
             pools[(t.name.lower(), c.name.lower())] = dedupe(lits + list(sample) + generic)
     return pools
+
+
+_TIME_VALUE = re.compile(r"(\d{4})-(\d{2})-(\d{2})([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?)?")
+
+
+def is_time_value(v: Any) -> bool:
+    """A text the verifier's date assumption allows ('YYYY-MM-DD[ HH:MM[:SS[.SSS]]]', a day that
+    exists; `verify.strings.DATE_NOTE`): the random pass puts only such values in a column
+    declared as a date, so that what it finds lies where the proofs look."""
+    m = _TIME_VALUE.fullmatch(v) if isinstance(v, str) else None
+    if m is None:
+        return False
+    try:
+        datetime.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return False
+    return True
 
 
 def date_neighbours(text: str) -> list[str]:

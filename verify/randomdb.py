@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from verify.engine import Comparison, EngineError, Result, run_both
-from verify.schema import Affinity, Schema, Table
+from verify.schema import Affinity, Schema, Table, is_date_type
 
 Tables = dict[str, list[list[Any]]]
 Pools = dict[tuple[str, str], list[Any]]
@@ -46,6 +46,17 @@ DEFAULT_POOLS: dict[Affinity, list[Any]] = {
     ],
     Affinity.BOOLEAN: [True, False],
 }
+
+DATE_TEXTS = ["2000-01-01", "2000-01-02", "2020-02-29", "1999-12-31 23:59:59"]
+
+
+def _default_pool(c) -> list[Any]:
+    """Values for a column no pool covers: by affinity, except that a SQLite column declared as
+    a date (NUMERIC affinity) holds date text, as the verifier models it."""
+    if c.kind == "text" and is_date_type(c.type):
+        return DATE_TEXTS
+    return DEFAULT_POOLS[Affinity.TEXT if c.kind == "text" else c.affinity]
+
 
 _ATTEMPTS_PER_ROW = 10  # draws per wanted row before giving up on it (key clashes, no parent)
 _ALL_ERRORS_STOP = 20  # stop early when this many databases in a row, from the start, all fail
@@ -139,9 +150,10 @@ def _draw_row(
     row = []
     for c in t.columns:
         nullable = _nullable(t, c.name)
-        pool = pools.get((t.name.lower(), c.name.lower())) or DEFAULT_POOLS[c.affinity]
+        default = _default_pool(c)
+        pool = pools.get((t.name.lower(), c.name.lower())) or default
         if not nullable:
-            pool = [v for v in pool if v is not None] or DEFAULT_POOLS[c.affinity]
+            pool = [v for v in pool if v is not None] or default
         row.append(None if nullable and rng.random() < null_rate else rng.choice(pool))
 
     fixed: dict[int, Any] = {}  # columns set by an earlier foreign key of this row
