@@ -119,3 +119,12 @@ def test_minimize_stops_at_budget_but_still_differs() -> None:
     db = {"dept": [], "emp": [[i, None, None if i == 3 else i] for i in range(6)]}
     small = minimize(SCHEMA, db, still_differs, budget_seconds=0.0)
     assert still_differs(small)
+
+
+def test_values_of_a_date_column_stay_dates() -> None:
+    """A SQLite column declared DATE is modelled as holding date text: simplifying its value
+    gives a simpler date, never '' or a number (the counterexample stays inside the model)."""
+    s = Schema(tables=[Table(name="ev", columns=[col("id", "int"), col("day", "date")])])
+    out = minimize(s, {"ev": [[7, "2013-05-07 10:11:12"]]}, lambda db: bool(db["ev"]), budget_seconds=5)
+    (eid, day), = out["ev"]
+    assert eid == 0 and day == "2000-01-01"

@@ -27,7 +27,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from verify.schema import Schema, Table
+from verify.pools import is_time_value
+from verify.randomdb import DATE_TEXTS
+from verify.schema import Schema, Table, is_date_type
 
 Tables = dict[str, list[list[Any]]]
 
@@ -148,7 +150,8 @@ def minimize(
                 if value is None:
                     continue
                 preferred = _preferred(schema, t, column.name, preferred_values)
-                for simpler in _candidates(value, preferred):
+                dates = column.kind == "text" and is_date_type(column.type)  # modelled as holding dates
+                for simpler in _candidates(value, preferred, dates):
                     if _same(simpler, value):
                         break
                     if time.monotonic() > deadline:
@@ -180,13 +183,16 @@ def _preferred(
     return list(given) if given else list(schema.sample_values(t.name, column))
 
 
-def _candidates(value: Any, preferred: list[Any]) -> list[Any]:
-    """Replacements for `value`, simplest first, of the same kind (number, text, date)."""
+def _candidates(value: Any, preferred: list[Any], dates: bool = False) -> list[Any]:
+    """Replacements for `value`, simplest first, of the same kind (number, text, date); for a
+    column declared as a date (`dates`), only date text (`verify.pools.is_time_value`)."""
     if isinstance(value, bool):
         return []
     if isinstance(value, (int, float)):
         numbers = [v for v in preferred if _is_number(v)]
         return _dedupe((_SMALL_INTS if isinstance(value, int) else _SMALL_FLOATS) + numbers)
+    if isinstance(value, str) and dates:
+        return _dedupe([v for v in preferred + DATE_TEXTS if is_time_value(v)])
     if isinstance(value, str):
         return _dedupe([v for v in preferred if isinstance(v, str) and v != ""] + _SHORT_TEXTS)
     return _dedupe([v for v in preferred if type(v) is type(value)])
