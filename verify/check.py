@@ -23,6 +23,7 @@ import z3
 from sqlglot import exp
 
 from verify import engine, ir
+from verify.blocks import same_plan
 from verify.clock import natural_instant, pin_now, random_instant, reads_clock
 from verify.decode import Tables, blocking_clause, decode, instant
 from verify.encode import Encoder, EncodingTimeout, differ
@@ -33,7 +34,6 @@ from verify.minimize import minimize
 from verify.parse import parse_query
 from verify.pools import dedupe, instants_near_literals, value_pools
 from verify.randomdb import random_search
-from verify.blocks import same_plan
 from verify.rowwise import prove_for_every_size
 from verify.schema import Schema, SchemaError
 from verify.values import check_with_deadline
@@ -118,7 +118,7 @@ def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_bu
 
     # 0. results of different widths differ on every database; show one on which a result has rows
     if len(prep.gold.rel.columns) != len(prep.gen.rel.columns):
-        cex = _rows_of_either(prep, bound, timeout, random_budget, seed, minimize_result, deadline)
+        cex = _rows_of_either(prep, bound, random_budget, seed, minimize_result, deadline)
         if cex is not None:
             return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(cex.tables), counterexample=cex,
                                    confirmed=True, assumptions=prep.notes, **common,
@@ -397,7 +397,7 @@ def _canonical(tree: exp.Expression, dialect: str) -> str:
 # ----------------------------------------------------------------------------- SMT
 @dataclass
 class _SmtResult:
-    status: str
+    status: str  # sat | unsat | unknown | tie_free_unsat (no difference without ties: proves nothing)
     cex: Counterexample | None = None
     witness: Counterexample | None = None
     assumptions: list[str] | None = None
@@ -517,15 +517,13 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
     witness: Counterexample | None = None
     tie_free = False  # the search restricted to databases without ties under ORDER BY ... LIMIT
 
-    def without_ties() -> bool:
+    def without_ties() -> None:
         """Restrict the search to databases on which no rows tie under a LIMIT (the rows kept are
         then SQLite's too), once tie orders give models the engine does not confirm."""
         nonlocal tie_free
-        if tie_free or not enc.tie_free:
-            return False
-        solver.add(enc.tie_free)
-        tie_free = True
-        return True
+        if not tie_free and enc.tie_free:
+            solver.add(enc.tie_free)
+            tie_free = True
 
     while True:
         left = deadline - time.monotonic()
@@ -554,16 +552,16 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
             witness = witness or cex
             if stats.order_dependent_models >= MAX_UNCONFIRMED_PER_K:
                 return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes)
-            if not without_ties():
-                solver.add(blocking_clause(model, enc))
+            without_ties()
+            solver.add(blocking_clause(model, enc))
             continue
         stats.unconfirmed_models += 1
         unconfirmed += 1
         if unconfirmed >= MAX_UNCONFIRMED_PER_K:
             return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes,
                               reason=f"{unconfirmed} solver models at k={k} were not confirmed by the engine")
-        if not without_ties():
-            solver.add(blocking_clause(model, enc))
+        without_ties()
+        solver.add(blocking_clause(model, enc))
 
 
 # ----------------------------------------------------------------------------- confirmation
@@ -582,8 +580,8 @@ def _confirm(prep: _Prepared, tables: Tables, dialect: str):
     return (g, n, cmp) if cmp.differ else None
 
 
-def _rows_of_either(prep: _Prepared, bound: int, timeout: float, random_budget: float | None, seed: int,
-                    do_min: bool, deadline: float) -> Counterexample | None:
+def _rows_of_either(prep: _Prepared, bound: int, random_budget: float | None, seed: int, do_min: bool,
+                    deadline: float) -> Counterexample | None:
     """For two queries whose results have different widths (they differ on every database, the
     empty one included): a database on which the gold query, else the generated one, returns a
     row, the smallest the search finds; None when neither does up to `bound`. Metrics such as
