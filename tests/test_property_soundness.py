@@ -224,10 +224,12 @@ def test_grouping_by_a_primary_key_holds_on_larger_databases(pair, dbs):
     assert_claims_hold(*pair, KEYED, dbs, run_keyed)
 
 
-# Row facts (verify.facts) and the rewrites built on them: facts carried across a join's
-# equality, GROUP BY keys fixed by WHERE, left joins that cannot change the rows; and inner
-# DISTINCTs under an operator that reads a set. Each equivalence is checked to be proved for
-# every size (so the rewrite really fired), and each near-miss beside it must not be.
+# The rewrites of verify.facts, verify.keyed and verify.rewrite added for every-size proofs: row
+# facts carried across a join's equality, GROUP BY keys fixed by WHERE, left joins that cannot
+# change the rows, inner DISTINCTs under an operator that reads a set, X EXCEPT X, UNION ALL in
+# either order, IN subqueries as marked left joins, GROUP BY computed before a join. Each
+# equivalence is checked to be proved for every size (so the rewrite really fired), and each
+# near-miss beside it must not be.
 fact_shapes = [
     ("SELECT 1 FROM (SELECT g, COUNT(*) AS n FROM p WHERE g {op} {v} GROUP BY g) AS x JOIN q ON x.g = q.v",
      "SELECT 1 FROM (SELECT g, COUNT(*) AS n FROM p WHERE g {op} {v} GROUP BY g) AS x "
