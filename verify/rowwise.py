@@ -22,7 +22,7 @@ condition is NULL for such a row, the row is dropped, and the check (correctly) 
 from __future__ import annotations
 
 import itertools
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import z3
 
@@ -166,8 +166,7 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]
         ids = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(r1.columns)]
         # compared on one row of each input, which satisfies the facts of both inputs' rows
         known = _input_facts(r1) + _input_facts(r2)
-        c1, c2 = (ir.BoolOp("and", (*known, c)) if c is not None else ir.BoolOp("and", (*known, ir.Lit(True, "bool")))
-                  for c in (r1.cond, r2.cond))
+        c1, c2 = (ir.BoolOp("and", (*known, c if c is not None else ir.Lit(True, "bool"))) for c in (r1.cond, r2.cond))
         return left + right + [([SPJ([src], c1, ids)], [SPJ([src], c2, ids)])]
     if isinstance(r1, ir.Aggregate):
         same_shape = (r1.keys == r2.keys and r1.items == r2.items and r1.grouped == r2.grouped
@@ -184,9 +183,7 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]
 
 def _tables(rel: ir.Rel) -> list[str]:
     """The tables `rel` scans, with repetitions, in sorted order."""
-    if isinstance(rel, ir.Scan):
-        return [rel.table.lower()]
-    return sorted(t for f in fields(rel) if isinstance(getattr(rel, f.name), ir.Rel) for t in _tables(getattr(rel, f.name)))
+    return sorted(n.table.lower() for n in ir.nodes(rel) if isinstance(n, ir.Scan))
 
 
 def _input_facts(j: ir.Join) -> list[ir.Expr]:
