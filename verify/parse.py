@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from verify.errors import QueryError
+from verify.errors import QueryError, snippet
 
 DIALECTS = ("sqlite", "duckdb")
 _QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
@@ -44,7 +44,7 @@ def parse_query(sql: str, dialect: str = "sqlite") -> exp.Expression:
     if not isinstance(tree, _QUERY_TYPES):
         if isinstance(tree, (exp.Alias, exp.Condition, exp.Identifier)):
             # text such as `sql placeholder` reads as an expression (a column aliased placeholder)
-            raise QueryError(f"not a SQL statement: {_snippet(text)!r} (only SELECT can be verified)")
+            raise QueryError(f"not a SQL statement: {snippet(text, 60)!r} (only SELECT can be verified)")
         kind = tree.key.upper() if hasattr(tree, "key") else type(tree).__name__
         article = "an" if kind[:1] in "AEIOU" else "a"
         raise QueryError(f"not a query: the statement is {article} {kind} (only SELECT can be verified)")
@@ -65,8 +65,3 @@ def dollar_identifier(node: exp.Expression) -> exp.Expression:
 def _first_line(e: Exception) -> str:
     msg = str(e).strip().splitlines()
     return msg[0] if msg else type(e).__name__
-
-
-def _snippet(text: str, n: int = 60) -> str:
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= n else one_line[: n - 3] + "..."

@@ -68,6 +68,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from verify.errors import snippet
 from verify.schema import (
     Column,
     ForeignKey,
@@ -345,11 +346,6 @@ def _split_sqlite_statements(text: str) -> list[str]:
     return stmts
 
 
-def _snippet(stmt: str, n: int = 80) -> str:
-    s = " ".join(stmt.split())
-    return s if len(s) <= n else s[: n - 3] + "..."
-
-
 def _ddl_via_sqlite(text: str) -> Schema:
     con = sqlite3.connect(":memory:")
     skipped: list[str] = []
@@ -362,11 +358,11 @@ def _ddl_via_sqlite(text: str) -> Schema:
                 try:
                     con.execute(body)
                 except sqlite3.Error as e:
-                    raise SchemaError(f"DDL error: {e} in {_snippet(body)!r}") from e
+                    raise SchemaError(f"DDL error: {e} in {snippet(body)!r}") from e
             elif _SKIP_RE.match(body):
                 skipped.append(body)
             else:
-                raise SchemaError(f"DDL error: unrecognized statement {_snippet(body)!r}")
+                raise SchemaError(f"DDL error: unrecognized statement {snippet(body)!r}")
         for body in skipped:
             # syntax check only: EXPLAIN compiles without running; errors other than syntax
             # errors (a view or trigger that was not created, ...) are not this loader's
@@ -378,7 +374,7 @@ def _ddl_via_sqlite(text: str) -> Schema:
             except sqlite3.Error as e:
                 msg = str(e)
                 if any(m in msg for m in _SYNTAX_ERRORS):
-                    raise SchemaError(f"DDL error: {msg} in {_snippet(body)!r}") from e
+                    raise SchemaError(f"DDL error: {msg} in {snippet(body)!r}") from e
         # rows inserted by the script become the schema's sample values (best effort: an
         # INSERT that fails only loses its samples)
         inserted = False
@@ -438,7 +434,7 @@ def _ddl_via_sqlglot(text: str, dialect: str) -> Schema:
             continue
         if not isinstance(stmt.this, exp.Schema):
             raise SchemaError(
-                f"unsupported CREATE TABLE (no column list): {_snippet(stmt.sql())!r}"
+                f"unsupported CREATE TABLE (no column list): {snippet(stmt.sql())!r}"
             )
         table, fks = _table_from_create(stmt.this, dialect)
         if any(t.name.lower() == table.name.lower() for t in tables):
