@@ -7,6 +7,7 @@ EX accepts, with results in a DuckDB run store (resumable) and JSON/CSV/HTML out
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import typer
@@ -42,12 +43,20 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
                          random_budget=random_budget, ex_timeout=ex_timeout, keep_distinct=keep_distinct,
                          minimize=not no_minimize, constraints=constraints, workers=workers, executor=executor,
                          ray_address=ray_address, limit=limit)
-        with RunStore(store_path) as st:
-            lb = run_evaluation(cfg, [(system if len(files) == 1 else None, f) for f in files], store=st,
-                                console=err)
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            with RunStore(store_path) as st:
+                lb = run_evaluation(cfg, [(system if len(files) == 1 else None, f) for f in files], store=st,
+                                    console=err)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     except (DatasetError, PredictionError, EvalError, StoreError, RuntimeError) as e:
         err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(3) from None
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the pairs finished so far are stored in {store_path}; "
+                  "run the same command again to go on from there", highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     print_leaderboard(lb, console)
     if out:
         written = write_outputs(lb, out)
@@ -58,6 +67,11 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
         console.print("wrote " + ", ".join(str(p) for p in written.values()) + f"; run store {store_path}")
     else:
         console.print(f"run store {store_path}")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (`kill`) stops a run the way Ctrl-C does: workers killed, store closed."""
+    raise KeyboardInterrupt
 
 
 _COMMON = dict(

@@ -17,7 +17,9 @@ Ray (`pip install '.[ray]'`): `RayExecutor(address=None)` starts or joins a loca
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import signal
 import time
 import traceback
 from collections import deque
@@ -37,6 +39,9 @@ class TaskOutcome(BaseModel):
 
 
 def _worker(fn: Callable[[Any], Any], conn: Any) -> None:
+    """Run tasks until the parent says stop (None) or is gone. Ctrl-C reaches the whole process
+    group; only the parent acts on it (it kills the workers), so a worker ignores it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             msg = conn.recv()
@@ -46,9 +51,20 @@ def _worker(fn: Callable[[Any], Any], conn: Any) -> None:
             return
         task_id, arg = msg
         try:
-            conn.send((task_id, fn(arg), None))
+            reply = (task_id, fn(arg), None)
         except Exception as e:  # noqa: BLE001 - reported to the parent as the task's error
-            conn.send((task_id, None, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"))
+            reply = (task_id, None, _error_text(e))
+        try:
+            conn.send(reply)
+        except OSError:  # the parent is gone (killed): nobody wants the result
+            return
+        except Exception as e:  # noqa: BLE001 - a value that does not pickle
+            with contextlib.suppress(OSError):
+                conn.send((task_id, None, _error_text(e)))
+
+
+def _error_text(e: Exception) -> str:
+    return f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
 
 
 class _Slot:

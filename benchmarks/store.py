@@ -272,7 +272,7 @@ class RunStore:
                 marks = ", ".join("?" * len(rows[0]))
                 self.con.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", rows)
             self.con.execute("COMMIT")
-        except Exception:
+        except BaseException:  # an error, or Ctrl-C in the middle: the store stays as it was
             self.con.execute("ROLLBACK")
             raise
 

@@ -219,3 +219,59 @@ def test_schema_only_pair_of_different_widths_is_refuted_with_rows(tmp_path):
                      tables_json=data / "tables.json", bound=2, timeout=10)
     assert out["verdict"] == "not_equivalent" and out["outcome"] == "refuted"
     assert out["counterexample"]["gold_result"]["rows"]
+
+
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is `pid` (Linux /proc)."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "kill"])
+def test_interrupted_run_stops_cleanly_and_resumes(tmp_path, how):
+    """Ctrl-C (SIGINT to the whole process group) or `kill` (SIGTERM to the parent) in the middle of
+    a run: the command ends at once with exit code 130 and a one-line message instead of tracebacks
+    from its workers, leaves no worker behind, and the store opens again with the finished pairs."""
+    import os
+    import signal
+    import sys
+
+    data, _ = _fixture(tmp_path)
+    slow = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
+            "SELECT count(*) FROM c")  # about a minute in SQLite: the run is busy when the signal comes
+    dev = json.loads((data / "dev.json").read_text())
+    dev[0]["query"] = slow
+    (data / "dev.json").write_text(json.dumps(dev))
+    preds = tmp_path / "p.sql"
+    preds.write_text("".join(f"{q['query']}\t{q['db_id']}\n" for q in dev))
+    cmd = [sys.executable, "-m", "verify.cli", "eval", str(preds), "--benchmark", "spider", "--data", str(data),
+           "--store", str(tmp_path / "runs.duckdb"), "--workers", "2", "--ex-timeout", "120"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # the workers import the verifier and start on the queries
+    workers = _children(proc.pid)
+    assert len(workers) >= 2 and proc.poll() is None
+    t0 = time.monotonic()
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 15  # did not wait for the slow query
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "Error" not in err, err
+    assert "interrupted" in err and "run the same command again" in err
+    time.sleep(0.5)
+    assert not any(Path(f"/proc/{w}").exists() and "zombie" not in Path(f"/proc/{w}/status").read_text().lower()
+                   for w in workers)
+    with RunStore(tmp_path / "runs.duckdb") as st:  # not locked, not corrupt
+        assert len(st.results("spider")) < len(dev)
