@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from verify.engine import materialize
 from verify.minimize import satisfies_constraints
 from verify.randomdb import draw_database, random_search
-from verify.schema import Column, ForeignKey, Schema, Table, affinity_of
+from verify.schema import Column, ForeignKey, FunctionalDependency, Schema, Table, affinity_of
 
 
 def col(name: str, type_: str, not_null: bool = False, dialect: str = "sqlite") -> Column:
@@ -207,3 +207,58 @@ def test_a_column_declared_as_a_date_gets_valid_date_text() -> None:
         assert cells and all(v is None or is_time_value(v) for v in cells), cells
         assert any(v is not None for v in cells)
     assert "1996-12-31" in value_pools(prep)[("e", "d")]  # a neighbour of the query's date
+
+
+# Mined constraints as the BIRD imports give them: categories, ranges and functional
+# dependencies on most columns. Drawn from generic values, nearly every database breaks one.
+MINED = Schema(tables=[Table(
+    name="school",
+    columns=[col("id", "int"), col("status", "text", not_null=True), col("kind", "text"), col("code", "text"),
+             col("score", "int"), col("grade", "int")],
+    primary_key=["id"],
+    checks=["\"status\" IN ('Active', 'Closed', 'Merged')", "\"kind\" IN ('High', 'Elementary')",
+            "\"code\" IN ('H1', 'E1')", "\"score\" BETWEEN 200 AND 800", "\"grade\" BETWEEN 9 AND 12"],
+    functional_dependencies=[FunctionalDependency(lhs=["code"], rhs=["kind"]),
+                             FunctionalDependency(lhs=["status"], rhs=["grade"])],
+)])
+
+
+def test_pools_fitted_to_checks_hold_only_allowed_values_and_name_the_categories() -> None:
+    from verify.pools import fit_to_checks
+
+    pools = fit_to_checks(MINED, {("school", "score"): [0, 1, 500, 800, 801], ("school", "status"): ["a", "Closed"]})
+    assert pools[("school", "score")][:2] == [500, 800]  # the pool's own values first, those allowed
+    assert {199, 200, 201, 799, 800, 801} & set(pools[("school", "score")]) == {200, 201, 799, 800}
+    assert pools[("school", "status")] == ["Closed", "Active", "Merged"]
+    assert set(pools[("school", "kind")]) == {"High", "Elementary"}  # no pool given: the categories
+    assert ("school", "id") not in pools  # no check on it: left alone
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(2, 4))
+def test_drawn_rows_follow_functional_dependencies(seed: int, k: int) -> None:
+    """A row whose left side matches an earlier row's takes its right side: with pools fitted to
+    the checks, every database drawn is one the schema allows (checks and dependencies)."""
+    from verify.pools import fit_to_checks
+
+    db = draw_database(MINED, k, fit_to_checks(MINED, {}), random.Random(seed))
+    materialize(MINED, db, "sqlite").close()  # raises DatabaseRejected otherwise
+
+
+def test_random_search_is_not_stopped_by_databases_the_constraints_reject() -> None:
+    """Databases the schema rejects are not query errors: the search draws on (they are counted
+    as `rejected`) instead of giving up after 20 failures as for a broken query."""
+    from verify.pools import fit_to_checks
+
+    pools = fit_to_checks(MINED, {})
+    gold = "SELECT id FROM school WHERE status = 'Active' AND score > 300"
+    gen = "SELECT id FROM school WHERE status = 'Active' AND score >= 300"
+    pools[("school", "score")].append(300)
+    out = random_search(MINED, gold, gen, dialect="sqlite", semantics="bag", pools=pools, k_max=3,
+                        budget_seconds=20, rng=random.Random(0))
+    assert out.hit is not None and out.errors == 0
+    assert any(r[4] == 300 for r in out.hit.tables["school"])
+    # without fitted pools nearly every draw is rejected, and still no error is counted
+    out = random_search(MINED, gold, gen, dialect="sqlite", semantics="bag", pools={}, k_max=3,
+                        budget_seconds=1, rng=random.Random(0), max_databases=50)
+    assert out.errors == 0 and out.rejected > 0

@@ -226,9 +226,12 @@ def _random_pass(prep: _Prepared, pools, bound: int, budget: float, seed: int, d
         first = natural_instant() if seed == 0 else random_instant(random.Random(seed))
         instants = dedupe([first] + instants_near_literals(prep) + [random_instant(random.Random(seed + 1000))])
         runs = [dataclasses.replace(prep, now=t) for t in instants[:4]]
+    schema = prep.schema
+    if prep.gold is not None and prep.gen is not None:  # only the tables read (and their parents) get rows
+        schema = schema.restricted_to(set(prep.gold.tables | prep.gen.tables))
     for prep in runs:
         outcome = random_search(
-            prep.schema, prep.gold_run, prep.gen_run, dialect=prep.dialect, semantics=prep.semantics, pools=pools,
+            schema, prep.gold_run, prep.gen_run, dialect=prep.dialect, semantics=prep.semantics, pools=pools,
             k_max=max(bound, 1), budget_seconds=budget / len(runs), rng=random.Random(seed),
         )
         stats.random_databases += outcome.tried

@@ -118,22 +118,10 @@ class Encoder:
         self.db: dict[str, list[SRow]] = {}
         self._n = 0
         self._memo: dict = {}
-        wanted = tables if tables is not None else {t.name.lower() for t in schema.tables}
+        wanted = schema.with_parents(tables) if tables is not None else {t.name.lower() for t in schema.tables}
         for t in schema.tables:
-            if t.name.lower() in wanted or self._referenced_by(t.name, wanted):
+            if t.name.lower() in wanted:  # the tables read, and their parents (foreign keys)
                 self.db[t.name.lower()] = self._table_slots(t)
-
-    def _referenced_by(self, name: str, wanted: set[str]) -> bool:
-        """Parents of the tables a query reads are part of the database (foreign keys)."""
-        seen, todo = set(), list(wanted)
-        while todo:
-            t = todo.pop()
-            if t in seen or not self.schema.has_table(t):
-                continue
-            seen.add(t)
-            for fk in self.schema.table(t).foreign_keys:
-                todo.append(fk.ref_table.lower())
-        return name.lower() in seen
 
     def fresh_name(self, base: str) -> str:
         self._n += 1

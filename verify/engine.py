@@ -50,6 +50,11 @@ class EngineTimeout(EngineError):
     """A query that ran past its time limit."""
 
 
+class DatabaseRejected(EngineError):
+    """Data the schema does not allow: a CHECK, key, NOT NULL, foreign key or functional
+    dependency it breaks (the message names which)."""
+
+
 class _Unparsed(EngineError):
     """Internal: the engine could not parse the query (or read an identifier as a parameter)."""
 
@@ -84,7 +89,8 @@ def materialize(schema: Schema, tables: Tables, dialect: str = "sqlite") -> Conn
 
     `tables` maps table name (case-insensitive) to rows, each a list in the schema's column
     order; tables left out are empty. A database that breaks a declared constraint (key,
-    UNIQUE, NOT NULL, foreign key) raises EngineError. The caller closes the connection.
+    UNIQUE, NOT NULL, foreign key, CHECK, functional dependency) raises DatabaseRejected, an
+    EngineError. The caller closes the connection.
     """
     _check_dialect(dialect)
     rows_by_table = _rows_by_schema_table(schema, tables)
@@ -117,7 +123,7 @@ def _insert_sql(t: Table) -> str:
     return f"INSERT INTO {quote_ident(t.name)} ({cols}) VALUES ({marks})"
 
 
-def _sqlite_value(v: Any) -> Any:
+def sqlite_value(v: Any) -> Any:
     """Values sqlite3 cannot bind itself, written the way SQLite stores them."""
     if isinstance(v, datetime.datetime):
         return v.isoformat(sep=" ")
@@ -140,10 +146,13 @@ def _materialize_sqlite(schema: Schema, rows_by_table) -> sqlite3.Connection:
         conn.execute("PRAGMA defer_foreign_keys=ON")
         for t, rows in rows_by_table:
             if rows:
-                conn.executemany(_insert_sql(t), [[_sqlite_value(v) for v in r] for r in rows])
+                conn.executemany(_insert_sql(t), [[sqlite_value(v) for v in r] for r in rows])
         conn.execute("COMMIT")
         conn.execute("PRAGMA query_only=ON")  # a stray write in a "query" cannot alter the data
-        _check_row_constraints(conn, schema, "sqlite")
+        _check_row_constraints(conn, rows_by_table, "sqlite")
+    except sqlite3.IntegrityError as e:
+        conn.close()
+        raise DatabaseRejected(f"sqlite: {e}") from e
     except sqlite3.Error as e:
         conn.close()
         raise EngineError(f"sqlite: {e}") from e
@@ -153,14 +162,19 @@ def _materialize_sqlite(schema: Schema, rows_by_table) -> sqlite3.Connection:
     return conn
 
 
-def _check_row_constraints(conn: Connection, schema: Schema, dialect: str) -> None:
-    """Functional dependencies hold, or EngineError (the DDL enforces the CHECKs)."""
-    for t in schema.tables:
-        for what, query in t.violation_queries(dialect):
-            if what.startswith("CHECK"):
-                continue
+def _check_row_constraints(conn: Connection, rows_by_table, dialect: str) -> None:
+    """Functional dependencies hold, or DatabaseRejected (the DDL enforces the CHECKs). A table
+    of fewer than two rows cannot break one; a table's dependencies are checked in one query,
+    and only when that finds a violation one by one, to name it."""
+    for t, rows in rows_by_table:
+        if len(rows) < 2 or not t.functional_dependencies:
+            continue
+        fds = [(what, query) for what, query in t.violation_queries(dialect) if not what.startswith("CHECK")]
+        if conn.execute(" UNION ALL ".join(f"SELECT * FROM ({q} LIMIT 1)" for _, q in fds)).fetchone() is None:
+            continue
+        for what, query in fds:
             if conn.execute(query).fetchone() is not None:
-                raise EngineError(f"the database breaks the {what}")
+                raise DatabaseRejected(f"the database breaks the {what}")
 
 
 def _materialize_duckdb(schema: Schema, rows_by_table) -> duckdb.DuckDBPyConnection:
@@ -178,11 +192,14 @@ def _materialize_duckdb(schema: Schema, rows_by_table) -> duckdb.DuckDBPyConnect
         for t, _ in rows_by_table:
             for fk in t.foreign_keys:
                 if _duckdb_fk_violations(conn, t, fk):
-                    raise EngineError(
+                    raise DatabaseRejected(
                         f"duckdb: FOREIGN KEY constraint failed: {t.name}({', '.join(fk.columns)})"
                         f" -> {fk.ref_table}({', '.join(fk.ref_columns)})"
                     )
-        _check_row_constraints(conn, schema, "duckdb")
+        _check_row_constraints(conn, rows_by_table, "duckdb")
+    except duckdb.ConstraintException as e:
+        conn.close()
+        raise DatabaseRejected(f"duckdb: {e}") from e
     except duckdb.Error as e:
         conn.close()
         raise EngineError(f"duckdb: {e}") from e

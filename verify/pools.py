@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import datetime
 import re
+import sqlite3
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
 from verify import ir
-from verify.schema import is_date_type
+from verify.engine import sqlite_value
+from verify.randomdb import default_pool
+from verify.schema import Schema, Table, is_date_type, quote_ident
 
 
 def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
@@ -61,7 +65,97 @@ def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
                 continue
             # most natural first: the queries' own literals, then real values, then generic ones
             pools[(t.name.lower(), c.name.lower())] = dedupe(lits + list(sample) + generic)
-    return pools
+    return fit_to_checks(prep.schema, pools)
+
+
+def fit_to_checks(schema: Schema, pools: dict[tuple[str, str], list[Any]]) -> dict[tuple[str, str], list[Any]]:
+    """Each column's pool without the values its own CHECKs reject, and with the values they
+    name (an IN list's members, a BETWEEN's ends and their neighbours) after the pool's own.
+
+    Only checks that read one column are used; SQLite judges each value in a table of the
+    column's declared type, so affinity applies as it will in the database. Without this the
+    random pass, drawing from all values, would rarely build a database that mined constraints
+    (dozens of checks per table) allow. A column no value fits keeps an empty pool (NULL, or
+    the default values, which the database then rejects).
+
+        >>> from verify.schema import Affinity, Column, Table
+        >>> s = Schema(tables=[Table(name="t", columns=[Column(name="a", type="INT", affinity=Affinity.INTEGER)],
+        ...                          checks=['"a" BETWEEN 5 AND 7'])])
+        >>> fit_to_checks(s, {("t", "a"): [0, 1, 6, 9]})[("t", "a")]
+        [6, 5, 7]
+    """
+    out = dict(pools)
+    for t in schema.tables:
+        by_column: dict[str, list[str]] = {}
+        for check in t.checks:
+            names = {c.name.lower() for c in _parse_check(check).find_all(exp.Column)}
+            if len(names) == 1 and t.has_column(next(iter(names))):
+                by_column.setdefault(next(iter(names)), []).append(check)
+        if not by_column:
+            continue
+        probe = sqlite3.connect(":memory:")
+        try:
+            bare = Table(name=t.name, columns=[c.model_copy(update={"not_null": False}) for c in t.columns])
+            probe.executescript(Schema(tables=[bare]).ddl("sqlite"))
+            for name, checks in by_column.items():
+                c = t.column(name)
+                key = (t.name.lower(), c.name.lower())
+                named = [v for check in checks for v in _check_values(check) if _fits_kind(c, v)]
+                candidates = dedupe(list(out.get(key) or default_pool(c)) + named)
+                out[key] = _allowed(probe, t, c, checks, candidates)
+        except sqlite3.Error:
+            pass  # a check SQLite cannot read here: the database will judge the values
+        finally:
+            probe.close()
+    return out
+
+
+def _parse_check(check: str) -> exp.Expression:
+    return sqlglot.parse_one(check, read="sqlite")
+
+
+def _check_values(check: str) -> list[Any]:
+    """The literals a check names, numbers with their neighbours (v - 1, v + 1)."""
+    out: list[Any] = []
+    for lit in _parse_check(check).find_all(exp.Literal):
+        if lit.is_string:
+            out.append(lit.this)
+            continue
+        sign = -1 if isinstance(lit.parent, exp.Neg) else 1
+        try:
+            v = sign * int(lit.this)
+            out += [v, v - 1, v + 1]
+        except ValueError:
+            try:
+                f = sign * float(lit.this)
+                out += [f, f - 1, f + 1]
+            except ValueError:
+                pass
+    return out
+
+
+def _fits_kind(c, v: Any) -> bool:
+    """Would `value_pools` put `v` into column `c`'s pool (numbers into numeric columns, date
+    text into date columns, other text into text columns)?"""
+    if c.kind == "int":
+        return isinstance(v, (int, float)) and float(v).is_integer()
+    if c.kind in ("real", "num"):
+        return isinstance(v, (int, float))
+    if c.kind == "text":
+        return isinstance(v, str) and (is_time_value(v) or not is_date_type(c.type))
+    return False
+
+
+def _allowed(probe: sqlite3.Connection, t: Table, c, checks: list[str], candidates: list[Any]) -> list[Any]:
+    """The candidates (NULL included) that no check in `checks` finds false."""
+    table, col = quote_ident(t.name), quote_ident(c.name)
+    probe.execute(f"DELETE FROM {table}")
+    probe.executemany(f"INSERT INTO {table} (rowid, {col}) VALUES (?, ?)",
+                      [(i, sqlite_value(v)) for i, v in enumerate(candidates)])
+    bad: set[int] = set()
+    for check in checks:
+        bad |= {r[0] for r in probe.execute(f"SELECT rowid FROM {table} WHERE NOT ({check})")}
+    return [v for i, v in enumerate(candidates) if i not in bad]
 
 
 _TIME_VALUE = re.compile(r"(\d{4})-(\d{2})-(\d{2})([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?)?")

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from verify.engine import Comparison, EngineError, Result, run_both
+from verify.engine import Comparison, DatabaseRejected, EngineError, Result, run_both
 from verify.schema import Affinity, Schema, Table, is_date_type
 
 Tables = dict[str, list[list[Any]]]
@@ -50,7 +50,7 @@ DEFAULT_POOLS: dict[Affinity, list[Any]] = {
 DATE_TEXTS = ["2000-01-01", "2000-01-02", "2020-02-29", "1999-12-31 23:59:59"]
 
 
-def _default_pool(c) -> list[Any]:
+def default_pool(c) -> list[Any]:
     """Values for a column no pool covers: by affinity, except that a SQLite column declared as
     a date (NUMERIC affinity) holds date text, as the verifier models it."""
     if c.kind == "text" and is_date_type(c.type):
@@ -84,6 +84,7 @@ class RandomOutcome:
     tried: int
     errors: int
     last_error: str | None = None
+    rejected: int = 0  # databases drawn that the schema's constraints do not allow (not run)
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,6 +97,7 @@ def draw_database(
     pools: Pools,
     rng: random.Random,
     null_rate: float = 0.2,
+    plans: dict[str, _TablePlan] | None = None,
 ) -> Tables:
     """A random database with at most `k` rows per table that satisfies the schema's
     constraints, keyed by the schema's table names (rows in the schema's column order).
@@ -104,22 +106,27 @@ def draw_database(
     else from `DEFAULT_POOLS` for the column's affinity; a nullable column is NULL with
     probability `null_rate`. A foreign key's columns are all NULL or copy an existing parent
     row (parents are drawn first; self-references copy an earlier row of the same table).
-    Rows that cannot be made to fit (key clash, no parent for a NOT NULL foreign key) are
-    dropped, so a table can come out smaller than drawn. Deterministic given `rng`'s state.
+    A row whose functional-dependency left side matches an earlier row's takes that row's
+    right side. Rows that cannot be made to fit (key clash, no parent for a NOT NULL foreign
+    key) are dropped, so a table can come out smaller than drawn. CHECKs are met as far as the
+    pools are (`verify.pools.fit_to_checks`). Deterministic given `rng`'s state. `plans` (from
+    `table_plans(schema, pools)`) saves working out the same lookups for every database.
     """
+    plans = plans or table_plans(schema, pools)
     db: Tables = {t.name: [] for t in schema.tables}
     for t in _topological_order(schema):
+        plan = plans[t.name]
         wanted = _draw_size(k, rng)
         rows = db[t.name]
-        keys = _key_indexes(t)
-        seen: list[set[tuple]] = [set() for _ in keys]
+        seen: list[set[tuple]] = [set() for _ in plan.keys]
         attempts = 0
         while len(rows) < wanted and attempts < wanted * _ATTEMPTS_PER_ROW:
             attempts += 1
-            row = _draw_row(schema, t, db, pools, rng, null_rate)
+            row = _draw_row(plan, db, rng, null_rate)
             if row is None:
                 continue
-            row_keys = [tuple(_key_value(row[i]) for i in idx) for idx in keys]
+            _follow_dependencies(plan.fds, rows, row)
+            row_keys = [tuple(_key_value(row[i]) for i in idx) for idx in plan.keys]
             # NULL never clashes under UNIQUE (and key columns are never NULL here).
             if any(None not in rk and rk in s for rk, s in zip(row_keys, seen)):
                 continue
@@ -128,6 +135,46 @@ def draw_database(
                     s.add(rk)
             rows.append(row)
     return db
+
+
+@dataclass
+class _ForeignKeyPlan:
+    columns: list[int]  # indexes in the child row
+    parent: str  # the parent table's name as the schema spells it
+    parent_columns: list[int]  # indexes in the parent's rows
+    nullable: list[bool]  # per child column
+    all_nullable: bool
+
+
+@dataclass
+class _TablePlan:
+    """What drawing a row of one table needs, looked up once."""
+
+    cells: list[tuple[bool, list[Any]]]  # per column: nullable?, the values to draw from
+    foreign_keys: list[_ForeignKeyPlan]
+    keys: list[list[int]]  # column indexes of the primary key and of each UNIQUE set
+    fds: list[tuple[list[int], list[int]]]  # functional dependencies as column indexes
+
+
+def table_plans(schema: Schema, pools: Pools) -> dict[str, _TablePlan]:
+    plans = {}
+    for t in schema.tables:
+        cells = []
+        for c in t.columns:
+            nullable = _nullable(t, c.name)
+            pool = pools.get((t.name.lower(), c.name.lower())) or default_pool(c)
+            if not nullable:
+                pool = [v for v in pool if v is not None] or default_pool(c)
+            cells.append((nullable, pool))
+        fks = []
+        for fk in t.foreign_keys:
+            parent = schema.table(fk.ref_table)
+            nullable = [_nullable(t, col) for col in fk.columns]
+            fks.append(_ForeignKeyPlan([t.index(col) for col in fk.columns], parent.name,
+                                       [parent.index(rc) for rc in fk.ref_columns], nullable, all(nullable)))
+        fds = [([t.index(c) for c in fd.lhs], [t.index(c) for c in fd.rhs]) for fd in t.functional_dependencies]
+        plans[t.name] = _TablePlan(cells, fks, _key_indexes(t), fds)
+    return plans
 
 
 def _draw_size(k: int, rng: random.Random) -> int:
@@ -144,39 +191,45 @@ def _draw_size(k: int, rng: random.Random) -> int:
     return k
 
 
-def _draw_row(
-    schema: Schema, t: Table, db: Tables, pools: Pools, rng: random.Random, null_rate: float
-) -> list[Any] | None:
-    row = []
-    for c in t.columns:
-        nullable = _nullable(t, c.name)
-        default = _default_pool(c)
-        pool = pools.get((t.name.lower(), c.name.lower())) or default
-        if not nullable:
-            pool = [v for v in pool if v is not None] or default
-        row.append(None if nullable and rng.random() < null_rate else rng.choice(pool))
-
+def _draw_row(plan: _TablePlan, db: Tables, rng: random.Random, null_rate: float) -> list[Any] | None:
+    row = [None if nullable and rng.random() < null_rate else rng.choice(pool) for nullable, pool in plan.cells]
     fixed: dict[int, Any] = {}  # columns set by an earlier foreign key of this row
-    for fk in t.foreign_keys:
-        idx = [t.index(col) for col in fk.columns]
-        parent = schema.table(fk.ref_table)
-        parent_rows = db[parent.name]
-        fk_nullable = all(_nullable(t, col) for col in fk.columns)
-        if parent_rows and not (fk_nullable and rng.random() < null_rate):
+    for fk in plan.foreign_keys:
+        parent_rows = db[fk.parent]
+        if parent_rows and not (fk.all_nullable and rng.random() < null_rate):
             prow = rng.choice(parent_rows)
-            values = [prow[parent.index(rc)] for rc in fk.ref_columns]
-        elif fk_nullable:
-            values = [None] * len(idx)
+            values = [prow[i] for i in fk.parent_columns]
+        elif fk.all_nullable:
+            values = [None] * len(fk.columns)
         else:
             return None  # a NOT NULL foreign key with no parent row to point at
-        for i, v in zip(idx, values):
-            if v is None and not _nullable(t, t.columns[i].name):
+        for i, v, nullable in zip(fk.columns, values, fk.nullable):
+            if v is None and not nullable:
                 return None
             if i in fixed and fixed[i] != v:
                 return None  # two overlapping foreign keys disagree
             fixed[i] = v
             row[i] = v
     return row
+
+
+def _follow_dependencies(fds: list[tuple[list[int], list[int]]], rows: list[list[Any]], row: list[Any]) -> None:
+    """Make `row` agree with the earlier rows on each functional dependency X -> Y (column
+    indexes): where an earlier row has the same non-NULL X, copy its Y (repeated, as one copy
+    can make another dependency apply). A copy may break a key; such a row is dropped like any
+    key clash, and anything still broken is caught when the database is materialized."""
+    for _ in range(len(fds)):
+        changed = False
+        for lhs, rhs in fds:
+            if any(row[i] is None for i in lhs):
+                continue
+            same = next((r for r in rows if all(_key_value(r[i]) == _key_value(row[i]) for i in lhs)), None)
+            if same is not None and any(row[i] != same[i] for i in rhs):
+                for i in rhs:
+                    row[i] = same[i]
+                changed = True
+        if not changed:
+            return
 
 
 def _nullable(t: Table, column: str) -> bool:
@@ -238,14 +291,16 @@ def random_search(
 
     Databases are drawn with k = 1, 2, ..., k_max rows per table, then again from 1, until
     one differs, `max_databases` distinct databases were tried, or `budget_seconds` ran out.
-    A database already tried is skipped without counting. A database on which a query raises
-    EngineError (or times out) counts as tried and as an error; if the first 20 all fail the
-    search stops (the query fails regardless of the data).
+    A database already tried is skipped without counting, and so is one the schema's constraints
+    reject (`rejected`). A database on which a query raises EngineError (or times out) counts as
+    tried and as an error; if the first 20 all fail the search stops (the query fails regardless
+    of the data).
     """
     deadline = time.monotonic() + budget_seconds
     k_max = max(1, k_max)
     seen: set[str] = set()
-    tried = errors = draws = 0
+    tried = errors = draws = rejected = 0
+    plans = table_plans(schema, pools)
     last_error: str | None = None
     while tried < max_databases and draws < 5 * max_databases:
         remaining = deadline - time.monotonic()
@@ -253,23 +308,27 @@ def random_search(
             break
         k = 1 + draws % k_max
         draws += 1
-        tables = draw_database(schema, k, pools, rng)
+        tables = draw_database(schema, k, pools, rng, plans=plans)
         fingerprint = repr(tables)
         if fingerprint in seen:
             continue
         seen.add(fingerprint)
-        tried += 1
         try:
             gold, gen, comparison = run_both(
                 schema, tables, gold_sql, gen_sql, dialect, semantics, timeout=remaining
             )
+        except DatabaseRejected:
+            rejected += 1
+            continue
         except EngineError as e:
+            tried += 1
             errors += 1
             last_error = str(e)
             if errors == tried >= _ALL_ERRORS_STOP:
                 break
             continue
+        tried += 1
         if comparison.differ:
             hit = RandomHit(tables, gold, gen, comparison, k, tried)
-            return RandomOutcome(hit, tried, errors, last_error)
-    return RandomOutcome(None, tried, errors, last_error)
+            return RandomOutcome(hit, tried, errors, last_error, rejected)
+    return RandomOutcome(None, tried, errors, last_error, rejected)

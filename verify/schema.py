@@ -209,6 +209,34 @@ class Schema(BaseModel):
                 for col in fk.ref_columns:
                     ref.column(col)
 
+    def with_parents(self, names: set[str]) -> set[str]:
+        """The lower-cased names of tables `names` and of every table their foreign keys
+        reference, transitively: the part of a database that queries reading `names` see, since
+        rows elsewhere can be left out (empty tables break no constraint).
+
+            >>> s = Schema(tables=[Table(name="P", columns=[Column(name="id", affinity=Affinity.INTEGER)],
+            ...                          primary_key=["id"]),
+            ...                    Table(name="c", columns=[Column(name="p", affinity=Affinity.INTEGER)],
+            ...                          foreign_keys=[ForeignKey(columns=["p"], ref_table="P", ref_columns=["id"])]),
+            ...                    Table(name="other", columns=[Column(name="x", affinity=Affinity.INTEGER)])])
+            >>> sorted(s.with_parents({"C"}))
+            ['c', 'p']
+        """
+        seen: set[str] = set()
+        todo = [n.lower() for n in names]
+        while todo:
+            name = todo.pop()
+            if name in seen or not self.has_table(name):
+                continue
+            seen.add(name)
+            todo += [fk.ref_table.lower() for fk in self.table(name).foreign_keys]
+        return seen
+
+    def restricted_to(self, names: set[str]) -> Schema:
+        """The schema of tables `names` and their parents (`with_parents`)."""
+        keep = self.with_parents(names)
+        return self.model_copy(update={"tables": [t for t in self.tables if t.name.lower() in keep]})
+
     def sample_values(self, table: str, column: str) -> list[Any]:
         for tname, cols in self.samples.items():
             if tname.lower() == table.lower():
