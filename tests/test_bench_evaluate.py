@@ -275,3 +275,23 @@ def test_interrupted_run_stops_cleanly_and_resumes(tmp_path, how):
                    for w in workers)
     with RunStore(tmp_path / "runs.duckdb") as st:  # not locked, not corrupt
         assert len(st.results("spider")) < len(dev)
+
+
+def test_progress_in_a_log_file_is_a_line_now_and_then():
+    """Run in the background (`nohup ... > log`), a live bar would show nothing until the end."""
+    import io
+
+    from rich.console import Console
+
+    from benchmarks.evaluate import LogProgress, _progress
+
+    buf = io.StringIO()
+    with _progress(Console(file=buf, width=200)) as prog:
+        assert isinstance(prog, LogProgress)
+        prog.every = 3600.0  # no line but the first and the last
+        task = prog.add_task("verify (5 pairs)", total=5)
+        for _ in range(5):
+            prog.advance(task)
+    lines = buf.getvalue().splitlines()
+    assert lines[0] == "verify (5 pairs): 5 to do"
+    assert len(lines) == 2 and lines[1].startswith("verify (5 pairs): 5/5 (100%), ") and lines[1].endswith("0s left")
