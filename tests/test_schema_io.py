@@ -345,3 +345,42 @@ def test_collations_are_read_and_make_the_verifier_decline(tmp_path: Path, diale
         assert "COLLATE NOCASE" in v.reason
         if v.verdict.value == "not_equivalent":  # found by running the queries on the engine itself
             assert v.counterexample.gen_result.rows == []
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "duckdb"])
+def test_check_constraints_are_read_and_bind_the_verifier(tmp_path: Path, dialect: str) -> None:
+    """CHECKs in the DDL (column and table ones, named or not) and in a SQLite file's schema are
+    constraints like any other: a counterexample never breaks one, and a pair that differs only
+    on rows a CHECK forbids is equivalent."""
+    from verify import check_pair
+
+    ddl = ("CREATE TABLE t (a INT PRIMARY KEY, b INT NOT NULL CHECK (b > 0), "
+           "c TEXT CONSTRAINT ck CHECK (c IN ('x', 'y')), CHECK (a < 5))")
+    db = tmp_path / "k.sqlite"
+    con = sqlite3.connect(db)
+    con.execute(ddl)
+    con.commit()
+    con.close()
+    schemas = [schema_from_ddl(ddl + ";", dialect=dialect)] + ([schema_from_sqlite(db)] if dialect == "sqlite" else [])
+    for s in schemas:
+        assert sorted(s.table("t").checks) == ["a < 5", "b > 0", "c IN ('x', 'y')"]
+        v = check_pair("SELECT a FROM t WHERE b > 0 AND a < 5", "SELECT a FROM t", schema=s, dialect=dialect,
+                       timeout=20)
+        assert v.verdict.value == "equivalent", v.reason
+        v = check_pair("SELECT a FROM t WHERE c = 'x' OR c = 'y'", "SELECT a FROM t WHERE c IS NOT NULL",
+                       schema=s, dialect=dialect, timeout=20)
+        assert v.verdict.value == "equivalent", v.reason
+        v = check_pair("SELECT a FROM t WHERE b > 1", "SELECT a FROM t", schema=s, dialect=dialect, timeout=20)
+        assert v.verdict.value == "not_equivalent"
+        rows = v.counterexample.tables["t"].rows
+        assert all(r[1] > 0 and r[0] < 5 and r[2] in ("x", "y", None) for r in rows) and any(r[1] == 1 for r in rows)
+
+
+def test_a_check_the_verifier_cannot_model_matters_only_where_the_queries_read():
+    from verify import check_pair
+
+    s = schema_from_ddl("CREATE TABLE t (a INT); CREATE TABLE u (x TEXT CHECK (json_valid(x)));")
+    v = check_pair("SELECT a FROM t WHERE a > 0", "SELECT a FROM t WHERE a + 0 >= 1", schema=s, timeout=10)
+    assert v.verdict.value == "equivalent", v.reason
+    v = check_pair("SELECT x FROM u WHERE x > 'a'", "SELECT x FROM u WHERE x >= 'a'", schema=s, timeout=10)
+    assert v.verdict.value == "unsupported" and "CHECK (JSON_VALID(x)) on u" in v.reason

@@ -337,7 +337,7 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
         except Unsupported as e:
             raise _UnsupportedPair(e.feature, prep) from None
     gq, nq = queries
-    _check_row_constraints_lower(schema, dialect, prep)
+    _check_row_constraints_lower(schema, dialect, prep, schema.with_parents(set(gq.tables | nq.tables)))
     for n in gq.notes + nq.notes:
         if n not in notes:
             notes.append(n)
@@ -346,10 +346,13 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
     return dataclasses.replace(prep, gold=gq, gen=nq, notes=notes)
 
 
-def _check_row_constraints_lower(schema: Schema, dialect: str, prep: _Prepared) -> None:
-    """Every CHECK and functional dependency must be expressible to the encoder: one it cannot
-    model makes the pair `unsupported` (dropping it would let the solver break it)."""
+def _check_row_constraints_lower(schema: Schema, dialect: str, prep: _Prepared, read: set[str]) -> None:
+    """Every CHECK and functional dependency of the tables the queries read (`read`, with their
+    parents; the encoder gives no other table rows) must be expressible to the encoder: one it
+    cannot model makes the pair `unsupported` (dropping it would let the solver break it)."""
     for t in schema.tables:
+        if t.name.lower() not in read:
+            continue
         for what, sql in t.violation_queries(dialect):
             try:
                 lower_query(parse_query(sql, dialect), schema, dialect)

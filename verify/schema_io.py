@@ -189,6 +189,7 @@ def _read_sqlite(con: sqlite3.Connection, *, sample_size: int, source: str) -> S
             continue
         table, fks = _read_sqlite_table(con, name)
         _mark_collations(table, sql or "")
+        table.checks = _checks_in_create(name, sql or "")
         tables.append(table)
         raw_fks.extend((name, fk) for fk in fks)
     _finish_foreign_keys(tables, raw_fks, strict=False)
@@ -271,6 +272,24 @@ def _mark_collations(table: Table, create_sql: str) -> None:
         found = {c.name.lower(): "unknown" for c in table.columns}
     for c in table.columns:
         c.collation = found.get(c.name.lower()) or c.collation
+
+
+def _checks_in_create(name: str, create_sql: str) -> list[str]:
+    """The CHECK constraints of a CREATE TABLE statement as SQLite stores it (its PRAGMAs do
+    not report them). Text that mentions CHECK but cannot be parsed is an error: ignoring a
+    CHECK would let counterexamples break it."""
+    if not re.search(r"\bCHECK\b", create_sql, re.IGNORECASE):
+        return []
+    try:
+        node = sqlglot.parse_one(create_sql, read="sqlite")
+    except Exception as e:  # noqa: BLE001 - any parser failure
+        raise SchemaError(f"cannot read the CHECK constraints of table {name!r}: {snippet(str(e))}") from None
+    return _checks_of(node.this if isinstance(node.this, exp.Schema) else node, "sqlite")
+
+
+def _checks_of(node: exp.Expression, dialect: str) -> list[str]:
+    """CHECK constraints of a CREATE TABLE's column list, column and table ones, as SQL text."""
+    return [c.this.sql(dialect) for c in node.find_all(exp.CheckColumnConstraint)]
 
 
 def _collation_of(cd: exp.ColumnDef) -> str | None:
@@ -519,7 +538,7 @@ def _table_from_create(node: exp.Schema, dialect: str) -> tuple[Table, list[Fore
             fks.append(
                 ForeignKey(columns=[_ident(x) for x in e.expressions], ref_table=rt, ref_columns=rc)
             )
-    table = Table(name=name, columns=columns)
+    table = Table(name=name, columns=columns, checks=_checks_of(node, dialect))
     for col in pk:
         table.column(col)  # raises for an unknown column
     table.primary_key = [table.column(c).name for c in pk]
