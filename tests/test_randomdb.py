@@ -232,6 +232,9 @@ def test_pools_fitted_to_checks_hold_only_allowed_values_and_name_the_categories
     assert pools[("school", "status")] == ["Closed", "Active", "Merged"]
     assert set(pools[("school", "kind")]) == {"High", "Elementary"}  # no pool given: the categories
     assert ("school", "id") not in pools  # no check on it: left alone
+    odd = MINED.model_copy(deep=True)
+    odd.tables[0].checks.append('"grade" BETWEEN 9 AND')  # sqlglot cannot read it: left to the database
+    assert fit_to_checks(odd, {})[("school", "grade")] == pools[("school", "grade")]
 
 
 @settings(max_examples=40, deadline=None)

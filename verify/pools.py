@@ -88,7 +88,8 @@ def fit_to_checks(schema: Schema, pools: dict[tuple[str, str], list[Any]]) -> di
     for t in schema.tables:
         by_column: dict[str, list[str]] = {}
         for check in t.checks:
-            names = {c.name.lower() for c in _parse_check(check).find_all(exp.Column)}
+            tree = _parse_check(check)
+            names = {c.name.lower() for c in tree.find_all(exp.Column)} if tree is not None else set()
             if len(names) == 1 and t.has_column(next(iter(names))):
                 by_column.setdefault(next(iter(names)), []).append(check)
         if not by_column:
@@ -110,14 +111,20 @@ def fit_to_checks(schema: Schema, pools: dict[tuple[str, str], list[Any]]) -> di
     return out
 
 
-def _parse_check(check: str) -> exp.Expression:
-    return sqlglot.parse_one(check, read="sqlite")
+def _parse_check(check: str) -> exp.Expression | None:
+    """The check's syntax tree, or None if sqlglot cannot read it (the check is then left to
+    the database to enforce)."""
+    try:
+        return sqlglot.parse_one(check, read="sqlite")
+    except sqlglot.errors.SqlglotError:
+        return None
 
 
 def _check_values(check: str) -> list[Any]:
     """The literals a check names, numbers with their neighbours (v - 1, v + 1)."""
     out: list[Any] = []
-    for lit in _parse_check(check).find_all(exp.Literal):
+    tree = _parse_check(check)
+    for lit in tree.find_all(exp.Literal) if tree is not None else []:
         if lit.is_string:
             out.append(lit.this)
             continue
