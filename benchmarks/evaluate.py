@@ -150,7 +150,7 @@ def _verify_task(task: dict) -> dict:
     return _verify_once(task)
 
 
-def _verify_once(task: dict) -> dict:
+def _verify_once(task: dict, hints: list[dict] | None = None) -> dict:
     from verify.check import check_pair
     from verify.schema import SchemaError
 
@@ -160,7 +160,8 @@ def _verify_once(task: dict) -> dict:
     except (SchemaError, OSError, ValueError) as e:
         return {"verdict": "error", "reason": f"schema: {e}", "counterexample": None, "seconds": 0.0}
     v = check_pair(task["gold"], task["pred"], schema=schema, bound=task["bound"], semantics=task["semantics"],
-                   timeout=task["timeout"], random_budget=task["random_budget"], minimize_result=task["minimize"])
+                   timeout=task["timeout"], random_budget=task["random_budget"], minimize_result=task["minimize"],
+                   hints=hints)
     verdict, reason = v.verdict.value, v.reason
     cex = v.counterexample.model_dump() if v.counterexample else None
     if verdict == "not_equivalent" and v.counterexample is not None:
@@ -182,7 +183,8 @@ def _verify_with_constraints(task: dict) -> dict:
     Constraints only remove databases, so a pair proved equivalent without them (up to k rows,
     or for every size) is equivalent with them, and a counterexample found without them that
     satisfies them (SQLite accepts it with the constraints as CHECKs, keys, FDs) refutes the
-    pair with them too. Only the rest is verified again under the constraints; when that
+    pair with them too. Only the rest is verified again under the constraints, trying first
+    the plain counterexample repaired to fit them (`verify.hints`); when that
     finds no difference although the plain run did, the pair is refuted only by unrealistic
     data (`UNREALISTIC`) and keeps the plain counterexample for display.
 
@@ -200,8 +202,8 @@ def _verify_with_constraints(task: dict) -> dict:
     elif plain["verdict"] in ("not_equivalent", "nondeterministic") and cex and _satisfies_constraints(task, cex):
         out = {**plain, "reason": _joined("the counterexample found without the constraints satisfies them",
                                           plain.get("reason"))}
-    else:
-        out = _verify_once(task)
+    else:  # the plain counterexample, repaired to fit the constraints, is tried first
+        out = _verify_once(task, hints=[{name: t["rows"] for name, t in cex["tables"].items()}] if cex else None)
         if out["verdict"] in ("equivalent", "unknown") and plain["verdict"] == "not_equivalent":
             out["reason"] = f"{UNREALISTIC}: a counterexample exists only without the constraints"
             out["counterexample"] = cex

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 import time
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from verify.clock import natural_instant, pin_now, random_instant, reads_clock
 from verify.decode import Tables, blocking_clause, decode, instant
 from verify.encode import Encoder, EncodingTimeout, differ
 from verify.errors import QueryError, Unsupported
+from verify.hints import repairs
 from verify.infer import infer_schema
 from verify.lower import lower_query, outer_order
 from verify.minimize import minimize
@@ -59,6 +61,14 @@ class _Prepared:
     clock: bool = False  # a query reads the current time (verify.clock)
     now: str | None = None  # the instant the engine runs them at, once one is chosen
 
+    @functools.cached_property
+    def data_schema(self) -> Schema:
+        """The tables the queries read and their parents (foreign keys): the only ones a
+        counterexample needs rows in, so the engine is given only these."""
+        if self.gold is None or self.gen is None:
+            return self.schema
+        return self.schema.restricted_to(set(self.gold.tables | self.gen.tables))
+
     @property
     def gold_run(self) -> str:
         """The gold query as the engine runs it: at `now` when it reads the clock."""
@@ -82,6 +92,7 @@ def check_pair(
     seed: int = 0,
     minimize_result: bool = True,
     shortcuts: bool = True,
+    hints: list[dict[str, list[list[Any]]]] | None = None,
 ) -> Verdict:
     """Decide whether `gold` and `gen` return the same result on every database with at most
     `bound` rows per table that satisfies `schema`'s constraints. See `verify.verdict`.
@@ -89,19 +100,24 @@ def check_pair(
     `shortcuts=False` skips the proofs that avoid the SMT encoding (identical queries, row-wise
     reasoning): the coverage benchmark uses it to exercise the encoder on every query.
 
+    `hints`: databases (table name → rows in the schema's column order) to try before any
+    search, as given and repaired to fit the schema's constraints (`verify.hints`); e.g. the
+    counterexample found without mined constraints when verifying with them. A hint only ever
+    leads to a counterexample the engine confirms.
+
     A failure inside the verifier itself never escapes as an exception: it is an `error`
     verdict whose reason starts with "internal error"."""
     start = time.monotonic()
     try:
         return _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_budget, seed,
-                           minimize_result, shortcuts, start)
+                           minimize_result, shortcuts, start, hints or [])
     except Exception as e:  # noqa: BLE001 - reported, never swallowed
         return _finish(Verdict(verdict=VerdictKind.ERROR, semantics=semantics, dialect=dialect,
                                reason=f"internal error: {type(e).__name__}: {e}"), start)
 
 
 def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_budget, seed, minimize_result,
-                shortcuts, start) -> Verdict:
+                shortcuts, start, hints) -> Verdict:
     stats = Stats()
     base = dict(semantics=semantics, dialect=dialect, stats=stats)
     try:
@@ -158,6 +174,9 @@ def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_bu
         return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(cex.tables) if k is None else k,
                                counterexample=cex, confirmed=True, assumptions=notes, **common), start)
 
+    found = _hint_pass(prep, pools, hints, seed, minimize_result, deadline) if hints else None
+    if found is not None:
+        return refuted(found, prep.notes)
     first = min(rb, FIRST_RANDOM_PASS)
     found, witness = _random_pass(prep, pools, bound, first, seed, minimize_result, deadline, stats)
     if found is not None:
@@ -226,12 +245,9 @@ def _random_pass(prep: _Prepared, pools, bound: int, budget: float, seed: int, d
         first = natural_instant() if seed == 0 else random_instant(random.Random(seed))
         instants = dedupe([first] + instants_near_literals(prep) + [random_instant(random.Random(seed + 1000))])
         runs = [dataclasses.replace(prep, now=t) for t in instants[:4]]
-    schema = prep.schema
-    if prep.gold is not None and prep.gen is not None:  # only the tables read (and their parents) get rows
-        schema = schema.restricted_to(set(prep.gold.tables | prep.gen.tables))
     for prep in runs:
         outcome = random_search(
-            schema, prep.gold_run, prep.gen_run, dialect=prep.dialect, semantics=prep.semantics, pools=pools,
+            prep.data_schema, prep.gold_run, prep.gen_run, dialect=prep.dialect, semantics=prep.semantics, pools=pools,
             k_max=max(bound, 1), budget_seconds=budget / len(runs), rng=random.Random(seed),
         )
         stats.random_databases += outcome.tried
@@ -246,6 +262,26 @@ def _random_pass(prep: _Prepared, pools, bound: int, budget: float, seed: int, d
         stats.order_dependent_models += 1
         return None, cex
     return cex, None
+
+
+HINT_VARIANTS = 20  # repaired variants of each hint tried (`verify.hints.repairs`)
+
+
+def _hint_pass(prep: _Prepared, pools, hints: list[Tables], seed: int, do_min: bool,
+               deadline: float) -> Counterexample | None:
+    """The first hint, as given or repaired, on which the engine confirms an order-independent
+    difference, as a (minimized) counterexample; None if there is none."""
+    rng = random.Random(seed)
+    for hint in hints:
+        for variant in repairs(prep.data_schema, hint, pools, rng, HINT_VARIANTS):
+            if time.monotonic() > deadline:
+                return None
+            if _confirm(prep, variant, prep.dialect) is None:
+                continue
+            cex = _counterexample(prep, variant, pools, "hint", do_min, deadline)
+            if cex is not None and not cex.order_dependent:
+                return cex
+    return None
 
 
 def _unsupported(e: _UnsupportedPair, base: dict, bound: int, timeout: float, random_budget: float | None,
@@ -579,7 +615,7 @@ def _at(prep: _Prepared, model: z3.ModelRef, enc: Encoder) -> _Prepared:
 
 def _confirm(prep: _Prepared, tables: Tables, dialect: str):
     try:
-        g, n, cmp = engine.run_both(prep.schema, tables, prep.gold_run, prep.gen_run,
+        g, n, cmp = engine.run_both(prep.data_schema, _read_part(prep, tables), prep.gold_run, prep.gen_run,
                                     dialect, prep.semantics)
     except (engine.EngineError, SchemaError):
         return None
@@ -609,8 +645,14 @@ def _rows_of_either(prep: _Prepared, bound: int, random_budget: float | None, se
     return None
 
 
+def _read_part(prep: _Prepared, tables: Tables) -> Tables:
+    """The rows of the tables in `prep.data_schema`: the queries see no other."""
+    return {name: rows for name, rows in tables.items() if prep.data_schema.has_table(name)}
+
+
 def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_min: bool, deadline) -> Counterexample | None:
     dialect = prep.dialect
+    tables = _read_part(prep, tables)
     if prep.clock and prep.now is not None:  # shown at the real current time if it differs there too
         today = dataclasses.replace(prep, now=natural_instant())
         if _confirm(today, tables, dialect) is not None:
@@ -634,7 +676,7 @@ def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_mi
             return _confirm(prep, db, dialect) is not None and (
                 order_dependent or not _order_dependent(prep, db, dialect))
 
-        tables = minimize(prep.schema, tables, still_differs, preferred_values=dict(pools), budget_seconds=budget)
+        tables = minimize(prep.data_schema, tables, still_differs, preferred_values=dict(pools), budget_seconds=budget)
         confirmed = _confirm(prep, tables, dialect)
         assert confirmed is not None, "minimize returned a database that no longer differs"
         order_dependent = _order_dependent(prep, tables, dialect)
@@ -702,7 +744,7 @@ def _without_rowid_alias(schema: Schema) -> Schema:
 
 def _runs(prep: _Prepared, tables: Tables, dialect: str) -> bool:
     try:
-        engine.run_both(prep.schema, tables, prep.gold_run, prep.gen_run,
+        engine.run_both(prep.data_schema, _read_part(prep, tables), prep.gold_run, prep.gen_run,
                         dialect, prep.semantics)
         return True
     except (engine.EngineError, SchemaError):

@@ -86,29 +86,44 @@ def fit_to_checks(schema: Schema, pools: dict[tuple[str, str], list[Any]]) -> di
     """
     out = dict(pools)
     for t in schema.tables:
-        by_column: dict[str, list[str]] = {}
-        for check in t.checks:
-            tree = _parse_check(check)
-            names = {c.name.lower() for c in tree.find_all(exp.Column)} if tree is not None else set()
-            if len(names) == 1 and t.has_column(next(iter(names))):
-                by_column.setdefault(next(iter(names)), []).append(check)
-        if not by_column:
-            continue
-        probe = sqlite3.connect(":memory:")
-        try:
-            bare = Table(name=t.name, columns=[c.model_copy(update={"not_null": False}) for c in t.columns])
-            probe.executescript(Schema(tables=[bare]).ddl("sqlite"))
-            for name, checks in by_column.items():
-                c = t.column(name)
-                key = (t.name.lower(), c.name.lower())
-                named = [v for check in checks for v in _check_values(check) if _fits_kind(c, v)]
-                candidates = dedupe(list(out.get(key) or default_pool(c)) + named)
-                out[key] = _allowed(probe, t, c, checks, candidates)
-        except sqlite3.Error:
-            pass  # a check SQLite cannot read here: the database will judge the values
-        finally:
-            probe.close()
+        for name, checks in single_column_checks(t).items():
+            c = t.column(name)
+            key = (t.name.lower(), c.name.lower())
+            named = [v for check in checks for v in _check_values(check) if _fits_kind(c, v)]
+            out[key] = allowed_values(t, c.name, checks, dedupe(list(out.get(key) or default_pool(c)) + named))
     return out
+
+
+def single_column_checks(t: Table) -> dict[str, list[str]]:
+    """The table's CHECKs that read one column, by the column's lower-cased name."""
+    out: dict[str, list[str]] = {}
+    for check in t.checks:
+        tree = _parse_check(check)
+        names = {c.name.lower() for c in tree.find_all(exp.Column)} if tree is not None else set()
+        if len(names) == 1 and t.has_column(next(iter(names))):
+            out.setdefault(next(iter(names)), []).append(check)
+    return out
+
+
+def allowed_values(t: Table, column: str, checks: list[str], values: list[Any]) -> list[Any]:
+    """The values (NULL included) that no check in `checks`, each reading only `column`, finds
+    false, judged by SQLite in a table of `t`'s declared types, so affinity applies as in the
+    database. If SQLite cannot evaluate a check, every value is returned (the database judges)."""
+    bare = Table(name=t.name, columns=[c.model_copy(update={"not_null": False}) for c in t.columns])
+    table, col = quote_ident(t.name), quote_ident(t.column(column).name)
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.executescript(Schema(tables=[bare]).ddl("sqlite"))
+        probe.executemany(f"INSERT INTO {table} (rowid, {col}) VALUES (?, ?)",
+                          [(i, sqlite_value(v)) for i, v in enumerate(values)])
+        bad: set[int] = set()
+        for check in checks:
+            bad |= {r[0] for r in probe.execute(f"SELECT rowid FROM {table} WHERE NOT ({check})")}
+    except sqlite3.Error:
+        return list(values)
+    finally:
+        probe.close()
+    return [v for i, v in enumerate(values) if i not in bad]
 
 
 def _parse_check(check: str) -> exp.Expression | None:
@@ -151,18 +166,6 @@ def _fits_kind(c, v: Any) -> bool:
     if c.kind == "text":
         return isinstance(v, str) and (is_time_value(v) or not is_date_type(c.type))
     return False
-
-
-def _allowed(probe: sqlite3.Connection, t: Table, c, checks: list[str], candidates: list[Any]) -> list[Any]:
-    """The candidates (NULL included) that no check in `checks` finds false."""
-    table, col = quote_ident(t.name), quote_ident(c.name)
-    probe.execute(f"DELETE FROM {table}")
-    probe.executemany(f"INSERT INTO {table} (rowid, {col}) VALUES (?, ?)",
-                      [(i, sqlite_value(v)) for i, v in enumerate(candidates)])
-    bad: set[int] = set()
-    for check in checks:
-        bad |= {r[0] for r in probe.execute(f"SELECT rowid FROM {table} WHERE NOT ({check})")}
-    return [v for i, v in enumerate(candidates) if i not in bad]
 
 
 _TIME_VALUE = re.compile(r"(\d{4})-(\d{2})-(\d{2})([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?)?")

@@ -125,7 +125,7 @@ def draw_database(
             row = _draw_row(plan, db, rng, null_rate)
             if row is None:
                 continue
-            _follow_dependencies(plan.fds, rows, row)
+            follow_dependencies(plan.fds, rows, row)
             row_keys = [tuple(_key_value(row[i]) for i in idx) for idx in plan.keys]
             # NULL never clashes under UNIQUE (and key columns are never NULL here).
             if any(None not in rk and rk in s for rk, s in zip(row_keys, seen)):
@@ -213,7 +213,7 @@ def _draw_row(plan: _TablePlan, db: Tables, rng: random.Random, null_rate: float
     return row
 
 
-def _follow_dependencies(fds: list[tuple[list[int], list[int]]], rows: list[list[Any]], row: list[Any]) -> None:
+def follow_dependencies(fds: list[tuple[list[int], list[int]]], rows: list[list[Any]], row: list[Any]) -> None:
     """Make `row` agree with the earlier rows on each functional dependency X -> Y (column
     indexes): where an earlier row has the same non-NULL X, copy its Y (repeated, as one copy
     can make another dependency apply). A copy may break a key; such a row is dropped like any

@@ -62,7 +62,8 @@ class Counterexample(BaseModel):
     gen_only: list[list[Any]] = Field(
         default_factory=list, description="rows (with multiplicity) that only the generated result has"
     )
-    found_by: str = Field(description="'random' (value-pool search) or 'smt'")
+    found_by: str = Field(description="'random' (value-pool search), 'smt', or 'hint' (a database the caller "
+                                      "gave, as given or repaired to fit the constraints)")
     order_dependent: bool = Field(
         default=False,
         description="another order of the same rows makes the results agree (a nondeterministic witness)",
