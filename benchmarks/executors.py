@@ -42,6 +42,10 @@ def _worker(fn: Callable[[Any], Any], conn: Any) -> None:
     """Run tasks until the parent says stop (None) or is gone. Ctrl-C reaches the whole process
     group; only the parent acts on it (it kills the workers), so a worker ignores it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        conn.send(_READY)  # a task's clock starts now, not while the process was still starting
+    except OSError:
+        return
     while True:
         try:
             msg = conn.recv()
@@ -63,6 +67,10 @@ def _worker(fn: Callable[[Any], Any], conn: Any) -> None:
                 conn.send((task_id, None, _error_text(e)))
 
 
+_READY = "worker ready"
+_START_LIMIT = 120.0  # seconds a new worker process may take to start (imports on a loaded machine)
+
+
 def _error_text(e: Exception) -> str:
     return f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
 
@@ -74,7 +82,8 @@ class _Slot:
         self.proc.start()
         child.close()
         self.task: str | None = None
-        self.started = 0.0
+        self.started = time.monotonic()
+        self.ready = False
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -111,7 +120,11 @@ class LocalExecutor:
                 for c in ready:
                     s = by_conn[c]
                     try:
-                        task_id, value, err = c.recv()
+                        msg = c.recv()
+                        if msg == _READY:
+                            s.ready, s.started = True, time.monotonic()
+                            continue
+                        task_id, value, err = msg
                     except (EOFError, OSError):
                         s.proc.join(2)
                         code = s.proc.exitcode
@@ -121,12 +134,17 @@ class LocalExecutor:
                         continue
                     s.task = None
                     yield TaskOutcome(task_id=task_id, value=value, error=err, seconds=time.monotonic() - s.started)
-                if timeout is not None:
-                    now = time.monotonic()
-                    for s in list(slots):
-                        if s.task is not None and now - s.started > timeout:
-                            yield TaskOutcome(task_id=s.task, error="timeout", seconds=now - s.started)
-                            self._replace(s, slots, by_conn, fn)
+                now = time.monotonic()
+                for s in list(slots):
+                    if s.task is None:
+                        continue
+                    if not s.ready and now - s.started > _START_LIMIT:
+                        yield TaskOutcome(task_id=s.task, error=f"worker did not start in {_START_LIMIT:.0f}s",
+                                          seconds=now - s.started)
+                        self._replace(s, slots, by_conn, fn)
+                    elif s.ready and timeout is not None and now - s.started > timeout:
+                        yield TaskOutcome(task_id=s.task, error="timeout", seconds=now - s.started)
+                        self._replace(s, slots, by_conn, fn)
         finally:
             for s in slots:
                 try:
