@@ -322,6 +322,18 @@ def test_load_schema_dispatch(tmp_path: Path) -> None:
         assert spider.has_table("singer_in_concert")
 
 
+def _schemas_of(ddl: str, tmp_path: Path, dialect: str) -> list[Schema]:
+    """The schema of one CREATE TABLE read from DDL text and, for SQLite, from a database file."""
+    if dialect != "sqlite":
+        return [schema_from_ddl(ddl + ";", dialect=dialect)]
+    db = tmp_path / "s.sqlite"
+    con = sqlite3.connect(db)
+    con.execute(ddl)
+    con.commit()
+    con.close()
+    return [schema_from_ddl(ddl + ";", dialect=dialect), schema_from_sqlite(db)]
+
+
 @pytest.mark.parametrize("dialect", ["sqlite", "duckdb"])
 def test_collations_are_read_and_make_the_verifier_decline(tmp_path: Path, dialect: str) -> None:
     """A column declared COLLATE NOCASE compares 'x' = 'X' as true; the encoder compares text
@@ -329,13 +341,7 @@ def test_collations_are_read_and_make_the_verifier_decline(tmp_path: Path, diale
     from verify import check_pair
 
     ddl = "CREATE TABLE t (a TEXT COLLATE NOCASE, b TEXT COLLATE BINARY, c INTEGER)"
-    db = tmp_path / "c.sqlite"
-    con = sqlite3.connect(db)
-    con.execute(ddl)
-    con.commit()
-    con.close()
-    schemas = [schema_from_ddl(ddl + ";", dialect=dialect)] + ([schema_from_sqlite(db)] if dialect == "sqlite" else [])
-    for s in schemas:
+    for s in _schemas_of(ddl, tmp_path, dialect):
         t = s.table("t")
         assert [c.collation for c in t.columns] == ["NOCASE", None, None]
         assert "COLLATE NOCASE" in s.ddl(dialect)  # materialized databases compare as the real one
@@ -356,13 +362,7 @@ def test_check_constraints_are_read_and_bind_the_verifier(tmp_path: Path, dialec
 
     ddl = ("CREATE TABLE t (a INT PRIMARY KEY, b INT NOT NULL CHECK (b > 0), "
            "c TEXT CONSTRAINT ck CHECK (c IN ('x', 'y')), CHECK (a < 5))")
-    db = tmp_path / "k.sqlite"
-    con = sqlite3.connect(db)
-    con.execute(ddl)
-    con.commit()
-    con.close()
-    schemas = [schema_from_ddl(ddl + ";", dialect=dialect)] + ([schema_from_sqlite(db)] if dialect == "sqlite" else [])
-    for s in schemas:
+    for s in _schemas_of(ddl, tmp_path, dialect):
         assert sorted(s.table("t").checks) == ["a < 5", "b > 0", "c IN ('x', 'y')"]
         v = check_pair("SELECT a FROM t WHERE b > 0 AND a < 5", "SELECT a FROM t", schema=s, dialect=dialect,
                        timeout=20)
