@@ -157,6 +157,8 @@ class _TablePlan:
 
 
 def table_plans(schema: Schema, pools: Pools) -> dict[str, _TablePlan]:
+    """Per table (by the schema's name): each column's values and nullability, and its keys,
+    foreign keys and functional dependencies as column indexes."""
     plans = {}
     for t in schema.tables:
         cells = []
