@@ -65,7 +65,7 @@ def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
                 continue
             # most natural first: the queries' own literals, then real values, then generic ones
             pools[(t.name.lower(), c.name.lower())] = dedupe(lits + list(sample) + generic)
-    return fit_to_checks(prep.schema, pools)
+    return fit_to_checks(prep.data_schema, pools)  # the tables a counterexample fills
 
 
 def fit_to_checks(schema: Schema, pools: dict[tuple[str, str], list[Any]]) -> dict[tuple[str, str], list[Any]]:
