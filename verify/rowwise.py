@@ -30,7 +30,7 @@ from verify import ir
 from verify.blocks import DERIVED, SPJ, always_empty, blocks, deterministic, map_cols, plain, shift, solver_kind
 from verify.encode import Encoder
 from verify.facts import row_facts
-from verify.keyed import (aggregates_before_joins, in_subqueries_as_joins, keys_by_dependency,
+from verify.keyed import (aggregates_before_joins, in_subqueries_as_joins, keys_by_dependency, never_null,
                           unused_joins_removed)
 from verify.rewrite import merged, preprojected, unwrapped
 from verify.schema import Affinity, Column, Schema
@@ -42,7 +42,7 @@ MAX_PERMUTATIONS = 24
 def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, timeout: float) -> tuple[bool, list[str]]:
     """True when r1 and r2 return the same bag on every database (and the assumptions used)."""
     r1, r2 = (_keyed(r, schema, dialect) for r in (r1, r2))
-    pairs = _differing_blocks(r1, r2)
+    pairs = _differing_blocks(r1, r2, schema)
     if pairs is None:
         return False, []
     notes: list[str] = []
@@ -101,7 +101,7 @@ def _never_passes(block: SPJ, schema: Schema, dialect: str, timeout: float) -> b
     return check_with_deadline(s, timeout) == z3.unsat
 
 
-def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]]] | None:
+def _differing_blocks(r1: ir.Rel, r2: ir.Rel, schema: Schema) -> list[tuple[list[SPJ], list[SPJ]]] | None:
     """Walk both trees while their operators are identical; return the pairs of bag unions of
     SPJ blocks where they differ, or None when a difference lies somewhere row-wise reasoning
     cannot reach."""
@@ -117,9 +117,9 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]
         return [(a, b)]
     if type(r1) is not type(r2):
         u1, u2 = unwrapped(r1), unwrapped(r2)  # one side may pass its input through (`SELECT *`)
-        return _differing_blocks(u1, u2) if u1 is not r1 or u2 is not r2 else None
+        return _differing_blocks(u1, u2, schema) if u1 is not r1 or u2 is not r2 else None
     if isinstance(r1, ir.Distinct):
-        return _differing_blocks(r1.input, r2.input)
+        return _differing_blocks(r1.input, r2.input, schema)
     if isinstance(r1, ir.SetOp) and (r1.op, r1.all) == (r2.op, r2.all) \
             and [c.kind for c in r1.columns] == [c.kind for c in r2.columns]:
         orders = [(r2.left, r2.right)]
@@ -129,7 +129,7 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]
             # first when that pairs branches reading the same tables
             orders.insert(0 if _tables(r1.left) == _tables(r2.right) != _tables(r2.left) else 1, (r2.right, r2.left))
         for l2, r2_ in orders:
-            left, right = _differing_blocks(r1.left, l2), _differing_blocks(r1.right, r2_)
+            left, right = _differing_blocks(r1.left, l2, schema), _differing_blocks(r1.right, r2_, schema)
             if left is not None and right is not None:
                 return left + right
         return None
@@ -140,7 +140,7 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]
         e2 = r2.exprs if isinstance(r2, ir.Project) else (r2.cond,)
         if not (plain(e1) and plain(e2)):
             return None
-        inner = _differing_blocks(r1.input, r2.input)
+        inner = _differing_blocks(r1.input, r2.input, schema)
         if inner is None or e1 == e2:
             return inner
         # the same row-local operator in two forms over bag-equal inputs: compare it on one
@@ -149,7 +149,8 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]
             return None
         src = ir.Scan(r1.input.columns, DERIVED)
         ids = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(r1.input.columns)]
-        facts = _never_null(r1.input) | _never_null(r2.input)  # the two inputs hold the same rows
+        # the two inputs hold the same rows, so the facts of either hold for both
+        facts = frozenset(never_null(r1.input, schema) | never_null(r2.input, schema))
         if isinstance(r1, ir.Project):
             return inner + [([SPJ([src], ir.Lit(True, "bool"), list(e1), facts)],
                              [SPJ([src], ir.Lit(True, "bool"), list(e2), facts)])]
@@ -157,7 +158,7 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]
     if isinstance(r1, ir.Join) and r1.kind == r2.kind and r1.kind in ("inner", "cross", "left", "full") \
             and plain(tuple(c for c in (r1.cond, r2.cond) if c is not None)):
         # the same join of bag-equal inputs, on conditions true for the same pairs of rows
-        left, right = _differing_blocks(r1.left, r2.left), _differing_blocks(r1.right, r2.right)
+        left, right = _differing_blocks(r1.left, r2.left, schema), _differing_blocks(r1.right, r2.right, schema)
         if left is None or right is None:
             return None
         if r1.cond == r2.cond:
@@ -172,12 +173,12 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel) -> list[tuple[list[SPJ], list[SPJ]
         same_shape = (r1.keys == r2.keys and r1.items == r2.items and r1.grouped == r2.grouped
                       and not any(isinstance(i, ir.Bare) for i in r1.items))
         if same_shape and plain(r1.keys) and plain(tuple(i.arg for i in r1.items if i.arg is not None)):
-            inner = _differing_blocks(r1.input, r2.input)
+            inner = _differing_blocks(r1.input, r2.input, schema)
             if inner is not None:
                 return inner
         p1, p2 = preprojected(r1), preprojected(r2)  # the same aggregates of other inputs?
         if p1 is not None and p2 is not None and (p1.keys, p1.items, p1.grouped) == (p2.keys, p2.items, p2.grouped):
-            return _differing_blocks(p1.input, p2.input)
+            return _differing_blocks(p1.input, p2.input, schema)
     return None
 
 
@@ -191,15 +192,6 @@ def _input_facts(j: ir.Join) -> list[ir.Expr]:
     n = len(j.left.columns)
     left, right = row_facts(j.left), row_facts(j.right)
     return [f for fs in left.values() for f in fs] + [shift(f, n) for fs in right.values() for f in fs]
-
-
-def _never_null(rel: ir.Rel) -> frozenset[int]:
-    """Columns of `rel` that are never NULL, as far as its top operator shows: counts."""
-    if isinstance(rel, ir.Aggregate):
-        n = len(rel.keys)
-        return frozenset(n + m for m, it in enumerate(rel.items)
-                         if isinstance(it, ir.Agg) and it.func in ("count", "count_star"))
-    return frozenset()
 
 
 def _align_group_keys(r1: ir.Project, r2: ir.Project) -> ir.Project:
