@@ -276,9 +276,10 @@ def _hint_pass(prep: _Prepared, pools, hints: list[Tables], seed: int, do_min: b
         for variant in repairs(prep.data_schema, hint, pools, rng, HINT_VARIANTS):
             if time.monotonic() > deadline:
                 return None
-            if _confirm(prep, variant, prep.dialect) is None:
+            confirmed = _confirm(prep, variant, prep.dialect)
+            if confirmed is None:
                 continue
-            cex = _counterexample(prep, variant, pools, "hint", do_min, deadline)
+            cex = _counterexample(prep, variant, pools, "hint", do_min, deadline, confirmed)
             if cex is not None and not cex.order_dependent:
                 return cex
     return None
@@ -650,14 +651,20 @@ def _read_part(prep: _Prepared, tables: Tables) -> Tables:
     return {name: rows for name, rows in tables.items() if prep.data_schema.has_table(name)}
 
 
-def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_min: bool, deadline) -> Counterexample | None:
+def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_min: bool, deadline,
+                    confirmed=None) -> Counterexample | None:
+    """The confirmed (and, with `do_min`, minimized) counterexample `tables` give, or None when
+    the engine shows no difference in any row order. `confirmed` is `_confirm`'s result for
+    `prep` and `tables` when the caller already has it."""
     dialect = prep.dialect
     tables = _read_part(prep, tables)
     if prep.clock and prep.now is not None:  # shown at the real current time if it differs there too
         today = dataclasses.replace(prep, now=natural_instant())
-        if _confirm(today, tables, dialect) is not None:
-            prep = today
-    confirmed = _confirm(prep, tables, dialect)
+        at_today = _confirm(today, tables, dialect)
+        if at_today is not None:
+            prep, confirmed = today, at_today
+    if confirmed is None:
+        confirmed = _confirm(prep, tables, dialect)
     if confirmed is None:
         # the model may pick a different order of tied rows than SQLite did: if some row order
         # shows the difference on the engine, this database is a nondeterminism witness
