@@ -57,16 +57,22 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
         err.print(f"interrupted: the pairs finished so far are stored in {store_path}; "
                   "run the same command again to go on from there", highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
-    print_leaderboard(lb, console)
-    if out:
-        written = write_outputs(lb, out)
-        if html:
-            from benchmarks.report import write_report
+    try:
+        print_leaderboard(lb, console)
+        if out:
+            written = write_outputs(lb, out)
+            if html:
+                from benchmarks.report import write_report
 
-            written["html"] = write_report(lb, out / "report.html")
-        console.print("wrote " + ", ".join(str(p) for p in written.values()) + f"; run store {store_path}")
-    else:
-        console.print(f"run store {store_path}")
+                written["html"] = write_report(lb, out / "report.html")
+            console.print("wrote " + ", ".join(str(p) for p in written.values()) + f"; run store {store_path}")
+        else:
+            console.print(f"run store {store_path}")
+    except KeyboardInterrupt:
+        err.print(f"interrupted while writing the outputs: every result is stored in {store_path}; "
+                  "run the same command again to write them (nothing is recomputed)", highlight=False,
+                  soft_wrap=True)
+        raise typer.Exit(130) from None
 
 
 def _interrupt(signum: int, frame: object) -> None:

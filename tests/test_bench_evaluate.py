@@ -277,6 +277,34 @@ def test_interrupted_run_stops_cleanly_and_resumes(tmp_path, how):
         assert len(st.results("spider")) < len(dev)
 
 
+def test_ctrl_c_while_the_outputs_are_written_says_so_and_the_rerun_writes_them(tmp_path, monkeypatch):
+    """Ctrl-C after the last pair, while leaderboard.json/report.html are written: exit 130 and one
+    line (no traceback); every result is in the store, so the same command writes the outputs
+    without verifying anything again."""
+    import benchmarks.evaluate as evaluate
+    from typer.testing import CliRunner
+
+    from verify.cli import app
+
+    data, files = _fixture(tmp_path)
+    real = evaluate.write_outputs
+
+    def interrupted(*args, **kw):
+        raise KeyboardInterrupt
+
+    args = ["eval", str(files[0]), "--benchmark", "spider", "--data", str(data), "--out", str(tmp_path / "out"),
+            "--workers", "1", "--timeout", "20", "--no-html"]
+    monkeypatch.setattr(evaluate, "write_outputs", interrupted)
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 130 and "Traceback" not in r.output
+    assert "interrupted while writing the outputs" in r.output and "nothing is recomputed" in r.output
+    monkeypatch.setattr(evaluate, "write_outputs", real)
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "5 of 5 pairs already in" in r.output, r.output
+    assert json.loads((tmp_path / "out" / "leaderboard.json").read_text())["systems"][0]["system"] == "sys_a"
+
+
 def test_progress_in_a_log_file_is_a_line_now_and_then():
     """Run in the background (`nohup ... > log`), a live bar would show nothing until the end."""
     import io
