@@ -185,8 +185,10 @@ def _verify_with_constraints(task: dict) -> dict:
     satisfies them (SQLite accepts it with the constraints as CHECKs, keys, FDs) refutes the
     pair with them too. Only the rest is verified again under the constraints, trying first
     the plain counterexample repaired to fit them (`verify.hints`); when that
-    finds no difference although the plain run did, the pair is refuted only by unrealistic
-    data (`UNREALISTIC`) and keeps the plain counterexample for display.
+    proves the pair (up to k) although the plain run refuted it, the pair is refuted only by
+    unrealistic data (`UNREALISTIC`) and keeps the plain counterexample for display; when it
+    decides nothing in the time, the pair is unknown (its plain counterexample is in the
+    store's row without constraints).
 
     The plain verdict comes from the run store when a run without constraints left it
     (`task['plain']`); otherwise it is computed here and returned as `out['plain']` for the store.
@@ -204,9 +206,11 @@ def _verify_with_constraints(task: dict) -> dict:
                                           plain.get("reason"))}
     else:  # the plain counterexample, repaired to fit the constraints, is tried first
         out = _verify_once(task, hints=[{name: t["rows"] for name, t in cex["tables"].items()}] if cex else None)
-        if out["verdict"] in ("equivalent", "unknown") and plain["verdict"] == "not_equivalent":
+        if plain["verdict"] == "not_equivalent" and out["verdict"] == "equivalent":
             out["reason"] = f"{UNREALISTIC}: a counterexample exists only without the constraints"
             out["counterexample"] = cex
+        elif plain["verdict"] == "not_equivalent" and out["verdict"] == "unknown":  # not shown unrealistic
+            out["reason"] = _joined("refuted without the constraints; undecided with them", out.get("reason"))
     return {**out, "seconds": round(time.monotonic() - t0, 3), "plain": computed}
 
 
@@ -338,7 +342,7 @@ class SystemSummary(BaseModel):
     error: int = 0
     timeout: int = 0
     gold_failed: int = 0
-    unrealistic_only: int = Field(default=0, description=f"not refuted, but {UNREALISTIC} (with --constraints)")
+    unrealistic_only: int = Field(default=0, description=f"proved with --constraints, {UNREALISTIC} without")
     by_difficulty: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
@@ -369,7 +373,9 @@ def summarize(records: list[ResultRow], systems: list[str], ex_available: bool) 
         s = SystemSummary(system=name, questions=len(rows))
         for r in rows:
             o = r.outcome
-            s.unrealistic_only += (r.reason or "").startswith(UNREALISTIC)
+            # counted only where the constraints prove the pair (early 0.2.0 runs gave the reason
+            # to pairs left unknown too)
+            s.unrealistic_only += o == "verified" and (r.reason or "").startswith(UNREALISTIC)
             if o == "verified":
                 s.proved += r.verdict == "equivalent"
             elif o == REFUTED:

@@ -208,6 +208,36 @@ def test_pairs_refuted_only_by_unrealistic_data_are_reported(tmp_path):
     assert rec.counterexample is not None
 
 
+def test_a_pair_undecided_under_the_constraints_is_not_called_refuted_only_by_unrealistic_data(monkeypatch):
+    """Refuted without the constraints, and the constrained search runs out of time: nothing shows
+    that every difference needs unrealistic data, so the pair is unknown, with no such claim."""
+    import benchmarks.evaluate as evaluate
+    from benchmarks.evaluate import UNREALISTIC, _verify_with_constraints, summarize
+    from benchmarks.store import ResultKey, ResultRow
+
+    cex = {"tables": {"item": {"columns": ["id", "name", "price"], "rows": [[1, "pen", None]]}}}
+    plain = {"verdict": "not_equivalent", "reason": "", "counterexample": cex, "seconds": 1.0}
+    monkeypatch.setattr(evaluate, "_satisfies_constraints", lambda task, c: False)
+    monkeypatch.setattr(evaluate, "_verify_once",
+                        lambda task, hints=None: {"verdict": "unknown", "reason": "time ran out at k=2",
+                                                  "counterexample": None, "seconds": 10.0})
+    out = _verify_with_constraints({"plain": plain})
+    assert out["verdict"] == "unknown" and out["counterexample"] is None
+    assert not out["reason"].startswith(UNREALISTIC)
+    assert "refuted without the constraints" in out["reason"] and "time ran out at k=2" in out["reason"]
+    monkeypatch.setattr(evaluate, "_verify_once",
+                        lambda task, hints=None: {"verdict": "equivalent", "reason": "", "seconds": 3.0})
+    out = _verify_with_constraints({"plain": plain})
+    assert out["reason"].startswith(UNREALISTIC) and out["counterexample"] == cex
+
+    # stores written by early 0.2.0 runs gave undecided pairs the unrealistic reason: not counted
+    key = dict(benchmark="spider_dev", question=0, system="s", gold_hash="g", pred_hash="p", semantics="bag",
+               bound=3, constraints_hash="c", tool_version="0.2.0", settings="")
+    rows = [ResultRow(**key, db_id="shop", outcome=o, verdict=v, reason=f"{UNREALISTIC}: ...")
+            for o, v in (("unknown", "unknown"), ("verified", "equivalent"))]
+    assert summarize(rows, ["s"], ex_available=True)[0].unrealistic_only == 1
+
+
 def test_schema_only_pair_of_different_widths_is_refuted_with_rows(tmp_path):
     """BIRD without databases: a prediction with an extra column is refuted by a database on
     which the metric itself rejects it (the gold result has a row), not by the empty database,
