@@ -187,6 +187,39 @@ def test_outer_join_rewrites_hold_on_larger_databases(pair, dbs):
     assert_claims_hold(*pair, SCHEMA, dbs, run)
 
 
+# under list semantics: the same ORDER BY (column `key` of the result) over inputs with the same
+# rows is proved for every size; the lists then agree except for the order of tied rows
+order_shapes = st.sampled_from([
+    ("SELECT x.a, x.b FROM (SELECT * FROM t WHERE {p}) AS x JOIN u ON x.a = u.a ORDER BY x.a",
+     "SELECT x.a, x.b FROM u JOIN (SELECT * FROM t WHERE {q}) AS x ON u.a = x.a ORDER BY x.a", 0),
+    ("SELECT a, b FROM t WHERE {p} ORDER BY b DESC",
+     "SELECT a, b FROM (SELECT * FROM t WHERE {q}) ORDER BY b DESC", 1),
+    ("SELECT a, b FROM t WHERE {p} UNION ALL SELECT a, c FROM u ORDER BY 1",
+     "SELECT a, c FROM u UNION ALL SELECT a, b FROM t WHERE {q} ORDER BY 1", 0),
+    ("SELECT a, b FROM t WHERE {p} ORDER BY a",   # another key: not the same order
+     "SELECT a, b FROM t WHERE {q} ORDER BY b", 0),
+])
+order_pairs = st.builds(
+    lambda shape, p, q, same: (shape[0].format(p=p), shape[1].format(q=p if same else q), shape[2]),
+    order_shapes, simple, simple, st.booleans())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=order_pairs, dbs=st.lists(big_databases, min_size=25, max_size=25))
+def test_the_same_order_by_over_the_same_rows_holds_on_larger_databases(pair, dbs):
+    gold, gen, key = pair
+    v = check_pair(gold, gen, schema=SCHEMA, bound=K, semantics="list", timeout=20)
+    assert v.verdict not in (VerdictKind.ERROR, VerdictKind.UNSUPPORTED), v.reason
+    if v.verdict == VerdictKind.EQUIVALENT and v.complete:
+        for db in dbs:
+            g, n = run(db, gold), run(db, gen)
+            assert Counter(g) == Counter(n) and [r[key] for r in g] == [r[key] for r in n], (gold, gen, db)
+    if v.verdict == VerdictKind.NOT_EQUIVALENT:
+        con = sqlite3.connect(":memory:")
+        con.executescript(v.counterexample.inserts)
+        assert con.execute(gold).fetchall() != con.execute(gen).fetchall()
+
+
 KEYED_DDL = "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT, g INTEGER); CREATE TABLE q (pid INTEGER, v INTEGER);"
 KEYED = schema_from_ddl(KEYED_DDL)
 keyed_shapes = st.sampled_from([

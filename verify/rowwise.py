@@ -54,6 +54,26 @@ def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, t
     return True, notes
 
 
+def under_the_same_order(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None:
+    """The inputs of two identical ORDER BYs (same keys, no LIMIT or OFFSET), else None.
+
+    Under list semantics rows that tie under ORDER BY are compared in one fixed order (an
+    assumption the verdict states), so inputs with the same rows, sorted by the same keys, give
+    the same list: a proof that the inputs are bag-equal for every size proves the ordered
+    results equal for every size, e.g. a join written in another order under the same ORDER BY:
+
+        SELECT t.name, c.title FROM t JOIN c ON t.id = c.tid ORDER BY t.name
+            ~ SELECT t.name, c.title FROM c JOIN t ON c.tid = t.id ORDER BY t.name
+    """
+    if not (isinstance(r1, ir.Sort) and isinstance(r2, ir.Sort)) or not r1.keys:
+        return None
+    if r1.limit is not None or r2.limit is not None or r1.offset or r2.offset:
+        return None  # which tied rows LIMIT keeps is the engine's choice
+    if repr(r1.keys) != repr(r2.keys) or not plain(tuple(k.expr for k in r1.keys)):
+        return None
+    return r1.input, r2.input
+
+
 def _keyed(rel: ir.Rel, schema: Schema, dialect: str) -> ir.Rel:
     """`rel` after the rewrites that rely on the schema's keys (`verify.keyed`)."""
     rel = unused_joins_removed(in_subqueries_as_joins(rel, schema, dialect), schema)
