@@ -23,7 +23,7 @@ Example: `SELECT a + 1 FROM t WHERE b > 2` becomes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal as TLiteral
 
 # "timestamp" is DuckDB's TIMESTAMP WITH TIME ZONE (its clock); SQLite keeps times as text
@@ -302,16 +302,117 @@ class Query:
     notes: list[str] = field(default_factory=list)  # assumptions the lowering made
 
 
+# ----------------------------------------------------------------------------- traversal
+# The one way to walk the IR. Every node is a frozen dataclass; its IR-valued fields (nodes, and
+# tuples of nodes or of tuples of nodes, such as `Case.whens` and `Values.rows`) are its children.
+# A relation held by an expression (`InSubquery`, `Exists`, `ScalarSubquery`) is a subquery: its
+# `Col`s refer to its own rows, so scope-aware rewrites of an expression stop there
+# (`into_subqueries=False`).
+
+NODE_TYPES = (Expr, Rel, Agg, WinFunc, SortKey, OutCol)
+_SUBQUERY_HOLDERS = (InSubquery, Exists, ScalarSubquery)
+
+
+def is_node(x: Any) -> bool:
+    return isinstance(x, NODE_TYPES)
+
+
+def _child_items(value: Any):
+    """The nodes inside one field's value, tuples flattened in order."""
+    if isinstance(value, tuple):
+        for v in value:
+            yield from _child_items(v)
+    elif is_node(value):
+        yield value
+
+
+def children(node: Any, *, into_subqueries: bool = True) -> tuple:
+    """The nodes directly inside `node` (a node or a tuple of nodes), in field order.
+
+        >>> children(Arith("+", Col(0, "int"), Lit(1, "int"), "int"))
+        (Col(index=0, kind='int', affinity=None), Lit(value=1, kind='int'))
+    """
+    if isinstance(node, tuple):
+        return tuple(_child_items(node))
+    if not is_node(node):
+        return ()
+    if not into_subqueries and isinstance(node, _SUBQUERY_HOLDERS):
+        return tuple(c for name in node.__dataclass_fields__ if name != "query"
+                     for c in _child_items(getattr(node, name)))
+    return tuple(c for name in node.__dataclass_fields__ for c in _child_items(getattr(node, name)))
+
+
+def walk(x: Any, *, into_subqueries: bool = True):
+    """Every node in `x` (a node or a tuple of nodes), pre-order, `x` first.
+
+        >>> [type(n).__name__ for n in walk(Not(IsNull(Col(0, "int"))))]
+        ['Not', 'IsNull', 'Col']
+    """
+    stack = [x] if not isinstance(x, tuple) else list(reversed(children(x)))
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(children(n, into_subqueries=into_subqueries)))
+
+
 def nodes(x: Any):
     """Every relation, expression, aggregate and sort key in `x` (a node or a tuple of them),
-    subqueries included, `x` first."""
+    subqueries included, `x` first (`walk`)."""
+    return walk(x)
+
+
+def _rebuilt(value: Any, fn, into_subqueries: bool) -> Any:
+    if isinstance(value, tuple):
+        items = tuple(_rebuilt(v, fn, into_subqueries) for v in value)
+        return value if all(a is b for a, b in zip(items, value)) else items
+    if is_node(value):
+        return transform(value, fn, into_subqueries=into_subqueries)
+    return value
+
+
+def transform(x: Any, fn, *, into_subqueries: bool = True) -> Any:
+    """`x` rebuilt bottom-up: each node's children first, then `fn(node)` (return the node itself
+    to keep it). Unchanged parts stay the same objects, so `transform(x, f) is x` tells that
+    nothing changed. With `into_subqueries=False`, relations held by expressions are left as
+    they are (the scope of an expression's `Col`s ends there).
+
+        >>> bump = lambda n: replace(n, index=n.index + 1) if isinstance(n, Col) else n
+        >>> transform(Arith("+", Col(0, "int"), Col(2, "int"), "int"), bump)
+        Arith(op='+', left=Col(index=1, kind='int', affinity=None), right=Col(index=3, kind='int', affinity=None), kind='int')
+    """
     if isinstance(x, tuple):
-        for e in x:
-            yield from nodes(e)
-    elif hasattr(x, "__dataclass_fields__") and not isinstance(x, type):
-        yield x
-        for name in x.__dataclass_fields__:
-            yield from nodes(getattr(x, name))
+        return _rebuilt(x, fn, into_subqueries)
+    if not is_node(x):
+        return x
+    changes = {}
+    for name in x.__dataclass_fields__:
+        if not into_subqueries and name == "query" and isinstance(x, _SUBQUERY_HOLDERS):
+            continue
+        old = getattr(x, name)
+        new = _rebuilt(old, fn, into_subqueries)
+        if new is not old:
+            changes[name] = new
+    return fn(replace(x, **changes) if changes else x)
+
+
+def key(x: Any) -> tuple:
+    """A structural key: equal exactly when the two plans or expressions are the same tree
+    (relations compare by identity otherwise), and totally ordered, so it also sorts. `1`,
+    `1.0` and `True` differ, as they do for the engine.
+
+        >>> key(Lit(1, "int")) == key(Lit(1, "int")), key(Lit(1, "int")) == key(Lit(1.0, "int"))
+        (True, False)
+    """
+    if isinstance(x, tuple):
+        return ("tuple",) + tuple(key(v) for v in x)
+    if is_node(x):
+        return (type(x).__name__,) + tuple(key(getattr(x, name)) for name in x.__dataclass_fields__)
+    return (type(x).__name__, repr(x))
+
+
+def same(a: Any, b: Any) -> bool:
+    """`a` and `b` are the same tree (`key`)."""
+    return a is b or key(a) == key(b)
 
 
 def open_choices(x: Any) -> set[str]:
