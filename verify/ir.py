@@ -407,6 +407,8 @@ def key(x: Any) -> tuple:
         return ("tuple",) + tuple(key(v) for v in x)
     if is_node(x):
         return (type(x).__name__,) + tuple(key(getattr(x, name)) for name in x.__dataclass_fields__)
+    if isinstance(x, str):  # a str-valued enum member is its text
+        return ("str", repr(str(x)))
     return (type(x).__name__, repr(x))
 
 
