@@ -15,6 +15,9 @@
   here every row is used, which keeps exactly the same answer (a pruned permutation can never
   match) but makes it deterministic.
 
+A text holding several statements is judged on its first (`first_statement`): the official
+scripts hand it to Python's sqlite3, which ran the first statement and ignored the rest.
+
 Databases are opened read-only (`file:...?mode=ro`); each query has a time limit enforced by
 SQLite's progress handler. A query that fails or times out is reported in `error`: a failing
 prediction is a mismatch (`match=False`), a failing gold query leaves the pair undecided
@@ -114,6 +117,22 @@ def run_readonly(db_path: str | Path, sql: str, *, timeout: float = 30.0, ignore
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\])")
 _DISTINCT = re.compile(r"(?<![\w$])distinct(?![\w$])", re.IGNORECASE)
 _CUR_YEAR = re.compile(r"YEAR\s*\(\s*CURDATE\s*\(\s*\)\s*\)\s*", re.IGNORECASE)
+
+
+def first_statement(sql: str) -> str:
+    """The first SQL statement of `sql`: what Python's sqlite3 ran when given several (the
+    official Spider and BIRD scripts judge such a prediction on its first statement; the rest
+    was ignored). Text without a complete statement is returned unchanged.
+
+    >>> first_statement("SELECT 'a;b' FROM t; DROP TABLE t;")
+    "SELECT 'a;b' FROM t;"
+    >>> first_statement("SELECT 1 -- no semicolon")
+    'SELECT 1 -- no semicolon'
+    """
+    for i, ch in enumerate(sql):
+        if ch == ";" and sqlite3.complete_statement(sql[: i + 1]):
+            return sql[: i + 1] if sql[i + 1:].strip(" \t\r\n;") else sql
+    return sql
 
 
 def remove_distinct(sql: str) -> str:
@@ -240,6 +259,7 @@ def execution_match(gold_sql: str, pred_sql: str, db_path: str | Path, *, flavou
     t0 = time.monotonic()
     spider = flavour == "spider"
     g, p = spider_prepare(gold_sql, pred_sql, keep_distinct) if spider else (gold_sql, pred_sql)
+    g, p = first_statement(g), first_statement(p)
 
     def done(**kw: Any) -> ExResult:
         return ExResult(seconds=round(time.monotonic() - t0, 4), **kw)
@@ -260,5 +280,5 @@ def execution_match(gold_sql: str, pred_sql: str, db_path: str | Path, *, flavou
     return done(match=bird_eq(gold, pred), gold_rows=len(gold), pred_rows=len(pred))
 
 
-__all__ = ["ExResult", "execution_match", "result_eq", "bird_eq", "spider_prepare", "remove_distinct",
+__all__ = ["ExResult", "execution_match", "result_eq", "bird_eq", "spider_prepare", "remove_distinct", "first_statement",
            "spider_permutation", "order_matters", "run_readonly", "results_agree", "QueryFailed", "QueryTimeout"]

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from benchmarks.exec_acc import (
-    bird_eq, execution_match, remove_distinct, result_eq, run_readonly, spider_permutation, spider_prepare,
+    bird_eq, execution_match, first_statement, remove_distinct, result_eq, run_readonly, spider_permutation, spider_prepare,
 )
 
 
@@ -92,3 +92,24 @@ def test_timeout_and_read_only(db):
     r = execution_match("SELECT a FROM t", "DELETE FROM t", db, flavour="bird")
     assert r.match is False and "readonly" in r.error.replace(" ", "").lower()
     assert os.path.getmtime(db) == before and len(run_readonly(db, "SELECT * FROM t")) == 4
+
+
+def test_a_prediction_of_several_statements_is_judged_on_its_first(db):
+    # the official scripts hand the text to Python's sqlite3, which ran the first statement only
+    for flavour in ("spider", "bird"):
+        r = execution_match("SELECT a FROM t", "SELECT a FROM t; SELECT b FROM t;", db, flavour=flavour)
+        assert r.match is True and r.error is None
+        r = execution_match("SELECT a FROM t", "SELECT b FROM t; SELECT a FROM t", db, flavour=flavour)
+        assert r.match is False
+    # a semicolon inside a string or a comment ends nothing
+    assert execution_match("SELECT 'x;y'", "SELECT 'x;y' -- ; trailing\n; SELECT 1", db).match is True
+    before = open(db, "rb").read()
+    assert execution_match("SELECT a FROM t", "SELECT a FROM t; DELETE FROM t", db).match is True
+    assert open(db, "rb").read() == before
+
+
+def test_first_statement_keeps_a_single_statement_as_written():
+    assert first_statement("SELECT 1;  \n") == "SELECT 1;  \n"
+    assert first_statement("SELECT 1;;") == "SELECT 1;;"
+    assert first_statement("SELECT ';' AS x; SELECT 2") == "SELECT ';' AS x;"
+    assert first_statement("SELECT 1 /* ; */ + 1; SELECT 2") == "SELECT 1 /* ; */ + 1;"
