@@ -2,6 +2,12 @@
 
     parse → lower (resolve + IR) → random pass → SMT for k = 1..bound → decode → confirm → minimize
 
+It runs as named stages (`STAGES`) over one `CheckContext`: prepare the pair, the width check,
+the identical and same-plan shortcuts, the row-wise proof, the hints, a first random pass, the
+SMT search bound by bound, and the rest of the random budget when the solver stopped short;
+the first stage that returns a verdict answers, else `_conclude` does. `CheckContext.verdict`
+builds every verdict, and each carries its `proof` (how it was reached).
+
 Example:
     >>> from verify.schema_io import schema_from_ddl
     >>> s = schema_from_ddl("CREATE TABLE t (a INTEGER, b INTEGER);")
@@ -201,7 +207,7 @@ class CheckContext:
         return Proof(method=method, summary=summary, tried=list(self.tried), **fields)
 
 
-Stage = Callable[[CheckContext], "Verdict | None"]
+Stage = Callable[[CheckContext], Verdict | None]
 
 
 def _prepare_pair(ctx: CheckContext) -> Verdict | None:
