@@ -109,6 +109,17 @@ def test_an_smt_refutation_names_its_bound_and_the_bounds_proved_before(gold, ge
     assert v.proof.databases is None
 
 
+def test_a_refutation_by_the_random_pass_after_the_solver_says_why_the_solver_stopped(monkeypatch):
+    monkeypatch.setattr(check_module, "FIRST_RANDOM_PASS", 0.0)  # only the pass after the solver runs
+    monkeypatch.setattr(check_module, "_smt_at", lambda *a, **kw: check_module._SmtResult(
+        "unknown", assumptions=[], reason="solver gave up at k=1"))
+    v = check("SELECT COUNT(*) FROM t", "SELECT COUNT(a) FROM t", random_budget=3.0)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample.found_by == "random"
+    p = v.proof
+    assert p.method == "random" and "after the SMT search stopped" in p.summary
+    assert p.stopped == "solver gave up at k=1" and p.bounds == [] and p.databases == v.stats.random_databases
+
+
 def test_the_width_check_names_itself():
     v = check("SELECT a FROM t", "SELECT a, b FROM t")
     assert v.verdict == VerdictKind.NOT_EQUIVALENT
@@ -128,6 +139,15 @@ def test_unknown_says_what_was_tried_and_why_it_stopped(monkeypatch):
     p = v.proof
     assert p.method == "undecided" and p.stopped == "solver gave up at k=1" and p.bounds == []
     assert [t.split(":")[0] for t in p.tried] == ["random pass", "random pass after the SMT search"]
+
+
+def test_nondeterministic_names_the_search_that_found_the_witness_and_what_was_tried():
+    v = check("SELECT a FROM t LIMIT 1", "SELECT a FROM t ORDER BY a LIMIT 1", timeout=10)
+    assert v.verdict == VerdictKind.NONDETERMINISTIC and v.counterexample.order_dependent
+    p = v.proof
+    assert p.method == v.counterexample.found_by and p.method in ("random", "smt")
+    assert "order SQLite leaves open" in p.summary
+    assert p.tried and p.tried[0].startswith("row-wise proof")
 
 
 def test_unsupported_says_the_random_pass_ran():

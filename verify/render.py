@@ -96,7 +96,7 @@ def _proof_lines(p: Proof) -> list[str]:
         m = p.minimized
         lines.append(f"minimized: {m.rows_before} → {m.rows_after} {_rows(m.rows_after)}, "
                      f"{m.cells_before} → {m.cells_after} {_plural(m.cells_after, 'cell')}")
-    lines += [f"tried first: {t}" for t in p.tried]
+    lines += [f"tried: {t}" for t in p.tried]
     if p.stopped:
         lines.append(f"stopped: {p.stopped}")
     return lines
