@@ -45,6 +45,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -262,6 +264,33 @@ def _representative(members: list[Candidate], ver: _Verifier) -> str | None:
     return min(by[best], key=lambda c: c.id).id
 
 
+@dataclass
+class _Selecting:
+    """One `select` call as its stages share it: the candidates (executed), the verifier, and the
+    clusters as they form (union-find over candidate ids, each member's result key)."""
+
+    cands: list[Candidate]
+    ver: _Verifier
+    by_id: dict[str, Candidate] = field(init=False)
+    excluded: dict[str, str] = field(default_factory=dict)
+    executed: list[Candidate] = field(default_factory=list)
+    pending: list[Candidate] = field(default_factory=list)  # timed out: may join a cluster through the verifier
+    uf: _UnionFind = field(init=False)
+    key_of: dict[str, str] = field(default_factory=dict)  # candidate id -> key of its result group
+    clusters: list[Cluster] = field(default_factory=list)  # best first, once ranked
+    answer: str | None = None
+
+    def __post_init__(self) -> None:
+        self.by_id = {c.id: c for c in self.cands}
+
+    def clusters_now(self) -> dict[str, list[Candidate]]:
+        """The current clusters: root id -> members."""
+        out: dict[str, list[Candidate]] = defaultdict(list)
+        for cid in self.uf.parent:
+            out[self.uf.find(cid)].append(self.by_id[cid])
+        return out
+
+
 def select(cands: list[Candidate], db_path: str | Path, *, schema: Any = None,
            config: SelectConfig | None = None) -> Selection:
     """Cluster `cands` and choose the answer (see the module doc). SQL candidates without a
@@ -275,95 +304,101 @@ def select(cands: list[Candidate], db_path: str | Path, *, schema: Any = None,
         raise ValueError(f"candidate ids must be unique; {dup!r} occurs twice")
     cands = [c.model_copy() for c in cands]  # the caller's candidates stay as they were
     execute_candidates(cands, db_path, config)
-    ver = _Verifier(schema, config)
-    by_id = {c.id: c for c in cands}
-    excluded: dict[str, str] = {}
-    executed: list[Candidate] = []
-    pending: list[Candidate] = []  # timed out: may join a cluster through the verifier
-    for c in sorted(cands, key=lambda c: c.id):
-        if c.result is not None:
-            executed.append(c)
-        elif c.timed_out and c.sql:
-            pending.append(c)
-        else:
-            excluded[c.id] = c.error or "no result"
+    s = _Selecting(cands, _Verifier(schema, config))
+    for stage in SELECT_STAGES:
+        stage(s)
+    return Selection(answer_id=s.answer, answer_sql=s.by_id[s.answer].sql if s.answer else None,
+                     clusters=s.clusters, excluded=s.excluded, verifier_calls=s.ver.calls,
+                     verifier_proofs=s.ver.proofs, seconds=round(time.monotonic() - t0, 4))
 
-    uf = _UnionFind([c.id for c in executed + pending])
-    key_of: dict[str, str] = {}
-    # 1. execution results: multiset groups, split by row order where candidates sort
+
+def _partition(s: _Selecting) -> None:
+    """Executed candidates, timed-out SQL ones (pending), and the rest excluded with the reason."""
+    for c in sorted(s.cands, key=lambda c: c.id):
+        if c.result is not None:
+            s.executed.append(c)
+        elif c.timed_out and c.sql:
+            s.pending.append(c)
+        else:
+            s.excluded[c.id] = c.error or "no result"
+    s.uf = _UnionFind([c.id for c in s.executed + s.pending])
+
+
+def _cluster_by_results(s: _Selecting) -> None:
+    """Execution results: multiset groups, split by row order where candidates sort."""
     bags: dict[str, list[tuple[Candidate, str]]] = defaultdict(list)
-    for c in executed:
+    for c in s.executed:
         bag, lst = result_keys(c.result)  # type: ignore[arg-type]
         bags[bag].append((c, lst))
     for bag, group in bags.items():
         ordered = [(c, lst) for c, lst in group if _is_ordered(c)]
         orders = Counter(lst for _, lst in ordered)
         if len(orders) <= 1:
-            root_key = bag
             for c, _ in group:
-                key_of[c.id] = root_key
-                uf.union(group[0][0].id, c.id)
+                s.key_of[c.id] = bag
+                s.uf.union(group[0][0].id, c.id)
             continue
         largest = min(orders, key=lambda k: (-orders[k], k))
         for c, lst in group:
-            k = lst if _is_ordered(c) else largest
-            key_of[c.id] = k
+            s.key_of[c.id] = lst if _is_ordered(c) else largest
         firsts: dict[str, str] = {}
         for c, _ in group:
-            k = key_of[c.id]
+            k = s.key_of[c.id]
             firsts.setdefault(k, c.id)
-            uf.union(firsts[k], c.id)
+            s.uf.union(firsts[k], c.id)
 
-    # 2. verifier: timed-out candidates join a cluster they are proved equivalent to
-    def clusters_now() -> dict[str, list[Candidate]]:
-        out: dict[str, list[Candidate]] = defaultdict(list)
-        for cid in uf.parent:
-            out[uf.find(cid)].append(by_id[cid])
-        return out
 
-    for c in pending:
-        cl = clusters_now()
-        order = sorted(cl.items(), key=lambda kv: (-len(kv[1]), key_of.get(kv[0], "~"), kv[0]))
+def _join_timed_out(s: _Selecting) -> None:
+    """The verifier: a timed-out candidate joins the first cluster (largest first) whose
+    representative it is proved equivalent to; otherwise it is excluded."""
+    for c in s.pending:
+        order = sorted(s.clusters_now().items(), key=lambda kv: (-len(kv[1]), s.key_of.get(kv[0], "~"), kv[0]))
         for root, members in order:
-            if root == uf.find(c.id):
+            if root == s.uf.find(c.id):
                 continue
             rep = next((m for m in sorted(members, key=lambda m: m.id) if m.sql and not m.timed_out), None)
             if rep is None:
                 continue
-            if ver.equivalent(rep.sql or "", c.sql or ""):
-                uf.union(root, c.id)
-                key_of.setdefault(c.id, key_of.get(rep.id, ""))
+            if s.ver.equivalent(rep.sql or "", c.sql or ""):
+                s.uf.union(root, c.id)
+                s.key_of.setdefault(c.id, s.key_of.get(rep.id, ""))
                 break
         else:
-            excluded[c.id] = (c.error or "timed out") + "; not proved equivalent to an executed candidate"
-    for cid in excluded:
-        uf.parent.pop(cid, None)
+            s.excluded[c.id] = (c.error or "timed out") + "; not proved equivalent to an executed candidate"
+    for cid in s.excluded:
+        s.uf.parent.pop(cid, None)
 
-    clusters: list[Cluster] = []
-    groups = clusters_now()
-    for root, members in groups.items():
-        keys = sorted({key_of[m.id] for m in members if m.id in key_of})
+
+def _rank_clusters(s: _Selecting) -> None:
+    """The clusters, ranked: more votes, then (among clusters tied on size at the top) more
+    verifier-proved support, then the smaller content key."""
+    for members in s.clusters_now().values():
+        keys = sorted({s.key_of[m.id] for m in members if m.id in s.key_of})
         res = next((m.result for m in sorted(members, key=lambda m: m.id) if m.result is not None), None)
-        clusters.append(Cluster(members=sorted(m.id for m in members), key=keys[0] if keys else "",
-                                size=len(members), rows=res.total_rows if res else None))
-    # 3. support for clusters tied on size at the top
-    clusters.sort(key=lambda c: (-c.size, c.key))
-    if len(clusters) > 1 and clusters[0].size == clusters[1].size:
-        for cl in clusters:
-            if cl.size != clusters[0].size:
+        s.clusters.append(Cluster(members=sorted(m.id for m in members), key=keys[0] if keys else "",
+                                  size=len(members), rows=res.total_rows if res else None))
+    s.clusters.sort(key=lambda c: (-c.size, c.key))
+    if len(s.clusters) > 1 and s.clusters[0].size == s.clusters[1].size:
+        for cl in s.clusters:
+            if cl.size != s.clusters[0].size:
                 break
-            cl.support, cl.support_checked, _ = _support([by_id[m] for m in cl.members], ver)
-    clusters.sort(key=lambda c: (-c.size, -c.support, c.key))
-    answer = None
-    for cl in clusters:
-        members = [by_id[m] for m in cl.members]
+            cl.support, cl.support_checked, _ = _support([s.by_id[m] for m in cl.members], s.ver)
+    s.clusters.sort(key=lambda c: (-c.size, -c.support, c.key))
+
+
+def _choose_answer(s: _Selecting) -> None:
+    """Each cluster's representative SQL member; the answer is the best cluster's."""
+    for cl in s.clusters:
+        members = [s.by_id[m] for m in cl.members]
         if any(m.sql and m.language == "sql" for m in members):
-            cl.representative = _representative([m for m in members if m.language == "sql"], ver)
-            if answer is None:
-                answer = cl.representative
-    return Selection(answer_id=answer, answer_sql=by_id[answer].sql if answer else None, clusters=clusters,
-                     excluded=excluded, verifier_calls=ver.calls, verifier_proofs=ver.proofs,
-                     seconds=round(time.monotonic() - t0, 4))
+            cl.representative = _representative([m for m in members if m.language == "sql"], s.ver)
+            if s.answer is None:
+                s.answer = cl.representative
+
+
+SELECT_STAGES: tuple[Callable[[_Selecting], None], ...] = (
+    _partition, _cluster_by_results, _join_timed_out, _rank_clusters, _choose_answer)
+"""What `select` runs, in order (see the module doc)."""
 
 
 def _is_ordered(c: Candidate) -> bool:

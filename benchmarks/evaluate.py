@@ -33,6 +33,7 @@ import hashlib
 import json
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,7 +41,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from benchmarks.datasets import Question, load_dataset, load_schema_cached
+from benchmarks.datasets import Dataset, Question, load_dataset, load_schema_cached
 from benchmarks.predictions import align, load_predictions
 from benchmarks.store import ResultKey, ResultRow, RunStore, VerificationRow, ExecutionRow, normalize_sql, sql_hash, text_hash
 
@@ -115,42 +116,73 @@ def check_constraints_available() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# worker side (runs in executor processes; plain dicts in and out)
+# worker side (runs in executor processes: a task model in, plain dicts out)
+
+
+class ExTask(BaseModel):
+    """EX of one question's predictions on its database: one executor call."""
+
+    gold: str
+    db_path: str
+    flavour: str
+    timeout: float
+    keep_distinct: bool
+    preds: dict[str, str] = Field(default_factory=dict, description="execution key -> predicted SQL")
+
+
+class VerifyTask(BaseModel):
+    """Verification of one distinct (gold, prediction) pair, as the metric compared it: one executor call."""
+
+    gold: str
+    pred: str
+    db_id: str
+    db_path: str | None
+    tables_json: str
+    constraints: str | None = None
+    semantics: str
+    bound: int
+    timeout: float
+    random_budget: float | None
+    minimize: bool
+    flavour: str
+    plain: dict[str, Any] | None = Field(default=None, description="with `constraints`: the verdict without them, "
+                                                                    "when the run store has it")
+
 
 _SCHEMAS: dict[tuple, Any] = {}
 
 
-def _schema_for(task: dict) -> Any:
-    key = (task["db_path"], task["tables_json"], task["db_id"], task.get("constraints"))
+def _schema_for(task: VerifyTask) -> Any:
+    key = (task.db_path, task.tables_json, task.db_id, task.constraints)
     if key not in _SCHEMAS:
-        schema = load_schema_cached(task["db_path"], task["tables_json"], task["db_id"])
-        if task.get("constraints"):
+        schema = load_schema_cached(task.db_path, task.tables_json, task.db_id)
+        if task.constraints:
             from constraints import apply_constraints, load_constraints
 
-            schema = apply_constraints(schema, load_constraints(task["constraints"], db_id=task["db_id"]))
+            schema = apply_constraints(schema, load_constraints(task.constraints, db_id=task.db_id))
         _SCHEMAS[key] = schema
     return _SCHEMAS[key]
 
 
-def run_task(task: dict) -> Any:
+def run_task(task: ExTask | VerifyTask) -> Any:
     """Run one EX or verification task (the function executors call)."""
-    if task["kind"] == "ex":
+    if isinstance(task, ExTask):
         from benchmarks.exec_acc import execution_match
 
-        return {pred_key: execution_match(task["gold"], pred, task["db_path"], flavour=task["flavour"],
-                                          timeout=task["timeout"], keep_distinct=task["keep_distinct"]).model_dump()
-                for pred_key, pred in task["preds"].items()}
+        return {pred_key: execution_match(task.gold, pred, task.db_path, flavour=task.flavour,
+                                          timeout=task.timeout, keep_distinct=task.keep_distinct).model_dump()
+                for pred_key, pred in task.preds.items()}
     return _verify_task(task)
 
 
-def _verify_task(task: dict) -> dict:
+def _verify_task(task: VerifyTask) -> dict:
     """One verification task; with constraints it builds on the verdict without them."""
-    if task.get("constraints"):
+    if task.constraints:
         return _verify_with_constraints(task)
     return _verify_once(task)
 
 
-def _verify_once(task: dict, hints: list[dict] | None = None) -> dict:
+def _verify_once(task: VerifyTask, hints: list[dict] | None = None) -> dict:
     from verify.check import check_pair
     from verify.schema import SchemaError
 
@@ -159,8 +191,8 @@ def _verify_once(task: dict, hints: list[dict] | None = None) -> dict:
         schema = _schema_for(task)
     except (SchemaError, OSError, ValueError) as e:
         return {"verdict": "error", "reason": f"schema: {e}", "counterexample": None, "seconds": 0.0}
-    v = check_pair(task["gold"], task["pred"], schema=schema, bound=task["bound"], semantics=task["semantics"],
-                   timeout=task["timeout"], random_budget=task["random_budget"], minimize_result=task["minimize"],
+    v = check_pair(task.gold, task.pred, schema=schema, bound=task.bound, semantics=task.semantics,
+                   timeout=task.timeout, random_budget=task.random_budget, minimize_result=task.minimize,
                    hints=hints)
     verdict, reason = v.verdict.value, v.reason
     cex = v.counterexample.model_dump() if v.counterexample else None
@@ -169,16 +201,16 @@ def _verify_once(task: dict, hints: list[dict] | None = None) -> dict:
 
         g = [tuple(r) for r in v.counterexample.gold_result.rows]
         p = [tuple(r) for r in v.counterexample.gen_result.rows]
-        if results_agree(task["flavour"], task["gold"], g, p):
+        if results_agree(task.flavour, task.gold, g, p):
             verdict = "unknown"
-            reason = (f"the verifier's counterexample differs only in a way the {task['flavour']} metric ignores "
+            reason = (f"the verifier's counterexample differs only in a way the {task.flavour} metric ignores "
                       f"(column order, duplicates or row order); {reason}").rstrip("; ")
     return {"verdict": verdict, "reason": reason, "counterexample": cex,
             "seconds": round(time.monotonic() - t0, 3), "bound": v.bound, "complete": v.complete}
 
 
-def _verify_with_constraints(task: dict) -> dict:
-    """Verification under `task['constraints']`, reusing the verdict without them.
+def _verify_with_constraints(task: VerifyTask) -> dict:
+    """Verification under `task.constraints`, reusing the verdict without them.
 
     Constraints only remove databases, so a pair proved equivalent without them (up to k rows,
     or for every size) is equivalent with them, and a counterexample found without them that
@@ -191,12 +223,12 @@ def _verify_with_constraints(task: dict) -> dict:
     store's row without constraints).
 
     The plain verdict comes from the run store when a run without constraints left it
-    (`task['plain']`); otherwise it is computed here and returned as `out['plain']` for the store.
+    (`task.plain`); otherwise it is computed here and returned as `out['plain']` for the store.
     """
     t0 = time.monotonic()
-    plain, computed = task.get("plain"), None
+    plain, computed = task.plain, None
     if plain is None:
-        plain = computed = _verify_once({**task, "constraints": None})
+        plain = computed = _verify_once(task.model_copy(update={"constraints": None}))
     cex = plain.get("counterexample")
     if plain["verdict"] == "equivalent":
         out = {**plain, "reason": _joined("proved without the constraints, which only remove databases",
@@ -218,8 +250,8 @@ def _joined(*parts: str | None) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def _satisfies_constraints(task: dict, cex: dict) -> bool:
-    """Does the counterexample database satisfy the schema with `task['constraints']` applied?"""
+def _satisfies_constraints(task: VerifyTask, cex: dict) -> bool:
+    """Does the counterexample database satisfy the schema with `task.constraints` applied?"""
     from verify.engine import EngineError, materialize
     from verify.schema import SchemaError
 
@@ -268,11 +300,11 @@ def judge_pair(gold: str, pred: str, *, db_path: str | Path | None, db_id: str, 
             return {"ex": ex, "ex_error": ex_error, "verdict": None, "reason": None, "counterexample": None,
                     "outcome": outcome, "verified": False}
     g, p = metric_pair(gold, pred, flavour, keep_distinct, perm)
-    v = _verify_task({"gold": g, "pred": p, "db_path": str(db_path) if db_path else None,
-                      "tables_json": str(tables_json), "db_id": db_id,
-                      "constraints": str(constraints) if constraints else None,
-                      "semantics": "set" if flavour == "bird" else "auto", "bound": bound, "timeout": timeout,
-                      "random_budget": random_budget, "minimize": minimize, "flavour": flavour})
+    v = _verify_task(VerifyTask(gold=g, pred=p, db_path=str(db_path) if db_path else None,
+                                tables_json=str(tables_json), db_id=db_id,
+                                constraints=str(constraints) if constraints else None,
+                                semantics="set" if flavour == "bird" else "auto", bound=bound, timeout=timeout,
+                                random_budget=random_budget, minimize=minimize, flavour=flavour))
     outcome = OUTCOME_OF_VERDICT.get(v["verdict"], "error")
     return {"ex": ex, "ex_error": ex_error, "verdict": v["verdict"], "reason": v["reason"],
             "counterexample": v["counterexample"], "outcome": outcome, "verified": outcome != REFUTED}
@@ -421,166 +453,230 @@ class _Pair(BaseModel):
     key: ResultKey
 
 
+class _Accepted(BaseModel):
+    """A pair that goes on to verification, with its EX outcome (None without databases)."""
+
+    pair: _Pair
+    ex: bool | None = None
+    ex_error: str | None = None
+    ex_seconds: float = 0.0
+    column_permutation: list[int] | None = None
+
+
+@dataclass
+class _EvalRun:
+    """One `run_evaluation` as its stages share it: the configuration, the dataset, the pairs
+    (all of them, and those the store does not have yet), and what the stages produce."""
+
+    cfg: EvalConfig
+    store: RunStore
+    console: Console
+    ds: Dataset
+    questions: list[Question]
+    ex_available: bool  # the dev set has its databases: EX runs
+    chash: str
+    version: str
+    settings: str
+    systems: list[str] = field(default_factory=list)
+    pairs: list[_Pair] = field(default_factory=list)
+    todo: list[_Pair] = field(default_factory=list)
+    executor: Any = None
+    accepted: list[_Accepted] = field(default_factory=list)  # EX-accepted (or no EX): to verify
+    new_ex: int = 0
+    new_verifications: int = 0
+
+    def row(self, p: _Pair, **fields: Any) -> ResultRow:
+        """The result row of `p` with `fields` (outcome, EX, verdict, ...)."""
+        return ResultRow(**p.key.model_dump(), db_id=p.q.db_id, difficulty=p.q.difficulty, status=p.q.status,
+                         gold_sql=p.q.gold_sql, pred_sql=p.pred, **fields)
+
+
 def run_evaluation(cfg: EvalConfig, prediction_files: list[tuple[str | None, Path]], *, store: RunStore,
                    console: Console | None = None) -> Leaderboard:
-    """Evaluate every prediction file; results go to `store`; returns the leaderboard."""
+    """Evaluate every prediction file; results go to `store`; returns the leaderboard.
+
+    Stages: the pairs of every file (`_collect_pairs`), those not yet in the store (`_resume`),
+    EX (`_execution_stage`), verification of the EX-accepted ones (`_verification_stage`), and
+    the leaderboard of the store's rows (`_leaderboard`)."""
     from benchmarks.executors import make_executor
 
-    console = console or Console(stderr=True)
     t_start = time.monotonic()
+    run = _start(cfg, store, console or Console(stderr=True))
+    _collect_pairs(run, prediction_files)
+    _resume(run)
+    run.executor = make_executor(cfg.executor, workers=cfg.workers, ray_address=cfg.ray_address)
+    with _progress(run.console) as prog:
+        _execution_stage(run, prog)
+        _verification_stage(run, prog)
+    return _leaderboard(run, time.monotonic() - t_start)
+
+
+def _start(cfg: EvalConfig, store: RunStore, console: Console) -> _EvalRun:
+    """Check the options, load the dataset and the questions to evaluate."""
     if cfg.constraints is not None:
         check_constraints_available()
     chash = constraints_hash(cfg.constraints)
     ds = load_dataset(cfg.benchmark, cfg.data_dir, cfg.split)
     questions = ds.questions[: cfg.limit] if cfg.limit else ds.questions
-    ex_available = ds.has_databases()
-    known = {q.db_id for q in ds.questions}
-    version, settings = tool_version(), cfg.settings_string()
+    return _EvalRun(cfg=cfg, store=store, console=console, ds=ds, questions=questions,
+                    ex_available=ds.has_databases(), chash=chash,
+                    version=tool_version(), settings=cfg.settings_string())
 
-    pairs: list[_Pair] = []
-    systems: list[str] = []
+
+def _collect_pairs(run: _EvalRun, prediction_files: list[tuple[str | None, Path]]) -> None:
+    """One pair per (question, system), keyed for the store."""
+    cfg, known = run.cfg, {q.db_id for q in run.ds.questions}
     for name, path in prediction_files:
         preds = load_predictions(path, known_db_ids=known, system=name)
-        if preds.system in systems:
+        if preds.system in run.systems:
             raise EvalError(f"two prediction files give the system name {preds.system!r}; rename one")
-        systems.append(preds.system)
-        sqls = align(preds, ds)
-        for q in questions:
+        run.systems.append(preds.system)
+        sqls = align(preds, run.ds)
+        for q in run.questions:
             pred = sqls[q.index]
             key = ResultKey(benchmark=cfg.name, question=q.index, system=preds.system, gold_hash=sql_hash(q.gold_sql),
                             pred_hash=sql_hash(pred), semantics=cfg.semantics, bound=cfg.bound,
-                            constraints_hash=chash, tool_version=version, settings=settings)
-            pairs.append(_Pair(system=preds.system, q=q, pred=pred, key=key))
+                            constraints_hash=run.chash, tool_version=run.version, settings=run.settings)
+            run.pairs.append(_Pair(system=preds.system, q=q, pred=pred, key=key))
 
-    finished = store.finished_keys(cfg.name)
-    todo = [p for p in pairs if p.key.tuple() not in finished]
-    if len(todo) < len(pairs):
-        console.print(f"[dim]{len(pairs) - len(todo)} of {len(pairs)} pairs already in {store.path}; resuming[/]")
-    executor = make_executor(cfg.executor, workers=cfg.workers, ray_address=cfg.ray_address)
-    flavour = cfg.benchmark
 
-    def base(p: _Pair, **kw: Any) -> ResultRow:
-        return ResultRow(**p.key.model_dump(), db_id=p.q.db_id, difficulty=p.q.difficulty, status=p.q.status,
-                         gold_sql=p.q.gold_sql, pred_sql=p.pred, **kw)
+def _resume(run: _EvalRun) -> None:
+    """The pairs the store has no result for yet."""
+    finished = run.store.finished_keys(run.cfg.name)
+    run.todo = [p for p in run.pairs if p.key.tuple() not in finished]
+    if len(run.todo) < len(run.pairs):
+        run.console.print(f"[dim]{len(run.pairs) - len(run.todo)} of {len(run.pairs)} pairs already in "
+                          f"{run.store.path}; resuming[/]")
 
-    # --- 1. EX
-    needs_verify: list[tuple[_Pair, bool | None, str | None, float, list[int] | None]] = []
-    ex_tasks: dict[str, dict] = {}
+
+def _execution_stage(run: _EvalRun, prog: Progress | LogProgress) -> None:
+    """EX of every pair (one task per question, cached by execution key): rejected pairs are
+    stored as refuted by the database, accepted ones (every pair without databases) go on."""
+    cfg, store, flavour = run.cfg, run.store, run.cfg.benchmark
+    ex_tasks: dict[str, ExTask] = {}
     ekey_of_pair: dict[int, str] = {}
-    for i, p in enumerate(todo):
-        if ex_available and p.q.db_path is None:
-            store.stage_result(base(p, outcome="database_missing"))
+    for i, p in enumerate(run.todo):
+        if run.ex_available and p.q.db_path is None:
+            store.stage_result(run.row(p, outcome="database_missing"))
             continue
-        if not ex_available:
-            needs_verify.append((p, None, None, 0.0, None))
+        if not run.ex_available:
+            run.accepted.append(_Accepted(pair=p))
             continue
-        ekey = text_hash(cfg.name, p.q.index, p.key.gold_hash, p.key.pred_hash, flavour, cfg.keep_distinct,
-                         cfg.ex_timeout)
-        ekey_of_pair[i] = ekey
+        ekey_of_pair[i] = text_hash(cfg.name, p.q.index, p.key.gold_hash, p.key.pred_hash, flavour,
+                                    cfg.keep_distinct, cfg.ex_timeout)
     cached_ex = store.executions(sorted(set(ekey_of_pair.values())))
     for i, ekey in ekey_of_pair.items():
         if ekey in cached_ex:
             continue
-        p = todo[i]
-        t = ex_tasks.setdefault(f"q{p.q.index}", {"kind": "ex", "gold": p.q.gold_sql, "db_path": str(p.q.db_path),
-                                                   "flavour": flavour, "timeout": cfg.ex_timeout,
-                                                   "keep_distinct": cfg.keep_distinct, "preds": {}})
-        t["preds"][ekey] = p.pred
-    new_ex = sum(len(t["preds"]) for t in ex_tasks.values())
-    with _progress(console) as prog:
-        if ex_tasks:
-            bar = prog.add_task("EX (execution)", total=new_ex)
-            items = sorted(ex_tasks.items())
-            budget = {tid: cfg.ex_timeout * (len(t["preds"]) + 1) + 30 for tid, t in items}
-            for out in executor.map(run_task, items, timeout=max(budget.values())):
-                task = ex_tasks[out.task_id]
-                for ekey in task["preds"]:
-                    if out.error:
-                        row = ExecutionRow(ekey=ekey, ex=None if out.error != "timeout" else False,
-                                           ex_error=f"EX task failed: {out.error.splitlines()[0]}")
-                    else:
-                        r = out.value[ekey]
-                        row = ExecutionRow(ekey=ekey, ex=r["match"], ex_error=r["error"], seconds=r["seconds"],
-                                           column_permutation=r["column_permutation"])
-                    cached_ex[ekey] = row
-                    store.stage_execution(row)
-                prog.advance(bar, len(task["preds"]))
-        store.flush()
-        for i, ekey in ekey_of_pair.items():
-            p, e = todo[i], cached_ex[ekey]
-            if e.ex is True:
-                needs_verify.append((p, True, e.ex_error, e.seconds, e.column_permutation))
-            elif e.ex is None:
-                store.stage_result(base(p, ex=None, ex_error=e.ex_error, outcome="gold_failed", seconds=e.seconds))
-            else:
-                store.stage_result(base(p, ex=False, ex_error=e.ex_error, outcome="refuted_by_database",
-                                        seconds=e.seconds))
-        store.flush()
-
-        # --- 2. verification, deduplicated
-        groups: dict[str, list[tuple[_Pair, bool | None, str | None, float]]] = defaultdict(list)
-        vtasks: dict[str, dict] = {}
-        plain_vkey: dict[str, str] = {}  # with --constraints: the key of the same pair verified without them
-        for p, ex, ex_err, ex_secs, perm in needs_verify:
-            gold, pred = metric_pair(p.q.gold_sql, p.pred, flavour, cfg.keep_distinct, perm)
-            pair_id = (p.q.db_id, normalize_sql(gold), normalize_sql(pred), cfg.semantics, cfg.bound)
-            vkey = text_hash(*pair_id, chash, version, settings, flavour)
-            groups[vkey].append((p, ex, ex_err, ex_secs))
-            if vkey not in vtasks:
-                if cfg.constraints:
-                    plain_vkey[vkey] = text_hash(*pair_id, constraints_hash(None), version, settings, flavour)
-                vtasks[vkey] = {"kind": "verify", "gold": gold, "pred": pred, "db_id": p.q.db_id,
-                                "db_path": str(p.q.db_path) if p.q.db_path else None,
-                                "tables_json": str(ds.tables_json),
-                                "constraints": str(cfg.constraints) if cfg.constraints else None,
-                                "semantics": cfg.semantics, "bound": cfg.bound, "timeout": cfg.timeout,
-                                "random_budget": cfg.random_budget, "minimize": cfg.minimize, "flavour": flavour}
-
-        def finish(vkey: str, v: VerificationRow) -> None:
-            for p, ex, ex_err, ex_secs in groups[vkey]:
-                outcome = "timeout" if v.verdict == "timeout" else OUTCOME_OF_VERDICT.get(v.verdict, "error")
-                store.stage_result(base(p, ex=ex, ex_error=ex_err, verdict=v.verdict, reason=v.reason,
-                                        counterexample=v.counterexample, outcome=outcome,
-                                        seconds=round(ex_secs + v.seconds, 3)))
-
-        cached_v = store.verifications(list(vtasks))
-        for vkey, v in cached_v.items():
-            finish(vkey, v)
-        new = [(k, t) for k, t in vtasks.items() if k not in cached_v]
-        cached_plain = store.verifications([plain_vkey[k] for k, _ in new if k in plain_vkey])
-        for k, t in new:
-            if k in plain_vkey and plain_vkey[k] in cached_plain:
-                t["plain"] = cached_plain[plain_vkey[k]].model_dump(exclude={"vkey"})
-        if new:
-            bar = prog.add_task(f"verify ({len(needs_verify)} pairs, {len(vtasks)} distinct)", total=len(new))
-            # a pair whose verifier overruns its own deadline this much is stuck: kill it
-            hard = cfg.timeout * 3 + 30
-            for out in executor.map(run_task, new, timeout=hard):
+        p = run.todo[i]
+        t = ex_tasks.setdefault(f"q{p.q.index}", ExTask(gold=p.q.gold_sql, db_path=str(p.q.db_path), flavour=flavour,
+                                                        timeout=cfg.ex_timeout, keep_distinct=cfg.keep_distinct))
+        t.preds[ekey] = p.pred
+    run.new_ex = sum(len(t.preds) for t in ex_tasks.values())
+    if ex_tasks:
+        bar = prog.add_task("EX (execution)", total=run.new_ex)
+        items = sorted(ex_tasks.items())
+        budget = {tid: cfg.ex_timeout * (len(t.preds) + 1) + 30 for tid, t in items}
+        for out in run.executor.map(run_task, items, timeout=max(budget.values())):
+            task = ex_tasks[out.task_id]
+            for ekey in task.preds:
                 if out.error:
-                    verdict = "timeout" if out.error == "timeout" else "error"
-                    reason = (f"killed after {out.seconds:.0f}s (verifier timeout {cfg.timeout:g}s)"
-                              if verdict == "timeout" else f"verifier failed: {out.error.splitlines()[0]}")
-                    v = VerificationRow(vkey=out.task_id, verdict=verdict, reason=reason, seconds=out.seconds)
+                    row = ExecutionRow(ekey=ekey, ex=None if out.error != "timeout" else False,
+                                       ex_error=f"EX task failed: {out.error.splitlines()[0]}")
                 else:
-                    r = out.value
-                    v = VerificationRow(vkey=out.task_id, verdict=r["verdict"], reason=r["reason"],
-                                        counterexample=r["counterexample"], seconds=r["seconds"])
-                    if r.get("plain"):  # the verdict without constraints, computed on the way
-                        store.stage_verification(VerificationRow(vkey=plain_vkey[out.task_id], **{
-                            f: r["plain"][f] for f in ("verdict", "reason", "counterexample", "seconds")}))
-                store.stage_verification(v)
-                finish(out.task_id, v)
-                prog.advance(bar)
-        store.flush()
+                    r = out.value[ekey]
+                    row = ExecutionRow(ekey=ekey, ex=r["match"], ex_error=r["error"], seconds=r["seconds"],
+                                       column_permutation=r["column_permutation"])
+                cached_ex[ekey] = row
+                store.stage_execution(row)
+            prog.advance(bar, len(task.preds))
+    store.flush()
+    for i, ekey in ekey_of_pair.items():
+        p, e = run.todo[i], cached_ex[ekey]
+        if e.ex is True:
+            run.accepted.append(_Accepted(pair=p, ex=True, ex_error=e.ex_error, ex_seconds=e.seconds,
+                                          column_permutation=e.column_permutation))
+        elif e.ex is None:
+            store.stage_result(run.row(p, ex=None, ex_error=e.ex_error, outcome="gold_failed", seconds=e.seconds))
+        else:
+            store.stage_result(run.row(p, ex=False, ex_error=e.ex_error, outcome="refuted_by_database",
+                                       seconds=e.seconds))
+    store.flush()
 
-    current = {p.key.tuple() for p in pairs}
-    records = [r for r in store.results(cfg.name, systems) if r.tuple() in current]
-    excluded = sum(1 for q in questions if ex_available and q.db_path is None)
-    qinfo = {q.index: {"question": q.question, "evidence": q.evidence, "db_id": q.db_id} for q in questions}
-    return Leaderboard(benchmark=cfg.name, config=json.loads(cfg.model_dump_json()), ex_available=ex_available,
-                       systems=summarize(records, systems, ex_available), records=records,
-                       excluded_questions=excluded, questions=qinfo, wall_seconds=round(time.monotonic() - t_start, 2),
-                       pairs=len(pairs), new_ex_tasks=new_ex, new_verifications=len(new))
+
+def _verification_stage(run: _EvalRun, prog: Progress | LogProgress) -> None:
+    """Verification of the accepted pairs, once per distinct pair the metric compared (cached
+    by verification key; with --constraints, the store's verdict without them is reused)."""
+    cfg, store, flavour = run.cfg, run.store, run.cfg.benchmark
+    groups: dict[str, list[_Accepted]] = defaultdict(list)
+    vtasks: dict[str, VerifyTask] = {}
+    plain_vkey: dict[str, str] = {}  # with --constraints: the key of the same pair verified without them
+    for a in run.accepted:
+        p = a.pair
+        gold, pred = metric_pair(p.q.gold_sql, p.pred, flavour, cfg.keep_distinct, a.column_permutation)
+        pair_id = (p.q.db_id, normalize_sql(gold), normalize_sql(pred), cfg.semantics, cfg.bound)
+        vkey = text_hash(*pair_id, run.chash, run.version, run.settings, flavour)
+        groups[vkey].append(a)
+        if vkey not in vtasks:
+            if cfg.constraints:
+                plain_vkey[vkey] = text_hash(*pair_id, constraints_hash(None), run.version, run.settings, flavour)
+            vtasks[vkey] = VerifyTask(gold=gold, pred=pred, db_id=p.q.db_id,
+                                      db_path=str(p.q.db_path) if p.q.db_path else None,
+                                      tables_json=str(run.ds.tables_json),
+                                      constraints=str(cfg.constraints) if cfg.constraints else None,
+                                      semantics=cfg.semantics, bound=cfg.bound, timeout=cfg.timeout,
+                                      random_budget=cfg.random_budget, minimize=cfg.minimize, flavour=flavour)
+
+    def finish(vkey: str, v: VerificationRow) -> None:
+        for a in groups[vkey]:
+            outcome = "timeout" if v.verdict == "timeout" else OUTCOME_OF_VERDICT.get(v.verdict, "error")
+            store.stage_result(run.row(a.pair, ex=a.ex, ex_error=a.ex_error, verdict=v.verdict, reason=v.reason,
+                                       counterexample=v.counterexample, outcome=outcome,
+                                       seconds=round(a.ex_seconds + v.seconds, 3)))
+
+    cached_v = store.verifications(list(vtasks))
+    for vkey, v in cached_v.items():
+        finish(vkey, v)
+    new = [(k, t) for k, t in vtasks.items() if k not in cached_v]
+    cached_plain = store.verifications([plain_vkey[k] for k, _ in new if k in plain_vkey])
+    for k, t in new:
+        if k in plain_vkey and plain_vkey[k] in cached_plain:
+            t.plain = cached_plain[plain_vkey[k]].model_dump(exclude={"vkey"})
+    run.new_verifications = len(new)
+    if new:
+        bar = prog.add_task(f"verify ({len(run.accepted)} pairs, {len(vtasks)} distinct)", total=len(new))
+        # a pair whose verifier overruns its own deadline this much is stuck: kill it
+        hard = cfg.timeout * 3 + 30
+        for out in run.executor.map(run_task, new, timeout=hard):
+            if out.error:
+                verdict = "timeout" if out.error == "timeout" else "error"
+                reason = (f"killed after {out.seconds:.0f}s (verifier timeout {cfg.timeout:g}s)"
+                          if verdict == "timeout" else f"verifier failed: {out.error.splitlines()[0]}")
+                v = VerificationRow(vkey=out.task_id, verdict=verdict, reason=reason, seconds=out.seconds)
+            else:
+                r = out.value
+                v = VerificationRow(vkey=out.task_id, verdict=r["verdict"], reason=r["reason"],
+                                    counterexample=r["counterexample"], seconds=r["seconds"])
+                if r.get("plain"):  # the verdict without constraints, computed on the way
+                    store.stage_verification(VerificationRow(vkey=plain_vkey[out.task_id], **{
+                        f: r["plain"][f] for f in ("verdict", "reason", "counterexample", "seconds")}))
+            store.stage_verification(v)
+            finish(out.task_id, v)
+            prog.advance(bar)
+    store.flush()
+
+
+def _leaderboard(run: _EvalRun, wall_seconds: float) -> Leaderboard:
+    """The leaderboard of this run's pairs, from the store's rows (earlier runs' included)."""
+    cfg = run.cfg
+    current = {p.key.tuple() for p in run.pairs}
+    records = [r for r in run.store.results(cfg.name, run.systems) if r.tuple() in current]
+    excluded = sum(1 for q in run.questions if run.ex_available and q.db_path is None)
+    qinfo = {q.index: {"question": q.question, "evidence": q.evidence, "db_id": q.db_id} for q in run.questions}
+    return Leaderboard(benchmark=cfg.name, config=json.loads(cfg.model_dump_json()), ex_available=run.ex_available,
+                       systems=summarize(records, run.systems, run.ex_available), records=records,
+                       excluded_questions=excluded, questions=qinfo, wall_seconds=round(wall_seconds, 2),
+                       pairs=len(run.pairs), new_ex_tasks=run.new_ex, new_verifications=run.new_verifications)
 
 
 def _progress(console: Console) -> Progress | LogProgress:

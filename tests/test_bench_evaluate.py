@@ -212,7 +212,7 @@ def test_a_pair_undecided_under_the_constraints_is_not_called_refuted_only_by_un
     """Refuted without the constraints, and the constrained search runs out of time: nothing shows
     that every difference needs unrealistic data, so the pair is unknown, with no such claim."""
     import benchmarks.evaluate as evaluate
-    from benchmarks.evaluate import UNREALISTIC, _verify_with_constraints, summarize
+    from benchmarks.evaluate import UNREALISTIC, VerifyTask, _verify_with_constraints, summarize
     from benchmarks.store import ResultKey, ResultRow
 
     cex = {"tables": {"item": {"columns": ["id", "name", "price"], "rows": [[1, "pen", None]]}}}
@@ -221,13 +221,16 @@ def test_a_pair_undecided_under_the_constraints_is_not_called_refuted_only_by_un
     monkeypatch.setattr(evaluate, "_verify_once",
                         lambda task, hints=None: {"verdict": "unknown", "reason": "time ran out at k=2",
                                                   "counterexample": None, "seconds": 10.0})
-    out = _verify_with_constraints({"plain": plain})
+    task = VerifyTask(gold="SELECT count(*) FROM item", pred="SELECT count(price) FROM item", db_id="shop",
+                      db_path=None, tables_json="", constraints="constraints.json", semantics="bag", bound=3,
+                      timeout=10.0, random_budget=1.0, minimize=True, flavour="spider", plain=plain)
+    out = _verify_with_constraints(task)
     assert out["verdict"] == "unknown" and out["counterexample"] is None
     assert not out["reason"].startswith(UNREALISTIC)
     assert "refuted without the constraints" in out["reason"] and "time ran out at k=2" in out["reason"]
     monkeypatch.setattr(evaluate, "_verify_once",
                         lambda task, hints=None: {"verdict": "equivalent", "reason": "", "seconds": 3.0})
-    out = _verify_with_constraints({"plain": plain})
+    out = _verify_with_constraints(task)
     assert out["reason"].startswith(UNREALISTIC) and out["counterexample"] == cex
 
     # stores written by early 0.2.0 runs gave undecided pairs the unrealistic reason: not counted

@@ -2,6 +2,12 @@
 
     parse → lower (resolve + IR) → random pass → SMT for k = 1..bound → decode → confirm → minimize
 
+It runs as named stages (`STAGES`) over one `CheckContext`: prepare the pair, the width check,
+the identical and same-plan shortcuts, the row-wise proof, the hints, a first random pass, the
+SMT search bound by bound, and the rest of the random budget when the solver stopped short;
+the first stage that returns a verdict answers, else `_conclude` does. `CheckContext.verdict`
+builds every verdict, and each carries its `proof` (how it was reached).
+
 Example:
     >>> from verify.schema_io import schema_from_ddl
     >>> s = schema_from_ddl("CREATE TABLE t (a INTEGER, b INTEGER);")
@@ -17,8 +23,9 @@ import dataclasses
 import functools
 import random
 import time
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import z3
 from sqlglot import exp
@@ -35,11 +42,12 @@ from verify.lower import lower_query, outer_order
 from verify.minimize import minimize
 from verify.parse import parse_query
 from verify.pools import dedupe, instants_near_literals, value_pools
-from verify.randomdb import random_search
+from verify.randomdb import Pools, random_search
 from verify.rowwise import prove_for_every_size, under_the_same_order
 from verify.schema import Schema, SchemaError
 from verify.values import check_with_deadline
-from verify.verdict import Counterexample, Stats, TableData, Verdict, VerdictKind
+from verify.verdict import (Counterexample, Minimization, Proof, ProofMethod, Stats, TableData, Verdict,
+                            VerdictKind)
 
 SEMANTICS = ("auto", "bag", "set", "list")
 MAX_UNCONFIRMED_PER_K = 5
@@ -107,217 +115,376 @@ def check_pair(
 
     A failure inside the verifier itself never escapes as an exception: it is an `error`
     verdict whose reason starts with "internal error"."""
-    start = time.monotonic()
+    ctx = CheckContext(gold, gen, schema, bound=bound, semantics=semantics, dialect=dialect, timeout=timeout,
+                       random_budget=random_budget, seed=seed, minimize_result=minimize_result,
+                       shortcuts=shortcuts, hints=hints or [])
     try:
-        return _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_budget, seed,
-                           minimize_result, shortcuts, start, hints or [])
+        for stage in STAGES:
+            verdict = stage(ctx)
+            if verdict is not None:
+                return verdict
+        return _conclude(ctx)
     except Exception as e:  # noqa: BLE001 - reported, never swallowed
-        return _finish(Verdict(verdict=VerdictKind.ERROR, semantics=semantics, dialect=dialect,
-                               reason=f"internal error: {type(e).__name__}: {e}"), start)
+        # nothing the stages found is reported with it: the verdict is about the verifier
+        return ctx.verdict(VerdictKind.ERROR, reason=f"internal error: {type(e).__name__}: {e}", stats=Stats(),
+                           semantics=semantics, schema_inferred=False, assumptions=[])
 
 
-def _check_pair(gold, gen, schema, bound, semantics, dialect, timeout, random_budget, seed, minimize_result,
-                shortcuts, start, hints) -> Verdict:
-    stats = Stats()
-    base = dict(semantics=semantics, dialect=dialect, stats=stats)
+@dataclass
+class CheckContext:
+    """One `check_pair` call as its stages share it: the inputs and options, the prepared pair,
+    and what the stages have found so far (assumptions, bounds proved, a nondeterminism witness,
+    the searches tried). `verdict` builds every verdict the call returns."""
+
+    gold: str
+    gen: str
+    schema: Schema | None
+    bound: int
+    semantics: str
+    dialect: str
+    timeout: float
+    random_budget: float | None
+    seed: int
+    minimize_result: bool
+    shortcuts: bool
+    hints: list[Tables]
+    start: float = field(default_factory=time.monotonic)
+    stats: Stats = field(default_factory=Stats)
+    prepared: _Prepared | None = None  # set by `_prepare_pair`
+    assumptions: list[str] = field(default_factory=list)
+    reserve: float = 0.0  # seconds of random search kept for after the SMT search
+    bounds: list[int] = field(default_factory=list)  # the bounds the SMT search tries
+    proved: list[int] = field(default_factory=list)  # the bounds it proved, in order
+    stopped: str | None = None  # why the SMT search ended before the last bound, if it did
+    witness: Counterexample | None = None  # a difference that depends on an order SQLite leaves open
+    tried: list[str] = field(default_factory=list)  # searches that ran without deciding, for the proof
+
+    @property
+    def prep(self) -> _Prepared:
+        """The prepared pair (every stage after `_prepare_pair` has one)."""
+        assert self.prepared is not None, "the pair is not prepared yet"
+        return self.prepared
+
+    @property
+    def deadline(self) -> float:
+        return self.start + self.timeout
+
+    @property
+    def reads_no_table(self) -> bool:
+        return not self.prep.gold.tables and not self.prep.gen.tables
+
+    @property
+    def random_seconds(self) -> float:
+        """The whole random budget: `random_budget`, by default a tenth of the timeout up to 2 s."""
+        return self.random_budget if self.random_budget is not None else min(2.0, self.timeout * 0.1)
+
+    @functools.cached_property
+    def pools(self) -> Pools:
+        return value_pools(self.prep)
+
+    def verdict(self, kind: VerdictKind, **fields: Any) -> Verdict:
+        """A verdict of `kind` with what every verdict of this call shares (semantics, dialect,
+        statistics; once the pair is prepared, the semantics it resolved to, whether the schema
+        was inferred, and the assumptions so far), timed now. `fields` add to or override these."""
+        shared: dict[str, Any] = dict(semantics=self.semantics, dialect=self.dialect, stats=self.stats)
+        if self.prepared is not None:
+            shared.update(semantics=self.prepared.semantics, schema_inferred=self.prepared.schema.inferred,
+                          assumptions=list(self.assumptions))
+        v = Verdict(verdict=kind, **{**shared, **fields})
+        v.stats.seconds = round(time.monotonic() - self.start, 4)
+        return v
+
+    def refuted(self, cex: Counterexample, method: ProofMethod, summary: str, *, k: int | None = None,
+                reason: str = "", **proof: Any) -> Verdict:
+        """`not_equivalent` on the confirmed counterexample `cex`, found by `method`; its bound is
+        `k` when the SMT search found it, else the size of the database."""
+        return self.verdict(VerdictKind.NOT_EQUIVALENT, bound=_size(cex.tables) if k is None else k,
+                            counterexample=cex, confirmed=True, reason=reason,
+                            proof=self.proof(method, summary, minimized=cex._minimized, k=k, **proof))
+
+    def proof(self, method: ProofMethod, summary: str, **fields: Any) -> Proof:
+        """How the verdict was reached, with the searches tried before it."""
+        return Proof(method=method, summary=summary, tried=list(self.tried), **fields)
+
+
+Stage = Callable[[CheckContext], Verdict | None]
+
+
+def _prepare_pair(ctx: CheckContext) -> Verdict | None:
+    """Parse, resolve and lower both queries: bad input is an `error`, SQL the verifier does not
+    model gets the random pass alone (`_unsupported`)."""
     try:
-        prep = _prepare(gold, gen, schema, semantics, dialect)
+        ctx.prepared = _prepare(ctx.gold, ctx.gen, ctx.schema, ctx.semantics, ctx.dialect)
     except QueryError as e:
-        return _finish(Verdict(verdict=VerdictKind.ERROR, reason=str(e), **base), start)
+        return ctx.verdict(VerdictKind.ERROR, reason=str(e))
     except SchemaError as e:
-        return _finish(Verdict(verdict=VerdictKind.ERROR, reason=f"schema: {e}", **base), start)
+        return ctx.verdict(VerdictKind.ERROR, reason=f"schema: {e}")
     except _UnsupportedPair as e:
-        return _finish(_unsupported(e, base, bound, timeout, random_budget, seed, minimize_result), start)
-    base["semantics"] = prep.semantics
-    common = dict(base, schema_inferred=prep.schema.inferred)
-    deadline = start + timeout
+        ctx.prepared, ctx.assumptions = e.prep, list(e.prep.notes)
+        return _unsupported(ctx, e.feature)
+    ctx.assumptions = list(ctx.prep.notes)
+    return None
 
-    # 0. results of different widths differ on every database; show one on which a result has rows
-    if len(prep.gold.rel.columns) != len(prep.gen.rel.columns):
-        cex = _rows_of_either(prep, bound, random_budget, seed, minimize_result, deadline)
-        if cex is not None:
-            return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(cex.tables), counterexample=cex,
-                                   confirmed=True, assumptions=prep.notes, **common,
-                                   reason=f"the results have {len(prep.gold.rel.columns)} and "
-                                          f"{len(prep.gen.rel.columns)} columns"), start)
 
-    # 1. identical queries return the same result on every database
-    if shortcuts and _canonical(prep.gold_tree, dialect) == _canonical(prep.gen_tree, dialect):
-        return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, complete=True,
-                               reason="the queries are identical after normalization",
-                               assumptions=prep.notes, **common), start)
+def _unsupported(ctx: CheckContext, feature: str) -> Verdict:
+    """SQL the verifier cannot model may still be refuted: the random pass runs the queries
+    themselves on the engine, and a difference it finds is as real as any."""
+    run = _random_pass(ctx, ctx.random_seconds, ctx.seed, time.monotonic() + ctx.timeout)
+    if run.found is not None:
+        return ctx.refuted(run.found, "random", f"found by the random pass after {_count(run.tried, 'database')}",
+                           databases=run.tried,
+                           reason=f"found by random search although the verifier does not model {feature}")
+    ctx.tried.append(f"random pass: {_count(run.tried, 'database')}, no order-independent difference")
+    return ctx.verdict(VerdictKind.UNSUPPORTED, reason=f"unsupported: {feature}",
+                       proof=ctx.proof("undecided", f"only the random pass can run: the verifier does not model "
+                                                    f"{feature}", stopped=f"unsupported: {feature}"))
 
-    # ... or the same plan once names are resolved (aliases, operand order)
-    if shortcuts and same_plan(prep.gold.rel, prep.gen.rel):
-        return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, complete=True,
-                               reason="the queries compute the same plan (they differ only in names "
-                                      "and operand order)", assumptions=prep.notes, **common), start)
 
-    # 2. row-wise reasoning: a proof for every database size when it applies
-    # (under list semantics, of the inputs of the same ORDER BY)
+def _different_widths(ctx: CheckContext) -> Verdict | None:
+    """Results of different widths differ on every database; the one shown is a database on
+    which a result has rows, when the search finds one."""
+    widths = len(ctx.prep.gold.rel.columns), len(ctx.prep.gen.rel.columns)
+    if widths[0] == widths[1]:
+        return None
+    cex = _rows_of_either(ctx.prep, ctx.bound, ctx.random_budget, ctx.seed, ctx.minimize_result, ctx.deadline)
+    what = f"the results have {widths[0]} and {widths[1]} columns"
+    if cex is None:
+        ctx.tried.append(f"width check: {what}, but no database up to k={ctx.bound} was found on which "
+                         f"either result has rows")
+        return None
+    return ctx.refuted(cex, "width", f"{what}, so they differ on every database; shown on one where a result "
+                                     f"has rows (found by {_SEARCH.get(cex.found_by, cex.found_by)})", reason=what)
+
+
+def _identical(ctx: CheckContext) -> Verdict | None:
+    """Identical queries (after normalization) return the same result on every database."""
+    if not ctx.shortcuts or _canonical(ctx.prep.gold_tree, ctx.dialect) != _canonical(ctx.prep.gen_tree, ctx.dialect):
+        return None
+    return ctx.verdict(VerdictKind.EQUIVALENT, complete=True, reason="the queries are identical after normalization",
+                       proof=ctx.proof("identical", "the two queries are the same text once normalized, so they "
+                                                    "return the same result on every database"))
+
+
+def _same_plan(ctx: CheckContext) -> Verdict | None:
+    """Queries that compute the same plan once names are resolved (aliases, operand order)."""
+    if not ctx.shortcuts or not same_plan(ctx.prep.gold.rel, ctx.prep.gen.rel):
+        return None
+    return ctx.verdict(VerdictKind.EQUIVALENT, complete=True,
+                       reason="the queries compute the same plan (they differ only in names and operand order)",
+                       proof=ctx.proof("same_plan", "once names are resolved the two queries compute the same plan "
+                                                    "(they differ only in aliases and operand order)"))
+
+
+def _row_wise(ctx: CheckContext) -> Verdict | None:
+    """Row-wise reasoning: a proof for every database size when it applies (under list
+    semantics, of the inputs of the same ORDER BY)."""
+    prep = ctx.prep
     unordered = ((prep.gold.rel, prep.gen.rel) if prep.semantics in ("bag", "set")
                  else under_the_same_order(prep.gold.rel, prep.gen.rel))
-    if shortcuts and unordered is not None and (prep.gold.tables or prep.gen.tables):
-        budget = min(2.0, timeout / 4)
-        ok, used = prove_for_every_size(*unordered, prep.schema, dialect, budget)
-        if ok:
-            how = "" if prep.semantics != "list" else " (the same ORDER BY of inputs with the same rows)"
-            return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, complete=True,
-                                   reason="proved for databases of every size by row-wise reasoning" + how,
-                                   assumptions=prep.notes + [u for u in used if u not in prep.notes],
-                                   **common), start)
+    if not ctx.shortcuts or unordered is None or ctx.reads_no_table:
+        return None
+    steps: list[str] = []
+    ok, used = prove_for_every_size(*unordered, prep.schema, ctx.dialect, min(2.0, ctx.timeout / 4), trace=steps)
+    if not ok:
+        ctx.tried.append("row-wise proof for every size: not found")
+        return None
+    how = "" if prep.semantics != "list" else " (the same ORDER BY of inputs with the same rows)"
+    ctx.assumptions = ctx.assumptions + [u for u in used if u not in ctx.assumptions]
+    return ctx.verdict(VerdictKind.EQUIVALENT, complete=True,
+                       reason="proved for databases of every size by row-wise reasoning" + how,
+                       proof=ctx.proof("row_wise", "for one symbolic row of the tables read, both queries keep it "
+                                                   "together and produce the same row, so they return the same "
+                                                   "result on databases of every size" + how, steps=steps))
 
-    # 3. a short randomized pass on the real engine: most differences show on the first few
-    # random databases. The rest of the random budget is kept for after the SMT search, in case
-    # the solver runs out of time (an equivalent pair, the common case, never spends it).
-    pools = value_pools(prep)
-    rb = random_budget if random_budget is not None else min(2.0, timeout * 0.1)
-    if not prep.gold.tables and not prep.gen.tables:
-        rb = min(rb, 0.1)  # the database does not matter: one run shows any difference
-    def refuted(cex: Counterexample, notes: list[str], k: int | None = None) -> Verdict:
-        return _finish(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(cex.tables) if k is None else k,
-                               counterexample=cex, confirmed=True, assumptions=notes, **common), start)
 
-    found = _hint_pass(prep, pools, hints, seed, minimize_result, deadline) if hints else None
-    if found is not None:
-        return refuted(found, prep.notes)
-    first = min(rb, FIRST_RANDOM_PASS)
-    found, witness = _random_pass(prep, pools, bound, first, seed, minimize_result, deadline, stats)
-    if found is not None:
-        return refuted(found, prep.notes)
-    reserve = max(0.0, rb - first)
+def _hints(ctx: CheckContext) -> Verdict | None:
+    """The databases the caller gave, as given and repaired to fit the schema's constraints."""
+    if not ctx.hints:
+        return None
+    found, tried = _hint_pass(ctx)
+    if found is None:
+        ctx.tried.append(f"hints: {_count(tried, 'database')} (as given and repaired), "
+                         f"no order-independent difference")
+        return None
+    return ctx.refuted(found, "hint", "found on a database given as a hint (as given, or repaired to fit the "
+                                      "schema's constraints)")
 
-    # 4. queries that read no table: one check at k = 0 decides every database size
-    bounds = [0] if not prep.gold.tables and not prep.gen.tables else bound_schedule(bound)
 
-    # 5. SMT, bound by bound
-    proved: int | None = None
-    assumptions = list(prep.notes)
-    for name in _tables_without_rows(prep, deadline):
-        assumptions.append(f"WARNING: the schema's constraints admit no row in table {name}, so every "
-                           f"database considered has it empty (check the constraints)")
-    nondeterministic = _nondeterministic_verdict(common, assumptions, start)
-    stopped: str | None = None  # why the SMT search ended before `bound`, if it did
-    for k in bounds:
-        remaining = deadline - reserve - time.monotonic()
+def _first_random_pass(ctx: CheckContext) -> Verdict | None:
+    """A short randomized pass on the real engine: most differences show on the first few random
+    databases. The rest of the random budget is kept for after the SMT search, in case the
+    solver runs out of time (an equivalent pair, the common case, never spends it)."""
+    budget = ctx.random_seconds
+    if ctx.reads_no_table:
+        budget = min(budget, 0.1)  # the database does not matter: one run shows any difference
+    first = min(budget, FIRST_RANDOM_PASS)
+    ctx.reserve = max(0.0, budget - first)
+    run = _random_pass(ctx, first, ctx.seed, ctx.deadline)
+    ctx.witness = run.witness
+    if run.found is not None:
+        return ctx.refuted(run.found, "random", f"found by the random pass after {_count(run.tried, 'database')}",
+                           databases=run.tried)
+    if first > 0:
+        ctx.tried.append(f"random pass: {_count(run.tried, 'database')}, no order-independent difference")
+    return None
+
+
+def _smt_search(ctx: CheckContext) -> Verdict | None:
+    """The SMT search, bound by bound (one check at k = 0 when no table is read: the database
+    does not matter then). Records the bounds proved and why the search stopped short."""
+    prep = ctx.prep
+    ctx.bounds = [0] if ctx.reads_no_table else bound_schedule(ctx.bound)
+    for name in _tables_without_rows(prep, ctx.deadline):
+        ctx.assumptions.append(f"WARNING: the schema's constraints admit no row in table {name}, so every "
+                               f"database considered has it empty (check the constraints)")
+    for k in ctx.bounds:
+        proved = ctx.proved[-1] if ctx.proved else None
+        so_far = f"proved up to k={proved}; " if proved else ""
+        remaining = ctx.deadline - ctx.reserve - time.monotonic()
         if remaining <= 0.05:
-            stopped = "no time left for the SMT search" if proved is None else f"time ran out after k={proved}"
+            ctx.stopped = "no time left for the SMT search" if proved is None else f"time ran out after k={proved}"
             break
-        res = _smt_at(prep, k, remaining, stats, pools, minimize_result, deadline)
+        res = _smt_at(prep, k, remaining, ctx.stats, ctx.pools, ctx.minimize_result, ctx.deadline)
         for a in res.assumptions:
-            if a not in assumptions:
-                assumptions.append(a)
-        witness = witness or res.witness
+            if a not in ctx.assumptions:
+                ctx.assumptions.append(a)
+        ctx.witness = ctx.witness or res.witness
         if res.cex is not None:
-            return refuted(res.cex, assumptions, k)
+            return ctx.refuted(res.cex, "smt", f"found by the SMT solver at k={k}", k=k,
+                               bounds=list(ctx.proved))
         if res.status == "tie_free_unsat":  # nothing proved at k: larger databases may still show it
-            stopped = (f"proved up to k={proved}; " if proved else "") + res.reason
+            ctx.stopped = so_far + res.reason
             continue
         if res.status != "unsat":
-            stopped = (f"proved up to k={proved}; " if proved else "") + (
-                res.reason or f"solver returned {res.status} at k={k}")
+            ctx.stopped = so_far + (res.reason or f"solver returned {res.status} at k={k}")
             break
-        proved, stopped = k, None
-    if stopped is not None:  # the rest of the random budget, now that the solver gave up
-        late = min(reserve, deadline - time.monotonic())
-        found, late_witness = _random_pass(prep, pools, bound, late, seed + 1,
-                                           minimize_result, deadline, stats)
-        if found is not None:
-            return refuted(found, assumptions)
-        witness = witness or late_witness
-    if witness is not None:
-        return nondeterministic(witness)
+        ctx.proved.append(k)
+        ctx.stopped = None
+    return None
+
+
+def _reserve_random_pass(ctx: CheckContext) -> Verdict | None:
+    """The rest of the random budget, once the solver gave up or ran out of time."""
+    if ctx.stopped is None:
+        return None
+    late = min(ctx.reserve, ctx.deadline - time.monotonic())
+    run = _random_pass(ctx, late, ctx.seed + 1, ctx.deadline)
+    if run.found is not None:
+        return ctx.refuted(run.found, "random", f"found by the random pass run after the SMT search stopped, after "
+                                               f"{_count(run.tried, 'database')}", databases=run.tried,
+                           bounds=list(ctx.proved), stopped=ctx.stopped)
+    ctx.witness = ctx.witness or run.witness
+    if late > 0:
+        ctx.tried.append(f"random pass after the SMT search: {_count(run.tried, 'database')}, "
+                         f"no order-independent difference")
+    return None
+
+
+STAGES: tuple[Stage, ...] = (_prepare_pair, _different_widths, _identical, _same_plan, _row_wise, _hints,
+                             _first_random_pass, _smt_search, _reserve_random_pass)
+"""What `check_pair` runs, in order; the first verdict a stage returns is the answer, and
+`_conclude` answers when none does."""
+
+
+def _conclude(ctx: CheckContext) -> Verdict:
+    """The verdict when no stage decided on the way: a nondeterminism witness, else what the SMT
+    search proved (up to its last bound, or every size when no table is read), else unknown."""
+    proved = ctx.proved[-1] if ctx.proved else None
+    if ctx.witness is not None:
+        search = _SEARCH.get(ctx.witness.found_by, ctx.witness.found_by)
+        return ctx.verdict(
+            VerdictKind.NONDETERMINISTIC, bound=_size(ctx.witness.tables), counterexample=ctx.witness, confirmed=True,
+            reason="the results differ on this database, but another order of its rows makes them agree: "
+                   "the difference comes from a choice SQLite leaves open (ties under ORDER BY ... LIMIT, "
+                   "LIMIT without ORDER BY, a column neither grouped nor aggregated, a scalar subquery with "
+                   "several rows); no order-independent difference was found",
+            proof=ctx.proof(ctx.witness.found_by,  # type: ignore[arg-type]
+                            f"{search} found a database on which the results differ only in an order SQLite "
+                            f"leaves open; no search found an order-independent difference",
+                            bounds=list(ctx.proved), minimized=ctx.witness._minimized, stopped=ctx.stopped))
     if proved is None:
-        return _finish(Verdict(verdict=VerdictKind.UNKNOWN, reason=stopped or "no time left for the SMT search",
-                               assumptions=assumptions, **common), start)
-    if bounds == [0]:
-        return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, bound=0, complete=True,
-                               reason="neither query reads a table, so the database does not matter",
-                               assumptions=assumptions, **common), start)
-    return _finish(Verdict(verdict=VerdictKind.EQUIVALENT, bound=proved, reason=stopped or "",
-                           assumptions=assumptions, **common), start)
+        reason = ctx.stopped or "no time left for the SMT search"
+        return ctx.verdict(VerdictKind.UNKNOWN, reason=reason,
+                           proof=ctx.proof("undecided", "no difference found and no proof either", stopped=reason))
+    if ctx.bounds == [0]:
+        return ctx.verdict(VerdictKind.EQUIVALENT, bound=0, complete=True,
+                           reason="neither query reads a table, so the database does not matter",
+                           proof=ctx.proof("no_tables", "neither query reads a table: the SMT solver's check at "
+                                                        "k = 0 covers every database", bounds=[0]))
+    return ctx.verdict(VerdictKind.EQUIVALENT, bound=proved, reason=ctx.stopped or "",
+                       proof=ctx.proof("smt", f"the SMT solver proved that no database with at most {proved} "
+                                              f"{_plural(proved, 'row')} per table tells the queries apart",
+                                       bounds=list(ctx.proved), stopped=ctx.stopped))
 
 
-def _random_pass(prep: _Prepared, pools, bound: int, budget: float, seed: int, do_min: bool,
-                 deadline: float, stats: Stats) -> tuple[Counterexample | None, Counterexample | None]:
-    """Random databases for `budget` seconds: (a confirmed order-independent counterexample,
-    or None; a difference that depends on an order SQLite leaves open, or None)."""
+_SEARCH = {"random": "the random pass", "smt": "the SMT solver", "hint": "a hint database"}
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
+
+
+def _count(n: int, word: str) -> str:
+    """'1 database', '3 databases'."""
+    return f"{n} {_plural(n, word)}"
+
+
+class _RandomRun(NamedTuple):
+    found: Counterexample | None  # a confirmed order-independent counterexample
+    witness: Counterexample | None  # a difference that depends on an order SQLite leaves open
+    tried: int  # random databases run
+
+
+def _random_pass(ctx: CheckContext, budget: float, seed: int, deadline: float) -> _RandomRun:
+    """Random databases for `budget` seconds."""
     if budget <= 0:
-        return None, None
-    runs = [prep]
-    if prep.clock:  # the budget shared by a few instants: now, then around the queries' dates
+        return _RandomRun(None, None, 0)
+    runs = [ctx.prep]
+    if ctx.prep.clock:  # the budget shared by a few instants: now, then around the queries' dates
         first = natural_instant() if seed == 0 else random_instant(random.Random(seed))
-        instants = dedupe([first] + instants_near_literals(prep) + [random_instant(random.Random(seed + 1000))])
-        runs = [dataclasses.replace(prep, now=t) for t in instants[:4]]
+        instants = dedupe([first] + instants_near_literals(ctx.prep) + [random_instant(random.Random(seed + 1000))])
+        runs = [dataclasses.replace(ctx.prep, now=t) for t in instants[:4]]
+    tried = 0
     for prep in runs:
         outcome = random_search(
-            prep.data_schema, prep.gold_run, prep.gen_run, dialect=prep.dialect, semantics=prep.semantics, pools=pools,
-            k_max=max(bound, 1), budget_seconds=budget / len(runs), rng=random.Random(seed),
+            prep.data_schema, prep.gold_run, prep.gen_run, dialect=prep.dialect, semantics=prep.semantics,
+            pools=ctx.pools, k_max=max(ctx.bound, 1), budget_seconds=budget / len(runs), rng=random.Random(seed),
         )
-        stats.random_databases += outcome.tried
+        tried += outcome.tried
         if outcome.hit is not None:
             break
+    ctx.stats.random_databases += tried
     if outcome.hit is None:
-        return None, None
-    cex = _counterexample(prep, outcome.hit.tables, pools, "random", do_min, deadline)
+        return _RandomRun(None, None, tried)
+    cex = _counterexample(prep, outcome.hit.tables, ctx.pools, "random", ctx.minimize_result, deadline)
     if cex is None:
-        return None, None
+        return _RandomRun(None, None, tried)
     if cex.order_dependent:
-        stats.order_dependent_models += 1
-        return None, cex
-    return cex, None
+        ctx.stats.order_dependent_models += 1
+        return _RandomRun(None, cex, tried)
+    return _RandomRun(cex, None, tried)
 
 
 HINT_VARIANTS = 20  # repaired variants of each hint tried (`verify.hints.repairs`)
 
 
-def _hint_pass(prep: _Prepared, pools, hints: list[Tables], seed: int, do_min: bool,
-               deadline: float) -> Counterexample | None:
+def _hint_pass(ctx: CheckContext) -> tuple[Counterexample | None, int]:
     """The first hint, as given or repaired, on which the engine confirms an order-independent
-    difference, as a (minimized) counterexample; None if there is none."""
-    rng = random.Random(seed)
-    for hint in hints:
-        for variant in repairs(prep.data_schema, hint, pools, rng, HINT_VARIANTS):
-            if time.monotonic() > deadline:
-                return None
+    difference, as a (minimized) counterexample, or None if there is none; and the number of
+    databases tried."""
+    prep, rng, tried = ctx.prep, random.Random(ctx.seed), 0
+    for hint in ctx.hints:
+        for variant in repairs(prep.data_schema, hint, ctx.pools, rng, HINT_VARIANTS):
+            if time.monotonic() > ctx.deadline:
+                return None, tried
+            tried += 1
             confirmed = _confirm(prep, variant, prep.dialect)
             if confirmed is None:
                 continue
-            cex = _counterexample(prep, variant, pools, "hint", do_min, deadline, confirmed)
+            cex = _counterexample(prep, variant, ctx.pools, "hint", ctx.minimize_result, ctx.deadline, confirmed)
             if cex is not None and not cex.order_dependent:
-                return cex
-    return None
-
-
-def _unsupported(e: _UnsupportedPair, base: dict, bound: int, timeout: float, random_budget: float | None,
-                 seed: int, do_min: bool) -> Verdict:
-    """SQL the verifier cannot model may still be refuted: the random pass runs the queries
-    themselves on the engine, and a difference it finds is as real as any."""
-    prep = e.prep
-    base = dict(base, semantics=prep.semantics, schema_inferred=prep.schema.inferred)
-    pools = value_pools(prep)
-    rb = random_budget if random_budget is not None else min(2.0, timeout * 0.1)
-    found, _ = _random_pass(prep, pools, bound, rb, seed, do_min, time.monotonic() + timeout, base["stats"])
-    if found is not None:
-        return Verdict(verdict=VerdictKind.NOT_EQUIVALENT, bound=_size(found.tables), counterexample=found,
-                       confirmed=True, assumptions=prep.notes,
-                       reason=f"found by random search although the verifier does not model {e.feature}",
-                       **base)
-    return Verdict(verdict=VerdictKind.UNSUPPORTED, reason=f"unsupported: {e.feature}", assumptions=prep.notes,
-                   **base)
-
-
-def _nondeterministic_verdict(common: dict, assumptions: list[str], start: float):
-    def make(witness: Counterexample) -> Verdict:
-        return _finish(Verdict(
-            verdict=VerdictKind.NONDETERMINISTIC, bound=_size(witness.tables), counterexample=witness,
-            confirmed=True, assumptions=assumptions,
-            reason="the results differ on this database, but another order of its rows makes them agree: "
-                   "the difference comes from a choice SQLite leaves open (ties under ORDER BY ... LIMIT, "
-                   "LIMIT without ORDER BY, a column neither grouped nor aggregated, a scalar subquery with "
-                   "several rows); no order-independent difference was found",
-            **common), start)
-    return make
+                return cex, tried
+    return None, tried
 
 
 def bound_schedule(bound: int) -> list[int]:
@@ -334,11 +501,6 @@ def bound_schedule(bound: int) -> list[int]:
     if bound not in ks:
         ks.append(bound)
     return ks
-
-
-def _finish(v: Verdict, start: float) -> Verdict:
-    v.stats.seconds = round(time.monotonic() - start, 4)
-    return v
 
 
 def _size(tables: dict) -> int:
@@ -646,6 +808,7 @@ def _rows_of_either(prep: _Prepared, bound: int, random_budget: float | None, se
             tables = {name: t.rows for name, t in v.counterexample.tables.items()}
             cex = _counterexample(at, tables, {}, v.counterexample.found_by, False, deadline)
             if cex is not None:
+                cex._minimized = v.counterexample._minimized
                 return cex
     return None
 
@@ -687,11 +850,24 @@ def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_mi
             return _confirm(prep, db, dialect) is not None and (
                 order_dependent or not _order_dependent(prep, db, dialect))
 
+        found = tables
         tables = minimize(prep.data_schema, tables, still_differs, preferred_values=dict(pools), budget_seconds=budget)
         confirmed = _confirm(prep, tables, dialect)
         assert confirmed is not None, "minimize returned a database that no longer differs"
         order_dependent = _order_dependent(prep, tables, dialect)
+        cex = _make_counterexample(prep, tables, confirmed, found_by, dialect, order_dependent)
+        cex._minimized = Minimization(rows_before=_rows(found), rows_after=_rows(tables),
+                                      cells_before=_cells(found), cells_after=_cells(tables))
+        return cex
     return _make_counterexample(prep, tables, confirmed, found_by, dialect, order_dependent)
+
+
+def _rows(tables: Tables) -> int:
+    return sum(len(rows) for rows in tables.values())
+
+
+def _cells(tables: Tables) -> int:
+    return sum(len(row) for rows in tables.values() for row in rows)
 
 
 def _make_counterexample(prep: _Prepared, tables: Tables, confirmed, found_by: str, dialect: str,

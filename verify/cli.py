@@ -3,7 +3,7 @@
     verify pair GOLD GEN [--db PATH | --schema PATH | --tables PATH --db-id ID]
                          [--dialect sqlite|duckdb] [--semantics auto|bag|set|list]
                          [--bound K] [--timeout SECONDS] [--seed N] [--no-minimize]
-                         [--json] [--debug]
+                         [--json] [--explain] [--debug]
     verify bench ...      benchmark runners (registered by `benchmarks.cli`)
     verify version
 
@@ -215,6 +215,9 @@ def pair(
         bool, typer.Option("--json", help="print the verdict as JSON, nothing else")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="re-raise internal errors")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="also print how the verdict was reached (the proof)")
+    ] = False,
 ) -> None:
     """Check whether GOLD and GEN return the same result on every (small) database.
 
@@ -270,9 +273,12 @@ def pair(
     elif verdict.verdict == VerdictKind.ERROR:
         _fail(verdict.reason or "error", json_output=False)
     else:
-        from verify.render import render_verdict
+        from verify.render import render_proof, render_verdict
 
-        render_verdict(verdict, Console(highlight=False))
+        console = Console(highlight=False)
+        render_verdict(verdict, console)
+        if explain:
+            render_proof(verdict, console)
     raise typer.Exit(verdict.exit_code)
 
 

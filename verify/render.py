@@ -11,6 +11,10 @@
    generated results side by side, the rows that only one result has marked, and the note
    that both queries were run on the real engine.
 
+`render_proof(v, console)` (`verify pair --explain`) prints, after that, how the verdict was
+reached (`Verdict.proof`): what decided, the row-wise proof's steps, the bounds the solver proved,
+what the minimizer removed, what was tried before and why the search stopped.
+
 Values are shown so that nothing is ambiguous: NULL is a dim `NULL`, strings are quoted the
 SQL way (`''`, `' a'`, `'it''s'`), and control characters are escaped.
 """
@@ -25,9 +29,9 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from verify.verdict import Counterexample, TableData, Verdict, VerdictKind
+from verify.verdict import Counterexample, Proof, TableData, Verdict, VerdictKind
 
-__all__ = ["render_verdict", "format_value"]
+__all__ = ["render_verdict", "render_proof", "format_value"]
 
 _STYLE = {
     VerdictKind.EQUIVALENT: "bold green",
@@ -69,6 +73,33 @@ def render_verdict(v: Verdict, console: Console) -> None:
     if v.counterexample is not None:
         console.print()
         _render_counterexample(v, v.counterexample, console)
+
+
+# --------------------------------------------------------------------------- proof
+
+def render_proof(v: Verdict, console: Console) -> None:
+    """Print how `v` was reached (`v.proof`) as a short block; nothing when it has none."""
+    p = v.proof
+    if p is None:
+        return
+    console.print()
+    console.print(Text.assemble(("How: ", "bold"), p.summary))
+    for line in _proof_lines(p):
+        console.print(Text("  • ") + Text(line))
+
+
+def _proof_lines(p: Proof) -> list[str]:
+    lines = [f"step: {s}" for s in p.steps]
+    if p.bounds:
+        lines.append("bounds proved: k = " + ", ".join(map(str, p.bounds)))
+    if p.minimized is not None:
+        m = p.minimized
+        lines.append(f"minimized: {m.rows_before} → {m.rows_after} {_rows(m.rows_after)}, "
+                     f"{m.cells_before} → {m.cells_after} {_plural(m.cells_after, 'cell')}")
+    lines += [f"tried: {t}" for t in p.tried]
+    if p.stopped:
+        lines.append(f"stopped: {p.stopped}")
+    return lines
 
 
 # --------------------------------------------------------------------------- verdict line

@@ -39,7 +39,7 @@ from verify.values import TRUE, check_with_deadline, fresh, is_true, same_row
 MAX_PERMUTATIONS = 24
 
 
-def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, timeout: float) -> tuple[bool, list[str]]:
+def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, timeout: float, *, trace: list[str] | None = None) -> tuple[bool, list[str]]:
     """True when r1 and r2 return the same bag on every database (and the assumptions used)."""
     r1, r2 = (_keyed(r, schema, dialect) for r in (r1, r2))
     pairs = _differing_blocks(r1, r2, schema)

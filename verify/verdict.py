@@ -16,14 +16,18 @@ Verdicts and what they promise:
   model the engine did not confirm); `reason` says which.
 - `unsupported`: a query uses SQL the verifier does not model; `reason` names the feature.
 - `error`: bad input (syntax error, unknown column, not a SELECT, ...); `reason` says what.
+
+`proof` says how the verdict was reached (`verify pair --explain`): the shortcut or search that
+decided, the bounds the solver checked, what the minimizer removed, or what was tried before the
+verifier stopped. It is optional, so verdicts stored without it still load.
 """
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 
 class VerdictKind(str, Enum):
@@ -52,6 +56,15 @@ class TableData(BaseModel):
     rows: list[list[Any]]
 
 
+class Minimization(BaseModel):
+    """What the minimizer removed from a counterexample: its size before and after."""
+
+    rows_before: int
+    rows_after: int
+    cells_before: int
+    cells_after: int
+
+
 class Counterexample(BaseModel):
     tables: dict[str, TableData]
     gold_result: TableData
@@ -72,6 +85,33 @@ class Counterexample(BaseModel):
     now: str | None = Field(default=None, description="the current time both queries ran at, when they read it "
                             "(CURRENT_TIMESTAMP, 'now'); confirmed with it written into the queries")
     realism: float | None = Field(default=None, description="share of cells plausible for the source database (constraints.realism)")
+    _minimized: Minimization | None = PrivateAttr(default=None)  # set by the minimizer's caller, for the proof
+
+
+ProofMethod = Literal["identical", "same_plan", "row_wise", "no_tables", "smt", "width", "hint", "random",
+                      "undecided"]
+
+
+class Proof(BaseModel):
+    """How a verdict was reached.
+
+    `method` names what decided: for `equivalent` a shortcut (`identical`, `same_plan`), the
+    row-wise proof for every size (`row_wise`, with its `steps`), the bounded SMT proof (`smt`,
+    with the `bounds` proved) or one check at k = 0 when no table is read (`no_tables`); for a
+    counterexample the search that found it (`width` check, `hint`, `random` pass with the
+    `databases` it tried, `smt` at bound `k`) and what the minimizer removed; `undecided` when
+    nothing did (`unknown`, `unsupported`). `tried` lists the searches that ran before, and
+    `stopped` why the search ended short."""
+
+    method: ProofMethod
+    summary: str = Field(description="one readable sentence")
+    steps: list[str] = Field(default_factory=list, description="the row-wise proof, step by step")
+    bounds: list[int] = Field(default_factory=list, description="bounds k the SMT search proved, in order")
+    k: int | None = Field(default=None, description="the bound at which the SMT search found the counterexample")
+    databases: int | None = Field(default=None, description="random databases the deciding pass tried")
+    minimized: Minimization | None = None
+    tried: list[str] = Field(default_factory=list, description="what was tried before, in order")
+    stopped: str | None = Field(default=None, description="why the search ended before the bound")
 
 
 class Stats(BaseModel):
@@ -100,6 +140,7 @@ class Verdict(BaseModel):
     reason: str = ""
     assumptions: list[str] = Field(default_factory=list)
     schema_inferred: bool = False
+    proof: Proof | None = None
 
     @property
     def exit_code(self) -> int:
