@@ -1,15 +1,15 @@
-"""The verifier's own commands of the `verify` command line, and its root group.
+"""The verifier's own commands of the `verify` command line (`pair`, `version`) and its root group.
 
     verify pair GOLD GEN [--db PATH | --schema PATH | --tables PATH --db-id ID]
                          [--dialect sqlite|duckdb] [--semantics auto|bag|set|list]
                          [--bound K] [--timeout SECONDS] [--seed N] [--no-minimize]
-                         [--constraints FILE] [--mine] [--json] [--debug]
+                         [--json] [--debug]
     verify version
 
 `make_app` builds the root `verify` app with these two commands; the top-level `sqlwitness_cli`
-module adds the other packages' commands to it and passes in `PairConstraints`, through which
-`verify pair --constraints/--mine` applies constraints (this package imports none of the
-packages built on it).
+module adds the other packages' commands to it and passes in the `PairConstraints` through which
+`verify pair --constraints/--mine` applies constraints (this package imports none of the packages
+built on it).
 
 The exit status of `verify pair` is the verdict's: 0 equivalent, 1 not equivalent,
 2 unknown or unsupported, 3 error. Every bad input (a missing or empty file, a database that
@@ -109,6 +109,26 @@ class PairConstraints:
     add_realism: Callable[[Verdict, str], Verdict]
 
 
+def make_app(pair_constraints: PairConstraints | None = None) -> typer.Typer:
+    """The root `verify` app with the verifier's commands, `pair` and `version`.
+
+    `pair_constraints` reaches `pair` as the context object. Without it, `verify pair
+    --constraints/--mine` is an error and counterexamples get no realism score.
+    """
+    app = typer.Typer(
+        cls=_Group,
+        name="verify",
+        help="sqlwitness: bounded SQL equivalence with confirmed counterexamples.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"obj": pair_constraints},
+    )
+    app.command()(pair)
+    app.command()(version)
+    return app
+
+
 class Dialect(str, Enum):
     sqlite = "sqlite"
     duckdb = "duckdb"
@@ -193,6 +213,109 @@ def _load_schema(
         raise _BadInput(f"schema: {e}") from None
 
 
+def pair(
+    ctx: typer.Context,
+    gold: Annotated[str, typer.Argument(metavar="GOLD", help="file with the gold (reference) query; '-' reads stdin")],
+    gen: Annotated[str, typer.Argument(metavar="GEN", help="file with the generated query; '-' reads stdin")],
+    db: Annotated[
+        Optional[str],
+        typer.Option("--db", metavar="PATH", help="SQLite database file: schema, constraints and sample values"),
+    ] = None,
+    schema: Annotated[
+        Optional[str], typer.Option("--schema", metavar="PATH", help="file of CREATE TABLE statements")
+    ] = None,
+    tables: Annotated[
+        Optional[str],
+        typer.Option("--tables", metavar="PATH", help="Spider / BIRD tables.json (with --db-id)"),
+    ] = None,
+    db_id: Annotated[
+        Optional[str], typer.Option("--db-id", metavar="ID", help="database of the --tables file")
+    ] = None,
+    dialect: Annotated[Dialect, typer.Option(help="SQL dialect and engine")] = Dialect.sqlite,
+    semantics: Annotated[
+        Semantics,
+        typer.Option(help="auto: list if gold has an outermost ORDER BY, else bag"),
+    ] = Semantics.auto,
+    bound: Annotated[
+        int, typer.Option("--bound", "-k", metavar="K", help="prove equivalence up to K rows per table")
+    ] = 4,
+    timeout: Annotated[float, typer.Option(metavar="SECONDS", help="time limit")] = 30.0,
+    seed: Annotated[int, typer.Option(help="seed of the random search")] = 0,
+    no_minimize: Annotated[
+        bool, typer.Option("--no-minimize", help="do not shrink counterexamples")
+    ] = False,
+    constraints_file: Annotated[
+        Optional[str],
+        typer.Option("--constraints", metavar="FILE", help="constraints JSON (ours or SpotIt+/VeriEQL) to assume"),
+    ] = None,
+    mine: Annotated[
+        bool, typer.Option("--mine", help="mine constraints from --db (cached by content) and assume them")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="print the verdict as JSON, nothing else")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="re-raise internal errors")] = False,
+) -> None:
+    """Check whether GOLD and GEN return the same result on every (small) database.
+
+    Exit status: 0 equivalent, 1 not equivalent, 2 unknown or unsupported, 3 error.
+    """
+    fields = dict(dialect=dialect.value, semantics=semantics.value)
+    try:
+        if gold == "-" and gen == "-":
+            raise _BadInput("only one of GOLD and GEN can be '-' (stdin)")
+        if bound < 1:
+            raise _BadInput(f"--bound must be at least 1, not {bound}")
+        if not timeout > 0:
+            raise _BadInput(f"--timeout must be a positive number of seconds, not {timeout}")
+        gold_sql = _read_query(gold, "gold")
+        gen_sql = _read_query(gen, "generated")
+        schema_obj = _load_schema(db, schema, tables, db_id, dialect.value)
+        pair_constraints = ctx.find_object(PairConstraints)
+        if constraints_file is not None or mine:
+            if pair_constraints is None:
+                raise _BadInput("--constraints and --mine are not available: this command line was "
+                                "built without the constraints package")
+            try:
+                schema_obj = pair_constraints.constrain(schema_obj, constraints_file=constraints_file,
+                                                        mine=mine, db=db, db_id=db_id)
+            except ValueError as e:
+                raise _BadInput(str(e)) from None
+
+        from verify.check import check_pair
+
+        verdict = check_pair(
+            gold_sql,
+            gen_sql,
+            schema=schema_obj,
+            bound=bound,
+            semantics=semantics.value,
+            dialect=dialect.value,
+            timeout=timeout,
+            seed=seed,
+            minimize_result=not no_minimize,
+        )
+        if db is not None and verdict.counterexample is not None and pair_constraints is not None:
+            pair_constraints.add_realism(verdict, db)
+    except _BadInput as e:
+        raise typer.Exit(_fail(str(e), json_output=json_output, **fields)) from None
+    except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback without --debug
+        if debug:
+            raise
+        message = f"internal error: {type(e).__name__}: {e}"
+        raise typer.Exit(_fail(message, json_output=json_output, **fields)) from None
+
+    if json_output:
+        typer.echo(verdict.model_dump_json(indent=2))
+    elif verdict.verdict == VerdictKind.ERROR:
+        _fail(verdict.reason or "error", json_output=False)
+    else:
+        from verify.render import render_verdict
+
+        render_verdict(verdict, Console(highlight=False))
+    raise typer.Exit(verdict.exit_code)
+
+
 def version() -> None:
     """Print the version of sqlwitness."""
     try:
@@ -201,122 +324,3 @@ def version() -> None:
         v = "unknown (not installed)"
     typer.echo(f"sqlwitness {v}")
 
-
-def make_app(pair_constraints: PairConstraints | None = None) -> typer.Typer:
-    """The root `verify` app with the verifier's commands, `pair` and `version`.
-
-    Without `pair_constraints`, `verify pair --constraints/--mine` is an error and counterexamples
-    get no realism score.
-    """
-    app = typer.Typer(
-        cls=_Group,
-        name="verify",
-        help="sqlwitness: bounded SQL equivalence with confirmed counterexamples.",
-        no_args_is_help=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,
-    )
-
-    @app.command()
-    def pair(
-        gold: Annotated[str, typer.Argument(metavar="GOLD", help="file with the gold (reference) query; '-' reads stdin")],
-        gen: Annotated[str, typer.Argument(metavar="GEN", help="file with the generated query; '-' reads stdin")],
-        db: Annotated[
-            Optional[str],
-            typer.Option("--db", metavar="PATH", help="SQLite database file: schema, constraints and sample values"),
-        ] = None,
-        schema: Annotated[
-            Optional[str], typer.Option("--schema", metavar="PATH", help="file of CREATE TABLE statements")
-        ] = None,
-        tables: Annotated[
-            Optional[str],
-            typer.Option("--tables", metavar="PATH", help="Spider / BIRD tables.json (with --db-id)"),
-        ] = None,
-        db_id: Annotated[
-            Optional[str], typer.Option("--db-id", metavar="ID", help="database of the --tables file")
-        ] = None,
-        dialect: Annotated[Dialect, typer.Option(help="SQL dialect and engine")] = Dialect.sqlite,
-        semantics: Annotated[
-            Semantics,
-            typer.Option(help="auto: list if gold has an outermost ORDER BY, else bag"),
-        ] = Semantics.auto,
-        bound: Annotated[
-            int, typer.Option("--bound", "-k", metavar="K", help="prove equivalence up to K rows per table")
-        ] = 4,
-        timeout: Annotated[float, typer.Option(metavar="SECONDS", help="time limit")] = 30.0,
-        seed: Annotated[int, typer.Option(help="seed of the random search")] = 0,
-        no_minimize: Annotated[
-            bool, typer.Option("--no-minimize", help="do not shrink counterexamples")
-        ] = False,
-        constraints_file: Annotated[
-            Optional[str],
-            typer.Option("--constraints", metavar="FILE", help="constraints JSON (ours or SpotIt+/VeriEQL) to assume"),
-        ] = None,
-        mine: Annotated[
-            bool, typer.Option("--mine", help="mine constraints from --db (cached by content) and assume them")
-        ] = False,
-        json_output: Annotated[
-            bool, typer.Option("--json", help="print the verdict as JSON, nothing else")
-        ] = False,
-        debug: Annotated[bool, typer.Option("--debug", help="re-raise internal errors")] = False,
-    ) -> None:
-        """Check whether GOLD and GEN return the same result on every (small) database.
-
-        Exit status: 0 equivalent, 1 not equivalent, 2 unknown or unsupported, 3 error.
-        """
-        fields = dict(dialect=dialect.value, semantics=semantics.value)
-        try:
-            if gold == "-" and gen == "-":
-                raise _BadInput("only one of GOLD and GEN can be '-' (stdin)")
-            if bound < 1:
-                raise _BadInput(f"--bound must be at least 1, not {bound}")
-            if not timeout > 0:
-                raise _BadInput(f"--timeout must be a positive number of seconds, not {timeout}")
-            gold_sql = _read_query(gold, "gold")
-            gen_sql = _read_query(gen, "generated")
-            schema_obj = _load_schema(db, schema, tables, db_id, dialect.value)
-            if constraints_file is not None or mine:
-                if pair_constraints is None:
-                    raise _BadInput("--constraints and --mine are not available: this command line was "
-                                    "built without the constraints package")
-                try:
-                    schema_obj = pair_constraints.constrain(schema_obj, constraints_file=constraints_file,
-                                                            mine=mine, db=db, db_id=db_id)
-                except ValueError as e:
-                    raise _BadInput(str(e)) from None
-
-            from verify.check import check_pair
-
-            verdict = check_pair(
-                gold_sql,
-                gen_sql,
-                schema=schema_obj,
-                bound=bound,
-                semantics=semantics.value,
-                dialect=dialect.value,
-                timeout=timeout,
-                seed=seed,
-                minimize_result=not no_minimize,
-            )
-            if db is not None and verdict.counterexample is not None and pair_constraints is not None:
-                pair_constraints.add_realism(verdict, db)
-        except _BadInput as e:
-            raise typer.Exit(_fail(str(e), json_output=json_output, **fields)) from None
-        except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback without --debug
-            if debug:
-                raise
-            message = f"internal error: {type(e).__name__}: {e}"
-            raise typer.Exit(_fail(message, json_output=json_output, **fields)) from None
-
-        if json_output:
-            typer.echo(verdict.model_dump_json(indent=2))
-        elif verdict.verdict == VerdictKind.ERROR:
-            _fail(verdict.reason or "error", json_output=False)
-        else:
-            from verify.render import render_verdict
-
-            render_verdict(verdict, Console(highlight=False))
-        raise typer.Exit(verdict.exit_code)
-
-    app.command()(version)
-    return app
