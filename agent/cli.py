@@ -1,7 +1,6 @@
 """`verify agent ...`: the Text-to-SQL agent's commands (ask, bench, select).
 
-Registered on `verify.cli.app` as the `agent` sub-app; `verify.cli` imports this module at its
-end.
+`agent_app` is the `agent` group; the top-level `sqlwitness_cli` module adds it to `verify`.
 """
 
 from __future__ import annotations
@@ -13,11 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from verify.cli import app
-
-agent_app = typer.Typer(help="The Text-to-SQL agent: ask a question, run a benchmark, select among candidates.",
+agent_app = typer.Typer(name="agent",
+                        help="The Text-to-SQL agent: ask a question, run a benchmark, select among candidates.",
                         no_args_is_help=True)
-app.add_typer(agent_app, name="agent")
 
 DEFAULT_DATA = Path("../shared/data")
 

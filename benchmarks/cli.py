@@ -1,7 +1,6 @@
 """`verify bench ...`: command-line runners for the benchmark suites.
 
-Commands are registered on the `bench` sub-app of `verify.cli`; `verify.cli` imports this
-module at its end so that they appear under `verify bench`.
+`bench_app` is the `bench` group; the top-level `sqlwitness_cli` module adds it to `verify`.
 """
 
 from __future__ import annotations
@@ -11,12 +10,16 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from verify.cli import bench
+bench_app = typer.Typer(
+    name="bench",
+    help="Run the verifier over benchmark suites (see `benchmarks/`).",
+    no_args_is_help=True,
+)
 
 DEFAULT_DATA = Path("../shared/data")
 
 
-@bench.command("verieql")
+@bench_app.command("verieql")
 def verieql(
     suite: list[str] = typer.Option(["literature", "calcite"], "--suite", help="literature and/or calcite"),
     data: Path = typer.Option(DEFAULT_DATA / "verieql", help="folder with the VeriEQL JSON-lines files"),
@@ -42,7 +45,7 @@ def verieql(
     run(data, suite, None if bound == "auto" else int(bound), timeout, workers, limit, out, Console())
 
 
-@bench.command("coverage")
+@bench_app.command("coverage")
 def coverage(
     benchmark: str = typer.Option(..., "--benchmark", help="spider or bird"),
     data: Path = typer.Option(DEFAULT_DATA, help="the shared data folder (spider/, bird/)"),
@@ -63,7 +66,7 @@ def coverage(
     coverage_main(benchmark, data, bound, timeout, workers, limit, out, Console())
 
 
-@bench.command("realism")
+@bench_app.command("realism")
 def realism(
     predictions: Path = typer.Argument(..., help="one Spider dev prediction file"),
     data: Path = typer.Option(DEFAULT_DATA / "spider", help="the Spider dev folder"),
@@ -85,7 +88,3 @@ def realism(
     if constraints is not None and not constraints.exists():
         raise typer.BadParameter(f"no such constraints file or folder: {constraints}")
     realism_main(predictions, data, limit, constraints, bound, timeout, workers, out, Console())
-
-
-# `verify eval` and `verify leaderboard` register themselves on the top-level app.
-import benchmarks.eval_cli  # noqa: E402,F401

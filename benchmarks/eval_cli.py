@@ -3,6 +3,8 @@ EX accepts, with results in a DuckDB run store (resumable) and JSON/CSV/HTML out
 
     verify eval ../shared/data/predictions/spider_dev/C3_SQL.sql --benchmark spider --out /tmp/c3
     verify leaderboard ../shared/data/predictions/spider_dev --benchmark spider --out /tmp/lb
+
+`commands` holds the two; the top-level `sqlwitness_cli` module adds them to `verify`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from verify.cli import app
+commands = typer.Typer()
 
 DATA = Path("../shared/data")
 
@@ -101,7 +103,7 @@ _COMMON = dict(
 )
 
 
-@app.command("eval")
+@commands.command("eval")
 def eval_cmd(
     predictions: Path = typer.Argument(..., help="one prediction file"),
     system: str | None = typer.Option(None, help="system name (default: the file name)"),
@@ -120,7 +122,7 @@ def eval_cmd(
          keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html)
 
 
-@app.command("leaderboard")
+@commands.command("leaderboard")
 def leaderboard_cmd(
     predictions: list[Path] = typer.Argument(..., help="prediction files and/or folders of them"),
     benchmark: str = _COMMON["benchmark"], data: Path | None = _COMMON["data"], split: str = _COMMON["split"],

@@ -6,8 +6,9 @@
     verify constraints export FILE [--db-id ID] -o OUT.json
     verify constraints show FILE [--db-id ID]
 
-Registered on `verify.cli.app` (which imports this module at its end). Bad input is a
-one-line `error:` on stderr with exit status 3, like every `verify` command.
+`commands` holds `mine` and `constraints_app` is the `constraints` group; the top-level
+`sqlwitness_cli` module adds both to `verify`. Bad input is a one-line `error:` on stderr with
+exit status 3, like every `verify` command.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from verify.cli import app
-
-constraints_app = typer.Typer(help="Import, export and show constraint files.", no_args_is_help=True)
-app.add_typer(constraints_app, name="constraints")
+commands = typer.Typer()
+constraints_app = typer.Typer(name="constraints", help="Import, export and show constraint files.",
+                              no_args_is_help=True)
 
 ERROR_EXIT = 3
 
@@ -35,7 +35,7 @@ def _error(message: str) -> typer.Exit:
     return typer.Exit(ERROR_EXIT)
 
 
-@app.command()
+@commands.command()
 def mine(
     db: Annotated[str, typer.Argument(metavar="DB", help="SQLite database file (opened read-only)")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the constraints here (default: stdout)")] = None,
@@ -137,10 +137,10 @@ def import_cmd(
 ) -> None:
     """Convert SpotIt+/VeriEQL constraints to our format, reporting per kind what imports
     cleanly and what is skipped, and why."""
-    from constraints.io import ConstraintFileError, ImportReport, _read_json, import_spotit, save_constraints
+    from constraints.io import ConstraintFileError, ImportReport, import_spotit, read_json, save_constraints
 
     try:
-        data = _read_json(Path(file))
+        data = read_json(Path(file))
     except ConstraintFileError as e:
         raise _error(str(e)) from None
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):

@@ -67,6 +67,7 @@ __all__ = [
     "import_spotit",
     "export_spotit",
     "spotit_name",
+    "read_json",
 ]
 
 
@@ -116,7 +117,7 @@ def load_constraints(
         if not cands:
             raise ConstraintFileError(f"constraints folder {str(p)!r} has no {db_id}.json")
         p = sorted(cands)[0]
-    data = _read_json(p)
+    data = read_json(p)
     if isinstance(data, dict) and data.get("format") == FORMAT_NAME:
         try:
             cs = ConstraintSet.model_validate(data)
@@ -159,7 +160,8 @@ def _listing(keys: list[str], n: int = 6) -> str:
     return shown + (", ..." if len(keys) > n else "")
 
 
-def _read_json(p: Path) -> Any:
+def read_json(p: Path) -> Any:
+    """The JSON of a constraints file; `ConstraintFileError` with a one-line message if unusable."""
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:

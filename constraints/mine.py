@@ -90,9 +90,20 @@ from constraints.models import (
 from verify.schema import Schema, SchemaError, Table, quote_ident
 from verify.schema_io import schema_from_sqlite
 
-__all__ = ["MineSettings", "mine_database", "file_sha256", "holds"]
+__all__ = [
+    "MineSettings",
+    "mine_database",
+    "file_sha256",
+    "holds",
+    "DATE_REGEXES",
+    "ColumnStats",
+    "connect_readonly",
+    "column_stats",
+    "sample_table",
+]
 
-_DATE_RE = {
+# The text each named date/time pattern of `DATE_PATTERNS` matches (also used by `constraints.realism`).
+DATE_REGEXES = {
     "date": re.compile(r"\d{4}-[01]\d-[0-3]\d"),
     "datetime": re.compile(r"\d{4}-[01]\d-[0-3]\d [0-2]\d:[0-5]\d:[0-5]\d"),
     "time": re.compile(r"[0-2]\d:[0-5]\d:[0-5]\d"),
@@ -151,7 +162,9 @@ def nice_range(lo: float, hi: float, integral: bool) -> tuple[int | float, int |
     return float(a), float(b)
 
 
-class _ColStats(BaseModel):
+class ColumnStats(BaseModel):
+    """One column's statistics over all rows of its table (see `column_stats`)."""
+
     name: str
     nonnull: int
     distinct: int
@@ -173,7 +186,8 @@ class _ColStats(BaseModel):
         return self.nonnull > 0 and self.n_text == self.nonnull
 
 
-def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """Open a SQLite database read-only, undecodable text replaced; `SchemaError` if it is missing."""
     p = Path(path)
     if not p.is_file():
         raise SchemaError(f"cannot read SQLite database {str(path)!r}: no such file")
@@ -182,7 +196,8 @@ def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     return con
 
 
-def _col_stats(con: sqlite3.Connection, t: Table) -> tuple[int, list[_ColStats]]:
+def column_stats(con: sqlite3.Connection, t: Table) -> tuple[int, list[ColumnStats]]:
+    """The row count of `t` and its columns' statistics, from one aggregate query over all rows."""
     q = quote_ident(t.name)
     parts = ["COUNT(*)"]
     for c in t.columns:
@@ -200,14 +215,15 @@ def _col_stats(con: sqlite3.Connection, t: Table) -> tuple[int, list[_ColStats]]
     stats = []
     for i, c in enumerate(t.columns):
         v = row[1 + 10 * i: 11 + 10 * i]
-        stats.append(_ColStats(
+        stats.append(ColumnStats(
             name=c.name, nonnull=v[0], distinct=v[1], n_int=v[2] or 0, n_real=v[3] or 0,
             n_text=v[4] or 0, n_blob=v[5] or 0, min=v[6], max=v[7], min_len=v[8], max_len=v[9],
         ))
     return n, stats
 
 
-def _sample(con: sqlite3.Connection, t: Table, n: int, limit: int) -> list[tuple]:
+def sample_table(con: sqlite3.Connection, t: Table, n: int, limit: int) -> list[tuple]:
+    """All rows of `t` (which has `n`) if at most `limit`, else about `limit` spread by rowid."""
     cols = ", ".join(quote_ident(c.name) for c in t.columns)
     q = quote_ident(t.name)
     if n <= limit:
@@ -274,7 +290,7 @@ def mine_database(
     schema = schema or schema_from_sqlite(path, sample_size=0)
     sha = file_sha256(path)
     src = str(path)
-    con = _connect(path)
+    con = connect_readonly(path)
     started = time.monotonic()
     out = ConstraintSet(
         db_id=db_id or Path(path).stem,
@@ -285,7 +301,7 @@ def mine_database(
         for t in schema.tables:
             out.constraints.extend(_declared(t))
             try:
-                n, stats = _col_stats(con, t)
+                n, stats = column_stats(con, t)
             except sqlite3.Error as e:
                 raise SchemaError(f"cannot read table {t.name!r} of {src!r}: {e}") from e
             out.source.tables[t.name] = n
@@ -319,7 +335,7 @@ def _declared(t: Table) -> list[Any]:
 
 
 class _TableMiner:
-    def __init__(self, con: sqlite3.Connection, t: Table, n: int, stats: list[_ColStats],
+    def __init__(self, con: sqlite3.Connection, t: Table, n: int, stats: list[ColumnStats],
                  settings: MineSettings, src: str, sha: str) -> None:
         self.con, self.t, self.n, self.stats, self.s = con, t, n, stats, settings
         self.src, self.sha = src, sha
@@ -343,7 +359,7 @@ class _TableMiner:
     @property
     def rows(self) -> list[tuple]:
         if self._rows is None:
-            self._rows = _sample(self.con, self.t, self.n, self.s.sample_rows)
+            self._rows = sample_table(self.con, self.t, self.n, self.s.sample_rows)
         return self._rows
 
     def run(self) -> list[Any]:
@@ -427,7 +443,7 @@ class _TableMiner:
                               evidence=self.ev(st.nonnull, f"lengths {st.min_len}..{st.max_len}")))
         return out
 
-    def _charset(self, st: _ColStats) -> str | None:
+    def _charset(self, st: ColumnStats) -> str | None:
         i = self.t.index(st.name)
         seen: set[str] = set()
         for r in self.rows:

@@ -36,7 +36,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from constraints.mine import _DATE_RE, _col_stats, _connect, _sample, file_sha256, nice_range, observed_charset
+from constraints.mine import (
+    DATE_REGEXES,
+    column_stats,
+    connect_readonly,
+    file_sha256,
+    nice_range,
+    observed_charset,
+    sample_table,
+)
 from verify.schema import Schema, quote_ident
 from verify.schema_io import schema_from_sqlite
 
@@ -84,11 +92,11 @@ def profile_database(
     """Profile every column of the SQLite database at `path` (read-only)."""
     schema = schema or schema_from_sqlite(path, sample_size=0)
     prof = Profile(source=str(path), sha256=file_sha256(path))
-    con = _connect(path)
+    con = connect_readonly(path)
     try:
         for t in schema.tables:
-            n, stats = _col_stats(con, t)
-            rows = _sample(con, t, n, sample_rows) if n else []
+            n, stats = column_stats(con, t)
+            rows = sample_table(con, t, n, sample_rows) if n else []
             cols: dict[str, ColumnProfile] = {}
             for i, st in enumerate(stats):
                 cp = ColumnProfile(rows=n, nulls=st.nonnull < n)
@@ -106,7 +114,7 @@ def profile_database(
                 if st.text:
                     cp.text = True
                     vals = [r[i] for r in rows if isinstance(r[i], str)]
-                    for name, rx in _DATE_RE.items():
+                    for name, rx in DATE_REGEXES.items():
                         if vals and all(rx.fullmatch(v) for v in vals):
                             cp.pattern = name
                             break
@@ -170,7 +178,7 @@ def plausible(v: Any, cp: ColumnProfile) -> tuple[bool, str]:
         if not cp.text:
             return True, ""  # mixed column: no format to hold it to
         if cp.pattern:
-            ok = bool(_DATE_RE[cp.pattern].fullmatch(v))
+            ok = bool(DATE_REGEXES[cp.pattern].fullmatch(v))
             return ok, "" if ok else f"not a {cp.pattern} like the source's"
         if cp.min_length is not None and cp.max_length is not None and not (
                 cp.min_length <= len(v) <= cp.max_length):

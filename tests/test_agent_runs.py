@@ -17,7 +17,7 @@ from agent.llm import LLMConfig
 from agent.runs import ModelSpec, bench
 from agent.scripted import ScriptedModel, text, tool_calls
 from agent.store import AgentRunStore, QuestionRecord, StoreError
-from verify.cli import app
+from sqlwitness_cli import app
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 HAVE_SPIDER = (DATA / "spider" / "dev.json").is_file()

@@ -141,7 +141,7 @@ def test_duplicate_ids_are_refused(db):
 def test_select_command_on_spider_predictions(tmp_path):
     from typer.testing import CliRunner
 
-    from verify.cli import app
+    from sqlwitness_cli import app
 
     preds = DATA / "predictions" / "spider_dev"
     out = tmp_path / "report.json"

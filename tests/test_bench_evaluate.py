@@ -284,7 +284,7 @@ def test_interrupted_run_stops_cleanly_and_resumes(tmp_path, how):
     (data / "dev.json").write_text(json.dumps(dev))
     preds = tmp_path / "p.sql"
     preds.write_text("".join(f"{q['query']}\t{q['db_id']}\n" for q in dev))
-    cmd = [sys.executable, "-m", "verify.cli", "eval", str(preds), "--benchmark", "spider", "--data", str(data),
+    cmd = [sys.executable, "-m", "sqlwitness_cli", "eval", str(preds), "--benchmark", "spider", "--data", str(data),
            "--store", str(tmp_path / "runs.duckdb"), "--workers", "2", "--ex-timeout", "120"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
@@ -317,7 +317,7 @@ def test_ctrl_c_while_the_outputs_are_written_says_so_and_the_rerun_writes_them(
     import benchmarks.evaluate as evaluate
     from typer.testing import CliRunner
 
-    from verify.cli import app
+    from sqlwitness_cli import app
 
     data, files = _fixture(tmp_path)
     real = evaluate.write_outputs

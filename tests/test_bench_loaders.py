@@ -131,7 +131,7 @@ def test_every_shared_prediction_file_aligns():
 def test_cli_reports_a_misaligned_file_in_one_line(tmp_path):
     from typer.testing import CliRunner
 
-    from verify.cli import app
+    from sqlwitness_cli import app
 
     data = _spider_fixture(tmp_path)
     p = tmp_path / "short.sql"

@@ -1,17 +1,24 @@
-"""Tests for the `verify` command line (verify/cli.py) and its rendering (verify/render.py)."""
+"""Tests for the `verify` command line (verify/cli.py, assembled by sqlwitness_cli.py) and its
+rendering (verify/render.py)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
-from verify.cli import app
+from sqlwitness_cli import app
+from verify.cli import PairConstraints, make_app
 from verify.render import format_value, render_verdict
+from verify.schema import Schema
+from verify.schema_io import schema_from_ddl
 from verify.verdict import Counterexample, TableData, Verdict, VerdictKind
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,6 +197,96 @@ def test_examples_agree_on_example_database():
 def test_version():
     r = run("version")
     assert r.exit_code == 0 and r.stdout.startswith("sqlwitness ")
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+def test_every_package_contributes_its_commands():
+    group = typer.main.get_command(app)
+    assert list(group.commands) == ["pair", "version", "eval", "leaderboard", "mine", "bench", "agent", "constraints"]
+    assert list(group.commands["bench"].commands) == ["verieql", "coverage", "realism"]
+    assert list(group.commands["agent"].commands) == ["select", "ask", "bench", "show"]
+    assert list(group.commands["constraints"].commands) == ["import", "export", "show"]
+
+
+def test_runs_as_a_module():
+    def module(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "sqlwitness_cli", *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+
+    r = module("version")
+    assert r.returncode == 0 and r.stdout.startswith("sqlwitness "), r.stderr
+    r = module("frobnicate")
+    assert r.returncode == 3 and "frobnicate" in r.stderr
+
+
+CHECKED_DDL = "CREATE TABLE emp (id INTEGER PRIMARY KEY, name TEXT, salary INTEGER NOT NULL CHECK (salary > 0));"
+
+
+class FakeConstraints:
+    """A `PairConstraints` that records its calls: `constrain` returns a schema with a CHECK."""
+
+    def __init__(self) -> None:
+        self.constrained: list[dict[str, object]] = []
+        self.scored: list[str] = []
+
+    def constrain(self, schema: Schema | None, *, constraints_file: str | None, mine: bool, db: str | None,
+                  db_id: str | None) -> Schema | None:
+        self.constrained.append(dict(constraints_file=constraints_file, mine=mine, db=db, db_id=db_id))
+        if constraints_file == "bad.json":
+            raise ValueError("constraints file 'bad.json' is not JSON")
+        return schema_from_ddl(CHECKED_DDL)
+
+    def add_realism(self, verdict: Verdict, db: str) -> Verdict:
+        self.scored.append(db)
+        assert verdict.counterexample is not None
+        verdict.counterexample.realism = 0.25
+        return verdict
+
+    def hooks(self) -> PairConstraints:
+        return PairConstraints(constrain=self.constrain, add_realism=self.add_realism)
+
+
+@pytest.fixture
+def emp_db(tmp_path: Path) -> str:
+    db = tmp_path / "emp.db"
+    con = sqlite3.connect(db)
+    con.executescript(DDL + "INSERT INTO emp VALUES (1, 'Ann', 10, NULL);")
+    con.close()
+    return str(db)
+
+
+def test_pair_applies_constraints_through_the_hook(files, emp_db):
+    fake = FakeConstraints()
+    g = files("g.sql", "SELECT name FROM emp WHERE salary > 0")
+    n = files("n.sql", "SELECT name FROM emp")
+    args = ["pair", g, n, "--db", emp_db, "--timeout", "10", "--json"]
+    r = CliRunner().invoke(make_app(fake.hooks()), args, env=ENV)
+    assert r.exit_code == 1, r.output  # no constraint asked for: refuted, the counterexample scored
+    assert Verdict.model_validate_json(r.stdout).counterexample.realism == 0.25
+    assert fake.constrained == [] and fake.scored == [emp_db]
+    r = CliRunner().invoke(make_app(fake.hooks()), [*args, "--mine", "--db-id", "hr"], env=ENV)
+    assert r.exit_code == 0, r.output  # the hook's schema (salary NOT NULL, > 0) was checked against
+    assert fake.constrained == [dict(constraints_file=None, mine=True, db=emp_db, db_id="hr")]
+    r = CliRunner().invoke(make_app(fake.hooks()), ["pair", g, n, "--schema", files.schema, "--constraints",
+                                                    "bad.json"], env=ENV)
+    assert_clean_error(r, "bad.json", "not JSON")
+
+
+def test_pair_without_the_constraints_layer(files, emp_db):
+    bare = make_app()
+    g = files("g.sql", "SELECT name FROM emp WHERE salary > 0")
+    n = files("n.sql", "SELECT name FROM emp")
+    for option in (["--mine"], ["--constraints", files.schema]):
+        r = CliRunner().invoke(bare, ["pair", g, n, "--db", emp_db, *option], env=ENV)
+        assert_clean_error(r, "--constraints and --mine are not available", "constraints package")
+    r = CliRunner().invoke(bare, ["pair", g, n, "--db", emp_db, "--mine", "--json"], env=ENV)
+    assert r.exit_code == 3 and "not available" in Verdict.model_validate_json(r.stdout).reason
+    r = CliRunner().invoke(bare, ["pair", g, n, "--db", emp_db, "--timeout", "10", "--json"], env=ENV)
+    assert r.exit_code == 1, r.output  # the verifier itself works; the counterexample has no realism score
+    assert Verdict.model_validate_json(r.stdout).counterexample.realism is None
+    assert list(typer.main.get_command(bare).commands) == ["pair", "version"]
 
 
 # --------------------------------------------------------------------------- bad input

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from constraints.apply import apply_constraints
 from constraints.mine import mine_database
 from constraints.realism import implausible_cells, profile_database, realism
+from sqlwitness_cli import app
 from verify import check_pair
-from verify.cli import app
 from verify.schema_io import schema_from_sqlite
 from verify.verdict import TableData
 

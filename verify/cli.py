@@ -1,11 +1,15 @@
-"""The `verify` command line.
+"""The verifier's own commands of the `verify` command line (`pair`, `version`) and its root group.
 
     verify pair GOLD GEN [--db PATH | --schema PATH | --tables PATH --db-id ID]
                          [--dialect sqlite|duckdb] [--semantics auto|bag|set|list]
                          [--bound K] [--timeout SECONDS] [--seed N] [--no-minimize]
                          [--json] [--explain] [--debug]
-    verify bench ...      benchmark runners (registered by `benchmarks.cli`)
     verify version
+
+`make_app` builds the root `verify` app with these two commands; the top-level `sqlwitness_cli`
+module adds the other packages' commands to it and passes in the `PairConstraints` through which
+`verify pair --constraints/--mine` applies constraints (this package imports none of the packages
+built on it).
 
 The exit status of `verify pair` is the verdict's: 0 equivalent, 1 not equivalent,
 2 unknown or unsupported, 3 error. Every bad input (a missing or empty file, a database that
@@ -18,10 +22,12 @@ as a JSON `Verdict` like any other answer. An unexpected exception is reported a
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, Protocol
 
 import typer
 from rich.console import Console
@@ -30,7 +36,10 @@ from typer.core import TyperGroup
 
 from verify.verdict import EXIT_CODES, Verdict, VerdictKind
 
-__all__ = ["app", "bench"]
+if TYPE_CHECKING:
+    from verify.schema import Schema
+
+__all__ = ["make_app", "PairConstraints", "ConstrainSchema"]
 
 ERROR_EXIT = EXIT_CODES[VerdictKind.ERROR]
 
@@ -73,20 +82,51 @@ class _Group(TyperGroup):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-app = typer.Typer(
-    cls=_Group,
-    name="verify",
-    help="sqlwitness: bounded SQL equivalence with confirmed counterexamples.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+class ConstrainSchema(Protocol):
+    """Apply the constraints of `--constraints FILE` and/or mined from `--db` (`--mine`) to the
+    schema; raise `ValueError` with a one-line message for bad input."""
 
-bench = typer.Typer(
-    help="Run the verifier over benchmark suites (see `benchmarks/`).",
-    no_args_is_help=True,
-)
-app.add_typer(bench, name="bench")
+    def __call__(
+        self,
+        schema: Schema | None,
+        *,
+        constraints_file: str | None,
+        mine: bool,
+        db: str | None,
+        db_id: str | None,
+    ) -> Schema | None: ...
+
+
+@dataclass(frozen=True)
+class PairConstraints:
+    """What `verify pair` needs from the constraints layer, passed in by whoever assembles the app.
+
+    `constrain` turns `--constraints`/`--mine`/`--db`/`--db-id` into the schema `check_pair` gets;
+    `add_realism(verdict, db)` scores a counterexample against the `--db` database.
+    """
+
+    constrain: ConstrainSchema
+    add_realism: Callable[[Verdict, str], Verdict]
+
+
+def make_app(pair_constraints: PairConstraints | None = None) -> typer.Typer:
+    """The root `verify` app with the verifier's commands, `pair` and `version`.
+
+    `pair_constraints` reaches `pair` as the context object. Without it, `verify pair
+    --constraints/--mine` is an error and counterexamples get no realism score.
+    """
+    app = typer.Typer(
+        cls=_Group,
+        name="verify",
+        help="sqlwitness: bounded SQL equivalence with confirmed counterexamples.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"obj": pair_constraints},
+    )
+    app.command()(pair)
+    app.command()(version)
+    return app
 
 
 class Dialect(str, Enum):
@@ -173,8 +213,8 @@ def _load_schema(
         raise _BadInput(f"schema: {e}") from None
 
 
-@app.command()
 def pair(
+    ctx: typer.Context,
     gold: Annotated[str, typer.Argument(metavar="GOLD", help="file with the gold (reference) query; '-' reads stdin")],
     gen: Annotated[str, typer.Argument(metavar="GEN", help="file with the generated query; '-' reads stdin")],
     db: Annotated[
@@ -234,12 +274,14 @@ def pair(
         gold_sql = _read_query(gold, "gold")
         gen_sql = _read_query(gen, "generated")
         schema_obj = _load_schema(db, schema, tables, db_id, dialect.value)
+        pair_constraints = ctx.find_object(PairConstraints)
         if constraints_file is not None or mine:
-            from constraints.pair import constrain_schema
-
+            if pair_constraints is None:
+                raise _BadInput("--constraints and --mine are not available: this command line was "
+                                "built without the constraints package")
             try:
-                schema_obj = constrain_schema(schema_obj, constraints_file=constraints_file,
-                                              mine=mine, db=db, db_id=db_id)
+                schema_obj = pair_constraints.constrain(schema_obj, constraints_file=constraints_file,
+                                                        mine=mine, db=db, db_id=db_id)
             except ValueError as e:
                 raise _BadInput(str(e)) from None
 
@@ -256,10 +298,8 @@ def pair(
             seed=seed,
             minimize_result=not no_minimize,
         )
-        if db is not None and verdict.counterexample is not None:
-            from constraints.pair import add_realism
-
-            add_realism(verdict, db)
+        if db is not None and verdict.counterexample is not None and pair_constraints is not None:
+            pair_constraints.add_realism(verdict, db)
     except _BadInput as e:
         raise typer.Exit(_fail(str(e), json_output=json_output, **fields)) from None
     except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback without --debug
@@ -282,7 +322,6 @@ def pair(
     raise typer.Exit(verdict.exit_code)
 
 
-@app.command()
 def version() -> None:
     """Print the version of sqlwitness."""
     try:
@@ -291,14 +330,3 @@ def version() -> None:
         v = "unknown (not installed)"
     typer.echo(f"sqlwitness {v}")
 
-
-# `benchmarks.cli` adds its commands to `bench` (it imports `bench` from this module, which is
-# complete by now, so the import cycle is harmless).
-import benchmarks.cli  # noqa: E402,F401
-import agent.cli  # noqa: E402,F401
-import constraints.cli  # noqa: E402,F401
-
-if __name__ == "__main__":
-    from verify.cli import app as _app  # the module that benchmarks.cli registered on
-
-    _app()
