@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import verify.check as check_module
 from verify.check import check_pair
-from verify.cli import app
+from sqlwitness_cli import app
 from verify.schema_io import schema_from_ddl
 from verify.verdict import Verdict, VerdictKind
 
