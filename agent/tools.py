@@ -46,6 +46,9 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field, ValidationError
 
+from agent.results import ResultTable
+from agent.sandbox import PythonOutcome, python_unavailable, run_python
+
 # --------------------------------------------------------------------------------------------
 # Output policy
 
@@ -176,16 +179,6 @@ def tool_specs(names: list[str] | None = None) -> list[dict[str, Any]]:
 
 # --------------------------------------------------------------------------------------------
 # Results
-
-
-class ResultTable(BaseModel):
-    columns: list[str]
-    rows: list[list[Any]]
-    total_rows: int = Field(description="rows the query returned (rows may hold fewer: the keep cap)")
-
-    @property
-    def complete(self) -> bool:
-        return self.total_rows == len(self.rows)
 
 
 class ToolResult(BaseModel):
@@ -492,9 +485,8 @@ class ToolBox:
         head = f"result {rid}: {res.total_rows} rows"
         return head + "\n" + format_table(res.columns, res.rows, self.policy, total=res.total_rows), rid
 
-    def run_python_code(self, code: str):
-        from agent.sandbox import run_python
-
+    def run_python_code(self, code: str) -> PythonOutcome:
+        """Run `code` as the run_python tool does (fails closed: see `agent.sandbox`)."""
         with self._lock:
             results = dict(self.results)
         return run_python(code, db_path=self.db_path, results=results, timeout=self.python_timeout,
