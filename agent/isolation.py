@@ -256,7 +256,7 @@ def _run(bwrap: str, python_args: list[str], binds: dict[str, Path], limits: Lim
            bwrap, *bwrap_args(binds, limits), str(Path(sys.executable).absolute()), "-I", "-B", *python_args,
            str(result_w)]
     try:
-        proc = subprocess.Popen(cmd, env={}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(cmd, env={}, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, pass_fds=(result_w,), start_new_session=True,
                                 close_fds=True)
     except BaseException:

@@ -1,4 +1,4 @@
-"""The Python tool's sandbox: limits, no network, no writes, results in and out."""
+"""The Python tool's sandbox: limits, no network, no writes, results in and out, fail closed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from agent.sandbox import run_python
+from agent.sandbox import python_unavailable, run_python
 from agent.tools import ResultTable, ToolBox
 
 
@@ -115,3 +115,41 @@ def test_python_tool_through_the_toolbox(db):
     assert r.ok and "stdout:\n3" in r.text and r.result_id == "r2"
     bad = box.call("run_python", {"code": "import socket\nsocket.socket()"})
     assert not bad.ok and "network access is disabled" in bad.text
+
+
+@pytest.fixture
+def no_bwrap(tmp_path, monkeypatch):
+    """A PATH without bubblewrap."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    return empty
+
+
+def test_fail_closed_without_bubblewrap(db, tmp_path, no_bwrap):
+    marker = tmp_path / "ran-unisolated"
+    out = run_python(f"open({str(marker)!r}, 'w').write('x')", db_path=db, timeout=20)
+    assert out.disabled and out.error.startswith("the Python tool is disabled: bubblewrap (`bwrap`) is not installed")
+    assert "apt-get install bubblewrap" in out.error
+    assert not marker.exists()
+    assert python_unavailable() == out.error
+
+
+def test_fail_closed_when_bubblewrap_refuses(db, tmp_path, no_bwrap):
+    fake = no_bwrap / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    out = run_python("print('hi')", db_path=db, timeout=20)
+    assert out.disabled and out.stdout == ""
+    assert out.error == ("the Python tool is disabled: bubblewrap refused to start the sandbox: "
+                         "bwrap: No permissions to create new namespace")
+
+
+def test_toolbox_without_sandbox_keeps_its_sql_tools(db, no_bwrap):
+    box = ToolBox(db)
+    assert box.python_disabled and "bubblewrap" in box.python_disabled
+    assert "run_python" not in [s["function"]["name"] for s in box.specs()]
+    r = box.call("run_python", {"code": "print(1)"})
+    assert not r.ok and r.text == f"error: {box.python_disabled}"
+    assert box.call("run_sql", {"sql": "SELECT COUNT(*) FROM t"}).text.splitlines()[-1] == "3"
+    assert box.run_python_code("print(1)").disabled
