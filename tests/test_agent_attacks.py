@@ -220,3 +220,16 @@ def test_results_still_come_back_as_tables(db: Path) -> None:
     box.call("run_sql", {"sql": "SELECT a, b FROM t"})
     r = box.call("run_python", {"code": "df = results['r1']\nresult = df[df.a > 1]"})
     assert r.ok and r.result_id == "r2" and box.results["r2"].rows == [[2, "y"]]
+
+
+def test_without_cgroups_rlimits_and_the_pid_namespace_still_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(isolation, "CGROUP_ROOT", Path("/nonexistent-cgroup-root"))
+    out = run_python("import os\nfd = os.memfd_create('x')\nchunk = b'x' * 2**20\n"
+                     "for i in range(2048):\n    os.write(fd, chunk)\nprint('ESCAPED')", timeout=60, guard=False)
+    assert "ESCAPED" not in out.stdout and "File too large" in out.error
+    out = run_python("import os, time\nif os.fork() == 0:\n    os.setsid()\n"
+                     "    os.execv('/bin/sleep', ['sleep', '600', '" + MARK + "'])\ntime.sleep(600)",
+                     timeout=3, guard=False)
+    assert out.killed == "time" and _marked_processes() == []
+    out = run_python("import os\nprint(len(os.listdir('/proc')))\nopen('/tmp/ok', 'w').write('x')", timeout=30, guard=False)
+    assert out.error is None

@@ -13,6 +13,8 @@ import pytest
 from agent.sandbox import python_unavailable, run_python
 from agent.tools import ResultTable, ToolBox
 
+needs_sandbox = pytest.mark.skipif(python_unavailable() is not None, reason="the bubblewrap sandbox cannot start here")
+
 
 @pytest.fixture
 def db(tmp_path):
@@ -23,6 +25,7 @@ def db(tmp_path):
     return path
 
 
+@needs_sandbox
 def test_time_limit_kills_the_process():
     t0 = time.monotonic()
     out = run_python("while True:\n    pass", timeout=1.5)
@@ -30,17 +33,20 @@ def test_time_limit_kills_the_process():
     assert time.monotonic() - t0 < 10
 
 
+@needs_sandbox
 def test_time_limit_kills_sleeping_code_and_its_children():
     out = run_python("import time\ntime.sleep(60)", timeout=1.0)
     assert out.killed == "time"
 
 
+@needs_sandbox
 def test_memory_limit():
     out = run_python("x = bytearray(2 * 1024 ** 3)\nprint('allocated')", memory_mb=512, timeout=20)
     assert out.killed == "memory" and "memory limit (512 MB)" in out.error
     assert "allocated" not in out.stdout
 
 
+@needs_sandbox
 def test_no_network_connection():
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -66,6 +72,7 @@ def test_no_network_connection():
     assert "network" in run_python("import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9/')").error
 
 
+@needs_sandbox
 @pytest.mark.parametrize("code", [
     "import sqlite3\nsqlite3.connect(DB_PATH).execute('DELETE FROM t')",
     "open(DB_PATH, 'wb').write(b'')",
@@ -80,6 +87,7 @@ def test_database_cannot_be_changed(db, code):
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
+@needs_sandbox
 def test_earlier_results_and_sql_helper(db):
     pytest.importorskip("pandas")
     results = {"r1": ResultTable(columns=["a", "b"], rows=[[1, "x"], [2, "y"]], total_rows=2)}
@@ -93,6 +101,7 @@ def test_earlier_results_and_sql_helper(db):
     assert out.result.columns == ["a", "b_x"] and out.result.rows == [[2, "y"]]
 
 
+@needs_sandbox
 def test_duckdb_over_results():
     pytest.importorskip("pandas")
     results = {"r1": ResultTable(columns=["a"], rows=[[1], [2], [3]], total_rows=3)}
@@ -101,6 +110,7 @@ def test_duckdb_over_results():
     assert out.result.rows == [[6]]
 
 
+@needs_sandbox
 def test_errors_name_the_line_and_missing_result():
     out = run_python("x = 1\ny = 1 / 0", timeout=20)
     assert out.error == "ZeroDivisionError (line 2): division by zero"
@@ -108,6 +118,7 @@ def test_errors_name_the_line_and_missing_result():
     assert run_python("result = 42").result.rows == [[42]]
 
 
+@needs_sandbox
 def test_python_tool_through_the_toolbox(db):
     box = ToolBox(db, python_timeout=20)
     box.call("run_sql", {"sql": "SELECT a FROM t"})
