@@ -1,10 +1,10 @@
 """Running one Python program in an operating-system sandbox (bubblewrap), or refusing to.
 
-`run_isolated(script, files, limits=...)` starts `python -I -B SCRIPT FD` under `bwrap` and returns
-an `IsolatedRun` (captured stdout/stderr, the bytes the program wrote to its result channel,
-the pipe whose descriptor number is its last argument, and why it ended). `unavailable_reason()` says why the sandbox cannot start here (None
-when it can); `run_isolated` raises `IsolationUnavailable` then, and never runs anything
-unisolated.
+`run_isolated(script, files, limits)` starts `python -I -B SCRIPT FD` under `bwrap` and returns
+an `IsolatedRun`: captured stdout and stderr, the bytes the program wrote to its result channel
+(the pipe whose descriptor number is its last argument, FD), and why it ended.
+`unavailable_reason()` says why the sandbox cannot start here (None when it can);
+`run_isolated` raises `IsolationUnavailable` then, and never runs anything unisolated.
 
 What is enforced, and by what:
 
@@ -74,7 +74,7 @@ class Limits:
     max_files: int = 64
     max_output: int = 20_000
     kill_output: int = 64 * 2**20
-    max_result: int = 64 * 2**20
+    max_result: int = 32 * 2**20
 
 
 @dataclass
@@ -100,7 +100,8 @@ _probed: dict[tuple[str | None, str], str | None] = {}
 
 def unavailable_reason() -> str | None:
     """None when the sandbox starts here; otherwise one line saying why not and how to fix it.
-    Probes by running `python -c pass` in the full sandbox (once per process and bwrap path)."""
+    Probes by running a one-line Python program in the full sandbox (once per process, bwrap
+    path and Python); a failed probe disables the sandbox for the rest of the process."""
     bwrap = shutil.which("bwrap")
     key = (bwrap, sys.executable)
     with _probe_lock:
@@ -123,8 +124,9 @@ def _probe(bwrap: str | None) -> str | None:
 
 
 def run_isolated(script: Path, files: dict[str, Path], limits: Limits) -> IsolatedRun:
-    """Run `python -I -B /sandbox/<script name> FD` (FD: the result channel) in the sandbox with `files` bound read-only at
-    `/sandbox/NAME`. Raises IsolationUnavailable where the sandbox cannot start."""
+    """Run `python -I -B /sandbox/<script name> FD` (FD: the result channel) in the sandbox,
+    with `files` bound read-only at `/sandbox/NAME`. Raises IsolationUnavailable where the
+    sandbox cannot start."""
     reason = unavailable_reason()
     if reason is not None:
         raise IsolationUnavailable(reason)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -233,3 +235,57 @@ def test_without_cgroups_rlimits_and_the_pid_namespace_still_hold(monkeypatch: p
     assert out.killed == "time" and _marked_processes() == []
     out = run_python("import os\nprint(len(os.listdir('/proc')))\nopen('/tmp/ok', 'w').write('x')", timeout=30, guard=False)
     assert out.error is None
+
+
+def test_no_route_to_host_sockets_tcp_or_abstract_unix() -> None:
+    listeners = []
+    for family, address in ((socket.AF_INET, ("127.0.0.1", 0)), (socket.AF_UNIX, "\0sqlwitness-attack-4711")):
+        s = socket.socket(family)
+        s.bind(address)
+        s.listen(1)
+        s.setblocking(False)
+        listeners.append(s)
+    port = listeners[0].getsockname()[1]
+    code = ("import socket\nfor fam, addr in ((socket.AF_INET, ('127.0.0.1', " + str(port) + ")), "
+            "(socket.AF_UNIX, '\\0sqlwitness-attack-4711')):\n    s = socket.socket(fam)\n    s.settimeout(2)\n"
+            "    try:\n        s.connect(addr)\n        print('ESCAPED', fam)\n    except OSError as e:\n"
+            "        print('refused', e.errno)")
+    try:
+        out = run_python(code, timeout=30, guard=False)
+        for s in listeners:
+            with pytest.raises(BlockingIOError):
+                s.accept()
+    finally:
+        for s in listeners:
+            s.close()
+    assert out.error is None and out.stdout.count("refused") == 2 and "ESCAPED" not in out.stdout
+
+
+def test_signals_reach_no_process_outside() -> None:
+    bystander = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    try:
+        code = (f"import os, signal\nfor target in (-1, {bystander.pid}, {os.getpid()}):\n    try:\n"
+                "        os.kill(target, signal.SIGKILL)\n    except OSError as e:\n        print('no', target, e.errno)\n"
+                f"try:\n    os.killpg({bystander.pid}, signal.SIGKILL)\nexcept OSError as e:\n    print('no group', e.errno)")
+        out = run_python(code, timeout=30, guard=False)
+        assert bystander.poll() is None, out
+        assert f"no {bystander.pid} 3" in out.stdout and "no group 3" in out.stdout
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_scratch_folder_is_fresh_for_every_call() -> None:
+    plant = ("open('/tmp/sitecustomize.py', 'w').write('print(\"PLANTED\")')\n"
+             "open('/tmp/usercustomize.py', 'w').write('print(\"PLANTED\")')")
+    assert run_python(plant, timeout=30, guard=False).error is None
+    out = run_python("import os\nprint(sorted(os.listdir('/tmp')))", timeout=30, guard=False)
+    assert out.stdout.strip() == "[]" and "PLANTED" not in out.stdout
+
+
+def test_huge_result_is_refused_and_the_parent_stays_small() -> None:
+    _peak_rss_reset()
+    start = _peak_rss_mb()
+    out = run_python("result = [['x' * 10**6] for _ in range(400)]", timeout=120, guard=False)
+    assert out.killed == "result" and out.result is None and "larger than 32 MB" in out.error
+    assert _peak_rss_mb() - start < 150
