@@ -12,12 +12,13 @@ import os
 import socket
 import sqlite3
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
 from agent import isolation
-from agent.sandbox import run_python
+from agent.sandbox import PythonOutcome, run_python
 from agent.tools import ToolBox
 
 pytestmark = pytest.mark.skipif(isolation.unavailable_reason() is not None,
@@ -171,6 +172,10 @@ def test_memfd_and_shared_memory_count_against_the_limit() -> None:
         assert out.killed == "memory" and "memory limit (256 MB)" in out.error
     shm = "f = open('/dev/shm/x', 'wb')\nprint('ESCAPED')"
     assert "ESCAPED" not in run_python(shm, timeout=30, guard=False).stdout
+    posix_shm = ("from multiprocessing import shared_memory\nm = shared_memory.SharedMemory(create=True, size=2**30)\n"
+                 "m.buf[:] = b'x' * 2**30\nprint('ESCAPED')")
+    out = run_python(posix_shm, memory_mb=256, timeout=60, guard=False)
+    assert "ESCAPED" not in out.stdout and out.error
     tmpfs = "chunk = b'x' * 2**20\nwith open('/tmp/big', 'wb') as f:\n    for i in range(4096):\n        f.write(chunk)\nprint('ESCAPED')"
     out = run_python(tmpfs, memory_mb=256, timeout=60, guard=False)
     assert "ESCAPED" not in out.stdout and out.error
@@ -289,3 +294,19 @@ def test_huge_result_is_refused_and_the_parent_stays_small() -> None:
     out = run_python("result = [['x' * 10**6] for _ in range(400)]", timeout=120, guard=False)
     assert out.killed == "result" and out.result is None and "larger than 32 MB" in out.error
     assert _peak_rss_mb() - start < 150
+
+
+def test_concurrent_calls_are_separate() -> None:
+    outs: dict[int, PythonOutcome] = {}
+
+    def call(i: int) -> None:
+        code = f"import os\nopen('/tmp/mine', 'w').write('{i}')\nimport time; time.sleep(0.5)\nprint(open('/tmp/mine').read())"
+        outs[i] = run_python(code, timeout=60, guard=False)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert {i: o.stdout.strip() for i, o in outs.items()} == {0: "0", 1: "1", 2: "2"}
+    assert _cgroups_left() == []
