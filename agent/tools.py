@@ -270,11 +270,15 @@ def connect_read_only(path: str | Path) -> sqlite3.Connection:
     # connection uses it, to write the schema table; using each once here, before the
     # authorizer, lets the model's queries use them.
     for name in READ_ONLY_PRAGMAS:
-        con.execute(f"SELECT * FROM pragma_{name} LIMIT 0").fetchall()
+        try:
+            con.execute(f"SELECT * FROM pragma_{name} LIMIT 0").fetchall()
+        except sqlite3.OperationalError:  # a pragma this SQLite build lacks
+            pass
     return con
 
 
 def _size(v: Any) -> int:
+    """A cell's bytes as kept in memory, near enough for the MAX_KEEP_BYTES cap."""
     return len(v) if isinstance(v, (str, bytes)) else 16
 
 
