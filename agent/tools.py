@@ -134,7 +134,8 @@ class RunSqlArgs(BaseModel):
 
 
 class RunPythonArgs(BaseModel):
-    """Run Python 3 in a sandbox (time/memory limits, no network). Available: `results` (dict of
+    """Run Python 3 in a sandbox (time/memory limits, no network; /tmp is the only writable
+    folder). Available: `results` (dict of
     earlier query results as pandas DataFrames, or lists of dicts without pandas), `sql(query)`
     (runs a read-only query, returns a DataFrame), `DB_PATH`. Print what you want to see; assign
     a DataFrame or list of rows to `result` to return a result table."""
