@@ -310,3 +310,14 @@ def test_concurrent_calls_are_separate() -> None:
         th.join()
     assert {i: o.stdout.strip() for i, o in outs.items()} == {0: "0", 1: "1", 2: "2"}
     assert _cgroups_left() == []
+
+
+def test_limits_set_outside_cannot_be_raised() -> None:
+    code = ("import resource\nfor r in (resource.RLIMIT_CPU, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE, resource.RLIMIT_AS):\n"
+            "    soft, hard = resource.getrlimit(r)\n    print(hard)\n    try:\n"
+            "        resource.setrlimit(r, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\n        print('ESCAPED')\n"
+            "    except (ValueError, OSError):\n        pass")
+    out = run_python(code, timeout=30, memory_mb=512, guard=False)
+    limits = isolation.Limits()
+    assert out.error is None and "ESCAPED" not in out.stdout
+    assert [int(x) for x in out.stdout.split()] == [31, limits.scratch_mb * 2**20, limits.max_files, 512 * 2**20]
