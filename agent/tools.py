@@ -7,8 +7,10 @@ model sees); malformed or invalid arguments, unknown tools and failures all come
 
 Safety: the database is opened read-only (`mode=ro`) and every statement the model writes
 goes through an authorizer that allows only reads (no writes, no ATTACH, no PRAGMA other than
-a few read-only ones) and a progress handler that stops it at its time limit. Python runs in
-a separate process (`agent.sandbox`) with time and memory limits and no network.
+a few read-only ones; a refusal names the statement refused) and a progress handler that stops
+it at its time limit; no string or blob may grow past `MAX_CELL_BYTES` and a result keeps rows
+only up to `MAX_KEEP_BYTES`. Python runs in an operating-system sandbox (`agent.sandbox`); where
+that sandbox cannot start, `run_python` is not offered and `python_disabled` says why.
 
 Output policy (`OutputPolicy`): at most `max_rows` rows and `max_chars` characters per tool
 reply, each cell cut to `max_cell_chars`; whatever is cut is announced ("[truncated 120 rows:
@@ -45,6 +47,9 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, Field, ValidationError
+
+from agent.results import ResultTable
+from agent.sandbox import PythonOutcome, python_unavailable, run_python
 
 # --------------------------------------------------------------------------------------------
 # Output policy
@@ -129,7 +134,8 @@ class RunSqlArgs(BaseModel):
 
 
 class RunPythonArgs(BaseModel):
-    """Run Python 3 in a sandbox (time/memory limits, no network). Available: `results` (dict of
+    """Run Python 3 in a sandbox (time/memory limits, no network; /tmp is the only writable
+    folder). Available: `results` (dict of
     earlier query results as pandas DataFrames, or lists of dicts without pandas), `sql(query)`
     (runs a read-only query, returns a DataFrame), `DB_PATH`. Print what you want to see; assign
     a DataFrame or list of rows to `result` to return a result table."""
@@ -178,16 +184,6 @@ def tool_specs(names: list[str] | None = None) -> list[dict[str, Any]]:
 # Results
 
 
-class ResultTable(BaseModel):
-    columns: list[str]
-    rows: list[list[Any]]
-    total_rows: int = Field(description="rows the query returned (rows may hold fewer: the keep cap)")
-
-    @property
-    def complete(self) -> bool:
-        return self.total_rows == len(self.rows)
-
-
 class ToolResult(BaseModel):
     ok: bool
     text: str
@@ -205,16 +201,39 @@ class ToolError(Exception):
 READ_ONLY_PRAGMAS = {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
                      "foreign_key_list", "table_list", "collation_list", "function_list"}
 
-_ACTION_NAMES = {v: k.removeprefix("SQLITE_") for k, v in vars(sqlite3).items()
-                 if k.startswith("SQLITE_") and isinstance(v, int) and k not in
-                 ("SQLITE_OK", "SQLITE_DENY", "SQLITE_IGNORE") and not k.startswith("SQLITE_LIMIT")
-                 and not k.startswith("SQLITE_ERROR") and k.isupper()}
+# The authorizer's action codes by name ("DROP TABLE"); result codes share their numbers.
+_ACTION_NAMES = {getattr(sqlite3, f"SQLITE_{n}"): n.replace("_", " ") for n in (
+    "CREATE_INDEX", "CREATE_TABLE", "CREATE_TEMP_INDEX", "CREATE_TEMP_TABLE", "CREATE_TEMP_TRIGGER",
+    "CREATE_TEMP_VIEW", "CREATE_TRIGGER", "CREATE_VIEW", "DELETE", "DROP_INDEX", "DROP_TABLE",
+    "DROP_TEMP_INDEX", "DROP_TEMP_TABLE", "DROP_TEMP_TRIGGER", "DROP_TEMP_VIEW", "DROP_TRIGGER",
+    "DROP_VIEW", "INSERT", "PRAGMA", "READ", "SELECT", "TRANSACTION", "UPDATE", "ATTACH", "DETACH",
+    "ALTER_TABLE", "REINDEX", "ANALYZE", "CREATE_VTABLE", "DROP_VTABLE", "FUNCTION", "SAVEPOINT")
+    if hasattr(sqlite3, f"SQLITE_{n}")}
+_SCHEMA_TABLES = {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
+_LEADING = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/)*(\w+)(?:\s+(TEMP|TEMPORARY|UNIQUE|VIRTUAL))?"
+                      r"(?:\s+(TABLE|INDEX|VIEW|TRIGGER))?", re.IGNORECASE | re.DOTALL)
+
+# Bytes, not only rows: no string or blob (zeroblob, printf, group_concat, ...) may grow past
+# MAX_CELL_BYTES (SQLite refuses it with "string or blob too big"), and a result keeps rows only
+# while they total at most MAX_KEEP_BYTES.
+MAX_CELL_BYTES = 8 * 2**20
+MAX_KEEP_BYTES = 64 * 2**20
+MAX_SQL_BYTES = 1 * 2**20
+
+
+def statement_kind(sql: str) -> str:
+    """The statement's leading keywords, e.g. "DROP TABLE", "CREATE INDEX", "ANALYZE"."""
+    m = _LEADING.match(sql)
+    return " ".join(w.upper() for w in (m.groups() if m else ()) if w) or "this statement"
 
 
 class _Authorizer:
-    """Allows SELECT, reads, functions and read-only PRAGMAs; records the first denial."""
+    """Allows SELECT, reads, functions and read-only PRAGMAs; records the first denial, named
+    by what the statement does (a DROP TABLE first asks to DELETE from sqlite_master: it is
+    reported as DROP TABLE)."""
 
-    def __init__(self) -> None:
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
         self.denied: str | None = None
 
     def __call__(self, action: int, arg1: Any, arg2: Any, dbname: Any, source: Any) -> int:
@@ -224,28 +243,50 @@ class _Authorizer:
         if action == sqlite3.SQLITE_PRAGMA and str(arg1).lower() in READ_ONLY_PRAGMAS:
             return sqlite3.SQLITE_OK
         if self.denied is None:
-            what = _ACTION_NAMES.get(action, f"action {action}")
             if action == sqlite3.SQLITE_PRAGMA:
-                what = f"PRAGMA {arg1}"
-            self.denied = what
+                self.denied = f"PRAGMA {arg1}"
+            elif str(arg1).lower() in _SCHEMA_TABLES or str(arg1).lower().startswith("sqlite_stat"):
+                self.denied = statement_kind(self.sql)
+                pragma = re.search(r"\bpragma_(\w+)", self.sql, re.IGNORECASE)
+                if self.denied in ("SELECT", "WITH", "VALUES") and pragma:  # a pragma function's first use
+                    self.denied = f"PRAGMA {pragma.group(1)}"
+            else:
+                self.denied = _ACTION_NAMES.get(action, f"action {action}")
         return sqlite3.SQLITE_DENY
 
 
 def connect_read_only(path: str | Path) -> sqlite3.Connection:
-    """A connection that cannot change the file (`mode=ro` URI); raises ToolError if absent."""
+    """A connection that cannot change the file (`mode=ro` URI), with no string or blob longer
+    than MAX_CELL_BYTES and no ATTACH; raises ToolError if absent."""
     p = Path(path)
     if not p.is_file():
         raise ToolError(f"no such database file: {p}")
     uri = f"file:{quote(str(p.resolve()))}?mode=ro"
     con = sqlite3.connect(uri, uri=True, check_same_thread=False)
     con.text_factory = lambda b: b.decode("utf-8", errors="replace")
+    con.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_CELL_BYTES)
+    con.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES)
+    con.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    # A read-only pragma's table-valued function (pragma_table_info) asks, the first time a
+    # connection uses it, to write the schema table; using each once here, before the
+    # authorizer, lets the model's queries use them.
+    for name in READ_ONLY_PRAGMAS:
+        try:
+            con.execute(f"SELECT * FROM pragma_{name} LIMIT 0").fetchall()
+        except sqlite3.OperationalError:  # a pragma this SQLite build lacks
+            pass
     return con
+
+
+def _size(v: Any) -> int:
+    """A cell's bytes as kept in memory, near enough for the MAX_KEEP_BYTES cap."""
+    return len(v) if isinstance(v, (str, bytes)) else 16
 
 
 def run_select(path: str | Path, sql: str, timeout: float, keep_rows: int) -> ResultTable:
     """Run one statement under the read-only authorizer and time limit. Raises ToolError."""
     con = connect_read_only(path)
-    auth = _Authorizer()
+    auth = _Authorizer(sql)
     con.set_authorizer(auth)
     deadline = time.monotonic() + timeout
     con.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
@@ -255,15 +296,18 @@ def run_select(path: str | Path, sql: str, timeout: float, keep_rows: int) -> Re
             raise ToolError("not a query: the statement returns no rows (only SELECT may run)")
         columns = [d[0] for d in cur.description]
         rows: list[list[Any]] = []
-        total = 0
-        while True:
-            chunk = cur.fetchmany(1000)
-            if not chunk:
-                break
-            total += len(chunk)
-            if len(rows) < keep_rows:
-                rows.extend(list(r) for r in chunk[: keep_rows - len(rows)])
+        total = kept_bytes = 0
+        keeping = True
+        for row in cur:
+            total += 1
+            if keeping:
+                kept_bytes += sum(_size(v) for v in row)
+                keeping = len(rows) < keep_rows and kept_bytes <= MAX_KEEP_BYTES
+                if keeping:
+                    rows.append(list(row))
         return ResultTable(columns=columns, rows=rows, total_rows=total)
+    except sqlite3.DataError as e:  # string or blob too big
+        raise ToolError(f"sqlite: {e} (no value may exceed {MAX_CELL_BYTES // 2**20} MB)") from None
     except sqlite3.Error as e:
         if auth.denied:
             raise ToolError(f"not allowed: {auth.denied} (the database is read-only; only SELECT "
@@ -302,6 +346,10 @@ class ToolBox:
         self.verify_bound = verify_bound
         self.keep_rows = keep_rows
         self.allowed = list(allowed or TOOLS)
+        # Fail closed: without the OS sandbox the model is not offered run_python at all.
+        self.python_disabled = python_unavailable() if "run_python" in self.allowed else None
+        if self.python_disabled:
+            self.allowed.remove("run_python")
         self.results: dict[str, ResultTable] = {}
         self._lock = threading.Lock()
         self._schema = None
@@ -315,6 +363,8 @@ class ToolBox:
     def call(self, name: str, arguments: str | dict[str, Any]) -> ToolResult:
         """Validate `arguments` (JSON text or a dict) and run tool `name`; never raises."""
         t0 = time.monotonic()
+        if name == "run_python" and self.python_disabled:
+            return ToolResult(ok=False, text=f"error: {self.python_disabled}")
         if name not in TOOLS or name not in self.allowed:
             return ToolResult(ok=False, text=f"error: unknown tool {name!r}; available: "
                               f"{', '.join(self.allowed)}")
@@ -492,9 +542,8 @@ class ToolBox:
         head = f"result {rid}: {res.total_rows} rows"
         return head + "\n" + format_table(res.columns, res.rows, self.policy, total=res.total_rows), rid
 
-    def run_python_code(self, code: str):
-        from agent.sandbox import run_python
-
+    def run_python_code(self, code: str) -> PythonOutcome:
+        """Run `code` as the run_python tool does (fails closed: see `agent.sandbox`)."""
         with self._lock:
             results = dict(self.results)
         return run_python(code, db_path=self.db_path, results=results, timeout=self.python_timeout,

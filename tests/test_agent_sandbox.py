@@ -1,4 +1,4 @@
-"""The Python tool's sandbox: limits, no network, no writes, results in and out."""
+"""The Python tool's sandbox: limits, no network, no writes, results in and out, fail closed."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import time
 
 import pytest
 
-from agent.sandbox import run_python
+from agent.sandbox import python_unavailable, run_python
 from agent.tools import ResultTable, ToolBox
+
+needs_sandbox = pytest.mark.skipif(python_unavailable() is not None, reason="the bubblewrap sandbox cannot start here")
 
 
 @pytest.fixture
@@ -23,6 +25,7 @@ def db(tmp_path):
     return path
 
 
+@needs_sandbox
 def test_time_limit_kills_the_process():
     t0 = time.monotonic()
     out = run_python("while True:\n    pass", timeout=1.5)
@@ -30,17 +33,20 @@ def test_time_limit_kills_the_process():
     assert time.monotonic() - t0 < 10
 
 
+@needs_sandbox
 def test_time_limit_kills_sleeping_code_and_its_children():
     out = run_python("import time\ntime.sleep(60)", timeout=1.0)
     assert out.killed == "time"
 
 
+@needs_sandbox
 def test_memory_limit():
     out = run_python("x = bytearray(2 * 1024 ** 3)\nprint('allocated')", memory_mb=512, timeout=20)
     assert out.killed == "memory" and "memory limit (512 MB)" in out.error
     assert "allocated" not in out.stdout
 
 
+@needs_sandbox
 def test_no_network_connection():
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -66,6 +72,7 @@ def test_no_network_connection():
     assert "network" in run_python("import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9/')").error
 
 
+@needs_sandbox
 @pytest.mark.parametrize("code", [
     "import sqlite3\nsqlite3.connect(DB_PATH).execute('DELETE FROM t')",
     "open(DB_PATH, 'wb').write(b'')",
@@ -80,6 +87,7 @@ def test_database_cannot_be_changed(db, code):
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
+@needs_sandbox
 def test_earlier_results_and_sql_helper(db):
     pytest.importorskip("pandas")
     results = {"r1": ResultTable(columns=["a", "b"], rows=[[1, "x"], [2, "y"]], total_rows=2)}
@@ -93,6 +101,7 @@ def test_earlier_results_and_sql_helper(db):
     assert out.result.columns == ["a", "b_x"] and out.result.rows == [[2, "y"]]
 
 
+@needs_sandbox
 def test_duckdb_over_results():
     pytest.importorskip("pandas")
     results = {"r1": ResultTable(columns=["a"], rows=[[1], [2], [3]], total_rows=3)}
@@ -101,6 +110,7 @@ def test_duckdb_over_results():
     assert out.result.rows == [[6]]
 
 
+@needs_sandbox
 def test_errors_name_the_line_and_missing_result():
     out = run_python("x = 1\ny = 1 / 0", timeout=20)
     assert out.error == "ZeroDivisionError (line 2): division by zero"
@@ -108,6 +118,7 @@ def test_errors_name_the_line_and_missing_result():
     assert run_python("result = 42").result.rows == [[42]]
 
 
+@needs_sandbox
 def test_python_tool_through_the_toolbox(db):
     box = ToolBox(db, python_timeout=20)
     box.call("run_sql", {"sql": "SELECT a FROM t"})
@@ -115,3 +126,41 @@ def test_python_tool_through_the_toolbox(db):
     assert r.ok and "stdout:\n3" in r.text and r.result_id == "r2"
     bad = box.call("run_python", {"code": "import socket\nsocket.socket()"})
     assert not bad.ok and "network access is disabled" in bad.text
+
+
+@pytest.fixture
+def no_bwrap(tmp_path, monkeypatch):
+    """A PATH without bubblewrap."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    return empty
+
+
+def test_fail_closed_without_bubblewrap(db, tmp_path, no_bwrap):
+    marker = tmp_path / "ran-unisolated"
+    out = run_python(f"open({str(marker)!r}, 'w').write('x')", db_path=db, timeout=20)
+    assert out.disabled and out.error.startswith("the Python tool is disabled: bubblewrap (`bwrap`) is not installed")
+    assert "apt-get install bubblewrap" in out.error
+    assert not marker.exists()
+    assert python_unavailable() == out.error
+
+
+def test_fail_closed_when_bubblewrap_refuses(db, tmp_path, no_bwrap):
+    fake = no_bwrap / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    out = run_python("print('hi')", db_path=db, timeout=20)
+    assert out.disabled and out.stdout == ""
+    assert out.error == ("the Python tool is disabled: bubblewrap refused to start the sandbox: "
+                         "bwrap: No permissions to create new namespace")
+
+
+def test_toolbox_without_sandbox_keeps_its_sql_tools(db, no_bwrap):
+    box = ToolBox(db)
+    assert box.python_disabled and "bubblewrap" in box.python_disabled
+    assert "run_python" not in [s["function"]["name"] for s in box.specs()]
+    r = box.call("run_python", {"code": "print(1)"})
+    assert not r.ok and r.text == f"error: {box.python_disabled}"
+    assert box.call("run_sql", {"sql": "SELECT COUNT(*) FROM t"}).text.splitlines()[-1] == "3"
+    assert box.run_python_code("print(1)").disabled

@@ -150,3 +150,60 @@ def test_check_queries_uses_the_verifier(db):
     ne = box.call("check_queries", {"sql_a": "SELECT COUNT(*) FROM customer",
                                     "sql_b": "SELECT COUNT(city) FROM customer"})
     assert ne.text.startswith("verdict: not_equivalent") and "counterexample database" in ne.text
+
+
+@pytest.mark.parametrize("sql, refused", [
+    ("DROP TABLE customer", "DROP TABLE"),
+    ("CREATE VIEW v AS SELECT 1", "CREATE VIEW"),
+    ("CREATE INDEX i ON customer(city)", "CREATE INDEX"),
+    ("/* hi */ CREATE TEMP VIEW v AS SELECT 1", "CREATE TEMP VIEW"),
+    ("ALTER TABLE customer ADD COLUMN zip TEXT", "ALTER TABLE"),
+    ("ANALYZE", "ANALYZE"),
+    ("DELETE FROM customer", "DELETE"),
+    ("UPDATE customer SET name = 'x'", "UPDATE"),
+    ("INSERT INTO customer VALUES (99, 'x', 'y')", "INSERT"),
+    ("ATTACH DATABASE ':memory:' AS other", "ATTACH"),
+    ("PRAGMA user_version = 7", "PRAGMA user_version"),
+    ("SELECT * FROM pragma_user_version", "PRAGMA user_version"),
+])
+def test_refusals_name_the_statement_refused(db, sql, refused):
+    before = digest(db)
+    r = ToolBox(db).call("run_sql", {"sql": sql})
+    assert r.text.startswith(f"error: not allowed: {refused} (")
+    assert digest(db) == before
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM pragma_table_info('customer')",
+    "SELECT name FROM pragma_table_list WHERE name = 'orders'",
+    "SELECT * FROM pragma_foreign_key_list('orders')",
+])
+def test_read_only_pragma_functions_are_allowed(db, sql):
+    r = ToolBox(db).call("run_sql", {"sql": sql})
+    assert r.ok and ("city" in r.text or "orders" in r.text or "customer" in r.text), r.text
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT zeroblob(500000000)",
+    "SELECT randomblob(300000000)",
+    "SELECT length(replace(hex(zeroblob(4000000)), '0', 'xxxxxxxxxxxxxxx'))",
+    "WITH RECURSIVE c(s) AS (SELECT 'x' UNION ALL SELECT s || s FROM c) SELECT length(s) FROM c",
+])
+def test_huge_cells_are_refused(db, sql):
+    r = ToolBox(db, sql_timeout=60).call("run_sql", {"sql": sql})
+    assert not r.ok and "string or blob too big" in r.text and "8 MB" in r.text
+
+
+def test_printf_of_a_huge_width_is_cut_to_null(db):
+    box = ToolBox(db, sql_timeout=60)
+    r = box.call("run_sql", {"sql": "SELECT printf('%.*c', 400000000, 'x') AS s"})
+    assert r.ok and box.results[r.result_id].rows == [[None]]
+
+
+def test_kept_rows_are_bounded_by_bytes(db):
+    box = ToolBox(db, sql_timeout=120)
+    r = box.call("run_sql", {"sql": "SELECT oid, zeroblob(7000000) AS z FROM orders"})
+    kept = box.results[r.result_id]
+    assert r.ok and kept.total_rows == 100
+    assert 0 < len(kept.rows) < 10 and not kept.complete
+    assert f"showing {min(30, len(kept.rows))} of 100" in r.text
