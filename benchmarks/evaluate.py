@@ -265,13 +265,14 @@ def _satisfies_constraints(task: VerifyTask, cex: dict) -> bool:
 
 def metric_pair(gold: str, pred: str, flavour: str, keep_distinct: bool = False,
                 column_permutation: list[int] | None = None) -> tuple[str, str]:
-    """The pair the official metric compared: Spider's pre-processing (DISTINCT dropped unless
-    `keep_distinct`) and the prediction's columns in the order EX matched them; BIRD as given."""
-    from benchmarks.exec_acc import spider_prepare
+    """The pair the official metric compared: each text's first statement (`first_statement`),
+    Spider's pre-processing (DISTINCT dropped unless `keep_distinct`) and the prediction's columns
+    in the order EX matched them; BIRD as given otherwise."""
+    from benchmarks.exec_acc import first_statement, spider_prepare
 
     if flavour != "spider":
-        return gold, pred
-    gold, pred = spider_prepare(gold, pred, keep_distinct)
+        return first_statement(gold), first_statement(pred)
+    gold, pred = (first_statement(q) for q in spider_prepare(gold, pred, keep_distinct))
     if column_permutation:
         pred = permute_columns(pred, column_permutation) or pred
     return gold, pred

@@ -356,3 +356,18 @@ def test_progress_in_a_log_file_is_a_line_now_and_then():
     lines = buf.getvalue().splitlines()
     assert lines[0] == "verify (5 pairs): 5 to do"
     assert len(lines) == 2 and lines[1].startswith("verify (5 pairs): 5/5 (100%), ") and lines[1].endswith("0s left")
+
+
+def test_a_prediction_of_several_statements_is_verified_on_the_statement_ex_judged(tmp_path):
+    """EX judges the first statement (as the official scripts did); verification checks the same
+    statement rather than failing on the text as a whole."""
+    from benchmarks.evaluate import judge_pair
+
+    data, _ = _fixture(tmp_path)
+    db = data / "database" / "shop" / "shop.sqlite"
+    out = judge_pair("SELECT name FROM item WHERE price > 10", "SELECT name FROM item WHERE price > 10; DROP TABLE item",
+                     db_path=db, db_id="shop", flavour="spider", bound=2, timeout=10)
+    assert out["ex"] is True and out["verdict"] == "equivalent", out
+    out = judge_pair("SELECT name FROM item WHERE price > 10", "SELECT name FROM item WHERE price >= 20; SELECT 1",
+                     db_path=db, db_id="shop", flavour="spider", bound=2, timeout=10)
+    assert out["ex"] is True and out["verdict"] == "not_equivalent", out
