@@ -54,7 +54,8 @@ import sqlglot
 from pydantic import BaseModel, Field
 from sqlglot import exp
 
-from agent.tools import ResultTable, ToolError, run_select
+from agent.results import ResultTable
+from agent.tools import ToolError, run_select
 
 
 class Candidate(BaseModel):
