@@ -1,6 +1,8 @@
 """`verify agent ...`: the Text-to-SQL agent's commands (ask, bench, select).
 
 `agent_app` is the `agent` group; the top-level `sqlwitness_cli` module adds it to `verify`.
+The commands that run the agent (`ask`, `bench`) print once, on stderr, why the Python tool is
+disabled where its sandbox cannot start; the agent then answers with its SQL tools.
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ DEFAULT_DATA = Path("../shared/data")
 def _die(message: str, code: int = 3) -> typer.Exit:
     Console(stderr=True, highlight=False).print(f"error: {message}", markup=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def _python_disabled(message: str) -> None:
+    """Tell the user, on stderr, that the agent runs without its Python tool and why."""
+    Console(stderr=True, highlight=False).print(f"warning: {message} (the agent carries on with its SQL tools)",
+                                                markup=False, soft_wrap=True)
 
 
 @agent_app.command("select")
@@ -155,7 +163,7 @@ def ask_cmd(
     except LLMError as e:
         raise _die(str(e)) from None
     ans = answer_question(question, db, llm, _agent_config(plans, max_turns, max_tokens, max_seconds, self_check,
-                                                           verify_budget), evidence=evidence)
+                                                           verify_budget), evidence=evidence, notify=_python_disabled)
     if json_output:
         typer.echo(ans.model_dump_json(indent=2))
         raise typer.Exit(0 if ans.sql else 1)
@@ -223,7 +231,8 @@ def bench_cmd(
     try:
         s = bench(benchmark, data / benchmark, out, spec, agent, limit=limit, start=start,
                   scripted_from=scripted_from, scripted_systems=scripted_system, workers=workers,
-                  executor=executor, ray_address=ray_address, verify_timeout=verify_timeout, progress=progress)
+                  executor=executor, ray_address=ray_address, verify_timeout=verify_timeout, progress=progress,
+                  notify=_python_disabled)
     except (DatasetError, PredictionError, StoreError, ValueError, ImportError) as e:
         raise _die(str(e)) from None
     c = Console(highlight=False, soft_wrap=True)

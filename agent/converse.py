@@ -54,6 +54,11 @@ class Context:
     schema_summary: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def python(self) -> bool:
+        """Whether the Python tool can run (False where its sandbox cannot start)."""
+        return self.tools.python_disabled is None
+
     def chat(self, messages: list[dict[str, Any]], stage: str, plan: str | None = None,
              tools: bool = False):
         def trace(ev: dict[str, Any]) -> None:

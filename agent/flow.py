@@ -8,6 +8,10 @@ The question ends cleanly when its budget (`agent.llm.Budget`) is used up: whate
 exist by then are voted on, and `Answer.status` says `budget_exhausted`. Every LLM call, tool
 call, execution and check is in `Answer.trace` (and streamed to `trace_sink`).
 
+Where the Python tool's sandbox cannot start, the question is answered with the SQL tools
+alone: plans are SQL plans, `Answer.python_disabled` holds the one-line reason (also a
+`python_disabled` trace event), and `notify` receives it as soon as the tools are set up.
+
 Example (with a scripted model; see tests/test_agent_flow.py for every path):
     >>> from agent.scripted import ScriptedModel, text
     >>> AgentConfig().n_plans
@@ -26,8 +30,7 @@ from pydantic import BaseModel, Field
 
 from agent.converse import Context, Tracer, tool_loop
 from agent.llm import LLM, Budget, BudgetExhausted, LLMError, Meter, UsageTotals
-from agent.planning import (EXPLORE_SYSTEM, PLAN_SYSTEM, Plan, dedupe_plans, parse_plans, question_block,
-                            stage_tag)
+from agent.planning import EXPLORE_SYSTEM, Plan, dedupe_plans, parse_plans, plan_prompt, question_block, stage_tag
 from agent.repair import CandidateRecord, run_plan
 from agent.select import Candidate, SelectConfig, Selection, select
 from agent.tools import OutputPolicy, ToolBox
@@ -64,6 +67,7 @@ class Answer(BaseModel):
     selection: Selection | None = None
     usage: UsageTotals = Field(default_factory=UsageTotals)
     seconds: float = 0.0
+    python_disabled: str | None = Field(None, description="why the Python tool was disabled (None: it was available)")
     trace: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -77,14 +81,14 @@ def _explore(ctx: Context, cfg: AgentConfig) -> str:
 
 def _plans(ctx: Context, cfg: AgentConfig) -> list[Plan]:
     messages: list[dict[str, Any]] = [
-        {"role": "system", "content": PLAN_SYSTEM.format(tag=stage_tag("plan"), n=cfg.n_plans)},
+        {"role": "system", "content": plan_prompt(cfg.n_plans, ctx.python)},
         {"role": "user", "content": f"{question_block(ctx.question, ctx.evidence)}\n\nSchema:\n"
                                     f"{ctx.schema_summary}\n\nExploration notes:\n{ctx.notes or '(none)'}"},
     ]
     for attempt in range(2):
         reply = ctx.chat(messages, "plan")
         try:
-            plans = dedupe_plans(parse_plans(reply.content), cfg.n_plans)
+            plans = dedupe_plans(parse_plans(reply.content, python=ctx.python), cfg.n_plans)
             ctx.tracer.emit({"kind": "plans", "stage": "plan", "plans": [p.model_dump() for p in plans]})
             return plans
         except ValueError as e:
@@ -105,15 +109,19 @@ def answer_question(
     *,
     evidence: str = "",
     trace_sink: Callable[[dict[str, Any]], None] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Answer:
-    """Run the whole flow for one question; never raises for model or tool failures."""
+    """Run the whole flow for one question; never raises for model or tool failures. `notify`
+    receives notices for the user: the reason the Python tool is disabled, when it is."""
     cfg = config or AgentConfig()
     t0 = time.monotonic()
     meter = Meter(cfg.budget)
     tracer = Tracer(trace_sink)
     tools = ToolBox(db_path, policy=cfg.policy, sql_timeout=cfg.sql_timeout, python_timeout=cfg.python_timeout,
                     python_memory_mb=cfg.python_memory_mb)
-    ans = Answer(question=question, db_path=str(db_path))
+    ans = Answer(question=question, db_path=str(db_path), python_disabled=tools.python_disabled)
+    if tools.python_disabled and notify is not None:
+        notify(tools.python_disabled)
     try:
         summary = tools.schema_summary()
     except Exception as e:  # noqa: BLE001 - an unreadable database is reported, not raised
@@ -123,6 +131,8 @@ def answer_question(
                   schema_summary=summary)
     tracer.emit({"kind": "question", "stage": "start", "question": question, "evidence": evidence,
                  "db_path": str(db_path)})
+    if tools.python_disabled:
+        tracer.emit({"kind": "python_disabled", "stage": "start", "message": tools.python_disabled})
     try:
         if cfg.explore:
             try:

@@ -8,6 +8,10 @@ Plans come back as JSON (`{"plans": [{"interpretation", "approach", "language"}]
 parser is tolerant (code fences, text around the JSON, a bare list) and `dedupe_plans` drops
 plans whose interpretation and approach read the same as an earlier one.
 
+Where the Python tool is disabled (no sandbox: `agent.sandbox.python_unavailable`), the prompts
+ask for SQL only (`plan_prompt`, `implement_prompt` with `python=False`) and the parsers make
+every plan an SQL plan, whatever the model replies.
+
 Example:
     >>> ps = parse_plans('```json\\n{"plans": [{"interpretation": "count all singers", "approach": "COUNT(*)"},'
     ...                  ' {"interpretation": "Count all singers.", "approach": "count(*)"}]}\\n```')
@@ -56,22 +60,33 @@ query yet."""
 PLAN_SYSTEM = """{tag}
 Propose up to {n} different plans for answering the question. Plans must differ in how they
 read the question (e.g. which entity is meant, whether duplicates count, ties, how NULL or
-missing data is treated), not only in wording. Use "python" only when SQL is awkward.
+missing data is treated), not only in wording. {languages}
 Reply with JSON only, no prose:
 {{"plans": [{{"interpretation": "...", "approach": "tables, joins, filters, aggregation", "language": "sql"}}]}}"""
+
+PLAN_LANGUAGES = 'Use "python" only when SQL is awkward.'
+PLAN_SQL_ONLY = 'Python is not available here: every plan\'s language is "sql".'
 
 IMPLEMENT_SYSTEM = """{tag}
 Implement one plan for a question over a SQLite database. Use the tools to ground the plan:
 check the stored values you filter on and try the query or parts of it with run_sql.
-Finish WITHOUT tool calls, with the final answer in one fenced code block: either
+{answer}
+Return exactly the columns the question asks for, in the order it asks for them."""
+
+ANSWER_SQL_OR_PYTHON = """Finish WITHOUT tool calls, with the final answer in one fenced code block: either
 ```sql
 <one SQLite SELECT statement>
 ```
 or, if the plan's language is python,
 ```python
 <code that assigns the answer table to `result` (a DataFrame or a list of rows)>
-```
-Return exactly the columns the question asks for, in the order it asks for them."""
+```"""
+
+ANSWER_SQL_ONLY = """Python is not available here: the answer is SQL. Finish WITHOUT tool calls, with the
+final answer in one fenced code block:
+```sql
+<one SQLite SELECT statement>
+```"""
 
 CHECK_SYSTEM = """{tag}
 You review a candidate answer to a question over a SQLite database. Decide whether the result
@@ -80,6 +95,16 @@ order). Reply with JSON only:
 {{"ok": true}}
 or
 {{"ok": false, "problem": "what is wrong", "revised_plan": {{"interpretation": "...", "approach": "...", "language": "sql"}}}}"""
+
+
+def plan_prompt(n: int, python: bool) -> str:
+    """The plan stage's system prompt: up to `n` plans, SQL only unless `python`."""
+    return PLAN_SYSTEM.format(tag=stage_tag("plan"), n=n, languages=PLAN_LANGUAGES if python else PLAN_SQL_ONLY)
+
+
+def implement_prompt(stage: str, python: bool) -> str:
+    """The implementation stage's system prompt: an SQL or Python answer, SQL only unless `python`."""
+    return IMPLEMENT_SYSTEM.format(tag=stage_tag(stage), answer=ANSWER_SQL_OR_PYTHON if python else ANSWER_SQL_ONLY)
 
 
 def question_block(question: str, evidence: str = "") -> str:
@@ -123,8 +148,9 @@ def extract_json(text: str | None) -> Any:
     raise ValueError(f"no JSON found in the reply: {text.strip()[:120]!r}")
 
 
-def parse_plans(text: str | None) -> list[Plan]:
-    """Plans from the model's reply; raises ValueError when there are none."""
+def parse_plans(text: str | None, *, python: bool = True) -> list[Plan]:
+    """Plans from the model's reply; raises ValueError when there are none. Without `python`
+    every plan's language is SQL."""
     data = extract_json(text)
     items = data.get("plans") if isinstance(data, dict) else data
     if isinstance(data, dict) and items is None and "interpretation" in data:
@@ -139,7 +165,7 @@ def parse_plans(text: str | None) -> list[Plan]:
             continue
         it = dict(it)
         lang = str(it.get("language", "sql")).lower()
-        it["language"] = "python" if lang.startswith("py") else "sql"
+        it["language"] = "python" if python and lang.startswith("py") else "sql"
         it.pop("id", None)
         try:
             plans.append(Plan.model_validate(it))
@@ -169,9 +195,9 @@ def dedupe_plans(plans: list[Plan], n: int, threshold: float = 0.9) -> list[Plan
     return [p.model_copy(update={"id": f"p{i + 1}"}) for i, p in enumerate(kept)]
 
 
-def parse_check(text: str | None, plan: Plan) -> CheckVerdict:
+def parse_check(text: str | None, plan: Plan, *, python: bool = True) -> CheckVerdict:
     """The self-check's verdict; an unreadable reply counts as ok (parsed=False) so that a
-    confused reviewer cannot loop a plan."""
+    confused reviewer cannot loop a plan. Without `python` a revised plan is an SQL plan."""
     try:
         data = extract_json(text)
     except ValueError:
@@ -185,7 +211,7 @@ def parse_check(text: str | None, plan: Plan) -> CheckVerdict:
     rp = data.get("revised_plan")
     if isinstance(rp, (dict, str)) and not ok:
         try:
-            revised = parse_plans(json.dumps({"plans": [rp]}))[0]
+            revised = parse_plans(json.dumps({"plans": [rp]}), python=python)[0]
         except ValueError:
             revised = None
     return CheckVerdict(ok=bool(ok), problem=str(data.get("problem", "") or ""), revised_plan=revised)

@@ -3,6 +3,8 @@
 1. **Code level** (≤ `max_code_repairs`): the plan's code (SQL or Python) is run; a failure
    (no code block, SQL error or time-out, Python exception or no `result`) goes back to the
    model in the same conversation, which may use tools again and answers with corrected code.
+   Python code where the Python tool is disabled (its sandbox cannot start) ends the plan at
+   once: nothing runs, and no repair could change that.
 2. **Plan level** (≤ `max_plan_revisions`): a self-check conversation reviews the result
    against the question and the plan; a "not ok" verdict sends a revised plan (the reviewer's,
    or the same plan with the problem appended) back to implementation.
@@ -24,9 +26,10 @@ from pydantic import BaseModel, Field
 
 from agent.converse import Context, tool_loop
 from agent.llm import BudgetExhausted, LLMError
-from agent.planning import (CHECK_SYSTEM, IMPLEMENT_SYSTEM, Plan, extract_code, parse_check, plan_block,
+from agent.planning import (CHECK_SYSTEM, Plan, extract_code, implement_prompt, parse_check, plan_block,
                             question_block, stage_tag)
-from agent.tools import ResultTable, ToolError, format_table
+from agent.results import ResultTable
+from agent.tools import ToolError, format_table
 
 
 class CandidateRecord(BaseModel):
@@ -56,46 +59,51 @@ class _Attempt(BaseModel):
     result_id: str | None = None
     error: str | None = None
     repairs: int = 0
+    disabled: bool = Field(False, description="Python code where the Python tool is disabled: nothing ran")
 
 
-def _execute(ctx: Context, language: str, code: str, plan_id: str) -> tuple[ResultTable | None, str | None, str | None]:
-    """(result, result id, error) of running the candidate's code."""
+def _execute(ctx: Context, language: str, code: str) -> tuple[ResultTable | None, str | None, str | None, bool]:
+    """(result, result id, error, disabled) of running the candidate's code; `disabled`: it is
+    Python and the Python tool is disabled, so nothing ran."""
     if language == "sql":
         try:
             res = ctx.tools.execute(code)
         except ToolError as e:
-            return None, None, str(e)
-        return res, ctx.tools.store(res), None
+            return None, None, str(e), False
+        return res, ctx.tools.store(res), None, False
     out = ctx.tools.run_python_code(code)
+    if out.disabled:
+        return None, None, out.error, True
     if out.error:
-        return None, None, out.error + (f"\nstdout:\n{out.stdout[-1500:]}" if out.stdout else "")
+        return None, None, out.error + (f"\nstdout:\n{out.stdout[-1500:]}" if out.stdout else ""), False
     if out.result is None:
-        return None, None, "the code did not assign a table to `result`"
-    return out.result, ctx.tools.store(out.result), None
+        return None, None, "the code did not assign a table to `result`", False
+    return out.result, ctx.tools.store(out.result), None, False
 
 
 def implement(ctx: Context, plan: Plan, cfg: Any) -> _Attempt:
     """Implement `plan` with code-level repair (raises BudgetExhausted / LLMError)."""
     stage = f"implement:{plan.id}"
     messages: list[dict[str, Any]] = [
-        {"role": "system", "content": IMPLEMENT_SYSTEM.format(tag=stage_tag(stage))},
+        {"role": "system", "content": implement_prompt(stage, ctx.python)},
         {"role": "user", "content": f"{question_block(ctx.question, ctx.evidence)}\n\nSchema:\n"
                                     f"{ctx.schema_summary}\n\nExploration notes:\n{ctx.notes or '(none)'}\n\n"
                                     f"{plan_block(plan)}"},
     ]
     content = tool_loop(ctx, messages, stage, cfg.max_ground_rounds, plan.id)
     att = _Attempt()
+    blocks = "```sql``` or ```python```" if ctx.python else "```sql```"
     while True:
         found = extract_code(content, plan.language)
         if found is None:
-            att.error = "no code block found: reply with the final answer in one ```sql``` or ```python``` block"
+            att.error = f"no code block found: reply with the final answer in one {blocks} block"
         else:
             att.language, att.code = found  # type: ignore[assignment]
-            att.result, att.result_id, att.error = _execute(ctx, att.language, att.code, plan.id)
+            att.result, att.result_id, att.error, att.disabled = _execute(ctx, att.language, att.code)
         ctx.tracer.emit({"kind": "exec", "stage": stage, "plan": plan.id, "language": att.language,
                          "code": att.code, "ok": att.error is None, "error": att.error,
                          "rows": att.result.total_rows if att.result else None})
-        if att.error is None or att.repairs >= cfg.max_code_repairs:
+        if att.error is None or att.disabled or att.repairs >= cfg.max_code_repairs:
             return att
         att.repairs += 1
         messages.append({"role": "user", "content": f"That failed: {att.error}\nFix it (use the tools if it "
@@ -114,7 +122,7 @@ def self_check(ctx: Context, plan: Plan, att: _Attempt):
                                     f"rows):\n{preview}"},
     ]
     reply = ctx.chat(messages, stage, plan.id)
-    verdict = parse_check(reply.content, plan)
+    verdict = parse_check(reply.content, plan, python=ctx.python)
     ctx.tracer.emit({"kind": "check", "stage": stage, "plan": plan.id, "ok": verdict.ok,
                      "parsed": verdict.parsed, "problem": verdict.problem})
     return verdict

@@ -6,7 +6,9 @@ with the official flavour; verified = EX accepted and not refuted by the verifie
 per question the tokens, cost, LLM calls, time and the full trace in an `AgentRunStore`. A re-run with the
 same `--out` resumes. Questions run inline (one at a time, traces streamed as they happen) or,
 with `workers > 1` or Ray, through `benchmarks.executors` (a task's trace is stored when it
-finishes).
+finishes). Where the Python tool is disabled (its sandbox cannot start), each record says why
+(`QuestionRecord.python_disabled`), so does the summary, and `bench`'s `notify` receives each
+distinct reason once.
 
 The model is either an OpenAI-compatible endpoint (`ModelSpec(kind="endpoint")`) or the
 scripted model (`kind="scripted"`): per question it explores (list_tables, describe_table),
@@ -24,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -141,7 +144,8 @@ def record_of(index: int, db_id: str, question: str, gold: str, difficulty: str,
         code_repairs=sum(c.code_repairs for c in ans.candidates), revisions=sum(c.revisions for c in ans.candidates),
         calls=u.calls, cached_calls=u.cached_calls, failed_calls=u.failed_calls, prompt_tokens=u.prompt_tokens,
         completion_tokens=u.completion_tokens, cost_usd=u.cost_usd, llm_seconds=round(u.llm_seconds, 3),
-        seconds=ans.seconds, tool_calls=sum(1 for e in ans.trace if e.get("kind") == "tool"), **scored,
+        seconds=ans.seconds, tool_calls=sum(1 for e in ans.trace if e.get("kind") == "tool"),
+        python_disabled=ans.python_disabled, **scored,
     )
 
 
@@ -162,10 +166,12 @@ class BenchTask(BaseModel):
     ex_timeout: float = 30.0
 
 
-def run_task(task: BenchTask, sink: Any = None) -> tuple[QuestionRecord, list[dict[str, Any]]]:
+def run_task(task: BenchTask, sink: Any = None,
+             notify: Callable[[str], None] | None = None) -> tuple[QuestionRecord, list[dict[str, Any]]]:
     """Answer and score one benchmark question (top level: runs in executor workers too)."""
     llm = build_llm(task.spec, task.candidates)
-    ans = answer_question(task.question, task.db_path, llm, task.agent, evidence=task.evidence, trace_sink=sink)
+    ans = answer_question(task.question, task.db_path, llm, task.agent, evidence=task.evidence, trace_sink=sink,
+                          notify=notify)
     scored = score(ans.sql, task.gold_sql, task.db_path, task.db_id, task.flavour, task.verify_timeout,
                    task.verify_bound, task.ex_timeout)
     rec = record_of(task.index, task.db_id, task.question, task.gold_sql, task.difficulty, ans, scored)
@@ -190,14 +196,18 @@ class BenchSummary(BaseModel):
     cached_calls: int
     statuses: dict[str, int]
     wall_seconds: float
+    python_disabled: list[str] = Field(default_factory=list, description="why the Python tool was disabled "
+                                       "(each distinct reason; empty: it was available for every question)")
 
 
 def bench(benchmark: str, data_dir: Path, out: Path, spec: ModelSpec, agent: AgentConfig, *,
           limit: int | None = None, start: int = 0, scripted_from: list[Path] | None = None,
           scripted_systems: list[str] | None = None, workers: int = 1, executor: str = "local",
           ray_address: str | None = None, verify_timeout: float = 10.0, verify_bound: int = 3,
-          ex_timeout: float = 30.0, task_timeout: float = 1800.0, progress: Any = None) -> BenchSummary:
-    """Run (or resume) the agent over a benchmark; see the module doc."""
+          ex_timeout: float = 30.0, task_timeout: float = 1800.0, progress: Any = None,
+          notify: Callable[[str], None] | None = None) -> BenchSummary:
+    """Run (or resume) the agent over a benchmark; see the module doc. `notify` receives each
+    distinct notice for the user (the reason the Python tool is disabled) once."""
     from benchmarks.datasets import load_dataset
 
     t0 = time.monotonic()
@@ -244,11 +254,18 @@ def bench(benchmark: str, data_dir: Path, out: Path, spec: ModelSpec, agent: Age
                        candidates=[c[q.index] for c in cand_by_system.values()], spec=spec, agent=agent,
                        verify_timeout=verify_timeout, verify_bound=verify_bound, ex_timeout=ex_timeout)
              for q in todo]
+    noticed: set[str] = set()
+
+    def notice(message: str) -> None:
+        if notify is not None and message not in noticed:
+            noticed.add(message)
+            notify(message)
+
     n_done = 0
     if workers <= 1 and executor == "local":
         for t in tasks:
             store.begin(t.index)
-            rec, _ = run_task(t, sink=lambda ev, i=t.index: store.event(i, ev))
+            rec, _ = run_task(t, sink=lambda ev, i=t.index: store.event(i, ev), notify=notice)
             store.finish(rec)
             n_done += 1
             if progress:
@@ -266,6 +283,8 @@ def bench(benchmark: str, data_dir: Path, out: Path, spec: ModelSpec, agent: Age
             else:
                 rec = QuestionRecord.model_validate(o.value["record"])
                 store.finish(rec, o.value["trace"])
+                if rec.python_disabled:
+                    notice(rec.python_disabled)
             n_done += 1
             if progress:
                 progress(n_done, len(tasks), rec)
@@ -283,6 +302,7 @@ def bench(benchmark: str, data_dir: Path, out: Path, spec: ModelSpec, agent: Age
         mean_tokens=sum(r.prompt_tokens + r.completion_tokens for r in recs) / n,
         total_cost_usd=sum(r.cost_usd for r in recs), cached_calls=sum(r.cached_calls for r in recs),
         statuses=statuses, wall_seconds=round(time.monotonic() - t0, 1),
+        python_disabled=sorted({r.python_disabled for r in recs if r.python_disabled}),
     )
 
 

@@ -72,6 +72,7 @@ class QuestionRecord(BaseModel):
     llm_seconds: float = 0.0
     seconds: float = 0.0
     tool_calls: int = 0
+    python_disabled: str | None = None  # why the Python tool was disabled for this question (None: available)
 
 
 class AgentRunStore:

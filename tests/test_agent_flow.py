@@ -9,6 +9,8 @@ import pytest
 
 from agent.flow import AgentConfig, answer_question
 from agent.llm import LLM, Budget, LLMConfig, ResponseCache
+from agent.planning import Plan, parse_check
+from agent.sandbox import python_unavailable
 from agent.scripted import Fail, ScriptedModel, text, tool_calls
 from agent.select import SelectConfig
 
@@ -39,11 +41,11 @@ def py(code: str):
     return text(f"```python\n{code}\n```")
 
 
-def run(fake, db, tmp_path=None, **cfg):
+def run(fake, db, tmp_path=None, notify=None, **cfg):
     cache = ResponseCache(tmp_path / "cache") if tmp_path is not None else None
     llm = LLM(LLMConfig(model="m"), client=fake.client(), cache=cache, sleep=lambda s: None)
     config = AgentConfig(select=SelectConfig(verify_budget=5.0), **cfg)
-    return answer_question("How many singers are from France?", db, llm, config)
+    return answer_question("How many singers are from France?", db, llm, config, notify=notify)
 
 
 def tool_messages(fake, stage):
@@ -248,3 +250,69 @@ def test_unreadable_database_is_reported(tmp_path):
     ans = run(fake, tmp_path / "missing.sqlite")
     assert ans.status == "no_candidate" and "cannot read the database" in ans.error
     assert fake.requests == []
+
+
+# --------------------------------------------------------------------------------------------
+# without the Python tool's sandbox (bubblewrap missing): SQL tools only, never Python unisolated
+
+
+@pytest.fixture
+def no_bwrap(tmp_path, monkeypatch):
+    """A PATH without bubblewrap: the Python tool's sandbox cannot start; returns the reason."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    reason = python_unavailable()
+    assert reason and reason.startswith("the Python tool is disabled: bubblewrap (`bwrap`) is not installed")
+    return reason
+
+
+def offered_tools(fake):
+    return {t["function"]["name"] for req in fake.requests for t in req.get("tools") or []}
+
+
+def test_without_the_sandbox_the_agent_answers_with_its_sql_tools(db, no_bwrap):
+    fake = ScriptedModel({
+        "explore": [tool_calls(("list_tables", {})), text("singer.country")],
+        "plan": [text(plans(("count singers from France", "COUNT(*) WHERE country = 'France'", "sql"),
+                            ("count them in pandas", "filter a DataFrame", "python")))],
+        "implement:p1": [tool_calls(("run_sql", {"sql": "SELECT COUNT(*) FROM singer WHERE country = 'France'"})),
+                         sql("SELECT COUNT(*) FROM singer WHERE country = 'France'")],
+        "implement:p2": [sql("SELECT COUNT(*) FROM singer WHERE country LIKE 'france'")],
+    }, default=lambda r: OK)
+    notices = []
+    ans = run(fake, db, notify=notices.append)
+    assert ans.status == "ok" and ans.sql == "SELECT COUNT(*) FROM singer WHERE country = 'France'"
+    assert [c.result.rows for c in ans.candidates] == [[[2]], [[2]]]
+    # the reason is given once: to the caller, in the answer, in the trace
+    assert notices == [no_bwrap] and ans.python_disabled == no_bwrap
+    assert [e["message"] for e in ans.trace if e["kind"] == "python_disabled"] == [no_bwrap]
+    # plans are SQL plans, and the prompts say why
+    assert [p.language for p in ans.plans] == ["sql", "sql"]
+    prompts = {st: req["messages"][0]["content"] for req, st in zip(fake.requests, fake.stages)}
+    assert "Python is not available here" in prompts["plan"]
+    assert "Python is not available here" in prompts["implement:p1"] and "```python" not in prompts["implement:p1"]
+    assert "run_sql" in offered_tools(fake) and "run_python" not in offered_tools(fake)
+
+
+def test_a_python_answer_without_the_sandbox_is_given_up_at_once(db, tmp_path, no_bwrap):
+    marker = tmp_path / "ran-unisolated"
+    fake = ScriptedModel({
+        "explore": [text("n")],
+        "plan": [text(plans(("count in pandas", "filter a DataFrame", "python"), ("count", "COUNT(*)", "sql")))],
+        "implement:p1": [py(f"open({str(marker)!r}, 'w').write('x')\nresult = [[2]]")] + [py("result = [[2]]")] * 3,
+        "implement:p2": [sql("SELECT COUNT(*) FROM singer WHERE country = 'France'")],
+    }, default=lambda r: OK)
+    ans = run(fake, db)
+    c = ans.candidates[0]
+    assert c.language == "python" and c.status == "failed" and c.error == no_bwrap
+    assert c.code_repairs == 0 and fake.count("implement:p1") == 1  # no repair round for it
+    assert not marker.exists()
+    assert ans.status == "ok" and ans.sql == "SELECT COUNT(*) FROM singer WHERE country = 'France'"
+
+
+def test_a_revised_plan_is_sql_without_the_python_tool():
+    reply = json.dumps({"ok": False, "problem": "p", "revised_plan": {"interpretation": "i", "language": "python"}})
+    plan = Plan(id="p1", interpretation="x")
+    assert parse_check(reply, plan).revised_plan.language == "python"
+    assert parse_check(reply, plan, python=False).revised_plan.language == "sql"

@@ -76,7 +76,7 @@ def test_ask_against_a_local_server(db, server, tmp_path, monkeypatch):
     # the same question again: answered from the cache, the server is not asked
     r2 = CliRunner().invoke(app, args + ["--json"])
     assert r2.exit_code == 0 and len(fake.requests) == n
-    ans = json.loads(r2.output)
+    ans = json.loads(r2.stdout)
     assert ans["usage"]["cached_calls"] == ans["usage"]["calls"] == n
 
 
@@ -190,3 +190,75 @@ def test_answers_are_scored_as_the_leaderboard_scores_systems(tmp_path):
     wrong = score("SELECT name FROM singer", **args)
     assert wrong["ex"] is False and wrong["verified"] is False and wrong["verdict"] is None
     assert score(None, **args)["verified"] is False
+
+
+# --------------------------------------------------------------------------------------------
+# without the Python tool's sandbox (bubblewrap missing)
+
+
+@pytest.fixture
+def no_bwrap(tmp_path, monkeypatch):
+    """A PATH without bubblewrap: the Python tool's sandbox cannot start; returns the reason."""
+    from agent.sandbox import python_unavailable
+
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    reason = python_unavailable()
+    assert reason and "bubblewrap" in reason
+    return reason
+
+
+@pytest.fixture
+def tiny_spider(tmp_path):
+    """A Spider-shaped dev set of two questions on one database, and a prediction file for it."""
+    root = tmp_path / "data"
+    (root / "spider" / "database" / "music").mkdir(parents=True)
+    con = sqlite3.connect(root / "spider" / "database" / "music" / "music.sqlite")
+    con.executescript("CREATE TABLE singer (id INTEGER PRIMARY KEY, name TEXT, country TEXT);"
+                      "INSERT INTO singer VALUES (1, 'Ann', 'France'), (2, 'Bob', 'Spain');")
+    con.close()
+    golds = ["SELECT COUNT(*) FROM singer WHERE country = 'France'", "SELECT name FROM singer WHERE country = 'Spain'"]
+    (root / "spider" / "dev.json").write_text(json.dumps(
+        [{"db_id": "music", "query": g, "question": f"question {i}"} for i, g in enumerate(golds)]))
+    (root / "spider" / "tables.json").write_text("[]")
+    preds = tmp_path / "system.sql"
+    preds.write_text("".join(f"{g}\tmusic\n" for g in golds))
+    return root, preds
+
+
+def test_ask_without_the_sandbox_says_so_once_and_answers(db, server, tmp_path, no_bwrap):
+    fake, url = server
+    r = CliRunner().invoke(app, ["agent", "ask", "How many singers are from France?", "--db", str(db),
+                                 "--base-url", url, "--model", "stub", "--no-cache", "--verify-budget", "0", "--json"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count(no_bwrap) == 1 and r.stderr.startswith("warning: the Python tool is disabled")
+    ans = json.loads(r.stdout)
+    assert ans["python_disabled"] == no_bwrap
+    assert ans["sql"] == "SELECT COUNT(*) FROM singer WHERE country = 'France'"
+    assert all(t["function"]["name"] != "run_python" for req in fake.requests for t in req.get("tools") or [])
+
+
+def test_bench_without_the_sandbox_says_so_once_and_records_it(tmp_path, tiny_spider, no_bwrap):
+    data, preds = tiny_spider
+    out = tmp_path / "run"
+    r = CliRunner().invoke(app, ["agent", "bench", "--benchmark", "spider", "--data", str(data), "--out", str(out),
+                                 "--scripted-from", str(preds), "--plans", "1", "--verify-timeout", "0",
+                                 "--verify-budget", "0"])
+    assert r.exit_code == 0, r.output
+    assert "2 questions" in r.stdout and "EX 100.0%" in r.stdout
+    assert r.stderr.count(no_bwrap) == 1
+    store = AgentRunStore(out)
+    assert [(rec.status, rec.python_disabled) for rec in store.records()] == [("ok", no_bwrap)] * 2
+    assert all([e["message"] for e in store.trace(i) if e["kind"] == "python_disabled"] == [no_bwrap]
+               for i in (0, 1))
+    assert json.loads((out / "summary.json").read_text())["python_disabled"] == [no_bwrap]
+
+
+def test_bench_in_worker_processes_gives_the_reason_once(tmp_path, tiny_spider, no_bwrap):
+    data, preds = tiny_spider
+    spec = ModelSpec(kind="scripted", config=LLMConfig(model="scripted"))
+    notices = []
+    s = bench("spider", data / "spider", tmp_path / "run", spec, AgentConfig(n_plans=1), scripted_from=[preds],
+              workers=2, verify_timeout=0, notify=notices.append)
+    assert s.questions == 2 and notices == [no_bwrap] and s.python_disabled == [no_bwrap]
