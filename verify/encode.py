@@ -26,6 +26,8 @@ import z3
 
 from verify import clock, ir, strings
 from verify.errors import QueryError, Unsupported
+from verify.lower import lower_query
+from verify.parse import parse_query
 from verify.schema import Schema
 from verify.values import (
     CANONICAL_INT,
@@ -220,9 +222,6 @@ class Encoder:
     def _row_constraints(self, t) -> list[z3.BoolRef]:
         """CHECK expressions and functional dependencies: each one's violation query (see
         `Table.violation_queries`) returns no row."""
-        from verify.lower import lower_query  # lower imports nothing from here; kept local
-        from verify.parse import parse_query
-
         out = []
         for what, sql in t.violation_queries(self.dialect):
             self.tick()
@@ -816,14 +815,8 @@ def _dedup(rows: list[SRow]) -> list[SRow]:
 
 def constant(e: ir.Expr) -> bool:
     """The expression reads no column and no query: its value is the same for every row."""
-    if isinstance(e, (ir.Col, ir.Outer, ir.InSubquery, ir.Exists, ir.ScalarSubquery, ir.WinRef)):
-        return False
-    if isinstance(e, tuple):
-        return all(constant(x) for x in e)
-    if isinstance(e, ir.Expr):
-        return all(constant(getattr(e, f)) for f in e.__dataclass_fields__
-                   if isinstance(getattr(e, f), (ir.Expr, tuple)))
-    return True
+    reads = (ir.Col, ir.Outer, ir.InSubquery, ir.Exists, ir.ScalarSubquery, ir.WinRef)
+    return not any(isinstance(n, reads) for n in ir.walk(e, into_subqueries=False))
 
 
 def free_depth(rel: ir.Rel, _memo: dict = {}) -> int:  # noqa: B006 - a cache keyed by id
@@ -832,66 +825,27 @@ def free_depth(rel: ir.Rel, _memo: dict = {}) -> int:  # noqa: B006 - a cache ke
     hit = _memo.get(key)
     if hit is not None and hit[0] is rel:
         return hit[1]
-    d = 0
-    for child in _children(rel):
-        d = max(d, free_depth(child))
+    parts = ir.children(rel)
     if isinstance(rel, ir.Join) and rel.kind.startswith("lateral"):
         # the right side's depth-1 references are to the left row, bound by the join itself
-        d = max(free_depth(rel.left), free_depth(rel.right) - 1)
-    for e in _exprs(rel):
-        d = max(d, _expr_depth(e))
+        depths = [free_depth(rel.left), free_depth(rel.right) - 1]
+    else:
+        depths = [free_depth(p) for p in parts if isinstance(p, ir.Rel)]
+    d = max([0, *depths, *(_expr_depth(p) for p in parts if not isinstance(p, ir.Rel))])
     _memo[key] = (rel, d)
     return d
 
 
-def _children(rel: ir.Rel) -> list[ir.Rel]:
-    out = []
-    for name in ("input", "left", "right"):
-        c = getattr(rel, name, None)
-        if isinstance(c, ir.Rel):
-            out.append(c)
-    return out
-
-
-def _exprs(rel: ir.Rel) -> list[ir.Expr]:
-    if isinstance(rel, ir.Filter):
-        return [rel.cond]
-    if isinstance(rel, ir.Project):
-        return list(rel.exprs)
-    if isinstance(rel, ir.Join):
-        return [rel.cond] if rel.cond is not None else []
-    if isinstance(rel, ir.Values):
-        return [e for row in rel.rows for e in row]
-    if isinstance(rel, ir.Aggregate):
-        return (list(rel.keys) + [it.arg for it in rel.items if it.arg is not None]
-                + [it.filter for it in rel.items if isinstance(it, ir.Agg) and it.filter is not None])
-    if isinstance(rel, ir.Sort):
-        return [k.expr for k in rel.keys]
-    if isinstance(rel, ir.Window):
-        return [e for f in rel.funcs for e in list(f.partition) + [k.expr for k in f.order]
-                + ([f.arg] if f.arg is not None else [])]
-    return []
-
-
-def _expr_depth(e: ir.Expr) -> int:
-    if isinstance(e, ir.Outer):
-        return e.depth
-    if isinstance(e, (ir.Exists, ir.ScalarSubquery)):
-        return max(free_depth(e.query) - 1, 0)
-    if isinstance(e, ir.InSubquery):
-        return max([_expr_depth(x) for x in e.arg[:-1]] + [free_depth(e.query) - 1])
+def _expr_depth(x: ir.Expr | ir.Agg | ir.WinFunc | ir.SortKey | ir.OutCol) -> int:
+    """How many enclosing query levels the expressions in `x` read, through their `Outer`s and
+    their subqueries' (`Outer(1)` in a subquery is a column of the row that evaluates it). An
+    `InSubquery`'s last argument, the probe, reads only `Col`s of the rows it compares."""
     d = 0
-    for f in ("left", "right", "arg", "default"):
-        c = getattr(e, f, None)
-        if isinstance(c, ir.Expr):
-            d = max(d, _expr_depth(c))
-    for f in ("args",):
-        for c in getattr(e, f, ()) or ():
-            if isinstance(c, ir.Expr):
-                d = max(d, _expr_depth(c))
-    if isinstance(e, ir.Case):
-        for c, v in e.whens:
-            d = max(d, _expr_depth(c), _expr_depth(v))
+    for n in ir.walk(x, into_subqueries=False):
+        if isinstance(n, ir.Outer):
+            d = max(d, n.depth)
+        elif isinstance(n, (ir.Exists, ir.ScalarSubquery, ir.InSubquery)):
+            d = max(d, free_depth(n.query) - 1)
     return d
 
 

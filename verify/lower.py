@@ -17,65 +17,22 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import Any
 
 from sqlglot import exp
 
 from verify import ir
 from verify.errors import QueryError, Unsupported
 from verify.parse import parse_query  # noqa: F401  (re-exported for the doctest)
-from verify.lower_scalar import ScalarLowering, _affinity, _bool_to_int, _unify_kinds
+from verify.lower_scalar import ScalarLowering, affinity, bool_to_int, unify_kinds
 from verify.schema import Affinity, Schema
+from verify.scope import AggCtx, Entry, Env, Scope
 
 _AGG_FUNCS = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.BitwiseAndAgg, exp.BitwiseOrAgg,
               exp.LogicalAnd, exp.LogicalOr, exp.AnyValue)
 # aggregates DuckDB has and SQLite lacks, by their IR name
 _DUCKDB_AGGS = {"bitwiseandagg": "bit_and", "bitwiseoragg": "bit_or", "logicaland": "bool_and",
                 "logicalor": "bool_or"}
-
-
-@dataclass
-class Entry:
-    """One visible column of a FROM clause."""
-
-    alias: str | None  # lower-cased table alias, or None for an unnamed derived table
-    name: str  # lower-cased column name
-    index: int
-    kind: ir.Kind
-    affinity: str | None
-    hidden: bool = False  # the right side of a USING/NATURAL join: not found unqualified nor by *
-    display: str = ""
-
-
-@dataclass
-class Scope:
-    entries: list[Entry]
-    agg: "AggCtx | None" = None  # set while lowering SELECT/HAVING/ORDER BY of an aggregate query
-    windows: list | None = None  # window functions met in SELECT/ORDER BY (ir.WinFunc)
-    aliases: dict[str, exp.Expression] = field(default_factory=dict)  # select aliases
-
-    def lookup(self, name: str, table: str | None) -> list[Entry]:
-        name = name.lower()
-        if table is not None:
-            return [e for e in self.entries if e.alias == table.lower() and e.name == name]
-        return [e for e in self.entries if e.name == name and not e.hidden]
-
-
-@dataclass
-class AggCtx:
-    input_scope: Scope
-    keys: list[ir.Expr]
-    items: list  # ir.Agg | ir.Bare, in order of appearance
-    item_index: dict = field(default_factory=dict)
-    absent: list = field(default_factory=list)  # GROUPING SETS: keys of other sets (read as NULL)
-
-
-@dataclass
-class Env:
-    """Lowering context: the scope stack (innermost first) and the CTEs in view."""
-
-    scopes: list[Scope]
-    ctes: dict[str, ir.Rel]
 
 
 def lower_query(tree: exp.Expression, schema: Schema, dialect: str = "sqlite") -> ir.Query:
@@ -148,7 +105,7 @@ class Lowerer(ScalarLowering):
         distinct = node.args.get("distinct")
         all_ = distinct is False
         cols = tuple(
-            ir.OutCol(lc.name, _unify_kinds([lc.kind, rc.kind], f"{op.upper()} column {lc.name}"))
+            ir.OutCol(lc.name, unify_kinds([lc.kind, rc.kind], f"{op.upper()} column {lc.name}"))
             for lc, rc in zip(left.columns, right.columns)
         )
         rel: ir.Rel = ir.SetOp(cols, op, all_, left, right)
@@ -171,7 +128,7 @@ class Lowerer(ScalarLowering):
         if len(names) != n:
             raise QueryError(f"VALUES alias names {len(names)} columns for rows of {n}")
         cols = tuple(
-            ir.OutCol(names[i], _unify_kinds([r[i].kind for r in rows], f"VALUES column {i + 1}"))
+            ir.OutCol(names[i], unify_kinds([r[i].kind for r in rows], f"VALUES column {i + 1}"))
             for i in range(n)
         )
         return ir.Values(cols, tuple(rows))
@@ -253,7 +210,7 @@ class Lowerer(ScalarLowering):
         win_scope.windows = None
 
         names = [name for name, _ in select_items]
-        out_cols = tuple(ir.OutCol(n, e.kind, _affinity(e)) for n, e in zip(names, exprs))
+        out_cols = tuple(ir.OutCol(n, e.kind, affinity(e)) for n, e in zip(names, exprs))
         distinct = bool(sel.args.get("distinct"))
         limit, offset = self._limit_offset(sel)
         if order_exprs is None:
@@ -296,13 +253,13 @@ class Lowerer(ScalarLowering):
         rel = parts[0]
         for p in parts[1:]:
             cols = tuple(
-                ir.OutCol(a.name, _unify_kinds([a.kind, b.kind], "GROUPING SETS column"))
+                ir.OutCol(a.name, unify_kinds([a.kind, b.kind], "GROUPING SETS column"))
                 for a, b in zip(rel.columns, p.columns)
             )
             rel = ir.SetOp(cols, "union", True, rel, p)
         return self._order_limit(sel, rel, env, output_only=True)
 
-    def _absent_key(self, node: exp.Expression, agg: "AggCtx", input_env: Env) -> ir.Expr | None:
+    def _absent_key(self, node: exp.Expression, agg: AggCtx, input_env: Env) -> ir.Expr | None:
         """Inside one grouping set: a key of another set reads as NULL."""
         for k in agg.absent:
             if node.sql() == k.sql():
@@ -310,7 +267,7 @@ class Lowerer(ScalarLowering):
                 return ir.Lit(None, lowered.kind)
         return None
 
-    def _grouping_call(self, node: exp.Expression, agg: "AggCtx") -> ir.Expr:
+    def _grouping_call(self, node: exp.Expression, agg: AggCtx) -> ir.Expr:
         args = node.expressions
         absent = {k.sql() for k in agg.absent}
         bits = 0
@@ -662,7 +619,7 @@ class Lowerer(ScalarLowering):
             if lowered is not None:
                 if lowered in agg.keys:
                     i = agg.keys.index(lowered)
-                    return ir.Col(i, lowered.kind, _affinity(lowered))
+                    return ir.Col(i, lowered.kind, affinity(lowered))
                 if isinstance(node, exp.Column):
                     return self._agg_item(agg, ir.Bare(lowered, lowered.kind))
                 if not _mentions_columns(node):
@@ -674,14 +631,14 @@ class Lowerer(ScalarLowering):
                 and item.arg in agg.keys):
             # COUNT(DISTINCT k) of a grouping key k: one value per group, 0 when it is NULL
             k = agg.keys.index(item.arg)
-            col = ir.Col(k, item.arg.kind, _affinity(item.arg))
+            col = ir.Col(k, item.arg.kind, affinity(item.arg))
             return ir.Case(((ir.IsNull(col), ir.Lit(0, "int")),), ir.Lit(1, "int"), "int")
         key = item
         if key not in agg.item_index:
             agg.item_index[key] = len(agg.items)
             agg.items.append(item)
         i = len(agg.keys) + agg.item_index[key]
-        aff = _affinity(item.arg) if isinstance(item, ir.Bare) else None
+        aff = affinity(item.arg) if isinstance(item, ir.Bare) else None
         return ir.Col(i, item.kind, aff)
 
     def _aggregate(self, node: exp.Expression, env: Env, window: bool = False) -> ir.Agg:
@@ -707,7 +664,7 @@ class Lowerer(ScalarLowering):
             raise QueryError(f"nested aggregate in {node.sql()}")
         arg = self.expr(arg_node, env)
         if arg.kind == "bool" and self.dialect == "sqlite":
-            arg = _bool_to_int(arg)
+            arg = bool_to_int(arg)
         if func == "count":
             return ir.Agg("count", arg, distinct, "int")
         if func in ("sum", "avg", "total") and arg.kind not in ir.NUMERIC_KINDS + ("null",):
@@ -800,7 +757,7 @@ class Lowerer(ScalarLowering):
             return self._make_case([(cond, t)], f)
         if isinstance(node, (exp.Coalesce,)):
             args = [self.expr(node.this, env)] + [self.expr(a, env) for a in node.expressions]
-            return ir.Func("coalesce", tuple(args), _unify_kinds([a.kind for a in args], "COALESCE"))
+            return ir.Func("coalesce", tuple(args), unify_kinds([a.kind for a in args], "COALESCE"))
         if isinstance(node, exp.Nullif):
             a, b = self.expr(node.this, env), self.expr(node.expression, env)
             return ir.Func("nullif", (a, b, self._cmp("=", a, b)), a.kind)
@@ -924,7 +881,7 @@ class Lowerer(ScalarLowering):
                 raise QueryError(f"IN compares {n} value(s) with a subquery of {len(rel.columns)} column(s)")
             # the probe compares one row [lhs..., subquery row...] with the rules of '='
             eqs = tuple(
-                self._cmp("=", ir.Col(i, x.kind, _affinity(x)), ir.Col(n + i, c.kind, c.affinity), cast_text=False)
+                self._cmp("=", ir.Col(i, x.kind, affinity(x)), ir.Col(n + i, c.kind, c.affinity), cast_text=False)
                 for i, (x, c) in enumerate(zip(lhs_list, rel.columns))
             )
             probe = eqs[0] if n == 1 else ir.BoolOp("and", eqs)
@@ -961,22 +918,12 @@ def _frame(spec: exp.WindowSpec | None, ordered: bool) -> str:
     raise Unsupported(f"window frame {spec.sql()}")
 
 
-def _place_windows(e, width: int):
+def _place_windows(e: ir.Expr, width: int) -> ir.Expr:
     """Replace each WinRef(i) by Col(width + i): the Window node appends its columns."""
-    if isinstance(e, ir.WinRef):
-        return ir.Col(width + e.index, e.kind)
-    if isinstance(e, (ir.Expr, ir.SortKey)) and is_dataclass(e):
-        changes = {}
-        for f in fields(e):
-            v = getattr(e, f.name)
-            nv = _place_windows(v, width)
-            if nv is not v:
-                changes[f.name] = nv
-        return replace(e, **changes) if changes else e
-    if isinstance(e, tuple):
-        items = tuple(_place_windows(x, width) for x in e)
-        return items if any(a is not b for a, b in zip(items, e)) else e
-    return e
+    def place(n: Any) -> Any:
+        return ir.Col(width + n.index, n.kind) if isinstance(n, ir.WinRef) else n
+
+    return ir.transform(e, place, into_subqueries=False)
 
 
 def _rename(rel: ir.Rel, names: list[str], low: Lowerer) -> ir.Rel:

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from verify import ir
 from verify.errors import QueryError, Unsupported
-
-if TYPE_CHECKING:
-    from verify.lower import Env
+from verify.schema import affinity_of
+from verify.scope import Env
 
 _NUMERIC_AFFINITIES = ("INTEGER", "REAL", "NUMERIC")
 _SQLITE_NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -47,7 +45,7 @@ class ScalarLowering:
         if e.kind == "null":
             return ir.Lit(None, "text")
         if e.kind == "bool" and self.dialect == "sqlite":
-            e = _bool_to_int(e)
+            e = bool_to_int(e)
         if isinstance(e, ir.Lit) and e.kind in ir.NUMERIC_KINDS:
             return ir.Lit(_sqlite_number_to_text(e.value), "text")
         if e.kind == "int":
@@ -123,7 +121,7 @@ class ScalarLowering:
             return ir.Func("replace", tuple(self._text(self.expr(p, env), "REPLACE") for p in parts), "text")
         if isinstance(node, (exp.Max, exp.Min, exp.Greatest, exp.Least)) and node.expressions:
             args = [self.expr(node.this, env)] + [self.expr(a, env) for a in node.expressions]
-            kind = _unify_kinds([a.kind for a in args], "MAX()/MIN() of several values")
+            kind = unify_kinds([a.kind for a in args], "MAX()/MIN() of several values")
             name = "greatest" if isinstance(node, (exp.Max, exp.Greatest)) else "least"
             return ir.Func(name, tuple(args), kind)
         if isinstance(node, exp.TimeToStr):
@@ -187,7 +185,7 @@ class ScalarLowering:
 
     def _num(self, e: ir.Expr, what: str) -> ir.Expr:
         if e.kind == "bool" and self.dialect == "sqlite":
-            return _bool_to_int(e)
+            return bool_to_int(e)
         if e.kind in ir.NUMERIC_KINDS + ("null",):
             return e
         if e.kind == "text" and isinstance(e, ir.Lit):
@@ -227,9 +225,9 @@ class ScalarLowering:
         False: an IN subquery, where it refuses) and refuses to order a text against a number."""
         if self.dialect == "sqlite":
             if a.kind == "bool":
-                a = _bool_to_int(a)
+                a = bool_to_int(a)
             if b.kind == "bool":
-                b = _bool_to_int(b)
+                b = bool_to_int(b)
         ka, kb = a.kind, b.kind
         if "null" in (ka, kb):
             return ir.Cmp(op, a, b, "num" if ka in ir.NUMERIC_KINDS or kb in ir.NUMERIC_KINDS else "null")
@@ -237,7 +235,7 @@ class ScalarLowering:
             return ir.Cmp(op, a, b, "num")
         if ka == kb == "text" and self.dialect == "sqlite":
             for col, lit, col_left in ((a, b, True), (b, a, False)):
-                if _affinity(col) in _NUMERIC_AFFINITIES and isinstance(lit, ir.Lit) and lit.value is not None:
+                if affinity(col) in _NUMERIC_AFFINITIES and isinstance(lit, ir.Lit) and lit.value is not None:
                     conv = _sqlite_text_to_number(lit.value, strict=True)
                     if conv is not None:  # rule 1 turns the literal into a number
                         num = ir.Lit(conv, "int" if isinstance(conv, int) else "real")
@@ -273,7 +271,7 @@ class ScalarLowering:
         def cmp(x: ir.Expr, y: ir.Expr, mode: str) -> ir.Cmp:  # keeps the operands' order
             return ir.Cmp(op, x, y, mode) if num_left else ir.Cmp(op, y, x, mode)
 
-        if _affinity(num) in _NUMERIC_AFFINITIES:
+        if affinity(num) in _NUMERIC_AFFINITIES:
             # rule 1: NUMERIC affinity is applied to the text operand
             if isinstance(txt, ir.Lit):
                 conv = _sqlite_text_to_number(txt.value, strict=True)
@@ -285,7 +283,7 @@ class ScalarLowering:
                           "or contain no digit")
                 return cmp(num, ir.TextToNum(txt), "affnum")
             raise Unsupported("comparison of a numeric column with a computed text (numeric conversion)")
-        if _affinity(txt) == "TEXT":
+        if affinity(txt) == "TEXT":
             # rule 2: TEXT affinity is applied to the number
             if isinstance(num, ir.Lit):
                 return cmp(ir.Lit(_sqlite_number_to_text(num.value), "text"), txt, "text")
@@ -308,9 +306,9 @@ class ScalarLowering:
 
     def _make_case(self, whens, default: ir.Expr) -> ir.Expr:
         if self.dialect == "sqlite":
-            whens = [(c, _bool_to_int(v) if v.kind == "bool" else v) for c, v in whens]
-            default = _bool_to_int(default) if default.kind == "bool" else default
-        kind = _unify_kinds([v.kind for _, v in whens] + [default.kind], "CASE")
+            whens = [(c, bool_to_int(v) if v.kind == "bool" else v) for c, v in whens]
+            default = bool_to_int(default) if default.kind == "bool" else default
+        kind = unify_kinds([v.kind for _, v in whens] + [default.kind], "CASE")
         return ir.Case(tuple(whens), default, kind)
 
     def _cast(self, node: exp.Cast, env: Env) -> ir.Expr:
@@ -322,7 +320,7 @@ class ScalarLowering:
                       "DOUBLE": "real", "REAL": "real", "FLOAT": "real", "DATE": "date",
                       "BOOLEAN": "bool", "VARCHAR": "text", "TEXT": "text"}.get(tname.split("(")[0])
         else:
-            aff = _affinity_from_decl(tname)
+            aff = affinity_of(tname).value
             target = {"INTEGER": "int", "REAL": "real", "TEXT": "text", "NUMERIC": "num"}.get(aff)
         if target is None and arg.kind == "null":
             return ir.Lit(None, "null")  # a NULL of a type not modelled is still just NULL
@@ -331,7 +329,7 @@ class ScalarLowering:
         if arg.kind == "null":
             return ir.Lit(None, target)  # type: ignore[arg-type]
         if arg.kind == "bool" and self.dialect == "sqlite":
-            arg = _bool_to_int(arg)
+            arg = bool_to_int(arg)
         if arg.kind == target:
             return arg
         if isinstance(arg, ir.Lit):
@@ -353,17 +351,20 @@ class ScalarLowering:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _affinity(e: ir.Expr) -> str | None:
+def affinity(e: ir.Expr) -> str | None:
+    """The SQLite affinity an expression has in a comparison: its column's for a column (also a
+    bare one, or the one column of a scalar subquery), None for anything computed."""
     if isinstance(e, (ir.Col, ir.Outer)):
         return e.affinity
     if isinstance(e, ir.Bare):
-        return _affinity(e.arg)
+        return affinity(e.arg)
     if isinstance(e, ir.ScalarSubquery):
         return e.query.columns[0].affinity  # "(SELECT c ...)" has the affinity of c
     return None
 
 
-def _bool_to_int(e: ir.Expr) -> ir.Expr:
+def bool_to_int(e: ir.Expr) -> ir.Expr:
+    """A truth value as SQLite shows it, 1/0 (NULL stays NULL); other values as they are."""
     if e.kind != "bool":
         return e
     if isinstance(e, ir.Lit):
@@ -371,7 +372,10 @@ def _bool_to_int(e: ir.Expr) -> ir.Expr:
     return ir.Func("bool2int", (e,), "int")
 
 
-def _unify_kinds(kinds: list, what: str) -> ir.Kind:
+def unify_kinds(kinds: list[ir.Kind], what: str) -> ir.Kind:
+    """The one kind of values that meet in one column (CASE branches, UNION sides, ...): NULL
+    takes the others' kind, numbers mix into `num` (or `real`); `Unsupported(what ...)` when
+    other kinds mix."""
     ks = {k for k in kinds if k != "null"}
     if not ks:
         return "null"
@@ -380,12 +384,6 @@ def _unify_kinds(kinds: list, what: str) -> ir.Kind:
     if ks <= set(ir.NUMERIC_KINDS):
         return "num" if ks != {"real"} else "real"
     raise Unsupported(f"{what} mixes {' and '.join(sorted(ks))} values")
-
-
-def _affinity_from_decl(tname: str) -> str:
-    from verify.schema import affinity_of
-
-    return affinity_of(tname).value
 
 
 def _sqlite_text_to_number(text: str, strict: bool = False) -> int | float | None:
