@@ -25,6 +25,7 @@ from verify import ir
 from verify.errors import QueryError, Unsupported
 from verify.parse import parse_query  # noqa: F401  (re-exported for the doctest)
 from verify.lower_scalar import ScalarLowering, affinity, bool_to_int, unify_kinds
+from verify.names import CmpMode, Dialect, FuncName, JoinKind, SetOpName
 from verify.schema import Affinity, Schema
 from verify.scope import AggCtx, Entry, Env, Scope
 
@@ -35,7 +36,7 @@ _DUCKDB_AGGS = {"bitwiseandagg": "bit_and", "bitwiseoragg": "bit_or", "logicalan
                 "logicalor": "bool_or"}
 
 
-def lower_query(tree: exp.Expression, schema: Schema, dialect: str = "sqlite") -> ir.Query:
+def lower_query(tree: exp.Expression, schema: Schema, dialect: Dialect | str = Dialect.SQLITE) -> ir.Query:
     low = Lowerer(schema, dialect)
     rel = low.query(tree, Env(scopes=[], ctes={}))
     ordered = outer_order(tree)
@@ -52,9 +53,9 @@ def outer_order(tree: exp.Expression) -> bool:
 
 
 class Lowerer(ScalarLowering):
-    def __init__(self, schema: Schema, dialect: str):
+    def __init__(self, schema: Schema, dialect: Dialect | str):
         self.schema = schema
-        self.dialect = dialect
+        self.dialect = Dialect(dialect)
         self.tables: set[str] = set()
         self.notes: list[str] = []
 
@@ -95,7 +96,7 @@ class Lowerer(ScalarLowering):
         return Env(scopes=env.scopes, ctes=ctes)
 
     def _setop(self, node: exp.Expression, env: Env) -> ir.Rel:
-        op = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(node)]
+        op = {exp.Union: SetOpName.UNION, exp.Intersect: SetOpName.INTERSECT, exp.Except: SetOpName.EXCEPT}[type(node)]
         left = self.query(node.this, Env(env.scopes, env.ctes))
         right = self.query(node.expression, Env(env.scopes, env.ctes))
         if len(left.columns) != len(right.columns):
@@ -256,7 +257,7 @@ class Lowerer(ScalarLowering):
                 ir.OutCol(a.name, unify_kinds([a.kind, b.kind], "GROUPING SETS column"))
                 for a, b in zip(rel.columns, p.columns)
             )
-            rel = ir.SetOp(cols, "union", True, rel, p)
+            rel = ir.SetOp(cols, SetOpName.UNION, True, rel, p)
         return self._order_limit(sel, rel, env, output_only=True)
 
     def _absent_key(self, node: exp.Expression, agg: AggCtx, input_env: Env) -> ir.Expr | None:
@@ -282,14 +283,14 @@ class Lowerer(ScalarLowering):
         bare_from: tuple = ("last",)
         if any(isinstance(it, ir.Bare) for it in agg.items):
             extremes = [a for a in aggs if a.func in ("min", "max")]
-            if len(extremes) == 1 and self.dialect == "sqlite":
+            if len(extremes) == 1 and self.dialect == Dialect.SQLITE:
                 bare_from = (extremes[0].func, agg.items.index(extremes[0]))
                 self.note(
                     "a column that is neither grouped nor aggregated takes its value from a row "
                     f"holding the {extremes[0].func}() (the first such row when several do)"
                 )
             else:
-                if self.dialect == "duckdb":
+                if self.dialect == Dialect.DUCKDB:
                     raise QueryError("a selected column must appear in GROUP BY or in an aggregate")
                 self.note(
                     "a column that is neither grouped nor aggregated takes its value from the "
@@ -355,7 +356,7 @@ class Lowerer(ScalarLowering):
         nf = o.args.get("nulls_first")
         if nf is None:
             desc = bool(o.args.get("desc"))
-            return (not desc) if self.dialect == "sqlite" else False
+            return (not desc) if self.dialect == Dialect.SQLITE else False
         return bool(nf)
 
     def _order_keys(self, order, select_items, exprs, env: Env):
@@ -532,25 +533,21 @@ class Lowerer(ScalarLowering):
             cond = conds[0] if len(conds) == 1 else ir.BoolOp("and", tuple(conds))
         elif on is not None:
             cond = self.cond(on, join_env)
-        if side == "left":
-            kind = "left"
-        elif side == "right":
-            kind = "right"
-        elif side == "full":
-            kind = "full"
+        if side in ("left", "right", "full"):
+            kind = JoinKind(side)
         elif cond is None:
-            kind = "cross"
+            kind = JoinKind.CROSS
         else:
-            kind = "inner"
-        if kind in ("right", "full") and using:
+            kind = JoinKind.INNER
+        if kind in (JoinKind.RIGHT, JoinKind.FULL) and using:
             raise Unsupported(f"{kind.upper()} JOIN with USING")
-        if kind in ("left", "right", "full") and cond is None:
+        if kind in (JoinKind.LEFT, JoinKind.RIGHT, JoinKind.FULL) and cond is None:
             cond = ir.Lit(True, "bool")
         cols = left.columns + right.columns
         if lateral:
-            if kind not in ("inner", "cross", "left"):
+            if kind not in (JoinKind.INNER, JoinKind.CROSS, JoinKind.LEFT):
                 raise Unsupported(f"{kind.upper()} JOIN LATERAL")
-            kind = "lateral_left" if kind == "left" else "lateral"
+            kind = JoinKind.LATERAL_LEFT if kind == JoinKind.LEFT else JoinKind.LATERAL
         return ir.Join(cols, kind, left, right, cond), entries
 
     # ------------------------------------------------------------------ expressions
@@ -564,9 +561,9 @@ class Lowerer(ScalarLowering):
         if e.kind == "null":
             return ir.Lit(None, "bool")
         if e.kind in ir.NUMERIC_KINDS:
-            return ir.Cmp("<>", e, ir.Lit(0, "int"), "num")
-        if e.kind == "text" and self.dialect == "sqlite":
-            return ir.Cmp("<>", self._num(e, "a condition"), ir.Lit(0, "int"), "num")
+            return ir.Cmp("<>", e, ir.Lit(0, "int"), CmpMode.NUM)
+        if e.kind == "text" and self.dialect == Dialect.SQLITE:
+            return ir.Cmp("<>", self._num(e, "a condition"), ir.Lit(0, "int"), CmpMode.NUM)
         raise Unsupported(f"a {e.kind} value used as a condition")
 
     def expr(self, node: exp.Expression, env: Env) -> ir.Expr:
@@ -653,7 +650,7 @@ class Lowerer(ScalarLowering):
                 if func != "count":
                     raise Unsupported(f"{func.upper()}(DISTINCT with several arguments)")
                 parts = tuple(self.expr(x, env) for x in arg_node.expressions)
-                return ir.Agg("count", ir.Func("tuple", parts, "null"), True, "int")
+                return ir.Agg("count", ir.Func(FuncName.TUPLE, parts, "null"), True, "int")
             arg_node = arg_node.expressions[0]
         if func == "count" and (arg_node is None or isinstance(arg_node, exp.Star)):
             return ir.Agg("count_star", None, False, "int")
@@ -663,7 +660,7 @@ class Lowerer(ScalarLowering):
         if _has_aggregate(arg_node) and not grouped_rows:
             raise QueryError(f"nested aggregate in {node.sql()}")
         arg = self.expr(arg_node, env)
-        if arg.kind == "bool" and self.dialect == "sqlite":
+        if arg.kind == "bool" and self.dialect == Dialect.SQLITE:
             arg = bool_to_int(arg)
         if func == "count":
             return ir.Agg("count", arg, distinct, "int")
@@ -671,19 +668,19 @@ class Lowerer(ScalarLowering):
             arg = self._num(arg, func.upper())
         if func == "sum":
             kind: ir.Kind = "int" if arg.kind in ("int", "null") else arg.kind
-            if self.dialect == "duckdb" and kind == "num":
+            if self.dialect == Dialect.DUCKDB and kind == "num":
                 kind = "real"
             return ir.Agg("sum", arg, distinct, kind)
         if func == "avg":
             return ir.Agg("avg", arg, distinct, "real")
         if func == "anyvalue":
-            if self.dialect != "duckdb":
+            if self.dialect != Dialect.DUCKDB:
                 raise Unsupported("aggregate ANY_VALUE (not a SQLite function)")
             return ir.Agg("any_value", arg, False, arg.kind)
         if func in _DUCKDB_AGGS:
             name = _DUCKDB_AGGS[func]
             want = "int" if name.startswith("bit") else "bool"
-            if self.dialect != "duckdb":
+            if self.dialect != Dialect.DUCKDB:
                 raise Unsupported(f"aggregate {name.upper()} (not a SQLite function)")
             if arg.kind not in (want, "null"):
                 raise Unsupported(f"{name.upper()} of a {arg.kind} value")
@@ -701,7 +698,7 @@ class Lowerer(ScalarLowering):
             return ir.Lit(None, "null")
         if isinstance(node, exp.Boolean):
             v = bool(node.this)
-            return ir.Lit(v, "bool") if self.dialect == "duckdb" else ir.Lit(int(v), "int")
+            return ir.Lit(v, "bool") if self.dialect == Dialect.DUCKDB else ir.Lit(int(v), "int")
         if isinstance(node, exp.Neg):
             a = self._num(self.expr(node.this, env), "unary minus")
             if isinstance(a, ir.Lit) and a.value is not None:
@@ -711,11 +708,11 @@ class Lowerer(ScalarLowering):
             return self._arith(node, env)
         if isinstance(node, exp.DPipe):
             a, b = self._text(self.expr(node.this, env), "||"), self._text(self.expr(node.expression, env), "||")
-            return ir.Func("concat", (a, b), "text")
+            return ir.Func(FuncName.CONCAT, (a, b), "text")
         if isinstance(node, (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.NullSafeEQ, exp.NullSafeNEQ)):
             op = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}.get(type(node))
             if op is None:
-                same = ir.Func("same", (self.expr(node.this, env), self.expr(node.expression, env)), "bool")
+                same = ir.Func(FuncName.SAME, (self.expr(node.this, env), self.expr(node.expression, env)), "bool")
                 return same if isinstance(node, exp.NullSafeEQ) else ir.Not(same)
             return self._cmp(op, self.expr(node.this, env), self.expr(node.expression, env))
         if isinstance(node, exp.And):
@@ -757,13 +754,13 @@ class Lowerer(ScalarLowering):
             return self._make_case([(cond, t)], f)
         if isinstance(node, (exp.Coalesce,)):
             args = [self.expr(node.this, env)] + [self.expr(a, env) for a in node.expressions]
-            return ir.Func("coalesce", tuple(args), unify_kinds([a.kind for a in args], "COALESCE"))
+            return ir.Func(FuncName.COALESCE, tuple(args), unify_kinds([a.kind for a in args], "COALESCE"))
         if isinstance(node, exp.Nullif):
             a, b = self.expr(node.this, env), self.expr(node.expression, env)
-            return ir.Func("nullif", (a, b, self._cmp("=", a, b)), a.kind)
+            return ir.Func(FuncName.NULLIF, (a, b, self._cmp("=", a, b)), a.kind)
         if isinstance(node, exp.Abs):
             a = self._num(self.expr(node.this, env), "ABS")
-            return ir.Func("abs", (a,), a.kind if a.kind != "null" else "int")
+            return ir.Func(FuncName.ABS, (a,), a.kind if a.kind != "null" else "int")
         if isinstance(node, exp.Cast):
             return self._cast(node, env)
         if isinstance(node, (exp.Anonymous,)) and node.name.lower() == "iif":
@@ -846,7 +843,7 @@ class Lowerer(ScalarLowering):
                 if found and depth > 0:
                     raise Unsupported("correlated subquery inside an aggregate query's SELECT/HAVING")
         ident = node.this
-        if table is None and isinstance(ident, exp.Identifier) and ident.quoted and self.dialect == "sqlite":
+        if table is None and isinstance(ident, exp.Identifier) and ident.quoted and self.dialect == Dialect.SQLITE:
             if _is_double_quoted(node):
                 return ir.Lit(name, "text")
         if table is not None:
@@ -890,7 +887,7 @@ class Lowerer(ScalarLowering):
             raise Unsupported("IN UNNEST")
         items = [self.expr(i, env) for i in node.expressions]
         if not items:
-            return ir.Lit(0, "int") if self.dialect == "sqlite" else ir.Lit(False, "bool")
+            return ir.Lit(0, "int") if self.dialect == Dialect.SQLITE else ir.Lit(False, "bool")
         return ir.BoolOp("or", tuple(self._cmp("=", lhs, i) for i in items)) if len(items) > 1 else self._cmp("=", lhs, items[0])
 
     def _subquery(self, q: exp.Expression, env: Env) -> ir.Rel:
@@ -931,7 +928,7 @@ def _rename(rel: ir.Rel, names: list[str], low: Lowerer) -> ir.Rel:
     return ir.Project(cols, rel, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns)))
 
 
-def _deduplicated(names: list[str], dialect: str) -> list[str]:
+def _deduplicated(names: list[str], dialect: Dialect) -> list[str]:
     """A derived table's column names as the engine exposes them: a name that repeats an
     earlier one becomes `name:1`, `name:2`, ... in SQLite and `name_1`, ... in DuckDB, so a
     reference to the name means its first column.
@@ -939,7 +936,7 @@ def _deduplicated(names: list[str], dialect: str) -> list[str]:
         >>> _deduplicated(["a", "b", "A", "a"], "sqlite"), _deduplicated(["a", "a"], "duckdb")
         (['a', 'b', 'A:1', 'a:2'], ['a', 'a_1'])
     """
-    sep = ":" if dialect == "sqlite" else "_"
+    sep = ":" if dialect == Dialect.SQLITE else "_"
     seen: dict[str, int] = {}
     out = []
     for n in names:
