@@ -68,7 +68,7 @@ class Lowerer(ScalarLowering):
         env = self._with_ctes(node, env)
         if isinstance(node, exp.Subquery):
             rel = self.query(node.this, env)
-            return self._order_limit(node, rel, env, output_only=True)
+            return self._order_limit(node, rel, env)
         if isinstance(node, (exp.Union, exp.Intersect, exp.Except)):
             return self._setop(node, env)
         if isinstance(node, exp.Select):
@@ -91,7 +91,7 @@ class Lowerer(ScalarLowering):
             if names:
                 if len(names) != len(rel.columns):
                     raise QueryError(f"CTE {cte.alias!r} names {len(names)} columns but returns {len(rel.columns)}")
-                rel = _rename(rel, names, self)
+                rel = _rename(rel, names)
             ctes[cte.alias.lower()] = rel
         return Env(scopes=env.scopes, ctes=ctes)
 
@@ -110,7 +110,7 @@ class Lowerer(ScalarLowering):
             for lc, rc in zip(left.columns, right.columns)
         )
         rel: ir.Rel = ir.SetOp(cols, op, all_, left, right)
-        return self._order_limit(node, rel, env, output_only=True)
+        return self._order_limit(node, rel, env)
 
     def _values(self, node: exp.Values, env: Env) -> ir.Rel:
         scope = Scope(entries=[])
@@ -258,7 +258,7 @@ class Lowerer(ScalarLowering):
                 for a, b in zip(rel.columns, p.columns)
             )
             rel = ir.SetOp(cols, SetOpName.UNION, True, rel, p)
-        return self._order_limit(sel, rel, env, output_only=True)
+        return self._order_limit(sel, rel, env)
 
     def _absent_key(self, node: exp.Expression, agg: AggCtx, input_env: Env) -> ir.Expr | None:
         """Inside one grouping set: a key of another set reads as NULL."""
@@ -328,7 +328,9 @@ class Lowerer(ScalarLowering):
             return -int(node.this.this)
         raise Unsupported(f"{what} that is not an integer constant")
 
-    def _order_limit(self, node: exp.Expression, rel: ir.Rel, env: Env, output_only: bool) -> ir.Rel:
+    def _order_limit(self, node: exp.Expression, rel: ir.Rel, env: Env) -> ir.Rel:
+        """The ORDER BY / LIMIT / OFFSET of `node` (a compound or parenthesized query) over its
+        result `rel`: the sort keys name `rel`'s columns."""
         order = node.args.get("order")
         limit, offset = self._limit_offset(node)
         if order is None and limit is None and not offset:
@@ -470,7 +472,7 @@ class Lowerer(ScalarLowering):
             return rel, entries
         elif isinstance(node, exp.Subquery):
             rel = self.query(node.this, Env(env.scopes, env.ctes))
-            rel = self._order_limit(node, rel, env, output_only=True)
+            rel = self._order_limit(node, rel, env)
         elif isinstance(node, exp.Values):
             rel = self._values(node, env)
             col_aliases = []
@@ -481,7 +483,7 @@ class Lowerer(ScalarLowering):
         if col_aliases:
             if len(col_aliases) != len(rel.columns):
                 raise QueryError(f"alias {alias!r} names {len(col_aliases)} columns for {len(rel.columns)}")
-            rel = _rename(rel, col_aliases, self)
+            rel = _rename(rel, col_aliases)
         a = alias.lower() if alias else None
         names = _deduplicated([c.name for c in rel.columns], self.dialect)
         entries = [
@@ -774,8 +776,6 @@ class Lowerer(ScalarLowering):
             return self._window(node, env)
         if isinstance(node, (exp.Like, exp.ILike, exp.Glob, exp.Escape)):
             return self._like(node, env)
-        if isinstance(node, exp.ILike):
-            raise Unsupported("ILIKE")
         string_fn = self._string_function(node, env)
         if string_fn is not None:
             return string_fn
@@ -893,7 +893,7 @@ class Lowerer(ScalarLowering):
     def _subquery(self, q: exp.Expression, env: Env) -> ir.Rel:
         if isinstance(q, exp.Subquery):
             rel = self.query(q.this, env)
-            return self._order_limit(q, rel, env, output_only=True)
+            return self._order_limit(q, rel, env)
         return self.query(q, env)
 
 # ----------------------------------------------------------------------------- helpers
@@ -923,7 +923,8 @@ def _place_windows(e: ir.Expr, width: int) -> ir.Expr:
     return ir.transform(e, place, into_subqueries=False)
 
 
-def _rename(rel: ir.Rel, names: list[str], low: Lowerer) -> ir.Rel:
+def _rename(rel: ir.Rel, names: list[str]) -> ir.Rel:
+    """`rel` with its columns renamed (a column list on a CTE or a derived table)."""
     cols = tuple(ir.OutCol(n, c.kind, c.affinity) for n, c in zip(names, rel.columns))
     return ir.Project(cols, rel, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns)))
 

@@ -217,8 +217,6 @@ class ScalarLowering:
             kind = "real"
         if op == "//":
             kind = "int" if kind == "int" else "real"
-        if op == "%" and kind == "num":
-            kind = "num"
         return ir.Arith(op, a, b, kind)
 
     def _cmp(self, op: str, a: ir.Expr, b: ir.Expr, cast_text: bool = True) -> ir.Expr:

@@ -257,7 +257,7 @@ class Schema(BaseModel):
         for t in self.tables:
             parts = []
             for c in t.columns:
-                typ = c.type or _default_type(c.affinity, dialect)
+                typ = c.type or _default_type(c.affinity)
                 if dialect == Dialect.DUCKDB:
                     typ = _duckdb_type(c.affinity)
                 collate = f" COLLATE {c.collation}" if c.collation and c.collation != "unknown" else ""
@@ -285,7 +285,8 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _default_type(aff: Affinity, dialect: str) -> str:
+def _default_type(aff: Affinity) -> str:
+    """The type a column of affinity `aff` is declared with when its schema names none."""
     return {
         Affinity.INTEGER: "INTEGER",
         Affinity.REAL: "REAL",
