@@ -27,6 +27,8 @@ import random
 import sqlglot
 from sqlglot.tokens import TokenType
 
+from verify.names import Dialect
+
 # functions whose time value may be 'now' (or absent, meaning now); strftime's first argument
 # is its format, so there 'now' counts from the second argument on
 TIME_FUNCTIONS = {"date": 0, "time": 0, "datetime": 0, "julianday": 0, "unixepoch": 0, "strftime": 1,
@@ -39,7 +41,7 @@ DAY_MICROS = 86_400_000_000
 END_MICROS = 47482 * DAY_MICROS  # 2100-01-01
 
 
-def pin_now(sql: str, instant: str, dialect: str = "sqlite") -> str:
+def pin_now(sql: str, instant: str, dialect: Dialect | str = Dialect.SQLITE) -> str:
     """`sql` with every reading of the clock replaced by `instant` ('YYYY-MM-DD HH:MM:SS', with
     '.ffffff' for DuckDB if wanted). Text that does not tokenize is returned unchanged (the engine
     reports its error). DuckDB: CURRENT_TIMESTAMP becomes a TIMESTAMPTZ (UTC) literal and
@@ -52,7 +54,7 @@ def pin_now(sql: str, instant: str, dialect: str = "sqlite") -> str:
         tokens = sqlglot.tokenize(sql, read=dialect)
     except Exception:  # noqa: BLE001 - a query the tokenizer rejects is the engine's to report
         return sql
-    if dialect == "duckdb":
+    if dialect == Dialect.DUCKDB:
         typed = {TokenType.CURRENT_TIMESTAMP: f"TIMESTAMPTZ '{instant}+00'", TokenType.CURRENT_DATE: f"DATE '{instant[:10]}'"}
         for tok in reversed(tokens):
             if tok.token_type in typed:
@@ -85,7 +87,7 @@ def pin_now(sql: str, instant: str, dialect: str = "sqlite") -> str:
     return sql
 
 
-def reads_clock(sql: str, dialect: str = "sqlite") -> bool:
+def reads_clock(sql: str, dialect: Dialect | str = Dialect.SQLITE) -> bool:
     """Does the query read the current time (in a way `pin_now` can pin)?"""
     return pin_now(sql, "2000-01-01 00:00:00", dialect) != sql
 

@@ -26,6 +26,9 @@ import z3
 
 from verify import clock, ir, strings
 from verify.errors import QueryError, Unsupported
+from verify.lower import lower_query
+from verify.names import CmpMode, Dialect, FuncName, JoinKind, Semantics, SetOpName
+from verify.parse import parse_query
 from verify.schema import Schema
 from verify.values import (
     CANONICAL_INT,
@@ -92,7 +95,7 @@ class Encoder:
     `deadline` (a `time.monotonic()` value) bounds the time spent building formulas: past it,
     `EncodingTimeout` is raised."""
 
-    def __init__(self, schema: Schema, k: int, dialect: str = "sqlite", tables: set[str] | None = None,
+    def __init__(self, schema: Schema, k: int, dialect: Dialect | str = Dialect.SQLITE, tables: set[str] | None = None,
                  deadline: float | None = None, abstract_text_numbers: bool = False,
                  symmetry_breaking: bool = False, text_columns_read: set[str] | None = None):
         self.deadline = deadline
@@ -107,7 +110,7 @@ class Encoder:
         self.abstracted = False  # set when a conversion was abstracted
         self.schema = schema
         self.k = k
-        self.dialect = dialect
+        self.dialect = Dialect(dialect)
         self.side: list[z3.BoolRef] = []  # definitional constraints (always satisfiable)
         # "no two rows tie under an ORDER BY with LIMIT/OFFSET": not asserted, a search restriction
         # the checker adds when tie orders keep giving models the engine does not confirm
@@ -220,9 +223,6 @@ class Encoder:
     def _row_constraints(self, t) -> list[z3.BoolRef]:
         """CHECK expressions and functional dependencies: each one's violation query (see
         `Table.violation_queries`) returns no row."""
-        from verify.lower import lower_query  # lower imports nothing from here; kept local
-        from verify.parse import parse_query
-
         out = []
         for what, sql in t.violation_queries(self.dialect):
             self.tick()
@@ -270,7 +270,7 @@ class Encoder:
         return [SRow(r.present, [self.expr(e, r.vals, outer) for e in rel.exprs], r.pos) for r in rows]
 
     def _join(self, rel: ir.Join, outer) -> list[SRow]:
-        if rel.kind.startswith("lateral"):
+        if rel.kind in _LATERAL:
             return self._lateral(rel, outer)
         left = self.rel(rel.left, outer)
         right = self.rel(rel.right, outer)
@@ -285,12 +285,12 @@ class Encoder:
                 m = z3.And(a.present, b.present, on)
                 match[i, j] = m
                 out.append(SRow(m, vals))
-        if rel.kind in ("left", "full"):
+        if rel.kind in (JoinKind.LEFT, JoinKind.FULL):
             pad = [null_of(c.kind) for c in rel.right.columns]
             for i, a in enumerate(left):
                 none = z3.Not(z3.Or([match[i, j] for j in range(len(right))])) if right else TRUE
                 out.append(SRow(z3.And(a.present, none), a.vals + pad))
-        if rel.kind in ("right", "full"):
+        if rel.kind in (JoinKind.RIGHT, JoinKind.FULL):
             pad = [null_of(c.kind) for c in rel.left.columns]
             for j, b in enumerate(right):
                 none = z3.Not(z3.Or([match[i, j] for i in range(len(left))])) if left else TRUE
@@ -308,7 +308,7 @@ class Encoder:
                 on = is_true(self.expr(rel.cond, vals, outer)) if rel.cond is not None else TRUE
                 matches.append(z3.And(a.present, b.present, on))
                 out.append(SRow(matches[-1], vals))
-            if rel.kind == "lateral_left":
+            if rel.kind == JoinKind.LATERAL_LEFT:
                 pad = [null_of(c.kind) for c in rel.right.columns]
                 out.append(SRow(z3.And(a.present, z3.Not(z3.Or(matches)) if matches else TRUE), a.vals + pad))
         return out
@@ -355,7 +355,7 @@ class Encoder:
     def _setop(self, rel: ir.SetOp, outer) -> list[SRow]:
         left = [SRow(r.present, r.vals) for r in self.rel(rel.left, outer)]
         right = [SRow(r.present, r.vals) for r in self.rel(rel.right, outer)]
-        if rel.op == "union":
+        if rel.op == SetOpName.UNION:
             both = left + right
             return both if rel.all else _dedup(both)
         base = left if rel.all else _dedup(left)
@@ -365,9 +365,9 @@ class Encoder:
             if rel.all:
                 earlier = _sum([z3.If(z3.And(base[j].present, same_row(base[j].vals, r.vals)), 1, 0)
                                 for j in range(i)])
-                keep = earlier < in_right if rel.op == "intersect" else earlier >= in_right
+                keep = earlier < in_right if rel.op == SetOpName.INTERSECT else earlier >= in_right
             else:
-                keep = in_right > 0 if rel.op == "intersect" else in_right == 0
+                keep = in_right > 0 if rel.op == SetOpName.INTERSECT else in_right == 0
             out.append(SRow(z3.And(r.present, keep), r.vals))
         return out
 
@@ -440,7 +440,7 @@ class Encoder:
         tuple with a NULL part makes it NULL (aggregates skip NULLs)."""
         if it.arg is None:
             return None
-        if isinstance(it.arg, ir.Func) and it.arg.name == "tuple":
+        if isinstance(it.arg, ir.Func) and it.arg.name == FuncName.TUPLE:
             parts = [self.expr(p, vals, outer) for p in it.arg.args]
             x = TupleV(parts)
         else:
@@ -546,7 +546,7 @@ class Encoder:
             return const(e.value, e.kind if e.kind != "null" else "int")
         if isinstance(e, ir.Cmp):
             a, b = self.expr(e.left, row, outer), self.expr(e.right, row, outer)
-            if e.mode == "affnum":
+            if e.mode == CmpMode.AFFNUM:
                 return compare_affnum(e.op, a, b)
             return compare(e.op, a, b, e.mode)
         if isinstance(e, ir.TextToNum):
@@ -606,7 +606,7 @@ class Encoder:
         if a.kind == "null" or b.kind == "null":
             return null_of(e.kind)
         op = e.op
-        if a.kind in ("int", "bool") and b.kind in ("int", "bool") and not (op == "/" and self.dialect == "duckdb"):
+        if a.kind in ("int", "bool") and b.kind in ("int", "bool") and not (op == "/" and self.dialect == Dialect.DUCKDB):
             x, y = as_int(a), as_int(b)
             if op in ("/", "//", "%"):
                 zero = y == 0
@@ -616,7 +616,7 @@ class Encoder:
             return V("int", r, null)
         x, y = as_real(a), as_real(b)
         exact = z3.And(isint_of(a), isint_of(b))
-        if op == "/" and self.dialect == "duckdb":
+        if op == "/" and self.dialect == Dialect.DUCKDB:
             self._no_div_zero(b)
             return V("real", z3.If(y == 0, z3.RealVal(0), x / y), null)
         if op in ("/", "//", "%"):
@@ -644,36 +644,36 @@ class Encoder:
     def _func(self, e: ir.Func, row, outer) -> V:
         args = [self.expr(a, row, outer) for a in e.args]
         name = e.name
-        if name == "coalesce":
+        if name == FuncName.COALESCE:
             acc = args[-1]
             for a in reversed(args[:-1]):
                 acc = ite(z3.Not(a.null), a, acc)
             return acc
-        if name == "nullif":
+        if name == FuncName.NULLIF:
             a, _, eqc = args
             return ite(is_true(eqc), null_of(a.kind), a)
-        if name == "abs":
+        if name == FuncName.ABS:
             a = args[0]
             if a.kind == "null":
                 return a
             return V(a.kind, z3.If(a.v >= 0, a.v, -a.v), a.null, a.isint)
-        if name == "toint":
+        if name == FuncName.TOINT:
             a = args[0]
             if a.kind in ("int", "bool"):
                 return V("int", as_int(a), a.null)
-            r = round_half_away(a.v) if self.dialect == "duckdb" else trunc(a.v)
+            r = round_half_away(a.v) if self.dialect == Dialect.DUCKDB else trunc(a.v)
             return V("int", r, a.null)
-        if name == "toreal":
+        if name == FuncName.TOREAL:
             a = args[0]
             return V("real", as_real(a), a.null)
-        if name == "tonumeric":  # CAST(... AS NUMERIC): integral values become integers
+        if name == FuncName.TONUMERIC:  # CAST(... AS NUMERIC): integral values become integers
             a = args[0]
             return V("num", as_real(a), a.null, z3.IsInt(as_real(a)))
-        if name == "duck_text2int":
+        if name == FuncName.DUCK_TEXT2INT:
             v, ok = strings.duckdb_text_to_int(args[0])
             self.assume(ok, strings.DUCKDB_INT_NOTE)
             return v
-        if name == "now":  # one instant for both queries (verify.clock)
+        if name == FuncName.NOW:  # one instant for both queries (verify.clock)
             if self.now is None:
                 if e.kind == "timestamp":  # DuckDB: microseconds, UTC
                     self.now = V("timestamp", z3.Int("@now"), FALSE)
@@ -682,23 +682,23 @@ class Encoder:
                     self.now = V("text", z3.String("@now"), FALSE)
                     self.assume(z3.InRe(self.now.v, strings.INSTANT), clock.NOTE)
             return self.now
-        if name == "date2ts":  # DuckDB: a date is its midnight (UTC, the engine's time zone)
+        if name == FuncName.DATE2TS:  # DuckDB: a date is its midnight (UTC, the engine's time zone)
             return V("timestamp", args[0].v * clock.DAY_MICROS, args[0].null)
         if name in _STRING_FUNCS:
             return self._string_func(e, args)
-        if name in ("date_year", "date_month", "date_day"):
+        if name in (FuncName.DATE_YEAR, FuncName.DATE_MONTH, FuncName.DATE_DAY):
             y, m, d = strings.civil_from_days(args[0].v)
-            return V("int", {"date_year": y, "date_month": m, "date_day": d}[name], args[0].null)
-        if name in ("greatest", "least"):
+            return V("int", {FuncName.DATE_YEAR: y, FuncName.DATE_MONTH: m, FuncName.DATE_DAY: d}[name], args[0].null)
+        if name in (FuncName.GREATEST, FuncName.LEAST):
             # SQLite's scalar max(a, b, ...) / min(...): NULL if any argument is NULL
             acc = args[0]
             for b in args[1:]:
-                a_wins = _lt(b, acc) if name == "greatest" else _lt(acc, b)
+                a_wins = _lt(b, acc) if name == FuncName.GREATEST else _lt(acc, b)
                 acc = ite(a_wins, acc, b)
             return V(acc.kind, acc.v, z3.Or([x.null for x in args]), acc.isint)
-        if name == "same":
+        if name == FuncName.SAME:
             return boolean(same(args[0], args[1]), FALSE)
-        if name == "bool2int":
+        if name == FuncName.BOOL2INT:
             a = args[0]
             return V("int", z3.If(a.v, 1, 0), a.null)
         raise Unsupported(f"function {name}")
@@ -707,27 +707,27 @@ class Encoder:
     def _string_func(self, e: ir.Func, args: list[V]) -> V:
         """String and date functions (see `strings.py`); literal arguments are read from the IR."""
         name = e.name
-        if name in ("like", "like_cs", "glob"):
+        if name in (FuncName.LIKE, FuncName.LIKE_CS, FuncName.GLOB):
             s = args[0]
             pattern, escape = e.args[1].value, e.args[2].value
-            if name == "glob":
+            if name == FuncName.GLOB:
                 return strings.glob(s, pattern)
-            return strings.like(s, pattern, escape, fold_case=name == "like")
-        if name == "int2text":
+            return strings.like(s, pattern, escape, fold_case=name == FuncName.LIKE)
+        if name == FuncName.INT2TEXT:
             return strings.int_to_text(args[0])
-        if name == "substr":
+        if name == FuncName.SUBSTR:
             return strings.substr(args[0], args[1], args[2] if len(args) > 2 else None)
-        if name == "instr":
+        if name == FuncName.INSTR:
             return strings.instr(args[0], args[1])
-        if name == "length":
+        if name == FuncName.LENGTH:
             return strings.length(args[0])
-        if name == "concat":
+        if name == FuncName.CONCAT:
             return strings.concat(args[0], args[1])
-        if name == "trim":
+        if name == FuncName.TRIM:
             where = e.args[2].value
             return strings.trim(args[0], e.args[1].value, where in ("BOTH", "LEADING"), where in ("BOTH", "TRAILING"),
                                 self.fresh_name("trim"), self.side)
-        if name == "text2num":
+        if name == FuncName.TEXT2NUM:
             # the same cell converted twice (by both queries, say) shares one conversion
             key = ("text2num", args[0].v.get_id(), args[0].null.get_id())
             if key not in self._memo:
@@ -739,11 +739,11 @@ class Encoder:
                     self.assume(assumption, strings.TEXT_NUMBER_NOTE)
                 self._memo[key] = (args[0], v)  # holding the argument keeps its ids alive
             return self._memo[key][1]
-        if name in ("upper", "lower"):
-            return strings.upper(args[0]) if name == "upper" else strings.lower(args[0])
-        if name == "replace":
+        if name in (FuncName.UPPER, FuncName.LOWER):
+            return strings.upper(args[0]) if name == FuncName.UPPER else strings.lower(args[0])
+        if name == FuncName.REPLACE:
             return strings.replace(args[0], args[1], args[2])
-        if name == "round":
+        if name == FuncName.ROUND:
             x = args[0]
             scale = 10 ** int(e.args[1].value)
             r = z3.ToReal(round_half_away(as_real(x) * scale)) / scale
@@ -751,19 +751,24 @@ class Encoder:
         # dates: the argument must be a time value or contain no digit (an assumption)
         s = args[-1]
         self.assume(strings.date_assumption(s), strings.DATE_NOTE)
-        if name == "strftime":
+        if name == FuncName.STRFTIME:
             return strings.strftime(e.args[0].value, s)
-        if name == "strftime_num":
+        if name == FuncName.STRFTIME_NUM:
             return strings.strftime_number(e.args[0].value, s)
-        if name == "julianday":
+        if name == FuncName.JULIANDAY:
             self.assume(strings.fraction_free(s), "time values used by julianday() have no fractional seconds")
             return strings.julianday(s)
-        return {"date": strings.date_fn, "datetime": strings.datetime_fn, "time": strings.time_fn}[name](s)
+        return {FuncName.DATE: strings.date_fn, FuncName.DATETIME: strings.datetime_fn, FuncName.TIME: strings.time_fn}[name](s)
 
 
 # ----------------------------------------------------------------------------- helpers
-_STRING_FUNCS = {"like", "like_cs", "glob", "int2text", "text2num", "upper", "lower", "replace", "substr", "instr", "length", "concat", "trim", "round",
-                 "strftime", "strftime_num", "date", "datetime", "time", "julianday"}
+_LATERAL = (JoinKind.LATERAL, JoinKind.LATERAL_LEFT)
+_STRING_FUNCS = frozenset({
+    FuncName.LIKE, FuncName.LIKE_CS, FuncName.GLOB, FuncName.INT2TEXT, FuncName.TEXT2NUM,
+    FuncName.UPPER, FuncName.LOWER, FuncName.REPLACE, FuncName.SUBSTR, FuncName.INSTR, FuncName.LENGTH,
+    FuncName.CONCAT, FuncName.TRIM, FuncName.ROUND, FuncName.STRFTIME, FuncName.STRFTIME_NUM,
+    FuncName.DATE, FuncName.DATETIME, FuncName.TIME, FuncName.JULIANDAY,
+})
 
 
 def _same_arg(a, b) -> z3.BoolRef:
@@ -816,14 +821,8 @@ def _dedup(rows: list[SRow]) -> list[SRow]:
 
 def constant(e: ir.Expr) -> bool:
     """The expression reads no column and no query: its value is the same for every row."""
-    if isinstance(e, (ir.Col, ir.Outer, ir.InSubquery, ir.Exists, ir.ScalarSubquery, ir.WinRef)):
-        return False
-    if isinstance(e, tuple):
-        return all(constant(x) for x in e)
-    if isinstance(e, ir.Expr):
-        return all(constant(getattr(e, f)) for f in e.__dataclass_fields__
-                   if isinstance(getattr(e, f), (ir.Expr, tuple)))
-    return True
+    reads = (ir.Col, ir.Outer, ir.InSubquery, ir.Exists, ir.ScalarSubquery, ir.WinRef)
+    return not any(isinstance(n, reads) for n in ir.walk(e, into_subqueries=False))
 
 
 def free_depth(rel: ir.Rel, _memo: dict = {}) -> int:  # noqa: B006 - a cache keyed by id
@@ -832,66 +831,27 @@ def free_depth(rel: ir.Rel, _memo: dict = {}) -> int:  # noqa: B006 - a cache ke
     hit = _memo.get(key)
     if hit is not None and hit[0] is rel:
         return hit[1]
-    d = 0
-    for child in _children(rel):
-        d = max(d, free_depth(child))
-    if isinstance(rel, ir.Join) and rel.kind.startswith("lateral"):
+    parts = ir.children(rel)
+    if isinstance(rel, ir.Join) and rel.kind in _LATERAL:
         # the right side's depth-1 references are to the left row, bound by the join itself
-        d = max(free_depth(rel.left), free_depth(rel.right) - 1)
-    for e in _exprs(rel):
-        d = max(d, _expr_depth(e))
+        depths = [free_depth(rel.left), free_depth(rel.right) - 1]
+    else:
+        depths = [free_depth(p) for p in parts if isinstance(p, ir.Rel)]
+    d = max([0, *depths, *(_expr_depth(p) for p in parts if not isinstance(p, ir.Rel))])
     _memo[key] = (rel, d)
     return d
 
 
-def _children(rel: ir.Rel) -> list[ir.Rel]:
-    out = []
-    for name in ("input", "left", "right"):
-        c = getattr(rel, name, None)
-        if isinstance(c, ir.Rel):
-            out.append(c)
-    return out
-
-
-def _exprs(rel: ir.Rel) -> list[ir.Expr]:
-    if isinstance(rel, ir.Filter):
-        return [rel.cond]
-    if isinstance(rel, ir.Project):
-        return list(rel.exprs)
-    if isinstance(rel, ir.Join):
-        return [rel.cond] if rel.cond is not None else []
-    if isinstance(rel, ir.Values):
-        return [e for row in rel.rows for e in row]
-    if isinstance(rel, ir.Aggregate):
-        return (list(rel.keys) + [it.arg for it in rel.items if it.arg is not None]
-                + [it.filter for it in rel.items if isinstance(it, ir.Agg) and it.filter is not None])
-    if isinstance(rel, ir.Sort):
-        return [k.expr for k in rel.keys]
-    if isinstance(rel, ir.Window):
-        return [e for f in rel.funcs for e in list(f.partition) + [k.expr for k in f.order]
-                + ([f.arg] if f.arg is not None else [])]
-    return []
-
-
-def _expr_depth(e: ir.Expr) -> int:
-    if isinstance(e, ir.Outer):
-        return e.depth
-    if isinstance(e, (ir.Exists, ir.ScalarSubquery)):
-        return max(free_depth(e.query) - 1, 0)
-    if isinstance(e, ir.InSubquery):
-        return max([_expr_depth(x) for x in e.arg[:-1]] + [free_depth(e.query) - 1])
+def _expr_depth(x: ir.Expr | ir.Agg | ir.WinFunc | ir.SortKey | ir.OutCol) -> int:
+    """How many enclosing query levels the expressions in `x` read, through their `Outer`s and
+    their subqueries' (`Outer(1)` in a subquery is a column of the row that evaluates it). An
+    `InSubquery`'s last argument, the probe, reads only `Col`s of the rows it compares."""
     d = 0
-    for f in ("left", "right", "arg", "default"):
-        c = getattr(e, f, None)
-        if isinstance(c, ir.Expr):
-            d = max(d, _expr_depth(c))
-    for f in ("args",):
-        for c in getattr(e, f, ()) or ():
-            if isinstance(c, ir.Expr):
-                d = max(d, _expr_depth(c))
-    if isinstance(e, ir.Case):
-        for c, v in e.whens:
-            d = max(d, _expr_depth(c), _expr_depth(v))
+    for n in ir.walk(x, into_subqueries=False):
+        if isinstance(n, ir.Outer):
+            d = max(d, n.depth)
+        elif isinstance(n, (ir.Exists, ir.ScalarSubquery, ir.InSubquery)):
+            d = max(d, free_depth(n.query) - 1)
     return d
 
 
@@ -907,24 +867,24 @@ def positions(rows: list[SRow]) -> list[z3.ArithRef]:
     return out
 
 
-def differ(r1: list[SRow], r2: list[SRow], width1: int, width2: int, semantics: str,
+def differ(r1: list[SRow], r2: list[SRow], width1: int, width2: int, semantics: Semantics | str,
            tick=lambda: None) -> z3.BoolRef:
     """The two results differ under `semantics` (bag, set or list); `tick` is called while the
     (quadratic) formula is built, to let a deadline interrupt it."""
     if width1 != width2:
         return TRUE
-    if semantics == "set":
+    if semantics == Semantics.SET:
         def missing(a, b):
             return z3.Or([z3.And(x.present, z3.Not(z3.Or([z3.And(y.present, same_row(x.vals, y.vals)) for y in b])
                                                        if b else TRUE)) for x in a]) if a else FALSE
         return z3.Or(missing(r1, r2), missing(r2, r1))
-    if semantics == "bag":
+    if semantics == Semantics.BAG:
         def count(rows, vals):
             tick()
             return _sum([z3.If(z3.And(y.present, same_row(y.vals, vals)), 1, 0) for y in rows])
         terms = [z3.And(x.present, count(r1, x.vals) != count(r2, x.vals)) for x in r1 + r2]
         return z3.Or(terms) if terms else FALSE
-    if semantics == "list":
+    if semantics == Semantics.LIST:
         n1 = _sum([z3.If(x.present, 1, 0) for x in r1])
         n2 = _sum([z3.If(x.present, 1, 0) for x in r2])
         p1, p2 = positions(r1), positions(r2)

@@ -32,11 +32,12 @@ from typing import Any
 import duckdb
 import sqlglot
 
+from verify.names import Dialect, Semantics
 from verify.parse import dollar_identifier
 from verify.schema import Schema, SchemaError, Table, quote_ident
 
-SEMANTICS = ("bag", "set", "list")
-DIALECTS = ("sqlite", "duckdb")
+# the semantics two results are compared under (`Semantics.AUTO` is resolved before)
+SEMANTICS = (Semantics.BAG, Semantics.SET, Semantics.LIST)
 
 Tables = dict[str, list[list[Any]]]
 Connection = sqlite3.Connection | duckdb.DuckDBPyConnection
@@ -84,7 +85,7 @@ class Comparison:
 # Building a database
 
 
-def materialize(schema: Schema, tables: Tables, dialect: str = "sqlite") -> Connection:
+def materialize(schema: Schema, tables: Tables, dialect: Dialect | str = Dialect.SQLITE) -> Connection:
     """An open in-memory connection holding `schema`'s tables filled with `tables`' rows.
 
     `tables` maps table name (case-insensitive) to rows, each a list in the schema's column
@@ -94,7 +95,7 @@ def materialize(schema: Schema, tables: Tables, dialect: str = "sqlite") -> Conn
     """
     _check_dialect(dialect)
     rows_by_table = _rows_by_schema_table(schema, tables)
-    if dialect == "sqlite":
+    if dialect == Dialect.SQLITE:
         return _materialize_sqlite(schema, rows_by_table)
     return _materialize_duckdb(schema, rows_by_table)
 
@@ -232,7 +233,7 @@ def run_query(conn: Connection, sql: str, dialect: str, timeout: float = 10.0) -
     the query retried once if it fails to parse as written.
     """
     _check_dialect(dialect)
-    run = _run_sqlite if dialect == "sqlite" else _run_duckdb
+    run = _run_sqlite if dialect == Dialect.SQLITE else _run_duckdb
     try:
         return run(conn, sql, timeout)
     except _Unparsed as first:
@@ -439,7 +440,7 @@ def run_both(
     tables: Tables,
     gold_sql: str,
     gen_sql: str,
-    dialect: str = "sqlite",
+    dialect: Dialect | str = Dialect.SQLITE,
     semantics: str = "bag",
     timeout: float = 10.0,
 ) -> tuple[Result, Result, Comparison]:
@@ -454,5 +455,5 @@ def run_both(
 
 
 def _check_dialect(dialect: str) -> None:
-    if dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
+    if dialect not in tuple(Dialect):
+        raise ValueError(f"unknown dialect {dialect!r}; expected one of {tuple(Dialect)}")

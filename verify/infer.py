@@ -17,10 +17,11 @@ from __future__ import annotations
 from sqlglot import exp
 
 from verify.errors import QueryError
+from verify.names import Dialect
 from verify.schema import Column, Schema, Table, affinity_of
 
 
-def infer_schema(trees: list[exp.Expression], dialect: str = "sqlite") -> Schema:
+def infer_schema(trees: list[exp.Expression], dialect: Dialect | str = Dialect.SQLITE) -> Schema:
     cte_names = {c.alias.lower() for t in trees for c in t.find_all(exp.CTE)}
     tables: dict[str, dict[str, str]] = {}
     names: dict[str, str] = {}

@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal as TLiteral
 
+from verify.names import CmpMode, FuncName, JoinKind, SetOpName
+
 # "timestamp" is DuckDB's TIMESTAMP WITH TIME ZONE (its clock); SQLite keeps times as text
 Kind = TLiteral["int", "real", "num", "text", "bool", "date", "timestamp", "null"]
 NUMERIC_KINDS = ("int", "real", "num")
@@ -73,22 +75,14 @@ class Neg(Expr):
 
 
 @dataclass(frozen=True)
-class Concat(Expr):
-    left: Expr
-    right: Expr
-    kind: Kind = "text"
-
-
-@dataclass(frozen=True)
 class Cmp(Expr):
-    """Comparison. `mode` says how the operands are compared after SQLite's affinity rules:
-    'num' (both numeric), 'text' (both text), 'date', 'bool', or 'mixed' (numeric vs text
-    without conversion: every number sorts before every text)."""
+    """Comparison. `mode` says how the operands are compared after SQLite's affinity rules
+    (see `CmpMode`)."""
 
     op: str  # = <> < <= > >=
     left: Expr
     right: Expr
-    mode: str
+    mode: CmpMode
     kind: Kind = "bool"
 
 
@@ -129,9 +123,9 @@ class Case(Expr):
 
 @dataclass(frozen=True)
 class Func(Expr):
-    """Scalar function with SQL NULL rules of its own: coalesce, nullif, abs, toint, toreal."""
+    """Scalar function with SQL NULL rules of its own, or a conversion (see `FuncName`)."""
 
-    name: str
+    name: FuncName
     args: tuple[Expr, ...]
     kind: Kind
 
@@ -234,7 +228,7 @@ class Project(Rel):
 
 @dataclass(frozen=True, eq=False)
 class Join(Rel):
-    kind: str  # inner left right full cross
+    kind: JoinKind
     left: Rel
     right: Rel
     cond: Expr | None
@@ -286,7 +280,7 @@ class Sort(Rel):
 
 @dataclass(frozen=True, eq=False)
 class SetOp(Rel):
-    op: str  # union intersect except
+    op: SetOpName
     all: bool
     left: Rel
     right: Rel

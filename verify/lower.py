@@ -17,15 +17,17 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import Any
 
 from sqlglot import exp
 
 from verify import ir
 from verify.errors import QueryError, Unsupported
 from verify.parse import parse_query  # noqa: F401  (re-exported for the doctest)
-from verify.lower_scalar import ScalarLowering, _affinity, _bool_to_int, _unify_kinds
+from verify.lower_scalar import ScalarLowering, affinity, bool_to_int, unify_kinds
+from verify.names import CmpMode, Dialect, FuncName, JoinKind, SetOpName
 from verify.schema import Affinity, Schema
+from verify.scope import AggCtx, Entry, Env, Scope
 
 _AGG_FUNCS = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.BitwiseAndAgg, exp.BitwiseOrAgg,
               exp.LogicalAnd, exp.LogicalOr, exp.AnyValue)
@@ -34,51 +36,7 @@ _DUCKDB_AGGS = {"bitwiseandagg": "bit_and", "bitwiseoragg": "bit_or", "logicalan
                 "logicalor": "bool_or"}
 
 
-@dataclass
-class Entry:
-    """One visible column of a FROM clause."""
-
-    alias: str | None  # lower-cased table alias, or None for an unnamed derived table
-    name: str  # lower-cased column name
-    index: int
-    kind: ir.Kind
-    affinity: str | None
-    hidden: bool = False  # the right side of a USING/NATURAL join: not found unqualified nor by *
-    display: str = ""
-
-
-@dataclass
-class Scope:
-    entries: list[Entry]
-    agg: "AggCtx | None" = None  # set while lowering SELECT/HAVING/ORDER BY of an aggregate query
-    windows: list | None = None  # window functions met in SELECT/ORDER BY (ir.WinFunc)
-    aliases: dict[str, exp.Expression] = field(default_factory=dict)  # select aliases
-
-    def lookup(self, name: str, table: str | None) -> list[Entry]:
-        name = name.lower()
-        if table is not None:
-            return [e for e in self.entries if e.alias == table.lower() and e.name == name]
-        return [e for e in self.entries if e.name == name and not e.hidden]
-
-
-@dataclass
-class AggCtx:
-    input_scope: Scope
-    keys: list[ir.Expr]
-    items: list  # ir.Agg | ir.Bare, in order of appearance
-    item_index: dict = field(default_factory=dict)
-    absent: list = field(default_factory=list)  # GROUPING SETS: keys of other sets (read as NULL)
-
-
-@dataclass
-class Env:
-    """Lowering context: the scope stack (innermost first) and the CTEs in view."""
-
-    scopes: list[Scope]
-    ctes: dict[str, ir.Rel]
-
-
-def lower_query(tree: exp.Expression, schema: Schema, dialect: str = "sqlite") -> ir.Query:
+def lower_query(tree: exp.Expression, schema: Schema, dialect: Dialect | str = Dialect.SQLITE) -> ir.Query:
     low = Lowerer(schema, dialect)
     rel = low.query(tree, Env(scopes=[], ctes={}))
     ordered = outer_order(tree)
@@ -95,9 +53,9 @@ def outer_order(tree: exp.Expression) -> bool:
 
 
 class Lowerer(ScalarLowering):
-    def __init__(self, schema: Schema, dialect: str):
+    def __init__(self, schema: Schema, dialect: Dialect | str):
         self.schema = schema
-        self.dialect = dialect
+        self.dialect = Dialect(dialect)
         self.tables: set[str] = set()
         self.notes: list[str] = []
 
@@ -110,7 +68,7 @@ class Lowerer(ScalarLowering):
         env = self._with_ctes(node, env)
         if isinstance(node, exp.Subquery):
             rel = self.query(node.this, env)
-            return self._order_limit(node, rel, env, output_only=True)
+            return self._order_limit(node, rel, env)
         if isinstance(node, (exp.Union, exp.Intersect, exp.Except)):
             return self._setop(node, env)
         if isinstance(node, exp.Select):
@@ -133,12 +91,12 @@ class Lowerer(ScalarLowering):
             if names:
                 if len(names) != len(rel.columns):
                     raise QueryError(f"CTE {cte.alias!r} names {len(names)} columns but returns {len(rel.columns)}")
-                rel = _rename(rel, names, self)
+                rel = _rename(rel, names)
             ctes[cte.alias.lower()] = rel
         return Env(scopes=env.scopes, ctes=ctes)
 
     def _setop(self, node: exp.Expression, env: Env) -> ir.Rel:
-        op = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(node)]
+        op = {exp.Union: SetOpName.UNION, exp.Intersect: SetOpName.INTERSECT, exp.Except: SetOpName.EXCEPT}[type(node)]
         left = self.query(node.this, Env(env.scopes, env.ctes))
         right = self.query(node.expression, Env(env.scopes, env.ctes))
         if len(left.columns) != len(right.columns):
@@ -148,11 +106,11 @@ class Lowerer(ScalarLowering):
         distinct = node.args.get("distinct")
         all_ = distinct is False
         cols = tuple(
-            ir.OutCol(lc.name, _unify_kinds([lc.kind, rc.kind], f"{op.upper()} column {lc.name}"))
+            ir.OutCol(lc.name, unify_kinds([lc.kind, rc.kind], f"{op.upper()} column {lc.name}"))
             for lc, rc in zip(left.columns, right.columns)
         )
         rel: ir.Rel = ir.SetOp(cols, op, all_, left, right)
-        return self._order_limit(node, rel, env, output_only=True)
+        return self._order_limit(node, rel, env)
 
     def _values(self, node: exp.Values, env: Env) -> ir.Rel:
         scope = Scope(entries=[])
@@ -171,7 +129,7 @@ class Lowerer(ScalarLowering):
         if len(names) != n:
             raise QueryError(f"VALUES alias names {len(names)} columns for rows of {n}")
         cols = tuple(
-            ir.OutCol(names[i], _unify_kinds([r[i].kind for r in rows], f"VALUES column {i + 1}"))
+            ir.OutCol(names[i], unify_kinds([r[i].kind for r in rows], f"VALUES column {i + 1}"))
             for i in range(n)
         )
         return ir.Values(cols, tuple(rows))
@@ -253,7 +211,7 @@ class Lowerer(ScalarLowering):
         win_scope.windows = None
 
         names = [name for name, _ in select_items]
-        out_cols = tuple(ir.OutCol(n, e.kind, _affinity(e)) for n, e in zip(names, exprs))
+        out_cols = tuple(ir.OutCol(n, e.kind, affinity(e)) for n, e in zip(names, exprs))
         distinct = bool(sel.args.get("distinct"))
         limit, offset = self._limit_offset(sel)
         if order_exprs is None:
@@ -296,13 +254,13 @@ class Lowerer(ScalarLowering):
         rel = parts[0]
         for p in parts[1:]:
             cols = tuple(
-                ir.OutCol(a.name, _unify_kinds([a.kind, b.kind], "GROUPING SETS column"))
+                ir.OutCol(a.name, unify_kinds([a.kind, b.kind], "GROUPING SETS column"))
                 for a, b in zip(rel.columns, p.columns)
             )
-            rel = ir.SetOp(cols, "union", True, rel, p)
-        return self._order_limit(sel, rel, env, output_only=True)
+            rel = ir.SetOp(cols, SetOpName.UNION, True, rel, p)
+        return self._order_limit(sel, rel, env)
 
-    def _absent_key(self, node: exp.Expression, agg: "AggCtx", input_env: Env) -> ir.Expr | None:
+    def _absent_key(self, node: exp.Expression, agg: AggCtx, input_env: Env) -> ir.Expr | None:
         """Inside one grouping set: a key of another set reads as NULL."""
         for k in agg.absent:
             if node.sql() == k.sql():
@@ -310,7 +268,7 @@ class Lowerer(ScalarLowering):
                 return ir.Lit(None, lowered.kind)
         return None
 
-    def _grouping_call(self, node: exp.Expression, agg: "AggCtx") -> ir.Expr:
+    def _grouping_call(self, node: exp.Expression, agg: AggCtx) -> ir.Expr:
         args = node.expressions
         absent = {k.sql() for k in agg.absent}
         bits = 0
@@ -325,14 +283,14 @@ class Lowerer(ScalarLowering):
         bare_from: tuple = ("last",)
         if any(isinstance(it, ir.Bare) for it in agg.items):
             extremes = [a for a in aggs if a.func in ("min", "max")]
-            if len(extremes) == 1 and self.dialect == "sqlite":
+            if len(extremes) == 1 and self.dialect == Dialect.SQLITE:
                 bare_from = (extremes[0].func, agg.items.index(extremes[0]))
                 self.note(
                     "a column that is neither grouped nor aggregated takes its value from a row "
                     f"holding the {extremes[0].func}() (the first such row when several do)"
                 )
             else:
-                if self.dialect == "duckdb":
+                if self.dialect == Dialect.DUCKDB:
                     raise QueryError("a selected column must appear in GROUP BY or in an aggregate")
                 self.note(
                     "a column that is neither grouped nor aggregated takes its value from the "
@@ -370,7 +328,9 @@ class Lowerer(ScalarLowering):
             return -int(node.this.this)
         raise Unsupported(f"{what} that is not an integer constant")
 
-    def _order_limit(self, node: exp.Expression, rel: ir.Rel, env: Env, output_only: bool) -> ir.Rel:
+    def _order_limit(self, node: exp.Expression, rel: ir.Rel, env: Env) -> ir.Rel:
+        """The ORDER BY / LIMIT / OFFSET of `node` (a compound or parenthesized query) over its
+        result `rel`: the sort keys name `rel`'s columns."""
         order = node.args.get("order")
         limit, offset = self._limit_offset(node)
         if order is None and limit is None and not offset:
@@ -398,7 +358,7 @@ class Lowerer(ScalarLowering):
         nf = o.args.get("nulls_first")
         if nf is None:
             desc = bool(o.args.get("desc"))
-            return (not desc) if self.dialect == "sqlite" else False
+            return (not desc) if self.dialect == Dialect.SQLITE else False
         return bool(nf)
 
     def _order_keys(self, order, select_items, exprs, env: Env):
@@ -512,7 +472,7 @@ class Lowerer(ScalarLowering):
             return rel, entries
         elif isinstance(node, exp.Subquery):
             rel = self.query(node.this, Env(env.scopes, env.ctes))
-            rel = self._order_limit(node, rel, env, output_only=True)
+            rel = self._order_limit(node, rel, env)
         elif isinstance(node, exp.Values):
             rel = self._values(node, env)
             col_aliases = []
@@ -523,7 +483,7 @@ class Lowerer(ScalarLowering):
         if col_aliases:
             if len(col_aliases) != len(rel.columns):
                 raise QueryError(f"alias {alias!r} names {len(col_aliases)} columns for {len(rel.columns)}")
-            rel = _rename(rel, col_aliases, self)
+            rel = _rename(rel, col_aliases)
         a = alias.lower() if alias else None
         names = _deduplicated([c.name for c in rel.columns], self.dialect)
         entries = [
@@ -575,25 +535,21 @@ class Lowerer(ScalarLowering):
             cond = conds[0] if len(conds) == 1 else ir.BoolOp("and", tuple(conds))
         elif on is not None:
             cond = self.cond(on, join_env)
-        if side == "left":
-            kind = "left"
-        elif side == "right":
-            kind = "right"
-        elif side == "full":
-            kind = "full"
+        if side in ("left", "right", "full"):
+            kind = JoinKind(side)
         elif cond is None:
-            kind = "cross"
+            kind = JoinKind.CROSS
         else:
-            kind = "inner"
-        if kind in ("right", "full") and using:
+            kind = JoinKind.INNER
+        if kind in (JoinKind.RIGHT, JoinKind.FULL) and using:
             raise Unsupported(f"{kind.upper()} JOIN with USING")
-        if kind in ("left", "right", "full") and cond is None:
+        if kind in (JoinKind.LEFT, JoinKind.RIGHT, JoinKind.FULL) and cond is None:
             cond = ir.Lit(True, "bool")
         cols = left.columns + right.columns
         if lateral:
-            if kind not in ("inner", "cross", "left"):
+            if kind not in (JoinKind.INNER, JoinKind.CROSS, JoinKind.LEFT):
                 raise Unsupported(f"{kind.upper()} JOIN LATERAL")
-            kind = "lateral_left" if kind == "left" else "lateral"
+            kind = JoinKind.LATERAL_LEFT if kind == JoinKind.LEFT else JoinKind.LATERAL
         return ir.Join(cols, kind, left, right, cond), entries
 
     # ------------------------------------------------------------------ expressions
@@ -607,9 +563,9 @@ class Lowerer(ScalarLowering):
         if e.kind == "null":
             return ir.Lit(None, "bool")
         if e.kind in ir.NUMERIC_KINDS:
-            return ir.Cmp("<>", e, ir.Lit(0, "int"), "num")
-        if e.kind == "text" and self.dialect == "sqlite":
-            return ir.Cmp("<>", self._num(e, "a condition"), ir.Lit(0, "int"), "num")
+            return ir.Cmp("<>", e, ir.Lit(0, "int"), CmpMode.NUM)
+        if e.kind == "text" and self.dialect == Dialect.SQLITE:
+            return ir.Cmp("<>", self._num(e, "a condition"), ir.Lit(0, "int"), CmpMode.NUM)
         raise Unsupported(f"a {e.kind} value used as a condition")
 
     def expr(self, node: exp.Expression, env: Env) -> ir.Expr:
@@ -662,7 +618,7 @@ class Lowerer(ScalarLowering):
             if lowered is not None:
                 if lowered in agg.keys:
                     i = agg.keys.index(lowered)
-                    return ir.Col(i, lowered.kind, _affinity(lowered))
+                    return ir.Col(i, lowered.kind, affinity(lowered))
                 if isinstance(node, exp.Column):
                     return self._agg_item(agg, ir.Bare(lowered, lowered.kind))
                 if not _mentions_columns(node):
@@ -674,14 +630,14 @@ class Lowerer(ScalarLowering):
                 and item.arg in agg.keys):
             # COUNT(DISTINCT k) of a grouping key k: one value per group, 0 when it is NULL
             k = agg.keys.index(item.arg)
-            col = ir.Col(k, item.arg.kind, _affinity(item.arg))
+            col = ir.Col(k, item.arg.kind, affinity(item.arg))
             return ir.Case(((ir.IsNull(col), ir.Lit(0, "int")),), ir.Lit(1, "int"), "int")
         key = item
         if key not in agg.item_index:
             agg.item_index[key] = len(agg.items)
             agg.items.append(item)
         i = len(agg.keys) + agg.item_index[key]
-        aff = _affinity(item.arg) if isinstance(item, ir.Bare) else None
+        aff = affinity(item.arg) if isinstance(item, ir.Bare) else None
         return ir.Col(i, item.kind, aff)
 
     def _aggregate(self, node: exp.Expression, env: Env, window: bool = False) -> ir.Agg:
@@ -696,7 +652,7 @@ class Lowerer(ScalarLowering):
                 if func != "count":
                     raise Unsupported(f"{func.upper()}(DISTINCT with several arguments)")
                 parts = tuple(self.expr(x, env) for x in arg_node.expressions)
-                return ir.Agg("count", ir.Func("tuple", parts, "null"), True, "int")
+                return ir.Agg("count", ir.Func(FuncName.TUPLE, parts, "null"), True, "int")
             arg_node = arg_node.expressions[0]
         if func == "count" and (arg_node is None or isinstance(arg_node, exp.Star)):
             return ir.Agg("count_star", None, False, "int")
@@ -706,27 +662,27 @@ class Lowerer(ScalarLowering):
         if _has_aggregate(arg_node) and not grouped_rows:
             raise QueryError(f"nested aggregate in {node.sql()}")
         arg = self.expr(arg_node, env)
-        if arg.kind == "bool" and self.dialect == "sqlite":
-            arg = _bool_to_int(arg)
+        if arg.kind == "bool" and self.dialect == Dialect.SQLITE:
+            arg = bool_to_int(arg)
         if func == "count":
             return ir.Agg("count", arg, distinct, "int")
         if func in ("sum", "avg", "total") and arg.kind not in ir.NUMERIC_KINDS + ("null",):
             arg = self._num(arg, func.upper())
         if func == "sum":
             kind: ir.Kind = "int" if arg.kind in ("int", "null") else arg.kind
-            if self.dialect == "duckdb" and kind == "num":
+            if self.dialect == Dialect.DUCKDB and kind == "num":
                 kind = "real"
             return ir.Agg("sum", arg, distinct, kind)
         if func == "avg":
             return ir.Agg("avg", arg, distinct, "real")
         if func == "anyvalue":
-            if self.dialect != "duckdb":
+            if self.dialect != Dialect.DUCKDB:
                 raise Unsupported("aggregate ANY_VALUE (not a SQLite function)")
             return ir.Agg("any_value", arg, False, arg.kind)
         if func in _DUCKDB_AGGS:
             name = _DUCKDB_AGGS[func]
             want = "int" if name.startswith("bit") else "bool"
-            if self.dialect != "duckdb":
+            if self.dialect != Dialect.DUCKDB:
                 raise Unsupported(f"aggregate {name.upper()} (not a SQLite function)")
             if arg.kind not in (want, "null"):
                 raise Unsupported(f"{name.upper()} of a {arg.kind} value")
@@ -744,7 +700,7 @@ class Lowerer(ScalarLowering):
             return ir.Lit(None, "null")
         if isinstance(node, exp.Boolean):
             v = bool(node.this)
-            return ir.Lit(v, "bool") if self.dialect == "duckdb" else ir.Lit(int(v), "int")
+            return ir.Lit(v, "bool") if self.dialect == Dialect.DUCKDB else ir.Lit(int(v), "int")
         if isinstance(node, exp.Neg):
             a = self._num(self.expr(node.this, env), "unary minus")
             if isinstance(a, ir.Lit) and a.value is not None:
@@ -754,11 +710,11 @@ class Lowerer(ScalarLowering):
             return self._arith(node, env)
         if isinstance(node, exp.DPipe):
             a, b = self._text(self.expr(node.this, env), "||"), self._text(self.expr(node.expression, env), "||")
-            return ir.Func("concat", (a, b), "text")
+            return ir.Func(FuncName.CONCAT, (a, b), "text")
         if isinstance(node, (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.NullSafeEQ, exp.NullSafeNEQ)):
             op = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}.get(type(node))
             if op is None:
-                same = ir.Func("same", (self.expr(node.this, env), self.expr(node.expression, env)), "bool")
+                same = ir.Func(FuncName.SAME, (self.expr(node.this, env), self.expr(node.expression, env)), "bool")
                 return same if isinstance(node, exp.NullSafeEQ) else ir.Not(same)
             return self._cmp(op, self.expr(node.this, env), self.expr(node.expression, env))
         if isinstance(node, exp.And):
@@ -800,13 +756,13 @@ class Lowerer(ScalarLowering):
             return self._make_case([(cond, t)], f)
         if isinstance(node, (exp.Coalesce,)):
             args = [self.expr(node.this, env)] + [self.expr(a, env) for a in node.expressions]
-            return ir.Func("coalesce", tuple(args), _unify_kinds([a.kind for a in args], "COALESCE"))
+            return ir.Func(FuncName.COALESCE, tuple(args), unify_kinds([a.kind for a in args], "COALESCE"))
         if isinstance(node, exp.Nullif):
             a, b = self.expr(node.this, env), self.expr(node.expression, env)
-            return ir.Func("nullif", (a, b, self._cmp("=", a, b)), a.kind)
+            return ir.Func(FuncName.NULLIF, (a, b, self._cmp("=", a, b)), a.kind)
         if isinstance(node, exp.Abs):
             a = self._num(self.expr(node.this, env), "ABS")
-            return ir.Func("abs", (a,), a.kind if a.kind != "null" else "int")
+            return ir.Func(FuncName.ABS, (a,), a.kind if a.kind != "null" else "int")
         if isinstance(node, exp.Cast):
             return self._cast(node, env)
         if isinstance(node, (exp.Anonymous,)) and node.name.lower() == "iif":
@@ -820,8 +776,6 @@ class Lowerer(ScalarLowering):
             return self._window(node, env)
         if isinstance(node, (exp.Like, exp.ILike, exp.Glob, exp.Escape)):
             return self._like(node, env)
-        if isinstance(node, exp.ILike):
-            raise Unsupported("ILIKE")
         string_fn = self._string_function(node, env)
         if string_fn is not None:
             return string_fn
@@ -889,7 +843,7 @@ class Lowerer(ScalarLowering):
                 if found and depth > 0:
                     raise Unsupported("correlated subquery inside an aggregate query's SELECT/HAVING")
         ident = node.this
-        if table is None and isinstance(ident, exp.Identifier) and ident.quoted and self.dialect == "sqlite":
+        if table is None and isinstance(ident, exp.Identifier) and ident.quoted and self.dialect == Dialect.SQLITE:
             if _is_double_quoted(node):
                 return ir.Lit(name, "text")
         if table is not None:
@@ -924,7 +878,7 @@ class Lowerer(ScalarLowering):
                 raise QueryError(f"IN compares {n} value(s) with a subquery of {len(rel.columns)} column(s)")
             # the probe compares one row [lhs..., subquery row...] with the rules of '='
             eqs = tuple(
-                self._cmp("=", ir.Col(i, x.kind, _affinity(x)), ir.Col(n + i, c.kind, c.affinity), cast_text=False)
+                self._cmp("=", ir.Col(i, x.kind, affinity(x)), ir.Col(n + i, c.kind, c.affinity), cast_text=False)
                 for i, (x, c) in enumerate(zip(lhs_list, rel.columns))
             )
             probe = eqs[0] if n == 1 else ir.BoolOp("and", eqs)
@@ -933,13 +887,13 @@ class Lowerer(ScalarLowering):
             raise Unsupported("IN UNNEST")
         items = [self.expr(i, env) for i in node.expressions]
         if not items:
-            return ir.Lit(0, "int") if self.dialect == "sqlite" else ir.Lit(False, "bool")
+            return ir.Lit(0, "int") if self.dialect == Dialect.SQLITE else ir.Lit(False, "bool")
         return ir.BoolOp("or", tuple(self._cmp("=", lhs, i) for i in items)) if len(items) > 1 else self._cmp("=", lhs, items[0])
 
     def _subquery(self, q: exp.Expression, env: Env) -> ir.Rel:
         if isinstance(q, exp.Subquery):
             rel = self.query(q.this, env)
-            return self._order_limit(q, rel, env, output_only=True)
+            return self._order_limit(q, rel, env)
         return self.query(q, env)
 
 # ----------------------------------------------------------------------------- helpers
@@ -961,30 +915,21 @@ def _frame(spec: exp.WindowSpec | None, ordered: bool) -> str:
     raise Unsupported(f"window frame {spec.sql()}")
 
 
-def _place_windows(e, width: int):
+def _place_windows(e: ir.Expr, width: int) -> ir.Expr:
     """Replace each WinRef(i) by Col(width + i): the Window node appends its columns."""
-    if isinstance(e, ir.WinRef):
-        return ir.Col(width + e.index, e.kind)
-    if isinstance(e, (ir.Expr, ir.SortKey)) and is_dataclass(e):
-        changes = {}
-        for f in fields(e):
-            v = getattr(e, f.name)
-            nv = _place_windows(v, width)
-            if nv is not v:
-                changes[f.name] = nv
-        return replace(e, **changes) if changes else e
-    if isinstance(e, tuple):
-        items = tuple(_place_windows(x, width) for x in e)
-        return items if any(a is not b for a, b in zip(items, e)) else e
-    return e
+    def place(n: Any) -> Any:
+        return ir.Col(width + n.index, n.kind) if isinstance(n, ir.WinRef) else n
+
+    return ir.transform(e, place, into_subqueries=False)
 
 
-def _rename(rel: ir.Rel, names: list[str], low: Lowerer) -> ir.Rel:
+def _rename(rel: ir.Rel, names: list[str]) -> ir.Rel:
+    """`rel` with its columns renamed (a column list on a CTE or a derived table)."""
     cols = tuple(ir.OutCol(n, c.kind, c.affinity) for n, c in zip(names, rel.columns))
     return ir.Project(cols, rel, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns)))
 
 
-def _deduplicated(names: list[str], dialect: str) -> list[str]:
+def _deduplicated(names: list[str], dialect: Dialect) -> list[str]:
     """A derived table's column names as the engine exposes them: a name that repeats an
     earlier one becomes `name:1`, `name:2`, ... in SQLite and `name_1`, ... in DuckDB, so a
     reference to the name means its first column.
@@ -992,7 +937,7 @@ def _deduplicated(names: list[str], dialect: str) -> list[str]:
         >>> _deduplicated(["a", "b", "A", "a"], "sqlite"), _deduplicated(["a", "a"], "duckdb")
         (['a', 'b', 'A:1', 'a:2'], ['a', 'a_1'])
     """
-    sep = ":" if dialect == "sqlite" else "_"
+    sep = ":" if dialect == Dialect.SQLITE else "_"
     seen: dict[str, int] = {}
     out = []
     for n in names:

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from verify import ir
 from verify.errors import QueryError, Unsupported
-
-if TYPE_CHECKING:
-    from verify.lower import Env
+from verify.names import CmpMode, Dialect, FuncName
+from verify.schema import affinity_of
+from verify.scope import Env
 
 _NUMERIC_AFFINITIES = ("INTEGER", "REAL", "NUMERIC")
 _SQLITE_NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -38,7 +37,7 @@ _NUMERIC_STRFTIME = ("%Y", "%m", "%d", "%H", "%M", "%S", "%j", "%w")  # digits o
 class ScalarLowering:
     """Scalar-expression lowering shared by `Lowerer` (see the module docstring)."""
 
-    dialect: str
+    dialect: Dialect
 
     def _text(self, e: ir.Expr, what: str) -> ir.Expr:
         """A value used as text: SQLite writes an INTEGER in decimal; NULL stays NULL."""
@@ -46,12 +45,12 @@ class ScalarLowering:
             return e
         if e.kind == "null":
             return ir.Lit(None, "text")
-        if e.kind == "bool" and self.dialect == "sqlite":
-            e = _bool_to_int(e)
+        if e.kind == "bool" and self.dialect == Dialect.SQLITE:
+            e = bool_to_int(e)
         if isinstance(e, ir.Lit) and e.kind in ir.NUMERIC_KINDS:
             return ir.Lit(_sqlite_number_to_text(e.value), "text")
         if e.kind == "int":
-            return ir.Func("int2text", (e,), "text")
+            return ir.Func(FuncName.INT2TEXT, (e,), "text")
         raise Unsupported(f"{what} of a {e.kind} value (number-to-text conversion)")
 
     def _int_arg(self, node: exp.Expression | None, env: Env, what: str) -> ir.Expr | None:
@@ -60,7 +59,7 @@ class ScalarLowering:
         e = self._num(self.expr(node, env), what)
         if e.kind == "null":
             return ir.Lit(None, "int")
-        return e if e.kind == "int" else ir.Func("toint", (e,), "int")
+        return e if e.kind == "int" else ir.Func(FuncName.TOINT, (e,), "int")
 
     def _literal_text(self, node: exp.Expression | None, what: str) -> str | None:
         if node is None:
@@ -78,10 +77,11 @@ class ScalarLowering:
             node = node.this
         negate = bool(node.args.get("negate"))
         label = "GLOB" if isinstance(node, exp.Glob) else "ILIKE" if isinstance(node, exp.ILike) else "LIKE"
-        if label == "ILIKE" and self.dialect != "duckdb":
+        if label == "ILIKE" and self.dialect != Dialect.DUCKDB:
             raise Unsupported("ILIKE (not a SQLite operator)")
         # DuckDB's LIKE is case-sensitive (its ILIKE, and SQLite's LIKE, fold ASCII case)
-        name = {"GLOB": "glob", "LIKE": "like_cs" if self.dialect == "duckdb" else "like", "ILIKE": "like"}[label]
+        name = {"GLOB": FuncName.GLOB, "LIKE": FuncName.LIKE_CS if self.dialect == Dialect.DUCKDB else FuncName.LIKE,
+                "ILIKE": FuncName.LIKE}[label]
         arg = self._text(self.expr(node.this, env), label)
         pat = self.expr(node.expression, env)  # a literal, possibly SQLite's "double-quoted" one
         if not isinstance(pat, ir.Lit):
@@ -99,32 +99,32 @@ class ScalarLowering:
             s = self._text(self.expr(node.this, env), "SUBSTR")
             start = self._int_arg(node.args.get("start"), env, "SUBSTR")
             length = self._int_arg(node.args.get("length"), env, "SUBSTR")
-            return ir.Func("substr", (s, start) + ((length,) if length is not None else ()), "text")
+            return ir.Func(FuncName.SUBSTR, (s, start) + ((length,) if length is not None else ()), "text")
         if isinstance(node, exp.StrPosition):
             if node.args.get("position") is not None or node.args.get("occurrence") is not None:
                 raise Unsupported("INSTR with a start position")
             s = self._text(self.expr(node.this, env), "INSTR")
             t = self._text(self.expr(node.args["substr"], env), "INSTR")
-            return ir.Func("instr", (s, t), "int")
+            return ir.Func(FuncName.INSTR, (s, t), "int")
         if isinstance(node, exp.Length):
-            return ir.Func("length", (self._text(self.expr(node.this, env), "LENGTH"),), "int")
+            return ir.Func(FuncName.LENGTH, (self._text(self.expr(node.this, env), "LENGTH"),), "int")
         if isinstance(node, exp.Trim):
             where = (node.args.get("position") or "BOTH").upper()
             chars = self._literal_text(node.expression, "TRIM characters") if node.expression else " "
             if chars is None:
                 return ir.Lit(None, "text")
             s = self._text(self.expr(node.this, env), "TRIM")
-            return ir.Func("trim", (s, ir.Lit(chars, "text"), ir.Lit(where, "text")), "text")
+            return ir.Func(FuncName.TRIM, (s, ir.Lit(chars, "text"), ir.Lit(where, "text")), "text")
         if isinstance(node, (exp.Upper, exp.Lower)):
-            name = "upper" if isinstance(node, exp.Upper) else "lower"
+            name = FuncName.UPPER if isinstance(node, exp.Upper) else FuncName.LOWER
             return ir.Func(name, (self._text(self.expr(node.this, env), name.upper()),), "text")
         if isinstance(node, exp.Replace):
             parts = (node.this, node.expression, node.args.get("replacement"))
-            return ir.Func("replace", tuple(self._text(self.expr(p, env), "REPLACE") for p in parts), "text")
+            return ir.Func(FuncName.REPLACE, tuple(self._text(self.expr(p, env), "REPLACE") for p in parts), "text")
         if isinstance(node, (exp.Max, exp.Min, exp.Greatest, exp.Least)) and node.expressions:
             args = [self.expr(node.this, env)] + [self.expr(a, env) for a in node.expressions]
-            kind = _unify_kinds([a.kind for a in args], "MAX()/MIN() of several values")
-            name = "greatest" if isinstance(node, (exp.Max, exp.Greatest)) else "least"
+            kind = unify_kinds([a.kind for a in args], "MAX()/MIN() of several values")
+            name = FuncName.GREATEST if isinstance(node, (exp.Max, exp.Greatest)) else FuncName.LEAST
             return ir.Func(name, tuple(args), kind)
         if isinstance(node, exp.TimeToStr):
             fmt = self._literal_text(node.args.get("format"), "a STRFTIME format")
@@ -137,24 +137,24 @@ class ScalarLowering:
             if bad:
                 raise Unsupported(f"STRFTIME format %{sorted(bad)[0]}")
             value = self._time_value(arg, env) if arg is not None else self._now()
-            return ir.Func("strftime", (ir.Lit(fmt, "text"), value), "text")
-        date_names = {"date": "date", "datetime": "datetime", "time": "time", "julianday": "julianday"}
+            return ir.Func(FuncName.STRFTIME, (ir.Lit(fmt, "text"), value), "text")
+        date_names = {n.value: n for n in (FuncName.DATE, FuncName.DATETIME, FuncName.TIME, FuncName.JULIANDAY)}
         name = None
         if isinstance(node, exp.Date):
-            name, args = "date", [a for a in [node.this, *node.expressions] if a is not None]
+            name, args = FuncName.DATE, [a for a in [node.this, *node.expressions] if a is not None]
         elif isinstance(node, exp.Anonymous) and node.name.lower() in date_names:
-            name, args = node.name.lower(), list(node.expressions)
+            name, args = date_names[node.name.lower()], list(node.expressions)
         if name is not None:
             if len(args) > 1:
                 raise Unsupported(f"{name.upper()} with modifiers")
             value = self._time_value(args[0], env) if args else self._now()  # datetime() is now
-            return ir.Func(name, (value,), "real" if name == "julianday" else "text")
+            return ir.Func(name, (value,), "real" if name == FuncName.JULIANDAY else "text")
         if isinstance(node, exp.CurrentTimestamp):
             return self._now()
-        if isinstance(node, (exp.CurrentDate, exp.CurrentTime)) and self.dialect != "sqlite":
-            raise Unsupported(f"{node.sql(dialect='duckdb')} in DuckDB")
+        if isinstance(node, (exp.CurrentDate, exp.CurrentTime)) and self.dialect != Dialect.SQLITE:
+            raise Unsupported(f"{node.sql(dialect=Dialect.DUCKDB)} in DuckDB")
         if isinstance(node, (exp.CurrentDate, exp.CurrentTime)):
-            return ir.Func("date" if isinstance(node, exp.CurrentDate) else "time", (self._now(),), "text")
+            return ir.Func(FuncName.DATE if isinstance(node, exp.CurrentDate) else FuncName.TIME, (self._now(),), "text")
         if isinstance(node, (exp.Extract, exp.Year, exp.Month, exp.Day)):
             if isinstance(node, exp.Extract):
                 part, arg = node.this.name.lower(), node.expression
@@ -163,19 +163,19 @@ class ScalarLowering:
             x = self.expr(arg, env)
             if x.kind != "date" or part not in ("year", "month", "day"):
                 raise Unsupported(f"EXTRACT({part.upper()}) of a {x.kind} value")
-            return ir.Func("date_" + part, (x,), "int")
+            return ir.Func(FuncName("date_" + part), (x,), "int")
         if isinstance(node, exp.Round):
             x = self._num(self.expr(node.this, env), "ROUND")
             digits = self._int_arg(node.args.get("decimals"), env, "ROUND") or ir.Lit(0, "int")
             if not isinstance(digits, ir.Lit):
                 raise Unsupported("ROUND to a computed number of digits")
-            return ir.Func("round", (x, digits), "real")
+            return ir.Func(FuncName.ROUND, (x, digits), "real")
         return None
 
     def _now(self) -> ir.Expr:
         """The current time (see `verify.clock`): SQLite's text 'YYYY-MM-DD HH:MM:SS', DuckDB's
         TIMESTAMP WITH TIME ZONE."""
-        return ir.Func("now", (), "text" if self.dialect == "sqlite" else "timestamp")
+        return ir.Func(FuncName.NOW, (), "text" if self.dialect == Dialect.SQLITE else "timestamp")
 
     def _time_value(self, node: exp.Expression, env: Env) -> ir.Expr:
         if isinstance(node, exp.Literal) and node.is_string and node.this.lower() == "now":
@@ -186,18 +186,18 @@ class ScalarLowering:
         return e
 
     def _num(self, e: ir.Expr, what: str) -> ir.Expr:
-        if e.kind == "bool" and self.dialect == "sqlite":
-            return _bool_to_int(e)
+        if e.kind == "bool" and self.dialect == Dialect.SQLITE:
+            return bool_to_int(e)
         if e.kind in ir.NUMERIC_KINDS + ("null",):
             return e
         if e.kind == "text" and isinstance(e, ir.Lit):
             v = _sqlite_text_to_number(e.value)
             return ir.Lit(v, "int" if isinstance(v, int) else "real")
-        if self.dialect == "sqlite" and isinstance(e, ir.Func) and e.name == "strftime" \
+        if self.dialect == Dialect.SQLITE and isinstance(e, ir.Func) and e.name == FuncName.STRFTIME \
                 and e.args[0].value in _NUMERIC_STRFTIME:
-            return ir.Func("strftime_num", e.args, "int")  # '%Y' is all digits: its number directly
-        if e.kind == "text" and self.dialect == "sqlite":
-            return ir.Func("text2num", (e,), "num")  # SQLite reads the text's numeric prefix
+            return ir.Func(FuncName.STRFTIME_NUM, e.args, "int")  # '%Y' is all digits: its number directly
+        if e.kind == "text" and self.dialect == Dialect.SQLITE:
+            return ir.Func(FuncName.TEXT2NUM, (e,), "num")  # SQLite reads the text's numeric prefix
         raise Unsupported(f"{what} on a {e.kind} value")
 
     def _arith(self, node: exp.Expression, env: Env) -> ir.Expr:
@@ -213,40 +213,38 @@ class ScalarLowering:
             kind = "real"
         else:
             kind = "num"
-        if op == "/" and self.dialect == "duckdb":
+        if op == "/" and self.dialect == Dialect.DUCKDB:
             kind = "real"
         if op == "//":
             kind = "int" if kind == "int" else "real"
-        if op == "%" and kind == "num":
-            kind = "num"
         return ir.Arith(op, a, b, kind)
 
     def _cmp(self, op: str, a: ir.Expr, b: ir.Expr, cast_text: bool = True) -> ir.Expr:
         """A comparison, with SQLite's affinity rules decided here, statically. DuckDB casts a
         text to an integer for `=` and `<>` (also in CASE, NULLIF and IN lists; `cast_text`
         False: an IN subquery, where it refuses) and refuses to order a text against a number."""
-        if self.dialect == "sqlite":
+        if self.dialect == Dialect.SQLITE:
             if a.kind == "bool":
-                a = _bool_to_int(a)
+                a = bool_to_int(a)
             if b.kind == "bool":
-                b = _bool_to_int(b)
+                b = bool_to_int(b)
         ka, kb = a.kind, b.kind
         if "null" in (ka, kb):
-            return ir.Cmp(op, a, b, "num" if ka in ir.NUMERIC_KINDS or kb in ir.NUMERIC_KINDS else "null")
+            return ir.Cmp(op, a, b, CmpMode.NUM if ka in ir.NUMERIC_KINDS or kb in ir.NUMERIC_KINDS else CmpMode.NULL)
         if ka in ir.NUMERIC_KINDS and kb in ir.NUMERIC_KINDS:
-            return ir.Cmp(op, a, b, "num")
-        if ka == kb == "text" and self.dialect == "sqlite":
+            return ir.Cmp(op, a, b, CmpMode.NUM)
+        if ka == kb == "text" and self.dialect == Dialect.SQLITE:
             for col, lit, col_left in ((a, b, True), (b, a, False)):
-                if _affinity(col) in _NUMERIC_AFFINITIES and isinstance(lit, ir.Lit) and lit.value is not None:
+                if affinity(col) in _NUMERIC_AFFINITIES and isinstance(lit, ir.Lit) and lit.value is not None:
                     conv = _sqlite_text_to_number(lit.value, strict=True)
                     if conv is not None:  # rule 1 turns the literal into a number
                         num = ir.Lit(conv, "int" if isinstance(conv, int) else "real")
-                        return ir.Cmp(op, col, num, "mixed") if col_left else ir.Cmp(op, num, col, "mixed")
+                        return ir.Cmp(op, col, num, CmpMode.MIXED) if col_left else ir.Cmp(op, num, col, CmpMode.MIXED)
         if ka == kb:
-            return ir.Cmp(op, a, b, ka)
+            return ir.Cmp(op, a, b, CmpMode(ka))
         if {ka, kb} == {"date", "timestamp"}:  # DuckDB compares the date's midnight
-            a, b = (ir.Func("date2ts", (x,), "timestamp") if x.kind == "date" else x for x in (a, b))
-            return ir.Cmp(op, a, b, "timestamp")
+            a, b = (ir.Func(FuncName.DATE2TS, (x,), "timestamp") if x.kind == "date" else x for x in (a, b))
+            return ir.Cmp(op, a, b, CmpMode.TIMESTAMP)
         if "date" in (ka, kb):
             d, other = (a, b) if ka == "date" else (b, a)
             if isinstance(other, ir.Lit) and other.kind == "text":
@@ -254,12 +252,12 @@ class ScalarLowering:
                     lit = ir.Lit(datetime.date.fromisoformat(other.value.strip()), "date")
                 except ValueError:
                     raise QueryError(f"invalid date literal {other.value!r}") from None
-                return ir.Cmp(op, a, lit, "date") if ka == "date" else ir.Cmp(op, lit, b, "date")
+                return ir.Cmp(op, a, lit, CmpMode.DATE) if ka == "date" else ir.Cmp(op, lit, b, CmpMode.DATE)
             raise Unsupported(f"comparison of a date with a {other.kind} value")
-        if self.dialect != "sqlite":
+        if self.dialect != Dialect.SQLITE:
             if {ka, kb} == {"text", "int"} and op in ("=", "<>", "!=") and cast_text:
-                return ir.Cmp(op, *(ir.Func("duck_text2int", (x,), "int") if x.kind == "text" else x
-                                    for x in (a, b)), "num")
+                return ir.Cmp(op, *(ir.Func(FuncName.DUCK_TEXT2INT, (x,), "int") if x.kind == "text" else x
+                                    for x in (a, b)), CmpMode.NUM)
             if "text" in (ka, kb) and {ka, kb} <= {"text", "real", "num", "bool"} and op in ("=", "<>", "!=") \
                     and cast_text:
                 raise Unsupported(f"comparison of a text value with a {kb if ka == 'text' else ka} value "
@@ -270,28 +268,28 @@ class ScalarLowering:
         # have none.
         num, txt, num_left = (a, b, True) if ka in ir.NUMERIC_KINDS else (b, a, False)
 
-        def cmp(x: ir.Expr, y: ir.Expr, mode: str) -> ir.Cmp:  # keeps the operands' order
+        def cmp(x: ir.Expr, y: ir.Expr, mode: CmpMode) -> ir.Cmp:  # keeps the operands' order
             return ir.Cmp(op, x, y, mode) if num_left else ir.Cmp(op, y, x, mode)
 
-        if _affinity(num) in _NUMERIC_AFFINITIES:
+        if affinity(num) in _NUMERIC_AFFINITIES:
             # rule 1: NUMERIC affinity is applied to the text operand
             if isinstance(txt, ir.Lit):
                 conv = _sqlite_text_to_number(txt.value, strict=True)
                 if conv is None:
-                    return cmp(num, txt, "mixed")
-                return cmp(num, ir.Lit(conv, "int" if isinstance(conv, int) else "real"), "num")
+                    return cmp(num, txt, CmpMode.MIXED)
+                return cmp(num, ir.Lit(conv, "int" if isinstance(conv, int) else "real"), CmpMode.NUM)
             if isinstance(txt, (ir.Col, ir.Outer)):
                 self.note("text values compared with numbers are integers written in decimal digits, "
                           "or contain no digit")
-                return cmp(num, ir.TextToNum(txt), "affnum")
+                return cmp(num, ir.TextToNum(txt), CmpMode.AFFNUM)
             raise Unsupported("comparison of a numeric column with a computed text (numeric conversion)")
-        if _affinity(txt) == "TEXT":
+        if affinity(txt) == "TEXT":
             # rule 2: TEXT affinity is applied to the number
             if isinstance(num, ir.Lit):
-                return cmp(ir.Lit(_sqlite_number_to_text(num.value), "text"), txt, "text")
+                return cmp(ir.Lit(_sqlite_number_to_text(num.value), "text"), txt, CmpMode.TEXT)
             raise Unsupported("comparison of a TEXT column with a computed number (text conversion)")
         # rule 3: compared as they are; every number sorts before every text
-        return cmp(num, txt, "mixed")
+        return cmp(num, txt, CmpMode.MIXED)
 
     def _case(self, node: exp.Case, env: Env) -> ir.Expr:
         operand = node.this
@@ -307,22 +305,22 @@ class ScalarLowering:
         return self._make_case(whens, d)
 
     def _make_case(self, whens, default: ir.Expr) -> ir.Expr:
-        if self.dialect == "sqlite":
-            whens = [(c, _bool_to_int(v) if v.kind == "bool" else v) for c, v in whens]
-            default = _bool_to_int(default) if default.kind == "bool" else default
-        kind = _unify_kinds([v.kind for _, v in whens] + [default.kind], "CASE")
+        if self.dialect == Dialect.SQLITE:
+            whens = [(c, bool_to_int(v) if v.kind == "bool" else v) for c, v in whens]
+            default = bool_to_int(default) if default.kind == "bool" else default
+        kind = unify_kinds([v.kind for _, v in whens] + [default.kind], "CASE")
         return ir.Case(tuple(whens), default, kind)
 
     def _cast(self, node: exp.Cast, env: Env) -> ir.Expr:
         arg = self.expr(node.this, env)
         to = node.args["to"]
         tname = to.sql(dialect=self.dialect).upper()
-        if self.dialect == "duckdb":
+        if self.dialect == Dialect.DUCKDB:
             target = {"INT": "int", "INTEGER": "int", "BIGINT": "int", "SMALLINT": "int", "TINYINT": "int",
                       "DOUBLE": "real", "REAL": "real", "FLOAT": "real", "DATE": "date",
                       "BOOLEAN": "bool", "VARCHAR": "text", "TEXT": "text"}.get(tname.split("(")[0])
         else:
-            aff = _affinity_from_decl(tname)
+            aff = affinity_of(tname).value
             target = {"INTEGER": "int", "REAL": "real", "TEXT": "text", "NUMERIC": "num"}.get(aff)
         if target is None and arg.kind == "null":
             return ir.Lit(None, "null")  # a NULL of a type not modelled is still just NULL
@@ -330,48 +328,54 @@ class ScalarLowering:
             raise Unsupported(f"CAST to {tname}")
         if arg.kind == "null":
             return ir.Lit(None, target)  # type: ignore[arg-type]
-        if arg.kind == "bool" and self.dialect == "sqlite":
-            arg = _bool_to_int(arg)
+        if arg.kind == "bool" and self.dialect == Dialect.SQLITE:
+            arg = bool_to_int(arg)
         if arg.kind == target:
             return arg
         if isinstance(arg, ir.Lit):
             return _cast_literal(arg, target, self.dialect)
-        if arg.kind == "text" and target in ("int", "real", "num") and self.dialect == "sqlite":
+        if arg.kind == "text" and target in ("int", "real", "num") and self.dialect == Dialect.SQLITE:
             arg = self._num(arg, "CAST")
             # SQLite reads an integer prefix for INTEGER ('20.5' → 20): under the conversion's
             # no-exponent assumption that is the number read, truncated
-            return ir.Func({"real": "toreal", "int": "toint", "num": "tonumeric"}[target], (arg,), target)
+            return ir.Func({"real": FuncName.TOREAL, "int": FuncName.TOINT, "num": FuncName.TONUMERIC}[target], (arg,), target)
         if arg.kind == "int" and target == "text":  # decimal digits in both engines
-            return ir.Func("int2text", (arg,), "text")
+            return ir.Func(FuncName.INT2TEXT, (arg,), "text")
         if arg.kind == "text" and target == "int":  # DuckDB: the text must read as an integer
-            return ir.Func("duck_text2int", (arg,), "int")
+            return ir.Func(FuncName.DUCK_TEXT2INT, (arg,), "int")
         if arg.kind in ir.NUMERIC_KINDS and target == "int":
-            return ir.Func("toint", (arg,), "int")
+            return ir.Func(FuncName.TOINT, (arg,), "int")
         if arg.kind in ir.NUMERIC_KINDS and target in ("real", "num"):
-            return ir.Func("toreal", (arg,), "real") if target == "real" else arg
+            return ir.Func(FuncName.TOREAL, (arg,), "real") if target == "real" else arg
         raise Unsupported(f"CAST of a {arg.kind} value to {tname}")
 
 
 # ----------------------------------------------------------------------------- helpers
-def _affinity(e: ir.Expr) -> str | None:
+def affinity(e: ir.Expr) -> str | None:
+    """The SQLite affinity an expression has in a comparison: its column's for a column (also a
+    bare one, or the one column of a scalar subquery), None for anything computed."""
     if isinstance(e, (ir.Col, ir.Outer)):
         return e.affinity
     if isinstance(e, ir.Bare):
-        return _affinity(e.arg)
+        return affinity(e.arg)
     if isinstance(e, ir.ScalarSubquery):
         return e.query.columns[0].affinity  # "(SELECT c ...)" has the affinity of c
     return None
 
 
-def _bool_to_int(e: ir.Expr) -> ir.Expr:
+def bool_to_int(e: ir.Expr) -> ir.Expr:
+    """A truth value as SQLite shows it, 1/0 (NULL stays NULL); other values as they are."""
     if e.kind != "bool":
         return e
     if isinstance(e, ir.Lit):
         return ir.Lit(None if e.value is None else int(bool(e.value)), "int")
-    return ir.Func("bool2int", (e,), "int")
+    return ir.Func(FuncName.BOOL2INT, (e,), "int")
 
 
-def _unify_kinds(kinds: list, what: str) -> ir.Kind:
+def unify_kinds(kinds: list[ir.Kind], what: str) -> ir.Kind:
+    """The one kind of values that meet in one column (CASE branches, UNION sides, ...): NULL
+    takes the others' kind, numbers mix into `num` (or `real`); `Unsupported(what ...)` when
+    other kinds mix."""
     ks = {k for k in kinds if k != "null"}
     if not ks:
         return "null"
@@ -380,12 +384,6 @@ def _unify_kinds(kinds: list, what: str) -> ir.Kind:
     if ks <= set(ir.NUMERIC_KINDS):
         return "num" if ks != {"real"} else "real"
     raise Unsupported(f"{what} mixes {' and '.join(sorted(ks))} values")
-
-
-def _affinity_from_decl(tname: str) -> str:
-    from verify.schema import affinity_of
-
-    return affinity_of(tname).value
 
 
 def _sqlite_text_to_number(text: str, strict: bool = False) -> int | float | None:
@@ -422,7 +420,7 @@ def _sqlite_number_to_text(v) -> str:
     return r
 
 
-def _cast_literal(arg: ir.Lit, target: str, dialect: str) -> ir.Lit:
+def _cast_literal(arg: ir.Lit, target: str, dialect: Dialect) -> ir.Lit:
     v = arg.value
     if target == "text":
         return ir.Lit(_sqlite_number_to_text(v) if not isinstance(v, str) else v, "text")
@@ -436,7 +434,7 @@ def _cast_literal(arg: ir.Lit, target: str, dialect: str) -> ir.Lit:
     if isinstance(v, str):
         v = _sqlite_text_to_number(v)
     if target == "int":
-        if dialect == "duckdb" and isinstance(v, float):
+        if dialect == Dialect.DUCKDB and isinstance(v, float):
             return ir.Lit(int(round(v)), "int")
         return ir.Lit(int(v), "int")
     if target == "real":

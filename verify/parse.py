@@ -16,14 +16,14 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from verify.errors import QueryError, snippet
+from verify.names import Dialect
 
-DIALECTS = ("sqlite", "duckdb")
 _QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 
 
-def parse_query(sql: str, dialect: str = "sqlite") -> exp.Expression:
-    if dialect not in DIALECTS:
-        raise QueryError(f"unknown dialect {dialect!r}; choose one of {', '.join(DIALECTS)}")
+def parse_query(sql: str, dialect: Dialect | str = Dialect.SQLITE) -> exp.Expression:
+    if dialect not in tuple(Dialect):
+        raise QueryError(f"unknown dialect {dialect!r}; choose one of {', '.join(Dialect)}")
     text = (sql or "").strip()
     if not text.strip(";").strip():
         raise QueryError("empty query")

@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from verify import ir
 from verify.engine import sqlite_value
+from verify.names import FuncName
 from verify.randomdb import default_pool
 from verify.schema import Schema, Table, is_date_type, quote_ident
 
@@ -222,8 +223,9 @@ def _uses_dates(prep) -> bool:
     """Does a query call a SQLite date function (so date-shaped text matters)?"""
     if prep.gold is None:
         return False
-    names = ("strftime", "strftime_num", "date", "datetime", "julianday", "time")
-    return any(isinstance(n, ir.Func) and n.name in names for n in ir.nodes((prep.gold.rel, prep.gen.rel)))
+    names = (FuncName.STRFTIME, FuncName.STRFTIME_NUM, FuncName.DATE, FuncName.DATETIME, FuncName.JULIANDAY,
+             FuncName.TIME)
+    return any(isinstance(n, ir.Func) and n.name in names for n in ir.walk((prep.gold.rel, prep.gen.rel)))
 
 
 def dedupe(vals: list[Any]) -> list[Any]:

@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from verify.names import Dialect
+
 
 class SchemaError(ValueError):
     """A schema that cannot be used (unknown table, inconsistent key, unreadable file)."""
@@ -38,12 +40,12 @@ class Affinity(str, Enum):
     BOOLEAN = "BOOLEAN"
 
 
-def affinity_of(declared_type: str | None, dialect: str = "sqlite") -> Affinity:
+def affinity_of(declared_type: str | None, dialect: Dialect | str = Dialect.SQLITE) -> Affinity:
     """The affinity of a declared column type, by the rules of section 3.1 of SQLite's
     "Datatypes In SQLite" (first matching rule wins). For DuckDB the declared type is the
     storage type, so DATE and BOOLEAN keep their own kinds."""
     t = (declared_type or "").upper()
-    if dialect == "duckdb":
+    if dialect == Dialect.DUCKDB:
         base = t.split("(")[0].strip()
         if base in {"DATE"}:
             return Affinity.DATE
@@ -57,7 +59,7 @@ def affinity_of(declared_type: str | None, dialect: str = "sqlite") -> Affinity:
         return Affinity.INTEGER
     if "CHAR" in t or "CLOB" in t or "TEXT" in t:
         return Affinity.TEXT
-    if "BLOB" in t or (t == "" and dialect == "sqlite"):
+    if "BLOB" in t or (t == "" and dialect == Dialect.SQLITE):
         return Affinity.BLOB
     if "REAL" in t or "FLOA" in t or "DOUB" in t:
         return Affinity.REAL
@@ -137,7 +139,7 @@ class Table(BaseModel):
     def has_column(self, name: str) -> bool:
         return any(c.name.lower() == name.lower() for c in self.columns)
 
-    def violation_queries(self, dialect: str = "sqlite") -> list[tuple[str, str]]:
+    def violation_queries(self, dialect: Dialect | str = Dialect.SQLITE) -> list[tuple[str, str]]:
         """(description, query) for each row constraint and functional dependency: the query
         returns a row exactly when the table breaks the constraint.
 
@@ -156,7 +158,7 @@ class Table(BaseModel):
         out = [(f"CHECK ({c}) on {self.name}", f"SELECT 1 FROM {name} WHERE NOT ({c})") for c in self.checks]
         for fd in self.functional_dependencies:
             on = " AND ".join(f'"l".{quote_ident(c)} = "r".{quote_ident(c)}' for c in fd.lhs)
-            is_ = "IS" if dialect == "sqlite" else "IS NOT DISTINCT FROM"
+            is_ = "IS" if dialect == Dialect.SQLITE else "IS NOT DISTINCT FROM"
             same = " AND ".join(f'"l".{quote_ident(c)} {is_} "r".{quote_ident(c)}' for c in fd.rhs)
             out.append((
                 f"functional dependency {self.name}({', '.join(fd.lhs)}) -> ({', '.join(fd.rhs)})",
@@ -245,7 +247,7 @@ class Schema(BaseModel):
                         return vals
         return []
 
-    def ddl(self, dialect: str = "sqlite") -> str:
+    def ddl(self, dialect: Dialect | str = Dialect.SQLITE) -> str:
         """CREATE TABLE statements for materializing a (counterexample) database.
 
         Constraints are written out so that the engine itself rejects a database that breaks
@@ -255,8 +257,8 @@ class Schema(BaseModel):
         for t in self.tables:
             parts = []
             for c in t.columns:
-                typ = c.type or _default_type(c.affinity, dialect)
-                if dialect == "duckdb":
+                typ = c.type or _default_type(c.affinity)
+                if dialect == Dialect.DUCKDB:
                     typ = _duckdb_type(c.affinity)
                 collate = f" COLLATE {c.collation}" if c.collation and c.collation != "unknown" else ""
                 parts.append(f"{quote_ident(c.name)} {typ}" + (" NOT NULL" if c.not_null else "") + collate)
@@ -266,7 +268,7 @@ class Schema(BaseModel):
                 parts.append("UNIQUE (" + ", ".join(map(quote_ident, u)) + ")")
             for check in t.checks:
                 parts.append(f"CHECK ({check})")
-            if dialect == "sqlite":
+            if dialect == Dialect.SQLITE:
                 for fk in t.foreign_keys:
                     parts.append(
                         "FOREIGN KEY ("
@@ -283,7 +285,8 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _default_type(aff: Affinity, dialect: str) -> str:
+def _default_type(aff: Affinity) -> str:
+    """The type a column of affinity `aff` is declared with when its schema names none."""
     return {
         Affinity.INTEGER: "INTEGER",
         Affinity.REAL: "REAL",

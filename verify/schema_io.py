@@ -69,6 +69,7 @@ import sqlglot
 from sqlglot import exp
 
 from verify.errors import snippet
+from verify.names import Dialect
 from verify.schema import (
     Column,
     ForeignKey,
@@ -88,8 +89,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-
-DIALECTS = ("sqlite", "duckdb")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,7 +331,7 @@ _SYNTAX_ERRORS = ("syntax error", "incomplete input", "unrecognized token")
 _LEADING_COMMENTS_RE = re.compile(r"\A(\s+|--[^\n]*(\n|\Z)|/\*.*?\*/)*", re.DOTALL)
 
 
-def schema_from_ddl(text: str, dialect: str = "sqlite") -> Schema:
+def schema_from_ddl(text: str, dialect: Dialect | str = Dialect.SQLITE) -> Schema:
     """A schema from CREATE TABLE statements (other statements, e.g. INSERT, are skipped).
 
     `dialect="sqlite"`: the DDL statements are executed in an in-memory SQLite database and
@@ -341,9 +340,9 @@ def schema_from_ddl(text: str, dialect: str = "sqlite") -> Schema:
     parsed with sqlglot; there PRIMARY KEY columns are NOT NULL, as in DuckDB and standard
     SQL. A statement that cannot be parsed or executed raises SchemaError naming it.
     """
-    if dialect not in DIALECTS:
-        raise SchemaError(f"unknown dialect {dialect!r} (expected one of {', '.join(DIALECTS)})")
-    if dialect == "sqlite":
+    if dialect not in tuple(Dialect):
+        raise SchemaError(f"unknown dialect {dialect!r} (expected one of {', '.join(Dialect)})")
+    if dialect == Dialect.SQLITE:
         return _ddl_via_sqlite(text)
     return _ddl_via_sqlglot(text, dialect)
 
@@ -681,7 +680,7 @@ _VERIEQL_TYPES = {
 def schema_from_verieql(
     schema: dict[str, dict[str, str | None]],
     constraints: list[dict[str, Any]] | None,
-    dialect: str = "duckdb",
+    dialect: Dialect | str = Dialect.DUCKDB,
 ) -> Schema:
     """A schema from VeriEQL's benchmark JSON.
 
@@ -697,8 +696,8 @@ def schema_from_verieql(
     does not exist, or a foreign key whose parent columns are not a key. With a dialect
     other than sqlite, PRIMARY KEY columns are NOT NULL.
     """
-    if dialect not in DIALECTS:
-        raise SchemaError(f"unknown dialect {dialect!r} (expected one of {', '.join(DIALECTS)})")
+    if dialect not in tuple(Dialect):
+        raise SchemaError(f"unknown dialect {dialect!r} (expected one of {', '.join(Dialect)})")
     if not isinstance(schema, dict) or not schema:
         raise SchemaError("VeriEQL schema is empty or not an object")
     tables: list[Table] = []
@@ -763,7 +762,7 @@ def schema_from_verieql(
                     c.not_null = True
             else:
                 raise SchemaError(f"unsupported VeriEQL constraint kind {kind!r}")
-    if dialect != "sqlite":
+    if dialect != Dialect.SQLITE:
         for t in tables:
             for c in t.columns:
                 if any(c.name == p for p in t.primary_key):
@@ -782,7 +781,7 @@ def load_schema(
     schema_sql: str | None = None,
     tables_json: str | None = None,
     db_id: str | None = None,
-    dialect: str = "sqlite",
+    dialect: Dialect | str = Dialect.SQLITE,
 ) -> Schema | None:
     """The schema the CLI's options describe, or None when none is given.
 
@@ -794,8 +793,8 @@ def load_schema(
     `db` wins over `tables_json` when both are given. `tables_json` and `db_id` must come
     together; `schema_sql` cannot be combined with `db` or `tables_json`.
     """
-    if dialect not in DIALECTS:
-        raise SchemaError(f"unknown dialect {dialect!r} (expected one of {', '.join(DIALECTS)})")
+    if dialect not in tuple(Dialect):
+        raise SchemaError(f"unknown dialect {dialect!r} (expected one of {', '.join(Dialect)})")
     if tables_json is not None and db_id is None:
         raise SchemaError("tables_json needs db_id (which database of the file to use)")
     if db_id is not None and tables_json is None and db is None:

@@ -285,12 +285,6 @@ def _digits(n: int) -> z3.ReRef:
     return z3.Concat(*([_D] * n)) if n > 1 else _D
 
 
-def _two(lo: str, hi: str) -> z3.ReRef:
-    """Two-digit numbers from lo to hi (strings like '01'..'12')."""
-    opts = [_lit(f"{v:02d}") for v in range(int(lo), int(hi) + 1)]
-    return z3.Union(*opts)
-
-
 def _alts(options: list[str]) -> z3.ReRef:
     return z3.Union(*[_lit(o) for o in options]) if len(options) > 1 else _lit(options[0])
 
@@ -385,9 +379,6 @@ def _parts(s: z3.SeqRef):
     mi = z3.If(has_time, _num(s, 14, 2), 0)
     ss = z3.If(has_sec, _num(s, 17, 2), 0)
     return y, m, d, hh, mi, ss, has_time, has_sec
-
-
-STRFTIME_FORMATS = set("YmdHMSjwJs%")
 
 
 def strftime(fmt: str, s: V) -> V:

@@ -21,6 +21,8 @@ from fractions import Fraction
 
 import z3
 
+from verify.names import CmpMode
+
 EPOCH = datetime.date(1970, 1, 1)
 TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
 NUMERIC = ("int", "real", "num")
@@ -276,17 +278,18 @@ def _text_cmp(op: str, a: z3.SeqRef, b: z3.SeqRef) -> z3.BoolRef:
     return le if op == "<=" else z3.Not(le)
 
 
-def compare(op: str, a: V, b: V, mode: str) -> V:
+def compare(op: str, a: V, b: V, mode: CmpMode | str) -> V:
+    """`a op b` compared as `mode` says (see `CmpMode`; `AFFNUM` is `compare_affnum`)."""
     null = z3.Or(a.null, b.null)
     if a.kind == "null" or b.kind == "null":
         return boolean(FALSE, TRUE)
-    if mode in ("num", "date", "timestamp") or (a.kind in NUMERIC and b.kind in NUMERIC):
+    if mode in (CmpMode.NUM, CmpMode.DATE, CmpMode.TIMESTAMP) or (a.kind in NUMERIC and b.kind in NUMERIC):
         return boolean(_num_cmp(op, a, b), null)
-    if mode == "text":
+    if mode == CmpMode.TEXT:
         return boolean(_text_cmp(op, a.v, b.v), null)
-    if mode == "bool":
+    if mode == CmpMode.BOOL:
         return boolean(_OPS[op](z3.If(a.v, 1, 0), z3.If(b.v, 1, 0)), null)
-    if mode == "mixed":
+    if mode == CmpMode.MIXED:
         return boolean(_mixed_cmp(op, a.kind in NUMERIC), null)
     raise ValueError(f"unknown comparison mode {mode}")
 
