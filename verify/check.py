@@ -578,6 +578,10 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
                      clock=reads_clock(gold, dialect) or reads_clock(gen, dialect))
     queries = []
     for tree, which in ((gtree, "gold"), (ntree, "generated")):
+        function = _table_function(tree)
+        if function is not None:
+            raise _UnsupportedPair(f"table-valued function {function}(...) in FROM (it reads no table of the schema)",
+                                   prep)
         try:
             queries.append(lower_query(tree, schema, dialect))
         except QueryError as e:
@@ -592,6 +596,16 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
     if semantics == "list":
         notes.append("rows that tie under ORDER BY are compared in one fixed order")
     return dataclasses.replace(prep, gold=gq, gen=nq, notes=notes)
+
+
+def _table_function(tree: exp.Expression) -> str | None:
+    """The name of the first table-valued function the query reads FROM (`generate_series`,
+    `json_each`, `range`, ...), or None."""
+    for table in tree.find_all(exp.Table):
+        if isinstance(table.this, exp.Func):
+            func = table.this
+            return func.name if isinstance(func, exp.Anonymous) else func.sql_name().lower()
+    return None
 
 
 def _check_row_constraints_lower(schema: Schema, dialect: str, prep: _Prepared, read: set[str]) -> None:

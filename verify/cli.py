@@ -229,9 +229,13 @@ def _load_schema(
         except OSError as e:
             raise _BadInput(f"cannot read --schema file {schema!r}: {e.strerror or e}") from None
     try:
-        return load_schema(db=db, schema_sql=schema, tables_json=tables, db_id=db_id, dialect=dialect)
+        loaded = load_schema(db=db, schema_sql=schema, tables_json=tables, db_id=db_id, dialect=dialect)
     except SchemaError as e:
         raise _BadInput(f"schema: {e}") from None
+    if db is not None and loaded is not None and not loaded.tables:
+        empty = " (the file is empty)" if Path(db).stat().st_size == 0 else ""
+        raise _BadInput(f"--db file {db!r} has no tables{empty}: give the database the queries read")
+    return loaded
 
 
 def pair(
