@@ -35,7 +35,7 @@ from verify.blocks import same_plan
 from verify.clock import natural_instant, pin_now, random_instant, reads_clock
 from verify.decode import Tables, blocking_clause, decode, instant
 from verify.encode import Encoder, EncodingTimeout, differ
-from verify.errors import QueryError, Unsupported
+from verify.errors import QueryError, Unsupported, snippet
 from verify.hints import repairs
 from verify.infer import infer_schema
 from verify.limits import check_options, paren_depth, query_size_problem, text_size_problem, too_deep, tree_depth
@@ -578,10 +578,9 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
                      clock=reads_clock(gold, dialect) or reads_clock(gen, dialect))
     queries = []
     for tree, which in ((gtree, "gold"), (ntree, "generated")):
-        function = _table_function(tree)
+        function = _table_function(tree, dialect)
         if function is not None:
-            raise _UnsupportedPair(f"table-valued function {function}(...) in FROM (it reads no table of the schema)",
-                                   prep)
+            raise _UnsupportedPair(f"table-valued function {function} in FROM (it reads no table of the schema)", prep)
         try:
             queries.append(lower_query(tree, schema, dialect))
         except QueryError as e:
@@ -598,13 +597,12 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
     return dataclasses.replace(prep, gold=gq, gen=nq, notes=notes)
 
 
-def _table_function(tree: exp.Expression) -> str | None:
-    """The name of the first table-valued function the query reads FROM (`generate_series`,
-    `json_each`, `range`, ...), or None."""
+def _table_function(tree: exp.Expression, dialect: str) -> str | None:
+    """The first table-valued function the query reads FROM (`generate_series(1, 3)`,
+    `json_each(...)`, `range(3)`, ...) as written in `dialect`, or None."""
     for table in tree.find_all(exp.Table):
         if isinstance(table.this, exp.Func):
-            func = table.this
-            return func.name if isinstance(func, exp.Anonymous) else func.sql_name().lower()
+            return snippet(table.this.sql(dialect), 60)
     return None
 
 

@@ -20,7 +20,7 @@ import math
 from sqlglot import exp
 
 __all__ = ["MAX_BOUND", "MAX_TIMEOUT", "MAX_QUERY_CHARS", "MAX_QUERY_NODES", "MAX_QUERY_DEPTH",
-           "check_options", "text_size_problem", "query_size_problem", "too_deep", "paren_depth", "tree_depth"]
+           "check_options", "check_run_options", "text_size_problem", "query_size_problem", "too_deep", "paren_depth", "tree_depth"]
 
 MAX_BOUND = 1000
 """Rows per table: far beyond what the SMT search reaches in any time limit."""
@@ -48,6 +48,20 @@ def check_options(*, bound: int, timeout: float) -> str | None:
         return f"--timeout must be a finite number of seconds, at most {MAX_TIMEOUT:g}, not {timeout}"
     if not timeout > 0:
         return f"--timeout must be a positive number of seconds, not {timeout}"
+    return None
+
+
+def check_run_options(*, workers: int, limit: int | None, seconds: dict[str, float]) -> str | None:
+    """The problem with a benchmark run's options as a one-line message, or None: `workers` and
+    `limit` (None: no limit) at least 1, and each of `seconds` (option name → value, such as
+    `{"--ex-timeout": 30.0}`) a finite number of seconds from 0 to `MAX_TIMEOUT`."""
+    if workers < 1:
+        return f"--workers must be at least 1, not {workers}"
+    if limit is not None and limit < 1:
+        return f"--limit must be at least 1 (leave it out for every question), not {limit}"
+    for option, value in seconds.items():
+        if not math.isfinite(value) or not 0 <= value <= MAX_TIMEOUT:
+            return f"{option} must be a finite number of seconds from 0 to {MAX_TIMEOUT:g}, not {value}"
     return None
 
 
