@@ -12,9 +12,11 @@ module adds the other packages' commands to it and passes in the `PairConstraint
 built on it).
 
 The exit status of `verify pair` is the verdict's: 0 equivalent, 1 not equivalent,
-2 unknown or unsupported, 3 error. Every bad input (a missing or empty file, a database that
-cannot be read, a schema error, a bad option value, SQL that does not parse or resolve) is an
-`error` with a one-line message and status 3, never a traceback; with `--json` it is printed
+2 unknown or unsupported, 3 error. Every bad input (a missing or empty file, a path that is not
+a regular file such as /dev/zero or a FIFO, a database that cannot be read or has no tables, a
+schema error, a bad option value or one over its limit (`verify.limits`), SQL that does not
+parse or resolve) is an `error` with a one-line message and status 3, refused before anything
+reads or waits on it, never a traceback; with `--json` it is printed
 as a JSON `Verdict` like any other answer. An unexpected exception is reported as
 "internal error: ..." with status 3 (`--debug` re-raises it instead).
 """
