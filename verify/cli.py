@@ -37,7 +37,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from verify.limits import check_options
+from verify.limits import MAX_QUERY_CHARS, check_options
 from verify.verdict import EXIT_CODES, Verdict, VerdictKind
 
 if TYPE_CHECKING:
@@ -183,8 +183,6 @@ def _check_path(path: str, what: str, *, folder_ok: bool = False) -> int:
 def _read_query(path: str, which: str) -> str:
     """The text of a query file (or stdin for '-'), refused unread when longer than the verifier
     reads (`verify.limits.MAX_QUERY_CHARS`)."""
-    from verify.limits import MAX_QUERY_CHARS
-
     too_long = (f"{which} query {'from stdin' if path == '-' else f'file {path!r}'} is longer than "
                 f"{MAX_QUERY_CHARS:,} characters, the most the verifier reads")
     if path == "-":
