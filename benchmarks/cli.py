@@ -19,6 +19,16 @@ bench_app = typer.Typer(
 DEFAULT_DATA = Path("../shared/data")
 
 
+def _check(*, bound: int, timeout: float, workers: int, limit: int | None) -> None:
+    """`typer.BadParameter` for a bound, timeout, worker count or limit out of range (`verify.limits`)."""
+    from verify.limits import check_options, check_run_options
+
+    problem = check_options(bound=bound, timeout=timeout) or check_run_options(workers=workers, limit=limit,
+                                                                               seconds={})
+    if problem is not None:
+        raise typer.BadParameter(problem)
+
+
 @bench_app.command("verieql")
 def verieql(
     suite: list[str] = typer.Option(["literature", "calcite"], "--suite", help="literature and/or calcite"),
@@ -37,6 +47,7 @@ def verieql(
 
     if bound != "auto" and not bound.isdigit():
         raise typer.BadParameter(f"--bound must be a positive number or 'auto', not {bound!r}")
+    _check(bound=1 if bound == "auto" else int(bound), timeout=timeout, workers=workers, limit=limit)
     for s in suite:
         if s not in SUITES:
             raise typer.BadParameter(f"unknown suite {s!r}; choose from {', '.join(SUITES)}")
@@ -61,6 +72,7 @@ def coverage(
 
     if benchmark not in BENCHMARKS:
         raise typer.BadParameter(f"unknown benchmark {benchmark!r}; choose from {', '.join(BENCHMARKS)}")
+    _check(bound=bound, timeout=timeout, workers=workers, limit=limit)
     if not data.is_dir():
         raise typer.BadParameter(f"no such folder: {data}")
     coverage_main(benchmark, data, bound, timeout, workers, limit, out, Console())
@@ -81,6 +93,7 @@ def realism(
     mined constraints, and with --constraints."""
     from benchmarks.realism_bench import realism_main
 
+    _check(bound=bound, timeout=timeout, workers=workers, limit=limit)
     if not predictions.is_file():
         raise typer.BadParameter(f"no such prediction file: {predictions}")
     if not (data / "dev.json").is_file():

@@ -28,6 +28,7 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
     from benchmarks.evaluate import EvalConfig, EvalError, print_leaderboard, run_evaluation, write_outputs
     from benchmarks.predictions import PredictionError, discover
     from benchmarks.store import RunStore, StoreError
+    from verify.limits import check_options, check_run_options
 
     console = Console() if Console().is_terminal else Console(width=200)  # a file or pipe gets full rows
     err = Console(stderr=True)
@@ -35,8 +36,13 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
         raise typer.BadParameter(f"unknown benchmark {benchmark!r}; choose spider or bird")
     if executor not in ("local", "ray"):
         raise typer.BadParameter(f"unknown executor {executor!r}; choose local or ray")
-    if bound < 1 or workers < 1 or timeout <= 0 or ex_timeout <= 0:
-        raise typer.BadParameter("--bound and --workers must be at least 1, timeouts positive")
+    problem = (check_options(bound=bound, timeout=timeout)
+               or check_run_options(workers=workers, limit=limit,
+                                    seconds={"--ex-timeout": ex_timeout, "--random-budget": random_budget}))
+    if problem is None and not ex_timeout > 0:
+        problem = f"--ex-timeout must be a positive number of seconds, not {ex_timeout}"
+    if problem is not None:
+        raise typer.BadParameter(problem)
     data = data or DATA / benchmark
     store_path = store or ((out / "runs.duckdb") if out else Path("sqlwitness-runs.duckdb"))
     try:

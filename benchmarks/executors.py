@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import signal
+import threading
 import time
 import traceback
 from collections import deque
@@ -40,7 +41,8 @@ class TaskOutcome(BaseModel):
 
 def _worker(fn: Callable[[Any], Any], conn: Any) -> None:
     """Run tasks until the parent says stop (None) or is gone. Ctrl-C reaches the whole process
-    group; only the parent acts on it (it kills the workers), so a worker ignores it."""
+    group; only the parent acts on it (it kills the workers), so a worker ignores it: from its
+    very start, while it still imports, when `_Slot` started it with SIGINT ignored."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         conn.send(_READY)  # a task's clock starts now, not while the process was still starting
@@ -67,6 +69,24 @@ def _worker(fn: Callable[[Any], Any], conn: Any) -> None:
                 conn.send((task_id, None, _error_text(e)))
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while a worker process starts, so that it starts ignoring it: an ignored
+    signal stays ignored across exec, and Python keeps it so. A worker that set this up itself
+    would do it only after importing the parent's modules, seconds on a loaded machine, during
+    which Ctrl-C would kill it with a traceback. (A Ctrl-C in these few milliseconds is lost to
+    the parent. Only the main thread can change signal handlers: another thread starts its
+    workers as they are, and they ignore SIGINT once `_worker` runs.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 _READY = "worker ready"
 _START_LIMIT = 120.0  # seconds a new worker process may take to start (imports on a loaded machine)
 
@@ -79,7 +99,8 @@ class _Slot:
     def __init__(self, ctx: Any, fn: Callable[[Any], Any]):
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker, args=(fn, child), daemon=True)
-        self.proc.start()
+        with _sigint_ignored():
+            self.proc.start()
         child.close()
         self.task: str | None = None
         self.started = time.monotonic()
@@ -106,9 +127,12 @@ class LocalExecutor:
     def map(self, fn: Callable[[Any], Any], items: Iterable[tuple[str, Any]],
             timeout: float | None = None) -> Iterator[TaskOutcome]:
         pending = deque(items)
-        slots = [_Slot(self.ctx, fn) for _ in range(min(self.workers, len(pending)) or 0)]
-        by_conn = {s.conn: s for s in slots}
+        slots: list[_Slot] = []  # filled inside the `try`, so that Ctrl-C while they start kills them too
+        by_conn: dict[Any, _Slot] = {}
         try:
+            for _ in range(min(self.workers, len(pending))):
+                slots.append(_Slot(self.ctx, fn))
+                by_conn[slots[-1].conn] = slots[-1]
             while pending or any(s.task is not None for s in slots):
                 for s in slots:
                     if s.task is None and pending:

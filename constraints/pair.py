@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from constraints.apply import apply_constraints
+from constraints.models import ConstraintSet
 from verify.schema import Schema
 from verify.verdict import Verdict
 
@@ -50,12 +51,24 @@ def constrain_schema(
         schema = apply_constraints(schema, cs)
     if constraints_file is not None:
         pick = db_id or (Path(db).stem if db else None)
-        try:
+        try:  # first as the file names them (SpotIt+ names are matched to the schema's, dropping the rest)
+            _check_same_database(load_constraints(constraints_file, pick), schema, constraints_file)
             cs = load_constraints(constraints_file, pick, schema=schema)
         except ConstraintFileError as e:
             raise ValueError(str(e)) from None
         schema = apply_constraints(schema, cs)
     return schema
+
+
+def _check_same_database(cs: ConstraintSet, schema: Schema, path: str) -> None:
+    """Constraints none of whose tables the schema has are for another database: a `ValueError`
+    (with `--db`/`--tables` the database name tells; with `--schema` only the tables can)."""
+    named = sorted({c.table for c in cs.constraints}, key=str.lower)
+    if named and not any(schema.has_table(t) for t in named):
+        shown = ", ".join(named[:5]) + (", ..." if len(named) > 5 else "")
+        which = f"database {cs.db_id!r}" if cs.db_id else "another database"
+        raise ValueError(f"constraints file {path!r} is for {which}: none of its tables ({shown}) is in the "
+                         f"schema, which has {', '.join(t.name for t in schema.tables)}")
 
 
 def add_realism(verdict: Verdict, db: str) -> Verdict:

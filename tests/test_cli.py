@@ -234,7 +234,7 @@ class FakeConstraints:
     def constrain(self, schema: Schema | None, *, constraints_file: str | None, mine: bool, db: str | None,
                   db_id: str | None) -> Schema | None:
         self.constrained.append(dict(constraints_file=constraints_file, mine=mine, db=db, db_id=db_id))
-        if constraints_file == "bad.json":
+        if constraints_file is not None and Path(constraints_file).name == "bad.json":
             raise ValueError("constraints file 'bad.json' is not JSON")
         return schema_from_ddl(CHECKED_DDL)
 
@@ -270,7 +270,7 @@ def test_pair_applies_constraints_through_the_hook(files, emp_db):
     assert r.exit_code == 0, r.output  # the hook's schema (salary NOT NULL, > 0) was checked against
     assert fake.constrained == [dict(constraints_file=None, mine=True, db=emp_db, db_id="hr")]
     r = CliRunner().invoke(make_app(fake.hooks()), ["pair", g, n, "--schema", files.schema, "--constraints",
-                                                    "bad.json"], env=ENV)
+                                                    files("bad.json", "{")], env=ENV)
     assert_clean_error(r, "bad.json", "not JSON")
 
 

@@ -35,9 +35,10 @@ from verify.blocks import same_plan
 from verify.clock import natural_instant, pin_now, random_instant, reads_clock
 from verify.decode import Tables, blocking_clause, decode, instant
 from verify.encode import Encoder, EncodingTimeout, differ
-from verify.errors import QueryError, Unsupported
+from verify.errors import QueryError, Unsupported, snippet
 from verify.hints import repairs
 from verify.infer import infer_schema
+from verify.limits import check_options, paren_depth, query_size_problem, text_size_problem, too_deep, tree_depth
 from verify.lower import lower_query, outer_order
 from verify.minimize import minimize
 from verify.parse import parse_query
@@ -113,8 +114,10 @@ def check_pair(
     counterexample found without mined constraints when verifying with them. A hint only ever
     leads to a counterexample the engine confirms.
 
-    A failure inside the verifier itself never escapes as an exception: it is an `error`
-    verdict whose reason starts with "internal error"."""
+    A bound or timeout out of range (`verify.limits`) is an `error` verdict, and so is a query
+    too large or too deeply nested to verify, or one the engine cannot run (with the engine's
+    message). A failure inside the verifier itself never escapes as an exception: it is an
+    `error` verdict whose reason starts with "internal error"."""
     ctx = CheckContext(gold, gen, schema, bound=bound, semantics=semantics, dialect=dialect, timeout=timeout,
                        random_budget=random_budget, seed=seed, minimize_result=minimize_result,
                        shortcuts=shortcuts, hints=hints or [])
@@ -124,6 +127,10 @@ def check_pair(
             if verdict is not None:
                 return verdict
         return _conclude(ctx)
+    except RecursionError:  # nesting within MAX_QUERY_DEPTH that a pass still cannot recurse through
+        return ctx.verdict(VerdictKind.ERROR, reason=f"{_too_deep_for_a_pass(ctx)} (Python's recursion limit "
+                                                     f"stopped the verifier)", stats=Stats(), semantics=semantics,
+                           schema_inferred=False, assumptions=[])
     except Exception as e:  # noqa: BLE001 - reported, never swallowed
         # nothing the stages found is reported with it: the verdict is about the verifier
         return ctx.verdict(VerdictKind.ERROR, reason=f"internal error: {type(e).__name__}: {e}", stats=Stats(),
@@ -211,8 +218,13 @@ Stage = Callable[[CheckContext], Verdict | None]
 
 
 def _prepare_pair(ctx: CheckContext) -> Verdict | None:
-    """Parse, resolve and lower both queries: bad input is an `error`, SQL the verifier does not
-    model gets the random pass alone (`_unsupported`)."""
+    """Check the options, parse, resolve and lower both queries and run them once on the empty
+    database: bad input (a query the engine cannot run included) is an `error`, SQL the verifier
+    does not model gets the random pass alone (`_unsupported`)."""
+    problem = check_options(bound=ctx.bound, timeout=ctx.timeout)
+    if problem is not None:
+        return ctx.verdict(VerdictKind.ERROR, reason=problem)
+    unsupported: str | None = None
     try:
         ctx.prepared = _prepare(ctx.gold, ctx.gen, ctx.schema, ctx.semantics, ctx.dialect)
     except QueryError as e:
@@ -220,10 +232,43 @@ def _prepare_pair(ctx: CheckContext) -> Verdict | None:
     except SchemaError as e:
         return ctx.verdict(VerdictKind.ERROR, reason=f"schema: {e}")
     except _UnsupportedPair as e:
-        ctx.prepared, ctx.assumptions = e.prep, list(e.prep.notes)
-        return _unsupported(ctx, e.feature)
+        ctx.prepared, unsupported = e.prep, e.feature
     ctx.assumptions = list(ctx.prep.notes)
+    problem = _engine_problem(ctx.prep, ctx.deadline)
+    if problem is not None:
+        return ctx.verdict(VerdictKind.ERROR, reason=problem)
+    return None if unsupported is None else _unsupported(ctx, unsupported)
+
+
+def _engine_problem(prep: _Prepared, deadline: float) -> str | None:
+    """Why the engine cannot run the gold or the generated query, in its own words, or None:
+    each runs once on the empty database, where a query fails only when it cannot run at all
+    (SQLite's parser stack overflow, a bare `SELECT`). Running out of time here is no problem."""
+    try:
+        conn = engine.materialize(prep.data_schema, {}, prep.dialect)
+    except (engine.EngineError, SchemaError):
+        return None  # the schema's problem, reported by the stages that need its tables
+    try:
+        for sql, which in ((prep.gold_sql, "gold"), (prep.gen_sql, "generated")):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                engine.run_query(conn, sql, prep.dialect, timeout=remaining)
+            except engine.EngineTimeout:
+                return None
+            except engine.EngineError as e:
+                return f"{which} query: the {prep.dialect} engine cannot run it: {e}"
+    finally:
+        conn.close()
     return None
+
+
+def _too_deep_for_a_pass(ctx: CheckContext) -> str:
+    """The message for queries that ran into Python's recursion limit: how deep they nest."""
+    if ctx.prepared is not None:
+        return too_deep(max(tree_depth(ctx.prepared.gold_tree), tree_depth(ctx.prepared.gen_tree)))
+    return too_deep(max(paren_depth(ctx.gold), paren_depth(ctx.gen)))
 
 
 def _unsupported(ctx: CheckContext, feature: str) -> Verdict:
@@ -533,6 +578,9 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
                      clock=reads_clock(gold, dialect) or reads_clock(gen, dialect))
     queries = []
     for tree, which in ((gtree, "gold"), (ntree, "generated")):
+        function = _table_function(tree, dialect)
+        if function is not None:
+            raise _UnsupportedPair(f"table-valued function {function} in FROM (it reads no table of the schema)", prep)
         try:
             queries.append(lower_query(tree, schema, dialect))
         except QueryError as e:
@@ -547,6 +595,15 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
     if semantics == "list":
         notes.append("rows that tie under ORDER BY are compared in one fixed order")
     return dataclasses.replace(prep, gold=gq, gen=nq, notes=notes)
+
+
+def _table_function(tree: exp.Expression, dialect: str) -> str | None:
+    """The first table-valued function the query reads FROM (`generate_series(1, 3)`,
+    `json_each(...)`, `range(3)`, ...) as written in `dialect`, or None."""
+    for table in tree.find_all(exp.Table):
+        if isinstance(table.this, exp.Func):
+            return snippet(table.this.sql(dialect), 60)
+    return None
 
 
 def _check_row_constraints_lower(schema: Schema, dialect: str, prep: _Prepared, read: set[str]) -> None:
@@ -566,10 +623,21 @@ def _check_row_constraints_lower(schema: Schema, dialect: str, prep: _Prepared, 
 
 
 def _parse(sql: str, dialect: str, which: str) -> exp.Expression:
+    """The query's tree, or a `QueryError` saying that `which` query is bad, too long (checked
+    before parsing), too large or too deeply nested (`verify.limits`)."""
+    problem = text_size_problem(sql)
+    if problem is not None:
+        raise QueryError(f"{which} query: {problem}")
     try:
-        return parse_query(sql, dialect)
+        tree = parse_query(sql, dialect)
     except QueryError as e:
         raise QueryError(f"{which} query: {e}") from None
+    except RecursionError:  # the parser recurses once per level of parentheses
+        raise QueryError(f"{which} query: {too_deep(paren_depth(sql))}") from None
+    problem = query_size_problem(tree)
+    if problem is not None:
+        raise QueryError(f"{which} query: {problem}")
+    return tree
 
 
 def _usable_schema(schema: Schema) -> tuple[Schema, list[str]]:

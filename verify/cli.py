@@ -12,15 +12,18 @@ module adds the other packages' commands to it and passes in the `PairConstraint
 built on it).
 
 The exit status of `verify pair` is the verdict's: 0 equivalent, 1 not equivalent,
-2 unknown or unsupported, 3 error. Every bad input (a missing or empty file, a database that
-cannot be read, a schema error, a bad option value, SQL that does not parse or resolve) is an
-`error` with a one-line message and status 3, never a traceback; with `--json` it is printed
+2 unknown or unsupported, 3 error. Every bad input (a missing or empty file, a path that is not
+a regular file such as /dev/zero or a FIFO, a database that cannot be read or has no tables, a
+schema error, a bad option value or one over its limit (`verify.limits`), SQL that does not
+parse or resolve) is an `error` with a one-line message and status 3, refused before anything
+reads or waits on it, never a traceback; with `--json` it is printed
 as a JSON `Verdict` like any other answer. An unexpected exception is reported as
 "internal error: ..." with status 3 (`--debug` re-raises it instead).
 """
 
 from __future__ import annotations
 
+import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from verify.limits import MAX_QUERY_CHARS, check_options
 from verify.verdict import EXIT_CODES, Verdict, VerdictKind
 
 if TYPE_CHECKING:
@@ -157,19 +161,41 @@ def _fail(message: str, *, json_output: bool, **fields: Any) -> int:
     return ERROR_EXIT
 
 
+def _check_path(path: str, what: str, *, folder_ok: bool = False) -> int:
+    """The size in bytes of the regular file at `path`; `_BadInput` naming `what` when there is
+    none, or when it is a device (`/dev/zero`), a FIFO or a socket (reading one could block or
+    never end), or a folder (unless `folder_ok`, then 0)."""
+    try:
+        st = Path(path).stat()
+    except FileNotFoundError:
+        raise _BadInput(f"{what} {path!r} not found") from None
+    except OSError as e:
+        raise _BadInput(f"cannot read {what} {path!r}: {e.strerror or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        if folder_ok:
+            return 0
+        raise _BadInput(f"{what} {path!r} is a directory, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise _BadInput(f"{what} {path!r} is not a regular file (a device, FIFO or socket cannot be read as one)")
+    return st.st_size
+
+
 def _read_query(path: str, which: str) -> str:
+    """The text of a query file (or stdin for '-'), refused unread when longer than the verifier
+    reads (`verify.limits.MAX_QUERY_CHARS`)."""
+    too_long = (f"{which} query {'from stdin' if path == '-' else f'file {path!r}'} is longer than "
+                f"{MAX_QUERY_CHARS:,} characters, the most the verifier reads")
     if path == "-":
-        text = sys.stdin.read()
+        text = sys.stdin.read(MAX_QUERY_CHARS + 1)
+        if len(text) > MAX_QUERY_CHARS:
+            raise _BadInput(too_long)
         if not text.strip():
             raise _BadInput(f"{which} query from stdin is empty")
         return text
-    p = Path(path)
+    if _check_path(path, f"{which} query file") > 4 * MAX_QUERY_CHARS:  # UTF-8: at most 4 bytes a character
+        raise _BadInput(too_long)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _BadInput(f"{which} query file {path!r} not found") from None
-    except IsADirectoryError:
-        raise _BadInput(f"{which} query file {path!r} is a directory") from None
+        text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise _BadInput(f"{which} query file {path!r} is not UTF-8 text") from None
     except OSError as e:
@@ -192,13 +218,8 @@ def _load_schema(
     if db_id is not None and tables is None and db is None:
         raise _BadInput("--db-id needs --tables (the tables.json file that lists the database)")
     for option, path in (("--db", db), ("--schema", schema), ("--tables", tables)):
-        if path is None:
-            continue
-        p = Path(path)
-        if not p.exists():
-            raise _BadInput(f"{option} file {path!r} not found")
-        if not p.is_file():
-            raise _BadInput(f"{option} {path!r} is not a file")
+        if path is not None:
+            _check_path(path, f"{option} file")
     if schema is not None:
         try:
             if not Path(schema).read_text(encoding="utf-8").strip():
@@ -208,9 +229,13 @@ def _load_schema(
         except OSError as e:
             raise _BadInput(f"cannot read --schema file {schema!r}: {e.strerror or e}") from None
     try:
-        return load_schema(db=db, schema_sql=schema, tables_json=tables, db_id=db_id, dialect=dialect)
+        loaded = load_schema(db=db, schema_sql=schema, tables_json=tables, db_id=db_id, dialect=dialect)
     except SchemaError as e:
         raise _BadInput(f"schema: {e}") from None
+    if db is not None and loaded is not None and not loaded.tables:
+        empty = " (the file is empty)" if Path(db).stat().st_size == 0 else ""
+        raise _BadInput(f"--db file {db!r} has no tables{empty}: give the database the queries read")
+    return loaded
 
 
 def pair(
@@ -267,10 +292,11 @@ def pair(
     try:
         if gold == "-" and gen == "-":
             raise _BadInput("only one of GOLD and GEN can be '-' (stdin)")
-        if bound < 1:
-            raise _BadInput(f"--bound must be at least 1, not {bound}")
-        if not timeout > 0:
-            raise _BadInput(f"--timeout must be a positive number of seconds, not {timeout}")
+        problem = check_options(bound=bound, timeout=timeout)
+        if problem is not None:
+            raise _BadInput(problem)
+        if constraints_file is not None:
+            _check_path(constraints_file, "--constraints file", folder_ok=True)
         gold_sql = _read_query(gold, "gold")
         gen_sql = _read_query(gen, "generated")
         schema_obj = _load_schema(db, schema, tables, db_id, dialect.value)

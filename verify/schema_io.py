@@ -421,6 +421,39 @@ def _ident(node: exp.Expression | None) -> str:
     raise SchemaError(f"unsupported name in DDL: {node.sql() if node else node!r}")
 
 
+_CREATE_TABLE_RE = re.compile(r"\s*(TEMP(ORARY)?\s+)?TABLE\b", re.IGNORECASE)
+
+
+def _reparsed_create_table(stmt: exp.Command, dialect: str) -> exp.Expression:
+    """A CREATE TABLE sqlglot could only keep as text (a `Command`), parsed again with MySQL's
+    backtick-quoted identifiers (`name`) read as standard quoted ones ("name"); a SchemaError
+    naming the statement when it still does not parse, so that no table is dropped silently."""
+    text = stmt.sql(dialect)
+    try:
+        create = sqlglot.parse_one(_backticks_to_double_quotes(text), read=dialect)
+    except sqlglot.errors.SqlglotError:
+        create = None
+    if not isinstance(create, exp.Create):
+        raise SchemaError(f"DDL statement could not be parsed ({dialect}): {snippet(text)!r}")
+    return create
+
+
+def _backticks_to_double_quotes(text: str) -> str:
+    """`text` with each backtick-quoted identifier double-quoted instead (string literals kept)."""
+    out: list[str] = []
+    in_string = in_ident = False
+    for ch in text:
+        if ch == "'" and not in_ident:
+            in_string = not in_string
+        elif ch == "`" and not in_string:
+            in_ident = not in_ident
+            ch = '"'
+        elif ch == '"' and in_ident:
+            ch = '""'
+        out.append(ch)
+    return "".join(out)
+
+
 def _ddl_via_sqlglot(text: str, dialect: str) -> Schema:
     try:
         statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
@@ -435,6 +468,8 @@ def _ddl_via_sqlglot(text: str, dialect: str) -> Schema:
     raw_fks: list[tuple[str, ForeignKey]] = []
     unique_indexes: list[tuple[str, list[str]]] = []
     for stmt in statements:
+        if isinstance(stmt, exp.Command) and _CREATE_TABLE_RE.match(str(stmt.expression or "")):
+            stmt = _reparsed_create_table(stmt, dialect)
         if not isinstance(stmt, exp.Create):
             continue
         kind = (stmt.args.get("kind") or "").upper()
