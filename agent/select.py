@@ -56,6 +56,7 @@ from sqlglot import exp
 
 from agent.results import ResultTable
 from agent.tools import ToolError, run_select
+from verify.verdict import VerdictKind
 
 
 class Candidate(BaseModel):
@@ -215,7 +216,7 @@ class _Verifier:
         try:
             v = check_pair(a, b, schema=self.schema, bound=self.config.verify_bound, timeout=max(timeout, 0.2),
                            minimize_result=False)
-            ok = v.verdict.value == "equivalent"
+            ok = v.verdict == VerdictKind.EQUIVALENT
         except Exception:  # noqa: BLE001 - the verifier never decides the vote by crashing
             ok = False
         self.calls += 1

@@ -29,6 +29,7 @@ from rich.table import Table as RichTable
 from verify.check import check_pair
 from verify.schema import Schema, SchemaError
 from verify.schema_io import schema_from_spider_tables, schema_from_sqlite
+from verify.verdict import VerdictKind
 
 BENCHMARKS = ("spider", "bird")
 
@@ -115,7 +116,7 @@ def print_coverage(records: list[CoverageRecord], console: Console, wall: float)
     n = len(records)
     by = Counter(r.verdict for r in records)
     modelled = n - by["unsupported"] - by["error"]
-    secs = sorted(r.seconds for r in records if r.verdict not in ("unsupported", "error"))
+    secs = sorted(r.seconds for r in records if r.verdict not in (VerdictKind.UNSUPPORTED, VerdictKind.ERROR))
     t = RichTable(title=f"{records[0].benchmark if records else ''} gold queries verified against themselves")
     t.add_column("measure")
     t.add_column("value", justify="right")

@@ -44,6 +44,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from benchmarks.datasets import Dataset, Question, load_dataset, load_schema_cached
 from benchmarks.predictions import align, load_predictions
 from benchmarks.store import ResultKey, ResultRow, RunStore, VerificationRow, ExecutionRow, normalize_sql, sql_hash, text_hash
+from verify.verdict import VerdictKind
 
 REFUTED = "refuted"
 UNREALISTIC = "refuted only by unrealistic data"  # reason prefix: not refuted under --constraints
@@ -196,7 +197,7 @@ def _verify_once(task: VerifyTask, hints: list[dict] | None = None) -> dict:
                    hints=hints)
     verdict, reason = v.verdict.value, v.reason
     cex = v.counterexample.model_dump() if v.counterexample else None
-    if verdict == "not_equivalent" and v.counterexample is not None:
+    if verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample is not None:
         from benchmarks.exec_acc import results_agree
 
         g = [tuple(r) for r in v.counterexample.gold_result.rows]
@@ -230,18 +231,18 @@ def _verify_with_constraints(task: VerifyTask) -> dict:
     if plain is None:
         plain = computed = _verify_once(task.model_copy(update={"constraints": None}))
     cex = plain.get("counterexample")
-    if plain["verdict"] == "equivalent":
+    if plain["verdict"] == VerdictKind.EQUIVALENT:
         out = {**plain, "reason": _joined("proved without the constraints, which only remove databases",
                                           plain.get("reason"))}
-    elif plain["verdict"] in ("not_equivalent", "nondeterministic") and cex and _satisfies_constraints(task, cex):
+    elif plain["verdict"] in (VerdictKind.NOT_EQUIVALENT, VerdictKind.NONDETERMINISTIC) and cex and _satisfies_constraints(task, cex):
         out = {**plain, "reason": _joined("the counterexample found without the constraints satisfies them",
                                           plain.get("reason"))}
     else:  # the plain counterexample, repaired to fit the constraints, is tried first
         out = _verify_once(task, hints=[{name: t["rows"] for name, t in cex["tables"].items()}] if cex else None)
-        if plain["verdict"] == "not_equivalent" and out["verdict"] == "equivalent":
+        if plain["verdict"] == VerdictKind.NOT_EQUIVALENT and out["verdict"] == VerdictKind.EQUIVALENT:
             out["reason"] = f"{UNREALISTIC}: a counterexample exists only without the constraints"
             out["counterexample"] = cex
-        elif plain["verdict"] == "not_equivalent" and out["verdict"] == "unknown":  # not shown unrealistic
+        elif plain["verdict"] == VerdictKind.NOT_EQUIVALENT and out["verdict"] == VerdictKind.UNKNOWN:  # not shown unrealistic
             out["reason"] = _joined("refuted without the constraints; undecided with them", out.get("reason"))
     return {**out, "seconds": round(time.monotonic() - t0, 3), "plain": computed}
 
@@ -410,7 +411,7 @@ def summarize(records: list[ResultRow], systems: list[str], ex_available: bool) 
             # to pairs left unknown too)
             s.unrealistic_only += o == "verified" and (r.reason or "").startswith(UNREALISTIC)
             if o == "verified":
-                s.proved += r.verdict == "equivalent"
+                s.proved += r.verdict == VerdictKind.EQUIVALENT
             elif o == REFUTED:
                 s.refuted += 1
             elif o == "refuted_by_database":
@@ -630,7 +631,7 @@ def _verification_stage(run: _EvalRun, prog: Progress | LogProgress) -> None:
 
     def finish(vkey: str, v: VerificationRow) -> None:
         for a in groups[vkey]:
-            outcome = "timeout" if v.verdict == "timeout" else OUTCOME_OF_VERDICT.get(v.verdict, "error")
+            outcome = "timeout" if v.verdict == "timeout" else OUTCOME_OF_VERDICT.get(v.verdict, VerdictKind.ERROR)
             store.stage_result(run.row(a.pair, ex=a.ex, ex_error=a.ex_error, verdict=v.verdict, reason=v.reason,
                                        counterexample=v.counterexample, outcome=outcome,
                                        seconds=round(a.ex_seconds + v.seconds, 3)))

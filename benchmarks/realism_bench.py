@@ -36,6 +36,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from verify.verdict import VerdictKind
+
 REALISTIC = 0.9
 FULLY_REALISTIC = 1.0  # every cell plausible
 
@@ -113,11 +115,11 @@ def summarize(records: list[RealismRecord], settings: list[str]) -> tuple[list[S
     out = []
     for s in settings:
         rs = [r for r in records if r.setting == s]
-        refuted = [r for r in rs if r.verdict == "not_equivalent"]
+        refuted = [r for r in rs if r.verdict == VerdictKind.NOT_EQUIVALENT]
         scores = [r.realism for r in refuted if r.realism is not None]
         other: dict[str, int] = {}
         for r in rs:
-            if r.verdict not in ("equivalent", "not_equivalent"):
+            if r.verdict not in (VerdictKind.EQUIVALENT, VerdictKind.NOT_EQUIVALENT):
                 other[r.verdict] = other.get(r.verdict, 0) + 1
         out.append(SettingSummary(setting=s, pairs=len(rs), refuted=len(refuted),
                                   realistic=sum(x >= REALISTIC for x in scores),
@@ -127,8 +129,8 @@ def summarize(records: list[RealismRecord], settings: list[str]) -> tuple[list[S
     # fully realistic refutations without constraints that a constrained setting no longer refutes
     by = {(r.question, r.setting): r for r in records}
     realistic_plain = [q for (q, s), r in by.items()
-                       if s == "none" and r.verdict == "not_equivalent" and (r.realism or 0) >= FULLY_REALISTIC]
-    lost = {s: sorted(q for q in realistic_plain if by.get((q, s)) and by[(q, s)].verdict != "not_equivalent")
+                       if s == "none" and r.verdict == VerdictKind.NOT_EQUIVALENT and (r.realism or 0) >= FULLY_REALISTIC]
+    lost = {s: sorted(q for q in realistic_plain if by.get((q, s)) and by[(q, s)].verdict != VerdictKind.NOT_EQUIVALENT)
             for s in settings if s != "none"}
     return out, {"realistic_without_constraints": len(realistic_plain), "lost": lost}
 

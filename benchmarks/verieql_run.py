@@ -28,7 +28,7 @@ from sqlglot import exp
 from benchmarks.verieql import VeriEQLPair, load_pairs, load_recorded
 from verify.check import check_pair
 from verify.schema import Affinity, Column, Schema
-from verify.verdict import Verdict
+from verify.verdict import Verdict, VerdictKind
 
 SUITES = ("literature", "calcite")
 _DOLLAR = re.compile(r"(?<![\w\"'$])([A-Za-z_]*\$[A-Za-z0-9_$]*)")
@@ -182,7 +182,7 @@ def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, 
                     verieql_refuted=bool(rec and rec.refuted), verieql_k=rec.verified_k if rec else 0,
                     verieql_error=rec.error_kind if rec else None,
                     verieql_cex_confirmed=confirmed,
-                    engine_rejects=engine_rejection(pair) if v.verdict.value in ("unsupported", "error") else None,
+                    engine_rejects=engine_rejection(pair) if v.verdict.value in (VerdictKind.UNSUPPORTED, VerdictKind.ERROR) else None,
                 ))
                 if progress_file is not None:
                     with progress_file.open("a") as fh:
@@ -201,13 +201,13 @@ def _auto_bound(rec) -> int:
 
 def summary_rows(outcomes: list[PairOutcome]) -> dict[str, object]:
     n = len(outcomes)
-    refuted = [o for o in outcomes if o.verdict == "not_equivalent"]
-    verified = [o for o in outcomes if o.verdict == "equivalent"]
-    unsupported = [o for o in outcomes if o.verdict == "unsupported"]
-    errors = [o for o in outcomes if o.verdict == "error"]
-    unknown = [o for o in outcomes if o.verdict == "unknown"]
+    refuted = [o for o in outcomes if o.verdict == VerdictKind.NOT_EQUIVALENT]
+    verified = [o for o in outcomes if o.verdict == VerdictKind.EQUIVALENT]
+    unsupported = [o for o in outcomes if o.verdict == VerdictKind.UNSUPPORTED]
+    errors = [o for o in outcomes if o.verdict == VerdictKind.ERROR]
+    unknown = [o for o in outcomes if o.verdict == VerdictKind.UNKNOWN]
     v_refuted = [o for o in outcomes if o.verieql_refuted]
-    both = [o for o in outcomes if o.verdict == "equivalent" and o.verieql_k > 0 and not o.verieql_refuted]
+    both = [o for o in outcomes if o.verdict == VerdictKind.EQUIVALENT and o.verieql_k > 0 and not o.verieql_refuted]
     reached = [o for o in both if o.complete or (o.bound or 0) >= o.verieql_k]
     secs = sorted(o.seconds for o in outcomes)
     malformed = sum(1 for o in outcomes if o.engine_rejects)
@@ -220,11 +220,11 @@ def summary_rows(outcomes: list[PairOutcome]) -> dict[str, object]:
         "refuted": len(refuted),
         "refuted (VeriEQL)": len(v_refuted),
         "  of which DuckDB confirms VeriEQL's counterexample": sum(1 for o in v_refuted if o.verieql_cex_confirmed),
-        "VeriEQL-refuted we refute": sum(1 for o in v_refuted if o.verdict == "not_equivalent"),
+        "VeriEQL-refuted we refute": sum(1 for o in v_refuted if o.verdict == VerdictKind.NOT_EQUIVALENT),
         "VeriEQL-refuted (confirmed) we call equivalent": sum(
-            1 for o in v_refuted if o.verdict == "equivalent" and o.verieql_cex_confirmed),
+            1 for o in v_refuted if o.verdict == VerdictKind.EQUIVALENT and o.verieql_cex_confirmed),
         "VeriEQL-refuted (spurious) we prove equivalent": sum(
-            1 for o in v_refuted if o.verdict == "equivalent" and o.verieql_cex_confirmed is False),
+            1 for o in v_refuted if o.verdict == VerdictKind.EQUIVALENT and o.verieql_cex_confirmed is False),
         "verified (all sizes)": sum(1 for o in verified if o.complete),
         "verified up to k": len(verified) - sum(1 for o in verified if o.complete),
         "verified by VeriEQL (k>=1)": sum(1 for o in outcomes if o.verieql_k > 0 and not o.verieql_refuted),
@@ -250,7 +250,7 @@ def print_report(results: dict[str, list[PairOutcome]], console: Console) -> Non
     for suite, outs in results.items():
         feats: dict[str, int] = {}
         for o in outs:
-            if o.verdict in ("unsupported", "error"):
+            if o.verdict in (VerdictKind.UNSUPPORTED, VerdictKind.ERROR):
                 key = f"malformed: {o.engine_rejects[:60]}" if o.engine_rejects else o.reason
                 feats[key] = feats.get(key, 0) + 1
         if feats:

@@ -41,6 +41,7 @@ from verify.infer import infer_schema
 from verify.limits import check_options, paren_depth, query_size_problem, text_size_problem, too_deep, tree_depth
 from verify.lower import lower_query, outer_order
 from verify.minimize import minimize
+from verify.names import Dialect, Semantics
 from verify.parse import parse_query
 from verify.pools import dedupe, instants_near_literals, value_pools
 from verify.randomdb import Pools, random_search
@@ -50,7 +51,6 @@ from verify.values import check_with_deadline
 from verify.verdict import (Counterexample, Minimization, Proof, ProofMethod, Stats, TableData, Verdict,
                             VerdictKind)
 
-SEMANTICS = ("auto", "bag", "set", "list")
 MAX_UNCONFIRMED_PER_K = 5
 FIRST_RANDOM_PASS = 0.25  # seconds of random databases before the SMT search
 
@@ -94,8 +94,8 @@ def check_pair(
     schema: Schema | None = None,
     *,
     bound: int = 4,
-    semantics: str = "auto",
-    dialect: str = "sqlite",
+    semantics: Semantics | str = Semantics.AUTO,
+    dialect: Dialect | str = Dialect.SQLITE,
     timeout: float = 30.0,
     random_budget: float | None = None,
     seed: int = 0,
@@ -324,7 +324,7 @@ def _row_wise(ctx: CheckContext) -> Verdict | None:
     """Row-wise reasoning: a proof for every database size when it applies (under list
     semantics, of the inputs of the same ORDER BY)."""
     prep = ctx.prep
-    unordered = ((prep.gold.rel, prep.gen.rel) if prep.semantics in ("bag", "set")
+    unordered = ((prep.gold.rel, prep.gen.rel) if prep.semantics in (Semantics.BAG, Semantics.SET)
                  else under_the_same_order(prep.gold.rel, prep.gen.rel))
     if not ctx.shortcuts or unordered is None or ctx.reads_no_table:
         return None
@@ -333,7 +333,7 @@ def _row_wise(ctx: CheckContext) -> Verdict | None:
     if not ok:
         ctx.tried.append("row-wise proof for every size: not found")
         return None
-    how = "" if prep.semantics != "list" else " (the same ORDER BY of inputs with the same rows)"
+    how = "" if prep.semantics != Semantics.LIST else " (the same ORDER BY of inputs with the same rows)"
     ctx.assumptions = ctx.assumptions + [u for u in used if u not in ctx.assumptions]
     return ctx.verdict(VerdictKind.EQUIVALENT, complete=True,
                        reason="proved for databases of every size by row-wise reasoning" + how,
@@ -562,8 +562,8 @@ class _UnsupportedPair(Exception):
 
 
 def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect: str) -> _Prepared:
-    if semantics not in SEMANTICS:
-        raise QueryError(f"unknown semantics {semantics!r}; choose one of {', '.join(SEMANTICS)}")
+    if semantics not in list(Semantics):
+        raise QueryError(f"unknown semantics {semantics!r}; choose one of {', '.join(Semantics)}")
     gtree = _parse(gold, dialect, "gold")
     ntree = _parse(gen, dialect, "generated")
     notes: list[str] = []
@@ -572,8 +572,8 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
         notes.append("schema inferred from the queries: every column nullable, types from usage")
     schema, dropped = _usable_schema(schema)
     notes += dropped
-    if semantics == "auto":
-        semantics = "list" if outer_order(gtree) else "bag"
+    if semantics == Semantics.AUTO:
+        semantics = Semantics.LIST if outer_order(gtree) else Semantics.BAG
     prep = _Prepared(gold, gen, gtree, ntree, None, None, schema, semantics, dialect, notes,  # type: ignore[arg-type]
                      clock=reads_clock(gold, dialect) or reads_clock(gen, dialect))
     queries = []
@@ -592,7 +592,7 @@ def _prepare(gold: str, gen: str, schema: Schema | None, semantics: str, dialect
     for n in gq.notes + nq.notes:
         if n not in notes:
             notes.append(n)
-    if semantics == "list":
+    if semantics == Semantics.LIST:
         notes.append("rows that tie under ORDER BY are compared in one fixed order")
     return dataclasses.replace(prep, gold=gq, gen=nq, notes=notes)
 
@@ -759,7 +759,7 @@ def _order_blind(prep: _Prepared) -> bool:
     bare column, scalar subquery (several rows: the first one counts) or window function, and
     results compared as bags or sets (and no ANY_VALUE). Only then may the encoder fix the order
     of row slots."""
-    return prep.semantics in ("bag", "set") and not ir.open_choices((prep.gold.rel, prep.gen.rel))
+    return prep.semantics in (Semantics.BAG, Semantics.SET) and not ir.open_choices((prep.gold.rel, prep.gen.rel))
 
 
 def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_min: bool, deadline) -> _SmtResult:
@@ -869,7 +869,7 @@ def _rows_of_either(prep: _Prepared, bound: int, random_budget: float | None, se
         if remaining <= 0.1:
             return None
         nothing = "SELECT " + ", ".join(["NULL"] * width) + " WHERE 1 = 0"
-        v = check_pair(sql, nothing, prep.schema, bound=bound, semantics="bag", dialect=prep.dialect,
+        v = check_pair(sql, nothing, prep.schema, bound=bound, semantics=Semantics.BAG, dialect=prep.dialect,
                        timeout=remaining / 2, random_budget=random_budget, seed=seed, minimize_result=do_min)
         if v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample is not None:
             at = dataclasses.replace(prep, now=v.counterexample.now) if prep.clock else prep

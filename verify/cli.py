@@ -27,7 +27,6 @@ import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional, Protocol
@@ -38,6 +37,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from verify.limits import MAX_QUERY_CHARS, check_options
+from verify.names import Dialect, Semantics
 from verify.verdict import EXIT_CODES, Verdict, VerdictKind
 
 if TYPE_CHECKING:
@@ -131,18 +131,6 @@ def make_app(pair_constraints: PairConstraints | None = None) -> typer.Typer:
     app.command()(pair)
     app.command()(version)
     return app
-
-
-class Dialect(str, Enum):
-    sqlite = "sqlite"
-    duckdb = "duckdb"
-
-
-class Semantics(str, Enum):
-    auto = "auto"
-    bag = "bag"
-    set = "set"
-    list = "list"
 
 
 class _BadInput(Exception):
@@ -256,11 +244,11 @@ def pair(
     db_id: Annotated[
         Optional[str], typer.Option("--db-id", metavar="ID", help="database of the --tables file")
     ] = None,
-    dialect: Annotated[Dialect, typer.Option(help="SQL dialect and engine")] = Dialect.sqlite,
+    dialect: Annotated[Dialect, typer.Option(help="SQL dialect and engine")] = Dialect.SQLITE,
     semantics: Annotated[
         Semantics,
         typer.Option(help="auto: list if gold has an outermost ORDER BY, else bag"),
-    ] = Semantics.auto,
+    ] = Semantics.AUTO,
     bound: Annotated[
         int, typer.Option("--bound", "-k", metavar="K", help="prove equivalence up to K rows per table")
     ] = 4,
