@@ -8,15 +8,11 @@ VALUES), and the helpers here rewrite IR expressions over a block's concatenated
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, fields, is_dataclass, replace
-
-import z3
+from dataclasses import dataclass, replace
 
 from verify import ir
-from verify.encode import Encoder, constant
-from verify.schema import Schema
-from verify.values import is_true
+from verify.encode import constant
+from verify.implication import never_true
 
 
 @dataclass
@@ -85,26 +81,26 @@ def same_plan(r1: ir.Rel, r2: ir.Rel) -> bool:
     return _plan_key(r1) == _plan_key(r2)
 
 
-def _plan_key(rel: ir.Rel) -> str:
-    return re.sub(r"OutCol\(name=('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"), ", "OutCol(", repr(_canonical(rel)))
+def _plan_key(rel: ir.Rel) -> tuple:
+    return ir.key(_canonical(rel))
 
 
 def _canonical(x):
-    """`x` (a relation, an expression or a tuple of them) with commutative operands in one order."""
-    if isinstance(x, tuple):
-        return tuple(_canonical(e) for e in x)
-    if not is_dataclass(x) or isinstance(x, type):
-        return x
-    changes = {f.name: _canonical(getattr(x, f.name)) for f in fields(x)
-               if isinstance(getattr(x, f.name), (ir.Expr, ir.Rel, ir.Agg, tuple))}
-    x = replace(x, **changes) if changes else x
+    """`x` (a relation, an expression or a tuple of them) without output names, and with
+    commutative operands in one order."""
+    return ir.transform(x, _canonical_node)
+
+
+def _canonical_node(x):
+    if isinstance(x, ir.OutCol):
+        return replace(x, name="")
     if isinstance(x, ir.Cmp):
         if x.op in (">", ">="):
-            x = replace(x, op={">": "<", ">=": "<="}[x.op], left=x.right, right=x.left)
-        elif x.op in ("=", "<>") and repr(x.right) < repr(x.left):
-            x = replace(x, left=x.right, right=x.left)
+            return replace(x, op={">": "<", ">=": "<="}[x.op], left=x.right, right=x.left)
+        if x.op in ("=", "<>") and ir.key(x.right) < ir.key(x.left):
+            return replace(x, left=x.right, right=x.left)
     if isinstance(x, ir.BoolOp):
-        x = replace(x, args=tuple(sorted(x.args, key=repr)))
+        return replace(x, args=tuple(sorted(x.args, key=ir.key)))
     return x
 
 
@@ -160,37 +156,18 @@ def always_empty(rel: ir.Rel) -> bool:
     return False
 
 
-def never_true(cond: ir.Expr) -> bool:
-    enc = Encoder(Schema(tables=[]), 0)
-    return z3.is_false(z3.simplify(is_true(enc.expr(cond, [], ()))))
-
-
 def plain(exprs) -> bool:
     """No subquery (which would read other rows) and no correlation."""
-    return not any(_has_query(e) for e in exprs)
+    return not any(isinstance(n, _READS_OTHER_ROWS) for n in ir.walk(tuple(exprs), into_subqueries=False))
 
 
-def _has_query(e) -> bool:
-    if isinstance(e, (ir.InSubquery, ir.Exists, ir.ScalarSubquery, ir.Outer, ir.WinRef)):
-        return True
-    if isinstance(e, tuple):
-        return any(_has_query(x) for x in e)
-    if is_dataclass(e) and isinstance(e, ir.Expr):
-        return any(_has_query(getattr(e, f.name)) for f in fields(e))
-    return False
+_READS_OTHER_ROWS = (ir.InSubquery, ir.Exists, ir.ScalarSubquery, ir.Outer, ir.WinRef)
 
 
 def map_cols(e, fn):
-    """Rebuild expression `e` bottom-up, replacing each column reference through `fn`."""
-    if isinstance(e, ir.Col):
-        return fn(e)
-    if isinstance(e, tuple):
-        return tuple(map_cols(x, fn) for x in e)
-    if is_dataclass(e) and isinstance(e, ir.Expr):
-        changes = {f.name: map_cols(getattr(e, f.name), fn) for f in fields(e)
-                   if isinstance(getattr(e, f.name), (ir.Expr, tuple))}
-        return replace(e, **changes) if changes else e
-    return e
+    """Expression(s) `e` rebuilt bottom-up, each column reference replaced through `fn`
+    (subqueries, whose columns are their own, are left as they are)."""
+    return ir.transform(e, lambda n: fn(n) if isinstance(n, ir.Col) else n, into_subqueries=False)
 
 
 def substitute(e: ir.Expr, cols: list[ir.Expr]) -> ir.Expr:
@@ -199,7 +176,3 @@ def substitute(e: ir.Expr, cols: list[ir.Expr]) -> ir.Expr:
 
 def shift(e: ir.Expr, by: int) -> ir.Expr:
     return map_cols(e, lambda c: ir.Col(c.index + by, c.kind, c.affinity))
-
-
-def solver_kind(kind: str) -> str:
-    return "int" if kind == "null" else kind
