@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from verify.plan_text import show
+from verify.rowwise import prove_for_every_size
 from verify.rules import BY_NAME, DEMO_DDL, RULES, apply_once, describe, level_rewritten, lowered, plan_rewritten
+from verify.schema_io import schema_from_ddl
 
 FIXTURES = Path(__file__).parent / "rules"
 
@@ -88,3 +90,27 @@ def test_a_level_rule_rewrites_its_inputs_first_and_its_result_again():
                            "    Filter v = 1\n"
                            "      Scan q(qid, pid, v)\n"
                            "    Scan t(a, b)")
+
+
+def test_the_proof_trace_names_the_rules_and_where_the_plans_met():
+    schema = schema_from_ddl(DEMO_DDL)
+    gold, gen = (lowered(sql, DEMO_DDL)[0] for sql in (
+        "SELECT DISTINCT t.a FROM t LEFT JOIN q ON t.a = q.pid WHERE q.v = 1",
+        "SELECT DISTINCT q.pid FROM q JOIN t ON q.pid = t.a WHERE q.v = 1"))
+    trace: list[str] = []
+    assert prove_for_every_size(gold, gen, schema, "sqlite", 10.0, trace) == (True, [])
+    assert trace == [
+        "the same operator on both sides, inputs compared: Distinct / Distinct",
+        "gold: filtered_outer_join_narrowed gives",
+        "    Filter v = 1",
+        "      Join inner ON a = pid",
+        "        Scan t(a, b)",
+        "        Scan q(qid, pid, v)",
+        "the plans meet as select-project-join blocks: Project a / Project pid",
+        "proved: one select-project-join block on each side, compared on one symbolic tuple per table: "
+        "same pass condition and output (Z3 unsat)",
+    ]
+    trace.clear()
+    assert prove_for_every_size(gold, lowered("SELECT DISTINCT q.v FROM q", DEMO_DDL)[0], schema, "sqlite", 10.0,
+                                trace) == (False, [])
+    assert trace[-1].startswith("not proved: one select-project-join block on each side")

@@ -3,16 +3,16 @@
 A block reads the cross product of its tables and, per tuple of that product, decides whether
 the tuple passes (`cond`) and what row it outputs (`exprs`). `blocks` writes a relation as a bag
 union of blocks when it is one (scans, filters, projections, inner joins, UNION ALL, constant
-VALUES), and the helpers here rewrite IR expressions over a block's concatenated columns.
+VALUES), and the helpers here rewrite IR expressions over a block's concatenated columns. Nothing
+here asks the solver (`verify.implication` does).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from verify import ir
-from verify.encode import constant
-from verify.implication import never_true
 
 
 @dataclass
@@ -30,15 +30,17 @@ class SPJ:
 DERIVED = "<derived>"  # the source of a row-local operator: the rows of its (bag-equal) input
 
 
-def blocks(rel: ir.Rel) -> list[SPJ] | None:
+def blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool]) -> list[SPJ] | None:
     """`rel` as a bag union of SPJ blocks (UNION ALL of blocks; filters, projections and inner
-    joins distribute over UNION ALL), [] when it is always empty, None when it is neither.
+    joins distribute over UNION ALL), [] when it is always empty (`empty`, e.g.
+    `verify.implication.always_empty`, tells), None when it is neither.
 
         >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
-        >>> len(blocks(ir.Project(t.columns, ir.SetOp(t.columns, "union", True, t, t), (ir.Col(0, "int"),))))
+        >>> union = ir.SetOp(t.columns, "union", True, t, t)
+        >>> len(blocks(ir.Project(t.columns, union, (ir.Col(0, "int"),)), lambda rel: False))
         2
     """
-    if always_empty(rel):
+    if empty(rel):
         return []
     if isinstance(rel, ir.Scan):
         return [SPJ([rel], ir.Lit(True, "bool"), [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns)])]
@@ -46,20 +48,20 @@ def blocks(rel: ir.Rel) -> list[SPJ] | None:
                                           for row in rel.rows for e, c in zip(row, rel.columns)):
         return [SPJ([], ir.Lit(True, "bool"), list(row)) for row in rel.rows]  # one tuple each, no table
     if isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
-        left, right = blocks(rel.left), blocks(rel.right)
+        left, right = blocks(rel.left, empty), blocks(rel.right, empty)
         if left is None or right is None or [c.kind for c in rel.left.columns] != [c.kind for c in rel.right.columns]:
             return None  # a UNION that unifies kinds converts values
         return left + right
     if isinstance(rel, ir.Filter) and plain((rel.cond,)):
-        inner = blocks(rel.input)
+        inner = blocks(rel.input, empty)
         return None if inner is None else [
             SPJ(b.tables, ir.BoolOp("and", (b.cond, substitute(rel.cond, b.exprs))), b.exprs) for b in inner]
     if isinstance(rel, ir.Project) and plain(rel.exprs):
-        inner = blocks(rel.input)
+        inner = blocks(rel.input, empty)
         return None if inner is None else [
             SPJ(b.tables, b.cond, [substitute(e, b.exprs) for e in rel.exprs]) for b in inner]
     if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross") and (rel.cond is None or plain((rel.cond,))):
-        lefts, rights = blocks(rel.left), blocks(rel.right)
+        lefts, rights = blocks(rel.left, empty), blocks(rel.right, empty)
         if lefts is None or rights is None:
             return None
         return [_join(left, right, rel.cond) for left in lefts for right in rights]
@@ -110,12 +112,6 @@ def deterministic(rel: ir.Rel) -> bool:
     return not ir.open_choices(rel) & {"bare", "sort", "any_value"}
 
 
-def spj(rel: ir.Rel) -> SPJ | None:
-    """The SPJ form of `rel`, or None if it is not a single select-project-join block."""
-    bs = blocks(rel)
-    return bs[0] if bs is not None and len(bs) == 1 else None
-
-
 def _join(left: SPJ, right: SPJ, cond: ir.Expr | None) -> SPJ:
     width = sum(len(t.columns) for t in left.tables)
     rcond = shift(right.cond, width)
@@ -125,35 +121,6 @@ def _join(left: SPJ, right: SPJ, cond: ir.Expr | None) -> SPJ:
     if cond is not None:
         conds.append(substitute(cond, exprs))
     return SPJ(left.tables + right.tables, ir.BoolOp("and", tuple(conds)), exprs)
-
-
-def always_empty(rel: ir.Rel) -> bool:
-    """`rel` returns no row on any database: a LIMIT 0, a WHERE that is constantly false or
-    NULL, or an operator that is empty whenever its input is.
-
-        >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
-        >>> always_empty(ir.Filter(t.columns, t, ir.Cmp("=", ir.Lit(1, "int"), ir.Lit(0, "int"), "num")))
-        True
-        >>> always_empty(ir.Aggregate(t.columns, ir.Sort(t.columns, t, (), 0), (), (), grouped=False))
-        False
-    """
-    if isinstance(rel, ir.Values):
-        return not rel.rows
-    if isinstance(rel, ir.Filter):
-        return always_empty(rel.input) or (constant(rel.cond) and never_true(rel.cond))
-    if isinstance(rel, ir.Sort):
-        return rel.limit == 0 or always_empty(rel.input)
-    if isinstance(rel, (ir.Project, ir.Distinct, ir.Window)):
-        return always_empty(rel.input)
-    if isinstance(rel, ir.Aggregate):
-        return rel.grouped and always_empty(rel.input)
-    if isinstance(rel, ir.Join):
-        left, right = always_empty(rel.left), always_empty(rel.right)
-        return {"left": left, "lateral_left": left, "right": right, "full": left and right}.get(rel.kind, left or right)
-    if isinstance(rel, ir.SetOp):
-        left, right = always_empty(rel.left), always_empty(rel.right)
-        return {"union": left and right, "intersect": left or right}.get(rel.op, left)
-    return False
 
 
 def plain(exprs) -> bool:

@@ -1,7 +1,8 @@
-"""Solver checks of single conditions, for the plan rewrites (`verify.rules`): whether a
-condition can be true at all, or on a row whose padded columns are NULL. These are the only
-checks of the rewrites that need the Z3 encoder; the plan structure (`verify.blocks`) and the
-row facts (`verify.facts`) stay free of it.
+"""Solver checks for the plan rewrites (`verify.rules`) and row-wise reasoning
+(`verify.rowwise`): whether a condition can be true at all (`never_true`), or on a row whose
+padded columns are NULL (`rejects_nulls`), and whether a relation can hold a row at all
+(`always_empty`). They are the only checks there that need the Z3 encoder: the plan structure
+(`verify.blocks`) and the row facts (`verify.facts`) stay free of it.
 
     >>> a = ir.Col(0, "int")
     >>> rejects_nulls(ir.Cmp("=", a, ir.Lit(1, "int"), "num"), (ir.OutCol("a", "int"),), [0])
@@ -13,7 +14,7 @@ from __future__ import annotations
 import z3
 
 from verify import ir
-from verify.encode import Encoder
+from verify.encode import Encoder, constant
 from verify.schema import Schema
 from verify.values import check_with_deadline, fresh, is_true, null_of
 
@@ -26,6 +27,35 @@ def never_true(cond: ir.Expr) -> bool:
     """
     enc = Encoder(Schema(tables=[]), 0)
     return z3.is_false(z3.simplify(is_true(enc.expr(cond, [], ()))))
+
+
+def always_empty(rel: ir.Rel) -> bool:
+    """`rel` returns no row on any database: no VALUES row, a LIMIT 0, a WHERE that is
+    constantly false or NULL, or an operator that is empty whenever its input is.
+
+        >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
+        >>> always_empty(ir.Filter(t.columns, t, ir.Cmp("=", ir.Lit(1, "int"), ir.Lit(0, "int"), "num")))
+        True
+        >>> always_empty(ir.Aggregate(t.columns, ir.Sort(t.columns, t, (), 0), (), (), grouped=False))
+        False
+    """
+    if isinstance(rel, ir.Values):
+        return not rel.rows
+    if isinstance(rel, ir.Filter):
+        return always_empty(rel.input) or (constant(rel.cond) and never_true(rel.cond))
+    if isinstance(rel, ir.Sort):
+        return rel.limit == 0 or always_empty(rel.input)
+    if isinstance(rel, (ir.Project, ir.Distinct, ir.Window)):
+        return always_empty(rel.input)
+    if isinstance(rel, ir.Aggregate):
+        return rel.grouped and always_empty(rel.input)
+    if isinstance(rel, ir.Join):
+        left, right = always_empty(rel.left), always_empty(rel.right)
+        return {"left": left, "lateral_left": left, "right": right, "full": left and right}.get(rel.kind, left or right)
+    if isinstance(rel, ir.SetOp):
+        left, right = always_empty(rel.left), always_empty(rel.right)
+        return {"union": left and right, "intersect": left or right}.get(rel.op, left)
+    return False
 
 
 def rejects_nulls(cond: ir.Expr, columns, padded) -> bool:

@@ -1,13 +1,16 @@
 """Plan rewrites that rely on the schema's keys (PRIMARY KEY, UNIQUE), run once over a whole
 plan before row-wise reasoning (`verify.rowwise`) compares two plans; the key-free rewrites are
-in `verify.rewrite`. Each keeps the result the same on every database that satisfies the keys,
-and has a property test on databases larger than any bound (`tests/test_property_soundness.py`).
+in `verify.rewrite`, and `verify.rules` applies both in order. Each keeps the result the same on
+every database that satisfies the keys, and has a property test on databases larger than any
+bound (`tests/test_property_soundness.py`).
 
-- `keys_by_dependency`: columns of a table whose key is grouped hold one value per group;
-- `unused_joins_removed`: a left join that can neither add nor drop rows, and whose columns
+- `in_subquery_as_join`: `x IN (SELECT ...)` where it only filters rows is a left join marking
+  the matched rows;
+- `unused_left_join_removed`: a left join that can neither add nor drop rows, and whose columns
   nothing reads, is left out;
-- `in_subqueries_as_joins`: `x IN (SELECT ...)` where it only filters rows is a left join
-  marking the matched rows.
+- `aggregate_before_join`: a GROUP BY over a join whose aggregates read one side is computed on
+  that side first;
+- `grouped_by_key`: columns of a table whose key is grouped hold one value per group.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import replace
 from verify import ir
 from verify.blocks import DERIVED, blocks, map_cols, plain
 from verify.facts import conjuncts, equated_columns, fixed_columns, row_facts, tested_column
+from verify.implication import always_empty
 from verify.rewrite import IDENTICAL_WHEN_EQUAL, Context, columns_read, reads_only
 from verify.schema import Schema
 
@@ -55,7 +59,7 @@ def grouped_by_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         inst, table, col = origin[e.index]
         return inst in keyed and col not in {c.lower() for c in schema.table(table).primary_key}
 
-    if keyed and len(blocks(rel.input)[0].tables) == 1:  # one table, grouped by its key: every group is one row
+    if keyed and len(blocks(rel.input, always_empty)[0].tables) == 1:  # one table, grouped by its key: every group is one row
         per_row = _per_row(rel)
         if per_row is not None:
             return per_row
@@ -187,7 +191,7 @@ def _per_row(agg: ir.Aggregate) -> ir.Rel | None:
 def _origins(rel: ir.Rel, schema: Schema) -> list[tuple[int, str, str] | None] | None:
     """For each column of `rel` (one SPJ block), the (table position in the block, table,
     column) it passes through unchanged, or None for a computed column."""
-    bs = blocks(rel)
+    bs = blocks(rel, always_empty)
     if bs is None or len(bs) != 1:
         return None
     b = bs[0]
@@ -250,7 +254,7 @@ def in_subquery_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
 
 
 def _joinable_in(rel: ir.Filter | ir.Project, exprs: tuple, schema: Schema) -> ir.InSubquery | None:
-    """The first IN subquery of `exprs` that `in_subqueries_as_joins` may read as a join."""
+    """The first IN subquery of `exprs` that `in_subquery_as_join` may read as a join."""
     never = never_null(rel.input, schema)
     for found, positive in _in_subqueries(exprs, isinstance(rel, ir.Filter)):
         sub = found.query

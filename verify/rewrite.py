@@ -1,7 +1,8 @@
 """Plan rewrites that keep the result the same on every database, so that two plans written
-differently meet in one form that row-wise reasoning (`verify.rowwise`) compares. `merged` is the
-entry point, applied at each level of the comparison; the rewrites that need the schema's keys
-live in `verify.keyed` and run once over a whole plan.
+differently meet in one form that row-wise reasoning (`verify.rowwise`) compares. The rules here
+need no key of the schema; those that do are in `verify.keyed`. `verify.rules` lists them all in
+order and applies them; each is a function `rule(rel, ctx) -> Rel | None` (None: it does not apply
+at `rel`'s root) with a fixture file `tests/rules/<name>.txt`.
 
 Each rewrite has a property test on databases larger than any bound
 (`tests/test_property_soundness.py`).
@@ -12,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from verify import ir
-from verify.blocks import always_empty, deterministic, map_cols, plain, same_plan, shift, substitute
+from verify.blocks import deterministic, map_cols, plain, same_plan, shift, substitute
 from verify.facts import EXACT_KINDS, constant_of, equated_columns, moved, row_facts
-from verify.implication import rejects_nulls
+from verify.implication import always_empty, rejects_nulls
 from verify.schema import Schema
 
 

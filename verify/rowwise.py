@@ -11,6 +11,11 @@ filter, DISTINCT, grouping with identical keys and aggregates) keep the results 
 This is a sufficient check, tried before the bounded search; when it does not apply or does not
 succeed, the bounded search decides.
 
+The two plans are first rewritten by the rules of `verify.rules` (the plan-phase rules once over
+each plan; the level-phase rules at each level the walk reaches), so that plans written
+differently meet; `prove_for_every_size(..., trace=[])` tells which rules fired and where the
+plans met.
+
 Only single-row facts of the schema are used (NOT NULL and primary-key columns are not NULL);
 keys and foreign keys relate several rows and are left to the bounded search.
 
@@ -28,14 +33,14 @@ from dataclasses import replace
 import z3
 
 from verify import ir
-from verify.blocks import DERIVED, SPJ, always_empty, blocks, deterministic, map_cols, plain, shift
+from verify.blocks import DERIVED, SPJ, blocks, deterministic, map_cols, plain, shift
 from verify.encode import Encoder
 from verify.facts import row_facts
-from verify.implication import solver_kind
+from verify.implication import always_empty, solver_kind
 from verify.keyed import never_null
 from verify.plan_text import show
 from verify.rewrite import preprojected, unwrapped
-from verify.rules import Context, level_rewritten, plan_rewritten
+from verify.rules import Context, Fired, level_rewritten, plan_rewritten
 from verify.schema import Affinity, Column, Schema
 from verify.values import TRUE, check_with_deadline, fresh, is_true, same_row
 
@@ -58,11 +63,11 @@ def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, t
     for a, b in pairs:
         ok, used = _unions_equivalent(a, b, schema, dialect, timeout)
         if not ok:
-            _say(trace, lambda: f"not proved: {_blocks_text(a, b)} could not be paired into blocks with the same "
-                        "pass condition and output")
+            _say(trace, lambda: f"not proved: {_blocks_text(a, b)}: no pairing has the same pass condition and "
+                                "output on every tuple")
             return False, []
         _say(trace, lambda: f"proved: {_blocks_text(a, b)}, compared on one symbolic tuple per table: "
-                    "same pass condition and output (Z3 unsat)")
+                            "same pass condition and output (Z3 unsat)")
         notes += [n for n in used if n not in notes]
     if not pairs:
         _say(trace, lambda: "proved: nothing differs between the two plans")
@@ -75,21 +80,19 @@ def _say(trace: list[str] | None, line: Callable[[], str]) -> None:
         trace.append(line())
 
 
-def _tracer(trace: list[str] | None, side: str):
-    """The `verify.rules` callback that traces the rules firing on one side's plan."""
+def _tracer(trace: list[str] | None, side: str) -> Fired | None:
+    """The `verify.rules` callback that traces the rules firing on one side's plan: the rule's
+    name, then the plan it gave, indented."""
     if trace is None:
         return None
-    return lambda name, plan: trace.append(f"{side}: {name}\n" + _indented(show(plan)))
-
-
-def _indented(text: str) -> str:
-    return "\n".join("    " + line for line in text.splitlines())
+    return lambda name, plan: trace.extend([f"{side}: {name} gives"] + ["    " + line for line in show(plan).splitlines()])
 
 
 def _blocks_text(a: list[SPJ], b: list[SPJ]) -> str:
+    """The two bag unions of blocks compared, in words."""
     if len(a) == len(b) == 1:
-        return "both sides are one select-project-join block"
-    return f"the sides are {len(a)} and {len(b)} select-project-join blocks"
+        return "one select-project-join block on each side"
+    return f"{len(a)} against {len(b)} select-project-join blocks, paired off one to one"
 
 
 def under_the_same_order(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None:
@@ -168,14 +171,14 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel, ctx: Context,
     if always_empty(r1) and always_empty(r2):
         _say(trace, lambda: f"both sides are always empty: {_head(r1)}")
         return []
-    a, b = blocks(r1), blocks(r2)
+    a, b = blocks(r1, always_empty), blocks(r2, always_empty)
     if a is not None and b is not None:
-        _say(trace, lambda: f"both sides reduce to select-project-join blocks: {_head(r1)} / {_head(r2)}")
+        _say(trace, lambda: f"the plans meet as select-project-join blocks: {_head(r1)} / {_head(r2)}")
         return [(a, b)]
     if type(r1) is not type(r2):
         u1, u2 = unwrapped(r1), unwrapped(r2)  # one side may pass its input through (`SELECT *`)
         return _differing_blocks(u1, u2, ctx, trace) if u1 is not r1 or u2 is not r2 else None
-    _say(trace, lambda: f"the same operator on both sides, compared below it: {_head(r1)} / {_head(r2)}")
+    _say(trace, lambda: f"the same operator on both sides, inputs compared: {_head(r1)} / {_head(r2)}")
     if isinstance(r1, ir.Distinct):
         return _differing_blocks(r1.input, r2.input, ctx, trace)
     if isinstance(r1, ir.SetOp) and (r1.op, r1.all) == (r2.op, r2.all) \
