@@ -8,9 +8,10 @@ so that the two plans meet in one form that row-wise reasoning compares. A rule 
 
 `RULES` is the order; this module's drivers are the only place that applies them:
 
-- `plan_rewritten`: the rules of phase "plan" (they rely on the schema's keys), once over the
-  whole plan, one rule after the other, each at every operator bottom-up (top-down for the
-  rules marked so: the outer aggregate of nested ones merges first);
+- `plan_rewritten`: the rules of phase "plan" (those that rely on the schema's keys, and the
+  merging of nested aggregates), once over each whole plan, one rule after the other, each at
+  every operator bottom-up (top-down for the rules marked so: the outer aggregate of nested
+  ones merges first);
 - `level_rewritten`: the rules of phase "level", at one level of the comparison of two plans
   (`rowwise`), after the inputs of a row-local operator (a filter, a projection) and of an
   EXCEPT have been rewritten the same way; the first rule that applies rewrites the level, and
@@ -35,8 +36,6 @@ from verify.parse import parse_query
 from verify.plan_text import show
 from verify.rewrite import Context
 from verify.schema_io import schema_from_ddl
-
-__all__ = ["Context", "RULES", "Rule", "apply_once", "demo", "describe", "level_rewritten", "plan_rewritten"]
 
 Phase = Literal["plan", "level"]
 
