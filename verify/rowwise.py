@@ -16,8 +16,9 @@ each plan; the level-phase rules at each level the walk reaches), so that plans 
 differently meet; `prove_for_every_size(..., trace=[])` tells which rules fired and where the
 plans met.
 
-Only single-row facts of the schema are used (NOT NULL and primary-key columns are not NULL);
-keys and foreign keys relate several rows and are left to the bounded search.
+The comparison uses only single-row facts of the schema (NOT NULL and primary-key columns are not
+NULL); keys, which relate several rows, are used only by the plan rules that rely on them
+(`verify.keyed`), and foreign keys are left to the bounded search.
 
 Example: `SELECT a FROM t WHERE NOT (a = 7 AND a = 8)` and `SELECT a FROM t` are equivalent for
 every database when `a` is NOT NULL (the condition is then always true); when `a` may be NULL the
@@ -85,7 +86,8 @@ def _tracer(trace: list[str] | None, side: str) -> Fired | None:
     name, then the plan it gave, indented."""
     if trace is None:
         return None
-    return lambda name, plan: trace.extend([f"{side}: {name} gives"] + ["    " + line for line in show(plan).splitlines()])
+    return lambda name, plan: trace.extend([f"{side}: {name} gives"] +
+                                           ["    " + line for line in show(plan).splitlines()])
 
 
 def _blocks_text(a: list[SPJ], b: list[SPJ]) -> str:
