@@ -66,7 +66,7 @@ def grouped_by_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     items = tuple(ir.Agg("min", it.arg, False, it.kind) if isinstance(it, ir.Bare) and dependent(it.arg) else it
                   for it in rel.items)
     drop = [n for n, k in enumerate(rel.keys) if dependent(k)]
-    if not drop and items == rel.items:
+    if not drop and ir.same(items, rel.items):
         return None
     keys = tuple(k for n, k in enumerate(rel.keys) if n not in drop)
     extra = tuple(ir.Agg("min", rel.keys[n], False, rel.keys[n].kind) for n in drop)
