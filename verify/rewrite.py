@@ -31,7 +31,7 @@ class Context:
 # Each rule is `rule(rel, ctx) -> Rel | None`: `rel` rewritten at its root, or None when the rule
 # does not apply there. `verify.rules` lists them in order and is the one place that applies them.
 def partial_aggregates_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
-    """An aggregate over partial aggregates is one aggregate over their inputs (`flatten`).
+    """An aggregate over partial aggregates is one aggregate over their inputs.
 
         >>> from verify.rules import demo
         >>> print(demo("partial_aggregates_merged",
@@ -45,7 +45,7 @@ def partial_aggregates_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
 
 
 def constant_group_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
-    """A GROUP BY key that WHERE fixes to a constant is read as that constant (`_constant_keys`).
+    """A GROUP BY key that WHERE fixes to a constant is read as that constant.
 
         >>> from verify.rules import demo
         >>> print(demo("constant_group_key", "SELECT a, b, SUM(b) AS s FROM t WHERE b = 10 GROUP BY a, b"))
@@ -104,7 +104,7 @@ def facts_across_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
 
 
 def right_join_as_left(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
-    """`A RIGHT JOIN B` is `B LEFT JOIN A` with its columns put back in order (`_swapped`).
+    """`A RIGHT JOIN B` is `B LEFT JOIN A` with its columns put back in order.
 
         >>> from verify.rules import demo
         >>> print(demo("right_join_as_left", "SELECT t.a, p.name FROM t RIGHT JOIN p ON t.a = p.id"))
