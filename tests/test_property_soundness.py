@@ -91,8 +91,11 @@ def test_verdicts_agree_with_execution(pair, dbs):
 
 # --------------------------------------------------------------------------- every-size proofs
 # Row-wise reasoning claims equivalence for databases of *every* size (`complete`): UNION ALL
-# distributed over filters and projections, aggregates over aggregates flattened. Those claims
-# are checked here on databases larger than any bound the solver would try.
+# distributed over filters and projections, aggregates over aggregates flattened
+# (`partial_aggregates_merged`), projections merged (`projections_merged`), filters moved below
+# projections (`filter_below_project`), X EXCEPT X (`except_of_itself`); the rule names are those
+# of `verify.rules.RULES`. Those claims are checked here on databases larger than any bound the
+# solver would try.
 row_atoms = st.one_of(
     st.builds(lambda col, op, v: f"{col} {op} {v}", st.sampled_from(["a", "b"]),
               st.sampled_from(["=", "<", ">="]), st.sampled_from(["0", "1"])),
@@ -159,6 +162,8 @@ def test_proofs_for_every_size_hold_on_larger_databases(pair, dbs):
     assert_claims_hold(*pair, SCHEMA, dbs, run)
 
 
+# the outer-join rules: `filtered_outer_join_narrowed`, `right_join_as_left`,
+# `filtered_full_join_as_right`, `filter_before_left_join`, `left_join_filter_into_on`
 join_shapes = st.sampled_from([
     ("SELECT t.b, u.c FROM t LEFT JOIN u ON t.a = u.a WHERE u.c {op} {v}",   # rejects the padding NULLs
      "SELECT t.b, u.c FROM t JOIN u ON t.a = u.a WHERE u.c {op} {v}"),
@@ -222,6 +227,7 @@ def test_the_same_order_by_over_the_same_rows_holds_on_larger_databases(pair, db
 
 KEYED_DDL = "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT, g INTEGER); CREATE TABLE q (pid INTEGER, v INTEGER);"
 KEYED = schema_from_ddl(KEYED_DDL)
+# `grouped_by_key`: columns of a table whose key is grouped
 keyed_shapes = st.sampled_from([
     ("SELECT id, name, COUNT(*) FROM p WHERE g {op} {v} GROUP BY id",   # one row per id; name a bare column
      "SELECT id, name, 1 FROM p WHERE g {op} {v}"),
@@ -258,9 +264,11 @@ def test_grouping_by_a_primary_key_holds_on_larger_databases(pair, dbs):
 
 
 # The rewrites of verify.facts, verify.keyed and verify.rewrite added for every-size proofs: row
-# facts carried across a join's equality, GROUP BY keys fixed by WHERE, left joins that cannot
-# change the rows, inner DISTINCTs under an operator that reads a set, X EXCEPT X, UNION ALL in
-# either order, IN subqueries as marked left joins, GROUP BY computed before a join. Each
+# facts carried across a join's equality (`facts_across_join`), GROUP BY keys fixed by WHERE
+# (`constant_group_key`), left joins that cannot change the rows (`unused_left_join_removed`),
+# inner DISTINCTs under an operator that reads a set (`duplicates_dropped_below_set_reader`),
+# X EXCEPT X (`except_of_itself`), UNION ALL in either order, IN subqueries as marked left joins
+# (`in_subquery_as_join`), GROUP BY computed before a join (`aggregate_before_join`). Each
 # equivalence is checked to be proved for every size (so the rewrite really fired), and each
 # near-miss beside it must not be.
 fact_shapes = [

@@ -3,20 +3,16 @@
 A block reads the cross product of its tables and, per tuple of that product, decides whether
 the tuple passes (`cond`) and what row it outputs (`exprs`). `blocks` writes a relation as a bag
 union of blocks when it is one (scans, filters, projections, inner joins, UNION ALL, constant
-VALUES), and the helpers here rewrite IR expressions over a block's concatenated columns.
+VALUES), and the helpers here rewrite IR expressions over a block's concatenated columns. Nothing
+here asks the solver (`verify.implication` does).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, fields, is_dataclass, replace
-
-import z3
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from verify import ir
-from verify.encode import Encoder, constant
-from verify.schema import Schema
-from verify.values import is_true
 
 
 @dataclass
@@ -34,15 +30,17 @@ class SPJ:
 DERIVED = "<derived>"  # the source of a row-local operator: the rows of its (bag-equal) input
 
 
-def blocks(rel: ir.Rel) -> list[SPJ] | None:
+def blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool]) -> list[SPJ] | None:
     """`rel` as a bag union of SPJ blocks (UNION ALL of blocks; filters, projections and inner
-    joins distribute over UNION ALL), [] when it is always empty, None when it is neither.
+    joins distribute over UNION ALL), [] when it is always empty (`empty`, e.g.
+    `verify.implication.always_empty`, tells), None when it is neither.
 
         >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
-        >>> len(blocks(ir.Project(t.columns, ir.SetOp(t.columns, "union", True, t, t), (ir.Col(0, "int"),))))
+        >>> union = ir.SetOp(t.columns, "union", True, t, t)
+        >>> len(blocks(ir.Project(t.columns, union, (ir.Col(0, "int"),)), lambda rel: False))
         2
     """
-    if always_empty(rel):
+    if empty(rel):
         return []
     if isinstance(rel, ir.Scan):
         return [SPJ([rel], ir.Lit(True, "bool"), [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns)])]
@@ -50,20 +48,20 @@ def blocks(rel: ir.Rel) -> list[SPJ] | None:
                                           for row in rel.rows for e, c in zip(row, rel.columns)):
         return [SPJ([], ir.Lit(True, "bool"), list(row)) for row in rel.rows]  # one tuple each, no table
     if isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
-        left, right = blocks(rel.left), blocks(rel.right)
+        left, right = blocks(rel.left, empty), blocks(rel.right, empty)
         if left is None or right is None or [c.kind for c in rel.left.columns] != [c.kind for c in rel.right.columns]:
             return None  # a UNION that unifies kinds converts values
         return left + right
     if isinstance(rel, ir.Filter) and plain((rel.cond,)):
-        inner = blocks(rel.input)
+        inner = blocks(rel.input, empty)
         return None if inner is None else [
             SPJ(b.tables, ir.BoolOp("and", (b.cond, substitute(rel.cond, b.exprs))), b.exprs) for b in inner]
     if isinstance(rel, ir.Project) and plain(rel.exprs):
-        inner = blocks(rel.input)
+        inner = blocks(rel.input, empty)
         return None if inner is None else [
             SPJ(b.tables, b.cond, [substitute(e, b.exprs) for e in rel.exprs]) for b in inner]
     if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross") and (rel.cond is None or plain((rel.cond,))):
-        lefts, rights = blocks(rel.left), blocks(rel.right)
+        lefts, rights = blocks(rel.left, empty), blocks(rel.right, empty)
         if lefts is None or rights is None:
             return None
         return [_join(left, right, rel.cond) for left in lefts for right in rights]
@@ -85,26 +83,26 @@ def same_plan(r1: ir.Rel, r2: ir.Rel) -> bool:
     return _plan_key(r1) == _plan_key(r2)
 
 
-def _plan_key(rel: ir.Rel) -> str:
-    return re.sub(r"OutCol\(name=('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"), ", "OutCol(", repr(_canonical(rel)))
+def _plan_key(rel: ir.Rel) -> tuple:
+    return ir.key(_canonical(rel))
 
 
 def _canonical(x):
-    """`x` (a relation, an expression or a tuple of them) with commutative operands in one order."""
-    if isinstance(x, tuple):
-        return tuple(_canonical(e) for e in x)
-    if not is_dataclass(x) or isinstance(x, type):
-        return x
-    changes = {f.name: _canonical(getattr(x, f.name)) for f in fields(x)
-               if isinstance(getattr(x, f.name), (ir.Expr, ir.Rel, ir.Agg, tuple))}
-    x = replace(x, **changes) if changes else x
+    """`x` (a relation, an expression or a tuple of them) without output names, and with
+    commutative operands in one order."""
+    return ir.transform(x, _canonical_node)
+
+
+def _canonical_node(x):
+    if isinstance(x, ir.OutCol):
+        return replace(x, name="")
     if isinstance(x, ir.Cmp):
         if x.op in (">", ">="):
-            x = replace(x, op={">": "<", ">=": "<="}[x.op], left=x.right, right=x.left)
-        elif x.op in ("=", "<>") and repr(x.right) < repr(x.left):
-            x = replace(x, left=x.right, right=x.left)
+            return replace(x, op={">": "<", ">=": "<="}[x.op], left=x.right, right=x.left)
+        if x.op in ("=", "<>") and ir.key(x.right) < ir.key(x.left):
+            return replace(x, left=x.right, right=x.left)
     if isinstance(x, ir.BoolOp):
-        x = replace(x, args=tuple(sorted(x.args, key=repr)))
+        return replace(x, args=tuple(sorted(x.args, key=ir.key)))
     return x
 
 
@@ -112,12 +110,6 @@ def deterministic(rel: ir.Rel) -> bool:
     """Identical trees return identical results unless a choice is left to the engine: the row a
     bare column or ANY_VALUE comes from, or which tied rows a LIMIT keeps."""
     return not ir.open_choices(rel) & {"bare", "sort", "any_value"}
-
-
-def spj(rel: ir.Rel) -> SPJ | None:
-    """The SPJ form of `rel`, or None if it is not a single select-project-join block."""
-    bs = blocks(rel)
-    return bs[0] if bs is not None and len(bs) == 1 else None
 
 
 def _join(left: SPJ, right: SPJ, cond: ir.Expr | None) -> SPJ:
@@ -131,66 +123,18 @@ def _join(left: SPJ, right: SPJ, cond: ir.Expr | None) -> SPJ:
     return SPJ(left.tables + right.tables, ir.BoolOp("and", tuple(conds)), exprs)
 
 
-def always_empty(rel: ir.Rel) -> bool:
-    """`rel` returns no row on any database: a LIMIT 0, a WHERE that is constantly false or
-    NULL, or an operator that is empty whenever its input is.
-
-        >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
-        >>> always_empty(ir.Filter(t.columns, t, ir.Cmp("=", ir.Lit(1, "int"), ir.Lit(0, "int"), "num")))
-        True
-        >>> always_empty(ir.Aggregate(t.columns, ir.Sort(t.columns, t, (), 0), (), (), grouped=False))
-        False
-    """
-    if isinstance(rel, ir.Values):
-        return not rel.rows
-    if isinstance(rel, ir.Filter):
-        return always_empty(rel.input) or (constant(rel.cond) and never_true(rel.cond))
-    if isinstance(rel, ir.Sort):
-        return rel.limit == 0 or always_empty(rel.input)
-    if isinstance(rel, (ir.Project, ir.Distinct, ir.Window)):
-        return always_empty(rel.input)
-    if isinstance(rel, ir.Aggregate):
-        return rel.grouped and always_empty(rel.input)
-    if isinstance(rel, ir.Join):
-        left, right = always_empty(rel.left), always_empty(rel.right)
-        return {"left": left, "lateral_left": left, "right": right, "full": left and right}.get(rel.kind, left or right)
-    if isinstance(rel, ir.SetOp):
-        left, right = always_empty(rel.left), always_empty(rel.right)
-        return {"union": left and right, "intersect": left or right}.get(rel.op, left)
-    return False
-
-
-def never_true(cond: ir.Expr) -> bool:
-    enc = Encoder(Schema(tables=[]), 0)
-    return z3.is_false(z3.simplify(is_true(enc.expr(cond, [], ()))))
-
-
 def plain(exprs) -> bool:
     """No subquery (which would read other rows) and no correlation."""
-    return not any(_has_query(e) for e in exprs)
+    return not any(isinstance(n, _READS_OTHER_ROWS) for n in ir.walk(tuple(exprs), into_subqueries=False))
 
 
-def _has_query(e) -> bool:
-    if isinstance(e, (ir.InSubquery, ir.Exists, ir.ScalarSubquery, ir.Outer, ir.WinRef)):
-        return True
-    if isinstance(e, tuple):
-        return any(_has_query(x) for x in e)
-    if is_dataclass(e) and isinstance(e, ir.Expr):
-        return any(_has_query(getattr(e, f.name)) for f in fields(e))
-    return False
+_READS_OTHER_ROWS = (ir.InSubquery, ir.Exists, ir.ScalarSubquery, ir.Outer, ir.WinRef)
 
 
 def map_cols(e, fn):
-    """Rebuild expression `e` bottom-up, replacing each column reference through `fn`."""
-    if isinstance(e, ir.Col):
-        return fn(e)
-    if isinstance(e, tuple):
-        return tuple(map_cols(x, fn) for x in e)
-    if is_dataclass(e) and isinstance(e, ir.Expr):
-        changes = {f.name: map_cols(getattr(e, f.name), fn) for f in fields(e)
-                   if isinstance(getattr(e, f.name), (ir.Expr, tuple))}
-        return replace(e, **changes) if changes else e
-    return e
+    """Expression(s) `e` rebuilt bottom-up, each column reference replaced through `fn`
+    (subqueries, whose columns are their own, are left as they are)."""
+    return ir.transform(e, lambda n: fn(n) if isinstance(n, ir.Col) else n, into_subqueries=False)
 
 
 def substitute(e: ir.Expr, cols: list[ir.Expr]) -> ir.Expr:
@@ -199,7 +143,3 @@ def substitute(e: ir.Expr, cols: list[ir.Expr]) -> ir.Expr:
 
 def shift(e: ir.Expr, by: int) -> ir.Expr:
     return map_cols(e, lambda c: ir.Col(c.index + by, c.kind, c.affinity))
-
-
-def solver_kind(kind: str) -> str:
-    return "int" if kind == "null" else kind

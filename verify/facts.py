@@ -55,7 +55,7 @@ def row_facts(rel: ir.Rel) -> Facts:
         if rel.op in ("intersect", "except"):  # every row is a row of the left input
             return left
         right = row_facts(rel.right)
-        return {i: [f for f in fs if repr(f) in {repr(g) for g in right.get(i, [])}] for i, fs in left.items()}
+        return {i: [f for f in fs if ir.key(f) in {ir.key(g) for g in right.get(i, [])}] for i, fs in left.items()}
     if isinstance(rel, ir.Values) and len(rel.rows) == 1:
         return _through({}, rel.rows[0], constants=True)
     return {}
@@ -118,7 +118,7 @@ def _equated(facts: Facts, cond: ir.Expr) -> Facts:
             for src, dst in ((a, b), (b, a)):
                 for f in list(facts.get(src, [])):
                     g = moved(f, dst)
-                    if repr(g) not in {repr(h) for h in facts.get(dst, [])}:
+                    if ir.key(g) not in {ir.key(h) for h in facts.get(dst, [])}:
                         _add(facts, dst, g)
                         changed = True
     return facts
@@ -145,7 +145,7 @@ def _through(inner: Facts, exprs, constants: bool = False) -> Facts:
 
 def _add(facts: Facts, col: int, fact: ir.Expr) -> None:
     have = facts.setdefault(col, [])
-    if repr(fact) not in {repr(f) for f in have}:
+    if ir.key(fact) not in {ir.key(f) for f in have}:
         have.append(fact)
 
 

@@ -1,41 +1,50 @@
 """Plan rewrites that rely on the schema's keys (PRIMARY KEY, UNIQUE), run once over a whole
 plan before row-wise reasoning (`verify.rowwise`) compares two plans; the key-free rewrites are
-in `verify.rewrite`. Each keeps the result the same on every database that satisfies the keys,
-and has a property test on databases larger than any bound (`tests/test_property_soundness.py`).
+in `verify.rewrite`, and `verify.rules` applies both in order. Each keeps the result the same on
+every database that satisfies the keys, and has a property test on databases larger than any
+bound (`tests/test_property_soundness.py`).
 
-- `keys_by_dependency`: columns of a table whose key is grouped hold one value per group;
-- `unused_joins_removed`: a left join that can neither add nor drop rows, and whose columns
+- `in_subquery_as_join`: `x IN (SELECT ...)` where it only filters rows is a left join marking
+  the matched rows;
+- `unused_left_join_removed`: a left join that can neither add nor drop rows, and whose columns
   nothing reads, is left out;
-- `in_subqueries_as_joins`: `x IN (SELECT ...)` where it only filters rows is a left join
-  marking the matched rows.
+- `aggregate_before_join`: a GROUP BY over a join whose aggregates read one side is computed on
+  that side first;
+- `grouped_by_key`: columns of a table whose key is grouped hold one value per group.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 
 from verify import ir
 from verify.blocks import DERIVED, blocks, map_cols, plain
 from verify.facts import conjuncts, equated_columns, fixed_columns, row_facts, tested_column
-from verify.rewrite import IDENTICAL_WHEN_EQUAL, columns_read, flatten, reads_only
+from verify.implication import always_empty
+from verify.rewrite import IDENTICAL_WHEN_EQUAL, Context, columns_read, reads_only
 from verify.schema import Schema
 
 
-def keys_by_dependency(rel: ir.Rel, schema: Schema) -> ir.Rel:
-    """Every aggregate of `rel` whose GROUP BY includes a table's whole primary key, with the
-    other columns of that table taken out of the keys and out of bare columns: they hold one
-    value per group, which MIN reads (`GROUP BY t.id, t.name` and `GROUP BY t.id` with a bare
-    `t.name` both become `GROUP BY t.id` with `MIN(t.name)`)."""
-    if isinstance(rel, ir.Aggregate):  # partial aggregates first merge into this one (`flatten`)
-        rel = flatten(rel) or rel
-    changes = {f.name: keys_by_dependency(getattr(rel, f.name), schema) for f in fields(rel)
-               if isinstance(getattr(rel, f.name), ir.Rel)}
-    rel = replace(rel, **changes) if changes else rel
+def grouped_by_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """Columns of a table whose primary key is grouped hold one value per group: MIN reads them.
+
+    An aggregate whose GROUP BY includes a table's whole primary key takes the other columns of
+    that table out of its keys and out of its bare columns (`GROUP BY t.id, t.name` and
+    `GROUP BY t.id` with a bare `t.name` both become `GROUP BY t.id` with `MIN(t.name)`); grouped
+    by the key of its only table, each group is one row and the aggregate a projection.
+
+        >>> from verify.rules import demo
+        >>> print(demo("grouped_by_key", "SELECT id, name, COUNT(*) AS n FROM p GROUP BY id, name"))
+        Project _key0 AS id, _key1 AS name, _agg0 AS n
+          Project id AS _key0, name AS _key1, 1 AS _agg0
+            Scan p(id, name, g)
+    """
+    schema = ctx.schema
     if not isinstance(rel, ir.Aggregate) or not rel.grouped:
-        return rel
+        return None
     origin = _origins(rel.input, schema)
     if origin is None:
-        return rel
+        return None
     # a table's key is known when grouped, or fixed by WHERE (then the group holds one row of it)
     fixed = fixed_columns(row_facts(rel.input))
     known = {origin[i] for i in {k.index for k in rel.keys if isinstance(k, ir.Col)} | fixed
@@ -50,15 +59,15 @@ def keys_by_dependency(rel: ir.Rel, schema: Schema) -> ir.Rel:
         inst, table, col = origin[e.index]
         return inst in keyed and col not in {c.lower() for c in schema.table(table).primary_key}
 
-    if keyed and len(blocks(rel.input)[0].tables) == 1:  # one table, grouped by its key: every group is one row
+    if keyed and len(blocks(rel.input, always_empty)[0].tables) == 1:  # one table, grouped by its key: every group is one row
         per_row = _per_row(rel)
         if per_row is not None:
             return per_row
     items = tuple(ir.Agg("min", it.arg, False, it.kind) if isinstance(it, ir.Bare) and dependent(it.arg) else it
                   for it in rel.items)
     drop = [n for n, k in enumerate(rel.keys) if dependent(k)]
-    if not drop and items == rel.items:
-        return rel
+    if not drop and ir.same(items, rel.items):
+        return None
     keys = tuple(k for n, k in enumerate(rel.keys) if n not in drop)
     extra = tuple(ir.Agg("min", rel.keys[n], False, rel.keys[n].kind) for n in drop)
     nk, ni = len(rel.keys), len(rel.items)
@@ -72,29 +81,29 @@ def keys_by_dependency(rel: ir.Rel, schema: Schema) -> ir.Rel:
     return ir.Project(rel.columns, agg, tuple(ir.Col(w, c.kind, c.affinity) for w, c in zip(where, rel.columns)))
 
 
-def unused_joins_removed(rel: ir.Rel, schema: Schema) -> ir.Rel:
-    """`rel` with each `A LEFT JOIN B ON ...` that nothing above reads a column of B from, and
-    where each row of A matches at most one row of B, replaced by A: every row of A then appears
-    once in the join, matched or padded, so the rows above are the same.
+def unused_left_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A left join that matches each row at most once, and whose right columns nothing reads, is left out.
 
-        SELECT e.name FROM emp e LEFT JOIN dept d ON e.deptno = d.deptno     (d.deptno a key)
-            = SELECT e.name FROM emp e
+    Below a projection or an aggregate, along the left inputs of joins, `A LEFT JOIN B ON ...`
+    where each row of A matches at most one row of B is A: every row of A appears once in the
+    join, matched or padded, so the rows above are the same.
 
-    Joins are looked for below projections and aggregates, along the left inputs of joins."""
-    changes = {f.name: unused_joins_removed(getattr(rel, f.name), schema) for f in fields(rel)
-               if isinstance(getattr(rel, f.name), ir.Rel)}
-    rel = replace(rel, **changes) if changes else rel
+        >>> from verify.rules import demo
+        >>> print(demo("unused_left_join_removed", "SELECT q.v FROM q LEFT JOIN p ON q.pid = p.id"))
+        Project v
+          Scan q(qid, pid, v)
+    """
     if isinstance(rel, ir.Project):
         reads = rel.exprs
     elif isinstance(rel, ir.Aggregate):
         reads = rel.keys + tuple(x for it in rel.items for x in (it.arg, getattr(it, "filter", None)) if x is not None)
     else:
-        return rel
+        return None
     if not plain(reads):  # a subquery's columns belong to other scopes
-        return rel
-    inner, where = _drop_joins(rel.input, columns_read(reads), schema)
+        return None
+    inner, where = _drop_joins(rel.input, columns_read(reads), ctx.schema)
     if inner is rel.input:
-        return rel
+        return None
     renumber = lambda e: map_cols(e, lambda c: replace(c, index=where[c.index]))  # noqa: E731
     if isinstance(rel, ir.Project):
         return replace(rel, input=inner, exprs=tuple(renumber(e) for e in rel.exprs))
@@ -182,7 +191,7 @@ def _per_row(agg: ir.Aggregate) -> ir.Rel | None:
 def _origins(rel: ir.Rel, schema: Schema) -> list[tuple[int, str, str] | None] | None:
     """For each column of `rel` (one SPJ block), the (table position in the block, table,
     column) it passes through unchanged, or None for a computed column."""
-    bs = blocks(rel)
+    bs = blocks(rel, always_empty)
     if bs is None or len(bs) != 1:
         return None
     b = bs[0]
@@ -194,28 +203,35 @@ def _origins(rel: ir.Rel, schema: Schema) -> list[tuple[int, str, str] | None] |
     return [place[e.index] if isinstance(e, ir.Col) else None for e in b.exprs]
 
 
-def in_subqueries_as_joins(rel: ir.Rel, schema: Schema, dialect: str = "sqlite") -> ir.Rel:
-    """`rel` with uncorrelated `x IN (SELECT ...)` read as a left join of the subquery's rows,
-    marked with TRUE, on the IN's own comparison: the IN is TRUE exactly when the row found a
-    match. Where it is not TRUE, the IN is FALSE or NULL and the join's test FALSE, so this is done
-    only where the two cannot differ: in a WHERE under AND/OR only (a NULL drops the row as FALSE
-    does), or anywhere when neither x nor the subquery's columns can be NULL. Each row matches at
-    most one subquery row when the subquery's rows are unique (else its DISTINCT rows are
-    joined), so the rows are the same:
+def in_subquery_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An uncorrelated `x IN (SELECT ...)` that only filters rows is a left join marking the matched rows.
 
-        SELECT a FROM t WHERE a IN (SELECT id FROM u) OR b < 1                (u.id a key)
-            = SELECT t.a FROM t LEFT JOIN (SELECT id, TRUE AS m FROM u) AS s ON t.a = s.id
-              WHERE s.m IS NOT NULL OR t.b < 1
+    The subquery's rows, marked with TRUE, are left-joined on the IN's own comparison: the IN is
+    TRUE exactly when the row found a match. Where it is not TRUE, the IN is FALSE or NULL and the
+    join's test FALSE, so this is done only where the two cannot differ: in a WHERE under AND/OR
+    only (a NULL drops the row as FALSE does), or anywhere when neither x nor the subquery's
+    columns can be NULL. Each row matches at most one subquery row when the subquery's rows are
+    unique (else its DISTINCT rows are joined), so the rows are the same.
+
+        >>> from verify.rules import demo
+        >>> print(demo("in_subquery_as_join", "SELECT name FROM p WHERE id IN (SELECT pid FROM q)"))
+        Project name
+          Project id, name, g
+            Filter NOT _in IS NULL
+              Join left ON id = pid
+                Scan p(id, name, g)
+                Project pid, 1 AS _in
+                  Distinct
+                    Project pid
+                      Scan q(qid, pid, v)
     """
-    changes = {f.name: in_subqueries_as_joins(getattr(rel, f.name), schema, dialect) for f in fields(rel)
-               if isinstance(getattr(rel, f.name), ir.Rel)}
-    rel = replace(rel, **changes) if changes else rel
+    schema, dialect = ctx.schema, ctx.dialect
     if not isinstance(rel, (ir.Filter, ir.Project)):
-        return rel
+        return None
     exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
     found = _joinable_in(rel, exprs, schema)
     if found is None:
-        return rel
+        return None
     sub = found.query
     if not _unique_on(sub, set(range(len(sub.columns))), schema):
         sub = ir.Distinct(sub.columns, sub)
@@ -230,7 +246,7 @@ def in_subqueries_as_joins(rel: ir.Rel, schema: Schema, dialect: str = "sqlite")
     matched = ir.Not(ir.IsNull(ir.Col(na + ns, true.kind)))
     new = tuple(_replaced(e, found, matched) for e in exprs)
     if not plain(new):  # another subquery would now see a wider row
-        return rel
+        return None
     if isinstance(rel, ir.Project):
         return replace(rel, input=join, exprs=new)
     return ir.Project(rel.columns, ir.Filter(join.columns, join, new[0]),
@@ -238,7 +254,7 @@ def in_subqueries_as_joins(rel: ir.Rel, schema: Schema, dialect: str = "sqlite")
 
 
 def _joinable_in(rel: ir.Filter | ir.Project, exprs: tuple, schema: Schema) -> ir.InSubquery | None:
-    """The first IN subquery of `exprs` that `in_subqueries_as_joins` may read as a join."""
+    """The first IN subquery of `exprs` that `in_subquery_as_join` may read as a join."""
     never = never_null(rel.input, schema)
     for found, positive in _in_subqueries(exprs, isinstance(rel, ir.Filter)):
         sub = found.query
@@ -255,29 +271,17 @@ def _joinable_in(rel: ir.Filter | ir.Project, exprs: tuple, schema: Schema) -> i
 def _in_subqueries(e, positive: bool):
     """The IN subqueries in expression(s) `e` (not inside other subqueries), each with whether it
     stands under AND/OR only, in a condition (`positive` at the top)."""
-    if isinstance(e, tuple):
-        for x in e:
-            yield from _in_subqueries(x, positive)
-    elif isinstance(e, ir.InSubquery):
+    if isinstance(e, ir.InSubquery):
         yield e, positive
-    elif isinstance(e, ir.Expr) and not isinstance(e, (ir.Exists, ir.ScalarSubquery)):
-        inner = positive and isinstance(e, ir.BoolOp)
-        for f in fields(e):
-            if isinstance(getattr(e, f.name), (ir.Expr, tuple)):
-                yield from _in_subqueries(getattr(e, f.name), inner)
+    elif isinstance(e, tuple) or (isinstance(e, ir.Expr) and not isinstance(e, (ir.Exists, ir.ScalarSubquery))):
+        inner = positive and (isinstance(e, tuple) or isinstance(e, ir.BoolOp))
+        for x in ir.children(e):
+            yield from _in_subqueries(x, inner)
 
 
 def _replaced(e, old: ir.Expr, new: ir.Expr):
     """Expression(s) `e` with the node `old` (by identity) replaced by `new`."""
-    if e is old:
-        return new
-    if isinstance(e, tuple):
-        return tuple(_replaced(x, old, new) for x in e)
-    if isinstance(e, ir.Expr) and not isinstance(e, (ir.InSubquery, ir.Exists, ir.ScalarSubquery)):
-        changes = {f.name: _replaced(getattr(e, f.name), old, new) for f in fields(e)
-                   if isinstance(getattr(e, f.name), (ir.Expr, tuple))}
-        return replace(e, **changes) if changes else e
-    return e
+    return ir.transform(e, lambda n: new if n is old else n, into_subqueries=False)
 
 
 def never_null(rel: ir.Rel, schema: Schema) -> set[int]:
@@ -317,35 +321,40 @@ _TIMES_COPIES = ("sum", "count", "count_star")
 _SAME_UNDER_COPIES = ("min", "max", "avg", "bool_and", "bool_or", "bit_and", "bit_or")
 
 
-def aggregates_before_joins(rel: ir.Rel, schema: Schema) -> ir.Rel:
-    """`rel` with each GROUP BY over an inner join `A JOIN B` whose aggregates read only A, and
-    whose keys include every A column the join equates to B, computed on A first and joined to B
-    afterwards: the A rows of one group then all meet the same B rows. When B has at most one
-    row per join value the aggregates are unchanged; otherwise B is counted per join value and
-    SUM/COUNT are multiplied by that count (MIN, MAX, AVG and DISTINCT aggregates stay):
+def aggregate_before_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A GROUP BY over `A JOIN B` whose aggregates read only A is computed on A, then joined to B.
 
-        SELECT e.job, SUM(e.sal) FROM emp e JOIN dept d ON e.job = d.name GROUP BY e.job, d.name
-            = SELECT a.job, a.s * b.c FROM (SELECT job, SUM(sal) AS s FROM emp GROUP BY job) a
-              JOIN (SELECT name, COUNT(*) AS c FROM dept GROUP BY name) b ON a.job = b.name
+    The keys must include every A column the join equates to B: the A rows of one group then all
+    meet the same B rows. When B has at most one row per join value the aggregates are unchanged;
+    otherwise B is counted per join value and SUM/COUNT are multiplied by that count (MIN, MAX,
+    AVG and DISTINCT aggregates stay).
+
+        >>> from verify.rules import demo
+        >>> print(demo("aggregate_before_join",
+        ...            "SELECT q.pid, SUM(q.v) AS s FROM q JOIN p ON q.pid = p.id GROUP BY q.pid"))
+        Project _key0 AS pid, _agg0 AS s
+          Project pid AS _key0, _agg0
+            Join inner ON pid = id
+              Aggregate GROUP BY pid: sum(v) AS _agg0
+                Scan q(qid, pid, v)
+              Scan p(id, name, g)
     """
-    changes = {f.name: aggregates_before_joins(getattr(rel, f.name), schema) for f in fields(rel)
-               if isinstance(getattr(rel, f.name), ir.Rel)}
-    rel = replace(rel, **changes) if changes else rel
+    schema = ctx.schema
     if not (isinstance(rel, ir.Aggregate) and rel.grouped and isinstance(rel.input, ir.Join)):
-        return rel
+        return None
     j = rel.input
     if j.kind != "inner" or j.cond is None or not plain((j.cond,)):
-        return rel
+        return None
     n = len(j.left.columns)
     items = rel.items
     if any(not isinstance(it, ir.Agg) or not (it.distinct or it.func in _TIMES_COPIES + _SAME_UNDER_COPIES)
            or not columns_read([x for x in (it.arg, it.filter) if x is not None]) <= set(range(n)) for it in items):
-        return rel
+        return None
     # which of several equal values (1 and 1.0) a group key or MIN/MAX shows may depend on the
     # rows' order, which the join changes: only kinds whose equal values are identical
     if any(k.kind not in IDENTICAL_WHEN_EQUAL for k in rel.keys) or any(
             it.func in ("min", "max") and it.kind not in IDENTICAL_WHEN_EQUAL for it in items):
-        return rel
+        return None
     pairs: dict[int, int] = {}  # B column -> the A column the join equates it to
     b_only: list[ir.Expr] = []
     for c in conjuncts(j.cond):
@@ -353,20 +362,20 @@ def aggregates_before_joins(rel: ir.Rel, schema: Schema) -> ir.Rel:
         if eq and c.left.kind in IDENTICAL_WHEN_EQUAL:
             a, b = sorted(eq[0])
             if pairs.setdefault(b - n, a) != a:  # one B column equated to two A columns: not this shape
-                return rel
+                return None
         elif columns_read((c,)) and min(columns_read((c,))) >= n:
             b_only.append(c)
         else:
-            return rel
+            return None
     keys_a: list[int] = []  # the grouping, on A's columns
     for k in rel.keys:
         if not isinstance(k, ir.Col) or (k.index >= n and k.index - n not in pairs):
-            return rel
+            return None
         a = k.index if k.index < n else pairs[k.index - n]
         if a not in keys_a:
             keys_a.append(a)
     if not pairs or not set(pairs.values()) <= set(keys_a):
-        return rel
+        return None
     ys = sorted(pairs)
     unique = _unique_on(j.right, set(ys), schema)
     inner_cols = tuple(ir.OutCol(j.left.columns[a].name, j.left.columns[a].kind) for a in keys_a) + \

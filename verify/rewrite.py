@@ -1,7 +1,8 @@
 """Plan rewrites that keep the result the same on every database, so that two plans written
-differently meet in one form that row-wise reasoning (`verify.rowwise`) compares. `merged` is the
-entry point, applied at each level of the comparison; the rewrites that need the schema's keys
-live in `verify.keyed` and run once over a whole plan.
+differently meet in one form that row-wise reasoning (`verify.rowwise`) compares. The rules here
+need no key of the schema; those that do are in `verify.keyed`. `verify.rules` lists them all in
+order and applies them; each is a function `rule(rel, ctx) -> Rel | None` (None: it does not apply
+at `rel`'s root) with a fixture file `tests/rules/<name>.txt`.
 
 Each rewrite has a property test on databases larger than any bound
 (`tests/test_property_soundness.py`).
@@ -9,71 +10,238 @@ Each rewrite has a property test on databases larger than any bound
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import z3
+from dataclasses import dataclass, replace
 
 from verify import ir
-from verify.blocks import always_empty, deterministic, map_cols, plain, same_plan, shift, solver_kind, substitute
-from verify.encode import Encoder
+from verify.blocks import deterministic, map_cols, plain, same_plan, shift, substitute
 from verify.facts import EXACT_KINDS, constant_of, equated_columns, moved, row_facts
+from verify.implication import always_empty, rejects_nulls
 from verify.schema import Schema
-from verify.values import check_with_deadline, fresh, is_true, null_of
 
 
-def merged(rel: ir.Rel) -> ir.Rel:
-    """`rel` rewritten into a form the comparison reaches more often (each step keeps the result
-    the same on every database):
+@dataclass(frozen=True)
+class Context:
+    """What a rule may read besides the plan: the schema (its keys) and the SQL dialect."""
 
-    - a projection of a projection is one projection;
-    - an aggregate of partial aggregates is flattened (`flatten`);
-    - `A RIGHT JOIN B` is `B LEFT JOIN A` with its columns put back in order;
-    - a filter on a left join's right side joins its ON condition (a row it drops matches nothing);
-    - a filter moves below a projection, below an outer join when it reads only the preserved
-      side, and turns an outer join into an inner one when it rejects the NULLs the join pads
-      with (`WHERE b.x = 1` over `a LEFT JOIN b`);
-    - a fact of one side of an inner join (`verify.facts`) filters the other side too when the
-      join equates the two columns (`(... WHERE d > 7) t JOIN e ON t.d = e.d` filters `e.d > 7`);
-    - a GROUP BY key that WHERE fixes to a constant is read as that constant (`_constant_keys`);
-    - below an operator that reads only the set of its input rows (DISTINCT, UNION, GROUP BY with
-      MIN/MAX/DISTINCT aggregates), inner DISTINCTs are dropped (`_set_input`);
-    - `X EXCEPT [ALL] X` is empty."""
-    if isinstance(rel, ir.Aggregate):
-        return flatten(rel) or _constant_keys(rel) or _set_reader(rel) or rel
-    if isinstance(rel, ir.SetOp) and rel.op == "except":
-        left, right = merged(rel.left), merged(rel.right)
-        if always_empty(left) or (same_plan(left, right) and deterministic(left)):  # X EXCEPT [ALL] X: nothing
-            return ir.Values(rel.columns, ())
-        rel = replace(rel, left=left, right=right)
-    if isinstance(rel, (ir.Distinct, ir.SetOp)):
-        return _set_reader(rel) or rel
-    if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross"):
-        across = _facts_across(rel)
-        if across is not None:
-            return merged(across)
-    if isinstance(rel, ir.Join) and rel.kind == "right":
-        return _swapped(rel)
-    if isinstance(rel, ir.Join) and rel.kind == "left":
-        right = unwrapped(rel.right)
-        if isinstance(right, ir.Filter) and plain((right.cond,)):  # a right row it drops matches nothing
-            cond = shift(right.cond, len(rel.left.columns))
-            both = cond if rel.cond is None else ir.BoolOp("and", (rel.cond, cond))
-            return merged(replace(rel, right=right.input, cond=both))
-    if isinstance(rel, ir.Filter) and plain((rel.cond,)):
-        inner = merged(rel.input)
-        if isinstance(inner, ir.Project) and plain(inner.exprs):
-            below = merged(ir.Filter(inner.input.columns, inner.input, substitute(rel.cond, list(inner.exprs))))
-            return ir.Project(inner.columns, below, inner.exprs)
-        if isinstance(inner, ir.Join) and inner.kind in ("left", "full"):
-            return _filter_outer_join(rel.cond, inner)
-        return ir.Filter(rel.columns, inner, rel.cond) if inner is not rel.input else rel
-    if isinstance(rel, ir.Project) and plain(rel.exprs):
-        inner = merged(rel.input)
-        if isinstance(inner, ir.Project) and plain(inner.exprs):
-            return ir.Project(rel.columns, inner.input, tuple(substitute(e, list(inner.exprs)) for e in rel.exprs))
-        if inner is not rel.input:
-            return ir.Project(rel.columns, inner, rel.exprs)
-    return rel
+    schema: Schema
+    dialect: str = "sqlite"
+
+
+# ----------------------------------------------------------------------------- rules
+# Each rule is `rule(rel, ctx) -> Rel | None`: `rel` rewritten at its root, or None when the rule
+# does not apply there. `verify.rules` lists them in order and is the one place that applies them.
+def partial_aggregates_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An aggregate over partial aggregates is one aggregate over their inputs.
+
+        >>> from verify.rules import demo
+        >>> print(demo("partial_aggregates_merged",
+        ...            "SELECT a, SUM(c) AS s FROM (SELECT a, b, COUNT(*) AS c FROM t GROUP BY a, b) GROUP BY a"))
+        Project _key0 AS a, _agg0 AS s
+          Aggregate GROUP BY _c0: count(*) AS _agg0
+            Project a AS _c0
+              Scan t(a, b)
+    """
+    return flatten(rel) if isinstance(rel, ir.Aggregate) else None
+
+
+def constant_group_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A GROUP BY key that WHERE fixes to a constant is read as that constant.
+
+        >>> from verify.rules import demo
+        >>> print(demo("constant_group_key", "SELECT a, b, SUM(b) AS s FROM t WHERE b = 10 GROUP BY a, b"))
+        Project _key0 AS a, _key1 AS b, _agg0 AS s
+          Project _key0, 10 AS _key1, _agg0
+            Aggregate GROUP BY a: sum(b) AS _agg0
+              Filter b = 10
+                Scan t(a, b)
+    """
+    return _constant_keys(rel) if isinstance(rel, ir.Aggregate) else None
+
+
+def except_of_itself(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """`X EXCEPT [ALL] X`, or an EXCEPT of an always empty input, is empty.
+
+        >>> from verify.rules import demo
+        >>> print(demo("except_of_itself", "SELECT a FROM t EXCEPT SELECT a FROM t"))
+        Values(a) no rows
+    """
+    if not (isinstance(rel, ir.SetOp) and rel.op == "except"):
+        return None
+    if always_empty(rel.left) or (same_plan(rel.left, rel.right) and deterministic(rel.left)):
+        return ir.Values(rel.columns, ())
+    return None
+
+
+def duplicates_dropped_below_set_reader(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """Below an operator that reads only which rows its input holds, inner DISTINCTs are dropped.
+
+        >>> from verify.rules import demo
+        >>> print(demo("duplicates_dropped_below_set_reader",
+        ...            "SELECT DISTINCT a FROM (SELECT DISTINCT a, b FROM t)"))
+        Distinct
+          Project a
+            Project a, b
+              Scan t(a, b)
+    """
+    return _set_reader(rel)
+
+
+def facts_across_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A fact of one side of an inner join filters the other side where the join equates the columns.
+
+        >>> from verify.rules import demo
+        >>> print(demo("facts_across_join",
+        ...            "SELECT t.a FROM (SELECT a FROM t WHERE a > 7) AS x JOIN t ON x.a = t.b"))
+        Project a#1 AS a
+          Join inner ON a#0 = b
+            Project a
+              Filter a > 7
+                Scan t(a, b)
+            Filter b > 7
+              Scan t(a, b)
+    """
+    return _facts_across(rel) if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross") else None
+
+
+def right_join_as_left(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """`A RIGHT JOIN B` is `B LEFT JOIN A` with its columns put back in order.
+
+        >>> from verify.rules import demo
+        >>> print(demo("right_join_as_left", "SELECT t.a, p.name FROM t RIGHT JOIN p ON t.a = p.id"))
+        Project a, name
+          Project a, b, id, name, g
+            Join left ON a = id
+              Scan p(id, name, g)
+              Scan t(a, b)
+    """
+    return _swapped(rel) if isinstance(rel, ir.Join) and rel.kind == "right" else None
+
+
+def left_join_filter_into_on(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A filter on a left join's right side joins its ON condition (a row it drops matches nothing).
+
+        >>> from verify.rules import demo
+        >>> print(demo("left_join_filter_into_on",
+        ...            "SELECT p.name, x.v FROM p LEFT JOIN (SELECT * FROM q WHERE v > 1) AS x ON p.id = x.pid"))
+        Project name, v
+          Join left ON (id = pid AND v > 1)
+            Scan p(id, name, g)
+            Scan q(qid, pid, v)
+    """
+    if not (isinstance(rel, ir.Join) and rel.kind == "left"):
+        return None
+    right = unwrapped(rel.right)
+    if not (isinstance(right, ir.Filter) and plain((right.cond,))):
+        return None
+    cond = shift(right.cond, len(rel.left.columns))
+    both = cond if rel.cond is None else ir.BoolOp("and", (rel.cond, cond))
+    return replace(rel, right=right.input, cond=both)
+
+
+def filter_below_project(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A filter over a projection filters the projection's input instead.
+
+        >>> from verify.rules import demo
+        >>> print(demo("filter_below_project", "SELECT * FROM (SELECT a + 1 AS c FROM t) WHERE c > 2"))
+        Project c
+          Project (a + 1) AS c
+            Filter (a + 1) > 2
+              Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.Filter) and plain((rel.cond,))):
+        return None
+    inner = rel.input
+    if not (isinstance(inner, ir.Project) and plain(inner.exprs)):
+        return None
+    below = ir.Filter(inner.input.columns, inner.input, substitute(rel.cond, list(inner.exprs)))
+    return ir.Project(inner.columns, below, inner.exprs)
+
+
+def filtered_full_join_as_right(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A filter rejecting the rows a FULL join pads on the right makes it a RIGHT (then LEFT) join.
+
+        >>> from verify.rules import demo
+        >>> print(demo("filtered_full_join_as_right",
+        ...            "SELECT * FROM t FULL JOIN q ON t.a = q.pid WHERE q.v = 1"))
+        Project a, b, qid, pid, v
+          Filter v = 1
+            Project a, b, qid, pid, v
+              Join left ON a = pid
+                Scan q(qid, pid, v)
+                Scan t(a, b)
+    """
+    if _filtered_outer_join(rel) != "right":
+        return None
+    j = rel.input
+    return ir.Filter(j.columns, _swapped(replace(j, kind="right")), rel.cond)
+
+
+def filtered_outer_join_narrowed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A filter rejecting the NULLs an outer join pads with narrows it to inner (or FULL to LEFT).
+
+        >>> from verify.rules import demo
+        >>> print(demo("filtered_outer_join_narrowed",
+        ...            "SELECT * FROM t LEFT JOIN q ON t.a = q.pid WHERE q.v = 1"))
+        Project a, b, qid, pid, v
+          Filter v = 1
+            Join inner ON a = pid
+              Scan t(a, b)
+              Scan q(qid, pid, v)
+    """
+    kind = _filtered_outer_join(rel)
+    if kind is None or kind == "right" or kind == rel.input.kind:
+        return None
+    return ir.Filter(rel.input.columns, replace(rel.input, kind=kind), rel.cond)
+
+
+def filter_before_left_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A filter of a left join's preserved side only filters that side first.
+
+        >>> from verify.rules import demo
+        >>> print(demo("filter_before_left_join", "SELECT * FROM t LEFT JOIN q ON t.a = q.pid WHERE t.b = 1"))
+        Project a, b, qid, pid, v
+          Join left ON a = pid
+            Filter b = 1
+              Scan t(a, b)
+            Scan q(qid, pid, v)
+    """
+    kind = _filtered_outer_join(rel)
+    if kind != "left" or rel.input.kind != "left" or not reads_only(rel.cond, range(len(rel.input.left.columns))):
+        return None
+    j = rel.input
+    return replace(j, left=ir.Filter(j.left.columns, j.left, rel.cond))
+
+
+def projections_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A projection of a projection is one projection.
+
+        >>> from verify.rules import demo
+        >>> print(demo("projections_merged", "SELECT x + 1 AS y FROM (SELECT a * 2 AS x FROM t)"))
+        Project ((a * 2) + 1) AS y
+          Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.Project) and plain(rel.exprs)):
+        return None
+    inner = rel.input
+    if not (isinstance(inner, ir.Project) and plain(inner.exprs)):
+        return None
+    return ir.Project(rel.columns, inner.input, tuple(substitute(e, list(inner.exprs)) for e in rel.exprs))
+
+
+def _filtered_outer_join(rel: ir.Rel) -> str | None:
+    """For a plain filter over a LEFT or FULL join, the join's kind given that the filter drops
+    every row its condition is not true on: 'inner', 'left', 'right' or 'full'; else None."""
+    if not (isinstance(rel, ir.Filter) and plain((rel.cond,))):
+        return None
+    j = rel.input
+    if not (isinstance(j, ir.Join) and j.kind in ("left", "full")):
+        return None
+    na, width = len(j.left.columns), len(j.columns)
+    # rows padded on the right (a left row with no match) / on the left (FULL: a right row with none)
+    drops_right_padded = rejects_nulls(rel.cond, j.columns, range(na, width))
+    drops_left_padded = j.kind == "left" or rejects_nulls(rel.cond, j.columns, range(na))
+    return {(True, True): "inner", (False, True): "left", (True, False): "right",
+            (False, False): "full"}[(drops_right_padded, drops_left_padded)]
 
 
 def flatten(outer: ir.Aggregate) -> ir.Rel | None:
@@ -137,8 +305,8 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
             items.append((func, False, [p.arg for p in parts], [p.filter for p in parts], it.kind))
         else:
             ks = [r[1] for r in roles]
-            once_per_value = n == 1 and {repr(x) for x in branches[0][0].keys} == \
-                {repr(ke[0]) for ke in key_exprs} | {repr(ks[0])}
+            once_per_value = n == 1 and {ir.key(x) for x in branches[0][0].keys} == \
+                {ir.key(ke[0]) for ke in key_exprs} | {ir.key(ks[0])}
             if it.func in ("min", "max"):
                 items.append((it.func, False, ks, [None] * n, it.kind))
             elif it.func in ("count", "sum") and (it.distinct or once_per_value):
@@ -250,8 +418,8 @@ def _facts_across(j: ir.Join) -> ir.Join | None:
         if not a < n <= b:
             continue
         for src, dst, frm, to in ((0, 1, a, b - n), (1, 0, b - n, a)):
-            have = {repr(f) for f in facts[dst].get(to, []) + extra[dst]}
-            extra[dst].extend(g for g in (moved(f, to) for f in facts[src].get(frm, [])) if repr(g) not in have)
+            have = {ir.key(f) for f in facts[dst].get(to, []) + extra[dst]}
+            extra[dst].extend(g for g in (moved(f, to) for f in facts[src].get(frm, [])) if ir.key(g) not in have)
     if not extra[0] and not extra[1]:
         return None
     sides = [ir.Filter(side.columns, side, ir.BoolOp("and", tuple(fs)) if len(fs) > 1 else fs[0]) if fs else side
@@ -345,45 +513,11 @@ def _swapped(j: ir.Join) -> ir.Rel:
     return ir.Project(j.columns, left, back)
 
 
-def _filter_outer_join(cond: ir.Expr, j: ir.Join) -> ir.Rel:
-    """Filter `cond` over the outer join `j` (left or full)."""
-    na = len(j.left.columns)
-    width = len(j.columns)
-    # rows padded on the right (a left row with no match) / on the left (FULL: a right row with none)
-    drops_right_padded = _rejects_nulls(cond, j.columns, range(na, width))
-    drops_left_padded = j.kind == "left" or _rejects_nulls(cond, j.columns, range(na))
-    kind = {(True, True): "inner", (False, True): "left", (True, False): "right",
-            (False, False): "full"}[(drops_right_padded, drops_left_padded)]
-    if kind == "right":
-        return merged(ir.Filter(j.columns, _swapped(replace(j, kind="right")), cond))
-    if kind != j.kind:
-        return ir.Filter(j.columns, replace(j, kind=kind), cond)
-    if kind == "left" and reads_only(cond, range(na)):  # a filter of the preserved side goes first
-        pushed = ir.Filter(j.left.columns, j.left, cond)
-        return replace(j, left=pushed)
-    return ir.Filter(j.columns, j, cond)
-
-
-def _rejects_nulls(cond: ir.Expr, columns, padded) -> bool:
-    """`cond` is never true on a row whose `padded` columns are all NULL (whatever the rest)."""
-    enc = Encoder(Schema(tables=[]), 0)
-    padded = set(padded)
-    row = [null_of(c.kind) if i in padded else fresh(enc.fresh_name(f"c{i}"), solver_kind(c.kind))
-           for i, c in enumerate(columns)]
-    try:
-        s = z3.Solver()
-        s.add(*enc.side, is_true(enc.expr(cond, row, ())))
-        return check_with_deadline(s, 1.0) == z3.unsat
-    except Exception:  # noqa: BLE001 - an expression this check cannot encode: no rewrite
-        return False
-
-
 def columns_read(exprs) -> set[int]:
-    seen: set[int] = set()
-    for e in exprs:
-        map_cols(e, lambda c: seen.add(c.index) or c)
-    return seen
+    """The columns expressions `exprs` read (outside their subqueries)."""
+    return {n.index for n in ir.walk(tuple(exprs), into_subqueries=False) if isinstance(n, ir.Col)}
 
 
 def reads_only(cond: ir.Expr, allowed) -> bool:
+    """`cond` reads no column outside `allowed`."""
     return columns_read((cond,)) <= set(allowed)

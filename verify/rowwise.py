@@ -11,8 +11,14 @@ filter, DISTINCT, grouping with identical keys and aggregates) keep the results 
 This is a sufficient check, tried before the bounded search; when it does not apply or does not
 succeed, the bounded search decides.
 
-Only single-row facts of the schema are used (NOT NULL and primary-key columns are not NULL);
-keys and foreign keys relate several rows and are left to the bounded search.
+The two plans are first rewritten by the rules of `verify.rules` (the plan-phase rules once over
+each plan; the level-phase rules at each level the walk reaches), so that plans written
+differently meet; `prove_for_every_size(..., trace=[])` tells which rules fired and where the
+plans met.
+
+The comparison uses only single-row facts of the schema (NOT NULL and primary-key columns are not
+NULL); keys, which relate several rows, are used only by the plan rules that rely on them
+(`verify.keyed`), and foreign keys are left to the bounded search.
 
 Example: `SELECT a FROM t WHERE NOT (a = 7 AND a = 8)` and `SELECT a FROM t` are equivalent for
 every database when `a` is NOT NULL (the condition is then always true); when `a` may be NULL the
@@ -22,36 +28,73 @@ condition is NULL for such a row, the row is dropped, and the check (correctly) 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import replace
 
 import z3
 
 from verify import ir
-from verify.blocks import DERIVED, SPJ, always_empty, blocks, deterministic, map_cols, plain, shift, solver_kind
+from verify.blocks import DERIVED, SPJ, blocks, deterministic, map_cols, plain, shift
 from verify.encode import Encoder
 from verify.facts import row_facts
-from verify.keyed import (aggregates_before_joins, in_subqueries_as_joins, keys_by_dependency, never_null,
-                          unused_joins_removed)
-from verify.rewrite import merged, preprojected, unwrapped
+from verify.implication import always_empty, solver_kind
+from verify.keyed import never_null
+from verify.plan_text import show
+from verify.rewrite import preprojected, unwrapped
+from verify.rules import Context, Fired, level_rewritten, plan_rewritten
 from verify.schema import Affinity, Column, Schema
 from verify.values import TRUE, check_with_deadline, fresh, is_true, same_row
 
 MAX_PERMUTATIONS = 24
 
 
-def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, timeout: float, *, trace: list[str] | None = None) -> tuple[bool, list[str]]:
-    """True when r1 and r2 return the same bag on every database (and the assumptions used)."""
-    r1, r2 = (_keyed(r, schema, dialect) for r in (r1, r2))
-    pairs = _differing_blocks(r1, r2, schema)
+def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, timeout: float,
+                         trace: list[str] | None = None) -> tuple[bool, list[str]]:
+    """True when r1 and r2 return the same bag on every database (and the assumptions used).
+
+    With a `trace` list, lines telling the rules that fired on each side (`verify.rules`) and
+    where the two plans met are appended to it."""
+    ctx = Context(schema, dialect)
+    r1, r2 = (plan_rewritten(r, ctx, _tracer(trace, side)) for r, side in ((r1, "gold"), (r2, "generated")))
+    pairs = _differing_blocks(r1, r2, ctx, trace)
     if pairs is None:
+        _say(trace, lambda: "the plans differ where row-wise reasoning cannot compare them")
         return False, []
     notes: list[str] = []
     for a, b in pairs:
         ok, used = _unions_equivalent(a, b, schema, dialect, timeout)
         if not ok:
+            _say(trace, lambda: f"not proved: {_blocks_text(a, b)}: no pairing has the same pass condition and "
+                                "output on every tuple")
             return False, []
+        _say(trace, lambda: f"proved: {_blocks_text(a, b)}, compared on one symbolic tuple per table: "
+                            "same pass condition and output (Z3 unsat)")
         notes += [n for n in used if n not in notes]
+    if not pairs:
+        _say(trace, lambda: "proved: nothing differs between the two plans")
     return True, notes
+
+
+def _say(trace: list[str] | None, line: Callable[[], str]) -> None:
+    """Append `line()` to `trace`, when there is one (the text is made only then)."""
+    if trace is not None:
+        trace.append(line())
+
+
+def _tracer(trace: list[str] | None, side: str) -> Fired | None:
+    """The `verify.rules` callback that traces the rules firing on one side's plan: the rule's
+    name, then the plan it gave, indented."""
+    if trace is None:
+        return None
+    return lambda name, plan: trace.extend([f"{side}: {name} gives"] +
+                                           ["    " + line for line in show(plan).splitlines()])
+
+
+def _blocks_text(a: list[SPJ], b: list[SPJ]) -> str:
+    """The two bag unions of blocks compared, in words."""
+    if len(a) == len(b) == 1:
+        return "one select-project-join block on each side"
+    return f"{len(a)} against {len(b)} select-project-join blocks, paired off one to one"
 
 
 def under_the_same_order(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None:
@@ -69,15 +112,9 @@ def under_the_same_order(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
         return None
     if r1.limit is not None or r2.limit is not None or r1.offset or r2.offset:
         return None  # which tied rows LIMIT keeps is the engine's choice
-    if repr(r1.keys) != repr(r2.keys) or not plain(tuple(k.expr for k in r1.keys)):
+    if not ir.same(r1.keys, r2.keys) or not plain(tuple(k.expr for k in r1.keys)):
         return None
     return r1.input, r2.input
-
-
-def _keyed(rel: ir.Rel, schema: Schema, dialect: str) -> ir.Rel:
-    """`rel` after the rewrites that rely on the schema's keys (`verify.keyed`)."""
-    rel = unused_joins_removed(in_subqueries_as_joins(rel, schema, dialect), schema)
-    return keys_by_dependency(aggregates_before_joins(rel, schema), schema)
 
 
 def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
@@ -121,25 +158,31 @@ def _never_passes(block: SPJ, schema: Schema, dialect: str, timeout: float) -> b
     return check_with_deadline(s, timeout) == z3.unsat
 
 
-def _differing_blocks(r1: ir.Rel, r2: ir.Rel, schema: Schema) -> list[tuple[list[SPJ], list[SPJ]]] | None:
+def _differing_blocks(r1: ir.Rel, r2: ir.Rel, ctx: Context,
+                      trace: list[str] | None = None) -> list[tuple[list[SPJ], list[SPJ]]] | None:
     """Walk both trees while their operators are identical; return the pairs of bag unions of
     SPJ blocks where they differ, or None when a difference lies somewhere row-wise reasoning
-    cannot reach."""
+    cannot reach. Each level is first rewritten by the level rules (`verify.rules`)."""
+    schema = ctx.schema
     if len(r1.columns) != len(r2.columns):
         return None
-    if repr(r1) == repr(r2) and deterministic(r1):
+    if ir.same(r1, r2) and deterministic(r1):
+        _say(trace, lambda: f"the same plan on both sides: {_head(r1)}")
         return []
-    r1, r2 = merged(r1), merged(r2)
+    r1, r2 = level_rewritten(r1, ctx, _tracer(trace, "gold")), level_rewritten(r2, ctx, _tracer(trace, "generated"))
     if always_empty(r1) and always_empty(r2):
+        _say(trace, lambda: f"both sides are always empty: {_head(r1)}")
         return []
-    a, b = blocks(r1), blocks(r2)
+    a, b = blocks(r1, always_empty), blocks(r2, always_empty)
     if a is not None and b is not None:
+        _say(trace, lambda: f"the plans meet as select-project-join blocks: {_head(r1)} / {_head(r2)}")
         return [(a, b)]
     if type(r1) is not type(r2):
         u1, u2 = unwrapped(r1), unwrapped(r2)  # one side may pass its input through (`SELECT *`)
-        return _differing_blocks(u1, u2, schema) if u1 is not r1 or u2 is not r2 else None
+        return _differing_blocks(u1, u2, ctx, trace) if u1 is not r1 or u2 is not r2 else None
+    _say(trace, lambda: f"the same operator on both sides, inputs compared: {_head(r1)} / {_head(r2)}")
     if isinstance(r1, ir.Distinct):
-        return _differing_blocks(r1.input, r2.input, schema)
+        return _differing_blocks(r1.input, r2.input, ctx, trace)
     if isinstance(r1, ir.SetOp) and (r1.op, r1.all) == (r2.op, r2.all) \
             and [c.kind for c in r1.columns] == [c.kind for c in r2.columns]:
         orders = [(r2.left, r2.right)]
@@ -149,7 +192,7 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel, schema: Schema) -> list[tuple[list
             # first when that pairs branches reading the same tables
             orders.insert(0 if _tables(r1.left) == _tables(r2.right) != _tables(r2.left) else 1, (r2.right, r2.left))
         for l2, r2_ in orders:
-            left, right = _differing_blocks(r1.left, l2, schema), _differing_blocks(r1.right, r2_, schema)
+            left, right = _differing_blocks(r1.left, l2, ctx, trace), _differing_blocks(r1.right, r2_, ctx, trace)
             if left is not None and right is not None:
                 return left + right
         return None
@@ -160,8 +203,8 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel, schema: Schema) -> list[tuple[list
         e2 = r2.exprs if isinstance(r2, ir.Project) else (r2.cond,)
         if not (plain(e1) and plain(e2)):
             return None
-        inner = _differing_blocks(r1.input, r2.input, schema)
-        if inner is None or e1 == e2:
+        inner = _differing_blocks(r1.input, r2.input, ctx, trace)
+        if inner is None or ir.same(e1, e2):
             return inner
         # the same row-local operator in two forms over bag-equal inputs: compare it on one
         # symbolic row of the input
@@ -178,10 +221,10 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel, schema: Schema) -> list[tuple[list
     if isinstance(r1, ir.Join) and r1.kind == r2.kind and r1.kind in ("inner", "cross", "left", "full") \
             and plain(tuple(c for c in (r1.cond, r2.cond) if c is not None)):
         # the same join of bag-equal inputs, on conditions true for the same pairs of rows
-        left, right = _differing_blocks(r1.left, r2.left, schema), _differing_blocks(r1.right, r2.right, schema)
+        left, right = _differing_blocks(r1.left, r2.left, ctx, trace), _differing_blocks(r1.right, r2.right, ctx, trace)
         if left is None or right is None:
             return None
-        if r1.cond == r2.cond:
+        if ir.same(r1.cond, r2.cond):
             return left + right
         src = ir.Scan(r1.columns, DERIVED)
         ids = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(r1.columns)]
@@ -190,16 +233,22 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel, schema: Schema) -> list[tuple[list
         c1, c2 = (ir.BoolOp("and", (*known, c if c is not None else ir.Lit(True, "bool"))) for c in (r1.cond, r2.cond))
         return left + right + [([SPJ([src], c1, ids)], [SPJ([src], c2, ids)])]
     if isinstance(r1, ir.Aggregate):
-        same_shape = (r1.keys == r2.keys and r1.items == r2.items and r1.grouped == r2.grouped
+        same_shape = (ir.same(r1.keys, r2.keys) and ir.same(r1.items, r2.items) and r1.grouped == r2.grouped
                       and not any(isinstance(i, ir.Bare) for i in r1.items))
         if same_shape and plain(r1.keys) and plain(tuple(i.arg for i in r1.items if i.arg is not None)):
-            inner = _differing_blocks(r1.input, r2.input, schema)
+            inner = _differing_blocks(r1.input, r2.input, ctx, trace)
             if inner is not None:
                 return inner
         p1, p2 = preprojected(r1), preprojected(r2)  # the same aggregates of other inputs?
-        if p1 is not None and p2 is not None and (p1.keys, p1.items, p1.grouped) == (p2.keys, p2.items, p2.grouped):
-            return _differing_blocks(p1.input, p2.input, schema)
+        if p1 is not None and p2 is not None and ir.same((p1.keys, p1.items), (p2.keys, p2.items)) \
+                and p1.grouped == p2.grouped:
+            return _differing_blocks(p1.input, p2.input, ctx, trace)
     return None
+
+
+def _head(rel: ir.Rel) -> str:
+    """The first line of `rel` printed: its top operator."""
+    return show(rel).splitlines()[0]
 
 
 def _tables(rel: ir.Rel) -> list[str]:
@@ -219,16 +268,16 @@ def _align_group_keys(r1: ir.Project, r2: ir.Project) -> ir.Project:
     aggregates whose keys are the same up to order, rewrite the second to list its keys in the
     first's order (and its projection to match), so that the two can be compared."""
     a1, a2 = r1.input, r2.input
-    if not (isinstance(a1, ir.Aggregate) and isinstance(a2, ir.Aggregate)) or a1.keys == a2.keys:
+    if not (isinstance(a1, ir.Aggregate) and isinstance(a2, ir.Aggregate)) or ir.same(a1.keys, a2.keys):
         return r2
     if not plain(r2.exprs):  # column references inside a subquery belong to other scopes
         return r2
-    if len(a1.keys) != len(a2.keys) or sorted(map(repr, a1.keys)) != sorted(map(repr, a2.keys)):
+    if len(a1.keys) != len(a2.keys) or sorted(map(ir.key, a1.keys)) != sorted(map(ir.key, a2.keys)):
         return r2
-    if len(set(map(repr, a1.keys))) != len(a1.keys):
+    if len(set(map(ir.key, a1.keys))) != len(a1.keys):
         return r2
-    position = {repr(k): i for i, k in enumerate(a1.keys)}
-    moved = {j: position[repr(k)] for j, k in enumerate(a2.keys)}  # old output column → new
+    position = {ir.key(k): i for i, k in enumerate(a1.keys)}
+    moved = {j: position[ir.key(k)] for j, k in enumerate(a2.keys)}  # old output column → new
     n = len(a2.keys)
     cols = tuple(a1.columns[:n]) + tuple(a2.columns[n:])
     agg = replace(a2, columns=cols, keys=a1.keys)

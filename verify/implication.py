@@ -1,0 +1,77 @@
+"""Solver checks for the plan rewrites (`verify.rules`) and row-wise reasoning
+(`verify.rowwise`): whether a condition can be true at all (`never_true`), or on a row whose
+padded columns are NULL (`rejects_nulls`), and whether a relation can hold a row at all
+(`always_empty`). They are the only checks there that need the Z3 encoder: the plan structure
+(`verify.blocks`) and the row facts (`verify.facts`) stay free of it.
+
+    >>> a = ir.Col(0, "int")
+    >>> rejects_nulls(ir.Cmp("=", a, ir.Lit(1, "int"), "num"), (ir.OutCol("a", "int"),), [0])
+    True
+"""
+
+from __future__ import annotations
+
+import z3
+
+from verify import ir
+from verify.encode import Encoder, constant
+from verify.schema import Schema
+from verify.values import check_with_deadline, fresh, is_true, null_of
+
+
+def never_true(cond: ir.Expr) -> bool:
+    """`cond`, which reads no column, is FALSE or NULL (`1 = 0`, `NULL > 1`).
+
+        >>> never_true(ir.Cmp("=", ir.Lit(1, "int"), ir.Lit(0, "int"), "num"))
+        True
+    """
+    enc = Encoder(Schema(tables=[]), 0)
+    return z3.is_false(z3.simplify(is_true(enc.expr(cond, [], ()))))
+
+
+def always_empty(rel: ir.Rel) -> bool:
+    """`rel` returns no row on any database: no VALUES row, a LIMIT 0, a WHERE that is
+    constantly false or NULL, or an operator that is empty whenever its input is.
+
+        >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
+        >>> always_empty(ir.Filter(t.columns, t, ir.Cmp("=", ir.Lit(1, "int"), ir.Lit(0, "int"), "num")))
+        True
+        >>> always_empty(ir.Aggregate(t.columns, ir.Sort(t.columns, t, (), 0), (), (), grouped=False))
+        False
+    """
+    if isinstance(rel, ir.Values):
+        return not rel.rows
+    if isinstance(rel, ir.Filter):
+        return always_empty(rel.input) or (constant(rel.cond) and never_true(rel.cond))
+    if isinstance(rel, ir.Sort):
+        return rel.limit == 0 or always_empty(rel.input)
+    if isinstance(rel, (ir.Project, ir.Distinct, ir.Window)):
+        return always_empty(rel.input)
+    if isinstance(rel, ir.Aggregate):
+        return rel.grouped and always_empty(rel.input)
+    if isinstance(rel, ir.Join):
+        left, right = always_empty(rel.left), always_empty(rel.right)
+        return {"left": left, "lateral_left": left, "right": right, "full": left and right}.get(rel.kind, left or right)
+    if isinstance(rel, ir.SetOp):
+        left, right = always_empty(rel.left), always_empty(rel.right)
+        return {"union": left and right, "intersect": left or right}.get(rel.op, left)
+    return False
+
+
+def rejects_nulls(cond: ir.Expr, columns, padded) -> bool:
+    """`cond` is never true on a row whose `padded` columns are all NULL (whatever the rest)."""
+    enc = Encoder(Schema(tables=[]), 0)
+    padded = set(padded)
+    row = [null_of(c.kind) if i in padded else fresh(enc.fresh_name(f"c{i}"), solver_kind(c.kind))
+           for i, c in enumerate(columns)]
+    try:
+        s = z3.Solver()
+        s.add(*enc.side, is_true(enc.expr(cond, row, ())))
+        return check_with_deadline(s, 1.0) == z3.unsat
+    except Exception:  # noqa: BLE001 - an expression this check cannot encode: no rewrite
+        return False
+
+
+def solver_kind(kind: str) -> str:
+    """The kind the solver gives a value of `kind` (the NULL literal's kind is an integer's)."""
+    return "int" if kind == "null" else kind

@@ -1,0 +1,173 @@
+"""The plan rewrites of the every-size proof (`verify.rowwise`), as one ordered list.
+
+Two plans written differently often compute the same thing; each rule below rewrites a plan at
+one node into a form that keeps the result the same on every database (satisfying the schema),
+so that the two plans meet in one form that row-wise reasoning compares. A rule is a function
+`rule(rel, ctx) -> Rel | None`: `rel` rewritten at its root, or None where it does not apply;
+`ctx` (`Context`) holds the schema and the dialect.
+
+`RULES` is the order; this module's drivers are the only place that applies them:
+
+- `plan_rewritten`: the rules of phase "plan" (those that rely on the schema's keys, and the
+  merging of nested aggregates), once over each whole plan, one rule after the other, each at
+  every operator bottom-up (top-down for the rules marked so: the outer aggregate of nested
+  ones merges first);
+- `level_rewritten`: the rules of phase "level", at one level of the comparison of two plans
+  (`rowwise`), after the inputs of a row-local operator (a filter, a projection) and of an
+  EXCEPT have been rewritten the same way; the first rule that applies rewrites the level, and
+  its `then` says what is rewritten again ("again": the result; "input": the result's input).
+
+`describe()` lists the rules with their one-line docs; `demo` shows one rule on a query.
+
+    >>> [name for name, _ in describe()][:2]
+    ['in_subquery_as_join', 'unused_left_join_removed']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from verify import ir, keyed, rewrite
+from verify.blocks import plain
+from verify.lower import lower_query
+from verify.parse import parse_query
+from verify.plan_text import show
+from verify.rewrite import Context
+from verify.schema_io import schema_from_ddl
+
+Phase = Literal["plan", "level"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rewrite: its name, its function, the phases it runs in, and (at a level) what is
+    rewritten again after it fires."""
+
+    name: str
+    fn: Callable[[ir.Rel, Context], ir.Rel | None]
+    phases: tuple[Phase, ...]
+    then: Literal["done", "again", "input"] = "done"
+    top_down: bool = False
+
+    @property
+    def doc(self) -> str:
+        """The first line of the rule's docstring."""
+        return (self.fn.__doc__ or "").strip().splitlines()[0]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("in_subquery_as_join", keyed.in_subquery_as_join, ("plan",)),
+    Rule("unused_left_join_removed", keyed.unused_left_join_removed, ("plan",)),
+    Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
+    Rule("partial_aggregates_merged", rewrite.partial_aggregates_merged, ("plan", "level"), top_down=True),
+    Rule("grouped_by_key", keyed.grouped_by_key, ("plan",)),
+    Rule("constant_group_key", rewrite.constant_group_key, ("level",)),
+    Rule("except_of_itself", rewrite.except_of_itself, ("level",)),
+    Rule("duplicates_dropped_below_set_reader", rewrite.duplicates_dropped_below_set_reader, ("level",)),
+    Rule("facts_across_join", rewrite.facts_across_join, ("level",), then="again"),
+    Rule("right_join_as_left", rewrite.right_join_as_left, ("level",)),
+    Rule("left_join_filter_into_on", rewrite.left_join_filter_into_on, ("level",), then="again"),
+    Rule("filter_below_project", rewrite.filter_below_project, ("level",), then="input"),
+    Rule("filtered_full_join_as_right", rewrite.filtered_full_join_as_right, ("level",), then="again"),
+    Rule("filtered_outer_join_narrowed", rewrite.filtered_outer_join_narrowed, ("level",)),
+    Rule("filter_before_left_join", rewrite.filter_before_left_join, ("level",)),
+    Rule("projections_merged", rewrite.projections_merged, ("level",)),
+)
+_PLAN = tuple(r for r in RULES if "plan" in r.phases)
+_LEVEL = tuple(r for r in RULES if "level" in r.phases)
+BY_NAME = {r.name: r for r in RULES}
+
+# called with (rule name, plan after it) each time a rule changes a plan
+Fired = Callable[[str, ir.Rel], None]
+
+
+def describe() -> list[tuple[str, str]]:
+    """Each rule in order, as (name, one-line doc)."""
+    return [(r.name, r.doc) for r in RULES]
+
+
+def plan_rewritten(rel: ir.Rel, ctx: Context, fired: Fired | None = None) -> ir.Rel:
+    """`rel` after the plan-phase rules, each over the whole plan in `RULES` order."""
+    for rule in _PLAN:
+        new = _top_down(rule, rel, ctx) if rule.top_down else apply_once(rule, rel, ctx)
+        if new is not rel and fired is not None:
+            fired(rule.name, new)
+        rel = new
+    return rel
+
+
+def apply_once(rule: Rule, rel: ir.Rel, ctx: Context) -> ir.Rel:
+    """`rel` with `rule` applied once at each of its operators, bottom-up (an operator the rule
+    rewrote is not visited again; subqueries inside expressions are left as they are)."""
+    return ir.transform(rel, lambda n: (rule.fn(n, ctx) or n) if isinstance(n, ir.Rel) else n, into_subqueries=False)
+
+
+def _top_down(rule: Rule, rel: ir.Rel, ctx: Context) -> ir.Rel:
+    """`rel` with `rule` applied at its root first, then at the inputs of the result (`ir.transform`
+    goes bottom-up)."""
+    rel = rule.fn(rel, ctx) or rel
+    changes = {}
+    for name in rel.__dataclass_fields__:
+        child = getattr(rel, name)
+        if isinstance(child, ir.Rel):
+            new = _top_down(rule, child, ctx)
+            if new is not child:
+                changes[name] = new
+    return replace(rel, **changes) if changes else rel
+
+
+def level_rewritten(rel: ir.Rel, ctx: Context, fired: Fired | None = None) -> ir.Rel:
+    """`rel` after the level-phase rules at its root (module doc)."""
+    rel = _inputs_rewritten(rel, ctx, fired)
+    for rule in _LEVEL:
+        out = rule.fn(rel, ctx)
+        if out is None:
+            continue
+        if fired is not None:
+            fired(rule.name, out)
+        if rule.then == "again":
+            return level_rewritten(out, ctx, fired)
+        if rule.then == "input":
+            return replace(out, input=level_rewritten(out.input, ctx, fired))
+        return out
+    return rel
+
+
+def _inputs_rewritten(rel: ir.Rel, ctx: Context, fired: Fired | None) -> ir.Rel:
+    """`rel` with the inputs the level rules read rewritten first: the input of a filter or a
+    projection without subqueries, both inputs of an EXCEPT."""
+    if (isinstance(rel, ir.Filter) and plain((rel.cond,))) or (isinstance(rel, ir.Project) and plain(rel.exprs)):
+        inner = level_rewritten(rel.input, ctx, fired)
+        return rel if inner is rel.input else replace(rel, input=inner)
+    if isinstance(rel, ir.SetOp) and rel.op == "except":
+        return replace(rel, left=level_rewritten(rel.left, ctx, fired), right=level_rewritten(rel.right, ctx, fired))
+    return rel
+
+
+# the schema `demo` lowers its queries on
+DEMO_DDL = """
+CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT, g INTEGER);
+CREATE TABLE q (qid INTEGER PRIMARY KEY, pid INTEGER, v INTEGER);
+CREATE TABLE t (a INTEGER, b INTEGER);
+"""
+
+
+def lowered(sql: str, ddl: str, dialect: str = "sqlite") -> tuple[ir.Rel, Context]:
+    """The plan of `sql` on the schema of `ddl`, and the rules' context for it."""
+    schema = schema_from_ddl(ddl, dialect=dialect)
+    return lower_query(parse_query(sql, dialect), schema, dialect).rel, Context(schema, dialect)
+
+
+def demo(name: str, sql: str, ddl: str = DEMO_DDL) -> str:
+    """The plan of `sql` after the rule `name` alone (`apply_once`), printed (`verify.plan_text`),
+    or 'Noop' when the rule applies nowhere.
+
+        >>> print(demo("projections_merged", "SELECT x + 1 FROM (SELECT a * 2 AS x FROM t)"))
+        Project ((a * 2) + 1) AS "x + 1"
+          Scan t(a, b)
+    """
+    rel, ctx = lowered(sql, ddl)
+    after = apply_once(BY_NAME[name], rel, ctx)
+    return "Noop" if after is rel else show(after)
