@@ -53,8 +53,6 @@ class _Exprs:
             return f"({self(e.left)} {e.op} {self(e.right)})"
         if isinstance(e, ir.Neg):
             return f"-{self(e.arg)}"
-        if isinstance(e, ir.Concat):
-            return f"({self(e.left)} || {self(e.right)})"
         if isinstance(e, ir.Cmp):
             return f"{self(e.left)} {e.op} {self(e.right)}"
         if isinstance(e, ir.TextToNum):
