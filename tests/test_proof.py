@@ -42,21 +42,18 @@ def test_a_shortcut_names_itself(gold, gen, method):
     assert v.proof.bounds == [] and v.stats.smt_calls == 0
 
 
-def test_a_row_wise_proof_records_the_steps_prove_for_every_size_traces(monkeypatch):
-    real = check_module.prove_for_every_size
-    given: list[list[str]] = []
-
-    def traced(*args, trace=None, **kw):
-        given.append(trace)
-        trace.append("block 1 of gold pairs with block 1 of generated")
-        return real(*args, **kw)
-
-    monkeypatch.setattr(check_module, "prove_for_every_size", traced)
-    v = check("SELECT x FROM u WHERE id > 2", "SELECT x FROM u WHERE id >= 3")
-    assert v.verdict == VerdictKind.EQUIVALENT and v.complete
-    assert v.proof.method == "row_wise"
-    assert v.proof.steps == ["block 1 of gold pairs with block 1 of generated"]
-    assert len(given) == 1 and given[0] is not None
+def test_a_row_wise_proof_lists_the_rules_that_fired_and_where_the_plans_met():
+    ddl = ("CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+           "CREATE TABLE q (qid INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id), v INTEGER);")
+    v = check_pair("SELECT p.name FROM p LEFT JOIN q ON p.id = q.pid WHERE q.v = 1",
+                   "SELECT p.name FROM q JOIN p ON q.pid = p.id WHERE q.v = 1", schema=schema_from_ddl(ddl))
+    assert v.verdict == VerdictKind.EQUIVALENT and v.complete and v.proof.method == "row_wise"
+    steps = v.proof.steps
+    # the WHERE on the padded side makes the gold's LEFT JOIN inner (verify.rules), printed as a plan
+    assert steps[0] == "gold: filtered_outer_join_narrowed gives"
+    assert any("Join inner ON id = pid" in s for s in steps[1:5])
+    assert not any(s.startswith("generated:") for s in steps)  # no rule fired on the generated side
+    assert steps[-1].startswith("proved: one select-project-join block on each side")
 
 
 def test_a_failed_row_wise_attempt_is_listed_as_tried():
@@ -200,3 +197,17 @@ def test_without_explain_no_proof_is_printed_and_json_always_has_it(pair):
     assert r.exit_code == 0 and "How: " not in r.output
     r = pair("SELECT a FROM t", "SELECT a FROM t", "--json")
     assert json.loads(r.output)["proof"]["method"] == "identical"
+
+
+def test_explain_prints_the_rules_of_a_row_wise_proof_as_plans(pair):
+    # a filter on the right side of a RIGHT JOIN's padded side: the rules turn it into an inner join
+    r = pair("SELECT u.x FROM t RIGHT JOIN u ON t.a = u.id WHERE t.b = 1",
+             "SELECT u.x FROM u JOIN t ON u.id = t.a WHERE t.b = 1", "--explain")
+    assert r.exit_code == 0, r.output
+    how = r.output[r.output.index("How: "):]
+    lines = how.splitlines()
+    assert "  steps:" in lines
+    fired = [ln.strip() for ln in lines if ln.strip().startswith("gold: ")]
+    assert fired and fired[0].endswith(" gives"), how
+    assert any(ln.strip().startswith("Join inner ON") for ln in lines), how  # the plan, one operator a line
+    assert lines[-1].strip().startswith("proved: ")

@@ -129,6 +129,7 @@ def make_app(pair_constraints: PairConstraints | None = None) -> typer.Typer:
         context_settings={"obj": pair_constraints},
     )
     app.command()(pair)
+    app.command()(rules)
     app.command()(version)
     return app
 
@@ -334,6 +335,33 @@ def pair(
         if explain:
             render_proof(verdict, console)
     raise typer.Exit(verdict.exit_code)
+
+
+def _first_sentence(doc: str | None) -> str:
+    """The first sentence of a docstring, on one line."""
+    text = " ".join((doc or "").split())
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
+
+
+def rules_text() -> str:
+    """The pipeline's stages (`verify.check.STAGES`) and the every-size proof's rewrite rules
+    (`verify.rules.RULES`), in order, with the first sentence of each one's docstring: what
+    `verify rules` prints and the README's Architecture section shows."""
+    from verify.check import STAGES
+    from verify.rules import RULES
+
+    lines = ["Stages of check_pair (verify/check.py STAGES); the first verdict a stage returns answers:"]
+    lines += [f"{n:3}. {s.__name__.lstrip('_')}: {_first_sentence(s.__doc__)}" for n, s in enumerate(STAGES, 1)]
+    lines += ["", "Rewrite rules of the every-size proof (verify/rules.py RULES), in the order they apply;",
+              "[plan]: once over each whole plan; [level]: at each level where the two plans are compared:"]
+    lines += [f"{n:3}. {r.name} [{', '.join(r.phases)}]: {r.doc}" for n, r in enumerate(RULES, 1)]
+    return "\n".join(lines)
+
+
+def rules() -> None:
+    """List the verifier's stages and the every-size proof's rewrite rules, in order."""
+    typer.echo(rules_text())
 
 
 def version() -> None:

@@ -84,12 +84,16 @@ def render_proof(v: Verdict, console: Console) -> None:
         return
     console.print()
     console.print(Text.assemble(("How: ", "bold"), p.summary))
+    if p.steps:  # the row-wise proof's lines: plans printed one operator a line, kept as printed
+        console.print(Text("  steps:", style="bold"))
+        for step in p.steps:
+            console.print(Text("    " + step), soft_wrap=True)
     for line in _proof_lines(p):
         console.print(Text("  • ") + Text(line))
 
 
 def _proof_lines(p: Proof) -> list[str]:
-    lines = [f"step: {s}" for s in p.steps]
+    lines = []
     if p.bounds:
         lines.append("bounds proved: k = " + ", ".join(map(str, p.bounds)))
     if p.minimized is not None:
