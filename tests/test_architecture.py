@@ -269,3 +269,12 @@ def test_verify_does_not_import_the_packages_built_on_it(imports: list[Import]) 
 def test_no_private_names_imported_across_modules(imports: list[Import]) -> None:
     found = [describe(imp) for imp in private_imports(imports)]
     assert not found, "\n".join(found)
+
+
+def test_the_readme_shows_what_verify_rules_prints():
+    """The README's copy of the stages and rules is the code's, so it cannot go stale."""
+    from verify.cli import rules_text
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- verify rules -->\n```\n", 1)[1].split("\n```\n<!-- /verify rules -->", 1)[0]
+    assert block == rules_text()
