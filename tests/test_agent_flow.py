@@ -10,7 +10,6 @@ import pytest
 from agent.flow import AgentConfig, answer_question
 from agent.llm import LLM, Budget, LLMConfig, ResponseCache
 from agent.planning import Plan, parse_check
-from agent.sandbox import python_unavailable
 from agent.scripted import Fail, ScriptedModel, text, tool_calls
 from agent.select import SelectConfig
 
@@ -254,17 +253,6 @@ def test_unreadable_database_is_reported(tmp_path):
 
 # --------------------------------------------------------------------------------------------
 # without the Python tool's sandbox (bubblewrap missing): SQL tools only, never Python unisolated
-
-
-@pytest.fixture
-def no_bwrap(tmp_path, monkeypatch):
-    """A PATH without bubblewrap: the Python tool's sandbox cannot start; returns the reason."""
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-    reason = python_unavailable()
-    assert reason and reason.startswith("the Python tool is disabled: bubblewrap (`bwrap`) is not installed")
-    return reason
 
 
 def offered_tools(fake):

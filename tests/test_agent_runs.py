@@ -197,19 +197,6 @@ def test_answers_are_scored_as_the_leaderboard_scores_systems(tmp_path):
 
 
 @pytest.fixture
-def no_bwrap(tmp_path, monkeypatch):
-    """A PATH without bubblewrap: the Python tool's sandbox cannot start; returns the reason."""
-    from agent.sandbox import python_unavailable
-
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-    reason = python_unavailable()
-    assert reason and "bubblewrap" in reason
-    return reason
-
-
-@pytest.fixture
 def tiny_spider(tmp_path):
     """A Spider-shaped dev set of two questions on one database, and a prediction file for it."""
     root = tmp_path / "data"
