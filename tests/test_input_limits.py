@@ -261,3 +261,15 @@ def test_a_worker_ignores_ctrl_c_from_its_very_start():
         assert slot.conn.poll(60) and slot.conn.recv() == ("t", 3, None)
     finally:
         slot.kill()
+
+
+def test_a_long_chain_of_one_operator_is_one_level_of_nesting():
+    """`a = 0 OR a = 1 OR ... OR a = 99` parses into a tree 100 levels deep, but it is one chain:
+    the verifier handles it (as it did before the nesting limit), so the limit must not refuse it."""
+    chain = " OR ".join(f"a = {i}" for i in range(100))
+    v = check_pair(f"SELECT a FROM t WHERE {chain}", f"SELECT a FROM t WHERE {chain} OR a = 100", schema=SCHEMA,
+                   timeout=20)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT, v.reason
+    nested = "(" * 60 + "a" + ")" * 60
+    v = check_pair(f"SELECT {nested} FROM t", "SELECT a FROM t", schema=SCHEMA)
+    assert v.verdict == VerdictKind.ERROR and v.reason.startswith("gold query: the query nests 6")
