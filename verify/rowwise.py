@@ -14,7 +14,8 @@ succeed, the bounded search decides.
 The two plans are first rewritten by the rules of `verify.rules` (the plan-phase rules once over
 each plan; the level-phase rules at each level the walk reaches), so that plans written
 differently meet; `prove_for_every_size(..., trace=[])` tells which rules fired and where the
-plans met.
+plans met. The walk compares the two plans level by level with the steps of `COMPARISONS`, tried
+in order: the first that applies decides how the level is compared (`verify rules` lists them).
 
 The comparison uses only single-row facts of the schema (NOT NULL and primary-key columns are not
 NULL); keys, which relate several rows, are used only by the plan rules that rely on them
@@ -233,8 +234,9 @@ def both_always_empty(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | N
 
 
 def select_project_join_blocks(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
-    """Two plans that are bag unions of select-project-join blocks: the blocks are compared on a
-    symbolic tuple (`_unions_equivalent`)."""
+    """Two plans that are bag unions of select-project-join blocks: the blocks are compared.
+
+    They are compared on one symbolic tuple of the tables read (`_unions_equivalent`)."""
     a, b = blocks(r1, always_empty), blocks(r2, always_empty)
     if a is None or b is None:
         return SKIP
@@ -243,8 +245,9 @@ def select_project_join_blocks(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list
 
 
 def pass_through_unwrapped(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
-    """Different operators, where one side passes its input through (`SELECT *`): the plans
-    without such projections are compared (`verify.rewrite.unwrapped`)."""
+    """Different operators, one side passing its input through (`SELECT *`): that is unwrapped.
+
+    The plans without such projections (`verify.rewrite.unwrapped`) are compared."""
     if type(r1) is type(r2):
         return SKIP
     u1, u2 = unwrapped(r1), unwrapped(r2)
@@ -270,8 +273,9 @@ def same_distinct(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None)
 
 
 def same_set_operation(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
-    """The same set operation on both sides, on columns of the same kinds: the branches are
-    compared pairwise, those of UNION ALL in either order."""
+    """The same set operation on columns of the same kinds: the branches are compared.
+
+    Left with left and right with right; those of UNION ALL also the other way round."""
     if not (isinstance(r1, ir.SetOp) and isinstance(r2, ir.SetOp) and (r1.op, r1.all) == (r2.op, r2.all)
             and [c.kind for c in r1.columns] == [c.kind for c in r2.columns]):
         return SKIP
@@ -290,9 +294,11 @@ def same_set_operation(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | 
 
 
 def same_row_local_operator(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
-    """A projection or a filter on both sides, without subqueries: the inputs are compared, and the
-    two projections (conditions) on one symbolic row of the input; projections of aggregates with
-    the same GROUP BY keys in another order are aligned first (`_align_group_keys`)."""
+    """The same projection or filter, without subqueries: the inputs, then the two on one row.
+
+    The inputs are compared, and the two projections (conditions) on one symbolic row of the
+    input; projections of aggregates with the same GROUP BY keys in another order are aligned
+    first (`_align_group_keys`)."""
     if not (isinstance(r1, ir.Project) and isinstance(r2, ir.Project)
             or isinstance(r1, ir.Filter) and isinstance(r2, ir.Filter)):
         return SKIP
@@ -321,8 +327,10 @@ def same_row_local_operator(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[st
 
 
 def same_join(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
-    """The same inner, cross, left or full join on both sides, on conditions without subqueries:
-    the inputs are compared pairwise, and the two conditions on one symbolic pair of input rows."""
+    """The same inner, cross, left or full join: the inputs, then the conditions on one row pair.
+
+    The inputs are compared pairwise, and the two conditions (without subqueries) on one symbolic
+    pair of input rows."""
     if not (isinstance(r1, ir.Join) and isinstance(r2, ir.Join) and r1.kind == r2.kind
             and r1.kind in ("inner", "cross", "left", "full")
             and plain(tuple(c for c in (r1.cond, r2.cond) if c is not None))):
@@ -343,9 +351,11 @@ def same_join(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> 
 
 
 def same_aggregate(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
-    """The same grouping and aggregates on both sides: the inputs are compared; failing that, or
-    when the aggregates read their inputs differently, the same aggregates of the inputs
-    projected to their keys and arguments (`verify.rewrite.preprojected`)."""
+    """The same grouping and aggregates: the inputs are compared, else the preprojected inputs.
+
+    Failing a proof for the inputs, or when the aggregates read their inputs differently, the
+    inputs of the same aggregates of the inputs projected to their keys and arguments
+    (`verify.rewrite.preprojected`) are compared."""
     if not (isinstance(r1, ir.Aggregate) and isinstance(r2, ir.Aggregate)):
         return SKIP
     same_shape = (ir.same(r1.keys, r2.keys) and ir.same(r1.items, r2.items) and r1.grouped == r2.grouped
