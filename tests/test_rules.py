@@ -1,4 +1,6 @@
-"""The rewrite rules of `verify.rules`, each against its fixture file `tests/rules/<name>.txt`.
+"""The rewrite rules of `verify.rules`, each against its fixture file `tests/rules/<name>.txt`, and
+the comparison steps of `verify.rowwise.COMPARISONS`, each on pairs where it applies and near
+misses where it does not.
 
 A fixture file holds the DDL of a small schema, then cases: `## title`, one SQL query, `->`, and
 the plan printed (`verify.plan_text.show`) after the rule alone is applied once at each operator,
@@ -14,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from verify.cli import rules_text
 from verify.plan_text import show
-from verify.rowwise import prove_for_every_size
+from verify.rowwise import COMPARISONS, SKIP, prove_for_every_size
 from verify.rules import BY_NAME, DEMO_DDL, RULES, apply_once, describe, level_rewritten, lowered, plan_rewritten
 from verify.schema_io import schema_from_ddl
 
@@ -114,3 +117,88 @@ def test_the_proof_trace_names_the_rules_and_where_the_plans_met():
     assert prove_for_every_size(gold, lowered("SELECT DISTINCT q.v FROM q", DEMO_DDL)[0], schema, "sqlite", 10.0,
                                 trace) == (False, [])
     assert trace[-1].startswith("not proved: one select-project-join block on each side")
+
+
+# (step, gold, generated, the path of inputs to the level compared, whether the step applies there)
+COMPARISON_CASES = [
+    ("columns_differ", "SELECT a FROM t", "SELECT a, b FROM t", (), True),
+    ("columns_differ", "SELECT a FROM t", "SELECT b FROM t", (), False),
+    ("same_plan", "SELECT a FROM t", "SELECT x.a FROM t AS x", (), True),
+    ("same_plan", "SELECT a FROM t", "SELECT b FROM t", (), False),
+    ("same_plan", "SELECT a FROM t LIMIT 1", "SELECT a FROM t LIMIT 1", (), False),  # not deterministic
+    ("both_always_empty", "SELECT a FROM t WHERE 1 = 0", "SELECT b FROM t WHERE NULL", (), True),
+    ("both_always_empty", "SELECT a FROM t WHERE 1 = 0", "SELECT a FROM t", (), False),
+    ("select_project_join_blocks", "SELECT a FROM t WHERE NOT (a = 7 AND a = 8)", "SELECT a FROM t", (), True),
+    ("select_project_join_blocks", "SELECT DISTINCT a FROM t", "SELECT a FROM t", (), False),
+    ("pass_through_unwrapped", "SELECT * FROM (SELECT DISTINCT a, b FROM t)", "SELECT DISTINCT a, b FROM t", (),
+     True),
+    ("pass_through_unwrapped", "SELECT DISTINCT a FROM t", "SELECT a FROM t GROUP BY a", ("input",), False),
+    ("different_operators", "SELECT DISTINCT a FROM t", "SELECT a FROM t GROUP BY a", ("input",), True),
+    ("different_operators", "SELECT DISTINCT a FROM t", "SELECT DISTINCT b FROM t", (), False),
+    ("same_distinct", "SELECT DISTINCT a FROM t", "SELECT DISTINCT b FROM t", (), True),
+    ("same_distinct", "SELECT DISTINCT a FROM t", "SELECT a FROM t", (), False),
+    ("same_set_operation", "SELECT a FROM t UNION SELECT pid FROM q",
+     "SELECT a FROM t WHERE 1 = 1 UNION SELECT pid FROM q", (), True),
+    ("same_set_operation", "SELECT a FROM t UNION SELECT pid FROM q", "SELECT a FROM t UNION ALL SELECT pid FROM q",
+     (), False),
+    ("same_row_local_operator", "SELECT a + 1 FROM (SELECT DISTINCT a FROM t)",
+     "SELECT 1 + a FROM (SELECT DISTINCT a FROM t)", (), True),
+    ("same_row_local_operator", "SELECT a + (SELECT MAX(v) FROM q) FROM (SELECT DISTINCT a FROM t)",
+     "SELECT a + (SELECT MAX(v) FROM q) FROM (SELECT DISTINCT a FROM t)", (), False),  # a subquery
+    ("same_join", "SELECT x.a, q.v FROM (SELECT DISTINCT a FROM t) x LEFT JOIN q ON x.a = q.pid",
+     "SELECT x.a, q.v FROM (SELECT DISTINCT a FROM t) x LEFT JOIN q ON q.pid = x.a", ("input",), True),
+    ("same_join", "SELECT x.a, q.v FROM (SELECT DISTINCT a FROM t) x LEFT JOIN q ON x.a = q.pid",
+     "SELECT x.a, q.v FROM (SELECT DISTINCT a FROM t) x JOIN q ON x.a = q.pid", ("input",), False),
+    ("same_aggregate", "SELECT a, COUNT(*) FROM t GROUP BY a", "SELECT a, COUNT(*) FROM t WHERE 1 = 1 GROUP BY a",
+     ("input",), True),
+    ("same_aggregate", "SELECT a, COUNT(*) FROM t GROUP BY a", "SELECT a, SUM(b) FROM t GROUP BY a", ("input",), False),
+    ("same_operator_otherwise", "SELECT a FROM t ORDER BY a LIMIT 1", "SELECT a FROM t ORDER BY a LIMIT 2", (), True),
+]
+COMPARISON = {c.name: c for c in COMPARISONS}
+
+
+@pytest.mark.parametrize("name, gold, gen, path, applies", COMPARISON_CASES,
+                         ids=[f"{c[0]}: {'applies' if c[4] else 'near miss'}: {c[2]}" for c in COMPARISON_CASES])
+def test_comparison_step(name, gold, gen, path, applies):
+    # the level as the driver gives it to the step: the plans after the plan rules, at `path`,
+    # rewritten by the level rules for the steps that see the level so
+    step = COMPARISON[name]
+    (r1, ctx), (r2, _) = lowered(gold, DEMO_DDL), lowered(gen, DEMO_DDL)
+    r1, r2 = plan_rewritten(r1, ctx), plan_rewritten(r2, ctx)
+    for attr in path:
+        r1, r2 = getattr(r1, attr), getattr(r2, attr)
+    if step.rewritten:
+        r1, r2 = level_rewritten(r1, ctx), level_rewritten(r2, ctx)
+    assert (step.fn(r1, r2, ctx, None) is not SKIP) == applies
+
+
+def test_every_comparison_step_has_a_doc_a_case_where_it_applies_and_a_near_miss():
+    assert len(COMPARISON) == len(COMPARISONS)
+    for step in COMPARISONS:
+        assert step.doc and step.doc.endswith("."), step.name
+        outcomes = {applies for name, *_, applies in COMPARISON_CASES if name == step.name}
+        # the last step applies to every pair that reaches it
+        assert outcomes == ({True} if step is COMPARISONS[-1] else {True, False}), step.name
+
+
+def test_the_comparison_steps_keep_the_order_of_the_walk_and_verify_rules_lists_them():
+    assert [c.name for c in COMPARISONS] == [
+        "columns_differ", "same_plan", "both_always_empty", "select_project_join_blocks", "pass_through_unwrapped",
+        "different_operators", "same_distinct", "same_set_operation", "same_row_local_operator", "same_join",
+        "same_aggregate", "same_operator_otherwise"]
+    assert [c.rewritten for c in COMPARISONS[:3]] == [False, False, True]
+    text = rules_text()
+    assert "\n".join(f"{n:3}. {c.name} [{'rewritten' if c.rewritten else 'given'}]: {c.doc}"
+                     for n, c in enumerate(COMPARISONS, 1)) in text
+
+
+def test_the_first_comparison_step_that_applies_decides_each_level():
+    # a projection passing DISTINCT through against that DISTINCT: the projection is unwrapped,
+    # the two DISTINCTs compare their inputs, which meet as select-project-join blocks
+    schema = schema_from_ddl(DEMO_DDL)
+    gold, gen = (lowered(sql, DEMO_DDL)[0] for sql in ("SELECT * FROM (SELECT DISTINCT a, b FROM t)",
+                                                        "SELECT DISTINCT a, b FROM t WHERE 1 = 1"))
+    trace: list[str] = []
+    assert prove_for_every_size(gold, gen, schema, "sqlite", 10.0, trace) == (True, [])
+    assert trace[:2] == ["the same operator on both sides, inputs compared: Distinct / Distinct",
+                         "the plans meet as select-project-join blocks: Project a, b / Project a, b"]

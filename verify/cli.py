@@ -345,10 +345,12 @@ def _first_sentence(doc: str | None) -> str:
 
 
 def rules_text() -> str:
-    """The pipeline's stages (`verify.check.STAGES`) and the every-size proof's rewrite rules
-    (`verify.rules.RULES`), in order, with the first sentence of each one's docstring: what
-    `verify rules` prints and the README's Architecture section shows."""
+    """The pipeline's stages (`verify.check.STAGES`), the every-size proof's rewrite rules
+    (`verify.rules.RULES`) and its comparison steps (`verify.rowwise.COMPARISONS`), in order, with
+    the first sentence of each one's docstring: what `verify rules` prints and the README's
+    Architecture section shows."""
     from verify.check import STAGES
+    from verify.rowwise import COMPARISONS
     from verify.rules import RULES
 
     lines = ["Stages of check_pair (verify/check.py STAGES); the first verdict a stage returns answers:"]
@@ -356,11 +358,16 @@ def rules_text() -> str:
     lines += ["", "Rewrite rules of the every-size proof (verify/rules.py RULES), in the order they apply;",
               "[plan]: once over each whole plan; [level]: at each level where the two plans are compared:"]
     lines += [f"{n:3}. {r.name} [{', '.join(r.phases)}]: {r.doc}" for n, r in enumerate(RULES, 1)]
+    lines += ["", "Comparison steps of the every-size proof (verify/rowwise.py COMPARISONS), tried in order at each",
+              "level of the two plans (under list semantics, from the inputs of the same ORDER BY), the first that",
+              "applies deciding; [given]: on the level as it is; [rewritten]: after the level rules:"]
+    lines += [f"{n:3}. {c.name} [{'rewritten' if c.rewritten else 'given'}]: {c.doc}"
+              for n, c in enumerate(COMPARISONS, 1)]
     return "\n".join(lines)
 
 
 def rules() -> None:
-    """List the verifier's stages and the every-size proof's rewrite rules, in order."""
+    """List the verifier's stages and the every-size proof's rewrite rules and comparison steps, in order."""
     typer.echo(rules_text())
 
 

@@ -14,7 +14,8 @@ succeed, the bounded search decides.
 The two plans are first rewritten by the rules of `verify.rules` (the plan-phase rules once over
 each plan; the level-phase rules at each level the walk reaches), so that plans written
 differently meet; `prove_for_every_size(..., trace=[])` tells which rules fired and where the
-plans met.
+plans met. The walk compares the two plans level by level with the steps of `COMPARISONS`, tried
+in order: the first that applies decides how the level is compared (`verify rules` lists them).
 
 The comparison uses only single-row facts of the schema (NOT NULL and primary-key columns are not
 NULL); keys, which relate several rows, are used only by the plan rules that rely on them
@@ -27,9 +28,10 @@ condition is NULL for such a row, the row is dropped, and the check (correctly) 
 
 from __future__ import annotations
 
+import enum
 import itertools
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import z3
 
@@ -158,92 +160,247 @@ def _never_passes(block: SPJ, schema: Schema, dialect: str, timeout: float) -> b
     return check_with_deadline(s, timeout) == z3.unsat
 
 
-def _differing_blocks(r1: ir.Rel, r2: ir.Rel, ctx: Context,
-                      trace: list[str] | None = None) -> list[tuple[list[SPJ], list[SPJ]]] | None:
+# ----------------------------------------------------------------------------- the comparison
+Pairs = list[tuple[list[SPJ], list[SPJ]]]
+
+
+class Skip(enum.Enum):
+    """What a comparison step answers where it does not apply."""
+
+    SKIP = "does not apply"
+
+
+SKIP = Skip.SKIP
+# what a comparison step that applies answers: the pairs of bag unions of SPJ blocks where the two
+# plans differ below the level, or None when a difference lies where row-wise reasoning cannot reach
+Outcome = Pairs | None
+Step = Callable[[ir.Rel, ir.Rel, Context, list[str] | None], Outcome | Skip]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One step of the comparison of two plans at a level: its name, its function, and whether it
+    sees the level as given or after the level rules (`verify.rules.level_rewritten`)."""
+
+    name: str
+    fn: Step
+    rewritten: bool
+
+    @property
+    def doc(self) -> str:
+        """The first sentence of the step's docstring, on one line."""
+        text = " ".join((self.fn.__doc__ or "").split())
+        end = text.find(". ")
+        return text if end < 0 else text[: end + 1]
+
+
+def _differing_blocks(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None = None) -> Outcome:
     """Walk both trees while their operators are identical; return the pairs of bag unions of
     SPJ blocks where they differ, or None when a difference lies somewhere row-wise reasoning
-    cannot reach. Each level is first rewritten by the level rules (`verify.rules`)."""
-    schema = ctx.schema
-    if len(r1.columns) != len(r2.columns):
-        return None
-    if ir.same(r1, r2) and deterministic(r1):
-        _say(trace, lambda: f"the same plan on both sides: {_head(r1)}")
-        return []
-    r1, r2 = level_rewritten(r1, ctx, _tracer(trace, "gold")), level_rewritten(r2, ctx, _tracer(trace, "generated"))
-    if always_empty(r1) and always_empty(r2):
-        _say(trace, lambda: f"both sides are always empty: {_head(r1)}")
-        return []
+    cannot reach. At each level the steps of `COMPARISONS` are tried in order and the first that
+    applies decides; the level is rewritten by the level rules (`verify.rules`) before the first
+    step that sees it rewritten."""
+    rewritten = False
+    for step in COMPARISONS:
+        if step.rewritten and not rewritten:
+            r1 = level_rewritten(r1, ctx, _tracer(trace, "gold"))
+            r2 = level_rewritten(r2, ctx, _tracer(trace, "generated"))
+            rewritten = True
+        out = step.fn(r1, r2, ctx, trace)
+        if out is not SKIP:
+            return out
+    raise AssertionError("the last comparison step applies to every pair")
+
+
+def columns_differ(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """Plans with different numbers of columns cannot be compared row by row."""
+    return None if len(r1.columns) != len(r2.columns) else SKIP
+
+
+def same_plan(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """The same deterministic plan on both sides: nothing differs below."""
+    if not (ir.same(r1, r2) and deterministic(r1)):
+        return SKIP
+    _say(trace, lambda: f"the same plan on both sides: {_head(r1)}")
+    return []
+
+
+def both_always_empty(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """Two plans that return no row on any database: nothing differs below."""
+    if not (always_empty(r1) and always_empty(r2)):
+        return SKIP
+    _say(trace, lambda: f"both sides are always empty: {_head(r1)}")
+    return []
+
+
+def select_project_join_blocks(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """Two plans that are bag unions of select-project-join blocks: the blocks are compared.
+
+    They are compared on one symbolic tuple of the tables read (`_unions_equivalent`)."""
     a, b = blocks(r1, always_empty), blocks(r2, always_empty)
-    if a is not None and b is not None:
-        _say(trace, lambda: f"the plans meet as select-project-join blocks: {_head(r1)} / {_head(r2)}")
-        return [(a, b)]
-    if type(r1) is not type(r2):
-        u1, u2 = unwrapped(r1), unwrapped(r2)  # one side may pass its input through (`SELECT *`)
-        return _differing_blocks(u1, u2, ctx, trace) if u1 is not r1 or u2 is not r2 else None
+    if a is None or b is None:
+        return SKIP
+    _say(trace, lambda: f"the plans meet as select-project-join blocks: {_head(r1)} / {_head(r2)}")
+    return [(a, b)]
+
+
+def pass_through_unwrapped(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """Different operators, one side passing its input through (`SELECT *`): that is unwrapped.
+
+    The plans without such projections (`verify.rewrite.unwrapped`) are compared."""
+    if type(r1) is type(r2):
+        return SKIP
+    u1, u2 = unwrapped(r1), unwrapped(r2)
+    return _differing_blocks(u1, u2, ctx, trace) if u1 is not r1 or u2 is not r2 else SKIP
+
+
+def different_operators(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """Different operators otherwise cannot be compared row by row."""
+    return None if type(r1) is not type(r2) else SKIP
+
+
+def _same_operator(r1: ir.Rel, r2: ir.Rel, trace: list[str] | None) -> None:
+    """Trace that the two sides have the same operator and their inputs are compared."""
     _say(trace, lambda: f"the same operator on both sides, inputs compared: {_head(r1)} / {_head(r2)}")
-    if isinstance(r1, ir.Distinct):
-        return _differing_blocks(r1.input, r2.input, ctx, trace)
-    if isinstance(r1, ir.SetOp) and (r1.op, r1.all) == (r2.op, r2.all) \
-            and [c.kind for c in r1.columns] == [c.kind for c in r2.columns]:
-        orders = [(r2.left, r2.right)]
-        kinds = [[c.kind for c in r.columns] for r in (r1, r1.left, r1.right, r2.left, r2.right)]
-        if r1.op == "union" and r1.all and all(k == kinds[0] for k in kinds):
-            # UNION ALL is commutative (no kind unified): try the branches the other way round too,
-            # first when that pairs branches reading the same tables
-            orders.insert(0 if _tables(r1.left) == _tables(r2.right) != _tables(r2.left) else 1, (r2.right, r2.left))
-        for l2, r2_ in orders:
-            left, right = _differing_blocks(r1.left, l2, ctx, trace), _differing_blocks(r1.right, r2_, ctx, trace)
-            if left is not None and right is not None:
-                return left + right
-        return None
-    if isinstance(r1, ir.Project):
-        r2 = _align_group_keys(r1, r2)
-    if isinstance(r1, (ir.Project, ir.Filter)):
-        e1 = r1.exprs if isinstance(r1, ir.Project) else (r1.cond,)
-        e2 = r2.exprs if isinstance(r2, ir.Project) else (r2.cond,)
-        if not (plain(e1) and plain(e2)):
-            return None
-        inner = _differing_blocks(r1.input, r2.input, ctx, trace)
-        if inner is None or ir.same(e1, e2):
-            return inner
-        # the same row-local operator in two forms over bag-equal inputs: compare it on one
-        # symbolic row of the input
-        if [c.kind for c in r1.input.columns] != [c.kind for c in r2.input.columns]:
-            return None
-        src = ir.Scan(r1.input.columns, DERIVED)
-        ids = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(r1.input.columns)]
-        # the two inputs hold the same rows, so the facts of either hold for both
-        facts = frozenset(never_null(r1.input, schema) | never_null(r2.input, schema))
-        if isinstance(r1, ir.Project):
-            return inner + [([SPJ([src], ir.Lit(True, "bool"), list(e1), facts)],
-                             [SPJ([src], ir.Lit(True, "bool"), list(e2), facts)])]
-        return inner + [([SPJ([src], e1[0], ids, facts)], [SPJ([src], e2[0], ids, facts)])]
-    if isinstance(r1, ir.Join) and r1.kind == r2.kind and r1.kind in ("inner", "cross", "left", "full") \
-            and plain(tuple(c for c in (r1.cond, r2.cond) if c is not None)):
-        # the same join of bag-equal inputs, on conditions true for the same pairs of rows
-        left, right = _differing_blocks(r1.left, r2.left, ctx, trace), _differing_blocks(r1.right, r2.right, ctx, trace)
-        if left is None or right is None:
-            return None
-        if ir.same(r1.cond, r2.cond):
+
+
+def same_distinct(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """DISTINCT on both sides: the inputs are compared."""
+    if not (isinstance(r1, ir.Distinct) and isinstance(r2, ir.Distinct)):
+        return SKIP
+    _same_operator(r1, r2, trace)
+    return _differing_blocks(r1.input, r2.input, ctx, trace)
+
+
+def same_set_operation(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """The same set operation on columns of the same kinds: the branches are compared.
+
+    Left with left and right with right; those of UNION ALL also the other way round."""
+    if not (isinstance(r1, ir.SetOp) and isinstance(r2, ir.SetOp) and (r1.op, r1.all) == (r2.op, r2.all)
+            and [c.kind for c in r1.columns] == [c.kind for c in r2.columns]):
+        return SKIP
+    _same_operator(r1, r2, trace)
+    orders = [(r2.left, r2.right)]
+    kinds = [[c.kind for c in r.columns] for r in (r1, r1.left, r1.right, r2.left, r2.right)]
+    if r1.op == "union" and r1.all and all(k == kinds[0] for k in kinds):
+        # UNION ALL is commutative (no kind unified): try the branches the other way round too,
+        # first when that pairs branches reading the same tables
+        orders.insert(0 if _tables(r1.left) == _tables(r2.right) != _tables(r2.left) else 1, (r2.right, r2.left))
+    for l2, r2_ in orders:
+        left, right = _differing_blocks(r1.left, l2, ctx, trace), _differing_blocks(r1.right, r2_, ctx, trace)
+        if left is not None and right is not None:
             return left + right
-        src = ir.Scan(r1.columns, DERIVED)
-        ids = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(r1.columns)]
-        # compared on one row of each input, which satisfies the facts of both inputs' rows
-        known = _input_facts(r1) + _input_facts(r2)
-        c1, c2 = (ir.BoolOp("and", (*known, c if c is not None else ir.Lit(True, "bool"))) for c in (r1.cond, r2.cond))
-        return left + right + [([SPJ([src], c1, ids)], [SPJ([src], c2, ids)])]
-    if isinstance(r1, ir.Aggregate):
-        same_shape = (ir.same(r1.keys, r2.keys) and ir.same(r1.items, r2.items) and r1.grouped == r2.grouped
-                      and not any(isinstance(i, ir.Bare) for i in r1.items))
-        if same_shape and plain(r1.keys) and plain(tuple(i.arg for i in r1.items if i.arg is not None)):
-            inner = _differing_blocks(r1.input, r2.input, ctx, trace)
-            if inner is not None:
-                return inner
-        p1, p2 = preprojected(r1), preprojected(r2)  # the same aggregates of other inputs?
-        if p1 is not None and p2 is not None and ir.same((p1.keys, p1.items), (p2.keys, p2.items)) \
-                and p1.grouped == p2.grouped:
-            return _differing_blocks(p1.input, p2.input, ctx, trace)
     return None
+
+
+def same_row_local_operator(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """The same projection or filter, without subqueries: the inputs, then the two on one row.
+
+    The inputs are compared, and the two projections (conditions) on one symbolic row of the
+    input; projections of aggregates with the same GROUP BY keys in another order are aligned
+    first (`_align_group_keys`)."""
+    if not (isinstance(r1, ir.Project) and isinstance(r2, ir.Project)
+            or isinstance(r1, ir.Filter) and isinstance(r2, ir.Filter)):
+        return SKIP
+    if isinstance(r1, ir.Project) and isinstance(r2, ir.Project):
+        r2 = _align_group_keys(r1, r2)
+    e1 = r1.exprs if isinstance(r1, ir.Project) else (r1.cond,)
+    e2 = r2.exprs if isinstance(r2, ir.Project) else (r2.cond,)
+    if not (plain(e1) and plain(e2)):
+        return SKIP
+    _same_operator(r1, r2, trace)
+    inner = _differing_blocks(r1.input, r2.input, ctx, trace)
+    if inner is None or ir.same(e1, e2):
+        return inner
+    # the same row-local operator in two forms over bag-equal inputs: compare it on one
+    # symbolic row of the input
+    if [c.kind for c in r1.input.columns] != [c.kind for c in r2.input.columns]:
+        return None
+    src = ir.Scan(r1.input.columns, DERIVED)
+    ids = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(r1.input.columns)]
+    # the two inputs hold the same rows, so the facts of either hold for both
+    facts = frozenset(never_null(r1.input, ctx.schema) | never_null(r2.input, ctx.schema))
+    if isinstance(r1, ir.Project):
+        return inner + [([SPJ([src], ir.Lit(True, "bool"), list(e1), facts)],
+                         [SPJ([src], ir.Lit(True, "bool"), list(e2), facts)])]
+    return inner + [([SPJ([src], e1[0], ids, facts)], [SPJ([src], e2[0], ids, facts)])]
+
+
+def same_join(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """The same inner, cross, left or full join: the inputs, then the conditions on one row pair.
+
+    The inputs are compared pairwise, and the two conditions (without subqueries) on one symbolic
+    pair of input rows."""
+    if not (isinstance(r1, ir.Join) and isinstance(r2, ir.Join) and r1.kind == r2.kind
+            and r1.kind in ("inner", "cross", "left", "full")
+            and plain(tuple(c for c in (r1.cond, r2.cond) if c is not None))):
+        return SKIP
+    _same_operator(r1, r2, trace)
+    # the same join of bag-equal inputs, on conditions true for the same pairs of rows
+    left, right = _differing_blocks(r1.left, r2.left, ctx, trace), _differing_blocks(r1.right, r2.right, ctx, trace)
+    if left is None or right is None:
+        return None
+    if ir.same(r1.cond, r2.cond):
+        return left + right
+    src = ir.Scan(r1.columns, DERIVED)
+    ids = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(r1.columns)]
+    # compared on one row of each input, which satisfies the facts of both inputs' rows
+    known = _input_facts(r1) + _input_facts(r2)
+    c1, c2 = (ir.BoolOp("and", (*known, c if c is not None else ir.Lit(True, "bool"))) for c in (r1.cond, r2.cond))
+    return left + right + [([SPJ([src], c1, ids)], [SPJ([src], c2, ids)])]
+
+
+def same_aggregate(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """The same grouping and aggregates: the inputs are compared, else the preprojected inputs.
+
+    Failing a proof for the inputs, or when the aggregates read their inputs differently, the
+    inputs of the same aggregates of the inputs projected to their keys and arguments
+    (`verify.rewrite.preprojected`) are compared."""
+    if not (isinstance(r1, ir.Aggregate) and isinstance(r2, ir.Aggregate)):
+        return SKIP
+    same_shape = (ir.same(r1.keys, r2.keys) and ir.same(r1.items, r2.items) and r1.grouped == r2.grouped
+                  and not any(isinstance(i, ir.Bare) for i in r1.items)
+                  and plain(r1.keys) and plain(tuple(i.arg for i in r1.items if i.arg is not None)))
+    pre = _same_preprojected(r1, r2)
+    if not same_shape and pre is None:
+        return SKIP
+    _same_operator(r1, r2, trace)
+    if same_shape:
+        inner = _differing_blocks(r1.input, r2.input, ctx, trace)
+        if inner is not None:
+            return inner
+    return None if pre is None else _differing_blocks(pre[0].input, pre[1].input, ctx, trace)
+
+
+def _same_preprojected(r1: ir.Aggregate, r2: ir.Aggregate) -> tuple[ir.Aggregate, ir.Aggregate] | None:
+    """The two aggregates reading projections of their inputs (`verify.rewrite.preprojected`), when
+    they then have the same keys, aggregates and grouping, else None."""
+    p1, p2 = preprojected(r1), preprojected(r2)
+    if p1 is None or p2 is None or not ir.same((p1.keys, p1.items), (p2.keys, p2.items)) or p1.grouped != p2.grouped:
+        return None
+    return p1, p2
+
+
+def same_operator_otherwise(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """The same operator on both sides that no step above compares: not compared row by row."""
+    _same_operator(r1, r2, trace)
+    return None
+
+
+COMPARISONS: tuple[Comparison, ...] = (
+    Comparison("columns_differ", columns_differ, rewritten=False),
+    Comparison("same_plan", same_plan, rewritten=False),
+    Comparison("both_always_empty", both_always_empty, rewritten=True),
+    Comparison("select_project_join_blocks", select_project_join_blocks, rewritten=True),
+    Comparison("pass_through_unwrapped", pass_through_unwrapped, rewritten=True),
+    Comparison("different_operators", different_operators, rewritten=True),
+    Comparison("same_distinct", same_distinct, rewritten=True),
+    Comparison("same_set_operation", same_set_operation, rewritten=True),
+    Comparison("same_row_local_operator", same_row_local_operator, rewritten=True),
+    Comparison("same_join", same_join, rewritten=True),
+    Comparison("same_aggregate", same_aggregate, rewritten=True),
+    Comparison("same_operator_otherwise", same_operator_otherwise, rewritten=True),
+)
 
 
 def _head(rel: ir.Rel) -> str:
