@@ -42,10 +42,8 @@ class TaskOutcome(BaseModel):
 def _worker(fn: Callable[[Any], Any], conn: Any) -> None:
     """Run tasks until the parent says stop (None) or is gone. Ctrl-C reaches the whole process
     group; only the parent acts on it (it kills the workers), so a worker ignores it: from its
-    very start, while it still imports, when `_Slot` started it with SIGINT ignored (and blocked:
-    unblocking it here discards a Ctrl-C that came while it started)."""
+    very start, while it still imports, when `_Slot` started it with SIGINT ignored."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         conn.send(_READY)  # a task's clock starts now, not while the process was still starting
     except OSError:
@@ -76,21 +74,17 @@ def _sigint_ignored() -> Iterator[None]:
     """SIGINT ignored while a worker process starts, so that it starts ignoring it: an ignored
     signal stays ignored across exec, and Python keeps it so. A worker that set this up itself
     would do it only after importing the parent's modules, seconds on a loaded machine, during
-    which Ctrl-C would kill it with a traceback. SIGINT is also blocked meanwhile, so that a
-    Ctrl-C in this window is not lost to the parent: Linux keeps a blocked signal pending even
-    while it is ignored, and it is delivered (KeyboardInterrupt) once the handler is back and
-    the signal unblocked. (Only the main thread can change signal handlers: another thread
-    starts its workers as they are, and they ignore SIGINT once `_worker` runs.)"""
+    which Ctrl-C would kill it with a traceback. (A Ctrl-C in these few milliseconds is lost to
+    the parent. Only the main thread can change signal handlers: another thread starts its
+    workers as they are, and they ignore SIGINT once `_worker` runs.)"""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 _READY = "worker ready"

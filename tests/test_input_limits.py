@@ -263,33 +263,6 @@ def test_a_worker_ignores_ctrl_c_from_its_very_start():
         slot.kill()
 
 
-class _CtrlCWhileStarting(mp.get_context("spawn").Process):
-    """A worker process whose start is interrupted by a Ctrl-C to the parent."""
-
-    def start(self) -> None:
-        os.kill(os.getpid(), signal.SIGINT)
-        super().start()
-
-
-class _Context:
-    Process = _CtrlCWhileStarting
-    Pipe = staticmethod(mp.get_context("spawn").Pipe)
-
-
-def test_a_ctrl_c_while_a_worker_starts_is_not_lost_to_the_parent():
-    """While a worker starts, the parent ignores SIGINT (so that the worker inherits ignoring it);
-    a Ctrl-C in that window used to be discarded and the run went on. It is now held back and
-    delivered to the parent (KeyboardInterrupt) as soon as the worker has started."""
-    slots = []
-    with pytest.raises(KeyboardInterrupt):
-        slots.append(_Slot(_Context(), abs))
-        os.sched_yield()
-    assert not slots  # the interrupt came out of starting the worker, before anything else ran
-    for p in mp.active_children():  # the worker started; it ignored the Ctrl-C itself
-        p.kill()
-        p.join(5)
-
-
 def test_a_long_chain_of_one_operator_is_one_level_of_nesting():
     """`a = 0 OR a = 1 OR ... OR a = 99` parses into a tree 100 levels deep, but it is one chain:
     the verifier handles it (as it did before the nesting limit), so the limit must not refuse it."""
