@@ -4,6 +4,7 @@ the Ray executor (same results), outputs, and the HTML report rendered by headle
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -254,6 +255,15 @@ def test_schema_only_pair_of_different_widths_is_refuted_with_rows(tmp_path):
     assert out["counterexample"]["gold_result"]["rows"]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far, 0 when it is gone (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _children(pid: int) -> set[int]:
     """Processes whose parent is `pid` (Linux /proc)."""
     out = set()
@@ -290,7 +300,11 @@ def test_interrupted_run_stops_cleanly_and_resumes(tmp_path, how):
     deadline = time.monotonic() + 60
     while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    time.sleep(3)  # the workers import the verifier and start on the queries
+    # the signal comes once a worker is running the slow query: by then the parent has started
+    # its workers (it starts them all before sending the first task) and waits on their results
+    deadline = time.monotonic() + 120
+    while max((_cpu_seconds(w) for w in _children(proc.pid)), default=0.0) < 5.0 and time.monotonic() < deadline:
+        time.sleep(0.2)
     workers = _children(proc.pid)
     assert len(workers) >= 2 and proc.poll() is None
     t0 = time.monotonic()
