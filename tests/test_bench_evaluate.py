@@ -255,6 +255,15 @@ def test_schema_only_pair_of_different_widths_is_refuted_with_rows(tmp_path):
     assert out["counterexample"]["gold_result"]["rows"]
 
 
+def _as_a_shell_starts_it() -> None:
+    """In the child before exec: SIGINT with its default action and not blocked, as a shell starts
+    a command, whatever the test process (threads, libraries) has set for itself."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _cpu_seconds(pid: int) -> float:
     """CPU time (user + system) process `pid` has used so far, 0 when it is gone (Linux /proc)."""
     try:
@@ -296,7 +305,8 @@ def test_interrupted_run_stops_cleanly_and_resumes(tmp_path, how):
     preds.write_text("".join(f"{q['query']}\t{q['db_id']}\n" for q in dev))
     cmd = [sys.executable, "-m", "sqlwitness_cli", "eval", str(preds), "--benchmark", "spider", "--data", str(data),
            "--store", str(tmp_path / "runs.duckdb"), "--workers", "2", "--ex-timeout", "120"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_as_a_shell_starts_it)
     deadline = time.monotonic() + 60
     while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
