@@ -162,12 +162,14 @@ def bwrap_args(binds: dict[str, Path], limits: Limits) -> list[str]:
     for etc in ("/etc/ld.so.cache", "/etc/localtime"):
         if Path(etc).exists():
             args += ["--ro-bind", etc, etc]
+    # the scratch tmpfs first: a Python installation or virtual environment under /tmp is then
+    # bound on top of it (read-only) instead of being hidden by it
+    args += ["--perms", "1777", "--size", str(limits.scratch_mb * 2**20), "--tmpfs", "/tmp"]
     for d in _python_dirs():
         args += ["--ro-bind", str(d), str(d)]
     for name, src in binds.items():
         args += ["--ro-bind", str(src), f"{SANDBOX_DIR}/{name}"]
     args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
-             "--perms", "1777", "--size", str(limits.scratch_mb * 2**20), "--tmpfs", "/tmp",
              "--remount-ro", "/", "--chdir", "/tmp"]
     env = {"HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
