@@ -337,13 +337,6 @@ def pair(
     raise typer.Exit(verdict.exit_code)
 
 
-def _first_sentence(doc: str | None) -> str:
-    """The first sentence of a docstring, on one line."""
-    text = " ".join((doc or "").split())
-    end = text.find(". ")
-    return text if end < 0 else text[: end + 1]
-
-
 def rules_text() -> str:
     """The pipeline's stages (`verify.check.STAGES`), the every-size proof's rewrite rules
     (`verify.rules.RULES`) and its comparison steps (`verify.rowwise.COMPARISONS`), in order, with
@@ -351,10 +344,10 @@ def rules_text() -> str:
     Architecture section shows."""
     from verify.check import STAGES
     from verify.rowwise import COMPARISONS
-    from verify.rules import RULES
+    from verify.rules import RULES, first_sentence
 
     lines = ["Stages of check_pair (verify/check.py STAGES); the first verdict a stage returns answers:"]
-    lines += [f"{n:3}. {s.__name__.lstrip('_')}: {_first_sentence(s.__doc__)}" for n, s in enumerate(STAGES, 1)]
+    lines += [f"{n:3}. {s.__name__.lstrip('_')}: {first_sentence(s.__doc__)}" for n, s in enumerate(STAGES, 1)]
     lines += ["", "Rewrite rules of the every-size proof (verify/rules.py RULES), in the order they apply;",
               "[plan]: once over each whole plan; [level]: at each level where the two plans are compared:"]
     lines += [f"{n:3}. {r.name} [{', '.join(r.phases)}]: {r.doc}" for n, r in enumerate(RULES, 1)]

@@ -43,7 +43,7 @@ from verify.implication import always_empty, solver_kind
 from verify.keyed import never_null
 from verify.plan_text import show
 from verify.rewrite import preprojected, unwrapped
-from verify.rules import Context, Fired, level_rewritten, plan_rewritten
+from verify.rules import Context, Fired, first_sentence, level_rewritten, plan_rewritten
 from verify.schema import Affinity, Column, Schema
 from verify.values import TRUE, check_with_deadline, fresh, is_true, same_row
 
@@ -189,9 +189,7 @@ class Comparison:
     @property
     def doc(self) -> str:
         """The first sentence of the step's docstring, on one line."""
-        text = " ".join((self.fn.__doc__ or "").split())
-        end = text.find(". ")
-        return text if end < 0 else text[: end + 1]
+        return first_sentence(self.fn.__doc__)
 
 
 def _differing_blocks(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None = None) -> Outcome:

@@ -83,6 +83,17 @@ BY_NAME = {r.name: r for r in RULES}
 Fired = Callable[[str, ir.Rel], None]
 
 
+def first_sentence(doc: str | None) -> str:
+    """The first sentence of a docstring, on one line.
+
+        >>> first_sentence("One thing.  Then\\n    another.")
+        'One thing.'
+    """
+    text = " ".join((doc or "").split())
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
+
+
 def describe() -> list[tuple[str, str]]:
     """Each rule in order, as (name, one-line doc)."""
     return [(r.name, r.doc) for r in RULES]
