@@ -130,3 +130,34 @@ def test_asof_and_positional_joins_are_not_read_as_inner_joins(join):
                    schema=SEMI, dialect="duckdb", bound=2, timeout=30)
     assert v.verdict != VerdictKind.EQUIVALENT
     assert v.verdict == VerdictKind.NOT_EQUIVALENT or f"{join.split()[0]} JOIN" in v.reason
+
+
+ORDERS = schema_from_ddl("CREATE TABLE o (k INT PRIMARY KEY, d DATE);", dialect="duckdb")
+
+
+@pytest.mark.parametrize("gold, gen, expected", [
+    # date(x) in DuckDB is x::DATE; a time part is dropped, as DuckDB's cast drops it
+    ("SELECT k FROM o WHERE d >= date('1995-03-21 10:00:00')", "SELECT k FROM o WHERE d >= DATE '1995-03-21'",
+     VerdictKind.EQUIVALENT),
+    # DuckDB reads ' 1995-3-1' (spaces, one-digit month) as 1995-03-01; Python's ISO reader would not
+    ("SELECT k FROM o WHERE d >= ' 1995-3-1'", "SELECT k FROM o WHERE d >= CAST('1995-03-01' AS DATE)",
+     VerdictKind.EQUIVALENT),
+    ("SELECT k FROM o WHERE d < date('1995-03-21 23:59:59')", "SELECT k FROM o WHERE d <= DATE '1995-03-21'",
+     VerdictKind.NOT_EQUIVALENT),
+])
+def test_date_literals_are_read_as_duckdb_reads_them(gold, gen, expected):
+    v = check_pair(gold, gen, schema=ORDERS, dialect="duckdb", bound=2, timeout=30)
+    assert v.verdict == expected, (v.verdict, v.reason)
+    if expected == VerdictKind.NOT_EQUIVALENT:
+        assert run(v.counterexample.inserts, gold) != run(v.counterexample.inserts, gen)
+
+
+def test_a_text_duckdb_cannot_read_as_a_date_is_an_error_with_its_message():
+    # TPC-H as SQLSolver prints it: DuckDB fails on every row ("invalid date field format")
+    v = check_pair("SELECT k FROM o WHERE d < date('1995-03-21 +08')", "SELECT k FROM o WHERE d < DATE '1995-03-21'",
+                   schema=ORDERS, dialect="duckdb", bound=2, timeout=30)
+    assert v.verdict == VerdictKind.ERROR
+    assert "'1995-03-21 +08'" in v.reason and "invalid date field format" in v.reason
+    con = duckdb.connect()
+    with pytest.raises(duckdb.Error, match="invalid date field format"):
+        con.execute("SELECT date('1995-03-21 +08')").fetchall()

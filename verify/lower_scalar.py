@@ -22,7 +22,7 @@ import re
 
 from sqlglot import exp
 
-from verify import ir
+from verify import engine, ir
 from verify.errors import QueryError, Unsupported
 from verify.names import CmpMode, Dialect, FuncName
 from verify.schema import affinity_of
@@ -140,6 +140,10 @@ class ScalarLowering:
             return ir.Func(FuncName.STRFTIME, (ir.Lit(fmt, "text"), value), "text")
         date_names = {n.value: n for n in (FuncName.DATE, FuncName.DATETIME, FuncName.TIME, FuncName.JULIANDAY)}
         name = None
+        if isinstance(node, exp.Date) and self.dialect == Dialect.DUCKDB:
+            if node.expressions or node.args.get("zone"):
+                raise Unsupported("DATE() with more than one argument in DuckDB")
+            return self._cast(exp.Cast(this=node.this, to=exp.DataType.build("DATE")), env)  # date(x) = x::DATE
         if isinstance(node, exp.Date):
             name, args = FuncName.DATE, [a for a in [node.this, *node.expressions] if a is not None]
         elif isinstance(node, exp.Anonymous) and node.name.lower() in date_names:
@@ -248,10 +252,7 @@ class ScalarLowering:
         if "date" in (ka, kb):
             d, other = (a, b) if ka == "date" else (b, a)
             if isinstance(other, ir.Lit) and other.kind == "text":
-                try:
-                    lit = ir.Lit(datetime.date.fromisoformat(other.value.strip()), "date")
-                except ValueError:
-                    raise QueryError(f"invalid date literal {other.value!r}") from None
+                lit = ir.Lit(_date_literal(other.value), "date")
                 return ir.Cmp(op, a, lit, CmpMode.DATE) if ka == "date" else ir.Cmp(op, lit, b, CmpMode.DATE)
             raise Unsupported(f"comparison of a date with a {other.kind} value")
         if self.dialect != Dialect.SQLITE:
@@ -420,16 +421,23 @@ def _sqlite_number_to_text(v) -> str:
     return r
 
 
+def _date_literal(text: str) -> datetime.date:
+    """A text DuckDB reads as a DATE (a cast, or a comparison with a DATE), read as DuckDB does;
+    a text it cannot read makes the query fail wherever the value is computed: a QueryError
+    with DuckDB's message."""
+    try:
+        return engine.duckdb_date(text)
+    except engine.EngineError as e:
+        raise QueryError(f"DuckDB cannot read {text!r} as a DATE ({e})") from None
+
+
 def _cast_literal(arg: ir.Lit, target: str, dialect: Dialect) -> ir.Lit:
     v = arg.value
     if target == "text":
         return ir.Lit(_sqlite_number_to_text(v) if not isinstance(v, str) else v, "text")
     if target == "date":
         if isinstance(v, str):
-            try:
-                return ir.Lit(datetime.date.fromisoformat(v.strip()), "date")
-            except ValueError:
-                raise QueryError(f"invalid date literal {v!r}") from None
+            return ir.Lit(_date_literal(v), "date")
         raise Unsupported(f"CAST of {arg.kind} to DATE")
     if isinstance(v, str):
         v = _sqlite_text_to_number(v)
