@@ -161,3 +161,23 @@ def test_a_text_duckdb_cannot_read_as_a_date_is_an_error_with_its_message():
     con = duckdb.connect()
     with pytest.raises(duckdb.Error, match="invalid date field format"):
         con.execute("SELECT date('1995-03-21 +08')").fetchall()
+
+
+@pytest.mark.parametrize("gold, gen, expected", [
+    ("SELECT k FROM o WHERE d < DATE '1993-01-01' + INTERVAL '3' MONTH", "SELECT k FROM o WHERE d < DATE '1993-04-01'",
+     VerdictKind.EQUIVALENT),
+    ("SELECT k FROM o WHERE d <= DATE '1998-12-01' - INTERVAL '90' DAY", "SELECT k FROM o WHERE d <= '1998-09-02'",
+     VerdictKind.EQUIVALENT),
+    # 90 days before 1998-12-01 is 1998-09-02, not 09-03; a month is not 30 days
+    ("SELECT k FROM o WHERE d <= DATE '1998-12-01' - INTERVAL '90' DAY", "SELECT k FROM o WHERE d <= '1998-09-03'",
+     VerdictKind.NOT_EQUIVALENT),
+    ("SELECT k FROM o WHERE d < DATE '1993-01-31' + INTERVAL '1' MONTH",
+     "SELECT k FROM o WHERE d < DATE '1993-01-31' + INTERVAL '30' DAY", VerdictKind.NOT_EQUIVALENT),
+])
+def test_constant_date_arithmetic_is_computed_by_duckdb(gold, gen, expected):
+    v = check_pair(gold, gen, schema=ORDERS, dialect="duckdb", bound=2, timeout=30)
+    assert v.verdict == expected, (v.verdict, v.reason)
+    if expected == VerdictKind.NOT_EQUIVALENT:
+        assert run(v.counterexample.inserts, gold) != run(v.counterexample.inserts, gen)
+    else:
+        assert v.complete

@@ -303,16 +303,22 @@ def duckdb_date(text: str) -> datetime.date:
     that what DuckDB accepts, and how it reads it, is DuckDB's own rule). Raises EngineError with
     DuckDB's message for a text DuckDB cannot convert, and for 'infinity'-like dates Python has no
     value for."""
+    value = duckdb_constant("CAST(" + "'" + text.replace("'", "''") + "' AS DATE)")
+    if not isinstance(value, datetime.date):
+        raise EngineError(f"the date {text!r} has no calendar value ({value!r})")
+    return value
+
+
+def duckdb_constant(sql: str) -> Any:
+    """The value of a constant expression as DuckDB computes it (`SELECT <sql>`): DuckDB's own
+    date and interval arithmetic. Raises EngineError with DuckDB's message."""
     con = getattr(_DUCKDB_CONSTANTS, "con", None)
     if con is None:
         con = _DUCKDB_CONSTANTS.con = duckdb.connect()
     try:
-        value = con.execute("SELECT CAST(? AS DATE)", [text]).fetchone()[0]
+        return con.execute(f"SELECT {sql}").fetchone()[0]
     except duckdb.Error as e:
         raise EngineError(str(e).splitlines()[0]) from None
-    if not isinstance(value, datetime.date):
-        raise EngineError(f"the date {text!r} has no calendar value ({value!r})")
-    return value
 
 
 def _quote_dollar_identifiers(sql: str, dialect: str) -> str | None:

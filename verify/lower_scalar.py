@@ -206,6 +206,8 @@ class ScalarLowering:
 
     def _arith(self, node: exp.Expression, env: Env) -> ir.Expr:
         op = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%", exp.IntDiv: "//"}[type(node)]
+        if self.dialect == Dialect.DUCKDB and _constant_time_arithmetic(node):
+            return _duckdb_folded(node)
         a = self._num(self.expr(node.this, env), f"arithmetic ({op})")
         b = self._num(self.expr(node.expression, env), f"arithmetic ({op})")
         kinds = {a.kind, b.kind} - {"null"}
@@ -419,6 +421,41 @@ def _sqlite_number_to_text(v) -> str:
     if "." not in r and "e" not in r and "inf" not in r:
         r += ".0"
     return r
+
+
+# the nodes of a constant expression DuckDB may fold (no column, subquery, clock or aggregate)
+_CONSTANT_NODES = (exp.Literal, exp.Cast, exp.Interval, exp.Add, exp.Sub, exp.Mul, exp.Paren, exp.DataType,
+                   exp.DataTypeParam, exp.Var, exp.Neg, exp.Date, exp.Null)
+
+
+def _constant_time_arithmetic(node: exp.Expression) -> bool:
+    """Is `node` arithmetic on constants that involves a date or an interval (`DATE '1993-01-01'
+    + INTERVAL '3' MONTH`)? Such an expression has one value, which DuckDB computes."""
+    nodes = list(node.walk())
+    if not all(isinstance(n, _CONSTANT_NODES) for n in nodes):
+        return False
+    return any(isinstance(n, exp.Interval) or (isinstance(n, exp.Cast) and n.to.is_type(*exp.DataType.TEMPORAL_TYPES))
+               or isinstance(n, exp.Date) for n in nodes)
+
+
+def _duckdb_folded(node: exp.Expression) -> ir.Lit:
+    """The literal DuckDB computes for the constant `node` (see `_constant_time_arithmetic`)."""
+    sql = node.sql(dialect=Dialect.DUCKDB)
+    try:
+        value = engine.duckdb_constant(sql)
+    except engine.EngineError as e:
+        raise QueryError(f"DuckDB cannot compute {sql} ({e})") from None
+    if value is None:
+        return ir.Lit(None, "null")
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            raise Unsupported(f"{sql}: a time zone-aware value")
+        return ir.Lit(value, "timestamp")
+    if isinstance(value, datetime.date):
+        return ir.Lit(value, "date")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Unsupported(f"{sql}: a constant of type {type(value).__name__}")
+    return ir.Lit(value, "int" if isinstance(value, int) else "real")
 
 
 def _date_literal(text: str) -> datetime.date:
