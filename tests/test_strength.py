@@ -304,3 +304,19 @@ def test_a_store_written_before_strengths_opens_with_strength_unknown(tmp_path):
         assert st.verifications(["v9"])["v9"].strength == "up_to_k"
     with RunStore(path) as st:  # opened again: the columns are there once
         assert len(st.results("spider_dev")) == 5
+
+
+def test_a_cached_proof_without_strength_is_verified_again(leaderboard, monkeypatch, stop_above_1):
+    """A proof the store cached before strengths were recorded says nothing of how far it reached:
+    a re-run verifies it again; refutations and undecided verdicts are reused."""
+    tmp, lb = leaderboard
+    with RunStore(tmp / "runs.duckdb") as st:
+        st.con.execute("DELETE FROM results")
+        st.con.execute("UPDATE verifications SET strength = NULL, proved_bound = NULL")
+    cfg = __import__("benchmarks.evaluate", fromlist=["EvalConfig"]).EvalConfig(
+        benchmark="spider", data_dir=tmp / "spider", bound=2, timeout=20, random_budget=0.3, workers=1)
+    with RunStore(tmp / "runs.duckdb") as st:
+        again = run_evaluation(cfg, [(None, tmp / "sys.sql")], store=st)
+    assert again.new_verifications == 3  # every size, up to k, below k
+    assert [r.strength for r in again.records] == [s for *_, s, _ in PAIRS]
+    _expected_summary(again.systems[0])
