@@ -683,7 +683,8 @@ def _verification_stage(run: _EvalRun, prog: Progress | LogProgress) -> None:
     for vkey, v in cached_v.items():
         finish(vkey, v)
     new = [(k, t) for k, t in vtasks.items() if k not in cached_v]
-    cached_plain = store.verifications([plain_vkey[k] for k, _ in new if k in plain_vkey])
+    cached_plain = {k: v for k, v in store.verifications([plain_vkey[k] for k, _ in new if k in plain_vkey]).items()
+                    if v.strength is not None or v.verdict != VerdictKind.EQUIVALENT}
     for k, t in new:
         if k in plain_vkey and plain_vkey[k] in cached_plain:
             t.plain = cached_plain[plain_vkey[k]].model_dump(exclude={"vkey"})
@@ -800,7 +801,8 @@ def print_leaderboard(lb: Leaderboard, console: Console) -> None:
         cols += ["EX %", "verified %", "proved %", "drop pp", "rank EX", "rank verified", "refuted"]
     else:
         cols += ["refuted", "proved %"]
-    strength_cols = [c for c, _ in STRENGTH_COLUMNS if c != "strength unknown" or any(s.strength_unknown for s in lb.systems)]
+    old_rows = any(s.strength_unknown for s in lb.systems)  # a store written before strengths were recorded
+    strength_cols = [c for c, _ in STRENGTH_COLUMNS if c != "strength unknown" or old_rows]
     cols += strength_cols + ["unknown", "unsupported", "nondet.", "error/timeout"]
     with_constraints = bool(lb.config.get("constraints"))
     if with_constraints:
