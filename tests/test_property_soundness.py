@@ -364,6 +364,15 @@ fact_shapes = [
      "SELECT q.v, s.m IS NOT NULL FROM q LEFT JOIN (SELECT id, TRUE AS m FROM p) AS s ON q.pid = s.id", False),
     ("SELECT v FROM q WHERE v IN (SELECT g FROM p) AND pid {op} {v}",          # g repeats: DISTINCT g joined
      "SELECT q.v FROM q JOIN (SELECT DISTINCT g FROM p) AS s ON q.v = s.g WHERE q.pid {op} {v}", None),
+    # correlation by equalities as IN columns (`correlation_as_in_columns`), and NOT EXISTS beside it
+    ("SELECT name FROM p WHERE EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v {op} {v})",
+     "SELECT name FROM p WHERE id IN (SELECT pid FROM q WHERE v {op} {v})", True),
+    ("SELECT id FROM p WHERE g IN (SELECT v FROM q WHERE p.id = q.pid AND q.v {op} {v}) OR id = {v}",
+     "SELECT id FROM p WHERE (g, id) IN (SELECT v, pid FROM q WHERE v {op} {v}) OR id = {v}", True),
+    ("SELECT name FROM p WHERE NOT EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v {op} {v})",  # a NULL pid
+     "SELECT name FROM p WHERE id NOT IN (SELECT pid FROM q WHERE v {op} {v})", False),
+    ("SELECT id FROM p WHERE EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v = p.g)",
+     "SELECT id FROM p WHERE id IN (SELECT pid FROM q)", False),              # the second equality lost
 ]
 
 

@@ -20,7 +20,7 @@ so that the two plans meet in one form that row-wise reasoning compares. A rule 
 `describe()` lists the rules with their one-line docs; `demo` shows one rule on a query.
 
     >>> [name for name, _ in describe()][:2]
-    ['in_subquery_as_join', 'unused_left_join_removed']
+    ['correlation_as_in_columns', 'in_subquery_as_join']
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from verify import ir, keyed, rewrite
+from verify import decorrelate, ir, keyed, rewrite
 from verify.blocks import plain
 from verify.lower import lower_query
 from verify.parse import parse_query
@@ -58,6 +58,7 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("correlation_as_in_columns", decorrelate.correlation_as_in_columns, ("plan",)),
     Rule("in_subquery_as_join", keyed.in_subquery_as_join, ("plan",)),
     Rule("unused_left_join_removed", keyed.unused_left_join_removed, ("plan",)),
     Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
