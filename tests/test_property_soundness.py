@@ -373,6 +373,15 @@ fact_shapes = [
      "SELECT name FROM p WHERE id NOT IN (SELECT pid FROM q WHERE v {op} {v})", False),
     ("SELECT id FROM p WHERE EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v = p.g)",
      "SELECT id FROM p WHERE id IN (SELECT pid FROM q)", False),              # the second equality lost
+    # a HAVING on GROUP BY keys as a WHERE (`key_filter_below_aggregate`), and conditions that are not
+    ("SELECT g, COUNT(*) FROM p GROUP BY g HAVING g {op} {v}", "SELECT g, COUNT(*) FROM p WHERE g {op} {v} GROUP BY g",
+     True),
+    ("SELECT pid, SUM(v) FROM q GROUP BY pid HAVING pid {op} {v} AND COUNT(*) > 1",
+     "SELECT pid, SUM(v) FROM q WHERE pid {op} {v} GROUP BY pid HAVING COUNT(*) > 1", True),
+    ("SELECT g, SUM(id) FROM p GROUP BY g HAVING MAX(id) {op} {v}",             # a group's rows differ
+     "SELECT g, SUM(id) FROM p WHERE id {op} {v} GROUP BY g", False),
+    ("SELECT COUNT(*) FROM p HAVING COUNT(*) {op} {v}",                          # one row even on no input
+     "SELECT COUNT(*) FROM p WHERE 0 {op} {v}", False),
 ]
 
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from verify import ir
 from verify.blocks import plain
+from verify.facts import conjuncts
 from verify.rewrite import Context
 
 
@@ -77,7 +78,7 @@ def _uncorrelated(node: ir.Exists | ir.InSubquery) -> ir.InSubquery | None:
         return None
     kept: list[ir.Expr] = []
     pairs: list[tuple[ir.Expr, ir.Outer, bool]] = []  # (inner side, outer column, inner side written first)
-    for c in _conjuncts(query.cond):
+    for c in conjuncts(query.cond):
         if not _reads_outer(c):
             kept.append(c)
             continue
@@ -102,19 +103,13 @@ def _uncorrelated(node: ir.Exists | ir.InSubquery) -> ir.InSubquery | None:
     if isinstance(node, ir.InSubquery):  # the old probe, its subquery columns moved past the new probe values
         probes.append(ir.transform(node.arg[-1], lambda n: replace(n, index=n.index + len(pairs))
                                    if isinstance(n, ir.Col) and n.index >= n_old else n, into_subqueries=False))
-    cmps = [c for c in _conjuncts(query.cond) if _reads_outer(c)]
+    cmps = [c for c in conjuncts(query.cond) if _reads_outer(c)]
     for i, ((inner, outer, first), cmp) in enumerate(zip(pairs, cmps)):
         mine = ir.Col(n_new + len(projected) + i, inner.kind, getattr(inner, "affinity", None))
         theirs = ir.Col(n_old + i, outer.kind, outer.affinity)
         probes.append(replace(cmp, left=mine, right=theirs) if first else replace(cmp, left=theirs, right=mine))
     probe = probes[0] if len(probes) == 1 else ir.BoolOp("and", tuple(probes))
     return ir.InSubquery(lhs + (probe,), ir.Project(columns, source, exprs))
-
-
-def _conjuncts(e: ir.Expr) -> list[ir.Expr]:
-    if isinstance(e, ir.BoolOp) and e.op == "and":
-        return [c for x in e.args for c in _conjuncts(x)]
-    return [e]
 
 
 def _reads_outer(x) -> bool:

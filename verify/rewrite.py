@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from verify import ir
 from verify.blocks import deterministic, map_cols, plain, same_plan, shift, substitute
-from verify.facts import EXACT_KINDS, constant_of, equated_columns, moved, row_facts
+from verify.facts import EXACT_KINDS, conjuncts, constant_of, equated_columns, moved, row_facts
 from verify.implication import always_empty, rejects_nulls
 from verify.schema import Schema
 
@@ -56,6 +56,47 @@ def constant_group_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
                 Scan t(a, b)
     """
     return _constant_keys(rel) if isinstance(rel, ir.Aggregate) else None
+
+
+def key_filter_below_aggregate(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A HAVING condition that reads only GROUP BY keys filters the rows before they are grouped.
+
+    Every row of a group holds the same key values, and identical ones where the keys' kind has
+    no two different values that compare equal (integers, text, dates, booleans): a condition
+    on the keys alone is then the same for the group and for each of its rows, so the group is
+    kept exactly when all its rows are, and its aggregates do not change.
+
+        >>> from verify.rules import demo
+        >>> print(demo("key_filter_below_aggregate",
+        ...            "SELECT a, COUNT(*) AS n FROM t GROUP BY a HAVING a > 2 AND COUNT(*) > 1"))
+        Project _key0 AS a, _agg0 AS n
+          Filter _agg0 > 1
+            Aggregate GROUP BY a: count(*) AS _agg0
+              Filter a > 2
+                Scan t(a, b)
+    """
+    if not isinstance(rel, ir.Filter) or not isinstance(rel.input, ir.Aggregate):
+        return None
+    agg = rel.input
+    if not agg.grouped or not agg.keys or not plain(agg.keys):
+        return None
+    nk = len(agg.keys)
+    moved, kept = [], []
+    for c in conjuncts(rel.cond):
+        read = columns_read((c,))
+        if read and plain((c,)) and all(i < nk and agg.keys[i].kind in IDENTICAL_WHEN_EQUAL for i in read):
+            moved.append(substitute(c, list(agg.keys)))
+        else:
+            kept.append(c)
+    if not moved:
+        return None
+    below = ir.Filter(agg.input.columns, agg.input, _and(moved))
+    grouped = replace(agg, input=below)
+    return grouped if not kept else ir.Filter(rel.columns, grouped, _and(kept))
+
+
+def _and(conds: list[ir.Expr]) -> ir.Expr:
+    return conds[0] if len(conds) == 1 else ir.BoolOp("and", tuple(conds))
 
 
 def except_of_itself(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
