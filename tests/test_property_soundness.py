@@ -382,6 +382,11 @@ fact_shapes = [
      "SELECT g, SUM(id) FROM p WHERE id {op} {v} GROUP BY g", False),
     ("SELECT COUNT(*) FROM p HAVING COUNT(*) {op} {v}",                          # one row even on no input
      "SELECT COUNT(*) FROM p WHERE 0 {op} {v}", False),
+    # aggregates of an always empty input (`aggregate_of_nothing`)
+    ("SELECT COUNT(*), SUM(v), MAX(pid) FROM q WHERE 1 = 0 AND 2 {op} {v}",
+     "SELECT COUNT(*), SUM(id), MAX(g) FROM p WHERE 1 = 0", True),
+    ("SELECT COUNT(*) FROM q WHERE 1 = 0", "SELECT COUNT(*) FROM q WHERE v {op} {v}", False),
+    ("SELECT COUNT(v) FROM q WHERE 1 = 0 GROUP BY pid", "SELECT COUNT(v) FROM q WHERE 1 = 0", False),  # no group
 ]
 
 

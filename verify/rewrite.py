@@ -99,6 +99,27 @@ def _and(conds: list[ir.Expr]) -> ir.Expr:
     return conds[0] if len(conds) == 1 else ir.BoolOp("and", tuple(conds))
 
 
+def aggregate_of_nothing(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An aggregate without GROUP BY over an input that is always empty is its one row of empty-input values.
+
+    With no row, COUNT is 0, TOTAL is 0.0, and every other aggregate (SUM, AVG, MIN, MAX, ...)
+    and a bare column is NULL, on every database, so the row is constant.
+
+        >>> from verify.rules import demo
+        >>> print(demo("aggregate_of_nothing", "SELECT COUNT(*) AS n, SUM(a) AS s FROM t WHERE 1 = 0"))
+        Project _agg0 AS n, _agg1 AS s
+          Values(_agg0, _agg1) (0, NULL)
+    """
+    if not isinstance(rel, ir.Aggregate) or rel.grouped or rel.keys or not always_empty(rel.input):
+        return None
+    row = []
+    for item, col in zip(rel.items, rel.columns):
+        func = item.func if isinstance(item, ir.Agg) else "bare"
+        value = {"count_star": 0, "count": 0, "total": 0.0}.get(func)
+        row.append(ir.Lit(value, col.kind))
+    return ir.Values(rel.columns, (tuple(row),))
+
+
 def except_of_itself(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """`X EXCEPT [ALL] X`, or an EXCEPT of an always empty input, is empty.
 

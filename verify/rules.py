@@ -66,6 +66,7 @@ RULES: tuple[Rule, ...] = (
     Rule("grouped_by_key", keyed.grouped_by_key, ("plan",)),
     Rule("key_filter_below_aggregate", rewrite.key_filter_below_aggregate, ("level",), then="again"),
     Rule("constant_group_key", rewrite.constant_group_key, ("level",)),
+    Rule("aggregate_of_nothing", rewrite.aggregate_of_nothing, ("level",)),
     Rule("except_of_itself", rewrite.except_of_itself, ("level",)),
     Rule("duplicates_dropped_below_set_reader", rewrite.duplicates_dropped_below_set_reader, ("level",)),
     Rule("facts_across_join", rewrite.facts_across_join, ("level",), then="again"),
