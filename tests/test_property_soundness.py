@@ -387,6 +387,15 @@ fact_shapes = [
      "SELECT COUNT(*), SUM(id), MAX(g) FROM p WHERE 1 = 0", True),
     ("SELECT COUNT(*) FROM q WHERE 1 = 0", "SELECT COUNT(*) FROM q WHERE v {op} {v}", False),
     ("SELECT COUNT(v) FROM q WHERE 1 = 0 GROUP BY pid", "SELECT COUNT(v) FROM q WHERE 1 = 0", False),  # no group
+    # a copy of a table joined on a key equal to another copy's (`key_self_join_removed`)
+    ("SELECT q.v, r.name FROM q JOIN p ON q.pid = p.id JOIN p AS r ON q.pid = r.id WHERE p.g {op} {v}",
+     "SELECT q.v, p.name FROM q JOIN p ON q.pid = p.id WHERE p.g {op} {v}", True),
+    ("SELECT a.name FROM p AS a JOIN p AS b ON a.id = b.id WHERE b.g {op} {v}",
+     "SELECT name FROM p WHERE g {op} {v}", True),
+    ("SELECT a.v FROM q AS a JOIN q AS b ON a.pid = b.pid WHERE b.v {op} {v}",   # pid is no key: rows repeat
+     "SELECT v FROM q WHERE v {op} {v}", False),
+    ("SELECT q.v, r.name FROM q JOIN p ON q.pid = p.id JOIN p AS r ON q.v = r.id",  # another parent row
+     "SELECT q.v, p.name FROM q JOIN p ON q.pid = p.id WHERE q.v = q.pid", False),
 ]
 
 

@@ -61,6 +61,7 @@ RULES: tuple[Rule, ...] = (
     Rule("correlation_as_in_columns", decorrelate.correlation_as_in_columns, ("plan",)),
     Rule("in_subquery_as_join", keyed.in_subquery_as_join, ("plan",)),
     Rule("unused_left_join_removed", keyed.unused_left_join_removed, ("plan",)),
+    Rule("key_self_join_removed", keyed.key_self_join_removed, ("plan",)),
     Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
     Rule("partial_aggregates_merged", rewrite.partial_aggregates_merged, ("plan", "level"), top_down=True),
     Rule("grouped_by_key", keyed.grouped_by_key, ("plan",)),
