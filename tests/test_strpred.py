@@ -114,8 +114,12 @@ DUCK_SAME = [
     ("x LIKE 'ab%'", "SUBSTRING(x, 1, 2) = 'ab'"),
     ("x LIKE '%ab'", "SUBSTRING(x, -2) = 'ab'"),
     ("x LIKE 'ab'", "x = 'ab'"),
+    ("x LIKE 'ab%'", "LEFT(x, 2) = 'ab'"),
+    ("x LIKE '%ab'", "RIGHT(x, 2) = 'ab'"),
 ]
 DUCK_DIFFERENT = [
+    ("x LIKE 'ab%'", "LEFT(x, 3) = 'ab'"),
+    ("x LIKE '%ab'", "RIGHT(x, 1) = 'ab'"),
     ("x ILIKE '%a%'", "INSTR(x, 'a') > 0"),
     ("x ILIKE '%é%'", "INSTR(x, 'é') > 0"),  # DuckDB's ILIKE folds every letter
     ("x GLOB '*\\**'", "INSTR(x, '*') > 0"),  # DuckDB's GLOB escapes with '\'
@@ -298,7 +302,8 @@ def test_predicates_of_one_form_agree_on_every_value_in_duckdb():
                  f"x LIKE '%{lc}' ESCAPE '\\'", f"x LIKE '{lc}' ESCAPE '\\'", f"x ILIKE '{lc}' ESCAPE '\\'",
                  f"INSTR(x, '{c}') > 0", f"INSTR(x, '{c}') = 0", f"INSTR(x, '{c}') = 1",
                  f"SUBSTRING(x, 1, {len(c)}) = '{c}'", f"SUBSTRING(x, -{len(c)}) = '{c}'",
-                 f"SUBSTRING(x, 1, {len(c) + 1}) = '{c}'", f"x = '{c}'",
+                 f"SUBSTRING(x, 1, {len(c) + 1}) = '{c}'", f"x = '{c}'", f"LEFT(x, {len(c)}) = '{c}'",
+                 f"LEFT(x, {len(c) + 1}) = '{c}'", f"RIGHT(x, {len(c)}) = '{c}'", f"RIGHT(x, {len(c) + 1}) = '{c}'",
                  f"x GLOB '*{c}*'", f"x GLOB '{c}*'", f"x GLOB '{c}'"]
         preds += [f"NOT ({p})" for p in preds]
         for group in _groups("x", "duckdb", preds).values():

@@ -105,6 +105,16 @@ class ScalarLowering:
             start = self._int_arg(node.args.get("start"), env, "SUBSTR")
             length = self._int_arg(node.args.get("length"), env, "SUBSTR")
             return ir.Func(FuncName.SUBSTR, (s, start) + ((length,) if length is not None else ()), "text")
+        if isinstance(node, (exp.Left, exp.Right)) and self.dialect == Dialect.DUCKDB:
+            # DuckDB's left(x, n) is substr(x, 1, n) for n >= 0, right(x, n) substr(x, -n) for n >= 1
+            what = "LEFT" if isinstance(node, exp.Left) else "RIGHT"
+            s = self._text(self.expr(node.this, env), what)
+            n = self._int_arg(node.expression, env, what)
+            if not isinstance(n, ir.Lit) or n.value is None or n.value < (0 if what == "LEFT" else 1):
+                raise Unsupported(f"{what} of a length that is not a literal {'≥ 0' if what == 'LEFT' else '≥ 1'}")
+            if what == "LEFT":
+                return ir.Func(FuncName.SUBSTR, (s, ir.Lit(1, "int"), n), "text")
+            return ir.Func(FuncName.SUBSTR, (s, ir.Lit(-n.value, "int")), "text")
         if isinstance(node, exp.StrPosition):
             if node.args.get("position") is not None or node.args.get("occurrence") is not None:
                 raise Unsupported("INSTR with a start position")
