@@ -117,12 +117,7 @@ def _shape(pattern: str, escape: str | None, any_: str, one: str, special: str) 
         if ch == one or (special and ch in special):
             return None
         if ch == any_:
-            if trail:
-                pass
-            elif not chars:
-                lead = True
-            else:
-                trail = True
+            trail, lead = trail or bool(chars), lead or not chars
         elif trail:
             return None  # a constant after the wildcard that follows another constant
         else:
