@@ -13,26 +13,27 @@ builds through `normalized`, which rewrites these predicates into one of
                         canonical integer literal becomes the integer comparison)
 
 all case-sensitive, NULL on a NULL `x` (so `NOT` keeps three-valued logic), with an empty
-`c` always written `CONTAINS(x, '')` (true on every non-NULL text). A case-folding LIKE
-(SQLite's LIKE, DuckDB's ILIKE) whose constant holds ASCII letters keeps its regular
-expression, in one normal form too: the pattern in lower case, with `%%` collapsed and the
-escape character `\\` used only where needed, the argument stripped of LOWER/UPPER (which fold
-only ASCII letters in SQLite, as LIKE does) — and `CONTAINS(LOWER(x), 'ab')`, say, is that LIKE.
+`c` always written `CONTAINS(x, '')` (true on every non-NULL text). SQLite's case-folding LIKE
+whose constant holds ASCII letters keeps its regular expression, in one normal form too: the
+pattern in lower case, with `%%` collapsed and the escape character `\\` used only where
+needed, the argument stripped of LOWER/UPPER (which fold only ASCII letters in SQLite, as LIKE
+does); `CONTAINS(LOWER(x), 'ab')` and `LOWER(x) = 'ab'`, say, are that LIKE. (DuckDB's
+`LEFT(x, n)` and `RIGHT(x, n)` are lowered as SUBSTR, so they meet these forms too.)
 
-The rewrites are exact on the values the verifier models (a column holds values of its kind;
-BLOBs are not modelled: a BLOB `x'35'` is not `LIKE '5'` in SQLite and `SUBSTR` of a BLOB is a
-BLOB). Where one is not exact, it does not fire:
+The rewrites are exact on the values the verifier models (a column holds values of its kind).
+BLOBs are not modelled: SQLite's LIKE and GLOB are false on a BLOB while INSTR reads its bytes,
+and SUBSTR of a BLOB is a BLOB. Where a rewrite is not exact, it does not fire:
 
 - a pattern with `_`/`?`/`[`, or with `%`/`*` between two constants, is left as it is;
-- SQLite's LIKE folds ASCII case, so a constant with ASCII letters keeps the case-folding form;
-  DuckDB's ILIKE folds every letter, so there a constant must be ASCII without letters;
+- SQLite's LIKE folds ASCII case only: a constant without ASCII letters gives the
+  case-sensitive forms, one with them the folded LIKE above; DuckDB's ILIKE folds every letter,
+  so there only a constant of ASCII non-letters gives a form (DuckDB's LIKE is case-sensitive);
 - `SUBSTR(x, 1, n) = c` only where n is the length of c; `SUBSTR(x, -n) = c` (or with
-  length n) only where n = len(c) ≥ 1; other start positions are left as they are;
-- `x LIKE 'c'` (no wildcard) is `x = 'c'` only where `x` always holds text: a TEXT column (an
-  INTEGER column holds integers, whose text `x LIKE '05'` never is though `x = '05'` is
-  `x = 5`; a column without a declared type may hold the integer 5, which is `LIKE '5'` but
-  not `= '5'`), an INTEGER written as text (`LIKE '5'` is then `x = 5`), or a function
-  that returns text;
+  length n) only where n = len(c) ≥ 1; other start positions and lengths are left as they are;
+- `x LIKE 'c'` (no wildcard) is `x = 'c'` only where `x` always holds text: a TEXT column, a
+  function that returns text, or an INTEGER's text (`n LIKE '5'` is `n = 5`; `n LIKE '05'`
+  stays, since `n = '05'` is `n = 5`, and 5 is not LIKE '05'). A column without a declared type
+  keeps its LIKE: SQLite may store the integer 5 there, which is `LIKE '5'` but not `= '5'`;
 - DuckDB's GLOB reads `\\` as an escape: a GLOB pattern with `\\` is left as it is there.
 
     >>> x = ir.Col(0, "text", "TEXT")
