@@ -27,6 +27,7 @@ from verify.errors import QueryError, Unsupported
 from verify.names import CmpMode, Dialect, FuncName
 from verify.schema import affinity_of
 from verify.scope import Env
+from verify.strpred import normalized
 
 _NUMERIC_AFFINITIES = ("INTEGER", "REAL", "NUMERIC")
 _SQLITE_NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -72,8 +73,10 @@ class ScalarLowering:
 
     def _like(self, node: exp.Expression, env: Env) -> ir.Expr:
         escape = None
+        escape_null = False  # `ESCAPE NULL` makes the result NULL
         if isinstance(node, exp.Escape):
             escape = self._literal_text(node.expression, "LIKE ... ESCAPE")
+            escape_null = escape is None
             node = node.this
         negate = bool(node.args.get("negate"))
         label = "GLOB" if isinstance(node, exp.Glob) else "ILIKE" if isinstance(node, exp.ILike) else "LIKE"
@@ -86,11 +89,13 @@ class ScalarLowering:
         pat = self.expr(node.expression, env)  # a literal, possibly SQLite's "double-quoted" one
         if not isinstance(pat, ir.Lit):
             raise Unsupported(f"a {label} pattern that is not a string literal")
-        if pat.value is None:
+        if pat.value is None or escape_null:
             result: ir.Expr = ir.Lit(None, "bool")
         else:
             pattern = pat.value if pat.kind == "text" else _sqlite_number_to_text(pat.value)
-            result = ir.Func(name, (arg, ir.Lit(pattern, "text"), ir.Lit(escape, "text")), "bool")
+            # one normal form for the predicates LIKE/GLOB share with INSTR and SUBSTR
+            result = normalized(ir.Func(name, (arg, ir.Lit(pattern, "text"), ir.Lit(escape, "text")), "bool"),
+                                self.dialect)
         return ir.Not(result) if negate else result
 
     def _string_function(self, node: exp.Expression, env: Env) -> ir.Expr | None:
@@ -100,6 +105,16 @@ class ScalarLowering:
             start = self._int_arg(node.args.get("start"), env, "SUBSTR")
             length = self._int_arg(node.args.get("length"), env, "SUBSTR")
             return ir.Func(FuncName.SUBSTR, (s, start) + ((length,) if length is not None else ()), "text")
+        if isinstance(node, (exp.Left, exp.Right)) and self.dialect == Dialect.DUCKDB:
+            # DuckDB's left(x, n) is substr(x, 1, n) for n >= 0, right(x, n) substr(x, -n) for n >= 1
+            what = "LEFT" if isinstance(node, exp.Left) else "RIGHT"
+            s = self._text(self.expr(node.this, env), what)
+            n = self._int_arg(node.expression, env, what)
+            if not isinstance(n, ir.Lit) or n.value is None or n.value < (0 if what == "LEFT" else 1):
+                raise Unsupported(f"{what} of a length that is not a literal {'≥ 0' if what == 'LEFT' else '≥ 1'}")
+            if what == "LEFT":
+                return ir.Func(FuncName.SUBSTR, (s, ir.Lit(1, "int"), n), "text")
+            return ir.Func(FuncName.SUBSTR, (s, ir.Lit(-n.value, "int")), "text")
         if isinstance(node, exp.StrPosition):
             if node.args.get("position") is not None or node.args.get("occurrence") is not None:
                 raise Unsupported("INSTR with a start position")
@@ -226,6 +241,11 @@ class ScalarLowering:
         return ir.Arith(op, a, b, kind)
 
     def _cmp(self, op: str, a: ir.Expr, b: ir.Expr, cast_text: bool = True) -> ir.Expr:
+        """A comparison (`_affinity_cmp`), string predicates in their normal form
+        (`verify.strpred`: `INSTR(x, 'c') > 0` is `x` contains 'c')."""
+        return normalized(self._affinity_cmp(op, a, b, cast_text), self.dialect)
+
+    def _affinity_cmp(self, op: str, a: ir.Expr, b: ir.Expr, cast_text: bool = True) -> ir.Expr:
         """A comparison, with SQLite's affinity rules decided here, statically. DuckDB casts a
         text to an integer for `=` and `<>` (also in CASE, NULLIF and IN lists; `cast_text`
         False: an IN subquery, where it refuses) and refuses to order a text against a number."""
