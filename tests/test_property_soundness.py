@@ -396,6 +396,12 @@ fact_shapes = [
      "SELECT v FROM q WHERE v {op} {v}", False),
     ("SELECT q.v, r.name FROM q JOIN p ON q.pid = p.id JOIN p AS r ON q.v = r.id",  # another parent row
      "SELECT q.v, p.name FROM q JOIN p ON q.pid = p.id WHERE q.v = q.pid", False),
+    # ORDER BY without LIMIT below a join or an aggregate (`unlimited_sort_dropped`)
+    ("SELECT x.v, p.name FROM (SELECT * FROM q WHERE v {op} {v} ORDER BY v DESC) AS x JOIN p ON x.pid = p.id",
+     "SELECT q.v, p.name FROM q JOIN p ON q.pid = p.id WHERE q.v {op} {v}", True),
+    ("SELECT SUM(v), COUNT(*) FROM (SELECT v FROM q ORDER BY pid)", "SELECT SUM(v), COUNT(*) FROM q", True),
+    ("SELECT x.v, p.name FROM (SELECT * FROM q ORDER BY v DESC LIMIT 2) AS x JOIN p ON x.pid = p.id",  # LIMIT
+     "SELECT q.v, p.name FROM q JOIN p ON q.pid = p.id", False),
 ]
 
 

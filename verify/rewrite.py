@@ -120,6 +120,52 @@ def aggregate_of_nothing(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return ir.Values(rel.columns, (tuple(row),))
 
 
+def unlimited_sort_dropped(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An ORDER BY without LIMIT or OFFSET below a join, a UNION ALL or an order-blind aggregate is left out.
+
+    Such an ORDER BY only orders rows; a join, a UNION ALL and an aggregate whose values do not
+    depend on the order of its rows (no bare column, no ANY_VALUE) read their inputs as bags,
+    so their result is the same bag either way. The ORDER BY may sit under filters and
+    projections (which keep the rows' order for it to matter only there).
+
+        >>> from verify.rules import demo
+        >>> print(demo("unlimited_sort_dropped",
+        ...            "SELECT t.a, p.name FROM (SELECT * FROM t ORDER BY b) AS t JOIN p ON t.a = p.id"))
+        Project a, name
+          Join inner ON a = id
+            Project a, b
+              Scan t(a, b)
+            Scan p(id, name, g)
+    """
+    if isinstance(rel, ir.Join):
+        fields: tuple[str, ...] = ("left", "right")
+    elif isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
+        fields = ("left", "right")
+    elif isinstance(rel, ir.Aggregate) and not any(
+            isinstance(i, ir.Bare) or (isinstance(i, ir.Agg) and i.func == "any_value") for i in rel.items):
+        fields = ("input",)
+    else:
+        return None
+    changes = {}
+    for name in fields:
+        child = getattr(rel, name)
+        unsorted = _without_unlimited_sort(child)
+        if unsorted is not child:
+            changes[name] = unsorted
+    return replace(rel, **changes) if changes else None
+
+
+def _without_unlimited_sort(rel: ir.Rel) -> ir.Rel:
+    """`rel` with the ORDER BY (no LIMIT, no OFFSET) it ends in, under filters and projections
+    without subqueries, removed; `rel` itself when there is none."""
+    if isinstance(rel, ir.Sort) and rel.limit is None and not rel.offset:
+        return rel.input
+    if isinstance(rel, ir.Filter) and plain((rel.cond,)) or isinstance(rel, ir.Project) and plain(rel.exprs):
+        inner = _without_unlimited_sort(rel.input)
+        return rel if inner is rel.input else replace(rel, input=inner)
+    return rel
+
+
 def except_of_itself(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """`X EXCEPT [ALL] X`, or an EXCEPT of an always empty input, is empty.
 

@@ -60,6 +60,7 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("correlation_as_in_columns", decorrelate.correlation_as_in_columns, ("plan",)),
     Rule("in_subquery_as_join", keyed.in_subquery_as_join, ("plan",)),
+    Rule("unlimited_sort_dropped", rewrite.unlimited_sort_dropped, ("plan",)),
     Rule("unused_left_join_removed", keyed.unused_left_join_removed, ("plan",)),
     Rule("key_self_join_removed", keyed.key_self_join_removed, ("plan",)),
     Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
