@@ -402,6 +402,16 @@ fact_shapes = [
     ("SELECT SUM(v), COUNT(*) FROM (SELECT v FROM q ORDER BY pid)", "SELECT SUM(v), COUNT(*) FROM q", True),
     ("SELECT x.v, p.name FROM (SELECT * FROM q ORDER BY v DESC LIMIT 2) AS x JOIN p ON x.pid = p.id",  # LIMIT
      "SELECT q.v, p.name FROM q JOIN p ON q.pid = p.id", False),
+    # a projection of an outer join's input computed above the join (`projection_above_join`)
+    ("SELECT COUNT(*), CASE WHEN q.v < {v} THEN -q.v ELSE q.v END FROM p LEFT JOIN q ON p.id = q.pid "
+     "GROUP BY CASE WHEN q.v < {v} THEN -q.v ELSE q.v END",
+     "SELECT COUNT(*), x.e FROM p LEFT JOIN (SELECT pid, CASE WHEN v < {v} THEN -v ELSE v END AS e FROM q) AS x "
+     "ON p.id = x.pid GROUP BY x.e", True),
+    ("SELECT p.g, q.v + 1 FROM q FULL JOIN p ON q.pid = p.id WHERE p.g {op} {v} OR q.v IS NULL",
+     "SELECT y.g, x.w FROM (SELECT pid, v + 1 AS w FROM q) AS x FULL JOIN (SELECT id, g FROM p) AS y "
+     "ON x.pid = y.id WHERE y.g {op} {v} OR x.w IS NULL", True),
+    ("SELECT p.name, COALESCE(q.v, 0) FROM p LEFT JOIN q ON p.id = q.pid",      # 0 where q pads NULL
+     "SELECT p.name, x.c FROM p LEFT JOIN (SELECT pid, COALESCE(v, 0) AS c FROM q) AS x ON p.id = x.pid", False),
 ]
 
 

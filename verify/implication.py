@@ -72,6 +72,18 @@ def rejects_nulls(cond: ir.Expr, columns, padded) -> bool:
         return False
 
 
+def null_on_nulls(e: ir.Expr, columns) -> bool:
+    """`e` is NULL on the row whose `columns` are all NULL (an outer join's padding)."""
+    enc = Encoder(Schema(tables=[]), 0)
+    try:
+        value = enc.expr(e, [null_of(c.kind) for c in columns], ())
+        s = z3.Solver()
+        s.add(*enc.side, z3.Not(value.null))
+        return check_with_deadline(s, 1.0) == z3.unsat
+    except Exception:  # noqa: BLE001 - an expression this check cannot encode: no rewrite
+        return False
+
+
 def solver_kind(kind: str) -> str:
     """The kind the solver gives a value of `kind` (the NULL literal's kind is an integer's)."""
     return "int" if kind == "null" else kind

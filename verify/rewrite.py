@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from verify import ir
 from verify.blocks import deterministic, map_cols, plain, same_plan, shift, substitute
 from verify.facts import EXACT_KINDS, conjuncts, constant_of, equated_columns, moved, row_facts
-from verify.implication import always_empty, rejects_nulls
+from verify.implication import always_empty, null_on_nulls, rejects_nulls
 from verify.schema import Schema
 
 
@@ -164,6 +164,56 @@ def _without_unlimited_sort(rel: ir.Rel) -> ir.Rel:
         inner = _without_unlimited_sort(rel.input)
         return rel if inner is rel.input else replace(rel, input=inner)
     return rel
+
+
+def projection_above_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A projection of a join's input is computed above the join, where the rows it pads would be NULL either way.
+
+    Each joined row carries one row of each input, so a value computed from one input's row is
+    the same computed before or after the join, and the join's condition reads it as the
+    expression itself. On the side an outer join pads with NULLs the projection moves only when
+    each of its expressions is NULL on an all-NULL row (as the padding is).
+
+        >>> from verify.rules import demo
+        >>> print(demo("projection_above_join",
+        ...            "SELECT x.s, p.name FROM (SELECT a, a + b AS s FROM t) AS x LEFT JOIN p ON x.a = p.id"))
+        Project s, name
+          Project a, (a + b) AS s, id, name, g
+            Join left ON a = id
+              Scan t(a, b)
+              Scan p(id, name, g)
+    """
+    if not isinstance(rel, ir.Join) or rel.kind not in ("inner", "cross", "left", "right", "full"):
+        return None
+    join: ir.Join = rel
+    above: tuple[ir.Expr, ...] | None = None  # the projection over `join`, once one moved up
+    for side in ("left", "right"):
+        child = getattr(join, side)
+        if not isinstance(child, ir.Project) or not plain(child.exprs):
+            continue
+        padded = join.kind == "full" or join.kind == ("left" if side == "right" else "right")
+        if padded and not all(null_on_nulls(e, child.input.columns) for e in child.exprs):
+            continue
+        lifted = _projection_lifted(join, side, child)
+        above = lifted.exprs if above is None else tuple(substitute(e, list(lifted.exprs)) for e in above)
+        join = lifted.input
+    return None if above is None else ir.Project(rel.columns, join, above)
+
+
+def _projection_lifted(j: ir.Join, side: str, child: ir.Project) -> ir.Project:
+    """`j` with the projection `child` (its `side` input) applied above it (`projection_above_join`)."""
+    inner = child.input
+    nl = len(j.left.columns)
+    if side == "left":
+        width = len(inner.columns)
+        exprs = list(child.exprs) + [ir.Col(width + i, c.kind, c.affinity) for i, c in enumerate(j.right.columns)]
+        joined = ir.Join(inner.columns + j.right.columns, j.kind, inner, j.right, None)
+    else:
+        exprs = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(j.left.columns)] + [shift(e, nl)
+                                                                                          for e in child.exprs]
+        joined = ir.Join(j.left.columns + inner.columns, j.kind, j.left, inner, None)
+    cond = None if j.cond is None else substitute(j.cond, exprs)
+    return ir.Project(j.columns, replace(joined, cond=cond), tuple(exprs))
 
 
 def except_of_itself(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
