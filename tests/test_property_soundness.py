@@ -412,6 +412,16 @@ fact_shapes = [
      "ON x.pid = y.id WHERE y.g {op} {v} OR x.w IS NULL", True),
     ("SELECT p.name, COALESCE(q.v, 0) FROM p LEFT JOIN q ON p.id = q.pid",      # 0 where q pads NULL
      "SELECT p.name, x.c FROM p LEFT JOIN (SELECT pid, COALESCE(v, 0) AS c FROM q) AS x ON p.id = x.pid", False),
+    # GROUP BY without aggregates, UNION, and sets of a UNION ALL (`grouping_without_aggregates_as_distinct`,
+    # `union_as_distinct_union_all`, `duplicates_dropped_below_set_reader`)
+    ("SELECT DISTINCT pid FROM q WHERE v {op} {v}", "SELECT pid FROM q WHERE v {op} {v} GROUP BY pid", True),
+    ("SELECT pid FROM q UNION SELECT g FROM p WHERE g {op} {v}",
+     "SELECT pid FROM (SELECT pid FROM q UNION ALL SELECT g FROM p WHERE g {op} {v}) GROUP BY pid", True),
+    ("SELECT pid FROM q WHERE v = {v} UNION ALL SELECT pid FROM q UNION SELECT g FROM p",
+     "SELECT pid FROM q WHERE v = {v} UNION SELECT pid FROM q UNION SELECT g FROM p", True),
+    ("SELECT pid FROM q UNION ALL SELECT g FROM p",                              # copies kept
+     "SELECT pid FROM q UNION SELECT g FROM p", False),
+    ("SELECT pid, COUNT(*) FROM q GROUP BY pid", "SELECT DISTINCT pid, 1 FROM q", False),
 ]
 
 

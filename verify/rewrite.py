@@ -216,6 +216,52 @@ def _projection_lifted(j: ir.Join, side: str, child: ir.Project) -> ir.Project:
     return ir.Project(j.columns, replace(joined, cond=cond), tuple(exprs))
 
 
+def grouping_without_aggregates_as_distinct(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A GROUP BY without aggregates is the DISTINCT rows of its keys.
+
+    Both keep one row per group of rows whose keys are equal (NULLs together); where equal values
+    of the keys' kinds are identical (integers, text, dates, booleans) which row stands for the
+    group does not matter.
+
+        >>> from verify.rules import demo
+        >>> print(demo("grouping_without_aggregates_as_distinct", "SELECT a FROM t WHERE b > 1 GROUP BY a"))
+        Project _key0 AS a
+          Distinct
+            Project a AS _key0
+              Filter b > 1
+                Scan t(a, b)
+    """
+    if not isinstance(rel, ir.Aggregate) or not rel.grouped or rel.items or not rel.keys:
+        return None
+    if not plain(rel.keys) or any(k.kind not in IDENTICAL_WHEN_EQUAL for k in rel.keys):
+        return None
+    keys = ir.Project(rel.columns, rel.input, rel.keys)
+    return ir.Distinct(rel.columns, keys)
+
+
+def union_as_distinct_union_all(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """`A UNION B` is the DISTINCT rows of `A UNION ALL B`.
+
+    UNION keeps one row of each group of equal rows (NULLs together) of both inputs, as DISTINCT
+    does of their concatenation; where equal values of the columns' kinds are identical
+    (integers, text, dates, booleans) which row stands for a group does not matter.
+
+        >>> from verify.rules import demo
+        >>> print(demo("union_as_distinct_union_all", "SELECT a FROM t UNION SELECT id FROM p"))
+        Distinct
+          Union all
+            Project a
+              Scan t(a, b)
+            Project id
+              Scan p(id, name, g)
+    """
+    if not isinstance(rel, ir.SetOp) or rel.op != "union" or rel.all:
+        return None
+    if any(c.kind not in IDENTICAL_WHEN_EQUAL for c in rel.columns):
+        return None
+    return ir.Distinct(rel.columns, replace(rel, all=True))
+
+
 def except_of_itself(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """`X EXCEPT [ALL] X`, or an EXCEPT of an always empty input, is empty.
 
@@ -541,8 +587,8 @@ def _set_reader(rel: ir.Rel) -> ir.Rel | None:
 
 def _set_input(rel: ir.Rel) -> ir.Rel:
     """`rel`, which its consumer reads as a set, without the DISTINCTs (and GROUP BYs without
-    aggregates) under projections, filters and joins: they only remove copies of rows, and a
-    copy changes no set built above them.
+    aggregates) under projections, filters, joins and UNION ALL: they only remove copies of
+    rows, and a copy changes no set built above them.
 
         SELECT DISTINCT x.a FROM (SELECT DISTINCT a, b FROM t) AS x JOIN u ON x.b = u.b
             = SELECT DISTINCT t.a FROM t JOIN u ON t.b = u.b
@@ -555,8 +601,9 @@ def _set_input(rel: ir.Rel) -> ir.Rel:
     if isinstance(rel, (ir.Project, ir.Filter)) and plain(rel.exprs if isinstance(rel, ir.Project) else (rel.cond,)):
         inner = _set_input(rel.input)
         return replace(rel, input=inner) if inner is not rel.input else rel
-    if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left", "full") and plain(
-            () if rel.cond is None else (rel.cond,)):
+    joined = isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left", "full") and plain(
+        () if rel.cond is None else (rel.cond,))
+    if joined or isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:  # a set of the union: of each branch
         left, right = _set_input(rel.left), _set_input(rel.right)
         return replace(rel, left=left, right=right) if (left, right) != (rel.left, rel.right) else rel
     return rel

@@ -66,6 +66,8 @@ RULES: tuple[Rule, ...] = (
     Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
     Rule("partial_aggregates_merged", rewrite.partial_aggregates_merged, ("plan", "level"), top_down=True),
     Rule("grouped_by_key", keyed.grouped_by_key, ("plan",)),
+    Rule("grouping_without_aggregates_as_distinct", rewrite.grouping_without_aggregates_as_distinct, ("plan",)),
+    Rule("union_as_distinct_union_all", rewrite.union_as_distinct_union_all, ("plan",)),
     Rule("projection_above_join", rewrite.projection_above_join, ("plan",)),
     Rule("key_filter_below_aggregate", rewrite.key_filter_below_aggregate, ("level",), then="again"),
     Rule("constant_group_key", rewrite.constant_group_key, ("level",)),
