@@ -702,11 +702,8 @@ class Encoder:
 
     def _no_div_zero(self, b: V) -> None:
         """DuckDB's x / 0 is an infinity (or NaN), which no real number stands for: the encoding
-        cannot over-approximate it, so without `no_division_by_zero` the division is not
-        modelled (the pair gets the random pass on the engine)."""
-        if not self.assume_named("no_division_by_zero", z3.Or(b.null, as_real(b) != 0)):
-            raise Unsupported("DuckDB division by a value that may be 0 (infinity is not modelled; "
-                              "--assume no_division_by_zero)")
+        has no over-approximation of it, so `no_division_by_zero` is asserted in every mode."""
+        self.assume_named("no_division_by_zero", z3.Or(b.null, as_real(b) != 0))
 
     def _func(self, e: ir.Func, row, outer) -> V:
         args = [self.expr(a, row, outer) for a in e.args]
