@@ -833,21 +833,23 @@ class Encoder:
         clock_time = self.now is not None and s is self.now and self.policy.allows("clock")
         modelled = z3.InRe(s.v, strings.TIME_VALUE)
         exact_region = z3.Or(s.null, modelled, z3.Not(strings.date_parseable(s.v)))
-        if not clock_time:
-            self.assume_named("date_text", strings.date_assumption(s), evidence, search=exact_region)
+        # asserted, the assumption makes the exact part the whole domain: no guard is needed
+        assumed = clock_time or self.assume_named("date_text", strings.date_assumption(s), evidence,
+                                                  search=exact_region)
         fmt = e.args[0].value if name in (FuncName.STRFTIME, FuncName.STRFTIME_NUM) else None
         if name == FuncName.STRFTIME:
             exact = strings.strftime(fmt, s)
         elif name == FuncName.STRFTIME_NUM:
             exact = strings.strftime_number(fmt, s)
         elif name == FuncName.JULIANDAY:
-            self.assume_named("whole_seconds", strings.fraction_free(s), evidence)
+            if not clock_time:  # `strings.INSTANT` has whole seconds
+                assumed = self.assume_named("whole_seconds", strings.fraction_free(s), evidence) and assumed
             modelled = z3.And(modelled, z3.Not(z3.Contains(s.v, z3.StringVal("."))))
             exact = strings.julianday(s)
         else:
             exact = {FuncName.DATE: strings.date_fn, FuncName.DATETIME: strings.datetime_fn,
                      FuncName.TIME: strings.time_fn}[name](s)
-        if clock_time and name != FuncName.JULIANDAY:  # `strings.INSTANT` lies inside TIME_VALUE
+        if assumed:
             return exact
         label = f"{name}[{fmt}]" if fmt is not None else str(name)
         return strings.guarded(s, modelled, exact, label)
