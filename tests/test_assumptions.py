@@ -188,3 +188,14 @@ def test_encoding_gives_null_exactly_outside_the_parseable_texts(expr, text):
     s.add(*enc.side, *enc.assumptions, row[1].v == z3.StringVal(text), z3.Not(row[1].null), z3.Not(v.null))
     assert s.check() == z3.unsat
     assert DATE_NOTE not in enc.assumption_notes
+
+
+def test_a_literal_that_is_no_valid_date_is_not_assumed_one():
+    """'00:00' is no `YYYY-MM-DD` text: assuming it were (as `date_text` did for every argument)
+    contradicts itself, and any pair was then "proved" (BIRD dev question 942)."""
+    schema = schema_from_ddl("CREATE TABLE u (id INTEGER PRIMARY KEY, d DATE);")
+    gold = "SELECT id FROM u WHERE strftime('%s', d) - strftime('%s', '00:00') > 5"
+    v = check_pair(gold, "SELECT id FROM u WHERE 0", schema=schema, bound=2, timeout=30)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT, v.reason
+    v = check_pair(gold, "SELECT id FROM u WHERE 0", schema=schema, bound=2, timeout=30, assume=["date_text"])
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT, v.reason

@@ -833,16 +833,19 @@ class Encoder:
         clock_time = self.now is not None and s is self.now and self.policy.allows("clock")
         modelled = z3.InRe(s.v, strings.TIME_VALUE)
         exact_region = z3.Or(s.null, modelled, z3.Not(strings.date_parseable(s.v)))
+        # a literal is what it is: assuming it a valid date when it is not ('00:00') would make
+        # every proof vacuous; its value is decided by the guarded encoding itself
+        literal = z3.is_string_value(s.v) and z3.is_false(s.null)
         # asserted, the assumption makes the exact part the whole domain: no guard is needed
-        assumed = clock_time or self.assume_named("date_text", strings.date_assumption(s), evidence,
-                                                  search=exact_region)
+        assumed = clock_time or (not literal and self.assume_named("date_text", strings.date_assumption(s), evidence,
+                                                                   search=exact_region))
         fmt = e.args[0].value if name in (FuncName.STRFTIME, FuncName.STRFTIME_NUM) else None
         if name == FuncName.STRFTIME:
             exact = strings.strftime(fmt, s)
         elif name == FuncName.STRFTIME_NUM:
             exact = strings.strftime_number(fmt, s)
         elif name == FuncName.JULIANDAY:
-            if not clock_time:  # `strings.INSTANT` has whole seconds
+            if not (clock_time or literal):  # `strings.INSTANT` has whole seconds
                 assumed = self.assume_named("whole_seconds", strings.fraction_free(s), evidence) and assumed
             modelled = z3.And(modelled, z3.Not(z3.Contains(s.v, z3.StringVal("."))))
             exact = strings.julianday(s)
