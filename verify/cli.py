@@ -7,7 +7,7 @@
     verify assumptions
     verify version
 
-`make_app` builds the root `verify` app with these two commands; the top-level `sqlwitness_cli`
+`make_app` builds the root `verify` app with these commands; the top-level `sqlwitness_cli`
 module adds the other packages' commands to it and passes in the `PairConstraints` through which
 `verify pair --constraints/--mine` applies constraints (this package imports none of the packages
 built on it).

@@ -19,6 +19,7 @@ Example: is there a database with at most 2 rows where `a > 1` and `a >= 2` diff
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 
@@ -854,11 +855,27 @@ class Encoder:
                      FuncName.TIME: strings.time_fn}[name](s)
         if assumed:
             return exact
+        if literal and not z3.is_true(z3.simplify(modelled)):
+            return _sqlite_date_value(name, fmt, s.v.as_string(), exact.kind)
         label = f"{name}[{fmt}]" if fmt is not None else str(name)
         return strings.guarded(s, modelled, exact, label)
 
 
 # ----------------------------------------------------------------------------- helpers
+def _sqlite_date_value(name: FuncName, fmt: str | None, text: str, kind: str) -> V:
+    """A date function of a literal the encoding does not model ('00:00', '2021-02-30'), as
+    SQLite computes it: a constant (the engine that confirms counterexamples is this SQLite)."""
+    sql = {FuncName.STRFTIME: "strftime(?, ?)", FuncName.STRFTIME_NUM: "strftime(?, ?)",
+           FuncName.DATE: "date(?)", FuncName.DATETIME: "datetime(?)", FuncName.TIME: "time(?)",
+           FuncName.JULIANDAY: "julianday(?)"}[name]
+    params = (fmt, text) if fmt is not None else (text,)
+    with sqlite3.connect(":memory:") as con:
+        value = con.execute(f"SELECT {sql}", params).fetchone()[0]
+    if value is not None and name == FuncName.STRFTIME_NUM:
+        value = int(value)
+    return const(value, kind)
+
+
 _LATERAL = (JoinKind.LATERAL, JoinKind.LATERAL_LEFT)
 _HAS_DIGIT = z3.Concat(z3.Full(z3.ReSort(z3.StringSort())), z3.Range("0", "9"), z3.Full(z3.ReSort(z3.StringSort())))
 # the texts SQLite stores: no NUL, no lone surrogate (z3's characters go up to U+2FFFF)
