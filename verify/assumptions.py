@@ -57,7 +57,7 @@ class Assumption:
         elif self.default:
             when = "on by default, off with --strict"
         elif self.evidence:
-            when = f"off unless {self.evidence}"
+            when = f"off unless {self.evidence} (or --assume)"
         else:
             when = "off unless --assume"
         return f"{self.name}: {self.note} [{when}]"
