@@ -56,6 +56,37 @@ def verieql(
     run(data, suite, None if bound == "auto" else int(bound), timeout, workers, limit, out, Console())
 
 
+@bench_app.command("sqlsolver")
+def sqlsolver(
+    suite: list[str] = typer.Option(["calcite", "tpch"], "--suite", help="calcite and/or tpch"),
+    data: Path = typer.Option(DEFAULT_DATA / "sqlsolver", help="folder with SQLSolver's JSON-lines files and schemas"),
+    bound: int = typer.Option(4, "--bound", "-k", help="rows per table for the bounded search"),
+    timeout: float = typer.Option(60.0, help="seconds per pair"),
+    workers: int = typer.Option(2, help="pairs verified in parallel"),
+    limit: int | None = typer.Option(None, help="only the first N pairs of each suite"),
+    recheck: int = typer.Option(0, "--recheck", help="re-run every every-size proof on N random databases "
+                                                      "larger than the bound (0: no re-check)"),
+    out: Path | None = typer.Option(None, help="write one JSON record per pair here"),
+) -> None:
+    """Run SQLSolver's Calcite and TPC-H suites (DuckDB dialect): per pair the verdict, whether
+    the proof covers every database size, and what blocks the pairs that are not proved so."""
+    from benchmarks.sqlsolver import SUITES, run
+
+    _check(bound=bound, timeout=timeout, workers=workers, limit=limit)
+    for s in suite:
+        if s not in SUITES:
+            raise typer.BadParameter(f"unknown suite {s!r}; choose from {', '.join(SUITES)}")
+    if recheck < 0 or recheck > 100_000:
+        raise typer.BadParameter(f"--recheck must be between 0 and 100000, not {recheck}")
+    if not data.is_dir():
+        raise typer.BadParameter(f"no such folder: {data}")
+    try:
+        run(data, suite, bound=bound, timeout=timeout, workers=workers, limit=limit, recheck_n=recheck, out=out,
+            console=Console())
+    except (FileNotFoundError, ValueError) as e:
+        raise typer.BadParameter(str(e)) from None
+
+
 @bench_app.command("coverage")
 def coverage(
     benchmark: str = typer.Option(..., "--benchmark", help="spider or bird"),

@@ -13,6 +13,11 @@ For every (question, system) pair:
    official metric would reject the prediction.
 3. **Verified accuracy** = EX-accepted and not refuted (`not_equivalent`); `unknown`,
    `unsupported`, `nondeterministic` and timeouts are counted but not subtracted.
+   **Proved accuracy** = EX-accepted and proved at least up to the requested bound (strength
+   `every_size` or `up_to_k`, `verify.verdict.Strength`): proved ≤ truth ≤ verified. The verified
+   pairs are counted by strength: `every_size`, `up_to_k`, `below_k` (proved only below the
+   bound: the search stopped early), `undecided`, and `strength_unknown` (rows of a store
+   written before strengths were recorded).
 
 Questions without a database (Spider's wta_1) are excluded (`database_missing`). When a dev
 set has no databases at all (BIRD offline), EX is unavailable and every pair is verified
@@ -44,7 +49,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from benchmarks.datasets import Dataset, Question, load_dataset, load_schema_cached
 from benchmarks.predictions import align, load_predictions
 from benchmarks.store import ResultKey, ResultRow, RunStore, VerificationRow, ExecutionRow, normalize_sql, sql_hash, text_hash
-from verify.verdict import VerdictKind
+from benchmarks.store import NOT_VERIFIED, strength_of_outcome
+from verify.verdict import Strength, VerdictKind
 
 REFUTED = "refuted"
 UNREALISTIC = "refuted only by unrealistic data"  # reason prefix: not refuted under --constraints
@@ -206,8 +212,20 @@ def _verify_once(task: VerifyTask, hints: list[dict] | None = None) -> dict:
             verdict = "unknown"
             reason = (f"the verifier's counterexample differs only in a way the {task.flavour} metric ignores "
                       f"(column order, duplicates or row order); {reason}").rstrip("; ")
+    strength = v.strength.value if verdict == v.verdict.value else Strength.UNDECIDED.value
     return {"verdict": verdict, "reason": reason, "counterexample": cex,
-            "seconds": round(time.monotonic() - t0, 3), "bound": v.bound, "complete": v.complete}
+            "seconds": round(time.monotonic() - t0, 3), "bound": v.bound, "complete": v.complete,
+            "strength": strength, "proved_bound": _proved_bound(v)}
+
+
+def _proved_bound(v: Any) -> int | None:
+    """The largest k (rows per table) `v`'s proof covers; None when nothing was proved or the
+    proof holds for every size."""
+    if v.complete:
+        return None
+    if v.verdict == VerdictKind.EQUIVALENT:
+        return v.bound
+    return max(v.proof.bounds) if v.proof is not None and v.proof.bounds else None
 
 
 def _verify_with_constraints(task: VerifyTask) -> dict:
@@ -309,7 +327,8 @@ def judge_pair(gold: str, pred: str, *, db_path: str | Path | None, db_id: str, 
                                 random_budget=random_budget, minimize=minimize, flavour=flavour))
     outcome = OUTCOME_OF_VERDICT.get(v["verdict"], "error")
     return {"ex": ex, "ex_error": ex_error, "verdict": v["verdict"], "reason": v["reason"],
-            "counterexample": v["counterexample"], "outcome": outcome, "verified": outcome != REFUTED}
+            "counterexample": v["counterexample"], "outcome": outcome, "verified": outcome != REFUTED,
+            "strength": v.get("strength") or strength_of_outcome(outcome)}
 
 
 def permute_columns(sql: str, perm: list[int]) -> str | None:
@@ -367,7 +386,8 @@ class SystemSummary(BaseModel):
     drop: float | None = None  # percentage points
     rank_ex: int | None = None
     rank_verified: int | None = None
-    proved: int = 0
+    proved: int = Field(default=0, description="verified pairs proved at least up to the requested bound "
+                                               "(every_size + up_to_k)")
     refuted: int = 0
     refuted_by_database: int = 0
     unknown: int = 0
@@ -377,6 +397,14 @@ class SystemSummary(BaseModel):
     timeout: int = 0
     gold_failed: int = 0
     unrealistic_only: int = Field(default=0, description=f"proved with --constraints, {UNREALISTIC} without")
+    proved_acc: float | None = Field(default=None, description="% of questions EX-accepted (with EX) and proved "
+                                                               "at least up to the requested bound")
+    every_size: int = Field(default=0, description="verified pairs proved for databases of every size")
+    up_to_k: int = Field(default=0, description="verified pairs proved up to the requested bound")
+    below_k: int = Field(default=0, description="verified pairs proved only below the requested bound")
+    undecided: int = Field(default=0, description="verified pairs neither proved nor refuted")
+    strength_unknown: int = Field(default=0, description="verified pairs of a store written before strengths "
+                                                         "were recorded")
     by_difficulty: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
@@ -400,6 +428,11 @@ def _rank(values: dict[str, float | None]) -> dict[str, int | None]:
     return {k: (None if v is None else 1 + sum(1 for w in vals if w > v + 1e-12)) for k, v in values.items()}
 
 
+_PROVED = (Strength.EVERY_SIZE.value, Strength.UP_TO_K.value)  # proved at least up to the requested bound
+_STRENGTH_FIELD = {Strength.EVERY_SIZE.value: "every_size", Strength.UP_TO_K.value: "up_to_k",
+                   Strength.BELOW_K.value: "below_k", Strength.UNDECIDED.value: "undecided"}
+
+
 def summarize(records: list[ResultRow], systems: list[str], ex_available: bool) -> list[SystemSummary]:
     out = []
     for name in systems:
@@ -410,21 +443,27 @@ def summarize(records: list[ResultRow], systems: list[str], ex_available: bool) 
             # counted only where the constraints prove the pair (early 0.2.0 runs gave the reason
             # to pairs left unknown too)
             s.unrealistic_only += o == "verified" and (r.reason or "").startswith(UNREALISTIC)
-            if o == "verified":
-                s.proved += r.verdict == VerdictKind.EQUIVALENT
-            elif o == REFUTED:
+            strength = r.strength or strength_of_outcome(o)
+            counted = bool(o != REFUTED and strength != NOT_VERIFIED and (r.ex or not ex_available))
+            if counted:  # the verified pairs, by strength
+                field_name = _STRENGTH_FIELD.get(strength, "strength_unknown")
+                setattr(s, field_name, getattr(s, field_name) + 1)
+            if o == REFUTED:
                 s.refuted += 1
             elif o == "refuted_by_database":
                 s.refuted_by_database += 1
             elif o in ("unknown", "unsupported", "nondeterministic", "error", "timeout", "gold_failed"):
                 setattr(s, o, getattr(s, o) + 1)
             d = s.by_difficulty.setdefault(r.difficulty or "unknown", {"questions": 0, "ex": 0, "verified": 0,
-                                                                         "refuted": 0})
+                                                                         "refuted": 0, "proved": 0})
             d["questions"] += 1
             d["refuted"] += o == REFUTED
+            d["proved"] += counted and strength in _PROVED
             if ex_available and r.ex:
                 d["ex"] += 1
                 d["verified"] += o != REFUTED
+        s.proved = s.every_size + s.up_to_k
+        s.proved_acc = 100 * s.proved / max(s.questions, 1)
         if ex_available:
             s.ex = sum(1 for r in rows if r.ex)
             s.verified = s.ex - s.refuted
@@ -490,7 +529,7 @@ class _EvalRun:
     def row(self, p: _Pair, **fields: Any) -> ResultRow:
         """The result row of `p` with `fields` (outcome, EX, verdict, ...)."""
         return ResultRow(**p.key.model_dump(), db_id=p.q.db_id, difficulty=p.q.difficulty, status=p.q.status,
-                         gold_sql=p.q.gold_sql, pred_sql=p.pred, **fields)
+                         gold_sql=p.q.gold_sql, pred_sql=p.pred, **{"strength": NOT_VERIFIED, **fields})
 
 
 def run_evaluation(cfg: EvalConfig, prediction_files: list[tuple[str | None, Path]], *, store: RunStore,
@@ -634,13 +673,18 @@ def _verification_stage(run: _EvalRun, prog: Progress | LogProgress) -> None:
             outcome = "timeout" if v.verdict == "timeout" else OUTCOME_OF_VERDICT.get(v.verdict, VerdictKind.ERROR)
             store.stage_result(run.row(a.pair, ex=a.ex, ex_error=a.ex_error, verdict=v.verdict, reason=v.reason,
                                        counterexample=v.counterexample, outcome=outcome,
-                                       seconds=round(a.ex_seconds + v.seconds, 3)))
+                                       seconds=round(a.ex_seconds + v.seconds, 3),
+                                       strength=v.strength or strength_of_outcome(outcome),
+                                       proved_bound=v.proved_bound))
 
-    cached_v = store.verifications(list(vtasks))
+    # a proof stored before strengths were recorded is done again, to learn how far it reached
+    cached_v = {k: v for k, v in store.verifications(list(vtasks)).items()
+                if v.strength is not None or v.verdict != VerdictKind.EQUIVALENT}
     for vkey, v in cached_v.items():
         finish(vkey, v)
     new = [(k, t) for k, t in vtasks.items() if k not in cached_v]
-    cached_plain = store.verifications([plain_vkey[k] for k, _ in new if k in plain_vkey])
+    cached_plain = {k: v for k, v in store.verifications([plain_vkey[k] for k, _ in new if k in plain_vkey]).items()
+                    if v.strength is not None or v.verdict != VerdictKind.EQUIVALENT}
     for k, t in new:
         if k in plain_vkey and plain_vkey[k] in cached_plain:
             t.plain = cached_plain[plain_vkey[k]].model_dump(exclude={"vkey"})
@@ -654,14 +698,17 @@ def _verification_stage(run: _EvalRun, prog: Progress | LogProgress) -> None:
                 verdict = "timeout" if out.error == "timeout" else "error"
                 reason = (f"killed after {out.seconds:.0f}s (verifier timeout {cfg.timeout:g}s)"
                           if verdict == "timeout" else f"verifier failed: {out.error.splitlines()[0]}")
-                v = VerificationRow(vkey=out.task_id, verdict=verdict, reason=reason, seconds=out.seconds)
+                v = VerificationRow(vkey=out.task_id, verdict=verdict, reason=reason, seconds=out.seconds,
+                                    strength=Strength.UNDECIDED.value)
             else:
                 r = out.value
                 v = VerificationRow(vkey=out.task_id, verdict=r["verdict"], reason=r["reason"],
-                                    counterexample=r["counterexample"], seconds=r["seconds"])
+                                    counterexample=r["counterexample"], seconds=r["seconds"],
+                                    strength=r.get("strength"), proved_bound=r.get("proved_bound"))
                 if r.get("plain"):  # the verdict without constraints, computed on the way
                     store.stage_verification(VerificationRow(vkey=plain_vkey[out.task_id], **{
-                        f: r["plain"][f] for f in ("verdict", "reason", "counterexample", "seconds")}))
+                        f: r["plain"].get(f) for f in ("verdict", "reason", "counterexample", "seconds", "strength",
+                                                       "proved_bound")}))
             store.stage_verification(v)
             finish(out.task_id, v)
             prog.advance(bar)
@@ -736,7 +783,14 @@ def _duration(seconds: float) -> str:
 # output
 
 
+STRENGTH_COLUMNS = [("every size", "every_size"), ("up to k", "up_to_k"), ("below k", "below_k"),
+                    ("undecided", "undecided"), ("strength unknown", "strength_unknown")]
+"""The leaderboard's columns counting the verified pairs by strength (header, `SystemSummary` field)."""
+
+
 def print_leaderboard(lb: Leaderboard, console: Console) -> None:
+    """The leaderboard as a terminal table: EX, verified and proved accuracy, ranks, the verified
+    pairs by strength (every size, up to k, below k, undecided), and the other outcomes."""
     from rich.table import Table
 
     t = Table(title=f"{lb.benchmark}: {len(lb.systems)} systems, {lb.pairs} pairs"
@@ -744,10 +798,12 @@ def print_leaderboard(lb: Leaderboard, console: Console) -> None:
                        else "") + ("" if lb.ex_available else " (no databases: EX unavailable, verification only)"))
     cols = ["system", "n"]
     if lb.ex_available:
-        cols += ["EX %", "verified %", "drop pp", "rank EX", "rank verified", "proved", "refuted"]
+        cols += ["EX %", "verified %", "proved %", "drop pp", "rank EX", "rank verified", "refuted"]
     else:
-        cols += ["refuted", "proved"]
-    cols += ["unknown", "unsupported", "nondet.", "error/timeout"]
+        cols += ["refuted", "proved %"]
+    old_rows = any(s.strength_unknown for s in lb.systems)  # a store written before strengths were recorded
+    strength_cols = [c for c, _ in STRENGTH_COLUMNS if c != "strength unknown" or old_rows]
+    cols += strength_cols + ["unknown", "unsupported", "nondet.", "error/timeout"]
     with_constraints = bool(lb.config.get("constraints"))
     if with_constraints:
         cols.append("refuted only by unrealistic data")
@@ -756,10 +812,11 @@ def print_leaderboard(lb: Leaderboard, console: Console) -> None:
     for s in lb.systems:
         row = [s.system, str(s.questions)]
         if lb.ex_available:
-            row += [f"{s.ex_acc:.1f}", f"{s.verified_acc:.1f}", f"{s.drop:.1f}", str(s.rank_ex), str(s.rank_verified),
-                    str(s.proved), str(s.refuted)]
+            row += [f"{s.ex_acc:.1f}", f"{s.verified_acc:.1f}", f"{s.proved_acc:.1f}", f"{s.drop:.1f}",
+                    str(s.rank_ex), str(s.rank_verified), str(s.refuted)]
         else:
-            row += [str(s.refuted), str(s.proved)]
+            row += [str(s.refuted), f"{s.proved_acc:.1f}"]
+        row += [str(getattr(s, f)) for c, f in STRENGTH_COLUMNS if c in strength_cols]
         row += [str(s.unknown), str(s.unsupported), str(s.nondeterministic), str(s.error + s.timeout + s.gold_failed)]
         if with_constraints:
             row.append(str(s.unrealistic_only))
@@ -783,12 +840,14 @@ def write_outputs(lb: Leaderboard, out_dir: Path) -> dict[str, Path]:
     diffs = sorted({d for s in lb.systems for d in s.by_difficulty})
     with paths["csv"].open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(fields + [f"ex_{d}" for d in diffs] + [f"verified_{d}" for d in diffs] + [f"n_{d}" for d in diffs])
+        w.writerow(fields + [f"ex_{d}" for d in diffs] + [f"verified_{d}" for d in diffs] + [f"n_{d}" for d in diffs]
+                   + [f"proved_{d}" for d in diffs])
         for s in lb.systems:
             bd = s.by_difficulty
             w.writerow([getattr(s, f) for f in fields] + [bd.get(d, {}).get("ex", 0) for d in diffs]
                        + [bd.get(d, {}).get("verified", 0) for d in diffs]
-                       + [bd.get(d, {}).get("questions", 0) for d in diffs])
+                       + [bd.get(d, {}).get("questions", 0) for d in diffs]
+                       + [bd.get(d, {}).get("proved", 0) for d in diffs])
     with paths["records"].open("w") as fh:
         for r in lb.records:
             d = r.model_dump(mode="json")

@@ -1,7 +1,9 @@
 """One self-contained HTML report of a leaderboard (inline CSS, JS and SVG; nothing fetched).
 
-It shows the leaderboard table, a slope chart of rank changes (rank by EX → rank by verified
-accuracy), per-system bars (EX and verified accuracy, or refuted counts without EX), and a viewer
+It shows the leaderboard table (EX, verified and proved accuracy, the verified pairs by strength:
+every size, up to k, below k, undecided), a slope chart of rank changes (rank by EX → rank by
+verified accuracy), per-system bars stacked by strength (every size, up to k, below k, undecided,
+then refuted: with EX as % of the questions, the whole bar being EX; without EX as counts), and a viewer
 for each refuted pair: the question, gold and predicted SQL, the counterexample's tables and
 both results. The page is built in the browser from the data embedded as JSON, so what a
 browser renders is what the test checks (`tests/test_bench_report.py` uses headless Chromium).
@@ -65,6 +67,8 @@ const S = (t, a = {}) => { const e = document.createElementNS('http://www.w3.org
   for (const [k, v] of Object.entries(a)) { if (k === 'text') e.textContent = v; else e.setAttribute(k, v); } return e; };
 const pct = v => v === null || v === undefined ? '–' : v.toFixed(1);
 const cfg = D.config;
+const STRENGTHS = [['every_size', 'every size', '#1b6e35'], ['up_to_k', 'up to k', '#5fae6b'],
+  ['below_k', 'below k', '#e0a526'], ['undecided', 'undecided', '#9aa3b2'], ['strength_unknown', 'strength unknown', '#c9ced8']];
 document.getElementById('meta').textContent = `${D.systems.length} systems, ${D.pairs} pairs` +
   (D.excluded ? `, ${D.excluded} questions without a database excluded` : '') +
   `; verifier bound ${cfg.bound}, ${cfg.timeout}s per pair` + (cfg.constraints ? `, constraints ${cfg.constraints}` : '') +
@@ -72,12 +76,18 @@ document.getElementById('meta').textContent = `${D.systems.length} systems, ${D.
 
 // leaderboard table
 const cols = D.ex_available
-  ? [['system','system'],['questions','n'],['ex_acc','EX %'],['verified_acc','verified %'],['drop','drop pp'],
-     ['rank_ex','rank EX'],['rank_verified','rank verified'],['proved','proved'],['refuted','refuted'],
+  ? [['system','system'],['questions','n'],['ex_acc','EX %'],['verified_acc','verified %'],['proved_acc','proved %'],
+     ['drop','drop pp'],['rank_ex','rank EX'],['rank_verified','rank verified'],...strengthCols(),['refuted','refuted'],
      ['refuted_by_database','wrong on DB'],['unknown','unknown'],['unsupported','unsupported'],['nondeterministic','nondet.'],
      ['error','error'],['timeout','timeout']]
-  : [['system','system'],['questions','n'],['refuted','refuted'],['proved','proved'],['rank_verified','rank (fewest refuted+error)'],
+  : [['system','system'],['questions','n'],['refuted','refuted'],['proved_acc','proved %'],...strengthCols(),
+     ['rank_verified','rank (fewest refuted+error)'],
      ['unknown','unknown'],['unsupported','unsupported'],['nondeterministic','nondet.'],['error','error'],['timeout','timeout']];
+// the verified pairs by strength; 'strength unknown' only when a store written before strengths has such rows
+function shownStrengths() {
+  return STRENGTHS.filter(([k]) => k !== 'strength_unknown' || D.systems.some(s => s.strength_unknown));
+}
+function strengthCols() { return shownStrengths().map(([k, h]) => [k, h]); }
 let sortKey = D.ex_available ? 'rank_verified' : 'rank_verified', sortDir = 1;
 function drawTable() {
   const rows = [...D.systems].sort((a, b) => { const x = a[sortKey], y = b[sortKey];
@@ -88,7 +98,7 @@ function drawTable() {
   const tb = $('tbody');
   for (const s of rows) {
     tb.appendChild($('tr', {'data-system': s.system}, cols.map(([k]) => {
-      let v = s[k]; if (['ex_acc','verified_acc','drop'].includes(k)) v = pct(v);
+      let v = s[k]; if (['ex_acc','verified_acc','proved_acc','drop'].includes(k)) v = pct(v);
       const td = $('td', {text: v ?? '–'});
       if (k === 'rank_verified' && s.rank_ex) { const d = s.rank_ex - s.rank_verified;
         if (d) { td.appendChild($('span', {class: d > 0 ? 'up' : 'down', text: ` (${d > 0 ? '+' : ''}${d})`})); } }
@@ -128,24 +138,37 @@ function drawSlope() {
 }
 drawSlope();
 
-// per-system bars
+// per-system bars, stacked by strength: every size, up to k, below k, undecided (together the
+// verified pairs), then refuted; with EX in % of the questions (the whole bar is EX), else counts
 function drawBars() {
-  const n = D.systems.length, rowH = D.ex_available ? 30 : 20, w = 760, left = 190, h = 20 + rowH * n;
+  const n = D.systems.length, rowH = 22, w = 860, left = 190, top = 30, h = top + 10 + rowH * n;
   const svg = S('svg', {id: 'bars-chart', width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: 'img'});
-  const max = D.ex_available ? 100 : Math.max(1, ...D.systems.map(s => s.refuted));
-  const sx = v => (w - left - 60) * v / max;
+  const segs = [...shownStrengths(), ['refuted', 'refuted', '#b3261e']];
+  let lx = left;
+  for (const [k, label, color] of segs) {  // legend
+    svg.appendChild(S('rect', {x: lx, y: 6, width: 10, height: 10, fill: color}));
+    svg.appendChild(S('text', {x: lx + 14, y: 15, text: label})); lx += 24 + 7 * label.length;
+  }
+  const max = D.ex_available ? 100 : Math.max(1, ...D.systems.map(s => s.questions));
+  const sx = v => (w - left - 230) * v / max;
+  const size = (s, k) => D.ex_available ? 100 * s[k] / Math.max(1, s.questions) : s[k];
   D.systems.forEach((s, i) => {
-    const y0 = 10 + i * rowH;
-    svg.appendChild(S('text', {x: left - 8, y: y0 + 12, 'text-anchor': 'end', text: s.system}));
-    if (D.ex_available) {
-      svg.appendChild(S('rect', {class: 'bar-ex', x: left, y: y0, width: sx(s.ex_acc), height: 11, fill: '#9db4d9'}));
-      svg.appendChild(S('rect', {class: 'bar-verified', x: left, y: y0 + 12, width: sx(s.verified_acc), height: 11, fill: '#2f5fa7'}));
-      svg.appendChild(S('text', {x: left + sx(s.ex_acc) + 4, y: y0 + 10, text: `EX ${pct(s.ex_acc)}`}));
-      svg.appendChild(S('text', {x: left + sx(s.verified_acc) + 4, y: y0 + 22, text: `verified ${pct(s.verified_acc)}`}));
-    } else {
-      svg.appendChild(S('rect', {class: 'bar-refuted', x: left, y: y0, width: sx(s.refuted), height: 14, fill: '#b3261e'}));
-      svg.appendChild(S('text', {x: left + sx(s.refuted) + 4, y: y0 + 12, text: `${s.refuted} refuted`}));
+    const y0 = top + i * rowH, g = S('g', {class: 'bar', 'data-system': s.system});
+    g.appendChild(S('text', {x: left - 8, y: y0 + 12, 'text-anchor': 'end', text: s.system}));
+    let x = left;
+    for (const [k, label, color] of segs) {
+      const width = sx(size(s, k));
+      if (width > 0) {
+        const r = S('rect', {class: `bar-seg bar-${k}`, 'data-count': s[k], x, y: y0, width, height: 14, fill: color});
+        r.appendChild(S('title', {text: `${label}: ${s[k]}`}));
+        g.appendChild(r);
+      }
+      x += width;
     }
+    g.appendChild(S('text', {x: x + 6, y: y0 + 12, text: D.ex_available
+      ? `EX ${pct(s.ex_acc)} · verified ${pct(s.verified_acc)} · proved ${pct(s.proved_acc)}`
+      : `${s.refuted} refuted · proved ${pct(s.proved_acc)}`}));
+    svg.appendChild(g);
   });
   document.getElementById('bars').replaceChildren(svg);
 }
@@ -194,7 +217,11 @@ def render_html(lb: Leaderboard) -> str:
 <body>
 <h1>{title}</h1><div id="meta" class="muted"></div>
 <p class="muted">EX: execution accuracy on the dev database (official metric). Verified: EX-accepted and not refuted
-by a counterexample database that fits the schema (every counterexample was executed and the metric rejects it).</p>
+by a counterexample database that fits the schema (every counterexample was executed and the metric rejects it).
+Proved: EX-accepted and proved equivalent at least up to the requested bound k (for every size, or up to k rows per
+table), so proved &le; the truth &le; verified. The verified pairs by strength: every size, up to k, below k (the proof
+stopped at a smaller k: time ran out, the solver gave up, models resting on ties were not confirmed), undecided
+(unknown, unsupported, nondeterministic, error, timeout).</p>
 <h2>Leaderboard</h2><div id="table"></div>
 <h2>Rank changes</h2><div id="slope"></div>
 <h2>Per system</h2><div id="bars"></div>

@@ -28,9 +28,16 @@ a running evaluation holds DuckDB's file lock, so during a run query a copy of t
   | outcome | `verified` (EX accepted, not refuted), `refuted` (counterexample), `refuted_by_database` (EX rejected), `unknown`, `unsupported`, `nondeterministic`, `error`, `timeout`, `database_missing`, `gold_failed` |
   | seconds | EX + verification time of the row (a shared verification counts for each row) |
   | finished_at | when the row was written |
+  | strength | how strong the verification is (`verify.verdict.Strength`): `every_size`, `up_to_k` (the requested `bound` reached), `below_k` (proved only up to `proved_bound`; `reason` says why the search stopped), `refuted`, `undecided` (unknown, unsupported, nondeterministic, error, timeout); `n/a` for a row not verified (EX rejected, gold failed, database missing); `unknown` for a verified row of a store written before strengths were recorded |
+  | proved_bound | the largest k the verifier proved (NULL: nothing proved, or every size) |
 
-`verifications` — one row per distinct verified pair (the dedupe cache shared by systems), and
+`verifications` — one row per distinct verified pair (the dedupe cache shared by systems, with the
+verdict's `strength` and `proved_bound`), and
 `executions` — EX results of accepted pairs whose verification has not finished yet.
+
+A store written before `strength` and `proved_bound` existed opens: the columns are added (NULL in
+the old rows), and reading fills a NULL strength from the outcome (`strength_of_outcome`):
+`refuted`, `undecided` or `n/a` where the outcome tells, `unknown` for a verified row.
 
 Crash safety: only the parent process writes, in small transactions (`flush`); killing the
 process loses at most the rows staged since the last commit, and DuckDB's write-ahead log
@@ -58,6 +65,8 @@ from typing import Any
 
 import duckdb
 from pydantic import BaseModel
+
+from verify.verdict import Strength
 
 KEY = ("benchmark", "question", "system", "gold_hash", "pred_hash", "semantics", "bound",
        "constraints_hash", "tool_version", "settings")
@@ -92,6 +101,8 @@ class ResultRow(ResultKey):
     counterexample: dict[str, Any] | None = None
     outcome: str
     seconds: float = 0.0
+    strength: str | None = None  # a `Strength` value or NOT_VERIFIED; None: filled from the outcome when read
+    proved_bound: int | None = None
 
 
 class VerificationRow(BaseModel):
@@ -100,6 +111,8 @@ class VerificationRow(BaseModel):
     reason: str = ""
     counterexample: dict[str, Any] | None = None
     seconds: float = 0.0
+    strength: str | None = None  # a `Strength` value; None: stored before strengths were recorded
+    proved_bound: int | None = None
 
 
 class ExecutionRow(BaseModel):
@@ -116,19 +129,46 @@ CREATE TABLE IF NOT EXISTS results (
     semantics VARCHAR, bound INTEGER, constraints_hash VARCHAR, tool_version VARCHAR, settings VARCHAR,
     db_id VARCHAR, difficulty VARCHAR, status VARCHAR, gold_sql VARCHAR, pred_sql VARCHAR,
     ex BOOLEAN, ex_error VARCHAR, verdict VARCHAR, reason VARCHAR, counterexample JSON,
-    outcome VARCHAR, seconds DOUBLE, finished_at TIMESTAMPTZ,
+    outcome VARCHAR, seconds DOUBLE, finished_at TIMESTAMPTZ, strength VARCHAR, proved_bound INTEGER,
     PRIMARY KEY (benchmark, question, system, gold_hash, pred_hash, semantics, bound, constraints_hash,
                  tool_version, settings));
 CREATE TABLE IF NOT EXISTS verifications (
     vkey VARCHAR PRIMARY KEY, verdict VARCHAR, reason VARCHAR, counterexample JSON, seconds DOUBLE,
-    finished_at TIMESTAMPTZ);
+    finished_at TIMESTAMPTZ, strength VARCHAR, proved_bound INTEGER);
 CREATE TABLE IF NOT EXISTS executions (
     ekey VARCHAR PRIMARY KEY, ex BOOLEAN, ex_error VARCHAR, seconds DOUBLE, column_permutation JSON,
     finished_at TIMESTAMPTZ);
 """
 
 _RESULT_COLS = list(KEY) + ["db_id", "difficulty", "status", "gold_sql", "pred_sql", "ex", "ex_error", "verdict",
-                            "reason", "counterexample", "outcome", "seconds", "finished_at"]
+                            "reason", "counterexample", "outcome", "seconds", "finished_at", "strength", "proved_bound"]
+_VERIFICATION_COLS = ["vkey", "verdict", "reason", "counterexample", "seconds", "finished_at", "strength", "proved_bound"]
+_EXECUTION_COLS = ["ekey", "ex", "ex_error", "seconds", "column_permutation", "finished_at"]
+_COLUMNS = {"results": _RESULT_COLS, "verifications": _VERIFICATION_COLS, "executions": _EXECUTION_COLS}
+# columns added after the first stores were written: added to an old store when it is opened
+_ADDED = "".join(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS strength VARCHAR; "
+                 f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS proved_bound INTEGER; "
+                 for t in ("results", "verifications"))
+
+NOT_VERIFIED = "n/a"  # the strength of a row the verifier did not judge (EX rejected, gold failed, no database)
+_UNDECIDED_OUTCOMES = ("unknown", "unsupported", "nondeterministic", "error", "timeout")
+
+
+def strength_of_outcome(outcome: str) -> str:
+    """The strength a row's outcome alone tells (for rows stored before strengths were recorded):
+    `refuted`, `undecided`, `n/a` for a row the verifier did not judge, and `unknown` for a verified
+    row (whether its proof reached the requested bound was not recorded).
+
+    >>> strength_of_outcome("verified"), strength_of_outcome("timeout"), strength_of_outcome("refuted_by_database")
+    ('unknown', 'undecided', 'n/a')
+    """
+    if outcome == "refuted":
+        return Strength.REFUTED.value
+    if outcome in _UNDECIDED_OUTCOMES:
+        return Strength.UNDECIDED.value
+    if outcome == "verified":
+        return Strength.UNKNOWN.value
+    return NOT_VERIFIED
 
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\])")
 
@@ -180,6 +220,7 @@ class RunStore:
         except duckdb.Error as e:
             raise StoreError(f"cannot open run store {self.path}: {e}") from None
         self.con.execute(_SCHEMA)
+        self.con.execute(_ADDED)
         self.batch_rows, self.batch_seconds = batch_rows, batch_seconds
         self._staged: list[tuple[str, tuple]] = []
         self._last_flush = time.monotonic()
@@ -196,11 +237,12 @@ class RunStore:
         out = {}
         for i in range(0, len(vkeys), 5000):
             chunk = vkeys[i:i + 5000]
-            for vk, verdict, reason, cex, secs in self.con.execute(
-                    "SELECT vkey, verdict, reason, counterexample, seconds FROM verifications "
+            for vk, verdict, reason, cex, secs, strength, proved_bound in self.con.execute(
+                    "SELECT vkey, verdict, reason, counterexample, seconds, strength, proved_bound FROM verifications "
                     "WHERE vkey IN (SELECT unnest(?))", [chunk]).fetchall():
                 out[vk] = VerificationRow(vkey=vk, verdict=verdict, reason=reason or "",
-                                          counterexample=json.loads(cex) if cex else None, seconds=secs or 0.0)
+                                          counterexample=json.loads(cex) if cex else None, seconds=secs or 0.0,
+                                          strength=strength, proved_bound=proved_bound)
         return out
 
     def executions(self, ekeys: list[str]) -> dict[str, ExecutionRow]:
@@ -229,6 +271,7 @@ class RunStore:
         for r in rows:
             d = dict(zip(cols, r))
             d["counterexample"] = json.loads(d["counterexample"]) if d["counterexample"] else None
+            d["strength"] = d["strength"] or strength_of_outcome(d["outcome"])
             out.append(ResultRow(**d))
         return out
 
@@ -244,7 +287,7 @@ class RunStore:
     def stage_verification(self, row: VerificationRow) -> None:
         cex = json.dumps(row.counterexample, default=str) if row.counterexample else None
         self._staged.append(("verifications", (row.vkey, row.verdict, row.reason, cex, row.seconds,
-                                               datetime.now(timezone.utc))))
+                                               datetime.now(timezone.utc), row.strength, row.proved_bound)))
         self._maybe_flush()
 
     def stage_execution(self, row: ExecutionRow) -> None:
@@ -270,7 +313,8 @@ class RunStore:
         try:
             for table, rows in by_table.items():
                 marks = ", ".join("?" * len(rows[0]))
-                self.con.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", rows)
+                self.con.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(_COLUMNS[table])}) "
+                                     f"VALUES ({marks})", rows)
             self.con.execute("COMMIT")
         except BaseException:  # an error, or Ctrl-C in the middle: the store stays as it was
             self.con.execute("ROLLBACK")
@@ -290,4 +334,4 @@ class RunStore:
 
 
 __all__ = ["RunStore", "ResultKey", "ResultRow", "VerificationRow", "ExecutionRow", "normalize_sql", "sql_hash",
-           "text_hash", "StoreError", "KEY"]
+           "text_hash", "StoreError", "KEY", "NOT_VERIFIED", "strength_of_outcome"]

@@ -129,7 +129,10 @@ def test_outputs_and_report_in_a_headless_browser(run):
     slope = dom[dom.index('id="slope-chart"'):]
     slope = slope[: slope.index("</svg>")]
     assert len(re.findall(r'<g class="slope"', slope)) == 2 and len(re.findall(r"<line ", slope)) == 2
-    assert len(re.findall(r'class="bar-verified"', dom)) == 2
+    bars = dom[dom.index('id="bars-chart"'):]
+    bars = bars[: bars.index("</svg>")]
+    assert re.findall(r'<g class="bar" data-system="([^"]+)"', bars) == ["sys_a", "sys_b"]
+    assert "bar-seg bar-every_size" in bars and "bar-seg bar-refuted" in bars
     assert 'id="pair"' in dom and "counterexample database" in dom and "predicted result" in dom
     shot = out / "shot.png"
     subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1000,1400",

@@ -364,6 +364,44 @@ fact_shapes = [
      "SELECT q.v, s.m IS NOT NULL FROM q LEFT JOIN (SELECT id, TRUE AS m FROM p) AS s ON q.pid = s.id", False),
     ("SELECT v FROM q WHERE v IN (SELECT g FROM p) AND pid {op} {v}",          # g repeats: DISTINCT g joined
      "SELECT q.v FROM q JOIN (SELECT DISTINCT g FROM p) AS s ON q.v = s.g WHERE q.pid {op} {v}", None),
+    # correlation by equalities as IN columns (`correlation_as_in_columns`), and NOT EXISTS beside it
+    ("SELECT name FROM p WHERE EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v {op} {v})",
+     "SELECT name FROM p WHERE id IN (SELECT pid FROM q WHERE v {op} {v})", True),
+    ("SELECT id FROM p WHERE g IN (SELECT v FROM q WHERE p.id = q.pid AND q.v {op} {v}) OR id = {v}",
+     "SELECT id FROM p WHERE (g, id) IN (SELECT v, pid FROM q WHERE v {op} {v}) OR id = {v}", True),
+    ("SELECT name FROM p WHERE NOT EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v {op} {v})",  # a NULL pid
+     "SELECT name FROM p WHERE id NOT IN (SELECT pid FROM q WHERE v {op} {v})", False),
+    ("SELECT id FROM p WHERE EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v = p.g)",
+     "SELECT id FROM p WHERE id IN (SELECT pid FROM q)", False),              # the second equality lost
+    # a HAVING on GROUP BY keys as a WHERE (`key_filter_below_aggregate`), and conditions that are not
+    ("SELECT g, COUNT(*) FROM p GROUP BY g HAVING g {op} {v}", "SELECT g, COUNT(*) FROM p WHERE g {op} {v} GROUP BY g",
+     True),
+    ("SELECT pid, SUM(v) FROM q GROUP BY pid HAVING pid {op} {v} AND COUNT(*) > 1",
+     "SELECT pid, SUM(v) FROM q WHERE pid {op} {v} GROUP BY pid HAVING COUNT(*) > 1", True),
+    ("SELECT g, SUM(id) FROM p GROUP BY g HAVING MAX(id) {op} {v}",             # a group's rows differ
+     "SELECT g, SUM(id) FROM p WHERE id {op} {v} GROUP BY g", False),
+    ("SELECT COUNT(*) FROM p HAVING COUNT(*) {op} {v}",                          # one row even on no input
+     "SELECT COUNT(*) FROM p WHERE 0 {op} {v}", False),
+    # aggregates of an always empty input (`aggregate_of_nothing`)
+    ("SELECT COUNT(*), SUM(v), MAX(pid) FROM q WHERE 1 = 0 AND 2 {op} {v}",
+     "SELECT COUNT(*), SUM(id), MAX(g) FROM p WHERE 1 = 0", True),
+    ("SELECT COUNT(*) FROM q WHERE 1 = 0", "SELECT COUNT(*) FROM q WHERE v {op} {v}", False),
+    ("SELECT COUNT(v) FROM q WHERE 1 = 0 GROUP BY pid", "SELECT COUNT(v) FROM q WHERE 1 = 0", False),  # no group
+    # a copy of a table joined on a key equal to another copy's (`key_self_join_removed`)
+    ("SELECT q.v, r.name FROM q JOIN p ON q.pid = p.id JOIN p AS r ON q.pid = r.id WHERE p.g {op} {v}",
+     "SELECT q.v, p.name FROM q JOIN p ON q.pid = p.id WHERE p.g {op} {v}", True),
+    ("SELECT a.name FROM p AS a JOIN p AS b ON a.id = b.id WHERE b.g {op} {v}",
+     "SELECT name FROM p WHERE g {op} {v}", True),
+    ("SELECT a.v FROM q AS a JOIN q AS b ON a.pid = b.pid WHERE b.v {op} {v}",   # pid is no key: rows repeat
+     "SELECT v FROM q WHERE v {op} {v}", False),
+    ("SELECT q.v, r.name FROM q JOIN p ON q.pid = p.id JOIN p AS r ON q.v = r.id",  # another parent row
+     "SELECT q.v, p.name FROM q JOIN p ON q.pid = p.id WHERE q.v = q.pid", False),
+    # ORDER BY without LIMIT below a join or an aggregate (`unlimited_sort_dropped`)
+    ("SELECT x.v, p.name FROM (SELECT * FROM q WHERE v {op} {v} ORDER BY v DESC) AS x JOIN p ON x.pid = p.id",
+     "SELECT q.v, p.name FROM q JOIN p ON q.pid = p.id WHERE q.v {op} {v}", True),
+    ("SELECT SUM(v), COUNT(*) FROM (SELECT v FROM q ORDER BY pid)", "SELECT SUM(v), COUNT(*) FROM q", True),
+    ("SELECT x.v, p.name FROM (SELECT * FROM q ORDER BY v DESC LIMIT 2) AS x JOIN p ON x.pid = p.id",  # LIMIT
+     "SELECT q.v, p.name FROM q JOIN p ON q.pid = p.id", False),
 ]
 
 

@@ -206,7 +206,7 @@ class CheckContext:
         """A verdict of `kind` with what every verdict of this call shares (semantics, dialect,
         statistics; once the pair is prepared, the semantics it resolved to, whether the schema
         was inferred, and the assumptions so far), timed now. `fields` add to or override these."""
-        shared: dict[str, Any] = dict(semantics=self.semantics, dialect=self.dialect, stats=self.stats)
+        shared: dict[str, Any] = dict(semantics=self.semantics, dialect=self.dialect, stats=self.stats, requested_bound=self.bound)
         if self.prepared is not None:
             shared.update(semantics=self.prepared.semantics, schema_inferred=self.prepared.schema.inferred,
                           assumptions=list(self.assumptions))

@@ -781,6 +781,11 @@ class Encoder:
             if name == FuncName.GLOB:
                 return strings.glob(s, pattern)
             return strings.like(s, pattern, escape, fold_case=name == FuncName.LIKE)
+        if name in (FuncName.CONTAINS, FuncName.STARTS_WITH, FuncName.ENDS_WITH):  # verify.strpred
+            s, c = args
+            test = {FuncName.CONTAINS: z3.Contains(s.v, c.v), FuncName.STARTS_WITH: z3.PrefixOf(c.v, s.v),
+                    FuncName.ENDS_WITH: z3.SuffixOf(c.v, s.v)}[name]
+            return boolean(test, z3.Or(s.null, c.null))
         if name == FuncName.INT2TEXT:
             return strings.int_to_text(args[0])
         if name == FuncName.SUBSTR:
@@ -881,7 +886,8 @@ _HAS_DIGIT = z3.Concat(z3.Full(z3.ReSort(z3.StringSort())), z3.Range("0", "9"), 
 # the texts SQLite stores: no NUL, no lone surrogate (z3's characters go up to U+2FFFF)
 REPRESENTABLE = z3.Star(z3.Union(z3.Range("\x01", "\ud7ff"), z3.Range("\ue000", "\U0002ffff")))
 _STRING_FUNCS = frozenset({
-    FuncName.LIKE, FuncName.LIKE_CS, FuncName.GLOB, FuncName.INT2TEXT, FuncName.TEXT2NUM,
+    FuncName.LIKE, FuncName.LIKE_CS, FuncName.GLOB, FuncName.CONTAINS, FuncName.STARTS_WITH, FuncName.ENDS_WITH,
+    FuncName.INT2TEXT, FuncName.TEXT2NUM,
     FuncName.UPPER, FuncName.LOWER, FuncName.REPLACE, FuncName.SUBSTR, FuncName.INSTR, FuncName.LENGTH,
     FuncName.CONCAT, FuncName.TRIM, FuncName.ROUND, FuncName.STRFTIME, FuncName.STRFTIME_NUM,
     FuncName.DATE, FuncName.DATETIME, FuncName.TIME, FuncName.JULIANDAY,

@@ -295,6 +295,32 @@ def _run_duckdb(conn: duckdb.DuckDBPyConnection, sql: str, timeout: float) -> Re
     return Result(columns, rows)
 
 
+_DUCKDB_CONSTANTS = threading.local()
+
+
+def duckdb_date(text: str) -> datetime.date:
+    """`CAST(text AS DATE)` as DuckDB computes it (the lowering folds date literals with it, so
+    that what DuckDB accepts, and how it reads it, is DuckDB's own rule). Raises EngineError with
+    DuckDB's message for a text DuckDB cannot convert, and for 'infinity'-like dates Python has no
+    value for."""
+    value = duckdb_constant("CAST(" + "'" + text.replace("'", "''") + "' AS DATE)")
+    if not isinstance(value, datetime.date):
+        raise EngineError(f"the date {text!r} has no calendar value ({value!r})")
+    return value
+
+
+def duckdb_constant(sql: str) -> Any:
+    """The value of a constant expression as DuckDB computes it (`SELECT <sql>`): DuckDB's own
+    date and interval arithmetic. Raises EngineError with DuckDB's message."""
+    con = getattr(_DUCKDB_CONSTANTS, "con", None)
+    if con is None:
+        con = _DUCKDB_CONSTANTS.con = duckdb.connect()
+    try:
+        return con.execute(f"SELECT {sql}").fetchone()[0]
+    except duckdb.Error as e:
+        raise EngineError(str(e).splitlines()[0]) from None
+
+
 def _quote_dollar_identifiers(sql: str, dialect: str) -> str | None:
     """`sql` re-rendered with every identifier quoted and `$name` placeholders turned into the
     quoted identifier "$name" (VeriEQL's Calcite-generated queries use `$f0`, `EXPR$0`)."""

@@ -10,7 +10,9 @@ bound (`tests/test_property_soundness.py`).
   nothing reads, is left out;
 - `aggregate_before_join`: a GROUP BY over a join whose aggregates read one side is computed on
   that side first;
-- `grouped_by_key`: columns of a table whose key is grouped hold one value per group.
+- `grouped_by_key`: columns of a table whose key is grouped hold one value per group;
+- `key_self_join_removed`: a second copy of a table joined on a key equal to the first's is
+  the first.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from verify import ir
-from verify.blocks import DERIVED, blocks, map_cols, plain
+from verify.blocks import DERIVED, SPJ, blocks, map_cols, plain
 from verify.facts import conjuncts, equated_columns, fixed_columns, row_facts, tested_column
 from verify.implication import always_empty
 from verify.rewrite import IDENTICAL_WHEN_EQUAL, Context, columns_read, reads_only
@@ -149,6 +151,85 @@ def _at_most_one_match(j: ir.Join, schema: Schema) -> bool:
 
 
 _EQUALITY_MODE = {"int": "num", "real": "num", "num": "num", "text": "text", "date": "date"}
+
+
+def key_self_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A table joined again on its whole primary or UNIQUE key, equal to an earlier copy's, is that copy: it is left out.
+
+    In a select-project-join block whose condition equates (by `=`, on integers, text, dates)
+    every column of a key of table T in two of its copies, a tuple passes only when both copies
+    hold the same row (a key value names one row), so the second copy adds neither rows nor
+    values: its columns are read from the first copy instead. The block is rebuilt as a filter
+    of the cross product of the remaining tables.
+
+        >>> from verify.rules import demo
+        >>> print(demo("key_self_join_removed",
+        ...            "SELECT q.v, r.name FROM q JOIN p ON q.pid = p.id JOIN p AS r ON q.pid = r.id"))
+        Project v, name#7 AS name
+          Project qid, pid, v, id, name, g, id, name, g
+            Filter (pid = id AND pid = id)
+              Join cross
+                Scan q(qid, pid, v)
+                Scan p(id, name, g)
+    """
+    if not isinstance(rel, (ir.Project, ir.Filter, ir.Join)):
+        return None
+    found = blocks(rel, lambda r: False)
+    if found is None or len(found) != 1:
+        return None
+    block, removed = found[0], False
+    while True:
+        smaller = _without_one_copy(block, ctx.schema)
+        if smaller is None:
+            break
+        block, removed = smaller, True
+    if not removed:
+        return None
+    source: ir.Rel = block.tables[0]
+    for t in block.tables[1:]:
+        source = ir.Join(source.columns + t.columns, "cross", source, t, None)
+    conds = [c for c in conjuncts(block.cond) if not (isinstance(c, ir.Lit) and c.value is True)]
+    cond = ir.Lit(True, "bool") if not conds else conds[0] if len(conds) == 1 else ir.BoolOp("and", tuple(conds))
+    return ir.Project(rel.columns, ir.Filter(source.columns, source, cond), tuple(block.exprs))
+
+
+def _without_one_copy(block: SPJ, schema: Schema) -> SPJ | None:
+    """`block` without one copy of a table that `key_self_join_removed` finds redundant, or None."""
+    starts = [0]
+    for t in block.tables:
+        starts.append(starts[-1] + len(t.columns))
+    parent = list(range(starts[-1]))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in equated_columns(block.cond):
+        parent[find(a)] = find(b)
+    for j, tj in enumerate(block.tables):
+        if tj.table == DERIVED or not schema.has_table(tj.table):
+            continue
+        table = schema.table(tj.table)
+        position = {c.name.lower(): n for n, c in enumerate(table.columns)}
+        keys = [[position[c.lower()] for c in k] for k in [table.primary_key, *table.unique] if k]
+        for i, ti in enumerate(block.tables[:j]):
+            if ti.table.lower() != tj.table.lower():
+                continue
+            if not any(all(tj.columns[n].kind in IDENTICAL_WHEN_EQUAL and find(starts[i] + n) == find(starts[j] + n)
+                           for n in key) for key in keys):
+                continue
+            width = len(tj.columns)
+
+            def moved(c: ir.Col, i=i, j=j, width=width) -> ir.Col:
+                if starts[j] <= c.index < starts[j] + width:
+                    return ir.Col(starts[i] + c.index - starts[j], c.kind, c.affinity)
+                return ir.Col(c.index - width, c.kind, c.affinity) if c.index >= starts[j] + width else c
+
+            return SPJ(block.tables[:j] + block.tables[j + 1:], map_cols(block.cond, moved),
+                       [map_cols(e, moved) for e in block.exprs])
+    return None
 
 
 def _unique_on(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:

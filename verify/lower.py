@@ -504,16 +504,21 @@ class Lowerer(ScalarLowering):
             right, rentries = self._source(sub, Env([Scope(entries=lentries)] + env.scopes, env.ctes))
         else:
             right, rentries = self._source(j.this, env)
-        n = len(left.columns)
-        for e in rentries:
-            e.index += n
         dup = {e.alias for e in lentries} & {e.alias for e in rentries} - {None}
         if dup:
             raise QueryError(f"table name or alias {dup.pop()!r} is used twice in FROM")
         side = (j.side or "").lower()
         kind_word = (j.kind or "").lower()
+        method = str(j.args.get("method") or "").lower()  # sqlglot keeps DuckDB's ASOF and POSITIONAL here
+        if method in ("asof", "positional"):
+            raise Unsupported(f"{method.upper()} JOIN")
+        if kind_word in ("semi", "anti") and not lateral:
+            return self._semi_join(left, lentries, right, rentries, j, env, anti=kind_word == "anti"), lentries
         if kind_word in ("semi", "anti", "asof", "positional"):
-            raise Unsupported(f"{kind_word.upper()} JOIN")
+            raise Unsupported(f"{kind_word.upper()} JOIN" + (" LATERAL" if lateral else ""))
+        n = len(left.columns)
+        for e in rentries:
+            e.index += n
         entries = lentries + rentries
         scope = Scope(entries=entries)
         join_env = Env([scope] + env.scopes, env.ctes)
@@ -551,6 +556,22 @@ class Lowerer(ScalarLowering):
                 raise Unsupported(f"{kind.upper()} JOIN LATERAL")
             kind = JoinKind.LATERAL_LEFT if kind == JoinKind.LEFT else JoinKind.LATERAL
         return ir.Join(cols, kind, left, right, cond), entries
+
+    def _semi_join(self, left: ir.Rel, lentries: list[Entry], right: ir.Rel, rentries: list[Entry], j: exp.Join,
+                   env: Env, anti: bool) -> ir.Rel:
+        """DuckDB's `left SEMI JOIN right ON cond` keeps each row of `left` (once, with `left`'s
+        columns only) for which some row of `right` makes `cond` true: `left` filtered by
+        EXISTS (SELECT * FROM right WHERE cond), `left`'s columns read as outer references.
+        ANTI JOIN keeps the other rows of `left` (NOT EXISTS: a NULL comparison is no match)."""
+        kind = "ANTI JOIN" if anti else "SEMI JOIN"
+        if j.args.get("using") or j.args.get("method"):
+            raise Unsupported(f"{kind} with USING or NATURAL")
+        on = j.args.get("on")
+        if on is None:
+            raise Unsupported(f"{kind} without ON")
+        inner = Env([Scope(entries=rentries), Scope(entries=lentries)] + env.scopes, env.ctes)
+        exists: ir.Expr = ir.Exists(ir.Filter(right.columns, right, self.cond(on, inner)))
+        return ir.Filter(left.columns, left, ir.Not(exists) if anti else exists)
 
     # ------------------------------------------------------------------ expressions
     def cond(self, node: exp.Expression, env: Env) -> ir.Expr:
@@ -740,8 +761,7 @@ class Lowerer(ScalarLowering):
         if isinstance(node, exp.In):
             return self._in(node, env)
         if isinstance(node, exp.Exists):
-            q = node.this
-            return ir.Exists(self._subquery(q, env))
+            return ir.Exists(_rows_only(self._subquery(node.this, env)))
         if isinstance(node, exp.Subquery):
             rel = self._subquery(node, env)
             if len(rel.columns) != 1:
@@ -921,6 +941,16 @@ def _place_windows(e: ir.Expr, width: int) -> ir.Expr:
         return ir.Col(width + n.index, n.kind) if isinstance(n, ir.WinRef) else n
 
     return ir.transform(e, place, into_subqueries=False)
+
+
+def _rows_only(rel: ir.Rel) -> ir.Rel:
+    """The part of an EXISTS subquery that decides it: whether any row comes out does not depend
+    on the SELECT list (a projection keeps every row) or on DISTINCT (it keeps one of each), so
+    `EXISTS (SELECT 1 FROM t WHERE c)` and `EXISTS (SELECT DISTINCT * FROM t WHERE c)` are both
+    the plan of `t` filtered by `c`."""
+    while isinstance(rel, (ir.Project, ir.Distinct)):
+        rel = rel.input
+    return rel
 
 
 def _rename(rel: ir.Rel, names: list[str]) -> ir.Rel:

@@ -22,11 +22,12 @@ import re
 
 from sqlglot import exp
 
-from verify import ir
+from verify import engine, ir
 from verify.errors import QueryError, Unsupported
 from verify.names import CmpMode, Dialect, FuncName
 from verify.schema import affinity_of
 from verify.scope import Env
+from verify.strpred import normalized
 
 _NUMERIC_AFFINITIES = ("INTEGER", "REAL", "NUMERIC")
 _SQLITE_NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -72,8 +73,10 @@ class ScalarLowering:
 
     def _like(self, node: exp.Expression, env: Env) -> ir.Expr:
         escape = None
+        escape_null = False  # `ESCAPE NULL` makes the result NULL
         if isinstance(node, exp.Escape):
             escape = self._literal_text(node.expression, "LIKE ... ESCAPE")
+            escape_null = escape is None
             node = node.this
         negate = bool(node.args.get("negate"))
         label = "GLOB" if isinstance(node, exp.Glob) else "ILIKE" if isinstance(node, exp.ILike) else "LIKE"
@@ -86,11 +89,13 @@ class ScalarLowering:
         pat = self.expr(node.expression, env)  # a literal, possibly SQLite's "double-quoted" one
         if not isinstance(pat, ir.Lit):
             raise Unsupported(f"a {label} pattern that is not a string literal")
-        if pat.value is None:
+        if pat.value is None or escape_null:
             result: ir.Expr = ir.Lit(None, "bool")
         else:
             pattern = pat.value if pat.kind == "text" else _sqlite_number_to_text(pat.value)
-            result = ir.Func(name, (arg, ir.Lit(pattern, "text"), ir.Lit(escape, "text")), "bool")
+            # one normal form for the predicates LIKE/GLOB share with INSTR and SUBSTR
+            result = normalized(ir.Func(name, (arg, ir.Lit(pattern, "text"), ir.Lit(escape, "text")), "bool"),
+                                self.dialect)
         return ir.Not(result) if negate else result
 
     def _string_function(self, node: exp.Expression, env: Env) -> ir.Expr | None:
@@ -100,6 +105,16 @@ class ScalarLowering:
             start = self._int_arg(node.args.get("start"), env, "SUBSTR")
             length = self._int_arg(node.args.get("length"), env, "SUBSTR")
             return ir.Func(FuncName.SUBSTR, (s, start) + ((length,) if length is not None else ()), "text")
+        if isinstance(node, (exp.Left, exp.Right)) and self.dialect == Dialect.DUCKDB:
+            # DuckDB's left(x, n) is substr(x, 1, n) for n >= 0, right(x, n) substr(x, -n) for n >= 1
+            what = "LEFT" if isinstance(node, exp.Left) else "RIGHT"
+            s = self._text(self.expr(node.this, env), what)
+            n = self._int_arg(node.expression, env, what)
+            if not isinstance(n, ir.Lit) or n.value is None or n.value < (0 if what == "LEFT" else 1):
+                raise Unsupported(f"{what} of a length that is not a literal {'≥ 0' if what == 'LEFT' else '≥ 1'}")
+            if what == "LEFT":
+                return ir.Func(FuncName.SUBSTR, (s, ir.Lit(1, "int"), n), "text")
+            return ir.Func(FuncName.SUBSTR, (s, ir.Lit(-n.value, "int")), "text")
         if isinstance(node, exp.StrPosition):
             if node.args.get("position") is not None or node.args.get("occurrence") is not None:
                 raise Unsupported("INSTR with a start position")
@@ -140,6 +155,10 @@ class ScalarLowering:
             return ir.Func(FuncName.STRFTIME, (ir.Lit(fmt, "text"), value), "text")
         date_names = {n.value: n for n in (FuncName.DATE, FuncName.DATETIME, FuncName.TIME, FuncName.JULIANDAY)}
         name = None
+        if isinstance(node, exp.Date) and self.dialect == Dialect.DUCKDB:
+            if node.expressions or node.args.get("zone"):
+                raise Unsupported("DATE() with more than one argument in DuckDB")
+            return self._cast(exp.Cast(this=node.this, to=exp.DataType.build("DATE")), env)  # date(x) = x::DATE
         if isinstance(node, exp.Date):
             name, args = FuncName.DATE, [a for a in [node.this, *node.expressions] if a is not None]
         elif isinstance(node, exp.Anonymous) and node.name.lower() in date_names:
@@ -202,6 +221,8 @@ class ScalarLowering:
 
     def _arith(self, node: exp.Expression, env: Env) -> ir.Expr:
         op = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%", exp.IntDiv: "//"}[type(node)]
+        if self.dialect == Dialect.DUCKDB and _constant_time_arithmetic(node):
+            return _duckdb_folded(node)
         a = self._num(self.expr(node.this, env), f"arithmetic ({op})")
         b = self._num(self.expr(node.expression, env), f"arithmetic ({op})")
         kinds = {a.kind, b.kind} - {"null"}
@@ -220,6 +241,11 @@ class ScalarLowering:
         return ir.Arith(op, a, b, kind)
 
     def _cmp(self, op: str, a: ir.Expr, b: ir.Expr, cast_text: bool = True) -> ir.Expr:
+        """A comparison (`_affinity_cmp`), string predicates in their normal form
+        (`verify.strpred`: `INSTR(x, 'c') > 0` is `x` contains 'c')."""
+        return normalized(self._affinity_cmp(op, a, b, cast_text), self.dialect)
+
+    def _affinity_cmp(self, op: str, a: ir.Expr, b: ir.Expr, cast_text: bool = True) -> ir.Expr:
         """A comparison, with SQLite's affinity rules decided here, statically. DuckDB casts a
         text to an integer for `=` and `<>` (also in CASE, NULLIF and IN lists; `cast_text`
         False: an IN subquery, where it refuses) and refuses to order a text against a number."""
@@ -248,10 +274,7 @@ class ScalarLowering:
         if "date" in (ka, kb):
             d, other = (a, b) if ka == "date" else (b, a)
             if isinstance(other, ir.Lit) and other.kind == "text":
-                try:
-                    lit = ir.Lit(datetime.date.fromisoformat(other.value.strip()), "date")
-                except ValueError:
-                    raise QueryError(f"invalid date literal {other.value!r}") from None
+                lit = ir.Lit(_date_literal(other.value), "date")
                 return ir.Cmp(op, a, lit, CmpMode.DATE) if ka == "date" else ir.Cmp(op, lit, b, CmpMode.DATE)
             raise Unsupported(f"comparison of a date with a {other.kind} value")
         if self.dialect != Dialect.SQLITE:
@@ -418,16 +441,58 @@ def _sqlite_number_to_text(v) -> str:
     return r
 
 
+# the nodes of a constant expression DuckDB may fold (no column, subquery, clock or aggregate)
+_CONSTANT_NODES = (exp.Literal, exp.Cast, exp.Interval, exp.Add, exp.Sub, exp.Mul, exp.Paren, exp.DataType,
+                   exp.DataTypeParam, exp.Var, exp.Neg, exp.Date, exp.Null)
+
+
+def _constant_time_arithmetic(node: exp.Expression) -> bool:
+    """Is `node` arithmetic on constants that involves a date or an interval (`DATE '1993-01-01'
+    + INTERVAL '3' MONTH`)? Such an expression has one value, which DuckDB computes."""
+    nodes = list(node.walk())
+    if not all(isinstance(n, _CONSTANT_NODES) for n in nodes):
+        return False
+    return any(isinstance(n, exp.Interval) or (isinstance(n, exp.Cast) and n.to.is_type(*exp.DataType.TEMPORAL_TYPES))
+               or isinstance(n, exp.Date) for n in nodes)
+
+
+def _duckdb_folded(node: exp.Expression) -> ir.Lit:
+    """The literal DuckDB computes for the constant `node` (see `_constant_time_arithmetic`)."""
+    sql = node.sql(dialect=Dialect.DUCKDB)
+    try:
+        value = engine.duckdb_constant(sql)
+    except engine.EngineError as e:
+        raise QueryError(f"DuckDB cannot compute {sql} ({e})") from None
+    if value is None:
+        return ir.Lit(None, "null")
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            raise Unsupported(f"{sql}: a time zone-aware value")
+        return ir.Lit(value, "timestamp")
+    if isinstance(value, datetime.date):
+        return ir.Lit(value, "date")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Unsupported(f"{sql}: a constant of type {type(value).__name__}")
+    return ir.Lit(value, "int" if isinstance(value, int) else "real")
+
+
+def _date_literal(text: str) -> datetime.date:
+    """A text DuckDB reads as a DATE (a cast, or a comparison with a DATE), read as DuckDB does;
+    a text it cannot read makes the query fail wherever the value is computed: a QueryError
+    with DuckDB's message."""
+    try:
+        return engine.duckdb_date(text)
+    except engine.EngineError as e:
+        raise QueryError(f"DuckDB cannot read {text!r} as a DATE ({e})") from None
+
+
 def _cast_literal(arg: ir.Lit, target: str, dialect: Dialect) -> ir.Lit:
     v = arg.value
     if target == "text":
         return ir.Lit(_sqlite_number_to_text(v) if not isinstance(v, str) else v, "text")
     if target == "date":
         if isinstance(v, str):
-            try:
-                return ir.Lit(datetime.date.fromisoformat(v.strip()), "date")
-            except ValueError:
-                raise QueryError(f"invalid date literal {v!r}") from None
+            return ir.Lit(_date_literal(v), "date")
         raise Unsupported(f"CAST of {arg.kind} to DATE")
     if isinstance(v, str):
         v = _sqlite_text_to_number(v)

@@ -112,6 +112,10 @@ class FuncName(Name):
     LIKE = "like"  # ASCII case folded (SQLite's LIKE, DuckDB's ILIKE)
     LIKE_CS = "like_cs"  # case-sensitive (DuckDB's LIKE)
     GLOB = "glob"
+    # the normal forms of string predicates (verify.strpred): case-sensitive, NULL on NULL
+    CONTAINS = "contains"  # (x, c): c occurs in x
+    STARTS_WITH = "starts_with"  # (x, c): x begins with c
+    ENDS_WITH = "ends_with"  # (x, c): x ends with c
     # dates and times
     NOW = "now"
     DATE = "date"

@@ -2,9 +2,12 @@
 
 `render_verdict(v, console)` prints:
 
-1. the verdict line (equivalent green, not_equivalent red, everything else yellow) with what
-   it covers ("for every database with at most k rows per table" / "for databases of every
-   size"), then semantics, dialect, time and search statistics;
+1. the verdict line (equivalent green, not_equivalent red, everything else yellow) stating how
+   strong it is (`Verdict.strength`): "equivalent for every database" (every size),
+   "equivalent up to 3 rows per table" (the requested bound reached), "no difference found up
+   to 1 row per table; undecided above" (yellow: the search stopped below the requested bound,
+   the reason says why), or the counterexample's size; then semantics, dialect, time and search
+   statistics;
 2. the reason, the assumptions ("Assuming: ..." bullets) and a warning when the schema was
    inferred from the queries;
 3. for a counterexample: every non-empty table of the database, then the gold and the
@@ -29,7 +32,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from verify.verdict import Counterexample, Proof, TableData, Verdict, VerdictKind
+from verify.verdict import Counterexample, Proof, Strength, TableData, Verdict, VerdictKind
 
 __all__ = ["render_verdict", "render_proof", "format_value"]
 
@@ -111,6 +114,8 @@ def _proof_lines(p: Proof) -> list[str]:
 
 def _verdict_line(v: Verdict) -> Text:
     kind = v.verdict
+    if kind == VerdictKind.EQUIVALENT:
+        return _equivalent_line(v)
     style = _STYLE.get(kind, "bold yellow")
     line = Text(f"{_SYMBOL[kind]} {kind.value.replace('_', ' ')}", style=style)
     scope = _scope(v)
@@ -119,13 +124,21 @@ def _verdict_line(v: Verdict) -> Text:
     return line
 
 
+def _equivalent_line(v: Verdict) -> Text:
+    """The first line of an `equivalent` verdict, saying how far the proof reaches."""
+    strength, symbol = v.strength, _SYMBOL[VerdictKind.EQUIVALENT]
+    if strength == Strength.EVERY_SIZE:
+        return Text(f"{symbol} equivalent for every database", style=_STYLE[VerdictKind.EQUIVALENT])
+    if strength == Strength.BELOW_K and v.bound is not None:
+        return Text(f"{symbol} no difference found up to {v.bound} {_rows(v.bound)} per table; undecided above "
+                    f"({v.requested_bound} requested)", style="bold yellow")
+    if v.bound is not None:  # up to k, or a verdict that does not say which bound was asked for
+        return Text(f"{symbol} equivalent up to {v.bound} {_rows(v.bound)} per table",
+                    style=_STYLE[VerdictKind.EQUIVALENT])
+    return Text(f"{symbol} equivalent", style=_STYLE[VerdictKind.EQUIVALENT])
+
+
 def _scope(v: Verdict) -> str:
-    if v.verdict == VerdictKind.EQUIVALENT:
-        if v.complete:
-            return "for databases of every size"
-        if v.bound is not None:
-            return f"for every database with at most {v.bound} {_rows(v.bound)} per table"
-        return ""
     if v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample is not None:
         n = sum(len(t.rows) for t in v.counterexample.tables.values())
         found = {"random": "random search", "smt": "the SMT solver"}.get(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from verify import ir
 from verify.blocks import deterministic, map_cols, plain, same_plan, shift, substitute
-from verify.facts import EXACT_KINDS, constant_of, equated_columns, moved, row_facts
+from verify.facts import EXACT_KINDS, conjuncts, constant_of, equated_columns, moved, row_facts
 from verify.implication import always_empty, rejects_nulls
 from verify.schema import Schema
 
@@ -56,6 +56,114 @@ def constant_group_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
                 Scan t(a, b)
     """
     return _constant_keys(rel) if isinstance(rel, ir.Aggregate) else None
+
+
+def key_filter_below_aggregate(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A HAVING condition that reads only GROUP BY keys filters the rows before they are grouped.
+
+    Every row of a group holds the same key values, and identical ones where the keys' kind has
+    no two different values that compare equal (integers, text, dates, booleans): a condition
+    on the keys alone is then the same for the group and for each of its rows, so the group is
+    kept exactly when all its rows are, and its aggregates do not change.
+
+        >>> from verify.rules import demo
+        >>> print(demo("key_filter_below_aggregate",
+        ...            "SELECT a, COUNT(*) AS n FROM t GROUP BY a HAVING a > 2 AND COUNT(*) > 1"))
+        Project _key0 AS a, _agg0 AS n
+          Filter _agg0 > 1
+            Aggregate GROUP BY a: count(*) AS _agg0
+              Filter a > 2
+                Scan t(a, b)
+    """
+    if not isinstance(rel, ir.Filter) or not isinstance(rel.input, ir.Aggregate):
+        return None
+    agg = rel.input
+    if not agg.grouped or not agg.keys or not plain(agg.keys):
+        return None
+    nk = len(agg.keys)
+    moved, kept = [], []
+    for c in conjuncts(rel.cond):
+        read = columns_read((c,))
+        if read and plain((c,)) and all(i < nk and agg.keys[i].kind in IDENTICAL_WHEN_EQUAL for i in read):
+            moved.append(substitute(c, list(agg.keys)))
+        else:
+            kept.append(c)
+    if not moved:
+        return None
+    below = ir.Filter(agg.input.columns, agg.input, _and(moved))
+    grouped = replace(agg, input=below)
+    return grouped if not kept else ir.Filter(rel.columns, grouped, _and(kept))
+
+
+def _and(conds: list[ir.Expr]) -> ir.Expr:
+    return conds[0] if len(conds) == 1 else ir.BoolOp("and", tuple(conds))
+
+
+def aggregate_of_nothing(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An aggregate without GROUP BY over an input that is always empty is its one row of empty-input values.
+
+    With no row, COUNT is 0, TOTAL is 0.0, and every other aggregate (SUM, AVG, MIN, MAX, ...)
+    and a bare column is NULL, on every database, so the row is constant.
+
+        >>> from verify.rules import demo
+        >>> print(demo("aggregate_of_nothing", "SELECT COUNT(*) AS n, SUM(a) AS s FROM t WHERE 1 = 0"))
+        Project _agg0 AS n, _agg1 AS s
+          Values(_agg0, _agg1) (0, NULL)
+    """
+    if not isinstance(rel, ir.Aggregate) or rel.grouped or rel.keys or not always_empty(rel.input):
+        return None
+    row = []
+    for item, col in zip(rel.items, rel.columns):
+        func = item.func if isinstance(item, ir.Agg) else "bare"
+        value = {"count_star": 0, "count": 0, "total": 0.0}.get(func)
+        row.append(ir.Lit(value, col.kind))
+    return ir.Values(rel.columns, (tuple(row),))
+
+
+def unlimited_sort_dropped(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An ORDER BY without LIMIT or OFFSET below a join, a UNION ALL or an order-blind aggregate is left out.
+
+    Such an ORDER BY only orders rows; a join, a UNION ALL and an aggregate whose values do not
+    depend on the order of its rows (no bare column, no ANY_VALUE) read their inputs as bags,
+    so their result is the same bag either way. The ORDER BY may sit under filters and
+    projections (which keep the rows' order for it to matter only there).
+
+        >>> from verify.rules import demo
+        >>> print(demo("unlimited_sort_dropped",
+        ...            "SELECT t.a, p.name FROM (SELECT * FROM t ORDER BY b) AS t JOIN p ON t.a = p.id"))
+        Project a, name
+          Join inner ON a = id
+            Project a, b
+              Scan t(a, b)
+            Scan p(id, name, g)
+    """
+    if isinstance(rel, ir.Join):
+        fields: tuple[str, ...] = ("left", "right")
+    elif isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
+        fields = ("left", "right")
+    elif isinstance(rel, ir.Aggregate) and not any(
+            isinstance(i, ir.Bare) or (isinstance(i, ir.Agg) and i.func == "any_value") for i in rel.items):
+        fields = ("input",)
+    else:
+        return None
+    changes = {}
+    for name in fields:
+        child = getattr(rel, name)
+        unsorted = _without_unlimited_sort(child)
+        if unsorted is not child:
+            changes[name] = unsorted
+    return replace(rel, **changes) if changes else None
+
+
+def _without_unlimited_sort(rel: ir.Rel) -> ir.Rel:
+    """`rel` with the ORDER BY (no LIMIT, no OFFSET) it ends in, under filters and projections
+    without subqueries, removed; `rel` itself when there is none."""
+    if isinstance(rel, ir.Sort) and rel.limit is None and not rel.offset:
+        return rel.input
+    if isinstance(rel, ir.Filter) and plain((rel.cond,)) or isinstance(rel, ir.Project) and plain(rel.exprs):
+        inner = _without_unlimited_sort(rel.input)
+        return rel if inner is rel.input else replace(rel, input=inner)
+    return rel
 
 
 def except_of_itself(rel: ir.Rel, ctx: Context) -> ir.Rel | None:

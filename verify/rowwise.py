@@ -113,6 +113,8 @@ def under_the_same_order(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
         SELECT t.name, c.title FROM t JOIN c ON t.id = c.tid ORDER BY t.name
             ~ SELECT t.name, c.title FROM c JOIN t ON c.tid = t.id ORDER BY t.name
     """
+    if always_empty(r1) and always_empty(r2):
+        return r1, r2  # two empty lists
     if not (isinstance(r1, ir.Sort) and isinstance(r2, ir.Sort)) or not r1.keys:
         return None
     if r1.limit is not None or r2.limit is not None or r1.offset or r2.offset:

@@ -20,7 +20,7 @@ so that the two plans meet in one form that row-wise reasoning compares. A rule 
 `describe()` lists the rules with their one-line docs; `demo` shows one rule on a query.
 
     >>> [name for name, _ in describe()][:2]
-    ['in_subquery_as_join', 'unused_left_join_removed']
+    ['correlation_as_in_columns', 'in_subquery_as_join']
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from verify import ir, keyed, rewrite
+from verify import decorrelate, ir, keyed, rewrite
 from verify.blocks import plain
 from verify.lower import lower_query
 from verify.parse import parse_query
@@ -58,12 +58,17 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("correlation_as_in_columns", decorrelate.correlation_as_in_columns, ("plan",)),
     Rule("in_subquery_as_join", keyed.in_subquery_as_join, ("plan",)),
+    Rule("unlimited_sort_dropped", rewrite.unlimited_sort_dropped, ("plan",)),
     Rule("unused_left_join_removed", keyed.unused_left_join_removed, ("plan",)),
+    Rule("key_self_join_removed", keyed.key_self_join_removed, ("plan",)),
     Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
     Rule("partial_aggregates_merged", rewrite.partial_aggregates_merged, ("plan", "level"), top_down=True),
     Rule("grouped_by_key", keyed.grouped_by_key, ("plan",)),
+    Rule("key_filter_below_aggregate", rewrite.key_filter_below_aggregate, ("level",), then="again"),
     Rule("constant_group_key", rewrite.constant_group_key, ("level",)),
+    Rule("aggregate_of_nothing", rewrite.aggregate_of_nothing, ("level",)),
     Rule("except_of_itself", rewrite.except_of_itself, ("level",)),
     Rule("duplicates_dropped_below_set_reader", rewrite.duplicates_dropped_below_set_reader, ("level",)),
     Rule("facts_across_join", rewrite.facts_across_join, ("level",), then="again"),

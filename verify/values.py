@@ -87,6 +87,9 @@ def const(value, kind: str) -> V:
         return V("bool", z3.BoolVal(bool(value)), FALSE)
     if kind == "date":
         return V("date", z3.IntVal((value - EPOCH).days), FALSE)
+    if kind == "timestamp":  # a naive datetime, read as UTC (DuckDB's engine time zone here)
+        return V("timestamp", z3.IntVal((value - datetime.datetime(1970, 1, 1)) // datetime.timedelta(microseconds=1)),
+                 FALSE)
     raise ValueError(f"no literal of kind {kind}")
 
 

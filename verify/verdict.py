@@ -17,6 +17,20 @@ Verdicts and what they promise:
 - `unsupported`: a query uses SQL the verifier does not model; `reason` names the feature.
 - `error`: bad input (syntax error, unknown column, not a SELECT, ...); `reason` says what.
 
+Every verdict also says how strong it is (`Verdict.strength`, a `Strength`; computed from
+`verdict`, `complete`, `bound` and `requested_bound`, and written into `--json` and the run store):
+
+- `every_size`: `equivalent` with `complete`: the proof holds for databases of every size;
+- `up_to_k`: `equivalent` proved for every database with at most `requested_bound` rows per table
+  (the bound asked for was reached);
+- `below_k`: `equivalent` proved only up to `bound` < `requested_bound` rows per table: the SMT
+  search stopped early (`proof.stopped` and `reason` say why: time ran out, the solver gave up,
+  a model resting on ties the engine did not confirm); nothing is known above `bound`;
+- `refuted`: `not_equivalent` (a confirmed counterexample);
+- `undecided`: `nondeterministic`, `unknown`, `unsupported` or `error`: neither proved nor refuted;
+- `unknown`: an `equivalent` verdict that does not say which bound was asked for (stored before
+  `requested_bound` existed), so its strength cannot be told.
+
 `proof` says how the verdict was reached (`verify pair --explain`): the shortcut or search that
 decided, the bounds the solver checked, what the minimizer removed, or what was tried before the
 verifier stopped. It is optional, so verdicts stored without it still load.
@@ -27,7 +41,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, computed_field
 
 
 class VerdictKind(str, Enum):
@@ -47,6 +61,41 @@ EXIT_CODES = {
     VerdictKind.ERROR: 3,
     VerdictKind.NONDETERMINISTIC: 4,
 }
+
+
+class Strength(str, Enum):
+    """How strong a verdict is (module docstring): from a proof for every database size down to
+    no decision. `UNKNOWN` is a verdict whose requested bound was not recorded."""
+
+    EVERY_SIZE = "every_size"
+    UP_TO_K = "up_to_k"
+    BELOW_K = "below_k"
+    REFUTED = "refuted"
+    UNDECIDED = "undecided"
+    UNKNOWN = "unknown"
+
+
+def proof_strength(kind: VerdictKind | str, *, complete: bool = False, bound: int | None = None,
+                   requested_bound: int | None = None) -> Strength:
+    """The strength of a verdict of `kind` (module docstring).
+
+    >>> proof_strength("equivalent", bound=1, requested_bound=3).value
+    'below_k'
+    >>> proof_strength("equivalent", bound=3, requested_bound=3).value
+    'up_to_k'
+    >>> proof_strength("unsupported").value
+    'undecided'
+    """
+    kind = VerdictKind(kind)
+    if kind == VerdictKind.NOT_EQUIVALENT:
+        return Strength.REFUTED
+    if kind != VerdictKind.EQUIVALENT:
+        return Strength.UNDECIDED
+    if complete:
+        return Strength.EVERY_SIZE
+    if bound is None or requested_bound is None:
+        return Strength.UNKNOWN
+    return Strength.UP_TO_K if bound >= requested_bound else Strength.BELOW_K
 
 
 class TableData(BaseModel):
@@ -141,6 +190,18 @@ class Verdict(BaseModel):
     assumptions: list[str] = Field(default_factory=list)
     schema_inferred: bool = False
     proof: Proof | None = None
+    requested_bound: int | None = Field(
+        default=None, description="the bound k (rows per table) the caller asked to prove up to; "
+        "None in verdicts stored before it was recorded",
+    )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def strength(self) -> Strength:
+        """How strong the verdict is: `every_size`, `up_to_k`, `below_k`, `refuted`, `undecided`
+        (or `unknown` without `requested_bound`); see the module docstring."""
+        return proof_strength(self.verdict, complete=self.complete, bound=self.bound,
+                              requested_bound=self.requested_bound)
 
     @property
     def exit_code(self) -> int:
