@@ -204,7 +204,7 @@ def test_version():
 
 def test_every_package_contributes_its_commands():
     group = typer.main.get_command(app)
-    assert list(group.commands) == ["pair", "rules", "version", "eval", "leaderboard", "mine", "bench", "agent", "constraints"]
+    assert list(group.commands) == ["pair", "rules", "assumptions", "version", "eval", "leaderboard", "mine", "bench", "agent", "constraints"]
     assert list(group.commands["bench"].commands) == ["verieql", "sqlsolver", "coverage", "realism"]
     assert list(group.commands["agent"].commands) == ["select", "ask", "bench", "show"]
     assert list(group.commands["constraints"].commands) == ["import", "export", "show"]
@@ -286,7 +286,7 @@ def test_pair_without_the_constraints_layer(files, emp_db):
     r = CliRunner().invoke(bare, ["pair", g, n, "--db", emp_db, "--timeout", "10", "--json"], env=ENV)
     assert r.exit_code == 1, r.output  # the verifier itself works; the counterexample has no realism score
     assert Verdict.model_validate_json(r.stdout).counterexample.realism is None
-    assert list(typer.main.get_command(bare).commands) == ["pair", "rules", "version"]
+    assert list(typer.main.get_command(bare).commands) == ["pair", "rules", "assumptions", "version"]
 
 
 # --------------------------------------------------------------------------- bad input

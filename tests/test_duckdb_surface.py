@@ -40,12 +40,19 @@ def test_duckdb_rules(gold, gen, expected):
     assert v.verdict == expected, (v.verdict, v.reason)
     if expected == VerdictKind.NOT_EQUIVALENT:
         assert run(v.counterexample.inserts, gold) != run(v.counterexample.inserts, gen)
-    assert v.stats.unconfirmed_models == 0
+    # at most one model resting on the uninterpreted conversion of a text DuckDB's cast does not
+    # read as a plain integer (`duckdb_int_text` is off by default); the search is then narrowed
+    assert v.stats.unconfirmed_models <= 1
 
 
 def test_the_cast_assumption_is_listed():
     v = check_pair("SELECT n FROM d WHERE name <> n", "SELECT n FROM d WHERE NOT CAST(name AS INTEGER) = n",
                    schema=SCHEMA, dialect="duckdb", bound=3, timeout=30)
+    assert v.verdict == VerdictKind.EQUIVALENT
+    # proved without it (other texts get an uninterpreted integer); listed when assumed
+    assert not any("plain decimal integers" in a for a in v.assumptions)
+    v = check_pair("SELECT n FROM d WHERE name <> n", "SELECT n FROM d WHERE NOT CAST(name AS INTEGER) = n",
+                   schema=SCHEMA, dialect="duckdb", bound=3, timeout=30, assume=["duckdb_int_text"])
     assert v.verdict == VerdictKind.EQUIVALENT
     assert any("plain decimal integers" in a for a in v.assumptions)
 

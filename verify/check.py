@@ -23,7 +23,7 @@ import dataclasses
 import functools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -31,6 +31,7 @@ import z3
 from sqlglot import exp
 
 from verify import engine, ir
+from verify.assumptions import AssumptionPolicy, UnknownAssumption
 from verify.blocks import same_plan
 from verify.clock import natural_instant, pin_now, random_instant, reads_clock
 from verify.decode import Tables, blocking_clause, decode, instant
@@ -102,6 +103,8 @@ def check_pair(
     minimize_result: bool = True,
     shortcuts: bool = True,
     hints: list[dict[str, list[list[Any]]]] | None = None,
+    strict: bool = False,
+    assume: Sequence[str] = (),
 ) -> Verdict:
     """Decide whether `gold` and `gen` return the same result on every database with at most
     `bound` rows per table that satisfies `schema`'s constraints. See `verify.verdict`.
@@ -114,6 +117,11 @@ def check_pair(
     counterexample found without mined constraints when verifying with them. A hint only ever
     leads to a counterexample the engine confirms.
 
+    `strict` and `assume`: which named domain assumptions may narrow the search
+    (`verify.assumptions`): by default those on by default and those the schema's declared
+    types back; `strict` drops the defaults; `assume` adds assumptions by name (an unknown name
+    is an `error` verdict).
+
     A bound or timeout out of range (`verify.limits`) is an `error` verdict, and so is a query
     too large or too deeply nested to verify, or one the engine cannot run (with the engine's
     message). A failure inside the verifier itself never escapes as an exception: it is an
@@ -121,6 +129,10 @@ def check_pair(
     ctx = CheckContext(gold, gen, schema, bound=bound, semantics=semantics, dialect=dialect, timeout=timeout,
                        random_budget=random_budget, seed=seed, minimize_result=minimize_result,
                        shortcuts=shortcuts, hints=hints or [])
+    try:
+        ctx.policy = AssumptionPolicy.make(strict, assume)
+    except UnknownAssumption as e:
+        return ctx.verdict(VerdictKind.ERROR, reason=str(e))
     try:
         for stage in STAGES:
             verdict = stage(ctx)
@@ -165,6 +177,7 @@ class CheckContext:
     stopped: str | None = None  # why the SMT search ended before the last bound, if it did
     witness: Counterexample | None = None  # a difference that depends on an order SQLite leaves open
     tried: list[str] = field(default_factory=list)  # searches that ran without deciding, for the proof
+    policy: AssumptionPolicy = field(default_factory=AssumptionPolicy)  # which assumptions may narrow the search
 
     @property
     def prep(self) -> _Prepared:
@@ -329,7 +342,8 @@ def _row_wise(ctx: CheckContext) -> Verdict | None:
     if not ctx.shortcuts or unordered is None or ctx.reads_no_table:
         return None
     steps: list[str] = []
-    ok, used = prove_for_every_size(*unordered, prep.schema, ctx.dialect, min(2.0, ctx.timeout / 4), trace=steps)
+    ok, used = prove_for_every_size(*unordered, prep.schema, ctx.dialect, min(2.0, ctx.timeout / 4), trace=steps,
+                                    policy=ctx.policy)
     if not ok:
         ctx.tried.append("row-wise proof for every size: not found")
         return None
@@ -389,7 +403,7 @@ def _smt_search(ctx: CheckContext) -> Verdict | None:
         if remaining <= 0.05:
             ctx.stopped = "no time left for the SMT search" if proved is None else f"time ran out after k={proved}"
             break
-        res = _smt_at(prep, k, remaining, ctx.stats, ctx.pools, ctx.minimize_result, ctx.deadline)
+        res = _smt_at(prep, k, remaining, ctx.stats, ctx.pools, ctx.minimize_result, ctx.deadline, policy=ctx.policy)
         for a in res.assumptions:
             if a not in ctx.assumptions:
                 ctx.assumptions.append(a)
@@ -397,7 +411,7 @@ def _smt_search(ctx: CheckContext) -> Verdict | None:
         if res.cex is not None:
             return ctx.refuted(res.cex, "smt", f"found by the SMT solver at k={k}", k=k,
                                bounds=list(ctx.proved))
-        if res.status == "tie_free_unsat":  # nothing proved at k: larger databases may still show it
+        if res.status in ("tie_free_unsat", "assumed_unsat"):  # nothing proved at k: larger ones may show it
             ctx.stopped = so_far + res.reason
             continue
         if res.status != "unsat":
@@ -674,7 +688,9 @@ def _canonical(tree: exp.Expression, dialect: str) -> str:
 # ----------------------------------------------------------------------------- SMT
 @dataclass
 class _SmtResult:
-    status: str  # sat | unsat | unknown | tie_free_unsat (no difference without ties: proves nothing)
+    # sat | unsat | unknown | tie_free_unsat (no difference without ties: proves nothing) |
+    # assumed_unsat (no difference under assumptions the policy does not allow: proves nothing)
+    status: str
     cex: Counterexample | None = None
     witness: Counterexample | None = None
     assumptions: list[str] | None = None
@@ -692,12 +708,14 @@ def _solver() -> z3.Solver:
     return z3.Then(*SOLVER_TACTICS).solver()
 
 
-def _encode_at(prep: _Prepared, k: int, deadline: float, abstract_text_numbers: bool):
+def _encode_at(prep: _Prepared, k: int, deadline: float, abstract_text_numbers: bool,
+               policy: AssumptionPolicy | None = None):
     """(encoder, solver holding the formula "some database of size k makes them differ"), or
-    an `unknown` result when building the formula ran past the deadline."""
+    an `unknown` result when building the formula ran past the deadline. Only the assumptions
+    `policy` allows are asserted (the others are in `enc.search_only`)."""
     enc = Encoder(prep.schema, k, prep.dialect, tables=set(prep.gold.tables | prep.gen.tables), deadline=deadline,
                   abstract_text_numbers=abstract_text_numbers, symmetry_breaking=_order_blind(prep),
-                  text_columns_read=_column_names_read(prep))
+                  text_columns_read=_column_names_read(prep), assumptions=policy)
     try:
         r1 = enc.rel(prep.gold.rel)
         r2 = enc.rel(prep.gen.rel)
@@ -762,15 +780,20 @@ def _order_blind(prep: _Prepared) -> bool:
     return prep.semantics in (Semantics.BAG, Semantics.SET) and not ir.open_choices((prep.gold.rel, prep.gen.rel))
 
 
-def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_min: bool, deadline) -> _SmtResult:
+def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_min: bool, deadline,
+            policy: AssumptionPolicy | None = None) -> _SmtResult:
     """Search the databases with at most k rows per table.
 
     Text-to-number conversions are first abstracted as an uninterpreted function: the real
     conversion is one interpretation of it, so "no difference" there is a proof (and one that
     needs no assumption about the texts). A difference found there may rest on a conversion
     SQLite would not make; it counts only if the engine confirms it, and otherwise the search
-    is redone with the exact encoding of the conversion."""
-    abstract = _encode_at(prep, k, deadline, abstract_text_numbers=True)
+    is redone with the exact encoding of the conversion.
+
+    Assumptions `policy` does not allow are not asserted (the encoding is sound without them,
+    see `verify.assumptions`); once a model is not confirmed they are added to narrow the search
+    for a counterexample, and "no difference" after that is `assumed_unsat`, not a proof."""
+    abstract = _encode_at(prep, k, deadline, abstract_text_numbers=True, policy=policy)
     if isinstance(abstract, _SmtResult):
         return abstract
     enc, solver = abstract
@@ -786,13 +809,14 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
         cex = _counterexample(_at(prep, model, enc), decode(model, enc), pools, "smt", do_min, deadline)
         if cex is not None and not cex.order_dependent:
             return _SmtResult("sat", cex=cex, assumptions=enc.assumption_notes)
-        exact = _encode_at(prep, k, deadline, abstract_text_numbers=False)
+        exact = _encode_at(prep, k, deadline, abstract_text_numbers=False, policy=policy)
         if isinstance(exact, _SmtResult):
             return exact
         enc, solver = exact
     unconfirmed = 0
     witness: Counterexample | None = None
     tie_free = False  # the search restricted to databases without ties under ORDER BY ... LIMIT
+    assumed = False  # the search narrowed by assumptions the policy does not allow
 
     def without_ties() -> None:
         """Restrict the search to databases on which no rows tie under a LIMIT (the rows kept are
@@ -801,6 +825,14 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
         if not tie_free and enc.tie_free:
             solver.add(enc.tie_free)
             tie_free = True
+
+    def with_unbacked_assumptions() -> None:
+        """Narrow the search by the assumptions the policy does not allow (for counterexamples
+        only), once a model the engine does not confirm shows the search strays outside them."""
+        nonlocal assumed
+        if not assumed and enc.search_only:
+            solver.add(enc.search_only)
+            assumed = True
 
     while True:
         left = deadline - time.monotonic()
@@ -812,6 +844,12 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
             return _SmtResult("tie_free_unsat", witness=witness, assumptions=enc.assumption_notes,
                               reason=f"no difference at k={k} on databases without ties under ORDER BY ... LIMIT, "
                                      f"and the solver's models with ties were not confirmed by the engine")
+        if status == z3.unsat and assumed:
+            needs = ", ".join(enc.search_only_names)
+            flags = " ".join(f"--assume {n}" for n in enc.search_only_names)
+            return _SmtResult("assumed_unsat", witness=witness, assumptions=enc.assumption_notes,
+                              reason=f"no difference at k={k} under assumptions the evidence does not back: "
+                                     f"proof needs assumption {needs} ({flags})")
         if status == z3.unsat:
             return _SmtResult("unsat", witness=witness, assumptions=enc.assumption_notes)
         if status != z3.sat:
@@ -838,6 +876,7 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
             return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes,
                               reason=f"{unconfirmed} solver models at k={k} were not confirmed by the engine")
         without_ties()
+        with_unbacked_assumptions()
         solver.add(blocking_clause(model, enc))
 
 

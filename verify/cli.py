@@ -3,10 +3,11 @@
     verify pair GOLD GEN [--db PATH | --schema PATH | --tables PATH --db-id ID]
                          [--dialect sqlite|duckdb] [--semantics auto|bag|set|list]
                          [--bound K] [--timeout SECONDS] [--seed N] [--no-minimize]
-                         [--json] [--explain] [--debug]
+                         [--strict] [--assume NAME]... [--json] [--explain] [--debug]
+    verify assumptions
     verify version
 
-`make_app` builds the root `verify` app with these two commands; the top-level `sqlwitness_cli`
+`make_app` builds the root `verify` app with these commands; the top-level `sqlwitness_cli`
 module adds the other packages' commands to it and passes in the `PairConstraints` through which
 `verify pair --constraints/--mine` applies constraints (this package imports none of the packages
 built on it).
@@ -36,6 +37,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from verify import assumptions as named
 from verify.limits import MAX_QUERY_CHARS, check_options
 from verify.names import Dialect, Semantics
 from verify.verdict import EXIT_CODES, Verdict, VerdictKind
@@ -130,6 +132,7 @@ def make_app(pair_constraints: PairConstraints | None = None) -> typer.Typer:
     )
     app.command()(pair)
     app.command()(rules)
+    app.command()(assumptions)
     app.command()(version)
     return app
 
@@ -272,6 +275,15 @@ def pair(
     explain: Annotated[
         bool, typer.Option("--explain", help="also print how the verdict was reached (the proof)")
     ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="no domain assumption beyond the schema's declarations and the "
+                                            "given constraints (not even printable ASCII text)")
+    ] = False,
+    assume: Annotated[
+        Optional[list[str]],
+        typer.Option("--assume", metavar="NAME", help="also assume NAME (repeatable): "
+                     + ", ".join(a.name for a in named.REGISTRY if not a.always) + " (see 'verify assumptions')"),
+    ] = None,
 ) -> None:
     """Check whether GOLD and GEN return the same result on every (small) database.
 
@@ -286,6 +298,10 @@ def pair(
             raise _BadInput(problem)
         if constraints_file is not None:
             _check_path(constraints_file, "--constraints file", folder_ok=True)
+        try:
+            named.AssumptionPolicy.make(strict, assume or [])
+        except named.UnknownAssumption as e:
+            raise _BadInput(f"--assume: {e}") from None
         gold_sql = _read_query(gold, "gold")
         gen_sql = _read_query(gen, "generated")
         schema_obj = _load_schema(db, schema, tables, db_id, dialect.value)
@@ -312,6 +328,8 @@ def pair(
             timeout=timeout,
             seed=seed,
             minimize_result=not no_minimize,
+            strict=strict,
+            assume=assume or [],
         )
         if db is not None and verdict.counterexample is not None and pair_constraints is not None:
             pair_constraints.add_realism(verdict, db)
@@ -362,6 +380,12 @@ def rules_text() -> str:
 def rules() -> None:
     """List the verifier's stages and the every-size proof's rewrite rules and comparison steps, in order."""
     typer.echo(rules_text())
+
+
+def assumptions() -> None:
+    """List the named domain assumptions: what each says, and when it narrows the search
+    (by default, with evidence from the schema's declared types, or only with --assume)."""
+    typer.echo(named.listing())
 
 
 def version() -> None:

@@ -19,21 +19,22 @@ Example: is there a database with at most 2 rows where `a > 1` and `a >= 2` diff
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 
 import z3
 
-from verify import clock, ir, strings
+from verify import assumptions as named, clock, ir, strings
+from verify.assumptions import AssumptionPolicy
 from verify.errors import QueryError, Unsupported
 from verify.lower import lower_query
 from verify.names import CmpMode, Dialect, FuncName, JoinKind, Semantics, SetOpName
 from verify.parse import parse_query
-from verify.schema import Schema
+from verify.schema import Schema, is_date_type
 from verify.values import (
     CANONICAL_INT,
     FALSE,
-    NO_DIGIT,
     PRINTABLE,
     TRUE,
     V,
@@ -97,8 +98,15 @@ class Encoder:
 
     def __init__(self, schema: Schema, k: int, dialect: Dialect | str = Dialect.SQLITE, tables: set[str] | None = None,
                  deadline: float | None = None, abstract_text_numbers: bool = False,
-                 symmetry_breaking: bool = False, text_columns_read: set[str] | None = None):
+                 symmetry_breaking: bool = False, text_columns_read: set[str] | None = None,
+                 assumptions: AssumptionPolicy | None = None):
         self.deadline = deadline
+        # which named assumptions may narrow the search (`verify.assumptions`); the others are
+        # collected in `search_only`, for a counterexample search that proves nothing
+        self.policy = assumptions or named.DEFAULT
+        self.search_only: list[z3.BoolRef] = []
+        self.search_only_names: list[str] = []
+        self._date_cells: dict[int, V] = {}  # cells of columns declared as dates, by term id
         # lower-cased names of the text columns the queries may read (None: all of them); the
         # others carry no domain assumption, which would only cost the string solver time
         self.text_columns_read = text_columns_read
@@ -141,10 +149,51 @@ class Encoder:
                     # a NUMERIC cell holds an INTEGER exactly when its value is integral
                     self.side.append(v.isint == z3.IsInt(v.v))
                 if kind == "text" and self._text_column_read(t, c.name):
-                    self.assume(z3.InRe(v.v, PRINTABLE), "text values are printable ASCII")
+                    self.text_domain(v)
                 vals.append(v)
+            self.declare_cells(t.name, vals)
             rows.append(SRow(z3.Bool(f"{t.name}[{i}].present"), vals))
         return rows
+
+    def text_domain(self, v: V) -> None:
+        """Narrow a text cell to printable ASCII where the policy allows it, else to the texts
+        SQLite can store (no NUL, no lone surrogate)."""
+        if self.policy.allows("printable_text"):
+            self.assume_named("printable_text", z3.InRe(v.v, PRINTABLE))
+        else:
+            self.assume_named("text_representation", z3.InRe(v.v, REPRESENTABLE))
+
+    def declare_cells(self, table: str, vals: list[V]) -> None:
+        """Record which of `vals` (one row of `table`, in column order) are cells of columns
+        declared DATE, DATETIME, TIME or TIMESTAMP: the evidence for `date_text` and
+        `whole_seconds` when a date function reads one of them."""
+        try:
+            t = self.schema.table(table)
+        except Exception:  # noqa: BLE001 - a derived table: no declared types
+            return
+        for c, v in zip(t.columns, vals):
+            if v.kind == "text" and is_date_type(c.type):
+                self._date_cells[v.v.get_id()] = v
+
+    def _declared_date(self, s: V) -> bool:
+        """`s` is a cell of a column declared as a date (see `declare_cells`)."""
+        cell = self._date_cells.get(s.v.get_id())
+        return cell is not None and cell.null.eq(s.null)
+
+    def assume_named(self, name: str, c: z3.BoolRef, evidence: bool = False,
+                     search: z3.BoolRef | None = None) -> bool:
+        """Assume the registered assumption `name` (`verify.assumptions`) of `c` where the policy
+        allows it (`evidence`: the schema backs it for this value): asserted and listed, and
+        True. Otherwise False, and `search` (by default `c`) is kept to narrow the counterexample
+        search only (`search_only`): it should exclude just the inputs where the encoding is not
+        exact, so that models there are decided as the engine decides them."""
+        if self.policy.allows(name, evidence):
+            self.assume(c, named.by_name(name).note)
+            return True
+        self.search_only.append(c if search is None else search)
+        if name not in self.search_only_names:
+            self.search_only_names.append(name)
+        return False
 
     def _text_column_read(self, t, column: str) -> bool:
         if self.text_columns_read is None or column.lower() in self.text_columns_read:
@@ -523,15 +572,19 @@ class Encoder:
         if a.func in ("bit_and", "bit_or"):
             # two's complement on 64 bits (BIGINT); narrower columns hold fewer values
             acc = z3.BitVecVal(-1 if a.func == "bit_and" else 0, 64)
+            in_range = []
             for j in range(n):
                 x = as_int(xs[j])
-                self.assume(z3.Implies(counted[j], z3.And(x >= -2 ** 63, x < 2 ** 63)),
-                            "BIT_AND/BIT_OR operands are 64-bit integers")
+                in_range.append(z3.Implies(counted[j], z3.And(x >= -2 ** 63, x < 2 ** 63)))
                 bits = z3.Int2BV(x, 64)
                 acc = z3.If(counted[j], (acc & bits) if a.func == "bit_and" else (acc | bits), acc)
             unsigned = z3.BV2Int(acc)
             signed = z3.If(z3.Extract(63, 63, acc) == 1, unsigned - 2 ** 64, unsigned)
-            return V("int", signed, z3.Not(any_))
+            # wider operands (HUGEINT): any integer, unless the policy narrows them to 64 bits
+            fits = z3.And(in_range)
+            self.assume_named("bit_operands_64", fits)
+            wide = fresh(self.fresh_name(a.func + ".wide"), "int")
+            return V("int", z3.If(fits, signed, wide.v), z3.Not(any_))
         raise Unsupported(f"aggregate {a.func}")
 
     # ------------------------------------------------------------------ expressions
@@ -547,13 +600,10 @@ class Encoder:
         if isinstance(e, ir.Cmp):
             a, b = self.expr(e.left, row, outer), self.expr(e.right, row, outer)
             if e.mode == CmpMode.AFFNUM:
-                return compare_affnum(e.op, a, b)
+                return self._compare_affnum(e.op, a, b)
             return compare(e.op, a, b, e.mode)
         if isinstance(e, ir.TextToNum):
-            s = self.expr(e.arg, row, outer)
-            self.assume(z3.Or(z3.InRe(s.v, CANONICAL_INT), z3.InRe(s.v, NO_DIGIT)),
-                        "text values compared with numbers are integers in decimal digits or contain no digit")
-            return s
+            return self.expr(e.arg, row, outer)
         if isinstance(e, ir.BoolOp):
             args = [self.expr(x, row, outer) for x in e.args]
             if e.op == "and":
@@ -638,8 +688,23 @@ class Encoder:
             return V("num", r, nul, exact)
         return V("real", r, nul)
 
+    def _compare_affnum(self, op: str, a: V, b: V) -> V:
+        """`number op text` with numeric affinity applied to the text (`values.compare_affnum`):
+        exact for a text that is an integer in decimal digits or has no digit; for any other
+        text ('5.0', ' 5', '1e3') an uninterpreted truth value of the number and the text.
+        `affinity_int_text` narrows the texts to the exact part where the policy allows it."""
+        s, n = (a, b) if a.kind == "text" else (b, a)
+        exact = compare_affnum(op, a, b)
+        modelled = z3.Or(z3.InRe(s.v, CANONICAL_INT), z3.Not(z3.InRe(s.v, _HAS_DIGIT)))
+        self.assume_named("affinity_int_text", z3.Or(s.null, modelled))
+        flipped = op if a.kind != "text" else {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}[op]
+        other = z3.Function(f"affinity_cmp[{flipped}]", z3.RealSort(), z3.StringSort(), z3.BoolSort())
+        return boolean(z3.If(modelled, exact.v, other(as_real(n), s.v)), exact.null)
+
     def _no_div_zero(self, b: V) -> None:
-        self.assume(z3.Or(b.null, as_real(b) != 0), "no division by zero (DuckDB returns infinity)")
+        """DuckDB's x / 0 is an infinity (or NaN), which no real number stands for: the encoding
+        has no over-approximation of it, so `no_division_by_zero` is asserted in every mode."""
+        self.assume_named("no_division_by_zero", z3.Or(b.null, as_real(b) != 0))
 
     def _func(self, e: ir.Func, row, outer) -> V:
         args = [self.expr(a, row, outer) for a in e.args]
@@ -670,17 +735,20 @@ class Encoder:
             a = args[0]
             return V("num", as_real(a), a.null, z3.IsInt(as_real(a)))
         if name == FuncName.DUCK_TEXT2INT:
+            # outside the plain integers DuckDB converts ('+5', ' 5') or fails: an uninterpreted
+            # integer of the text (a failure is never a counterexample)
             v, ok = strings.duckdb_text_to_int(args[0])
-            self.assume(ok, strings.DUCKDB_INT_NOTE)
-            return v
+            self.assume_named("duckdb_int_text", ok)
+            other = z3.Function("duckdb_text_to_int.value", z3.StringSort(), z3.IntSort())
+            return V("int", z3.If(ok, v.v, other(args[0].v)), v.null)
         if name == FuncName.NOW:  # one instant for both queries (verify.clock)
             if self.now is None:
                 if e.kind == "timestamp":  # DuckDB: microseconds, UTC
                     self.now = V("timestamp", z3.Int("@now"), FALSE)
-                    self.assume(z3.And(self.now.v >= 0, self.now.v < clock.END_MICROS), clock.NOTE)
+                    self.assume_named("clock", z3.And(self.now.v >= 0, self.now.v < clock.END_MICROS))
                 else:  # SQLite: 'YYYY-MM-DD HH:MM:SS'
                     self.now = V("text", z3.String("@now"), FALSE)
-                    self.assume(z3.InRe(self.now.v, strings.INSTANT), clock.NOTE)
+                    self.assume_named("clock", z3.InRe(self.now.v, strings.INSTANT))
             return self.now
         if name == FuncName.DATE2TS:  # DuckDB: a date is its midnight (UTC, the engine's time zone)
             return V("timestamp", args[0].v * clock.DAY_MICROS, args[0].null)
@@ -740,8 +808,13 @@ class Encoder:
                     self.abstracted = True
                     v = strings.text_to_number_abstract(args[0], self.side)
                 else:
+                    # exact on the texts `text_to_number` models, the abstract conversion on the
+                    # others; `text_number` narrows the texts to the former where allowed
                     v, assumption = strings.text_to_number(args[0])
-                    self.assume(assumption, strings.TEXT_NUMBER_NOTE)
+                    self.assume_named("text_number", assumption)
+                    other = strings.text_to_number_abstract(args[0], self.side)
+                    v = V("num", z3.If(assumption, v.v, other.v), v.null,
+                          z3.If(assumption, v.isint, other.isint))
                 self._memo[key] = (args[0], v)  # holding the argument keeps its ids alive
             return self._memo[key][1]
         if name in (FuncName.UPPER, FuncName.LOWER):
@@ -753,21 +826,65 @@ class Encoder:
             scale = 10 ** int(e.args[1].value)
             r = z3.ToReal(round_half_away(as_real(x) * scale)) / scale
             return V("real", r, x.null)
-        # dates: the argument must be a time value or contain no digit (an assumption)
-        s = args[-1]
-        self.assume(strings.date_assumption(s), strings.DATE_NOTE)
+        return self._date_func(e, args[-1])
+
+    def _date_func(self, e: ir.Func, s: V) -> V:
+        """A date function of the text `s`: exact on `strings.TIME_VALUE` texts (julianday: without
+        fractional seconds), NULL on texts SQLite cannot read as a time, uninterpreted on the rest
+        (`strings.guarded`). `date_text` (and `whole_seconds`) narrow `s` to the exact part where
+        the policy allows it: with evidence when `s` is a cell of a column declared as a date,
+        and implied when `s` is the current time under the `clock` assumption."""
+        name = e.name
+        evidence = self._declared_date(s)
+        clock_time = self.now is not None and s is self.now and self.policy.allows("clock")
+        modelled = z3.InRe(s.v, strings.TIME_VALUE)
+        exact_region = z3.Or(s.null, modelled, z3.Not(strings.date_parseable(s.v)))
+        # a literal is what it is: assuming it a valid date when it is not ('00:00') would make
+        # every proof vacuous; its value is decided by the guarded encoding itself
+        literal = z3.is_string_value(s.v) and z3.is_false(s.null)
+        # asserted, the assumption makes the exact part the whole domain: no guard is needed
+        assumed = clock_time or (not literal and self.assume_named("date_text", strings.date_assumption(s), evidence,
+                                                                   search=exact_region))
+        fmt = e.args[0].value if name in (FuncName.STRFTIME, FuncName.STRFTIME_NUM) else None
         if name == FuncName.STRFTIME:
-            return strings.strftime(e.args[0].value, s)
-        if name == FuncName.STRFTIME_NUM:
-            return strings.strftime_number(e.args[0].value, s)
-        if name == FuncName.JULIANDAY:
-            self.assume(strings.fraction_free(s), "time values used by julianday() have no fractional seconds")
-            return strings.julianday(s)
-        return {FuncName.DATE: strings.date_fn, FuncName.DATETIME: strings.datetime_fn, FuncName.TIME: strings.time_fn}[name](s)
+            exact = strings.strftime(fmt, s)
+        elif name == FuncName.STRFTIME_NUM:
+            exact = strings.strftime_number(fmt, s)
+        elif name == FuncName.JULIANDAY:
+            if not (clock_time or literal):  # `strings.INSTANT` has whole seconds
+                assumed = self.assume_named("whole_seconds", strings.fraction_free(s), evidence) and assumed
+            modelled = z3.And(modelled, z3.Not(z3.Contains(s.v, z3.StringVal("."))))
+            exact = strings.julianday(s)
+        else:
+            exact = {FuncName.DATE: strings.date_fn, FuncName.DATETIME: strings.datetime_fn,
+                     FuncName.TIME: strings.time_fn}[name](s)
+        if assumed:
+            return exact
+        if literal and not z3.is_true(z3.simplify(modelled)):
+            return _sqlite_date_value(name, fmt, s.v.as_string(), exact.kind)
+        label = f"{name}[{fmt}]" if fmt is not None else str(name)
+        return strings.guarded(s, modelled, exact, label)
 
 
 # ----------------------------------------------------------------------------- helpers
+def _sqlite_date_value(name: FuncName, fmt: str | None, text: str, kind: str) -> V:
+    """A date function of a literal the encoding does not model ('00:00', '2021-02-30'), as
+    SQLite computes it: a constant (the engine that confirms counterexamples is this SQLite)."""
+    sql = {FuncName.STRFTIME: "strftime(?, ?)", FuncName.STRFTIME_NUM: "strftime(?, ?)",
+           FuncName.DATE: "date(?)", FuncName.DATETIME: "datetime(?)", FuncName.TIME: "time(?)",
+           FuncName.JULIANDAY: "julianday(?)"}[name]
+    params = (fmt, text) if fmt is not None else (text,)
+    with sqlite3.connect(":memory:") as con:
+        value = con.execute(f"SELECT {sql}", params).fetchone()[0]
+    if value is not None and name == FuncName.STRFTIME_NUM:
+        value = int(value)
+    return const(value, kind)
+
+
 _LATERAL = (JoinKind.LATERAL, JoinKind.LATERAL_LEFT)
+_HAS_DIGIT = z3.Concat(z3.Full(z3.ReSort(z3.StringSort())), z3.Range("0", "9"), z3.Full(z3.ReSort(z3.StringSort())))
+# the texts SQLite stores: no NUL, no lone surrogate (z3's characters go up to U+2FFFF)
+REPRESENTABLE = z3.Star(z3.Union(z3.Range("\x01", "\ud7ff"), z3.Range("\ue000", "\U0002ffff")))
 _STRING_FUNCS = frozenset({
     FuncName.LIKE, FuncName.LIKE_CS, FuncName.GLOB, FuncName.CONTAINS, FuncName.STARTS_WITH, FuncName.ENDS_WITH,
     FuncName.INT2TEXT, FuncName.TEXT2NUM,

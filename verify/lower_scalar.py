@@ -301,9 +301,7 @@ class ScalarLowering:
                 if conv is None:
                     return cmp(num, txt, CmpMode.MIXED)
                 return cmp(num, ir.Lit(conv, "int" if isinstance(conv, int) else "real"), CmpMode.NUM)
-            if isinstance(txt, (ir.Col, ir.Outer)):
-                self.note("text values compared with numbers are integers written in decimal digits, "
-                          "or contain no digit")
+            if isinstance(txt, (ir.Col, ir.Outer)):  # the encoder lists its assumption (affinity_int_text)
                 return cmp(num, ir.TextToNum(txt), CmpMode.AFFNUM)
             raise Unsupported("comparison of a numeric column with a computed text (numeric conversion)")
         if affinity(txt) == "TEXT":

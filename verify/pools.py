@@ -49,6 +49,7 @@ def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
                        if isinstance(v, int) and 1000 <= v <= 9999})
         texts += [f"{y}-{md}" for y in years for md in ("01-01", "12-31 23:59:59")]
         texts += ["2000-02-29", "1990-06-15 12:30:00", "2024-11-05"]
+        texts += other_date_formats(texts)  # for text columns: the date functions see NULL
     pools: dict[tuple[str, str], list[Any]] = {}
     for t in prep.schema.tables:
         for c in t.columns:
@@ -200,6 +201,24 @@ def date_neighbours(text: str) -> list[str]:
     for other in (day - datetime.timedelta(days=1), day + datetime.timedelta(days=1)):
         out.append(str(other) + text[10:])  # the same shape: with the time of day, if it had one
     return [t for t in out if t != text]
+
+
+def other_date_formats(texts: list[str]) -> list[str]:
+    """The dates of `texts` written as SQLite's date functions cannot read them, as text
+    columns of real databases often hold them ('2014-09-01' gives '2014/09/01' and '09/01/2014'):
+    where a query reads a column declared `text` with a date function, such a value is NULL
+    to the function but not to, say, SUBSTR (a column declared as a date is assumed to hold
+    valid dates, and its pool keeps only those).
+
+        >>> other_date_formats(["2014-09-01 12:00:00", "abc"])
+        ['2014/09/01', '09/01/2014']
+    """
+    out = []
+    for t in texts:
+        if is_time_value(t):
+            y, m, d = t[:4], t[5:7], t[8:10]
+            out += [f"{y}/{m}/{d}", f"{m}/{d}/{y}"]
+    return dedupe(out)
 
 
 def instants_near_literals(prep) -> list[str]:

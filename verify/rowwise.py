@@ -37,6 +37,7 @@ import z3
 
 from verify import ir
 from verify.blocks import DERIVED, SPJ, blocks, deterministic, map_cols, plain, shift
+from verify.assumptions import AssumptionPolicy
 from verify.encode import Encoder
 from verify.facts import row_facts
 from verify.implication import always_empty, solver_kind
@@ -51,8 +52,10 @@ MAX_PERMUTATIONS = 24
 
 
 def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, timeout: float,
-                         trace: list[str] | None = None) -> tuple[bool, list[str]]:
-    """True when r1 and r2 return the same bag on every database (and the assumptions used).
+                         trace: list[str] | None = None,
+                         policy: AssumptionPolicy | None = None) -> tuple[bool, list[str]]:
+    """True when r1 and r2 return the same bag on every database (and the assumptions used:
+    only those `policy` allows narrow the tuples compared, see `verify.assumptions`).
 
     With a `trace` list, lines telling the rules that fired on each side (`verify.rules`) and
     where the two plans met are appended to it."""
@@ -64,7 +67,7 @@ def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, t
         return False, []
     notes: list[str] = []
     for a, b in pairs:
-        ok, used = _unions_equivalent(a, b, schema, dialect, timeout)
+        ok, used = _unions_equivalent(a, b, schema, dialect, timeout, policy)
         if not ok:
             _say(trace, lambda: f"not proved: {_blocks_text(a, b)}: no pairing has the same pass condition and "
                                 "output on every tuple")
@@ -122,13 +125,13 @@ def under_the_same_order(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
 
 
 def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
-                       timeout: float) -> tuple[bool, list[str]]:
+                       timeout: float, policy: AssumptionPolicy | None = None) -> tuple[bool, list[str]]:
     """Two bag unions of blocks are equal on every database if, once the blocks no row can pass
     are dropped, the blocks pair off one to one into equivalent blocks."""
     if len(a) == len(b) == 1:
-        return _spj_equivalent(a[0], b[0], schema, dialect, timeout)
-    a = [x for x in a if not _never_passes(x, schema, dialect, timeout)]
-    b = [x for x in b if not _never_passes(x, schema, dialect, timeout)]
+        return _spj_equivalent(a[0], b[0], schema, dialect, timeout, policy)
+    a = [x for x in a if not _never_passes(x, schema, dialect, timeout, policy)]
+    b = [x for x in b if not _never_passes(x, schema, dialect, timeout, policy)]
     if len(a) != len(b):
         return False, []
     notes: list[str] = []
@@ -139,7 +142,7 @@ def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
             return True
         for j in free:
             if (i, j) not in memo:
-                ok, used = _spj_equivalent(a[i], b[j], schema, dialect, timeout)
+                ok, used = _spj_equivalent(a[i], b[j], schema, dialect, timeout, policy)
                 memo[(i, j)] = ok
                 notes.extend(n for n in used if n not in notes)
             if memo[(i, j)] and match(i + 1, [f for f in free if f != j]):
@@ -149,10 +152,14 @@ def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
     return (True, notes) if match(0, list(range(len(b)))) else (False, [])
 
 
-def _never_passes(block: SPJ, schema: Schema, dialect: str, timeout: float) -> bool:
+def _never_passes(block: SPJ, schema: Schema, dialect: str, timeout: float,
+                  policy: AssumptionPolicy | None = None) -> bool:
     """No tuple of any database satisfies the block's condition (e.g. `a = 7 AND a = 8`)."""
-    enc = Encoder(schema, 0, dialect, tables=set())
+    enc = Encoder(schema, 0, dialect, tables=set(), assumptions=policy)
     rows = [[fresh(enc.fresh_name(f"{t.table}.{c.name}"), solver_kind(c.kind)) for c in t.columns] for t in block.tables]
+    for t, r in zip(block.tables, rows):
+        if t.table != DERIVED:
+            enc.declare_cells(t.table, r)  # declared date columns: evidence for `date_text`
     passes = is_true(enc.expr(block.cond, [v for r in rows for v in r], ()))
     s = z3.Solver()
     s.add(*enc.side, *enc.assumptions, passes)
@@ -443,13 +450,17 @@ def _align_group_keys(r1: ir.Project, r2: ir.Project) -> ir.Project:
 
 
 # ----------------------------------------------------------------------------- the proof
-def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str, timeout: float) -> tuple[bool, list[str]]:
+def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str, timeout: float,
+                    policy: AssumptionPolicy | None = None) -> tuple[bool, list[str]]:
     names_a = [t.table.lower() for t in a.tables]
     names_b = [t.table.lower() for t in b.tables]
     if sorted(names_a) != sorted(names_b) or len(a.exprs) != len(b.exprs):
         return False, []
-    enc = Encoder(schema, 0, dialect, tables=set())
+    enc = Encoder(schema, 0, dialect, tables=set(), assumptions=policy)
     rows = [[fresh(enc.fresh_name(f"{t.table}.{c.name}"), solver_kind(c.kind)) for c in t.columns] for t in a.tables]
+    for t, r in zip(a.tables, rows):
+        if t.table != DERIVED:
+            enc.declare_cells(t.table, r)  # declared date columns: evidence for `date_text`
     for perm in itertools.islice(_matchings(names_a, names_b), MAX_PERMUTATIONS):
         vals_a = [v for r in rows for v in r]
         vals_b = [v for i in perm for v in rows[i]]

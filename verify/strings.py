@@ -3,12 +3,15 @@
 Each function takes and returns `V` values (see `values.py`) and follows SQLite's rules:
 NULL in → NULL out, 1-based character positions, LIKE folds ASCII case, GLOB does not.
 
-Dates and times are TEXT in SQLite. A text is a time value when it has one of the forms
-`YYYY-MM-DD`, `YYYY-MM-DD HH:MM`, `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD HH:MM:SS.SSS` (also
-with `T` for the space); any other text makes the date functions return NULL. The verifier assumes, and lists in the
-verdict, that a text used as a date is NULL or of one of those forms with a day that exists in
-its month (SQLite would also read e.g. the number '2451545.0' as a Julian day, and silently
-moves '2021-02-30' to March).
+Dates and times are TEXT in SQLite. The date functions are modelled exactly on the texts of the
+forms `YYYY-MM-DD`, `YYYY-MM-DD HH:MM`, `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD HH:MM:SS.SSS` (also
+with `T` for the space) naming a day that exists in its month (`TIME_VALUE`), and return NULL
+exactly on the texts SQLite's date parser cannot accept (`date_parseable` over-approximates
+what it accepts: '05/05/2020', 'abc'). On the texts in between ('2021-02-30', which SQLite
+moves to March; '2451545.0', a Julian day; '2020-01-01Z') the value is uninterpreted: a Z3
+function of the text, the same in both queries, with its own NULL flag (`guarded`). The
+assumption `date_text` (`assumptions.DATE_NOTE`) narrows a date function's argument to
+`TIME_VALUE`; `verify.encode` asserts it only where the policy allows (see `verify.assumptions`).
 
 Example:
     >>> s = z3.String("s")
@@ -22,7 +25,8 @@ from __future__ import annotations
 
 import z3
 
-from verify.values import FALSE, V, boolean
+from verify.assumptions import DATE_NOTE, DUCKDB_INT_NOTE, MAX_NUMBER_CHARS, TEXT_NUMBER_NOTE  # noqa: F401
+from verify.values import FALSE, V, boolean, sort_of
 
 _ANY = z3.AllChar(z3.ReSort(z3.StringSort()))
 _ANYSTR = z3.Full(z3.ReSort(z3.StringSort()))
@@ -198,12 +202,7 @@ def trim(s: V, chars: str, leading: bool, trailing: bool, fresh_name: str, side:
     return V("text", z3.SubString(s.v, i, j - i), s.null)
 
 
-MAX_NUMBER_CHARS = 12  # positions examined for a text's numeric prefix
-
-
 DUCKDB_INT_TEXT = z3.Concat(z3.Option(z3.Re("-")), z3.Plus(z3.Range("0", "9")))
-DUCKDB_INT_NOTE = ("texts DuckDB converts to integers are plain decimal integers ('-'? and at most 18 digits; "
-                   "DuckDB fails on texts it cannot convert)")
 
 
 def duckdb_text_to_int(s: V) -> tuple[V, z3.BoolRef]:
@@ -273,8 +272,6 @@ def text_to_number_abstract(s: V, side: list) -> V:
     return V("num", z3.If(s.null, z3.RealVal(0), value), s.null, z3.Or(s.null, isint))
 
 
-TEXT_NUMBER_NOTE = (f"text values converted to numbers do not start with whitespace, and their numeric "
-                    f"prefix is shorter than {MAX_NUMBER_CHARS} characters with no exponent")
 
 
 # ----------------------------------------------------------------------------- dates and times
@@ -322,8 +319,6 @@ _RECENT = z3.Concat(z3.Union(z3.Concat(_lit("19"), z3.Range("7", "9")), z3.Conca
                     z3.Full(z3.ReSort(z3.StringSort())))
 INSTANT = z3.Concat(z3.Intersect(_DATE, _RECENT), _lit(" "), _HOUR, _lit(":"), _MIN, _lit(":"), _MIN)
 TIME_VALUE = z3.Concat(_DATE, z3.Option(z3.Concat(_SEP, _HM, z3.Option(_SEC))))
-DATE_NOTE = ("text values used as dates are NULL or valid 'YYYY-MM-DD[ HH:MM[:SS[.SSS]]]' values "
-             "(a day that exists in its month)")
 
 
 def _num(s: z3.SeqRef, start: int, n: int) -> z3.ArithRef:
@@ -331,11 +326,44 @@ def _num(s: z3.SeqRef, start: int, n: int) -> z3.ArithRef:
 
 
 def date_assumption(s: V) -> z3.BoolRef:
-    """The domain assumption for a text used as a date (see the module docstring). Allowing
-    any digit-free text as well would be closer to SQLite's inputs, but makes Z3's string
-    solver give up on simple pairs (measured: a one-row `strftime('%Y', d) = '1990'` against
-    `d LIKE '1990%'` goes from 0.1 s to a timeout)."""
+    """The assumption `date_text` for a text used as a date: NULL or a `TIME_VALUE`. Without
+    it the date functions are still sound (`guarded`); with it Z3 need not consider the texts
+    outside (the old docstring measured a one-row `strftime('%Y', d) = '1990'` against
+    `d LIKE '1990%'` going from 0.1 s to a timeout once digit-free texts were allowed, with an
+    encoding that had no exact NULL for them)."""
     return z3.Or(s.null, z3.InRe(s.v, TIME_VALUE))
+
+
+_WS = _cls(" \t\n\v\f\r")
+_NUMBER_CHARS = z3.Union(_WS, _cls("+-.eE"), _D)
+_NOW = z3.Concat(z3.Star(_WS), _cls("nN"), _cls("oO"), _cls("wW"), z3.Star(_WS))
+
+
+def date_parseable(s: z3.SeqRef) -> z3.BoolRef:
+    """An over-approximation of the texts SQLite's date parser (date.c, parseDateOrTime)
+    accepts: those containing '-' (parseYyyyMmDd reads 'DDDD-DD-DD') or ':' (parseHhMmSs reads
+    'DD:DD'), a number with optional surrounding whitespace (sqlite3AtoF: a Julian day), or
+    'now' in any case. Any other text ('05/05/2020', 'abc') gives NULL; `tests/test_assumptions.py`
+    checks this against sqlite3 for every date function. Written with `Contains` rather than a
+    tighter regular expression: Z3 decides it much faster, which matters when the counterexample
+    search is narrowed to the texts the encoding decides exactly."""
+    return z3.Or(z3.Contains(s, z3.StringVal("-")), z3.Contains(s, z3.StringVal(":")),
+                 z3.InRe(s, z3.Concat(z3.Star(_NUMBER_CHARS), _D, z3.Star(_NUMBER_CHARS))), z3.InRe(s, _NOW))
+
+
+def guarded(s: V, modelled: z3.BoolRef, exact: V, name: str, exact_null: z3.BoolRef | None = None) -> V:
+    """`exact` where `modelled` holds, NULL where `exact_null` holds (by default: where the
+    text is not `date_parseable`), and elsewhere an uninterpreted value: `name`'s function of
+    the text (with its own NULL flag), the same in both queries. `exact` need not be NULL-free
+    outside `modelled`: only its value inside counts."""
+    if exact_null is None:
+        exact_null = z3.Not(date_parseable(s.v))
+    value_fn = z3.Function(f"{name}.value", z3.StringSort(), sort_of(exact.kind))
+    null_fn = z3.Function(f"{name}.null", z3.StringSort(), z3.BoolSort())
+    value = z3.If(modelled, exact.v, value_fn(s.v))
+    outside = z3.Or(exact_null, null_fn(s.v))
+    null = z3.Or(s.null, z3.If(modelled, exact.null, outside))
+    return V(exact.kind, value, null, exact.isint)
 
 
 def julian_day_number(y: z3.ArithRef, m: z3.ArithRef, d: z3.ArithRef) -> z3.ArithRef:
