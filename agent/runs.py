@@ -130,7 +130,8 @@ def score(answer_sql: str | None, gold_sql: str, db_path: str | Path, db_id: str
                 "verified": None, "outcome": "error"}
     return {"ex": j["ex"], "ex_error": j["ex_error"], "verdict": j["verdict"], "reason": j["reason"],
             "counterexample": j["counterexample"], "outcome": j["outcome"],
-            "verified": bool(j["ex"]) and j["verified"]}
+            "verified": bool(j["ex"]) and j["verified"], "strength": j.get("strength"),
+            "proved_bound": j.get("proved_bound")}
 
 
 def record_of(index: int, db_id: str, question: str, gold: str, difficulty: str, ans: Answer,
@@ -335,4 +336,4 @@ def _sync_run_store(path: Path, ds: Any, recs: list[QuestionRecord], meta: dict[
                                       gold_sql=r.gold_sql, pred_sql=r.answer_sql or "", ex=r.ex,
                                       ex_error=r.ex_error or r.error, verdict=r.verdict, reason=r.reason,
                                       counterexample=r.counterexample, outcome=r.outcome or "error",
-                                      seconds=r.seconds))
+                                      seconds=r.seconds, strength=r.strength, proved_bound=r.proved_bound))

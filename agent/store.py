@@ -58,6 +58,8 @@ class QuestionRecord(BaseModel):
     # "accepted" when verification is off (--verify-timeout 0) and EX accepted the answer
     reason: str | None = None
     counterexample: dict[str, Any] | None = None
+    strength: str | None = None  # how strong the verification is (`benchmarks.store`), None when not scored
+    proved_bound: int | None = None
     plans: int = 0
     candidates: int = 0
     clusters: int = 0

@@ -304,7 +304,8 @@ def judge_pair(gold: str, pred: str, *, db_path: str | Path | None, db_id: str, 
     """EX and verification of one (gold, prediction) pair, exactly as `run_evaluation` judges it
     (for callers outside a leaderboard run: the agent's benchmark, offline selection).
 
-    Returns {ex, ex_error, verdict, reason, counterexample, outcome, verified}; `verified` is
+    Returns {ex, ex_error, verdict, reason, counterexample, outcome, verified, strength, proved_bound}
+    (`benchmarks.store`); `verified` is
     "EX accepted and not refuted" (module doc); without a database, EX is None and `verified`
     means "not refuted"."""
     ex: bool | None = None
@@ -318,7 +319,7 @@ def judge_pair(gold: str, pred: str, *, db_path: str | Path | None, db_id: str, 
         if ex is not True:
             outcome = "gold_failed" if ex is None else "refuted_by_database"
             return {"ex": ex, "ex_error": ex_error, "verdict": None, "reason": None, "counterexample": None,
-                    "outcome": outcome, "verified": False}
+                    "outcome": outcome, "verified": False, "strength": NOT_VERIFIED, "proved_bound": None}
     g, p = metric_pair(gold, pred, flavour, keep_distinct, perm)
     v = _verify_task(VerifyTask(gold=g, pred=p, db_path=str(db_path) if db_path else None,
                                 tables_json=str(tables_json), db_id=db_id,
@@ -328,7 +329,7 @@ def judge_pair(gold: str, pred: str, *, db_path: str | Path | None, db_id: str, 
     outcome = OUTCOME_OF_VERDICT.get(v["verdict"], "error")
     return {"ex": ex, "ex_error": ex_error, "verdict": v["verdict"], "reason": v["reason"],
             "counterexample": v["counterexample"], "outcome": outcome, "verified": outcome != REFUTED,
-            "strength": v.get("strength") or strength_of_outcome(outcome)}
+            "strength": v.get("strength") or strength_of_outcome(outcome), "proved_bound": v.get("proved_bound")}
 
 
 def permute_columns(sql: str, perm: list[int]) -> str | None:

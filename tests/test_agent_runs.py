@@ -132,11 +132,11 @@ def test_bench_scripted_resumes_and_stores_every_message(tmp_path):
     import duckdb
 
     rows = duckdb.connect(str(out / "runs.duckdb"), read_only=True).execute(
-        "SELECT question, system, ex, outcome FROM results ORDER BY question").fetchall()
+        "SELECT question, system, ex, outcome, strength FROM results ORDER BY question").fetchall()
     by_index = {r.index: r for r in AgentRunStore(out).records()}
     assert [q for q, *_ in rows] == [0, 1, 2]
     assert all(system == "agent:scripted" and ex == by_index[q].ex and outcome == by_index[q].outcome
-               for q, system, ex, outcome in rows)
+               and strength == by_index[q].strength is not None for q, system, ex, outcome, strength in rows)
     # different settings on the same folder are refused
     with pytest.raises(StoreError):
         bench("spider", DATA / "spider", out, spec, AgentConfig(n_plans=2), limit=3, **kw)
@@ -183,12 +183,14 @@ def test_answers_are_scored_as_the_leaderboard_scores_systems(tmp_path):
                 ex_timeout=10)
     same = score("SELECT name FROM singer WHERE NOT age <= 35", **args)
     assert (same["ex"], same["verdict"], same["outcome"], same["verified"]) == (True, "equivalent", "verified", True)
+    assert same["strength"] == "every_size"
     lucky = score("SELECT name FROM singer WHERE name = 'Bob'", **args)
     assert (lucky["ex"], lucky["verdict"], lucky["outcome"], lucky["verified"]) == (
         True, "not_equivalent", "refuted", False)
     assert lucky["counterexample"]["gold_result"] != lucky["counterexample"]["gen_result"]
     wrong = score("SELECT name FROM singer", **args)
     assert wrong["ex"] is False and wrong["verified"] is False and wrong["verdict"] is None
+    assert wrong["strength"] == "n/a" and lucky["strength"] == "refuted"
     assert score(None, **args)["verified"] is False
 
 
