@@ -141,6 +141,18 @@ class AssumptionPolicy:
 
 
 DEFAULT = AssumptionPolicy()
+_BY_NOTE = {a.note: a.name for a in REGISTRY}
+
+
+def names_used(notes: Iterable[str]) -> list[str]:
+    """The registered assumptions among a verdict's notes (`Verdict.assumptions`), by name, in
+    registry order; notes of other kinds (an inferred schema, a foreign key not used) are left out.
+
+        >>> names_used([PRINTABLE_NOTE, "schema inferred from the queries", DATE_NOTE])
+        ['printable_text', 'date_text']
+    """
+    found = {_BY_NOTE[n] for n in notes if n in _BY_NOTE}
+    return [a.name for a in REGISTRY if a.name in found]
 
 
 def listing() -> str:
