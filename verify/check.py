@@ -53,7 +53,7 @@ from verify.pools import dedupe, instants_near_literals, value_pools
 from verify.randomdb import Pools, random_search
 from verify.rowwise import prove_for_every_size, under_the_same_order
 from verify.schema import Schema, SchemaError
-from verify.values import Meter, SolverStop, check_within, metered
+from verify.values import Meter, SolverStop, check_within, current_meter, metered
 from verify.verdict import (Counterexample, Minimization, Proof, ProofMethod, Stats, TableData, Verdict,
                             VerdictKind)
 
@@ -925,9 +925,15 @@ def _at(prep: _Prepared, model: z3.ModelRef, enc: Encoder) -> _Prepared:
 
 
 def _confirm(prep: _Prepared, tables: Tables, dialect: str):
+    """(gold result, generated result, comparison) when the engine shows a difference on
+    `tables`, else None. A query that runs past the engine's time limit on these few rows is the
+    clock deciding: the call's meter records it (`verify.values.current_meter`)."""
     try:
         g, n, cmp = engine.run_both(prep.data_schema, _read_part(prep, tables), prep.gold_run, prep.gen_run,
                                     dialect, prep.semantics)
+    except engine.EngineTimeout:
+        current_meter().time_stopped = True
+        return None
     except (engine.EngineError, SchemaError):
         return None
     return (g, n, cmp) if cmp.differ else None

@@ -26,6 +26,7 @@ from fractions import Fraction
 
 import z3
 
+from verify.budget import DEFAULT
 from verify.names import CmpMode
 
 EPOCH = datetime.date(1970, 1, 1)
@@ -267,7 +268,7 @@ class Meter:
     adds up the resource units of every check, `time_stopped` records that the deadline
     interrupted one (its answer then depends on the machine)."""
 
-    rlimit: int = 5_000_000
+    rlimit: int = DEFAULT.proof_rlimit
     deadline: float | None = None
     spent: int = 0
     time_stopped: bool = False
