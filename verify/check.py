@@ -440,7 +440,7 @@ def _reserve_random_pass(ctx: CheckContext) -> Verdict | None:
     if ctx.stopped is None or ctx.time_stopped:
         return None
     late = ctx.budget.random_reserve
-    run = _random_pass(ctx, late, ctx.seed + 1)
+    run = _random_pass(ctx, late, ctx.seed + 1, "the random pass after the SMT search")
     if run.found is not None:
         return ctx.refuted(run.found, "random", f"found by the random pass run after the SMT search stopped, after "
                                                f"{_count(run.tried, 'database')}", databases=run.tried,
@@ -536,10 +536,10 @@ class _RandomRun(NamedTuple):
     tried: int  # random databases run
 
 
-def _random_pass(ctx: CheckContext, count: int, seed: int) -> _RandomRun:
+def _random_pass(ctx: CheckContext, count: int, seed: int, which: str = "the random pass") -> _RandomRun:
     """`count` random databases (fewer when one differs), drawn from `seed`: when the queries
     read the clock, shared by a few instants (at least one database each). Cut short only by
-    the wall-clock safety stop, which is recorded."""
+    the wall-clock safety stop, which is recorded (naming the pass: `which`)."""
     if count <= 0:
         return _RandomRun(None, None, 0)
     runs = [ctx.prep]
@@ -556,7 +556,7 @@ def _random_pass(ctx: CheckContext, count: int, seed: int) -> _RandomRun:
         )
         tried += outcome.tried
         if outcome.timed_out:
-            ctx.timed_out(f"during the random pass, after {_count(tried, 'database')}")
+            ctx.timed_out(f"during {which}, after {_count(tried, 'database')}")
         if outcome.hit is not None or outcome.timed_out:
             break
     ctx.stats.random_databases += tried
