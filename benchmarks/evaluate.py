@@ -24,7 +24,7 @@ in the run store (`benchmarks.store`), and a re-run skips what is there.
 Example:
     >>> cfg = EvalConfig(benchmark="spider", data_dir="../shared/data/spider", bound=3)
     >>> cfg.settings_string()
-    't=10;rb=1;ext=30;kd=0;min=1'
+    't=60;effort=1;ext=30;kd=0;min=1'
 """
 
 from __future__ import annotations
