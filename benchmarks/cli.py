@@ -36,7 +36,8 @@ def verieql(
     bound: str = typer.Option("auto", "--bound", "-k",
                               help="largest k to prove: a number, or 'auto' = the k VeriEQL recorded "
                                    "for the pair (4 where it recorded none)"),
-    timeout: float = typer.Option(60.0, help="seconds per pair"),
+    timeout: float = typer.Option(300.0, help="safety time limit per pair (seconds); the work budget decides"),
+    effort: float = typer.Option(1.0, help="work budget per pair, a multiple of verify.budget.DEFAULT"),
     workers: int = typer.Option(2, help="pairs verified in parallel"),
     limit: int | None = typer.Option(None, help="only the first N pairs of each suite"),
     out: Path | None = typer.Option(None, help="write one JSON record per pair here"),
@@ -48,12 +49,17 @@ def verieql(
     if bound != "auto" and not bound.isdigit():
         raise typer.BadParameter(f"--bound must be a positive number or 'auto', not {bound!r}")
     _check(bound=1 if bound == "auto" else int(bound), timeout=timeout, workers=workers, limit=limit)
+    from verify.limits import effort_problem
+
+    problem = effort_problem(effort)
+    if problem is not None:
+        raise typer.BadParameter(problem)
     for s in suite:
         if s not in SUITES:
             raise typer.BadParameter(f"unknown suite {s!r}; choose from {', '.join(SUITES)}")
     if not data.is_dir():
         raise typer.BadParameter(f"no such folder: {data}")
-    run(data, suite, None if bound == "auto" else int(bound), timeout, workers, limit, out, Console())
+    run(data, suite, None if bound == "auto" else int(bound), timeout, workers, limit, out, Console(), effort)
 
 
 @bench_app.command("sqlsolver")
@@ -92,7 +98,7 @@ def coverage(
     benchmark: str = typer.Option(..., "--benchmark", help="spider or bird"),
     data: Path = typer.Option(DEFAULT_DATA, help="the shared data folder (spider/, bird/)"),
     bound: int = typer.Option(3, "--bound", "-k", help="rows per table"),
-    timeout: float = typer.Option(30.0, help="seconds per query"),
+    timeout: float = typer.Option(120.0, help="safety time limit per query (seconds); the work budget decides"),
     workers: int = typer.Option(2, help="queries verified in parallel"),
     limit: int | None = typer.Option(None, help="only the first N questions"),
     out: Path | None = typer.Option(None, help="write one JSON record per query here"),

@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
 
+from verify.budget import DEFAULT
 from verify.check import check_pair
 from verify.schema import Schema, SchemaError
 from verify.schema_io import schema_from_spider_tables, schema_from_sqlite
@@ -79,7 +80,7 @@ def _check_one(benchmark: str, data_dir: Path, index: int, db_id: str, sql: str,
     if isinstance(schema, str):
         return CoverageRecord(benchmark=benchmark, index=index, db_id=db_id, verdict="error",
                               reason=f"schema: {schema}", seconds=0.0, unconfirmed_models=0)
-    v = check_pair(sql, sql, schema=schema, bound=bound, timeout=timeout, random_budget=0.0,
+    v = check_pair(sql, sql, schema=schema, bound=bound, timeout=timeout, budget=DEFAULT.without_random(),
                    minimize_result=False, shortcuts=False)
     return CoverageRecord(benchmark=benchmark, index=index, db_id=db_id, verdict=v.verdict.value,
                           reason=v.reason, seconds=v.stats.seconds,

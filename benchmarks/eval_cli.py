@@ -21,14 +21,14 @@ DATA = Path("../shared/data")
 
 
 def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | None, split: str, out: Path | None,
-         store: Path | None, bound: int, timeout: float, random_budget: float, ex_timeout: float, keep_distinct: bool,
+         store: Path | None, bound: int, timeout: float, effort: float, ex_timeout: float, keep_distinct: bool,
          constraints: Path | None, workers: int, executor: str, ray_address: str | None, limit: int | None,
          no_minimize: bool, html: bool) -> None:
     from benchmarks.datasets import DatasetError
     from benchmarks.evaluate import EvalConfig, EvalError, print_leaderboard, run_evaluation, write_outputs
     from benchmarks.predictions import PredictionError, discover
     from benchmarks.store import RunStore, StoreError
-    from verify.limits import check_options, check_run_options
+    from verify.limits import check_options, check_run_options, effort_problem
 
     console = Console() if Console().is_terminal else Console(width=200)  # a file or pipe gets full rows
     err = Console(stderr=True)
@@ -38,7 +38,8 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
         raise typer.BadParameter(f"unknown executor {executor!r}; choose local or ray")
     problem = (check_options(bound=bound, timeout=timeout)
                or check_run_options(workers=workers, limit=limit,
-                                    seconds={"--ex-timeout": ex_timeout, "--random-budget": random_budget}))
+                                    seconds={"--ex-timeout": ex_timeout})
+               or effort_problem(effort))
     if problem is None and not ex_timeout > 0:
         problem = f"--ex-timeout must be a positive number of seconds, not {ex_timeout}"
     if problem is not None:
@@ -48,7 +49,7 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
     try:
         files = discover(paths)
         cfg = EvalConfig(benchmark=benchmark, data_dir=data, split=split, bound=bound, timeout=timeout,
-                         random_budget=random_budget, ex_timeout=ex_timeout, keep_distinct=keep_distinct,
+                         effort=effort, ex_timeout=ex_timeout, keep_distinct=keep_distinct,
                          minimize=not no_minimize, constraints=constraints, workers=workers, executor=executor,
                          ray_address=ray_address, limit=limit)
         previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -95,8 +96,10 @@ _COMMON = dict(
     out=typer.Option(None, help="folder for leaderboard.json/.csv, records.jsonl, report.html"),
     store=typer.Option(None, help="DuckDB run store (default OUT/runs.duckdb, else ./sqlwitness-runs.duckdb)"),
     bound=typer.Option(3, "--bound", "-k", help="rows per table the verifier proves up to"),
-    timeout=typer.Option(10.0, help="verifier seconds per pair"),
-    random_budget=typer.Option(1.0, help="seconds of the verifier's random search per pair"),
+    timeout=typer.Option(60.0, help="the verifier's safety time limit per pair (seconds): a verdict it decides "
+                                    "is unknown, 'time limit ...'"),
+    effort=typer.Option(1.0, help="the verifier's work budget per pair (random databases, solver resource units, "
+                                  "minimizer runs) as a multiple of verify.budget.DEFAULT: deterministic"),
     ex_timeout=typer.Option(30.0, help="seconds per query when executing on the dev database"),
     keep_distinct=typer.Option(False, help="Spider: keep DISTINCT (the official --keep_distinct flag)"),
     constraints=typer.Option(None, help="declared constraints: a file or a folder of <db_id>.json"),
@@ -115,7 +118,7 @@ def eval_cmd(
     system: str | None = typer.Option(None, help="system name (default: the file name)"),
     benchmark: str = _COMMON["benchmark"], data: Path | None = _COMMON["data"], split: str = _COMMON["split"],
     out: Path | None = _COMMON["out"], store: Path | None = _COMMON["store"], bound: int = _COMMON["bound"],
-    timeout: float = _COMMON["timeout"], random_budget: float = _COMMON["random_budget"],
+    timeout: float = _COMMON["timeout"], effort: float = _COMMON["effort"],
     ex_timeout: float = _COMMON["ex_timeout"], keep_distinct: bool = _COMMON["keep_distinct"],
     constraints: Path | None = _COMMON["constraints"], workers: int = _COMMON["workers"],
     executor: str = _COMMON["executor"], ray_address: str | None = _COMMON["ray_address"],
@@ -124,7 +127,7 @@ def eval_cmd(
     """Evaluate one system: execution accuracy, then verification of every pair EX accepts."""
     if predictions.is_dir():
         raise typer.BadParameter(f"{predictions} is a folder; `verify eval` takes one file (see `verify leaderboard`)")
-    _run([predictions], system, benchmark, data, split, out, store, bound, timeout, random_budget, ex_timeout,
+    _run([predictions], system, benchmark, data, split, out, store, bound, timeout, effort, ex_timeout,
          keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html)
 
 
@@ -133,12 +136,12 @@ def leaderboard_cmd(
     predictions: list[Path] = typer.Argument(..., help="prediction files and/or folders of them"),
     benchmark: str = _COMMON["benchmark"], data: Path | None = _COMMON["data"], split: str = _COMMON["split"],
     out: Path | None = _COMMON["out"], store: Path | None = _COMMON["store"], bound: int = _COMMON["bound"],
-    timeout: float = _COMMON["timeout"], random_budget: float = _COMMON["random_budget"],
+    timeout: float = _COMMON["timeout"], effort: float = _COMMON["effort"],
     ex_timeout: float = _COMMON["ex_timeout"], keep_distinct: bool = _COMMON["keep_distinct"],
     constraints: Path | None = _COMMON["constraints"], workers: int = _COMMON["workers"],
     executor: str = _COMMON["executor"], ray_address: str | None = _COMMON["ray_address"],
     limit: int | None = _COMMON["limit"], no_minimize: bool = _COMMON["no_minimize"], html: bool = _COMMON["html"],
 ) -> None:
     """Re-evaluate a leaderboard: EX and verified accuracy per system, rank changes, refuted pairs."""
-    _run(predictions, None, benchmark, data, split, out, store, bound, timeout, random_budget, ex_timeout,
+    _run(predictions, None, benchmark, data, split, out, store, bound, timeout, effort, ex_timeout,
          keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html)

@@ -29,7 +29,7 @@ in the run store (`benchmarks.store`), and a re-run skips what is there.
 Example:
     >>> cfg = EvalConfig(benchmark="spider", data_dir="../shared/data/spider", bound=3)
     >>> cfg.settings_string()
-    't=10;rb=1;ext=30;kd=0;min=1'
+    't=60;effort=1;ext=30;kd=0;min=1'
 """
 
 from __future__ import annotations
@@ -67,8 +67,9 @@ class EvalConfig(BaseModel):
     data_dir: Path
     split: str = "dev"
     bound: int = 3
-    timeout: float = Field(10.0, description="verifier seconds per pair")
-    random_budget: float | None = Field(1.0, description="seconds of the verifier's random pass")
+    timeout: float = Field(60.0, description="the verifier's safety time limit per pair (seconds)")
+    effort: float = Field(1.0, description="the verifier's work budget per pair, as a multiple of "
+                                           "verify.budget.DEFAULT (deterministic)")
     ex_timeout: float = Field(30.0, description="seconds per query for EX")
     keep_distinct: bool = False
     minimize: bool = True
@@ -87,8 +88,7 @@ class EvalConfig(BaseModel):
         return "set" if self.benchmark == "bird" else "auto"
 
     def settings_string(self) -> str:
-        rb = "none" if self.random_budget is None else f"{self.random_budget:g}"
-        return (f"t={self.timeout:g};rb={rb};ext={self.ex_timeout:g};kd={int(self.keep_distinct)};"
+        return (f"t={self.timeout:g};effort={self.effort:g};ext={self.ex_timeout:g};kd={int(self.keep_distinct)};"
                 f"min={int(self.minimize)}")
 
 
@@ -149,7 +149,7 @@ class VerifyTask(BaseModel):
     semantics: str
     bound: int
     timeout: float
-    random_budget: float | None
+    effort: float = 1.0
     minimize: bool
     flavour: str
     plain: dict[str, Any] | None = Field(default=None, description="with `constraints`: the verdict without them, "
@@ -190,6 +190,7 @@ def _verify_task(task: VerifyTask) -> dict:
 
 
 def _verify_once(task: VerifyTask, hints: list[dict] | None = None) -> dict:
+    from verify.budget import DEFAULT
     from verify.check import check_pair
     from verify.schema import SchemaError
 
@@ -199,7 +200,7 @@ def _verify_once(task: VerifyTask, hints: list[dict] | None = None) -> dict:
     except (SchemaError, OSError, ValueError) as e:
         return {"verdict": "error", "reason": f"schema: {e}", "counterexample": None, "seconds": 0.0}
     v = check_pair(task.gold, task.pred, schema=schema, bound=task.bound, semantics=task.semantics,
-                   timeout=task.timeout, random_budget=task.random_budget, minimize_result=task.minimize,
+                   timeout=task.timeout, budget=DEFAULT.scaled(task.effort), minimize_result=task.minimize,
                    hints=hints)
     verdict, reason = v.verdict.value, v.reason
     cex = v.counterexample.model_dump() if v.counterexample else None
@@ -298,8 +299,8 @@ def metric_pair(gold: str, pred: str, flavour: str, keep_distinct: bool = False,
 
 
 def judge_pair(gold: str, pred: str, *, db_path: str | Path | None, db_id: str, flavour: str,
-               tables_json: str | Path = "", bound: int = 3, timeout: float = 10.0,
-               random_budget: float | None = 1.0, minimize: bool = True, keep_distinct: bool = False,
+               tables_json: str | Path = "", bound: int = 3, timeout: float = 60.0,
+               effort: float = 1.0, minimize: bool = True, keep_distinct: bool = False,
                ex_timeout: float = 30.0, constraints: Path | None = None) -> dict[str, Any]:
     """EX and verification of one (gold, prediction) pair, exactly as `run_evaluation` judges it
     (for callers outside a leaderboard run: the agent's benchmark, offline selection).
@@ -325,7 +326,7 @@ def judge_pair(gold: str, pred: str, *, db_path: str | Path | None, db_id: str, 
                                 tables_json=str(tables_json), db_id=db_id,
                                 constraints=str(constraints) if constraints else None,
                                 semantics="set" if flavour == "bird" else "auto", bound=bound, timeout=timeout,
-                                random_budget=random_budget, minimize=minimize, flavour=flavour))
+                                effort=effort, minimize=minimize, flavour=flavour))
     outcome = OUTCOME_OF_VERDICT.get(v["verdict"], "error")
     return {"ex": ex, "ex_error": ex_error, "verdict": v["verdict"], "reason": v["reason"],
             "counterexample": v["counterexample"], "outcome": outcome, "verified": outcome != REFUTED,
@@ -667,7 +668,7 @@ def _verification_stage(run: _EvalRun, prog: Progress | LogProgress) -> None:
                                       tables_json=str(run.ds.tables_json),
                                       constraints=str(cfg.constraints) if cfg.constraints else None,
                                       semantics=cfg.semantics, bound=cfg.bound, timeout=cfg.timeout,
-                                      random_budget=cfg.random_budget, minimize=cfg.minimize, flavour=flavour)
+                                      effort=cfg.effort, minimize=cfg.minimize, flavour=flavour)
 
     def finish(vkey: str, v: VerificationRow) -> None:
         for a in groups[vkey]:

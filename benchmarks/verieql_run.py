@@ -7,7 +7,7 @@ compare it with a string, so such columns are re-typed VARCHAR (`adapt_schema`).
 adaptations are input repairs; neither changes what a pair means.
 
 Example:
-    verify bench verieql --suite literature --timeout 60
+    verify bench verieql --suite literature --effort 1 --timeout 300
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from rich.table import Table as RichTable
 from sqlglot import exp
 
 from benchmarks.verieql import VeriEQLPair, load_pairs, load_recorded
+from verify.budget import DEFAULT
 from verify.check import check_pair
 from verify.schema import Affinity, Column, Schema
 from verify.verdict import Verdict, VerdictKind
@@ -143,18 +144,20 @@ def adapt_schema(schema: Schema, queries: list[str]) -> Schema:
     return fixed
 
 
-def _run_one(pair: VeriEQLPair, suite: str, bound: int, timeout: float) -> tuple[VeriEQLPair, Verdict]:
-    """Verify one pair (DuckDB dialect, bag semantics, as VeriEQL does)."""
+def _run_one(pair: VeriEQLPair, suite: str, bound: int, timeout: float,
+             effort: float = 1.0) -> tuple[VeriEQLPair, Verdict]:
+    """Verify one pair (DuckDB dialect, bag semantics, as VeriEQL does) within the default work
+    budget scaled by `effort`; `timeout` is the safety stop."""
     gold, gen = adapt_sql(pair.gold), adapt_sql(pair.gen)
     schema = adapt_schema(pair.schema, [gold, gen]) if pair.schema is not None else None
     v = check_pair(gold, gen, schema=schema, bound=bound, dialect="duckdb", semantics="bag",
-                   timeout=timeout, minimize_result=False)
+                   timeout=timeout, budget=DEFAULT.scaled(effort), minimize_result=False)
     return pair, v
 
 
 def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, workers: int,
               limit: int | None = None, console: Console | None = None,
-              progress_file: Path | None = None) -> list[PairOutcome]:
+              progress_file: Path | None = None, effort: float = 1.0) -> list[PairOutcome]:
     """Verify every pair of `suite`; each finished pair is also appended to `progress_file`."""
     pairs = load_pairs(data_dir / f"{suite}.jsonl")
     recorded = load_recorded(data_dir / f"{suite}.verieql_results.jsonl")
@@ -166,7 +169,8 @@ def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, 
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as prog:
         task = prog.add_task(suite, total=len(pairs))
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futs = [pool.submit(_run_one, p, suite, bound or _auto_bound(recorded.get(p.index)), timeout)
+            futs = [pool.submit(_run_one, p, suite, bound or _auto_bound(recorded.get(p.index)), timeout,
+                                 effort)
                     for p in pairs]
             for f in as_completed(futs):
                 pair, v = f.result()
@@ -263,15 +267,15 @@ def print_report(results: dict[str, list[PairOutcome]], console: Console) -> Non
 
 
 def run(data_dir: Path, suites: list[str], bound: int | None, timeout: float, workers: int,
-        limit: int | None, out_json: Path | None, console: Console) -> dict[str, list[PairOutcome]]:
+        limit: int | None, out_json: Path | None, console: Console, effort: float = 1.0) -> dict[str, list[PairOutcome]]:
     results = {}
     t0 = time.monotonic()
     if out_json is not None:
         out_json.write_text("")
     for s in suites:
         results[s] = run_suite(data_dir, s, bound=bound, timeout=timeout, workers=workers, limit=limit,
-                               progress_file=out_json)
+                               progress_file=out_json, effort=effort)
     print_report(results, console)
     console.print(f"wall time {time.monotonic() - t0:.1f} s, {workers} worker(s), "
-                  f"bound {bound or 'auto'}, timeout {timeout:g} s per pair")
+                  f"bound {bound or 'auto'}, effort {effort:g}, safety timeout {timeout:g} s per pair")
     return results

@@ -64,7 +64,7 @@ def _fixture(tmp: Path) -> tuple[Path, list[Path]]:
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ev")
     data, files = _fixture(tmp)
-    cfg = EvalConfig(benchmark="spider", data_dir=data, bound=2, timeout=20, random_budget=0.5, workers=2)
+    cfg = EvalConfig(benchmark="spider", data_dir=data, bound=2, timeout=20, effort=0.5, workers=2)
     with RunStore(tmp / "runs.duckdb") as st:
         lb = run_evaluation(cfg, [(None, f) for f in files], store=st)
     return tmp, data, files, cfg, lb
@@ -169,7 +169,7 @@ def test_constraints_run_builds_on_the_verdicts_without_constraints(tmp_path):
     data, files = _fixture(tmp_path)
     cpath = tmp_path / "shop.json"
     save_constraints(ConstraintSet(constraints=[NotNull(table="item", column="price")]), cpath)
-    plain = EvalConfig(benchmark="spider", data_dir=data, bound=2, timeout=20, random_budget=0.5, workers=1)
+    plain = EvalConfig(benchmark="spider", data_dir=data, bound=2, timeout=20, effort=0.5, workers=1)
     constrained = plain.model_copy(update={"constraints": cpath})
     with RunStore(tmp_path / "shared.duckdb") as st:
         run_evaluation(plain, [(None, f) for f in files], store=st)
@@ -200,7 +200,7 @@ def test_pairs_refuted_only_by_unrealistic_data_are_reported(tmp_path):
     data, files = _fixture(tmp_path)
     cpath = tmp_path / "shop.json"
     save_constraints(ConstraintSet(constraints=[NotNull(table="item", column="price")]), cpath)
-    cfg = EvalConfig(benchmark="spider", data_dir=data, bound=2, timeout=20, random_budget=0.5, workers=1,
+    cfg = EvalConfig(benchmark="spider", data_dir=data, bound=2, timeout=20, effort=0.5, workers=1,
                      constraints=cpath)
     with RunStore(tmp_path / "runs.duckdb") as st:
         lb = run_evaluation(cfg, [(None, files[1])], store=st)
@@ -227,7 +227,7 @@ def test_a_pair_undecided_under_the_constraints_is_not_called_refuted_only_by_un
                                                   "counterexample": None, "seconds": 10.0})
     task = VerifyTask(gold="SELECT count(*) FROM item", pred="SELECT count(price) FROM item", db_id="shop",
                       db_path=None, tables_json="", constraints="constraints.json", semantics="bag", bound=3,
-                      timeout=10.0, random_budget=1.0, minimize=True, flavour="spider", plain=plain)
+                      timeout=10.0, effort=1.0, minimize=True, flavour="spider", plain=plain)
     out = _verify_with_constraints(task)
     assert out["verdict"] == "unknown" and out["counterexample"] is None
     assert not out["reason"].startswith(UNREALISTIC)

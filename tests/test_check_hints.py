@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 from verify import check_pair
+from verify.budget import DEFAULT
 from verify.engine import materialize
 from verify.hints import repairs
 from verify.schema_io import schema_from_ddl
@@ -21,7 +22,7 @@ PLAIN_CEX = {"school": [[1, None, "zz", "a", 300], [2, None, "zz", "b", 0]]}
 def test_a_hint_that_breaks_constraints_in_cells_that_do_not_matter_is_repaired():
     gold = "SELECT id FROM school WHERE score > 300"
     gen = "SELECT id FROM school WHERE score >= 300"
-    v = check_pair(gold, gen, SCHOOL, random_budget=0, hints=[PLAIN_CEX], timeout=20)
+    v = check_pair(gold, gen, SCHOOL, budget=DEFAULT.without_random(), hints=[PLAIN_CEX], timeout=20)
     assert v.verdict.value == "not_equivalent" and v.counterexample.found_by == "hint"
     rows = v.counterexample.tables["school"].rows
     assert any(r[4] == 300 for r in rows)  # the value that tells the queries apart

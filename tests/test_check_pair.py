@@ -10,6 +10,7 @@ import sqlite3
 
 import pytest
 
+from verify.budget import DEFAULT, Budget
 from verify.check import check_pair
 from verify.schema_io import schema_from_ddl
 from verify.verdict import VerdictKind
@@ -382,11 +383,11 @@ def _recording_random_search(monkeypatch):
     """Record the budget of every random pass check_pair starts."""
     import verify.check as check_module
 
-    budgets: list[float] = []
+    budgets: list[int] = []
     real = check_module.random_search
 
     def recording(*args, **kw):
-        budgets.append(kw["budget_seconds"])
+        budgets.append(kw["max_databases"])
         return real(*args, **kw)
 
     monkeypatch.setattr(check_module, "random_search", recording)
@@ -396,24 +397,24 @@ def _recording_random_search(monkeypatch):
 def test_an_equivalent_pair_spends_only_the_first_random_pass(monkeypatch):
     check_module, budgets = _recording_random_search(monkeypatch)
     v = check("SELECT a FROM t WHERE a > 1 AND b < 2", "SELECT a FROM t WHERE b < 2 AND NOT a <= 1",
-              random_budget=5.0, shortcuts=False)
+              budget=Budget(random_first=7, random_reserve=50), shortcuts=False)
     assert v.verdict == VerdictKind.EQUIVALENT and v.bound == 3
-    assert budgets == [check_module.FIRST_RANDOM_PASS]  # the other 4.75 s were kept, never spent
+    assert budgets == [7]  # the reserve of 50 was kept, never spent
 
 
 def test_the_rest_of_the_random_budget_runs_when_the_solver_gives_up(monkeypatch):
     check_module, budgets = _recording_random_search(monkeypatch)
-    monkeypatch.setattr(check_module, "FIRST_RANDOM_PASS", 0.0)  # the first pass finds nothing
     monkeypatch.setattr(check_module, "_smt_at",
                         lambda *a, **kw: check_module._SmtResult("unknown", assumptions=[],
                                                                         reason="solver gave up at k=1"))
-    v = check("SELECT COUNT(*) FROM t", "SELECT COUNT(a) FROM t", random_budget=3.0)
+    v = check("SELECT COUNT(*) FROM t", "SELECT COUNT(a) FROM t", budget=Budget(random_first=0, random_reserve=300))
     assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.confirmed, v.reason
-    assert len(budgets) == 1 and 2.5 < budgets[0] <= 3.0  # the reserve, after the solver
+    assert budgets == [300]  # the reserve, after the solver (no first pass)
     g, n = rerun_on_sqlite(v, "SELECT COUNT(*) FROM t", "SELECT COUNT(a) FROM t")
     assert g != n
     # an equivalent pair the solver gives up on stays unknown: random search proves nothing
-    v = check("SELECT a FROM t", "SELECT a FROM t WHERE 1", random_budget=0.5, shortcuts=False)
+    v = check("SELECT a FROM t", "SELECT a FROM t WHERE 1", budget=Budget(random_first=5, random_reserve=20),
+              shortcuts=False)
     assert v.verdict == VerdictKind.UNKNOWN and "solver gave up" in v.reason
 
 
@@ -463,7 +464,7 @@ def test_a_difference_beyond_ties_under_limit_is_found():
     two NULL names outnumber one 'x' for COUNT(id) but count 0 for COUNT(name)."""
     gold = "SELECT name FROM emp GROUP BY name ORDER BY COUNT(id) DESC LIMIT 1"
     gen = "SELECT name FROM emp GROUP BY name ORDER BY COUNT(name) DESC LIMIT 1"
-    v = check(gold, gen, random_budget=0)  # the solver alone
+    v = check(gold, gen, budget=DEFAULT.without_random())  # the solver alone
     assert v.verdict == VerdictKind.NOT_EQUIVALENT, v.reason
     g, p = rerun_on_sqlite(v, gold, gen)
     assert g != p

@@ -164,13 +164,14 @@ def test_a_huge_in_list_is_refused_naming_the_limit():
 
 def test_a_large_in_list_within_the_limit_stops_on_the_time_limit():
     """Within the limits the verdict is reached, or the reason says the time limit stopped the
-    search (how far it got depends on the machine, so either may come)."""
+    search (how far it got depends on the machine, so either may come; an `equivalent` verdict
+    only when the search ended before the time limit)."""
     values = ",".join(map(str, range(MAX_QUERY_NODES - 100)))
     v = check_pair(f"SELECT b FROM t WHERE a IN ({values}) AND a > (SELECT MIN(a) FROM t)",
                    f"SELECT b FROM t WHERE a IN ({values}) AND a <> (SELECT MIN(a) FROM t)", SCHEMA, timeout=0.5)
     assert v.verdict in (VerdictKind.UNKNOWN, VerdictKind.EQUIVALENT), v.reason
     if v.verdict == VerdictKind.UNKNOWN:
-        assert "time ran out" in v.reason or "no time left" in v.reason or "timeout" in v.reason
+        assert v.reason.startswith("time limit") or "budget exhausted" in v.reason, v.reason
 
 
 @pytest.mark.parametrize("depth", [MAX_QUERY_DEPTH + 5, 3000])

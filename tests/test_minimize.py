@@ -117,14 +117,32 @@ def test_minimize_returns_input_unchanged_when_it_does_not_differ() -> None:
 def test_minimize_stops_at_budget_but_still_differs() -> None:
     still_differs, _ = differs("SELECT count(*) FROM emp", "SELECT count(x) FROM emp")
     db = {"dept": [], "emp": [[i, None, None if i == 3 else i] for i in range(6)]}
-    small = minimize(SCHEMA, db, still_differs, budget_seconds=0.0)
+    small = minimize(SCHEMA, db, still_differs, max_runs=1)
+    assert small == db  # the first run (does it differ at all?) was the whole budget
     assert still_differs(small)
+
+
+def test_minimize_counts_engine_runs() -> None:
+    """The minimizer calls `still_differs` at most `max_runs` times, and the same budget gives the
+    same database (a count of runs, not seconds)."""
+    still_differs, _ = differs("SELECT count(*) FROM emp", "SELECT count(x) FROM emp")
+    calls = []
+
+    def counted(db):
+        calls.append(1)
+        return still_differs(db)
+
+    db = {"dept": [], "emp": [[i, None, None if i == 3 else i] for i in range(6)]}
+    first = minimize(SCHEMA, db, counted, max_runs=4)
+    assert len(calls) == 4
+    assert minimize(SCHEMA, db, still_differs, max_runs=4) == first
+    assert minimize(SCHEMA, db, still_differs, deadline=0.0) == db  # the safety stop: past it at once
 
 
 def test_values_of_a_date_column_stay_dates() -> None:
     """A SQLite column declared DATE is modelled as holding date text: simplifying its value
     gives a simpler date, never '' or a number (the counterexample stays inside the model)."""
     s = Schema(tables=[Table(name="ev", columns=[col("id", "int"), col("day", "date")])])
-    out = minimize(s, {"ev": [[7, "2013-05-07 10:11:12"]]}, lambda db: bool(db["ev"]), budget_seconds=5)
+    out = minimize(s, {"ev": [[7, "2013-05-07 10:11:12"]]}, lambda db: bool(db["ev"]))
     (eid, day), = out["ev"]
     assert eid == 0 and day == "2000-01-01"

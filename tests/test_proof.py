@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import verify.check as check_module
+from verify.budget import DEFAULT, Budget
 from verify.check import check_pair
 from sqlwitness_cli import app
 from verify.schema_io import schema_from_ddl
@@ -99,7 +100,7 @@ def test_without_minimizing_nothing_is_said_removed():
     ("SELECT a FROM t", "SELECT DISTINCT a FROM t", 2, [1]),  # two equal rows are needed
 ])
 def test_an_smt_refutation_names_its_bound_and_the_bounds_proved_before(gold, gen, k, bounds):
-    v = check(gold, gen, random_budget=0)
+    v = check(gold, gen, budget=DEFAULT.without_random())
     assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample.found_by == "smt"
     assert v.proof.method == "smt" and v.proof.k == k == v.bound and v.proof.bounds == bounds
     assert f"at k={k}" in v.proof.summary
@@ -107,10 +108,10 @@ def test_an_smt_refutation_names_its_bound_and_the_bounds_proved_before(gold, ge
 
 
 def test_a_refutation_by_the_random_pass_after_the_solver_says_why_the_solver_stopped(monkeypatch):
-    monkeypatch.setattr(check_module, "FIRST_RANDOM_PASS", 0.0)  # only the pass after the solver runs
     monkeypatch.setattr(check_module, "_smt_at", lambda *a, **kw: check_module._SmtResult(
         "unknown", assumptions=[], reason="solver gave up at k=1"))
-    v = check("SELECT COUNT(*) FROM t", "SELECT COUNT(a) FROM t", random_budget=3.0)
+    # only the pass after the solver runs
+    v = check("SELECT COUNT(*) FROM t", "SELECT COUNT(a) FROM t", budget=Budget(random_first=0, random_reserve=300))
     assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample.found_by == "random"
     p = v.proof
     assert p.method == "random" and "after the SMT search stopped" in p.summary
@@ -131,7 +132,8 @@ def test_a_hint_refutation_names_the_hint():
 def test_unknown_says_what_was_tried_and_why_it_stopped(monkeypatch):
     monkeypatch.setattr(check_module, "_smt_at", lambda *a, **kw: check_module._SmtResult(
         "unknown", assumptions=[], reason="solver gave up at k=1"))
-    v = check("SELECT a FROM t", "SELECT a FROM t WHERE 1", random_budget=0.5, shortcuts=False)
+    v = check("SELECT a FROM t", "SELECT a FROM t WHERE 1", budget=Budget(random_first=5, random_reserve=20),
+              shortcuts=False)
     assert v.verdict == VerdictKind.UNKNOWN
     p = v.proof
     assert p.method == "undecided" and p.stopped == "solver gave up at k=1" and p.bounds == []

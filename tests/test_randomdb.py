@@ -128,7 +128,6 @@ def test_random_search_finds_boundary_difference() -> None:
         semantics="bag",
         pools={("t", "a"): [0, 1, 2]},
         k_max=3,
-        budget_seconds=5,
         rng=random.Random(0),
     )
     assert out.hit is not None
@@ -148,7 +147,6 @@ def test_random_search_finds_nothing_for_identical_queries() -> None:
         semantics="bag",
         pools=POOLS,
         k_max=3,
-        budget_seconds=5,
         rng=random.Random(0),
         max_databases=100,
     )
@@ -165,7 +163,6 @@ def test_random_search_on_duckdb() -> None:
         semantics="bag",
         pools={},
         k_max=2,
-        budget_seconds=5,
         rng=random.Random(0),
     )
     assert out.hit is not None
@@ -181,7 +178,6 @@ def test_random_search_counts_errors_and_stops_on_a_broken_query() -> None:
         semantics="bag",
         pools={},
         k_max=3,
-        budget_seconds=5,
         rng=random.Random(0),
     )
     assert out.hit is None
@@ -258,10 +254,24 @@ def test_random_search_is_not_stopped_by_databases_the_constraints_reject() -> N
     gen = "SELECT id FROM school WHERE status = 'Active' AND score >= 300"
     pools[("school", "score")].append(300)
     out = random_search(MINED, gold, gen, dialect="sqlite", semantics="bag", pools=pools, k_max=3,
-                        budget_seconds=20, rng=random.Random(0))
+                        rng=random.Random(0))
     assert out.hit is not None and out.errors == 0
     assert any(r[4] == 300 for r in out.hit.tables["school"])
     # without fitted pools nearly every draw is rejected, and still no error is counted
     out = random_search(MINED, gold, gen, dialect="sqlite", semantics="bag", pools={}, k_max=3,
-                        budget_seconds=1, rng=random.Random(0), max_databases=50)
+                        rng=random.Random(0), max_databases=50)
     assert out.errors == 0 and out.rejected > 0
+
+
+def test_random_search_tries_exactly_the_databases_it_is_given() -> None:
+    """The pass counts databases, not seconds: the same count and seed give the same databases on
+    every machine; the safety deadline only ends it early, and says so."""
+    def run(**kw):
+        return random_search(RICH, "SELECT s.name FROM student s", "SELECT s.name FROM student s",
+                             dialect="sqlite", semantics="bag", pools=POOLS, k_max=3, rng=random.Random(3), **kw)
+
+    out = run(max_databases=37)
+    assert out.hit is None and out.tried == 37 and not out.timed_out
+    assert run(max_databases=37) == out
+    late = run(max_databases=37, deadline=0.0)  # long past
+    assert late.timed_out and late.tried == 0

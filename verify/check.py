@@ -8,6 +8,11 @@ SMT search bound by bound, and the rest of the random budget when the solver sto
 the first stage that returns a verdict answers, else `_conclude` does. `CheckContext.verdict`
 builds every verdict, and each carries its `proof` (how it was reached).
 
+Every search counts work against a `verify.budget.Budget` (random databases, Z3 resource units,
+minimizer runs), never seconds, so a verdict is the same on every machine; `timeout` is only a
+safety stop, and a verdict it decides is `unknown` with a reason starting "time limit"
+(`_time_limited`).
+
 Example:
     >>> from verify.schema_io import schema_from_ddl
     >>> s = schema_from_ddl("CREATE TABLE t (a INTEGER, b INTEGER);")
@@ -35,6 +40,7 @@ from verify.assumptions import AssumptionPolicy, UnknownAssumption
 from verify.blocks import same_plan
 from verify.clock import natural_instant, pin_now, random_instant, reads_clock
 from verify.decode import Tables, blocking_clause, decode, instant
+from verify.budget import DEFAULT, Budget
 from verify.encode import Encoder, EncodingTimeout, differ
 from verify.errors import QueryError, Unsupported, snippet
 from verify.hints import repairs
@@ -48,12 +54,11 @@ from verify.pools import dedupe, instants_near_literals, value_pools
 from verify.randomdb import Pools, random_search
 from verify.rowwise import prove_for_every_size, under_the_same_order
 from verify.schema import Schema, SchemaError
-from verify.values import check_with_deadline
+from verify.values import Meter, SolverStop, check_within, current_meter, metered
 from verify.verdict import (Counterexample, Minimization, Proof, ProofMethod, Stats, TableData, Verdict,
                             VerdictKind)
 
 MAX_UNCONFIRMED_PER_K = 5
-FIRST_RANDOM_PASS = 0.25  # seconds of random databases before the SMT search
 
 
 @dataclass
@@ -98,7 +103,7 @@ def check_pair(
     semantics: Semantics | str = Semantics.AUTO,
     dialect: Dialect | str = Dialect.SQLITE,
     timeout: float = 30.0,
-    random_budget: float | None = None,
+    budget: Budget | None = None,
     seed: int = 0,
     minimize_result: bool = True,
     shortcuts: bool = True,
@@ -108,6 +113,12 @@ def check_pair(
 ) -> Verdict:
     """Decide whether `gold` and `gen` return the same result on every database with at most
     `bound` rows per table that satisfies `schema`'s constraints. See `verify.verdict`.
+
+    `budget` (`verify.budget.DEFAULT` when None) limits the work of each search: random
+    databases, Z3 resource units, minimizer runs. It decides the same way on every machine.
+    `timeout` (seconds) is only a safety stop: a verdict that running into it decided is
+    `unknown` with a reason starting "time limit" (the bounds proved before it stay in
+    `proof.bounds`), while a confirmed counterexample found before it stays `not_equivalent`.
 
     `shortcuts=False` skips the proofs that avoid the SMT encoding (identical queries, row-wise
     reasoning): the coverage benchmark uses it to exercise the encoder on every query.
@@ -127,18 +138,19 @@ def check_pair(
     message). A failure inside the verifier itself never escapes as an exception: it is an
     `error` verdict whose reason starts with "internal error"."""
     ctx = CheckContext(gold, gen, schema, bound=bound, semantics=semantics, dialect=dialect, timeout=timeout,
-                       random_budget=random_budget, seed=seed, minimize_result=minimize_result,
+                       budget=budget or DEFAULT, seed=seed, minimize_result=minimize_result,
                        shortcuts=shortcuts, hints=hints or [])
     try:
         ctx.policy = AssumptionPolicy.make(strict, assume)
     except UnknownAssumption as e:
         return ctx.verdict(VerdictKind.ERROR, reason=str(e))
     try:
-        for stage in STAGES:
-            verdict = stage(ctx)
-            if verdict is not None:
-                return verdict
-        return _conclude(ctx)
+        with metered(ctx.meter):
+            for stage in STAGES:
+                verdict = stage(ctx)
+                if verdict is not None:
+                    return _time_limited(ctx, verdict)
+            return _time_limited(ctx, _conclude(ctx))
     except RecursionError:  # nesting within MAX_QUERY_DEPTH that a pass still cannot recurse through
         return ctx.verdict(VerdictKind.ERROR, reason=f"{_too_deep_for_a_pass(ctx)} (Python's recursion limit "
                                                      f"stopped the verifier)", stats=Stats(), semantics=semantics,
@@ -162,7 +174,7 @@ class CheckContext:
     semantics: str
     dialect: str
     timeout: float
-    random_budget: float | None
+    budget: Budget
     seed: int
     minimize_result: bool
     shortcuts: bool
@@ -171,13 +183,30 @@ class CheckContext:
     stats: Stats = field(default_factory=Stats)
     prepared: _Prepared | None = None  # set by `_prepare_pair`
     assumptions: list[str] = field(default_factory=list)
-    reserve: float = 0.0  # seconds of random search kept for after the SMT search
+    meter: Meter = field(init=False)  # the solver checks' limits and spending (`verify.values`)
+    smt_left: int = field(init=False)  # Z3 resource units left for the SMT search
+    time_stop: str | None = None  # where the wall-clock safety stop cut a search short, if it did
     bounds: list[int] = field(default_factory=list)  # the bounds the SMT search tries
     proved: list[int] = field(default_factory=list)  # the bounds it proved, in order
     stopped: str | None = None  # why the SMT search ended before the last bound, if it did
     witness: Counterexample | None = None  # a difference that depends on an order SQLite leaves open
     tried: list[str] = field(default_factory=list)  # searches that ran without deciding, for the proof
     policy: AssumptionPolicy = field(default_factory=AssumptionPolicy)  # which assumptions may narrow the search
+
+    def __post_init__(self) -> None:
+        self.meter = Meter(rlimit=self.budget.proof_rlimit, deadline=self.start + self.timeout)
+        self.smt_left = self.budget.smt_rlimit
+
+    def timed_out(self, where: str) -> None:
+        """Record that the wall-clock safety stop cut a search short (`where`: which); the first
+        such place is the one reported."""
+        self.time_stop = self.time_stop or where
+
+    @property
+    def time_stopped(self) -> bool:
+        """Did the wall clock decide anything in this call (a search cut short, a solver check
+        interrupted)?"""
+        return self.time_stop is not None or self.meter.time_stopped
 
     @property
     def prep(self) -> _Prepared:
@@ -193,11 +222,6 @@ class CheckContext:
     def reads_no_table(self) -> bool:
         return not self.prep.gold.tables and not self.prep.gen.tables
 
-    @property
-    def random_seconds(self) -> float:
-        """The whole random budget: `random_budget`, by default a tenth of the timeout up to 2 s."""
-        return self.random_budget if self.random_budget is not None else min(2.0, self.timeout * 0.1)
-
     @functools.cached_property
     def pools(self) -> Pools:
         return value_pools(self.prep)
@@ -212,6 +236,7 @@ class CheckContext:
                           assumptions=list(self.assumptions))
         v = Verdict(verdict=kind, **{**shared, **fields})
         v.stats.seconds = round(time.monotonic() - self.start, 4)
+        v.stats.rlimit = self.meter.spent
         return v
 
     def refuted(self, cex: Counterexample, method: ProofMethod, summary: str, *, k: int | None = None,
@@ -287,7 +312,7 @@ def _too_deep_for_a_pass(ctx: CheckContext) -> str:
 def _unsupported(ctx: CheckContext, feature: str) -> Verdict:
     """SQL the verifier cannot model may still be refuted: the random pass runs the queries
     themselves on the engine, and a difference it finds is as real as any."""
-    run = _random_pass(ctx, ctx.random_seconds, ctx.seed, time.monotonic() + ctx.timeout)
+    run = _random_pass(ctx, ctx.budget.random_first + ctx.budget.random_reserve, ctx.seed)
     if run.found is not None:
         return ctx.refuted(run.found, "random", f"found by the random pass after {_count(run.tried, 'database')}",
                            databases=run.tried,
@@ -304,7 +329,7 @@ def _different_widths(ctx: CheckContext) -> Verdict | None:
     widths = len(ctx.prep.gold.rel.columns), len(ctx.prep.gen.rel.columns)
     if widths[0] == widths[1]:
         return None
-    cex = _rows_of_either(ctx.prep, ctx.bound, ctx.random_budget, ctx.seed, ctx.minimize_result, ctx.deadline)
+    cex = _rows_of_either(ctx)
     what = f"the results have {widths[0]} and {widths[1]} columns"
     if cex is None:
         ctx.tried.append(f"width check: {what}, but no database up to k={ctx.bound} was found on which "
@@ -342,8 +367,7 @@ def _row_wise(ctx: CheckContext) -> Verdict | None:
     if not ctx.shortcuts or unordered is None or ctx.reads_no_table:
         return None
     steps: list[str] = []
-    ok, used = prove_for_every_size(*unordered, prep.schema, ctx.dialect, min(2.0, ctx.timeout / 4), trace=steps,
-                                    policy=ctx.policy)
+    ok, used = prove_for_every_size(*unordered, prep.schema, ctx.dialect, trace=steps, policy=ctx.policy)
     if not ok:
         ctx.tried.append("row-wise proof for every size: not found")
         return None
@@ -371,14 +395,13 @@ def _hints(ctx: CheckContext) -> Verdict | None:
 
 def _first_random_pass(ctx: CheckContext) -> Verdict | None:
     """A short randomized pass on the real engine: most differences show on the first few random
-    databases. The rest of the random budget is kept for after the SMT search, in case the
-    solver runs out of time (an equivalent pair, the common case, never spends it)."""
-    budget = ctx.random_seconds
+    databases (`Budget.random_first` of them). The rest of the random budget
+    (`Budget.random_reserve`) is kept for after the SMT search, in case the solver stops short
+    (an equivalent pair, the common case, never spends it)."""
+    first = ctx.budget.random_first
     if ctx.reads_no_table:
-        budget = min(budget, 0.1)  # the database does not matter: one run shows any difference
-    first = min(budget, FIRST_RANDOM_PASS)
-    ctx.reserve = max(0.0, budget - first)
-    run = _random_pass(ctx, first, ctx.seed, ctx.deadline)
+        first = min(first, 1)  # the database does not matter: one run shows any difference
+    run = _random_pass(ctx, first, ctx.seed)
     ctx.witness = run.witness
     if run.found is not None:
         return ctx.refuted(run.found, "random", f"found by the random pass after {_count(run.tried, 'database')}",
@@ -393,17 +416,19 @@ def _smt_search(ctx: CheckContext) -> Verdict | None:
     does not matter then). Records the bounds proved and why the search stopped short."""
     prep = ctx.prep
     ctx.bounds = [0] if ctx.reads_no_table else bound_schedule(ctx.bound)
-    for name in _tables_without_rows(prep, ctx.deadline):
+    for name in _tables_without_rows(prep, ctx.meter):
         ctx.assumptions.append(f"WARNING: the schema's constraints admit no row in table {name}, so every "
                                f"database considered has it empty (check the constraints)")
     for k in ctx.bounds:
         proved = ctx.proved[-1] if ctx.proved else None
         so_far = f"proved up to k={proved}; " if proved else ""
-        remaining = ctx.deadline - ctx.reserve - time.monotonic()
-        if remaining <= 0.05:
-            ctx.stopped = "no time left for the SMT search" if proved is None else f"time ran out after k={proved}"
+        if ctx.smt_left <= 0:
+            ctx.stopped = so_far + f"solver budget exhausted before k={k}"
             break
-        res = _smt_at(prep, k, remaining, ctx.stats, ctx.pools, ctx.minimize_result, ctx.deadline, policy=ctx.policy)
+        if time.monotonic() >= ctx.deadline:
+            ctx.stopped = so_far + _time_limit(ctx, f"before k={k}")
+            break
+        res = _smt_at(ctx, k)
         for a in res.assumptions:
             if a not in ctx.assumptions:
                 ctx.assumptions.append(a)
@@ -423,11 +448,12 @@ def _smt_search(ctx: CheckContext) -> Verdict | None:
 
 
 def _reserve_random_pass(ctx: CheckContext) -> Verdict | None:
-    """The rest of the random budget, once the solver gave up or ran out of time."""
-    if ctx.stopped is None:
+    """The rest of the random budget, once the SMT search stopped short (its budget spent, or the
+    solver gave up). Not when the wall-clock safety stop ended it: no time is left."""
+    if ctx.stopped is None or ctx.time_stopped:
         return None
-    late = min(ctx.reserve, ctx.deadline - time.monotonic())
-    run = _random_pass(ctx, late, ctx.seed + 1, ctx.deadline)
+    late = ctx.budget.random_reserve
+    run = _random_pass(ctx, late, ctx.seed + 1, "the random pass after the SMT search")
     if run.found is not None:
         return ctx.refuted(run.found, "random", f"found by the random pass run after the SMT search stopped, after "
                                                f"{_count(run.tried, 'database')}", databases=run.tried,
@@ -462,7 +488,7 @@ def _conclude(ctx: CheckContext) -> Verdict:
                             f"leaves open; no search found an order-independent difference",
                             bounds=list(ctx.proved), minimized=ctx.witness._minimized, stopped=ctx.stopped))
     if proved is None:
-        reason = ctx.stopped or "no time left for the SMT search"
+        reason = ctx.stopped or "the SMT search did not run"
         return ctx.verdict(VerdictKind.UNKNOWN, reason=reason,
                            proof=ctx.proof("undecided", "no difference found and no proof either", stopped=reason))
     if ctx.bounds == [0]:
@@ -474,6 +500,35 @@ def _conclude(ctx: CheckContext) -> Verdict:
                        proof=ctx.proof("smt", f"the SMT solver proved that no database with at most {proved} "
                                               f"{_plural(proved, 'row')} per table tells the queries apart",
                                        bounds=list(ctx.proved), stopped=ctx.stopped))
+
+
+TIME_LIMIT = "time limit"
+"""How the reason of a verdict the wall-clock safety stop decided starts."""
+
+
+def _time_limit(ctx: CheckContext, where: str) -> str:
+    """Record that the safety stop cut the search short `where` (e.g. "at k=3"), and say so."""
+    ctx.timed_out(where)
+    return f"{TIME_LIMIT} ({ctx.timeout:g} s) reached {where}"
+
+
+def _time_limited(ctx: CheckContext, verdict: Verdict) -> Verdict:
+    """`verdict`, unless the wall clock decided it: when the safety stop cut a search short or
+    interrupted a solver check, an `equivalent`, `unknown` or `nondeterministic` verdict is
+    `unknown` with a reason starting "time limit" (what was proved stays in `proof.bounds`; no
+    `equivalent` up to a smaller bound because the clock ran out). A confirmed counterexample
+    (`not_equivalent`), an `error` and an `unsupported` verdict stand: the clock decided none."""
+    if not ctx.time_stopped or verdict.verdict not in (VerdictKind.EQUIVALENT, VerdictKind.UNKNOWN,
+                                                      VerdictKind.NONDETERMINISTIC):
+        return verdict
+    if verdict.verdict == VerdictKind.UNKNOWN and verdict.reason.startswith(TIME_LIMIT):
+        return verdict
+    where = ctx.time_stop or "during a solver check"
+    proved = f"; proved up to k={ctx.proved[-1]}" if ctx.proved and ctx.bounds != [0] else ""
+    reason = f"{TIME_LIMIT} ({ctx.timeout:g} s) reached {where}{proved}"
+    return ctx.verdict(VerdictKind.UNKNOWN, reason=reason,
+                       proof=ctx.proof("undecided", "the wall-clock safety stop ended the search before the work "
+                                                    "budget decided it", bounds=list(ctx.proved), stopped=reason))
 
 
 _SEARCH = {"random": "the random pass", "smt": "the SMT solver", "hint": "a hint database"}
@@ -494,9 +549,11 @@ class _RandomRun(NamedTuple):
     tried: int  # random databases run
 
 
-def _random_pass(ctx: CheckContext, budget: float, seed: int, deadline: float) -> _RandomRun:
-    """Random databases for `budget` seconds."""
-    if budget <= 0:
+def _random_pass(ctx: CheckContext, count: int, seed: int, which: str = "the random pass") -> _RandomRun:
+    """`count` random databases (fewer when one differs), drawn from `seed`: when the queries
+    read the clock, shared by a few instants (at least one database each). Cut short only by
+    the wall-clock safety stop, which is recorded (naming the pass: `which`)."""
+    if count <= 0:
         return _RandomRun(None, None, 0)
     runs = [ctx.prep]
     if ctx.prep.clock:  # the budget shared by a few instants: now, then around the queries' dates
@@ -507,15 +564,18 @@ def _random_pass(ctx: CheckContext, budget: float, seed: int, deadline: float) -
     for prep in runs:
         outcome = random_search(
             prep.data_schema, prep.gold_run, prep.gen_run, dialect=prep.dialect, semantics=prep.semantics,
-            pools=ctx.pools, k_max=max(ctx.bound, 1), budget_seconds=budget / len(runs), rng=random.Random(seed),
+            pools=ctx.pools, k_max=max(ctx.bound, 1), rng=random.Random(seed),
+            max_databases=max(1, count // len(runs)), deadline=ctx.deadline,
         )
         tried += outcome.tried
-        if outcome.hit is not None:
+        if outcome.timed_out:
+            ctx.timed_out(f"during {which}, after {_count(tried, 'database')}")
+        if outcome.hit is not None or outcome.timed_out:
             break
     ctx.stats.random_databases += tried
     if outcome.hit is None:
         return _RandomRun(None, None, tried)
-    cex = _counterexample(prep, outcome.hit.tables, ctx.pools, "random", ctx.minimize_result, deadline)
+    cex = _counterexample(ctx, prep, outcome.hit.tables, "random")
     if cex is None:
         return _RandomRun(None, None, tried)
     if cex.order_dependent:
@@ -535,12 +595,13 @@ def _hint_pass(ctx: CheckContext) -> tuple[Counterexample | None, int]:
     for hint in ctx.hints:
         for variant in repairs(prep.data_schema, hint, ctx.pools, rng, HINT_VARIANTS):
             if time.monotonic() > ctx.deadline:
+                ctx.timed_out(f"while trying the hints, after {_count(tried, 'database')}")
                 return None, tried
             tried += 1
             confirmed = _confirm(prep, variant, prep.dialect)
             if confirmed is None:
                 continue
-            cex = _counterexample(prep, variant, ctx.pools, "hint", ctx.minimize_result, ctx.deadline, confirmed)
+            cex = _counterexample(ctx, prep, variant, "hint", confirmed)
             if cex is not None and not cex.order_dependent:
                 return cex, tried
     return None, tried
@@ -704,16 +765,17 @@ class _SmtResult:
 SOLVER_TACTICS = ("simplify", "propagate-values", "solve-eqs", "elim-uncnstr", "simplify", "default")
 
 
-def _solver() -> z3.Solver:
-    return z3.Then(*SOLVER_TACTICS).solver()
+def _solver(ctx: z3.Context | None = None) -> z3.Solver:
+    """The SMT search's solver (`SOLVER_TACTICS`), in `ctx` (Z3's main context when None)."""
+    return z3.Then(*SOLVER_TACTICS, ctx=ctx).solver()
 
 
-def _encode_at(prep: _Prepared, k: int, deadline: float, abstract_text_numbers: bool,
-               policy: AssumptionPolicy | None = None):
+def _encode_at(ctx: CheckContext, k: int, abstract_text_numbers: bool):
     """(encoder, solver holding the formula "some database of size k makes them differ"), or
-    an `unknown` result when building the formula ran past the deadline. Only the assumptions
-    `policy` allows are asserted (the others are in `enc.search_only`)."""
-    enc = Encoder(prep.schema, k, prep.dialect, tables=set(prep.gold.tables | prep.gen.tables), deadline=deadline,
+    an `unknown` result when building the formula ran past the wall-clock safety stop. Only the
+    assumptions `ctx.policy` allows are asserted (the others are in `enc.search_only`)."""
+    prep, policy = ctx.prep, ctx.policy
+    enc = Encoder(prep.schema, k, prep.dialect, tables=set(prep.gold.tables | prep.gen.tables), deadline=ctx.deadline,
                   abstract_text_numbers=abstract_text_numbers, symmetry_breaking=_order_blind(prep),
                   text_columns_read=_column_names_read(prep), assumptions=policy)
     try:
@@ -722,7 +784,7 @@ def _encode_at(prep: _Prepared, k: int, deadline: float, abstract_text_numbers: 
         goal = differ(r1, r2, len(prep.gold.rel.columns), len(prep.gen.rel.columns), prep.semantics, enc.tick)
         db_constraints = enc.database_constraints()
     except EncodingTimeout:
-        return _SmtResult("unknown", assumptions=enc.assumption_notes, reason=f"time ran out encoding k={k}")
+        return _SmtResult("unknown", assumptions=enc.assumption_notes, reason=_time_limit(ctx, f"encoding k={k}"))
     solver = _solver()
     solver.add(db_constraints)
     solver.add(enc.side)
@@ -731,18 +793,19 @@ def _encode_at(prep: _Prepared, k: int, deadline: float, abstract_text_numbers: 
     return enc, solver
 
 
-def _tables_without_rows(prep: _Prepared, deadline: float) -> list[str]:
+def _tables_without_rows(prep: _Prepared, meter: Meter) -> list[str]:
     """Tables the queries read that cannot hold even one row under the row constraints (CHECKs
     that contradict each other, a NOT NULL column whose CHECK admits only NULL, ...): a proof
     would then be vacuous. Only schemas with CHECKs are examined; an undecided check counts as
-    satisfiable."""
+    satisfiable. Each check has `Budget.proof_rlimit` resource units (`meter`)."""
     read = prep.gold.tables | prep.gen.tables
     if not any(t.checks for t in prep.schema.tables if t.name.lower() in read):
         return []
-    enc = Encoder(prep.schema, 1, prep.dialect, tables=set(read), deadline=deadline)
+    enc = Encoder(prep.schema, 1, prep.dialect, tables=set(read), deadline=meter.deadline)
     try:
         base = enc.database_constraints() + enc.side + enc.assumptions
     except EncodingTimeout:
+        meter.time_stopped = True
         return []
     out = []
     for t in prep.schema.tables:
@@ -751,7 +814,7 @@ def _tables_without_rows(prep: _Prepared, deadline: float) -> list[str]:
         solver = z3.Solver()
         solver.add(base)
         solver.add(enc.db[t.name.lower()][0].present)
-        if check_with_deadline(solver, min(2.0, max(0.0, deadline - time.monotonic()))) == z3.unsat:
+        if check_within(solver, meter=meter).status == z3.unsat:
             out.append(t.name)
     return out
 
@@ -780,9 +843,9 @@ def _order_blind(prep: _Prepared) -> bool:
     return prep.semantics in (Semantics.BAG, Semantics.SET) and not ir.open_choices((prep.gold.rel, prep.gen.rel))
 
 
-def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_min: bool, deadline,
-            policy: AssumptionPolicy | None = None) -> _SmtResult:
-    """Search the databases with at most k rows per table.
+def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
+    """Search the databases with at most k rows per table, within the SMT search's resource
+    units left (`ctx.smt_left`, which every check spends from).
 
     Text-to-number conversions are first abstracted as an uninterpreted function: the real
     conversion is one interpretation of it, so "no difference" there is a proof (and one that
@@ -790,26 +853,42 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
     SQLite would not make; it counts only if the engine confirms it, and otherwise the search
     is redone with the exact encoding of the conversion.
 
-    Assumptions `policy` does not allow are not asserted (the encoding is sound without them,
-    see `verify.assumptions`); once a model is not confirmed they are added to narrow the search
-    for a counterexample, and "no difference" after that is `assumed_unsat`, not a proof."""
-    abstract = _encode_at(prep, k, deadline, abstract_text_numbers=True, policy=policy)
+    Assumptions `ctx.policy` does not allow are not asserted (the encoding is sound without
+    them, see `verify.assumptions`); once a model is not confirmed they are added to narrow the
+    search for a counterexample, and "no difference" after that is `assumed_unsat`, not a proof."""
+    prep, stats = ctx.prep, ctx.stats
+    abstract = _encode_at(ctx, k, abstract_text_numbers=True)
     if isinstance(abstract, _SmtResult):
         return abstract
     enc, solver = abstract
-    if enc.abstracted:
+    model: z3.ModelRef | None = None  # the last check's model, when it was sat
+
+    def check() -> tuple[z3.CheckSatResult, str]:
+        """One solver check within the units left: its status, and why it stopped when unknown."""
         stats.smt_calls += 1
-        status = check_with_deadline(solver, max(0.0, deadline - time.monotonic()))
+        nonlocal model
+        run = check_within(solver, rlimit=ctx.smt_left, meter=ctx.meter, make=_solver)
+        ctx.smt_left -= run.spent
+        model = run.model
+        if run.stop == SolverStop.BUDGET:
+            return run.status, f"solver budget exhausted at k={k}"
+        if run.stop == SolverStop.TIME:
+            return run.status, _time_limit(ctx, f"at k={k}")
+        if run.stop == SolverStop.GAVE_UP:
+            return run.status, f"solver gave up at k={k} ({run.why})"
+        return run.status, ""
+
+    if enc.abstracted:
+        status, why = check()
         if status == z3.unsat:
             return _SmtResult("unsat", assumptions=enc.assumption_notes)
         if status != z3.sat:
-            return _SmtResult("unknown", assumptions=enc.assumption_notes,
-                              reason=f"solver gave up at k={k} ({solver.reason_unknown()})")
-        model = solver.model()
-        cex = _counterexample(_at(prep, model, enc), decode(model, enc), pools, "smt", do_min, deadline)
+            return _SmtResult("unknown", assumptions=enc.assumption_notes, reason=why)
+        assert model is not None
+        cex = _counterexample(ctx, _at(prep, model, enc), decode(model, enc), "smt")
         if cex is not None and not cex.order_dependent:
             return _SmtResult("sat", cex=cex, assumptions=enc.assumption_notes)
-        exact = _encode_at(prep, k, deadline, abstract_text_numbers=False, policy=policy)
+        exact = _encode_at(ctx, k, abstract_text_numbers=False)
         if isinstance(exact, _SmtResult):
             return exact
         enc, solver = exact
@@ -835,11 +914,7 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
             assumed = True
 
     while True:
-        left = deadline - time.monotonic()
-        if left <= 0.05:
-            return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes, reason=f"time ran out at k={k}")
-        stats.smt_calls += 1
-        status = check_with_deadline(solver, left)
+        status, why = check()
         if status == z3.unsat and tie_free:  # a restricted search proves nothing
             return _SmtResult("tie_free_unsat", witness=witness, assumptions=enc.assumption_notes,
                               reason=f"no difference at k={k} on databases without ties under ORDER BY ... LIMIT, "
@@ -853,12 +928,10 @@ def _smt_at(prep: _Prepared, k: int, remaining: float, stats: Stats, pools, do_m
         if status == z3.unsat:
             return _SmtResult("unsat", witness=witness, assumptions=enc.assumption_notes)
         if status != z3.sat:
-            why = solver.reason_unknown()
-            return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes,
-                              reason=f"solver gave up at k={k} ({why})")
-        model = solver.model()
+            return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes, reason=why)
+        assert model is not None
         tables = decode(model, enc)
-        cex = _counterexample(_at(prep, model, enc), tables, pools, "smt", do_min, deadline)
+        cex = _counterexample(ctx, _at(prep, model, enc), tables, "smt")
         if cex is not None and not cex.order_dependent:
             return _SmtResult("sat", cex=cex, assumptions=enc.assumption_notes)
         if cex is not None:
@@ -888,32 +961,46 @@ def _at(prep: _Prepared, model: z3.ModelRef, enc: Encoder) -> _Prepared:
 
 
 def _confirm(prep: _Prepared, tables: Tables, dialect: str):
+    """(gold result, generated result, comparison) when the engine shows a difference on
+    `tables`, else None. A query that runs past the engine's time limit on these few rows is the
+    clock deciding: the call's meter records it (`verify.values.current_meter`)."""
     try:
         g, n, cmp = engine.run_both(prep.data_schema, _read_part(prep, tables), prep.gold_run, prep.gen_run,
                                     dialect, prep.semantics)
+    except engine.EngineTimeout:
+        current_meter().time_stopped = True
+        return None
     except (engine.EngineError, SchemaError):
         return None
     return (g, n, cmp) if cmp.differ else None
 
 
-def _rows_of_either(prep: _Prepared, bound: int, random_budget: float | None, seed: int, do_min: bool,
-                    deadline: float) -> Counterexample | None:
+def _rows_of_either(ctx: CheckContext) -> Counterexample | None:
     """For two queries whose results have different widths (they differ on every database, the
     empty one included): a database on which the gold query, else the generated one, returns a
     row, the smallest the search finds; None when neither does up to `bound`. Metrics such as
     BIRD's and Spider's take two empty results as equal, so this is the counterexample they
-    accept."""
+    accept.
+
+    Each of the two searches has the call's budget and the time left to the safety stop;
+    running into that stop is recorded in `ctx`."""
+    prep = ctx.prep
     for sql, width in ((prep.gold_sql, len(prep.gold.rel.columns)), (prep.gen_sql, len(prep.gen.rel.columns))):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0.1:
+        remaining = ctx.deadline - time.monotonic()
+        if remaining <= 0.01:
+            ctx.timed_out("during the width check")
             return None
         nothing = "SELECT " + ", ".join(["NULL"] * width) + " WHERE 1 = 0"
-        v = check_pair(sql, nothing, prep.schema, bound=bound, semantics=Semantics.BAG, dialect=prep.dialect,
-                       timeout=remaining / 2, random_budget=random_budget, seed=seed, minimize_result=do_min)
+        v = check_pair(sql, nothing, prep.schema, bound=ctx.bound, semantics=Semantics.BAG, dialect=prep.dialect,
+                       timeout=remaining, budget=ctx.budget, seed=ctx.seed, minimize_result=ctx.minimize_result)
+        ctx.meter.spent += v.stats.rlimit or 0
+        if v.verdict == VerdictKind.UNKNOWN and v.reason.startswith(TIME_LIMIT):
+            ctx.timed_out("during the width check")
+            return None
         if v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample is not None:
             at = dataclasses.replace(prep, now=v.counterexample.now) if prep.clock else prep
             tables = {name: t.rows for name, t in v.counterexample.tables.items()}
-            cex = _counterexample(at, tables, {}, v.counterexample.found_by, False, deadline)
+            cex = _counterexample(ctx, at, tables, v.counterexample.found_by, minimize_it=False)
             if cex is not None:
                 cex._minimized = v.counterexample._minimized
                 return cex
@@ -925,11 +1012,13 @@ def _read_part(prep: _Prepared, tables: Tables) -> Tables:
     return {name: rows for name, rows in tables.items() if prep.data_schema.has_table(name)}
 
 
-def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_min: bool, deadline,
-                    confirmed=None) -> Counterexample | None:
-    """The confirmed (and, with `do_min`, minimized) counterexample `tables` give, or None when
-    the engine shows no difference in any row order. `confirmed` is `_confirm`'s result for
-    `prep` and `tables` when the caller already has it."""
+def _counterexample(ctx: CheckContext, prep: _Prepared, tables: Tables, found_by: str, confirmed=None,
+                    minimize_it: bool = True) -> Counterexample | None:
+    """The confirmed (and, when the call minimizes and `minimize_it`, minimized within
+    `Budget.minimize_runs`) counterexample `tables` give for `prep` (`ctx.prep`, or it run at
+    another instant), or None when the engine shows no difference in any row order.
+    `confirmed` is `_confirm`'s result for `prep` and `tables` when the caller already has it."""
+    do_min = ctx.minimize_result and minimize_it
     dialect = prep.dialect
     tables = _read_part(prep, tables)
     if prep.clock and prep.now is not None:  # shown at the real current time if it differs there too
@@ -951,14 +1040,13 @@ def _counterexample(prep: _Prepared, tables: Tables, pools, found_by: str, do_mi
         return _make_counterexample(prep, tables, confirmed, found_by, dialect, order_dependent=True)
     order_dependent = _order_dependent(prep, tables, dialect)
     if do_min:
-        budget = max(0.0, min(5.0, deadline - time.monotonic()))
-
         def still_differs(db: Tables) -> bool:  # and stays order-independent if it was
             return _confirm(prep, db, dialect) is not None and (
                 order_dependent or not _order_dependent(prep, db, dialect))
 
         found = tables
-        tables = minimize(prep.data_schema, tables, still_differs, preferred_values=dict(pools), budget_seconds=budget)
+        tables = minimize(prep.data_schema, tables, still_differs, preferred_values=dict(ctx.pools),
+                          max_runs=ctx.budget.minimize_runs, deadline=ctx.deadline)
         confirmed = _confirm(prep, tables, dialect)
         assert confirmed is not None, "minimize returned a database that no longer differs"
         order_dependent = _order_dependent(prep, tables, dialect)

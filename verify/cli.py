@@ -2,7 +2,7 @@
 
     verify pair GOLD GEN [--db PATH | --schema PATH | --tables PATH --db-id ID]
                          [--dialect sqlite|duckdb] [--semantics auto|bag|set|list]
-                         [--bound K] [--timeout SECONDS] [--seed N] [--no-minimize]
+                         [--bound K] [--effort X] [--timeout SECONDS] [--seed N] [--no-minimize]
                          [--strict] [--assume NAME]... [--json] [--explain] [--debug]
     verify assumptions
     verify version
@@ -38,7 +38,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from verify import assumptions as named
-from verify.limits import MAX_QUERY_CHARS, check_options
+from verify.limits import MAX_QUERY_CHARS, check_options, effort_problem
 from verify.names import Dialect, Semantics
 from verify.verdict import EXIT_CODES, Verdict, VerdictKind
 
@@ -256,7 +256,13 @@ def pair(
     bound: Annotated[
         int, typer.Option("--bound", "-k", metavar="K", help="prove equivalence up to K rows per table")
     ] = 4,
-    timeout: Annotated[float, typer.Option(metavar="SECONDS", help="time limit")] = 30.0,
+    effort: Annotated[
+        float, typer.Option(metavar="X", help="scale the work budget (random databases, solver resource units, "
+                                              "minimizer runs; see verify.budget) by X: the same X gives the same "
+                                              "verdict on every machine")
+    ] = 1.0,
+    timeout: Annotated[float, typer.Option(metavar="SECONDS", help="safety time limit: a verdict it decides is "
+                                                                   "unknown, 'time limit ...'")] = 30.0,
     seed: Annotated[int, typer.Option(help="seed of the random search")] = 0,
     no_minimize: Annotated[
         bool, typer.Option("--no-minimize", help="do not shrink counterexamples")
@@ -294,6 +300,7 @@ def pair(
         if gold == "-" and gen == "-":
             raise _BadInput("only one of GOLD and GEN can be '-' (stdin)")
         problem = check_options(bound=bound, timeout=timeout)
+        problem = problem or effort_problem(effort)
         if problem is not None:
             raise _BadInput(problem)
         if constraints_file is not None:
@@ -316,6 +323,7 @@ def pair(
             except ValueError as e:
                 raise _BadInput(str(e)) from None
 
+        from verify.budget import DEFAULT
         from verify.check import check_pair
 
         verdict = check_pair(
@@ -326,6 +334,7 @@ def pair(
             semantics=semantics.value,
             dialect=dialect.value,
             timeout=timeout,
+            budget=DEFAULT.scaled(effort),
             seed=seed,
             minimize_result=not no_minimize,
             strict=strict,

@@ -139,3 +139,14 @@ def paren_depth(sql: str) -> int:
         elif ch == ")":
             depth = max(0, depth - 1)
     return best
+
+
+MAX_EFFORT = 1000.0
+"""The largest multiple of the default work budget (`verify.budget`) a command accepts."""
+
+
+def effort_problem(effort: float) -> str | None:
+    """The problem with an `--effort` value (a multiple of the default work budget), or None."""
+    if not (math.isfinite(effort) and 0 < effort <= MAX_EFFORT):
+        return f"--effort must be a positive number, at most {MAX_EFFORT:g}, not {effort}"
+    return None

@@ -107,23 +107,34 @@ def minimize(
     tables: Tables,
     still_differs: Callable[[Tables], bool],
     preferred_values: dict[tuple[str, str], list[Any]] | None = None,
-    budget_seconds: float = 5.0,
+    max_runs: int = 2000,
+    deadline: float | None = None,
 ) -> Tables:
     """A smaller, simpler database on which `still_differs` holds (see the module docstring).
 
     `preferred_values[(table_lower, column_lower)]` lists values to try first for text and
     last for numbers (after 0, 1, ...); when a column has none, the schema's sample values
     are used. `still_differs` receives a fresh copy on each call. If
-    `still_differs(tables)` is false the input is returned unchanged. Stops when
-    `budget_seconds` run out, returning the best database found so far.
+    `still_differs(tables)` is false the input is returned unchanged. Stops after `max_runs`
+    calls of `still_differs` (each one or a few runs of the queries on the engine: a count, so
+    the result is the same on every machine), returning the best database found so far;
+    `deadline` (a `time.monotonic()` value) is only a safety stop that ends it early too.
     """
     if not still_differs(_copy(tables)):
         return tables
-    deadline = time.monotonic() + budget_seconds
+    runs = 1
     current = _copy(tables)
 
+    def spent() -> bool:
+        """No run left, or past the safety stop."""
+        return runs >= max_runs or (deadline is not None and time.monotonic() > deadline)
+
     def accept(candidate: Tables) -> bool:
-        return satisfies_constraints(schema, candidate) and still_differs(_copy(candidate))
+        nonlocal runs
+        if not satisfies_constraints(schema, candidate):
+            return False
+        runs += 1
+        return still_differs(_copy(candidate))
 
     # 1. Delete rows to a fixpoint (deleting a child row can free its parent for deletion).
     changed = True
@@ -132,7 +143,7 @@ def minimize(
         for name in list(current):
             t = schema.table(name)
             for i in _deletion_order(t, current[name]):
-                if time.monotonic() > deadline:
+                if spent():
                     return current
                 candidate = _copy(current)
                 del candidate[name][i]
@@ -154,7 +165,7 @@ def minimize(
                 for simpler in _candidates(value, preferred, dates):
                     if _same(simpler, value):
                         break
-                    if time.monotonic() > deadline:
+                    if spent():
                         return current
                     candidate = _copy(current)
                     candidate[name][r][c] = simpler

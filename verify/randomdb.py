@@ -12,7 +12,7 @@ Example:
     >>> s = Schema(tables=[Table(name="t", columns=[Column(name="a", affinity=Affinity.INTEGER)])])
     >>> out = random_search(s, "SELECT a FROM t WHERE a > 1", "SELECT a FROM t WHERE a >= 1",
     ...                     dialect="sqlite", semantics="bag", pools={("t", "a"): [1, 2]},
-    ...                     k_max=2, budget_seconds=5, rng=random.Random(0))
+    ...                     k_max=2, max_databases=50, rng=random.Random(0))
     >>> out.hit.comparison.gold_only, (1,) in out.hit.comparison.gen_only
     ([], True)
 """
@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from verify.engine import Comparison, DatabaseRejected, EngineError, Result, run_both
+from verify.engine import Comparison, DatabaseRejected, EngineError, EngineTimeout, Result, run_both
 from verify.schema import Affinity, Schema, Table, is_date_type
 
 Tables = dict[str, list[list[Any]]]
@@ -85,6 +85,7 @@ class RandomOutcome:
     errors: int
     last_error: str | None = None
     rejected: int = 0  # databases drawn that the schema's constraints do not allow (not run)
+    timed_out: bool = False  # the wall-clock safety stop ended the search before its count
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,6 +276,8 @@ def _topological_order(schema: Schema) -> list[Table]:
 # --------------------------------------------------------------------------------------------
 # The search
 
+QUERY_TIMEOUT = 10.0  # seconds one run of a query may take on a random database
+
 
 def random_search(
     schema: Schema,
@@ -285,29 +288,33 @@ def random_search(
     semantics: str,
     pools: Pools,
     k_max: int,
-    budget_seconds: float,
     rng: random.Random,
     max_databases: int = 2000,
+    deadline: float | None = None,
 ) -> RandomOutcome:
     """Run both queries on random databases until the engine's results differ.
 
     Databases are drawn with k = 1, 2, ..., k_max rows per table, then again from 1, until
-    one differs, `max_databases` distinct databases were tried, or `budget_seconds` ran out.
-    A database already tried is skipped without counting, and so is one the schema's constraints
-    reject (`rejected`). A database on which a query raises EngineError (or times out) counts as
+    one differs or `max_databases` distinct databases were tried (or 5 × `max_databases` draws
+    were made): a count, so that with the same `rng` seed the search is the same on every
+    machine. A database already tried is skipped without counting, and so is one the schema's
+    constraints reject (`rejected`). A database on which a query raises EngineError counts as
     tried and as an error; if the first 20 all fail the search stops (the query fails regardless
     of the data).
+
+    `deadline` (a `time.monotonic()` value) is only a safety stop: past it the search ends early
+    and says so (`timed_out`); so does a query that runs past `QUERY_TIMEOUT` (or the deadline)
+    on one database.
     """
-    deadline = time.monotonic() + budget_seconds
     k_max = max(1, k_max)
     seen: set[str] = set()
     tried = errors = draws = rejected = 0
     plans = table_plans(schema, pools)
     last_error: str | None = None
     while tried < max_databases and draws < 5 * max_databases:
-        remaining = deadline - time.monotonic()
+        remaining = QUERY_TIMEOUT if deadline is None else min(QUERY_TIMEOUT, deadline - time.monotonic())
         if remaining <= 0:
-            break
+            return RandomOutcome(None, tried, errors, last_error, rejected, timed_out=True)
         k = 1 + draws % k_max
         draws += 1
         tables = draw_database(schema, k, pools, rng, plans=plans)
@@ -322,6 +329,8 @@ def random_search(
         except DatabaseRejected:
             rejected += 1
             continue
+        except EngineTimeout:  # the clock decided: reported as such, never counted as an error
+            return RandomOutcome(None, tried, errors, last_error, rejected, timed_out=True)
         except EngineError as e:
             tried += 1
             errors += 1

@@ -46,16 +46,20 @@ from verify.plan_text import show
 from verify.rewrite import preprojected, unwrapped
 from verify.rules import Context, Fired, first_sentence, level_rewritten, plan_rewritten
 from verify.schema import Affinity, Column, Schema
-from verify.values import TRUE, check_with_deadline, fresh, is_true, same_row
+from verify.values import TRUE, check_within, fresh, is_true, same_row
 
 MAX_PERMUTATIONS = 24
 
 
-def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, timeout: float,
+def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str,
                          trace: list[str] | None = None,
                          policy: AssumptionPolicy | None = None) -> tuple[bool, list[str]]:
     """True when r1 and r2 return the same bag on every database (and the assumptions used:
     only those `policy` allows narrow the tuples compared, see `verify.assumptions`).
+
+    Each solver check has the resource limit of the enclosing `verify.values.metered` block
+    (`Budget.proof_rlimit` within `check_pair`), so the answer is the same on every machine; a
+    check the block's wall-clock deadline interrupts proves nothing and marks the meter.
 
     With a `trace` list, lines telling the rules that fired on each side (`verify.rules`) and
     where the two plans met are appended to it."""
@@ -67,7 +71,7 @@ def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, t
         return False, []
     notes: list[str] = []
     for a, b in pairs:
-        ok, used = _unions_equivalent(a, b, schema, dialect, timeout, policy)
+        ok, used = _unions_equivalent(a, b, schema, dialect, policy)
         if not ok:
             _say(trace, lambda: f"not proved: {_blocks_text(a, b)}: no pairing has the same pass condition and "
                                 "output on every tuple")
@@ -125,13 +129,13 @@ def under_the_same_order(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
 
 
 def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
-                       timeout: float, policy: AssumptionPolicy | None = None) -> tuple[bool, list[str]]:
+                       policy: AssumptionPolicy | None = None) -> tuple[bool, list[str]]:
     """Two bag unions of blocks are equal on every database if, once the blocks no row can pass
     are dropped, the blocks pair off one to one into equivalent blocks."""
     if len(a) == len(b) == 1:
-        return _spj_equivalent(a[0], b[0], schema, dialect, timeout, policy)
-    a = [x for x in a if not _never_passes(x, schema, dialect, timeout, policy)]
-    b = [x for x in b if not _never_passes(x, schema, dialect, timeout, policy)]
+        return _spj_equivalent(a[0], b[0], schema, dialect, policy)
+    a = [x for x in a if not _never_passes(x, schema, dialect, policy)]
+    b = [x for x in b if not _never_passes(x, schema, dialect, policy)]
     if len(a) != len(b):
         return False, []
     notes: list[str] = []
@@ -142,7 +146,7 @@ def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
             return True
         for j in free:
             if (i, j) not in memo:
-                ok, used = _spj_equivalent(a[i], b[j], schema, dialect, timeout, policy)
+                ok, used = _spj_equivalent(a[i], b[j], schema, dialect, policy)
                 memo[(i, j)] = ok
                 notes.extend(n for n in used if n not in notes)
             if memo[(i, j)] and match(i + 1, [f for f in free if f != j]):
@@ -152,7 +156,7 @@ def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
     return (True, notes) if match(0, list(range(len(b)))) else (False, [])
 
 
-def _never_passes(block: SPJ, schema: Schema, dialect: str, timeout: float,
+def _never_passes(block: SPJ, schema: Schema, dialect: str,
                   policy: AssumptionPolicy | None = None) -> bool:
     """No tuple of any database satisfies the block's condition (e.g. `a = 7 AND a = 8`)."""
     enc = Encoder(schema, 0, dialect, tables=set(), assumptions=policy)
@@ -166,7 +170,7 @@ def _never_passes(block: SPJ, schema: Schema, dialect: str, timeout: float,
     s.add(*[_num_flag(v) for t, r in zip(block.tables, rows) if t.table != DERIVED for v in r])
     s.add(*[z3.Not(v.null) for t, r in zip(block.tables, rows) for c, v in zip(_schema_cols(schema, t), r)
             if c.not_null])
-    return check_with_deadline(s, timeout) == z3.unsat
+    return check_within(s).status == z3.unsat
 
 
 # ----------------------------------------------------------------------------- the comparison
@@ -450,7 +454,7 @@ def _align_group_keys(r1: ir.Project, r2: ir.Project) -> ir.Project:
 
 
 # ----------------------------------------------------------------------------- the proof
-def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str, timeout: float,
+def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str,
                     policy: AssumptionPolicy | None = None) -> tuple[bool, list[str]]:
     names_a = [t.table.lower() for t in a.tables]
     names_b = [t.table.lower() for t in b.tables]
@@ -477,7 +481,7 @@ def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str, timeout: float
                 if c.not_null])
         s.add(*[z3.Not(vals_a[i].null) for i in a.not_null])
         s.add(z3.Or(ca != cb, z3.And(ca, z3.Not(same_row(out_a, out_b)))))
-        if check_with_deadline(s, timeout) == z3.unsat:
+        if check_within(s).status == z3.unsat:
             return True, list(enc.assumption_notes)
     return False, []
 

@@ -13,14 +13,20 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import functools
 import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from fractions import Fraction
 
 import z3
 
+from verify.budget import DEFAULT
 from verify.names import CmpMode
 
 EPOCH = datetime.date(1970, 1, 1)
@@ -237,16 +243,130 @@ def _mixed_cmp(op: str, a_is_num: bool) -> z3.BoolRef:
     return z3.BoolVal({"=": False, "<>": True, "<": lt, "<=": lt, ">": not lt, ">=": not lt}[op])
 
 
-def check_with_deadline(solver: z3.Solver, seconds: float) -> z3.CheckSatResult:
-    """`solver.check()` that returns `unknown` after `seconds`. Z3's own timeout is not honoured
-    by every tactic (nonlinear arithmetic can run on), so a timer also interrupts the context."""
-    solver.set("timeout", max(1, int(seconds * 1000)))
-    timer = threading.Timer(seconds + 0.5, solver.ctx.interrupt)
-    timer.start()
+class SolverStop(StrEnum):
+    """Why a solver check ended without an answer."""
+
+    BUDGET = "budget"  # it spent the resource units (rlimit) it was given
+    TIME = "time"  # the wall-clock safety stop interrupted it
+    GAVE_UP = "gave_up"  # the solver answered unknown for a reason of its own (incompleteness)
+
+
+@dataclass(frozen=True)
+class SolverRun:
+    """The outcome of one solver check: its status, the Z3 resource units it spent, and why it
+    stopped without an answer (None when it answered sat or unsat)."""
+
+    status: z3.CheckSatResult
+    spent: int
+    stop: SolverStop | None
+    why: str = ""  # Z3's own reason, when it gave up
+    model: z3.ModelRef | None = None  # when sat: the model, in the context of the solver checked
+
+
+@dataclass
+class Meter:
+    """The limits and the running totals shared by the solver checks of one `check_pair` call:
+    `rlimit` is each small check's resource limit (row-wise proof, plan-rewrite conditions),
+    `deadline` the wall-clock safety stop (a `time.monotonic()` value, None for none). `spent`
+    adds up the resource units of every check, `time_stopped` records that the deadline
+    interrupted one (its answer then depends on the machine)."""
+
+    rlimit: int = DEFAULT.proof_rlimit
+    deadline: float | None = None
+    spent: int = 0
+    time_stopped: bool = False
+
+
+_METER: contextvars.ContextVar[Meter | None] = contextvars.ContextVar("solver_meter", default=None)
+
+
+@contextlib.contextmanager
+def metered(meter: Meter) -> Iterator[Meter]:
+    """Within the block, `check_within` calls that are given no limits use `meter`'s."""
+    token = _METER.set(meter)
     try:
-        return solver.check()
+        yield meter
     finally:
-        timer.cancel()
+        _METER.reset(token)
+
+
+def current_meter() -> Meter:
+    """The meter of the enclosing `metered` block, or a fresh default one (outside any)."""
+    return _METER.get() or Meter()
+
+
+def _rlimit_count(solver: z3.Solver) -> int:
+    """Z3's resource count: context-wide and cumulative, so a check's spending is the difference
+    of the counts after and before it."""
+    stats = solver.statistics()
+    for key in stats.keys():
+        if key == "rlimit count":
+            return int(stats.get_key_value(key))
+    return 0
+
+
+def plain_solver(ctx: z3.Context) -> z3.Solver:
+    """Z3's default solver in `ctx` (the `make` of `check_within` unless told otherwise)."""
+    return z3.Solver(ctx=ctx)
+
+
+def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | None = None,
+                 make: Callable[[z3.Context], z3.Solver] = plain_solver) -> SolverRun:
+    """Check `solver`'s assertions, limited to `rlimit` Z3 resource units (the meter's `rlimit`
+    when None) and interrupted at the meter's deadline, if it has one (the meter of the
+    enclosing `metered` block when `meter` is None). The units spent are added to the meter.
+
+    The check runs in a fresh Z3 context, on a solver `make` builds there, with the assertions
+    translated into it (and the model translated back): in a context that has built other
+    formulas before, the same formula can take a different path (Z3's tables depend on its
+    history), so the resource count, and an answer near the limit, would depend on what the
+    process did before. In a fresh context they depend on the formula alone. `solver` only holds
+    the assertions; it is not checked itself.
+
+    The resource limit decides the same way on every machine; the deadline is only a safety
+    stop, and a check it interrupts is marked `SolverStop.TIME` (and the meter `time_stopped`).
+    A limit of 0 or less spends nothing: the answer is `unknown`, stopped by the budget."""
+    meter = meter or current_meter()
+    limit = meter.rlimit if rlimit is None else rlimit
+    if limit <= 0:
+        return SolverRun(z3.unknown, 0, SolverStop.BUDGET)
+    seconds = None if meter.deadline is None else meter.deadline - time.monotonic()
+    if seconds is not None and seconds <= 0:
+        meter.time_stopped = True
+        return SolverRun(z3.unknown, 0, SolverStop.TIME)
+    home = solver.ctx
+    ctx = z3.Context()
+    fresh_solver = make(ctx)
+    fresh_solver.add([a.translate(ctx) for a in solver.assertions()])
+    interrupted = threading.Event()
+
+    def interrupt() -> None:
+        interrupted.set()
+        ctx.interrupt()
+
+    timer = threading.Timer(seconds, interrupt) if seconds is not None else None
+    fresh_solver.set("rlimit", limit)  # relative to the count when the check starts
+    before = _rlimit_count(fresh_solver)
+    if timer is not None:
+        timer.start()
+    try:
+        status = fresh_solver.check()
+    finally:
+        if timer is not None:
+            timer.cancel()
+    spent = _rlimit_count(fresh_solver) - before
+    meter.spent += spent
+    if status == z3.sat:
+        return SolverRun(status, spent, None, model=fresh_solver.model().translate(home))
+    if status == z3.unsat:
+        return SolverRun(status, spent, None)
+    why = fresh_solver.reason_unknown()
+    if interrupted.is_set():
+        meter.time_stopped = True
+        return SolverRun(status, spent, SolverStop.TIME, why)
+    if spent >= limit or why == "canceled":
+        return SolverRun(status, spent, SolverStop.BUDGET, why)
+    return SolverRun(status, spent, SolverStop.GAVE_UP, why)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -169,6 +169,8 @@ class Stats(BaseModel):
     random_databases: int = 0
     order_dependent_models: int = 0
     seconds: float = 0.0
+    rlimit: int | None = Field(default=None, description="Z3 resource units spent by all solver checks (the "
+                                                         "deterministic measure of solver work; see verify.budget)")
 
 
 class Verdict(BaseModel):

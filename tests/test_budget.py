@@ -1,0 +1,181 @@
+"""Deterministic verdicts: the work budget (`verify.budget`) decides, never the machine's speed.
+
+No test here depends on how fast the machine is: budgets are counts, and the wall-clock stop is
+forced (a deadline already past, or a solver check made to report it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import z3
+from typer.testing import CliRunner
+
+import verify.check as check_module
+from sqlwitness_cli import app
+from verify.budget import DEFAULT, Budget
+from verify.check import check_pair
+from verify.schema_io import schema_from_ddl
+from verify.values import Meter, SolverRun, SolverStop, check_within
+from verify.verdict import VerdictKind
+
+ROOT = Path(__file__).resolve().parent.parent
+DDL = """CREATE TABLE dept (id INTEGER PRIMARY KEY, name TEXT NOT NULL, city TEXT);
+CREATE TABLE emp (id INTEGER PRIMARY KEY, name TEXT, dept_id INTEGER REFERENCES dept(id), salary REAL,
+  title TEXT, CHECK (salary >= 0));"""
+SCHEMA = schema_from_ddl(DDL)
+# equivalent, but only the SMT search shows it (shortcuts off): strings, a join, grouping
+GOLD = ("SELECT d.name, COUNT(*) FROM emp e JOIN dept d ON e.dept_id = d.id WHERE e.title LIKE 'Eng%' "
+        "GROUP BY d.name")
+GEN = ("SELECT d.name, COUNT(e.id) FROM dept d JOIN emp e ON d.id = e.dept_id WHERE e.title LIKE 'eng%' "
+       "GROUP BY d.name")
+
+
+def _comparable(v) -> dict:
+    """The verdict as JSON, without the one field that measures the machine (seconds)."""
+    d = v.model_dump(mode="json")
+    d["stats"].pop("seconds")
+    return d
+
+
+def test_the_same_pair_twice_gives_the_same_verdict_and_the_same_work():
+    first = check_pair(GOLD, GEN, SCHEMA, bound=3, shortcuts=False)
+    second = check_pair(GOLD, GEN, SCHEMA, bound=3, shortcuts=False)
+    assert first.verdict == VerdictKind.EQUIVALENT and first.bound == 3, first.reason
+    assert first.stats.rlimit and first.stats.rlimit > 0
+    assert _comparable(first) == _comparable(second)
+
+
+_SUBPROCESS = """
+import json, sys
+from verify.check import check_pair
+from verify.schema_io import schema_from_ddl
+ddl, gold, gen = json.load(sys.stdin)
+v = check_pair(gold, gen, schema_from_ddl(ddl), bound=2, shortcuts=False)
+d = v.model_dump(mode="json"); d["stats"].pop("seconds")
+print(json.dumps(d, sort_keys=True))
+"""
+
+
+def test_the_verdict_does_not_depend_on_pythons_hash_seed():
+    """Encodings never order constraints or variables by iterating a set of strings: two
+    processes with different hash seeds build the same formulas, so the verdict and the solver
+    work (rlimit) are the same."""
+    out = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        run = subprocess.run([sys.executable, "-c", _SUBPROCESS], input=json.dumps([DDL, GOLD, GEN]), text=True,
+                             capture_output=True, env=env, cwd=ROOT, timeout=300, check=True)
+        out.append(json.loads(run.stdout))
+    assert out[0] == out[1]
+    assert out[0]["verdict"] == "equivalent" and out[0]["stats"]["rlimit"] > 0
+
+
+def test_a_tiny_solver_budget_is_unknown_for_the_budget_every_time():
+    tiny = Budget(random_first=0, random_reserve=0, smt_rlimit=2_000)
+    verdicts = [check_pair(GOLD, GEN, SCHEMA, bound=3, shortcuts=False, budget=tiny) for _ in range(2)]
+    v = verdicts[0]
+    assert v.verdict in (VerdictKind.UNKNOWN, VerdictKind.EQUIVALENT)
+    assert "solver budget exhausted" in v.reason and "time limit" not in v.reason, v.reason
+    assert "solver budget exhausted" in (v.proof.stopped or "")
+    assert _comparable(verdicts[0]) == _comparable(verdicts[1])
+
+
+def test_a_budget_scales():
+    assert DEFAULT.scaled(1) == DEFAULT
+    half = DEFAULT.scaled(0.5)
+    assert half.smt_rlimit == DEFAULT.smt_rlimit // 2 and half.random_first == DEFAULT.random_first // 2
+    assert Budget(random_first=1).scaled(0.1).random_first == 1  # a positive limit stays positive
+    with pytest.raises(ValueError):
+        DEFAULT.scaled(-1)
+
+
+def test_a_past_deadline_is_a_time_limit_never_equivalent():
+    """`timeout` is a safety stop: when it stops the search, the verdict is unknown and says so."""
+    v = check_pair(GOLD, GEN, SCHEMA, bound=3, shortcuts=False, timeout=0.001)
+    assert v.verdict == VerdictKind.UNKNOWN, v.reason
+    assert v.reason.startswith("time limit"), v.reason
+    assert v.proof.stopped and v.proof.stopped.startswith("time limit")
+
+
+def test_a_solver_check_the_clock_interrupts_is_a_time_limit_keeping_the_bounds_proved(monkeypatch):
+    """The solver's check at k=2 is interrupted by the clock (forced here): no `equivalent` up to
+    k=1 because the clock ran out; k=1 stays in `proof.bounds`."""
+    real = check_module.check_within
+    calls = []
+
+    def interrupted_at_k2(solver, rlimit=None, meter=None, make=None):
+        if make is None:  # not the SMT search's (the empty-table check)
+            return real(solver, rlimit, meter)
+        calls.append(1)
+        if len(calls) == 2:  # the check at k=2 (one check per bound on this pair)
+            meter.time_stopped = True
+            return SolverRun(z3.unknown, 0, SolverStop.TIME, "interrupted")
+        return real(solver, rlimit, meter, make)
+
+    monkeypatch.setattr(check_module, "check_within", interrupted_at_k2)
+    v = check_pair(GOLD, GEN, SCHEMA, bound=3, shortcuts=False, budget=DEFAULT.without_random())
+    assert v.verdict == VerdictKind.UNKNOWN, v.reason
+    assert v.reason.startswith("time limit") and "k=2" in v.reason, v.reason
+    assert v.proof.bounds == [1]
+
+
+def test_a_counterexample_found_before_the_clock_stops_stays(monkeypatch):
+    """The first random pass is cut short by the clock (forced), then the SMT search refutes the
+    pair: a confirmed counterexample is true whatever the clock did."""
+    real = check_module.random_search
+
+    def cut_short(*args, **kw):
+        out = real(*args, **{**kw, "max_databases": 1})
+        return type(out)(None, out.tried, out.errors, out.last_error, out.rejected, timed_out=True)
+
+    monkeypatch.setattr(check_module, "random_search", cut_short)
+    v = check_pair("SELECT COUNT(*) FROM emp", "SELECT COUNT(title) FROM emp", SCHEMA)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.confirmed
+    assert v.counterexample.found_by == "smt"
+
+
+def test_the_random_pass_tries_exactly_the_databases_of_its_budget():
+    budget = Budget(random_first=13, random_reserve=0)
+    v = check_pair("SELECT name, salary FROM emp WHERE salary > 2", "SELECT name, salary FROM emp WHERE salary > 2.0",
+                   SCHEMA, budget=budget, shortcuts=False, bound=2)
+    assert v.verdict == VerdictKind.EQUIVALENT, v.reason
+    assert v.stats.random_databases == 13
+    assert "random pass: 13 databases" in v.proof.tried[0]
+
+
+def test_check_within_counts_resource_units_and_stops_on_them():
+    x = [z3.Int(f"x{i}") for i in range(9)]
+    pigeons = z3.Solver()
+    pigeons.add(*[z3.And(v >= 0, v < 8) for v in x], z3.Distinct(*x))  # unsat, and slow to show
+    meter = Meter()
+    first = check_within(pigeons, rlimit=50_000, meter=meter)
+    again = check_within(pigeons, rlimit=50_000, meter=meter)
+    assert first.status == z3.unknown and first.stop == SolverStop.BUDGET
+    assert first.spent == again.spent >= 50_000 and meter.spent == 2 * first.spent
+    assert check_within(pigeons, rlimit=0, meter=meter).stop == SolverStop.BUDGET
+    easy = z3.Solver()
+    easy.add(z3.Int("a") > 1)
+    run = check_within(easy, rlimit=10_000, meter=meter)
+    assert run.status == z3.sat and run.stop is None and run.model is not None
+    assert run.model.eval(z3.Int("a")).as_long() > 1  # the model speaks of the caller's terms
+    past = Meter(deadline=0.0)
+    assert check_within(easy, meter=past).stop == SolverStop.TIME and past.time_stopped
+
+
+def test_verify_pair_takes_an_effort(tmp_path):
+    schema = tmp_path / "s.sql"
+    schema.write_text("CREATE TABLE t (a INTEGER);")
+    gold, gen = tmp_path / "gold.sql", tmp_path / "gen.sql"
+    gold.write_text("SELECT a FROM t WHERE a > 1")
+    gen.write_text("SELECT a FROM t WHERE NOT a <= 1")
+    runner = CliRunner()
+    ok = runner.invoke(app, ["pair", str(gold), str(gen), "--schema", str(schema), "--effort", "0.5", "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["stats"]["rlimit"] is not None
+    bad = runner.invoke(app, ["pair", str(gold), str(gen), "--schema", str(schema), "--effort", "0"])
+    assert bad.exit_code == 3 and "--effort" in bad.output
