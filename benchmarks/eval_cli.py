@@ -23,11 +23,12 @@ DATA = Path("../shared/data")
 def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | None, split: str, out: Path | None,
          store: Path | None, bound: int, timeout: float, effort: float, ex_timeout: float, keep_distinct: bool,
          constraints: Path | None, workers: int, executor: str, ray_address: str | None, limit: int | None,
-         no_minimize: bool, html: bool) -> None:
+         no_minimize: bool, html: bool, strict: bool = False, assume: list[str] | None = None) -> None:
     from benchmarks.datasets import DatasetError
     from benchmarks.evaluate import EvalConfig, EvalError, print_leaderboard, run_evaluation, write_outputs
     from benchmarks.predictions import PredictionError, discover
     from benchmarks.store import RunStore, StoreError
+    from verify.assumptions import UnknownAssumption, by_name
     from verify.limits import check_options, check_run_options, effort_problem
 
     console = Console() if Console().is_terminal else Console(width=200)  # a file or pipe gets full rows
@@ -44,6 +45,11 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
         problem = f"--ex-timeout must be a positive number of seconds, not {ex_timeout}"
     if problem is not None:
         raise typer.BadParameter(problem)
+    for name in assume or []:
+        try:
+            by_name(name)
+        except UnknownAssumption as e:
+            raise typer.BadParameter(str(e)) from None
     data = data or DATA / benchmark
     store_path = store or ((out / "runs.duckdb") if out else Path("sqlwitness-runs.duckdb"))
     try:
@@ -51,7 +57,7 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
         cfg = EvalConfig(benchmark=benchmark, data_dir=data, split=split, bound=bound, timeout=timeout,
                          effort=effort, ex_timeout=ex_timeout, keep_distinct=keep_distinct,
                          minimize=not no_minimize, constraints=constraints, workers=workers, executor=executor,
-                         ray_address=ray_address, limit=limit)
+                         ray_address=ray_address, limit=limit, strict=strict, assume=list(assume or []))
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             with RunStore(store_path) as st:
@@ -109,6 +115,10 @@ _COMMON = dict(
     limit=typer.Option(None, help="only the first N questions"),
     no_minimize=typer.Option(False, help="do not shrink counterexamples"),
     html=typer.Option(True, help="also write report.html into --out"),
+    strict=typer.Option(False, "--strict", help="no assumption beyond the schema's declarations and the given "
+                                                "constraints (see `verify assumptions`)"),
+    assume=typer.Option(None, "--assume", metavar="NAME", help="add the named assumption (repeatable; "
+                                                               "`verify assumptions` lists them)"),
 )
 
 
@@ -123,12 +133,13 @@ def eval_cmd(
     constraints: Path | None = _COMMON["constraints"], workers: int = _COMMON["workers"],
     executor: str = _COMMON["executor"], ray_address: str | None = _COMMON["ray_address"],
     limit: int | None = _COMMON["limit"], no_minimize: bool = _COMMON["no_minimize"], html: bool = _COMMON["html"],
+    strict: bool = _COMMON["strict"], assume: list[str] | None = _COMMON["assume"],
 ) -> None:
     """Evaluate one system: execution accuracy, then verification of every pair EX accepts."""
     if predictions.is_dir():
         raise typer.BadParameter(f"{predictions} is a folder; `verify eval` takes one file (see `verify leaderboard`)")
     _run([predictions], system, benchmark, data, split, out, store, bound, timeout, effort, ex_timeout,
-         keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html)
+         keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html, strict, assume)
 
 
 @commands.command("leaderboard")
@@ -141,7 +152,8 @@ def leaderboard_cmd(
     constraints: Path | None = _COMMON["constraints"], workers: int = _COMMON["workers"],
     executor: str = _COMMON["executor"], ray_address: str | None = _COMMON["ray_address"],
     limit: int | None = _COMMON["limit"], no_minimize: bool = _COMMON["no_minimize"], html: bool = _COMMON["html"],
+    strict: bool = _COMMON["strict"], assume: list[str] | None = _COMMON["assume"],
 ) -> None:
     """Re-evaluate a leaderboard: EX and verified accuracy per system, rank changes, refuted pairs."""
     _run(predictions, None, benchmark, data, split, out, store, bound, timeout, effort, ex_timeout,
-         keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html)
+         keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html, strict, assume)

@@ -50,6 +50,7 @@ from benchmarks.datasets import Dataset, Question, load_dataset, load_schema_cac
 from benchmarks.predictions import align, load_predictions
 from benchmarks.store import ResultKey, ResultRow, RunStore, VerificationRow, ExecutionRow, normalize_sql, sql_hash, text_hash
 from benchmarks.store import NOT_VERIFIED, strength_of_outcome
+from verify.assumptions import names_used
 from verify.verdict import Strength, VerdictKind
 
 REFUTED = "refuted"
@@ -74,6 +75,8 @@ class EvalConfig(BaseModel):
     keep_distinct: bool = False
     minimize: bool = True
     constraints: Path | None = None
+    strict: bool = Field(False, description="no assumption beyond the schema's declarations (verify --strict)")
+    assume: list[str] = Field(default_factory=list, description="assumptions added by name (verify --assume)")
     workers: int = 2
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
@@ -88,8 +91,10 @@ class EvalConfig(BaseModel):
         return "set" if self.benchmark == "bird" else "auto"
 
     def settings_string(self) -> str:
+        policy = (";strict=1" if self.strict else "") + (f";assume={','.join(sorted(self.assume))}" if self.assume
+                                                         else "")
         return (f"t={self.timeout:g};effort={self.effort:g};ext={self.ex_timeout:g};kd={int(self.keep_distinct)};"
-                f"min={int(self.minimize)}")
+                f"min={int(self.minimize)}{policy}")
 
 
 def tool_version() -> str:
@@ -150,6 +155,8 @@ class VerifyTask(BaseModel):
     bound: int
     timeout: float
     effort: float = 1.0
+    strict: bool = False
+    assume: list[str] = Field(default_factory=list)
     minimize: bool
     flavour: str
     plain: dict[str, Any] | None = Field(default=None, description="with `constraints`: the verdict without them, "
@@ -201,6 +208,7 @@ def _verify_once(task: VerifyTask, hints: list[dict] | None = None) -> dict:
         return {"verdict": "error", "reason": f"schema: {e}", "counterexample": None, "seconds": 0.0}
     v = check_pair(task.gold, task.pred, schema=schema, bound=task.bound, semantics=task.semantics,
                    timeout=task.timeout, budget=DEFAULT.scaled(task.effort), minimize_result=task.minimize,
+                   strict=task.strict, assume=task.assume,
                    hints=hints)
     verdict, reason = v.verdict.value, v.reason
     cex = v.counterexample.model_dump() if v.counterexample else None
@@ -216,7 +224,8 @@ def _verify_once(task: VerifyTask, hints: list[dict] | None = None) -> dict:
     strength = v.strength.value if verdict == v.verdict.value else Strength.UNDECIDED.value
     return {"verdict": verdict, "reason": reason, "counterexample": cex,
             "seconds": round(time.monotonic() - t0, 3), "bound": v.bound, "complete": v.complete,
-            "strength": strength, "proved_bound": _proved_bound(v)}
+            "strength": strength, "proved_bound": _proved_bound(v),
+            "assumptions": ",".join(names_used(v.assumptions)) if verdict == VerdictKind.EQUIVALENT else None}
 
 
 def _proved_bound(v: Any) -> int | None:
@@ -407,6 +416,8 @@ class SystemSummary(BaseModel):
     undecided: int = Field(default=0, description="verified pairs neither proved nor refuted")
     strength_unknown: int = Field(default=0, description="verified pairs of a store written before strengths "
                                                          "were recorded")
+    assumptions_used: dict[str, int] = Field(default_factory=dict, description="proved pairs (equivalent verdicts "
+                                             "of EX-accepted pairs) whose proof used each assumption, by name")
     by_difficulty: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
@@ -450,6 +461,8 @@ def summarize(records: list[ResultRow], systems: list[str], ex_available: bool) 
             if counted:  # the verified pairs, by strength
                 field_name = _STRENGTH_FIELD.get(strength, "strength_unknown")
                 setattr(s, field_name, getattr(s, field_name) + 1)
+                for name in filter(None, (r.assumptions or "").split(",")):
+                    s.assumptions_used[name] = s.assumptions_used.get(name, 0) + 1
             if o == REFUTED:
                 s.refuted += 1
             elif o == "refuted_by_database":
@@ -668,7 +681,8 @@ def _verification_stage(run: _EvalRun, prog: Progress | LogProgress) -> None:
                                       tables_json=str(run.ds.tables_json),
                                       constraints=str(cfg.constraints) if cfg.constraints else None,
                                       semantics=cfg.semantics, bound=cfg.bound, timeout=cfg.timeout,
-                                      effort=cfg.effort, minimize=cfg.minimize, flavour=flavour)
+                                      effort=cfg.effort, strict=cfg.strict, assume=cfg.assume,
+                                      minimize=cfg.minimize, flavour=flavour)
 
     def finish(vkey: str, v: VerificationRow) -> None:
         for a in groups[vkey]:
@@ -677,7 +691,7 @@ def _verification_stage(run: _EvalRun, prog: Progress | LogProgress) -> None:
                                        counterexample=v.counterexample, outcome=outcome,
                                        seconds=round(a.ex_seconds + v.seconds, 3),
                                        strength=v.strength or strength_of_outcome(outcome),
-                                       proved_bound=v.proved_bound))
+                                       proved_bound=v.proved_bound, assumptions=v.assumptions))
 
     # a proof stored before strengths were recorded is done again, to learn how far it reached
     cached_v = {k: v for k, v in store.verifications(list(vtasks)).items()
@@ -706,11 +720,12 @@ def _verification_stage(run: _EvalRun, prog: Progress | LogProgress) -> None:
                 r = out.value
                 v = VerificationRow(vkey=out.task_id, verdict=r["verdict"], reason=r["reason"],
                                     counterexample=r["counterexample"], seconds=r["seconds"],
-                                    strength=r.get("strength"), proved_bound=r.get("proved_bound"))
+                                    strength=r.get("strength"), proved_bound=r.get("proved_bound"),
+                                    assumptions=r.get("assumptions"))
                 if r.get("plain"):  # the verdict without constraints, computed on the way
                     store.stage_verification(VerificationRow(vkey=plain_vkey[out.task_id], **{
                         f: r["plain"].get(f) for f in ("verdict", "reason", "counterexample", "seconds", "strength",
-                                                       "proved_bound")}))
+                                                       "proved_bound", "assumptions")}))
             store.stage_verification(v)
             finish(out.task_id, v)
             prog.advance(bar)
@@ -824,9 +839,25 @@ def print_leaderboard(lb: Leaderboard, console: Console) -> None:
             row.append(str(s.unrealistic_only))
         t.add_row(*row)
     console.print(t)
+    used = sorted({n for s in lb.systems for n in s.assumptions_used})
+    if used:
+        a = Table(title="assumptions the proofs of verified pairs used (pairs; see `verify assumptions`)")
+        a.add_column("system")
+        for n in used:
+            a.add_column(n, justify="right")
+        for s in lb.systems:
+            a.add_row(s.system, *[str(s.assumptions_used.get(n, 0)) for n in used])
+        console.print(a)
     rate = lb.pairs / lb.wall_seconds if lb.wall_seconds else 0.0
     console.print(f"wall {lb.wall_seconds:.1f}s, {lb.pairs} pairs ({rate:.1f} pairs/s); "
                   f"{lb.new_ex_tasks} new EX checks, {lb.new_verifications} new verifications")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A summary field as a CSV cell: a count by name (`assumptions_used`) as `name=count;...`."""
+    if isinstance(value, dict):
+        return ";".join(f"{k}={v}" for k, v in sorted(value.items()))
+    return value
 
 
 def write_outputs(lb: Leaderboard, out_dir: Path) -> dict[str, Path]:
@@ -846,7 +877,7 @@ def write_outputs(lb: Leaderboard, out_dir: Path) -> dict[str, Path]:
                    + [f"proved_{d}" for d in diffs])
         for s in lb.systems:
             bd = s.by_difficulty
-            w.writerow([getattr(s, f) for f in fields] + [bd.get(d, {}).get("ex", 0) for d in diffs]
+            w.writerow([_csv_cell(getattr(s, f)) for f in fields] + [bd.get(d, {}).get("ex", 0) for d in diffs]
                        + [bd.get(d, {}).get("verified", 0) for d in diffs]
                        + [bd.get(d, {}).get("questions", 0) for d in diffs]
                        + [bd.get(d, {}).get("proved", 0) for d in diffs])

@@ -40,7 +40,7 @@ def report_data(lb: Leaderboard) -> dict[str, Any]:
                         "found_by": c.get("found_by", "")})
     return {"benchmark": lb.benchmark, "ex_available": lb.ex_available, "pairs": lb.pairs,
             "wall_seconds": lb.wall_seconds, "excluded": lb.excluded_questions,
-            "config": {k: lb.config.get(k) for k in ("bound", "timeout", "random_budget", "ex_timeout",
+            "config": {k: lb.config.get(k) for k in ("bound", "timeout", "effort", "ex_timeout",
                                                       "keep_distinct", "constraints")},
             "systems": [s.model_dump() for s in lb.systems], "refuted": refuted,
             "refuted_total": sum(1 for r in lb.records if r.outcome == "refuted")}

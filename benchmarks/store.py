@@ -30,6 +30,7 @@ a running evaluation holds DuckDB's file lock, so during a run query a copy of t
   | finished_at | when the row was written |
   | strength | how strong the verification is (`verify.verdict.Strength`): `every_size`, `up_to_k` (the requested `bound` reached), `below_k` (proved only up to `proved_bound`; `reason` says why the search stopped), `refuted`, `undecided` (unknown, unsupported, nondeterministic, error, timeout); `n/a` for a row not verified (EX rejected, gold failed, database missing); `unknown` for a verified row of a store written before strengths were recorded |
   | proved_bound | the largest k the verifier proved (NULL: nothing proved, or every size) |
+  | assumptions | the assumptions the verdict used, by name (`verify assumptions`), comma-separated; NULL for a row not verified or stored before they were recorded |
 
 `verifications` — one row per distinct verified pair (the dedupe cache shared by systems, with the
 verdict's `strength` and `proved_bound`), and
@@ -103,6 +104,7 @@ class ResultRow(ResultKey):
     seconds: float = 0.0
     strength: str | None = None  # a `Strength` value or NOT_VERIFIED; None: filled from the outcome when read
     proved_bound: int | None = None
+    assumptions: str | None = None  # the verdict's assumptions by name (verify.assumptions), comma-separated
 
 
 class VerificationRow(BaseModel):
@@ -113,6 +115,7 @@ class VerificationRow(BaseModel):
     seconds: float = 0.0
     strength: str | None = None  # a `Strength` value; None: stored before strengths were recorded
     proved_bound: int | None = None
+    assumptions: str | None = None  # comma-separated names; None: stored before they were recorded
 
 
 class ExecutionRow(BaseModel):
@@ -130,24 +133,28 @@ CREATE TABLE IF NOT EXISTS results (
     db_id VARCHAR, difficulty VARCHAR, status VARCHAR, gold_sql VARCHAR, pred_sql VARCHAR,
     ex BOOLEAN, ex_error VARCHAR, verdict VARCHAR, reason VARCHAR, counterexample JSON,
     outcome VARCHAR, seconds DOUBLE, finished_at TIMESTAMPTZ, strength VARCHAR, proved_bound INTEGER,
+    assumptions VARCHAR,
     PRIMARY KEY (benchmark, question, system, gold_hash, pred_hash, semantics, bound, constraints_hash,
                  tool_version, settings));
 CREATE TABLE IF NOT EXISTS verifications (
     vkey VARCHAR PRIMARY KEY, verdict VARCHAR, reason VARCHAR, counterexample JSON, seconds DOUBLE,
-    finished_at TIMESTAMPTZ, strength VARCHAR, proved_bound INTEGER);
+    finished_at TIMESTAMPTZ, strength VARCHAR, proved_bound INTEGER, assumptions VARCHAR);
 CREATE TABLE IF NOT EXISTS executions (
     ekey VARCHAR PRIMARY KEY, ex BOOLEAN, ex_error VARCHAR, seconds DOUBLE, column_permutation JSON,
     finished_at TIMESTAMPTZ);
 """
 
 _RESULT_COLS = list(KEY) + ["db_id", "difficulty", "status", "gold_sql", "pred_sql", "ex", "ex_error", "verdict",
-                            "reason", "counterexample", "outcome", "seconds", "finished_at", "strength", "proved_bound"]
-_VERIFICATION_COLS = ["vkey", "verdict", "reason", "counterexample", "seconds", "finished_at", "strength", "proved_bound"]
+                            "reason", "counterexample", "outcome", "seconds", "finished_at", "strength", "proved_bound",
+                            "assumptions"]
+_VERIFICATION_COLS = ["vkey", "verdict", "reason", "counterexample", "seconds", "finished_at", "strength", "proved_bound",
+                      "assumptions"]
 _EXECUTION_COLS = ["ekey", "ex", "ex_error", "seconds", "column_permutation", "finished_at"]
 _COLUMNS = {"results": _RESULT_COLS, "verifications": _VERIFICATION_COLS, "executions": _EXECUTION_COLS}
 # columns added after the first stores were written: added to an old store when it is opened
 _ADDED = "".join(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS strength VARCHAR; "
                  f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS proved_bound INTEGER; "
+                 f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS assumptions VARCHAR; "
                  for t in ("results", "verifications"))
 
 NOT_VERIFIED = "n/a"  # the strength of a row the verifier did not judge (EX rejected, gold failed, no database)
@@ -237,12 +244,12 @@ class RunStore:
         out = {}
         for i in range(0, len(vkeys), 5000):
             chunk = vkeys[i:i + 5000]
-            for vk, verdict, reason, cex, secs, strength, proved_bound in self.con.execute(
-                    "SELECT vkey, verdict, reason, counterexample, seconds, strength, proved_bound FROM verifications "
-                    "WHERE vkey IN (SELECT unnest(?))", [chunk]).fetchall():
+            for vk, verdict, reason, cex, secs, strength, proved_bound, assumed in self.con.execute(
+                    "SELECT vkey, verdict, reason, counterexample, seconds, strength, proved_bound, assumptions "
+                    "FROM verifications WHERE vkey IN (SELECT unnest(?))", [chunk]).fetchall():
                 out[vk] = VerificationRow(vkey=vk, verdict=verdict, reason=reason or "",
                                           counterexample=json.loads(cex) if cex else None, seconds=secs or 0.0,
-                                          strength=strength, proved_bound=proved_bound)
+                                          strength=strength, proved_bound=proved_bound, assumptions=assumed)
         return out
 
     def executions(self, ekeys: list[str]) -> dict[str, ExecutionRow]:
@@ -287,7 +294,8 @@ class RunStore:
     def stage_verification(self, row: VerificationRow) -> None:
         cex = json.dumps(row.counterexample, default=str) if row.counterexample else None
         self._staged.append(("verifications", (row.vkey, row.verdict, row.reason, cex, row.seconds,
-                                               datetime.now(timezone.utc), row.strength, row.proved_bound)))
+                                               datetime.now(timezone.utc), row.strength, row.proved_bound,
+                                               row.assumptions)))
         self._maybe_flush()
 
     def stage_execution(self, row: ExecutionRow) -> None:
