@@ -58,7 +58,7 @@ def test_every_verdict_records_its_strength(stop_above_1):
     schema = schema_from_ddl(DDL)
 
     def strength(gold: str, gen: str, bound: int = 2) -> Verdict:
-        v = check_pair(gold, gen, schema=schema, bound=bound, timeout=20, random_budget=0.3)
+        v = check_pair(gold, gen, schema=schema, bound=bound, timeout=20)
         assert v.requested_bound == bound
         assert json.loads(v.model_dump_json())["strength"] == v.strength.value  # in `--json` too
         return v
@@ -173,7 +173,7 @@ def leaderboard(tmp_path, monkeypatch, stop_above_1) -> tuple[Path, Leaderboard]
     preds.write_text("".join(f"{p}\tshop\n" for _, p, *_ in PAIRS))
     monkeypatch.setattr("benchmarks.executors.make_executor", lambda *a, **k: _InProcess(stop_above_1))
     cfg = __import__("benchmarks.evaluate", fromlist=["EvalConfig"]).EvalConfig(
-        benchmark="spider", data_dir=d, bound=2, timeout=20, random_budget=0.3, workers=1)
+        benchmark="spider", data_dir=d, bound=2, timeout=20, workers=1)
     with RunStore(tmp_path / "runs.duckdb") as st:
         lb = run_evaluation(cfg, [(None, preds)], store=st)
     return tmp_path, lb
@@ -314,7 +314,7 @@ def test_a_cached_proof_without_strength_is_verified_again(leaderboard, monkeypa
         st.con.execute("DELETE FROM results")
         st.con.execute("UPDATE verifications SET strength = NULL, proved_bound = NULL")
     cfg = __import__("benchmarks.evaluate", fromlist=["EvalConfig"]).EvalConfig(
-        benchmark="spider", data_dir=tmp / "spider", bound=2, timeout=20, random_budget=0.3, workers=1)
+        benchmark="spider", data_dir=tmp / "spider", bound=2, timeout=20, workers=1)
     with RunStore(tmp / "runs.duckdb") as st:
         again = run_evaluation(cfg, [(None, tmp / "sys.sql")], store=st)
     assert again.new_verifications == 3  # every size, up to k, below k

@@ -14,6 +14,7 @@ import pytest
 import z3
 
 from verify import ir
+from verify.budget import DEFAULT
 from verify.check import check_pair
 from verify.encode import Encoder
 from verify.errors import QueryError, Unsupported
@@ -385,6 +386,6 @@ def test_the_smt_search_alone_decides_the_pair_quickly():
     # without the shortcuts the encoder sees both forms: Contains on both sides, not a regular
     # expression against index arithmetic (which ran out of time at k = 1)
     v = check_pair("SELECT COUNT(*) FROM t WHERE x LIKE '%-%'", "SELECT COUNT(id) FROM t WHERE INSTR(x, '-') >= 1",
-                   PAIR_SCHEMA, bound=3, timeout=20, shortcuts=False, random_budget=0)
+                   PAIR_SCHEMA, bound=3, timeout=20, shortcuts=False, budget=DEFAULT.without_random())
     assert v.verdict == VerdictKind.EQUIVALENT and v.proof.bounds == [1, 2, 3]
     assert v.stats.seconds < 5
