@@ -51,7 +51,7 @@ from verify.minimize import minimize
 from verify.names import Dialect, Semantics
 from verify.parse import parse_query
 from verify.pools import dedupe, instants_near_literals, value_pools
-from verify.randomdb import Pools, random_search
+from verify.randomdb import Pools, random_search, reorderings
 from verify.rowwise import prove_for_every_size, under_the_same_order
 from verify.schema import Schema, SchemaError
 from verify.values import Meter, SolverStop, check_within, current_meter, metered
@@ -1098,15 +1098,7 @@ def _reorder_until(prep: _Prepared, tables: Tables, dialect: str, differ: bool, 
         return None
     rng = random.Random(0)
     prep = dataclasses.replace(prep, schema=_without_rowid_alias(prep.schema))
-    for attempt in range(tries):
-        shuffled = {}
-        for name, rows in tables.items():
-            rows = list(rows)
-            if attempt == 0:
-                rows.reverse()
-            else:
-                rng.shuffle(rows)
-            shuffled[name] = rows
+    for shuffled in reorderings(tables, rng, tries):
         confirmed = _confirm(prep, shuffled, dialect) is not None
         if confirmed == differ and _runs(prep, shuffled, dialect):
             return prep, shuffled

@@ -279,6 +279,25 @@ def _topological_order(schema: Schema) -> list[Table]:
 QUERY_TIMEOUT = 10.0  # seconds one run of a query may take on a random database
 
 
+def reorderings(tables: Tables, rng: random.Random, tries: int):
+    """`tries` other orders of the same rows: reversed first, then shuffled with `rng` (where an
+    engine leaves an order open, such as the scan order, another order may change a result).
+
+        >>> [t["t"] for t in reorderings({"t": [[1], [2], [3]]}, random.Random(0), 2)][0]
+        [[3], [2], [1]]
+    """
+    for attempt in range(tries):
+        shuffled = {}
+        for name, rows in tables.items():
+            rows = list(rows)
+            if attempt == 0:
+                rows.reverse()
+            else:
+                rng.shuffle(rows)
+            shuffled[name] = rows
+        yield shuffled
+
+
 def random_search(
     schema: Schema,
     gold_sql: str,

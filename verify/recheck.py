@@ -34,7 +34,7 @@ from verify.lower import lower_query
 from verify.names import Dialect, Semantics
 from verify.parse import parse_query
 from verify.pools import value_pools
-from verify.randomdb import draw_database, table_plans
+from verify.randomdb import draw_database, reorderings, table_plans
 from verify.schema import Schema
 
 REORDERINGS = 4  # other row orders tried before a difference counts as a wrong proof
@@ -129,15 +129,7 @@ def _agrees_in_another_order(schema: Schema, tables: dict[str, list[list[Any]]],
                              dialect: Dialect | str, semantics: Semantics | str, rng: random.Random,
                              timeout: float) -> bool:
     """Do the results agree once the rows are stored in another order (reversed, then shuffled)?"""
-    for attempt in range(REORDERINGS):
-        shuffled = {}
-        for name, rows in tables.items():
-            rows = list(rows)
-            if attempt == 0:
-                rows.reverse()
-            else:
-                rng.shuffle(rows)
-            shuffled[name] = rows
+    for shuffled in reorderings(tables, rng, REORDERINGS):
         try:
             _, _, cmp = engine.run_both(schema, shuffled, gold, gen, dialect, semantics, timeout=timeout)
         except engine.EngineError:
