@@ -66,11 +66,10 @@ RULES: tuple[Rule, ...] = (
     Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
     Rule("partial_aggregates_merged", rewrite.partial_aggregates_merged, ("plan", "level"), top_down=True),
     Rule("grouped_by_key", keyed.grouped_by_key, ("plan",)),
-    Rule("grouping_without_aggregates_as_distinct", rewrite.grouping_without_aggregates_as_distinct, ("plan",)),
     Rule("union_as_distinct_union_all", rewrite.union_as_distinct_union_all, ("plan",)),
-    Rule("projection_above_join", rewrite.projection_above_join, ("plan",)),
     Rule("key_filter_below_aggregate", rewrite.key_filter_below_aggregate, ("level",), then="again"),
     Rule("constant_group_key", rewrite.constant_group_key, ("level",)),
+    Rule("grouping_without_aggregates_as_distinct", rewrite.grouping_without_aggregates_as_distinct, ("level",)),
     Rule("aggregate_of_nothing", rewrite.aggregate_of_nothing, ("level",)),
     Rule("except_of_itself", rewrite.except_of_itself, ("level",)),
     Rule("duplicates_dropped_below_set_reader", rewrite.duplicates_dropped_below_set_reader, ("level",)),
@@ -82,6 +81,7 @@ RULES: tuple[Rule, ...] = (
     Rule("filtered_outer_join_narrowed", rewrite.filtered_outer_join_narrowed, ("level",)),
     Rule("filter_before_left_join", rewrite.filter_before_left_join, ("level",)),
     Rule("projections_merged", rewrite.projections_merged, ("level",)),
+    Rule("projection_above_join", rewrite.projection_above_join, ("level",)),
 )
 _PLAN = tuple(r for r in RULES if "plan" in r.phases)
 _LEVEL = tuple(r for r in RULES if "level" in r.phases)
