@@ -71,9 +71,7 @@ def _uncorrelated(node: ir.Exists | ir.InSubquery) -> ir.InSubquery | None:
         if not isinstance(query, ir.Project):
             return None
         projected, query = query.exprs, query.input
-    else:
-        while isinstance(query, (ir.Project, ir.Distinct)):  # they do not change whether a row comes out
-            query = query.input
+    # an EXISTS subquery comes lowered without its SELECT list and DISTINCT (`verify.lower`)
     if not isinstance(query, ir.Filter) or _reads_outer(query.input) or _reads_outer(projected):
         return None
     kept: list[ir.Expr] = []
