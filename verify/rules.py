@@ -66,6 +66,7 @@ RULES: tuple[Rule, ...] = (
     Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
     Rule("partial_aggregates_merged", rewrite.partial_aggregates_merged, ("plan", "level"), top_down=True),
     Rule("grouped_by_key", keyed.grouped_by_key, ("plan",)),
+    Rule("projection_above_join", rewrite.projection_above_join, ("plan",)),
     Rule("union_as_distinct_union_all", rewrite.union_as_distinct_union_all, ("plan",)),
     Rule("key_filter_below_aggregate", rewrite.key_filter_below_aggregate, ("level",), then="again"),
     Rule("constant_group_key", rewrite.constant_group_key, ("level",)),
@@ -81,7 +82,6 @@ RULES: tuple[Rule, ...] = (
     Rule("filtered_outer_join_narrowed", rewrite.filtered_outer_join_narrowed, ("level",)),
     Rule("filter_before_left_join", rewrite.filter_before_left_join, ("level",)),
     Rule("projections_merged", rewrite.projections_merged, ("level",)),
-    Rule("projection_above_join", rewrite.projection_above_join, ("level",)),
 )
 _PLAN = tuple(r for r in RULES if "plan" in r.phases)
 _LEVEL = tuple(r for r in RULES if "level" in r.phases)
