@@ -18,7 +18,6 @@ import json
 import statistics
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -26,6 +25,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
 
+from benchmarks.evaluate import warm_up_verification
+from benchmarks.executors import LocalExecutor
 from verify.budget import DEFAULT
 from verify.check import check_pair
 from verify.schema import Schema, SchemaError
@@ -65,21 +66,18 @@ def load_schema_for(benchmark: str, data_dir: Path, db_id: str) -> Schema:
     return schema_from_spider_tables(data_dir / "bird" / "dev_tables.json", db_id)
 
 
-_SCHEMAS: dict[tuple[str, str], Schema | str] = {}
+def _check_job(job: tuple[str, Path, int, str, str, int, float]) -> CoverageRecord:
+    """`_check_one` on one executor job."""
+    return _check_one(*job)
 
 
 def _check_one(benchmark: str, data_dir: Path, index: int, db_id: str, sql: str,
                bound: int, timeout: float) -> CoverageRecord:
-    key = (benchmark, db_id)
-    if key not in _SCHEMAS:
-        try:
-            _SCHEMAS[key] = load_schema_for(benchmark, data_dir, db_id)
-        except SchemaError as e:
-            _SCHEMAS[key] = str(e)
-    schema = _SCHEMAS[key]
-    if isinstance(schema, str):
+    try:
+        schema = load_schema_for(benchmark, data_dir, db_id)
+    except SchemaError as e:
         return CoverageRecord(benchmark=benchmark, index=index, db_id=db_id, verdict="error",
-                              reason=f"schema: {schema}", seconds=0.0, unconfirmed_models=0)
+                              reason=f"schema: {e}", seconds=0.0, unconfirmed_models=0)
     v = check_pair(sql, sql, schema=schema, bound=bound, timeout=timeout, budget=DEFAULT.without_random(),
                    minimize_result=False, shortcuts=False)
     return CoverageRecord(benchmark=benchmark, index=index, db_id=db_id, verdict=v.verdict.value,
@@ -97,14 +95,21 @@ def run_coverage(benchmark: str, data_dir: Path, *, bound: int, timeout: float, 
     with Progress(TextColumn(f"[bold]{benchmark}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as prog:
         task = prog.add_task(benchmark, total=len(gold))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futs = [pool.submit(_check_one, benchmark, data_dir, i, db, sql, bound, timeout) for i, db, sql in gold]
-            for f in as_completed(futs):
-                out.append(f.result())
-                if progress_file is not None:
-                    with progress_file.open("a") as fh:
-                        fh.write(out[-1].model_dump_json() + "\n")
-                prog.advance(task)
+        jobs = [(str(i), (benchmark, data_dir, i, db, sql, bound, timeout)) for i, db, sql in gold]
+        db_of = {str(i): db for i, db, _ in gold}
+        # each query in a process of its own (reproducible verdicts); the executor's limit only
+        # catches a check that overruns its timeout badly
+        for o in LocalExecutor(workers=workers).map(_check_job, jobs, timeout=3 * timeout + 60, isolate=True,
+                                                     warm_up=warm_up_verification):
+            if o.error is not None:
+                o.value = CoverageRecord(benchmark=benchmark, index=int(o.task_id), db_id=db_of[o.task_id],
+                                         verdict="error", reason=f"benchmark task failed: {o.error.splitlines()[0]}",
+                                         seconds=o.seconds, unconfirmed_models=0)
+            out.append(o.value)
+            if progress_file is not None:
+                with progress_file.open("a") as fh:
+                    fh.write(out[-1].model_dump_json() + "\n")
+            prog.advance(task)
     return sorted(out, key=lambda r: r.index)
 
 

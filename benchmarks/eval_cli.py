@@ -102,7 +102,7 @@ _COMMON = dict(
     out=typer.Option(None, help="folder for leaderboard.json/.csv, records.jsonl, report.html"),
     store=typer.Option(None, help="DuckDB run store (default OUT/runs.duckdb, else ./sqlwitness-runs.duckdb)"),
     bound=typer.Option(3, "--bound", "-k", help="rows per table the verifier proves up to"),
-    timeout=typer.Option(60.0, help="the verifier's safety time limit per pair (seconds): a verdict it decides "
+    timeout=typer.Option(300.0, help="the verifier's safety time limit per pair (seconds): a verdict it decides "
                                     "is unknown, 'time limit ...'"),
     effort=typer.Option(1.0, help="the verifier's work budget per pair (random databases, solver resource units, "
                                   "minimizer runs) as a multiple of verify.budget.DEFAULT: deterministic"),

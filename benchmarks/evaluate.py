@@ -29,7 +29,7 @@ in the run store (`benchmarks.store`), and a re-run skips what is there.
 Example:
     >>> cfg = EvalConfig(benchmark="spider", data_dir="../shared/data/spider", bound=3)
     >>> cfg.settings_string()
-    't=60;effort=1;ext=30;kd=0;min=1'
+    't=300;effort=1;ext=30;kd=0;min=1'
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class EvalConfig(BaseModel):
     data_dir: Path
     split: str = "dev"
     bound: int = 3
-    timeout: float = Field(60.0, description="the verifier's safety time limit per pair (seconds)")
+    timeout: float = Field(300.0, description="the verifier's safety time limit per pair (seconds)")
     effort: float = Field(1.0, description="the verifier's work budget per pair, as a multiple of "
                                            "verify.budget.DEFAULT (deterministic)")
     ex_timeout: float = Field(30.0, description="seconds per query for EX")
@@ -187,6 +187,20 @@ def run_task(task: ExTask | VerifyTask) -> Any:
                                           timeout=task.timeout, keep_distinct=task.keep_distinct).model_dump()
                 for pred_key, pred in task.preds.items()}
     return _verify_task(task)
+
+
+def warm_up_verification(_: Any = None) -> None:
+    """What every verification would otherwise do first in its own process (isolated tasks are
+    forked from a worker, see `benchmarks.executors`): import the verifier and run it once on
+    a small pair in each dialect, which builds the solver, engine and parser state that is set up
+    on first use."""
+    from verify.check import check_pair
+    from verify.schema_io import schema_from_ddl
+
+    schema = schema_from_ddl("CREATE TABLE t (a INT, b TEXT);")
+    for dialect in ("sqlite", "duckdb"):
+        check_pair("SELECT COUNT(*) FROM t WHERE a > 1", "SELECT COUNT(b) FROM t WHERE a > 1", schema=schema,
+                   bound=1, timeout=60, dialect=dialect)
 
 
 def _verify_task(task: VerifyTask) -> dict:
@@ -308,7 +322,7 @@ def metric_pair(gold: str, pred: str, flavour: str, keep_distinct: bool = False,
 
 
 def judge_pair(gold: str, pred: str, *, db_path: str | Path | None, db_id: str, flavour: str,
-               tables_json: str | Path = "", bound: int = 3, timeout: float = 60.0,
+               tables_json: str | Path = "", bound: int = 3, timeout: float = 300.0,
                effort: float = 1.0, minimize: bool = True, keep_distinct: bool = False,
                ex_timeout: float = 30.0, constraints: Path | None = None) -> dict[str, Any]:
     """EX and verification of one (gold, prediction) pair, exactly as `run_evaluation` judges it
@@ -709,7 +723,8 @@ def _verification_stage(run: _EvalRun, prog: Progress | LogProgress) -> None:
         bar = prog.add_task(f"verify ({len(run.accepted)} pairs, {len(vtasks)} distinct)", total=len(new))
         # a pair whose verifier overruns its own deadline this much is stuck: kill it
         hard = cfg.timeout * 3 + 30
-        for out in run.executor.map(run_task, new, timeout=hard):
+        for out in run.executor.map(run_task, new, timeout=hard, isolate=True,
+                                    warm_up=warm_up_verification):
             if out.error:
                 verdict = "timeout" if out.error == "timeout" else "error"
                 reason = (f"killed after {out.seconds:.0f}s (verifier timeout {cfg.timeout:g}s)"

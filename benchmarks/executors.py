@@ -1,7 +1,12 @@
 """Run many independent tasks: a local process pool (default) or a Ray cluster.
 
 Both executors take a picklable top-level function and `(task_id, argument)` pairs, and yield
-`TaskOutcome`s in completion order. A task that runs past `timeout` seconds is stopped (its
+`TaskOutcome`s in completion order. With `isolate=True` every task runs in a process of its own,
+forked from a worker that has done nothing but import: a task then cannot see what earlier tasks
+left behind in the process. Verification needs this for reproducible verdicts: Z3 keeps
+process-wide state (its symbol table, among others) across contexts, so after other
+verifications the same assertions in a fresh Z3 context can take another search path, spend
+another amount of the resource budget and give another model. A task that runs past `timeout` seconds is stopped (its
 local worker process is killed and replaced; a Ray task is force-cancelled) and reported with
 `error="timeout"`, so one hanging pair never blocks a run. A task whose worker dies is reported
 with the exit code; an exception inside the function is reported as its message.
@@ -18,8 +23,12 @@ Ray (`pip install '.[ray]'`): `RayExecutor(address=None)` starts or joins a loca
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing as mp
+import os
+import pickle
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -44,6 +53,7 @@ def _worker(fn: Callable[[Any], Any], conn: Any) -> None:
     group; only the parent acts on it (it kills the workers), so a worker ignores it: from its
     very start, while it still imports, when `_Slot` started it with SIGINT ignored."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warmed = False
     try:
         conn.send(_READY)  # a task's clock starts now, not while the process was still starting
     except OSError:
@@ -55,11 +65,15 @@ def _worker(fn: Callable[[Any], Any], conn: Any) -> None:
             return
         if msg is None:
             return
-        task_id, arg = msg
-        try:
-            reply = (task_id, fn(arg), None)
-        except Exception as e:  # noqa: BLE001 - reported to the parent as the task's error
-            reply = (task_id, None, _error_text(e))
+        task_id, arg, *options = msg
+        isolate, warm_up = (options + [False, None])[:2]
+        if isolate:
+            if warm_up is not None and not warmed:
+                warmed = True
+                _call(warm_up, None)  # the same in every worker, so every task forks from the same state
+            reply = (task_id, *_call_in_fork(fn, arg))
+        else:
+            reply = (task_id, *_call(fn, arg))
         try:
             conn.send(reply)
         except OSError:  # the parent is gone (killed): nobody wants the result
@@ -67,6 +81,124 @@ def _worker(fn: Callable[[Any], Any], conn: Any) -> None:
         except Exception as e:  # noqa: BLE001 - a value that does not pickle
             with contextlib.suppress(OSError):
                 conn.send((task_id, None, _error_text(e)))
+
+
+def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
+    """`(fn(arg), None)`, or `(None, error text)` when it raises."""
+    try:
+        return fn(arg), None
+    except Exception as e:  # noqa: BLE001 - reported to the parent as the task's error
+        return None, _error_text(e)
+
+
+_PR_SET_PDEATHSIG = 1  # prctl(2), Linux
+
+
+def _die_with_parent() -> bool:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux `prctl`), so that a
+    task's process never outlives the worker the executor kills on a timeout or Ctrl-C. False
+    where that cannot be arranged."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def can_isolate() -> bool:
+    """Whether tasks can run in processes of their own here (Linux: `fork` and `prctl`)."""
+    return hasattr(os, "fork") and sys.platform.startswith("linux")
+
+
+def _call_in_fork(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
+    """`_call(fn, arg)` in a child forked from this process, which is left as it was. The child
+    sends its pickled reply through a pipe and exits; a child that dies first (a crash, the
+    kernel's OOM killer) is an error naming its exit status. Where processes cannot be isolated
+    (`can_isolate()` is false) the call runs here."""
+    if not can_isolate():
+        return _call(fn, arg)
+    parent = os.getpid()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the worker's loop
+        code = 0
+        try:
+            os.close(r)
+            if not _die_with_parent() or os.getppid() != parent:
+                os._exit(1)
+            reply = _call(fn, arg)
+            try:
+                data = pickle.dumps(reply)
+            except Exception as e:  # noqa: BLE001 - a value that does not pickle
+                data = pickle.dumps((None, _error_text(e)))
+            with os.fdopen(w, "wb") as out:
+                out.write(data)
+        except BaseException:  # noqa: BLE001 - the parent reports a child without a reply
+            code = 1
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+    os.close(w)
+    chunks = []
+    with os.fdopen(r, "rb") as inp:
+        while chunk := inp.read(1 << 20):
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if chunks:
+        try:
+            return pickle.loads(b"".join(chunks))
+        except Exception as e:  # noqa: BLE001 - a reply cut short
+            return None, f"task process sent an unreadable reply ({type(e).__name__})"
+    if os.WIFSIGNALED(status):
+        return None, f"task process died (signal {os.WTERMSIG(status)})"
+    return None, f"task process died (exit code {os.WEXITSTATUS(status)})"
+
+
+def _reply_from_child(fn: Callable[[Any], Any], arg: Any, conn: Any) -> None:
+    """A forkserver child's body: `_call(fn, arg)` sent through `conn`."""
+    if not _die_with_parent():
+        conn.send((None, "task process: cannot be tied to its parent (prctl)"))
+        return
+    reply = _call(fn, arg)
+    try:
+        conn.send(reply)
+    except Exception as e:  # noqa: BLE001 - a value that does not pickle
+        conn.send((None, _error_text(e)))
+
+
+def _call_in_fresh_process(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
+    """`_call(fn, arg)` in a new process from a multiprocessing forkserver: for a worker that
+    cannot fork itself safely because it runs threads (Ray's workers do). The forkserver is a
+    single-threaded process that imports `fn`'s module once; every task forks from it, so every
+    task starts from the same state."""
+    if not can_isolate():
+        return _call(fn, arg)
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([fn.__module__])
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_reply_from_child, args=(fn, arg, send), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        return recv.recv()
+    except EOFError:
+        proc.join()
+        return None, f"task process died (exit code {proc.exitcode})"
+    finally:
+        proc.join()
+        recv.close()
+
+
+def _isolated(job: tuple[Callable[[Any], Any], Any]) -> Any:
+    """A Ray task's body with `isolate=True`: `fn(arg)` in a fresh process; its error is raised
+    here, so that Ray reports it as the task's failure."""
+    fn, arg = job
+    value, err = _call_in_fresh_process(fn, arg)
+    if err is not None:
+        raise RuntimeError(err.splitlines()[0])
+    return value
 
 
 @contextlib.contextmanager
@@ -125,7 +257,11 @@ class LocalExecutor:
         self.ctx = mp.get_context(start_method)
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[tuple[str, Any]],
-            timeout: float | None = None) -> Iterator[TaskOutcome]:
+            timeout: float | None = None, isolate: bool = False,
+            warm_up: Callable[[Any], Any] | None = None) -> Iterator[TaskOutcome]:
+        """Run `fn` on every item. `isolate`: each task in a process forked from a worker that has
+        only imported and called `warm_up(None)` once (a top-level function: imports and first-use
+        setup that every task would otherwise repeat in its own process)."""
         pending = deque(items)
         slots: list[_Slot] = []  # filled inside the `try`, so that Ctrl-C while they start kills them too
         by_conn: dict[Any, _Slot] = {}
@@ -138,7 +274,7 @@ class LocalExecutor:
                     if s.task is None and pending:
                         s.task, arg = pending.popleft()
                         s.started = time.monotonic()
-                        s.conn.send((s.task, arg))
+                        s.conn.send((s.task, arg, isolate, warm_up))
                 busy = [s.conn for s in slots if s.task is not None]
                 ready = mp.connection.wait(busy, timeout=0.2)
                 for c in ready:
@@ -215,9 +351,13 @@ class RayExecutor:
         return ray
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[tuple[str, Any]],
-            timeout: float | None = None) -> Iterator[TaskOutcome]:
+            timeout: float | None = None, isolate: bool = False,
+            warm_up: Callable[[Any], Any] | None = None) -> Iterator[TaskOutcome]:
+        """Run `fn` on every item; `isolate`: each task in a fresh process (Ray's workers run
+        threads, so a task forks from a single-threaded forkserver, not from the worker; the
+        forkserver imports `fn`'s module, and `warm_up` is not used)."""
         ray = self._init()
-        remote = ray.remote(max_retries=0)(fn)
+        remote = ray.remote(max_retries=0)(_isolated if isolate else fn)
         limit = max(1, int(ray.cluster_resources().get("CPU", 1)))
         pending = deque(items)
         running: dict[Any, tuple[str, float]] = {}
@@ -225,7 +365,7 @@ class RayExecutor:
             while pending or running:
                 while pending and len(running) < limit:
                     task_id, arg = pending.popleft()
-                    running[remote.remote(arg)] = (task_id, time.monotonic())
+                    running[remote.remote((fn, arg) if isolate else arg)] = (task_id, time.monotonic())
                 done, _ = ray.wait(list(running), num_returns=1, timeout=0.2)
                 for ref in done:
                     task_id, t0 = running.pop(ref)

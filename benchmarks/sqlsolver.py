@@ -32,6 +32,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 from sqlglot import exp
 
+from benchmarks.evaluate import warm_up_verification
 from benchmarks.executors import LocalExecutor
 from verify.check import check_pair
 from verify.errors import QueryError
@@ -174,7 +175,8 @@ def run_suite(data_dir: Path, suite: str, *, bound: int, timeout: float, workers
                   TimeElapsedColumn(), console=console, transient=True) as prog:
         bar = prog.add_task(suite, total=len(tasks))
         # the executor's own limit only catches a pair that overruns its verdict's timeout badly
-        for o in LocalExecutor(workers=workers).map(_run_one, tasks, timeout=3 * timeout + 60):
+        for o in LocalExecutor(workers=workers).map(_run_one, tasks, timeout=3 * timeout + 60,
+                                                      isolate=True, warm_up=warm_up_verification):
             if o.error is not None:
                 p = by_id[o.task_id]
                 res = PairOutcome(suite=suite, id=p.id, verdict=VerdictKind.ERROR.value, every_size=False,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import sqlglot
@@ -25,6 +24,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table as RichTable
 from sqlglot import exp
 
+from benchmarks.evaluate import warm_up_verification
+from benchmarks.executors import LocalExecutor
 from benchmarks.verieql import VeriEQLPair, load_pairs, load_recorded
 from verify.budget import DEFAULT
 from verify.check import check_pair
@@ -144,6 +145,11 @@ def adapt_schema(schema: Schema, queries: list[str]) -> Schema:
     return fixed
 
 
+def _run_job(job: tuple[VeriEQLPair, str, int, float, float]) -> tuple[VeriEQLPair, Verdict]:
+    """`_run_one` on one executor job."""
+    return _run_one(*job)
+
+
 def _run_one(pair: VeriEQLPair, suite: str, bound: int, timeout: float,
              effort: float = 1.0) -> tuple[VeriEQLPair, Verdict]:
     """Verify one pair (DuckDB dialect, bag semantics, as VeriEQL does) within the default work
@@ -168,30 +174,36 @@ def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, 
     with Progress(TextColumn(f"[bold]{suite}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as prog:
         task = prog.add_task(suite, total=len(pairs))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futs = [pool.submit(_run_one, p, suite, bound or _auto_bound(recorded.get(p.index)), timeout,
-                                 effort)
-                    for p in pairs]
-            for f in as_completed(futs):
-                pair, v = f.result()
-                rec = recorded.get(pair.index)
-                confirmed = None
-                if rec is not None and rec.refuted:
-                    confirmed = confirm_verieql_counterexample(
-                        rec.counterexample, adapt_sql(pair.gold), adapt_sql(pair.gen))
-                out.append(PairOutcome(
-                    suite=suite, index=pair.index, verdict=v.verdict.value, bound=v.bound,
-                    complete=v.complete, reason=v.reason, seconds=v.stats.seconds,
-                    unconfirmed_models=v.stats.unconfirmed_models,
-                    verieql_refuted=bool(rec and rec.refuted), verieql_k=rec.verified_k if rec else 0,
-                    verieql_error=rec.error_kind if rec else None,
-                    verieql_cex_confirmed=confirmed,
-                    engine_rejects=engine_rejection(pair) if v.verdict.value in (VerdictKind.UNSUPPORTED, VerdictKind.ERROR) else None,
-                ))
-                if progress_file is not None:
-                    with progress_file.open("a") as fh:
-                        fh.write(out[-1].model_dump_json() + "\n")
-                prog.advance(task)
+        jobs = [(str(p.index), (p, suite, bound or _auto_bound(recorded.get(p.index)), timeout, effort))
+                for p in pairs]
+        by_id = {str(p.index): p for p in pairs}
+        # each pair in a process of its own (reproducible verdicts); the executor's limit only
+        # catches a pair that overruns its verdict's timeout badly
+        for o in LocalExecutor(workers=workers).map(_run_job, jobs, timeout=3 * timeout + 60, isolate=True,
+                                                     warm_up=warm_up_verification):
+            if o.error is not None:
+                pair = by_id[o.task_id]
+                v = Verdict(verdict=VerdictKind.ERROR, reason=f"benchmark task failed: {o.error.splitlines()[0]}")
+            else:
+                pair, v = o.value
+            rec = recorded.get(pair.index)
+            confirmed = None
+            if rec is not None and rec.refuted:
+                confirmed = confirm_verieql_counterexample(
+                    rec.counterexample, adapt_sql(pair.gold), adapt_sql(pair.gen))
+            out.append(PairOutcome(
+                suite=suite, index=pair.index, verdict=v.verdict.value, bound=v.bound,
+                complete=v.complete, reason=v.reason, seconds=v.stats.seconds,
+                unconfirmed_models=v.stats.unconfirmed_models,
+                verieql_refuted=bool(rec and rec.refuted), verieql_k=rec.verified_k if rec else 0,
+                verieql_error=rec.error_kind if rec else None,
+                verieql_cex_confirmed=confirmed,
+                engine_rejects=engine_rejection(pair) if v.verdict.value in (VerdictKind.UNSUPPORTED, VerdictKind.ERROR) else None,
+            ))
+            if progress_file is not None:
+                with progress_file.open("a") as fh:
+                    fh.write(out[-1].model_dump_json() + "\n")
+            prog.advance(task)
     return sorted(out, key=lambda o: o.index)
 
 

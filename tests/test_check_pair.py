@@ -11,6 +11,7 @@ import sqlite3
 import pytest
 
 from verify.budget import DEFAULT, Budget
+import verify.check as check_module
 from verify.check import check_pair
 from verify.schema_io import schema_from_ddl
 from verify.verdict import VerdictKind
@@ -381,8 +382,6 @@ def test_group_by_key_order_does_not_matter_but_column_order_does():
 # ----------------------------------------------------------------------------- the random budget
 def _recording_random_search(monkeypatch):
     """Record the budget of every random pass check_pair starts."""
-    import verify.check as check_module
-
     budgets: list[int] = []
     real = check_module.random_search
 
@@ -394,12 +393,34 @@ def _recording_random_search(monkeypatch):
     return check_module, budgets
 
 
-def test_an_equivalent_pair_spends_only_the_first_random_pass(monkeypatch):
+def test_an_equivalent_pair_spends_the_reserve_once_before_the_larger_bounds(monkeypatch):
     check_module, budgets = _recording_random_search(monkeypatch)
-    v = check("SELECT a FROM t WHERE a > 1 AND b < 2", "SELECT a FROM t WHERE b < 2 AND NOT a <= 1",
-              budget=Budget(random_first=7, random_reserve=50), shortcuts=False)
+    budget = Budget(random_first=7, random_reserve=50)
+    pair = ("SELECT a FROM t WHERE a > 1 AND b < 2", "SELECT a FROM t WHERE b < 2 AND NOT a <= 1")
+    v = check(*pair, budget=budget, shortcuts=False, bound=1)
+    assert v.verdict == VerdictKind.EQUIVALENT and v.bound == 1
+    assert budgets == [7]  # the search ended at k = 1: the reserve of 50 was kept
+    budgets.clear()
+    v = check(*pair, budget=budget, shortcuts=False, bound=3)
     assert v.verdict == VerdictKind.EQUIVALENT and v.bound == 3
-    assert budgets == [7]  # the reserve of 50 was kept, never spent
+    assert budgets == [7, 50]  # the reserve ran once, before k = 2, and not again at k = 3
+
+
+def test_the_reserve_refutes_before_the_solver_tries_a_larger_bound(monkeypatch):
+    """Random databases decide many pairs on which the solver would spend its whole budget at
+    k = 2 or 3: the reserve pass runs first, and a difference it finds ends the search."""
+    seen: list[int] = []
+
+    def proved_at_1(ctx, k):
+        seen.append(k)
+        assert k == 1, "the solver ran at a larger bound before the reserve pass"
+        return check_module._SmtResult("unsat", assumptions=[])
+
+    monkeypatch.setattr(check_module, "_smt_at", proved_at_1)
+    v = check("SELECT COUNT(*) FROM t", "SELECT COUNT(a) FROM t", budget=Budget(random_first=0, random_reserve=300),
+              shortcuts=False)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample.found_by == "random"
+    assert seen == [1] and "before the SMT search at k=2" in v.proof.summary and v.proof.bounds == [1]
 
 
 def test_the_rest_of_the_random_budget_runs_when_the_solver_gives_up(monkeypatch):

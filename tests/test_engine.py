@@ -9,6 +9,7 @@ import pytest
 from verify.engine import (
     EngineError,
     EngineTimeout,
+    EngineWorkLimit,
     Result,
     compare_results,
     materialize,
@@ -135,6 +136,18 @@ def test_writes_are_refused(dialect: str) -> None:
     with pytest.raises(EngineError):
         run_query(conn, "DELETE FROM emp", dialect)
     assert run_query(conn, "SELECT count(*) FROM emp", dialect).rows == [(3,)]
+
+
+def test_a_runaway_sqlite_query_stops_at_the_step_limit_on_any_machine() -> None:
+    """The step count decides, not the clock: with a time limit no machine reaches, the query
+    still stops, as a work-limit error (the query's outcome), not as a timeout."""
+    schema = Schema(tables=[Table(name="t", columns=[col("a", "int")])])
+    conn = materialize(schema, {"t": [[1]]}, "sqlite")
+    endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+    with pytest.raises(EngineWorkLimit, match="virtual-machine steps") as e:
+        run_query(conn, endless, "sqlite", timeout=3600)
+    assert not isinstance(e.value, EngineTimeout)
+    assert run_query(conn, "SELECT count(*) FROM t", "sqlite").rows == [(1,)]
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "duckdb"])

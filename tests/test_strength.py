@@ -147,7 +147,8 @@ class _InProcess:
     def __init__(self, stop: dict[str, bool]):
         self.stop = stop
 
-    def map(self, fn: Any, items: list[tuple[str, Any]], timeout: float) -> Iterator[TaskOutcome]:
+    def map(self, fn: Any, items: list[tuple[str, Any]], timeout: float, isolate: bool = False,
+            warm_up: Any = None) -> Iterator[TaskOutcome]:
         for task_id, arg in items:
             if isinstance(arg, VerifyTask) and "25" in arg.pred:
                 yield TaskOutcome(task_id=task_id, error="timeout", seconds=timeout)

@@ -44,8 +44,9 @@ class Budget:
     """How much work each search of `check_pair` may do (see the module docstring for units).
 
     `random_first`: random databases in the short pass before the SMT search;
-    `random_reserve`: random databases in the pass after it, run only when the SMT search stopped
-    short of the bound (by the budget, or the solver giving up);
+    `random_reserve`: random databases in a second pass, run once: before the SMT search's first
+    bound above 1, or when the SMT search stopped short of the bound (by the budget, or the
+    solver giving up) before it got there;
     `smt_rlimit`: Z3 resource units for the whole SMT search, all bounds and retries together;
     `proof_rlimit`: Z3 resource units for each small check of the every-size proof (row-wise
     comparison, plan-rewrite conditions) and of the empty-table check;

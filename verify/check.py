@@ -190,6 +190,10 @@ class CheckContext:
     proved: list[int] = field(default_factory=list)  # the bounds it proved, in order
     stopped: str | None = None  # why the SMT search ended before the last bound, if it did
     witness: Counterexample | None = None  # a difference that depends on an order SQLite leaves open
+    # an earlier bound's models with ties under ORDER BY ... LIMIT were not confirmed by the
+    # engine: later bounds search the databases without such ties from the start
+    ties_unconfirmed: bool = False
+    reserve_spent: bool = False  # the random budget's reserve has run (`_reserve_random_pass`)
     tried: list[str] = field(default_factory=list)  # searches that ran without deciding, for the proof
     policy: AssumptionPolicy = field(default_factory=AssumptionPolicy)  # which assumptions may narrow the search
 
@@ -420,6 +424,10 @@ def _smt_search(ctx: CheckContext) -> Verdict | None:
         ctx.assumptions.append(f"WARNING: the schema's constraints admit no row in table {name}, so every "
                                f"database considered has it empty (check the constraints)")
     for k in ctx.bounds:
+        if k > 1:
+            found = _reserve_random_pass(ctx, before=k)
+            if found is not None:
+                return found
         proved = ctx.proved[-1] if ctx.proved else None
         so_far = f"proved up to k={proved}; " if proved else ""
         if ctx.smt_left <= 0:
@@ -438,6 +446,7 @@ def _smt_search(ctx: CheckContext) -> Verdict | None:
                                bounds=list(ctx.proved))
         if res.status in ("tie_free_unsat", "assumed_unsat"):  # nothing proved at k: larger ones may show it
             ctx.stopped = so_far + res.reason
+            ctx.ties_unconfirmed = ctx.ties_unconfirmed or res.status == "tie_free_unsat"
             continue
         if res.status != "unsat":
             ctx.stopped = so_far + (res.reason or f"solver returned {res.status} at k={k}")
@@ -447,21 +456,28 @@ def _smt_search(ctx: CheckContext) -> Verdict | None:
     return None
 
 
-def _reserve_random_pass(ctx: CheckContext) -> Verdict | None:
-    """The rest of the random budget, once the SMT search stopped short (its budget spent, or the
-    solver gave up). Not when the wall-clock safety stop ended it: no time is left."""
-    if ctx.stopped is None or ctx.time_stopped:
+def _reserve_random_pass(ctx: CheckContext, before: int | None = None) -> Verdict | None:
+    """The rest of the random budget, once: before the SMT search's first bound above 1, or when
+    the SMT search stopped short before it (its budget spent, or the solver gave up).
+
+    Before a larger bound (`before`) the solver can spend its whole budget on one formula, while
+    random databases of a few rows decide many such pairs in a fraction of a second. Not when
+    the wall-clock safety stop ended a search: no time is left."""
+    if ctx.reserve_spent or ctx.time_stopped or (before is None and ctx.stopped is None):
         return None
+    ctx.reserve_spent = True
     late = ctx.budget.random_reserve
-    run = _random_pass(ctx, late, ctx.seed + 1, "the random pass after the SMT search")
+    which = f"the random pass before k={before}" if before is not None else "the random pass after the SMT search"
+    run = _random_pass(ctx, late, ctx.seed + 1, which)
     if run.found is not None:
-        return ctx.refuted(run.found, "random", f"found by the random pass run after the SMT search stopped, after "
+        when = (f"run before the SMT search at k={before}" if before is not None
+                else "run after the SMT search stopped")
+        return ctx.refuted(run.found, "random", f"found by the random pass {when}, after "
                                                f"{_count(run.tried, 'database')}", databases=run.tried,
                            bounds=list(ctx.proved), stopped=ctx.stopped)
     ctx.witness = ctx.witness or run.witness
     if late > 0:
-        ctx.tried.append(f"random pass after the SMT search: {_count(run.tried, 'database')}, "
-                         f"no order-independent difference")
+        ctx.tried.append(f"{which.removeprefix('the ')}: {_count(run.tried, 'database')}, no order-independent difference")
     return None
 
 
@@ -913,6 +929,11 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
             solver.add(enc.search_only)
             assumed = True
 
+    if ctx.ties_unconfirmed:
+        # a smaller bound's tie models were SQLite's open choice, not a difference: a search
+        # with ties at this bound would mostly find more of them, at a high price (the solver
+        # works hardest on models that need ties); without ties, a model is SQLite's result too
+        without_ties()
     while True:
         status, why = check()
         if status == z3.unsat and tie_free:  # a restricted search proves nothing

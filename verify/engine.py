@@ -51,6 +51,19 @@ class EngineTimeout(EngineError):
     """A query that ran past its time limit."""
 
 
+class EngineWorkLimit(EngineError):
+    """A SQLite query that ran past `SQLITE_STEP_LIMIT` virtual-machine steps: the same on every
+    machine, so it is the query's outcome on that database (like an error), not the clock's."""
+
+
+# Virtual-machine steps one SQLite query may take on the verifier's databases, a few rows per
+# table (SQLite's progress handler counts them): a count, so that a query stopped by it is
+# stopped on every machine; about a second of work. No query of the benchmarks comes near it
+# on such databases; a runaway one (a recursive CTE without an end) does.
+SQLITE_STEP_LIMIT = 100_000_000
+_STEPS_PER_CALL = 1000
+
+
 class DatabaseRejected(EngineError):
     """Data the schema does not allow: a CHECK, key, NOT NULL, foreign key or functional
     dependency it breaks (the message names which)."""
@@ -250,7 +263,14 @@ def run_query(conn: Connection, sql: str, dialect: str, timeout: float = 10.0) -
 
 def _run_sqlite(conn: sqlite3.Connection, sql: str, timeout: float) -> Result:
     deadline = time.monotonic() + timeout
-    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+    calls = 0
+
+    def stop() -> int:
+        nonlocal calls
+        calls += 1
+        return int(calls * _STEPS_PER_CALL > SQLITE_STEP_LIMIT or time.monotonic() > deadline)
+
+    conn.set_progress_handler(stop, _STEPS_PER_CALL)
     try:
         cur = conn.execute(sql)
         if cur.description is None:
@@ -258,6 +278,8 @@ def _run_sqlite(conn: sqlite3.Connection, sql: str, timeout: float) -> Result:
         columns = [d[0] for d in cur.description]
         rows = [tuple(r) for r in cur.fetchall()]
     except sqlite3.Error as e:
+        if "interrupt" in str(e) and calls * _STEPS_PER_CALL > SQLITE_STEP_LIMIT:
+            raise EngineWorkLimit(f"sqlite: query ran past {SQLITE_STEP_LIMIT:,} virtual-machine steps") from e
         if time.monotonic() > deadline and "interrupt" in str(e):
             raise EngineTimeout(f"sqlite: query ran past {timeout:g} s") from e
         msg = str(e)
