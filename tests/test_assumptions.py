@@ -199,3 +199,17 @@ def test_a_literal_that_is_no_valid_date_is_not_assumed_one():
     assert v.verdict == VerdictKind.NOT_EQUIVALENT, v.reason
     v = check_pair(gold, "SELECT id FROM u WHERE 0", schema=schema, bound=2, timeout=30, assume=["date_text"])
     assert v.verdict == VerdictKind.NOT_EQUIVALENT, v.reason
+
+
+def test_the_empty_table_warning_follows_the_policy():
+    """A CHECK that only control characters satisfy admits no row when text is assumed
+    printable (the default), but does in strict mode: the warning that every database has the
+    table empty is given under the default only."""
+    schema = schema_from_ddl("CREATE TABLE t (a INT, b TEXT NOT NULL CHECK (length(b) = 1 AND b < ' '));")
+    pair = ("SELECT a FROM t", "SELECT a FROM t WHERE a > 0 OR a <= 0 OR a IS NULL")
+    warnings = {}
+    for strict in (False, True):
+        v = check_pair(*pair, schema=schema, strict=strict, bound=2, shortcuts=False)
+        assert v.verdict == VerdictKind.EQUIVALENT
+        warnings[strict] = [a for a in v.assumptions if "admit no row in table t" in a]
+    assert len(warnings[False]) == 1 and warnings[True] == []

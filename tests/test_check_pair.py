@@ -489,3 +489,31 @@ def test_a_difference_beyond_ties_under_limit_is_found():
     assert v.verdict == VerdictKind.NOT_EQUIVALENT, v.reason
     g, p = rerun_on_sqlite(v, gold, gen)
     assert g != p
+
+
+# ----------------------------------------------------------------------------- ties under LIMIT
+_OWNERS = schema_from_ddl("CREATE TABLE owners (owner_id INT PRIMARY KEY, last_name TEXT); "
+                          "CREATE TABLE dogs (dog_id INT PRIMARY KEY, owner_id INT REFERENCES owners(owner_id));")
+_BUSIEST = ("SELECT o.owner_id, o.last_name FROM owners AS o JOIN dogs AS d ON o.owner_id = d.owner_id "
+            "GROUP BY {} ORDER BY count(*) DESC LIMIT 1")
+
+
+def test_two_queries_may_break_ties_under_limit_differently():
+    """Spider question 936: the same groups, grouped by the key alone or by the key and a column
+    it determines. SQLite keeps a different one of two tied owners for each (its choice follows
+    the query plan), so the pair is refuted, by the solver alone. The encoder used to break ties
+    by slot order, shared by both queries, and "proved" the pair up to k = 3."""
+    v = check_pair(_BUSIEST.format("o.owner_id"), _BUSIEST.format("o.owner_id, o.last_name"), schema=_OWNERS,
+                   budget=Budget(random_first=0, random_reserve=0))
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample.found_by == "smt", v.reason
+    assert v.counterexample.gold_result.rows != v.counterexample.gen_result.rows
+    assert not v.counterexample.order_dependent
+
+
+def test_ties_under_limit_that_cannot_change_the_result_still_prove():
+    """Near miss: tied rows that agree on every column the result shows leave nothing to choose."""
+    v = check_pair("SELECT o.owner_id FROM owners AS o ORDER BY o.owner_id LIMIT 1",
+                   "SELECT o.owner_id FROM owners AS o WHERE o.owner_id IS NOT NULL OR o.owner_id IS NULL "
+                   "ORDER BY o.owner_id LIMIT 1", schema=_OWNERS, shortcuts=False,
+                   budget=Budget(random_first=0, random_reserve=0))
+    assert v.verdict == VerdictKind.EQUIVALENT and v.strength == "up_to_k", v.reason

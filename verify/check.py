@@ -190,9 +190,6 @@ class CheckContext:
     proved: list[int] = field(default_factory=list)  # the bounds it proved, in order
     stopped: str | None = None  # why the SMT search ended before the last bound, if it did
     witness: Counterexample | None = None  # a difference that depends on an order SQLite leaves open
-    # an earlier bound's models with ties under ORDER BY ... LIMIT were not confirmed by the
-    # engine: later bounds search the databases without such ties from the start
-    ties_unconfirmed: bool = False
     reserve_spent: bool = False  # the random budget's reserve has run (`_reserve_random_pass`)
     tried: list[str] = field(default_factory=list)  # searches that ran without deciding, for the proof
     policy: AssumptionPolicy = field(default_factory=AssumptionPolicy)  # which assumptions may narrow the search
@@ -417,10 +414,11 @@ def _first_random_pass(ctx: CheckContext) -> Verdict | None:
 
 def _smt_search(ctx: CheckContext) -> Verdict | None:
     """The SMT search, bound by bound (one check at k = 0 when no table is read: the database
-    does not matter then). Records the bounds proved and why the search stopped short."""
+    does not matter then). Records the bounds proved and why the search stopped short. Before
+    its first bound above 1 the random reserve runs (`_reserve_random_pass`)."""
     prep = ctx.prep
     ctx.bounds = [0] if ctx.reads_no_table else bound_schedule(ctx.bound)
-    for name in _tables_without_rows(prep, ctx.meter):
+    for name in _tables_without_rows(prep, ctx.meter, ctx.policy):
         ctx.assumptions.append(f"WARNING: the schema's constraints admit no row in table {name}, so every "
                                f"database considered has it empty (check the constraints)")
     for k in ctx.bounds:
@@ -446,7 +444,6 @@ def _smt_search(ctx: CheckContext) -> Verdict | None:
                                bounds=list(ctx.proved))
         if res.status in ("tie_free_unsat", "assumed_unsat"):  # nothing proved at k: larger ones may show it
             ctx.stopped = so_far + res.reason
-            ctx.ties_unconfirmed = ctx.ties_unconfirmed or res.status == "tie_free_unsat"
             continue
         if res.status != "unsat":
             ctx.stopped = so_far + (res.reason or f"solver returned {res.status} at k={k}")
@@ -809,15 +806,16 @@ def _encode_at(ctx: CheckContext, k: int, abstract_text_numbers: bool):
     return enc, solver
 
 
-def _tables_without_rows(prep: _Prepared, meter: Meter) -> list[str]:
+def _tables_without_rows(prep: _Prepared, meter: Meter, policy: AssumptionPolicy | None = None) -> list[str]:
     """Tables the queries read that cannot hold even one row under the row constraints (CHECKs
     that contradict each other, a NOT NULL column whose CHECK admits only NULL, ...): a proof
     would then be vacuous. Only schemas with CHECKs are examined; an undecided check counts as
-    satisfiable. Each check has `Budget.proof_rlimit` resource units (`meter`)."""
+    satisfiable. Each check has `Budget.proof_rlimit` resource units (`meter`); only the
+    assumptions `policy` allows narrow it, as in the search itself."""
     read = prep.gold.tables | prep.gen.tables
     if not any(t.checks for t in prep.schema.tables if t.name.lower() in read):
         return []
-    enc = Encoder(prep.schema, 1, prep.dialect, tables=set(read), deadline=meter.deadline)
+    enc = Encoder(prep.schema, 1, prep.dialect, tables=set(read), deadline=meter.deadline, assumptions=policy)
     try:
         base = enc.database_constraints() + enc.side + enc.assumptions
     except EncodingTimeout:
@@ -929,11 +927,6 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
             solver.add(enc.search_only)
             assumed = True
 
-    if ctx.ties_unconfirmed:
-        # a smaller bound's tie models were SQLite's open choice, not a difference: a search
-        # with ties at this bound would mostly find more of them, at a high price (the solver
-        # works hardest on models that need ties); without ties, a model is SQLite's result too
-        without_ties()
     while True:
         status, why = check()
         if status == z3.unsat and tie_free:  # a restricted search proves nothing

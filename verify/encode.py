@@ -101,6 +101,7 @@ class Encoder:
                  symmetry_breaking: bool = False, text_columns_read: set[str] | None = None,
                  assumptions: AssumptionPolicy | None = None):
         self.deadline = deadline
+        self._sorts = 0  # sorts with their own tie order so far (`_tie_ranks`)
         # which named assumptions may narrow the search (`verify.assumptions`); the others are
         # collected in `search_only`, for a counterexample search that proves nothing
         self.policy = assumptions or named.DEFAULT
@@ -370,12 +371,18 @@ class Encoder:
         keyvals = [[self.expr(k.expr, r.vals, outer) for k in rel.keys] for r in rows]
         # Rows that tie come in an order SQLite leaves open. Without LIMIT/OFFSET that order only
         # permutes equal-key rows, so they are ordered by their values (one fixed order, the
-        # same in both queries: a difference in tie order alone is not a counterexample); with
-        # LIMIT it decides which rows are kept, so slot order stands for any order and the
-        # engine tells a real difference from a nondeterministic one.
+        # same in both queries: a difference in tie order alone is not a counterexample). With
+        # LIMIT it decides which rows are kept, and SQLite's choice depends on its query plan
+        # (among tied groups of a GROUP BY: the group key's order, ascending with an index on
+        # the key and in the ORDER BY's direction without one), so every such sort breaks ties
+        # by an order of its own (`_tie_ranks`): the two queries may choose differently, as two
+        # plans may, and the engine tells a real difference from one SQLite does not make.
+        # (Slot order, shared by two queries that read the same slots, would make them choose
+        # alike and "prove" pairs that SQLite's plans tell apart.)
         by_value = rel.limit is None and not rel.offset and rows and all(
             v.kind == c.kind for v, c in zip(rows[0].vals, rel.input.columns))
         whole = [ir.SortKey(ir.Col(n, c.kind), False, True) for n, c in enumerate(rel.input.columns)]
+        rank = None if by_value else self._tie_ranks(len(rows))
         out = []
         for i, r in enumerate(rows):
             self.tick()
@@ -390,7 +397,7 @@ class Encoder:
                         else _sorts_before(s.vals, r.vals, whole)
                     cond = z3.Or(before, z3.And(tie, first))
                 else:
-                    cond = z3.Or(before, tie) if j < i else before
+                    cond = z3.Or(before, z3.And(tie, rank[j] < rank[i]))
                     if j < i:
                         self.tie_free.append(z3.Not(z3.And(r.present, s.present, tie)))
                 ahead.append(z3.If(z3.And(s.present, cond), 1, 0))
@@ -400,6 +407,16 @@ class Encoder:
                 keep.append(pos < rel.offset + rel.limit)
             out.append(SRow(z3.And(keep), r.vals, pos - rel.offset))
         return out
+
+    def _tie_ranks(self, n: int) -> list[z3.ArithRef]:
+        """`n` fresh, distinct ranks 0..n-1: the order in which one sort puts rows that tie
+        (a choice of the solver, independent of every other sort's)."""
+        self._sorts += 1
+        ranks = [z3.Int(f"tie_rank!{self._sorts}!{i}") for i in range(n)]
+        self.side.extend(z3.And(0 <= x, x < n) for x in ranks)
+        if n > 1:
+            self.side.append(z3.Distinct(*ranks))
+        return ranks
 
     def _setop(self, rel: ir.SetOp, outer) -> list[SRow]:
         left = [SRow(r.present, r.vals) for r in self.rel(rel.left, outer)]
