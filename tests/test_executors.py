@@ -93,3 +93,20 @@ def test_fresh_processes_from_a_forkserver_start_alike():
     assert _SEEN == []  # nothing ran here
     value, err = _call_in_fresh_process(exit_hard, 5)
     assert value is None and err == "task process died (exit code 5)"
+
+
+def test_the_verification_warm_up_leaves_a_single_thread_to_fork_from():
+    """`fork` copies only the calling thread: a worker must hold no other thread (DuckDB's
+    scheduler, a timer) when it forks, or a task could wait forever on a lock that thread held.
+    The verification warm-up runs both dialects and closes what it opened (in a fresh worker,
+    as the executor runs it)."""
+    outs = list(LocalExecutor(1).map(_threads_after_warm_up, [("t", None)], timeout=300, isolate=False,
+                                     warm_up=None))
+    assert outs[0].error is None and outs[0].value == 1
+
+
+def _threads_after_warm_up(_: object) -> int:
+    from benchmarks.evaluate import warm_up_verification
+
+    warm_up_verification()
+    return len(os.listdir("/proc/self/task"))
