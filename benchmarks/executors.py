@@ -44,7 +44,8 @@ class TaskOutcome(BaseModel):
 
     task_id: str
     value: Any = None
-    error: str | None = None  # "timeout", "worker died (exit code N)", or "ExceptionType: message"
+    # "timeout", "worker died (exit code N)", "task process died (...)" or "ExceptionType: message"
+    error: str | None = None
     seconds: float = 0.0
 
 
