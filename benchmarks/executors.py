@@ -6,7 +6,9 @@ forked from a worker that has done nothing but import: a task then cannot see wh
 left behind in the process. Verification needs this for reproducible verdicts: Z3 keeps
 process-wide state (its symbol table, among others) across contexts, so after other
 verifications the same assertions in a fresh Z3 context can take another search path, spend
-another amount of the resource budget and give another model. A task that runs past `timeout` seconds is stopped (its
+another amount of the resource budget and give another model.
+
+A task that runs past `timeout` seconds is stopped (its
 local worker process is killed and replaced; a Ray task is force-cancelled) and reported with
 `error="timeout"`, so one hanging pair never blocks a run. A task whose worker dies is reported
 with the exit code; an exception inside the function is reported as its message.
@@ -111,6 +113,14 @@ def can_isolate() -> bool:
     return hasattr(os, "fork") and sys.platform.startswith("linux")
 
 
+def _pickled(reply: tuple[Any, str | None]) -> bytes:
+    """A task process's reply as bytes; a value that does not pickle becomes its error."""
+    try:
+        return pickle.dumps(reply)
+    except Exception as e:  # noqa: BLE001 - reported to the parent as the task's error
+        return pickle.dumps((None, _error_text(e)))
+
+
 def _call_in_fork(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
     """`_call(fn, arg)` in a child forked from this process, which is left as it was. The child
     sends its pickled reply through a pipe and exits; a child that dies first (a crash, the
@@ -127,13 +137,8 @@ def _call_in_fork(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
             os.close(r)
             if not _die_with_parent() or os.getppid() != parent:
                 os._exit(1)
-            reply = _call(fn, arg)
-            try:
-                data = pickle.dumps(reply)
-            except Exception as e:  # noqa: BLE001 - a value that does not pickle
-                data = pickle.dumps((None, _error_text(e)))
             with os.fdopen(w, "wb") as out:
-                out.write(data)
+                out.write(_pickled(_call(fn, arg)))
         except BaseException:  # noqa: BLE001 - the parent reports a child without a reply
             code = 1
         finally:
@@ -160,13 +165,9 @@ def _call_in_fork(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
 def _reply_from_child(fn: Callable[[Any], Any], arg: Any, conn: Any) -> None:
     """A forkserver child's body: `_call(fn, arg)` sent through `conn`."""
     if not _die_with_parent():
-        conn.send((None, "task process: cannot be tied to its parent (prctl)"))
+        conn.send_bytes(_pickled((None, "task process: cannot be tied to its parent (prctl)")))
         return
-    reply = _call(fn, arg)
-    try:
-        conn.send(reply)
-    except Exception as e:  # noqa: BLE001 - a value that does not pickle
-        conn.send((None, _error_text(e)))
+    conn.send_bytes(_pickled(_call(fn, arg)))
 
 
 def _call_in_fresh_process(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
@@ -183,7 +184,7 @@ def _call_in_fresh_process(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str
     proc.start()
     send.close()
     try:
-        return recv.recv()
+        return pickle.loads(recv.recv_bytes())
     except EOFError:
         proc.join()
         return None, f"task process died (exit code {proc.exitcode})"
