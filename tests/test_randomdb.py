@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from verify.engine import materialize
 from verify.minimize import satisfies_constraints
-from verify.randomdb import draw_database, random_search
+from verify.randomdb import draw_database, random_search, renumberings
 from verify.schema import Column, ForeignKey, FunctionalDependency, Schema, Table, affinity_of
 
 
@@ -275,3 +275,28 @@ def test_random_search_tries_exactly_the_databases_it_is_given() -> None:
     assert run(max_databases=37) == out
     late = run(max_databases=37, deadline=0.0)  # long past
     assert late.timed_out and late.tried == 0
+
+
+# ------------------------------------------------------------------------------ renumberings
+def test_renumberings_rename_consistently_and_keep_the_literals():
+    """Equal values stay equal across columns and between numbers and their decimal text; values
+    the queries name (`keep`) and non-integers are untouched; the first order crosses numeric and
+    text order (9 < 89 as numbers, '89' < '9' as text)."""
+    tables = {"a": [[1, "2", 5, "x"], [2, None, 3, "07"]], "b": [["1", 2.5]]}
+    first, *rest = list(renumberings(tables, keep=frozenset({5})))
+    assert first == {"a": [[9, "89", 5, "x"], [89, None, 889, "07"]], "b": [["9", 2.5]]}
+    assert len(rest) == 2 and all(t["a"][0][2] == 5 for t in rest)
+
+
+def test_renumberings_follow_join_partners_only():
+    """Renaming a chosen column renames every column that shares a value with it (so joins still
+    match) and leaves unrelated integer columns alone."""
+    tables = {"p": [[1, 100], [2, 200]], "c": [[7, "2"], [8, "1"]]}
+    for t in renumberings(tables, columns={("c", 1)}):
+        assert [r[1] for r in t["p"]] == [100, 200] and [r[0] for r in t["c"]] == [7, 8]
+        assert {str(r[0]) for r in t["p"]} == {r[1] for r in t["c"]}
+        assert [r[0] for r in t["p"]] != [1, 2]
+
+
+def test_renumberings_of_tables_without_integers_yield_nothing():
+    assert list(renumberings({"t": [["a"], [None], [1.5]]})) == []

@@ -51,7 +51,7 @@ from verify.minimize import minimize
 from verify.names import Dialect, Semantics
 from verify.parse import parse_query
 from verify.pools import dedupe, instants_near_literals, value_pools
-from verify.randomdb import Pools, random_search, reorderings
+from verify.randomdb import Pools, random_search, renumberings, reorderings
 from verify.rowwise import prove_for_every_size, under_the_same_order
 from verify.schema import Schema, SchemaError
 from verify.values import Meter, SolverStop, check_within, current_meter, metered
@@ -1042,6 +1042,14 @@ def _counterexample(ctx: CheckContext, prep: _Prepared, tables: Tables, found_by
             prep, confirmed = today, at_today
     if confirmed is None:
         confirmed = _confirm(prep, tables, dialect)
+    order_dependent = confirmed is not None and _order_dependent(prep, tables, dialect)
+    if confirmed is None or order_dependent:
+        # the model's tie order may not be SQLite's: the same database with its values renamed
+        # may show a difference that no row order removes
+        renumbered = _renumbered_difference(prep, tables, dialect)
+        if renumbered is not None:
+            tables, confirmed = renumbered
+            order_dependent = False
     if confirmed is None:
         # the model may pick a different order of tied rows than SQLite did: if some row order
         # shows the difference on the engine, this database is a nondeterminism witness
@@ -1052,7 +1060,6 @@ def _counterexample(ctx: CheckContext, prep: _Prepared, tables: Tables, found_by
         confirmed = _confirm(prep, tables, dialect)
         assert confirmed is not None
         return _make_counterexample(prep, tables, confirmed, found_by, dialect, order_dependent=True)
-    order_dependent = _order_dependent(prep, tables, dialect)
     if do_min:
         def still_differs(db: Tables) -> bool:  # and stays order-independent if it was
             return _confirm(prep, db, dialect) is not None and (
@@ -1095,6 +1102,52 @@ def _make_counterexample(prep: _Prepared, tables: Tables, confirmed, found_by: s
             f"\n-- the queries read the current time: run them with it written as '{prep.now}'" if prep.clock else ""),
         now=prep.now if prep.clock else None,
     )
+
+
+def _renumbered_difference(prep: _Prepared, tables: Tables, dialect: str):
+    """(tables, `_confirm`'s result) for the first of `randomdb.renumberings` of `tables` on
+    which the results differ in every row order, or None. Only for queries that sort (an engine
+    breaks ties among groups by their key's order: the values, not the rows' order, decide)."""
+    if "sort" not in ir.open_choices((prep.gold.rel, prep.gen.rel)):
+        return None
+    keep = _integer_literals(prep)
+    keys = _sort_key_columns(prep)
+    for columns in ([keys] if keys else []) + [None]:  # the keys and their join partners first, then all
+        for renamed in renumberings(tables, keep=keep, columns=columns):
+            confirmed = _confirm(prep, renamed, dialect)
+            if confirmed is not None and not _order_dependent(prep, renamed, dialect):
+                return renamed, confirmed
+    return None
+
+
+def _sort_key_columns(prep: _Prepared) -> set[tuple[str, int]]:
+    """(table, column index) of the columns whose names the queries' GROUP BY and ORDER BY
+    clauses mention, in every table that has such a column (names are enough here: the
+    renaming they steer is confirmed on the engine)."""
+    names = {col.name.lower() for tree in (prep.gold_tree, prep.gen_tree)
+             for clause in (*tree.find_all(exp.Group), *tree.find_all(exp.Order))
+             for col in clause.find_all(exp.Column)}
+    return {(t.name, i) for t in prep.data_schema.tables for i, c in enumerate(t.columns) if c.name.lower() in names}
+
+
+def _integer_literals(prep: _Prepared) -> frozenset[int]:
+    """The integers the two queries compare with or compute from (as numbers or as decimal
+    text): their literals, except those of LIMIT and OFFSET."""
+    out = set()
+    for tree in (prep.gold_tree, prep.gen_tree):
+        for lit in tree.find_all(exp.Literal):
+            if isinstance(lit.parent, (exp.Limit, exp.Offset, exp.Fetch)):
+                continue
+            text = lit.this
+            try:
+                value = float(text) if lit.is_number else None
+            except ValueError:
+                value = None
+            if value is not None and value.is_integer():
+                out.add(int(value))
+            elif not lit.is_number and text.lstrip("-").isdigit():
+                out.add(int(text))
+    return frozenset(out)
 
 
 def _order_dependent(prep: _Prepared, tables: Tables, dialect: str) -> bool:

@@ -298,6 +298,74 @@ def reorderings(tables: Tables, rng: random.Random, tries: int):
         yield shuffled
 
 
+def _integer_of(v: Any) -> int | None:
+    """`v` as an integer when it is one, or the canonical decimal text of one ('9', not '09')."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str) and v.lstrip("-").isdigit() and str(int(v)) == v:
+        return int(v)
+    return None
+
+
+def renumberings(tables: Tables, keep: frozenset[int] = frozenset(), columns: set[tuple[str, int]] | None = None):
+    """Copies of `tables` whose integers are renamed in orders other than their own, for rows that
+    tie under an ORDER BY with LIMIT: an engine keeps tied groups in the order of their group key
+    (and SQLite compares a TEXT key as text, so '10' comes before '9'), which a database whose
+    keys are 1 and 2 does not show.
+
+    A copy renames integer values consistently, as numbers and as decimal text alike, so equal
+    values stay equal. Only the cells of `columns` ((table, column index) pairs; every column
+    when None) are renamed, together with every column that shares a value with them (a join
+    partner), so joins, keys and foreign keys hold as before while other columns, and the
+    queries' comparisons with them, stay as they are; so do the values in `keep` (the queries'
+    literals). Three orders: 9, 89, 889, ... (ascending as numbers, descending as text),
+    the values reversed, and the two together.
+
+        >>> [t["t"] for t in renumberings({"t": [[1, "2"], [2, None]]})]
+        [[[9, '89'], [89, None]], [[2, '1'], [1, None]], [[89, '9'], [9, None]]]
+        >>> [t["t"] for t in renumberings({"t": [[1, 7], [2, 8]]}, columns={("t", 0)})][0]
+        [[9, 7], [89, 8]]
+    """
+    cells: dict[tuple[str, int], set[int]] = {}
+    for name, rows in tables.items():
+        for row in rows:
+            for i, v in enumerate(row):
+                n = _integer_of(v)
+                if n is not None and n not in keep:
+                    cells.setdefault((name, i), set()).add(n)
+    chosen = set(cells) if columns is None else set(columns) & set(cells)
+    values = set().union(*(cells[c] for c in chosen)) if chosen else set()
+    grown = True
+    while grown:  # join partners: columns that share a value with the chosen ones
+        partners = {c for c, vs in cells.items() if c not in chosen and vs & values}
+        grown = bool(partners)
+        chosen |= partners
+        values = values.union(*(cells[c] for c in partners))
+    if not values:
+        return
+    ordered = sorted(values)
+    # 9, 89, 889, ...: ascending as numbers, descending as text ('889' < '89' < '9')
+    crossing = [int("8" * i + "9") for i in range(len(ordered))]
+    orders = [ordered[::-1]]
+    if len(crossing) <= 19 and not keep & set(crossing):  # 19 digits: still a 64-bit integer
+        orders = [crossing, ordered[::-1], crossing[::-1]]
+    for targets in orders:
+        rename = dict(zip(ordered, targets))
+        if all(a == b for a, b in rename.items()):
+            continue
+
+        def renamed(name: str, i: int, v: Any) -> Any:
+            n = _integer_of(v)
+            if (name, i) not in chosen or n is None or n not in rename:
+                return v
+            return rename[n] if isinstance(v, int) else str(rename[n])
+
+        yield {name: [[renamed(name, i, v) for i, v in enumerate(row)] for row in rows]
+               for name, rows in tables.items()}
+
+
 def random_search(
     schema: Schema,
     gold_sql: str,
