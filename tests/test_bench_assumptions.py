@@ -17,9 +17,10 @@ from benchmarks.store import ResultRow, RunStore
 from sqlwitness_cli import app
 
 DDL = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, price INTEGER);"
-# a proof up to k over text: by default it rests on "text values are printable ASCII"
+# a proof up to k over text: by default it rests on "text values are printable ASCII" (the
+# scalar subquery keeps row-wise reasoning, which needs no assumption here, out of it)
 GOLD = "SELECT count(*) FROM item WHERE name LIKE 'p%'"
-PRED = "SELECT count(id) FROM item WHERE substr(name, 1, 1) = 'p' OR substr(name, 1, 1) = 'P'"
+PRED = "SELECT (SELECT count(id) FROM item WHERE substr(name, 1, 1) = 'p' OR substr(name, 1, 1) = 'P')"
 
 
 def _task(db: Path, **policy) -> VerifyTask:

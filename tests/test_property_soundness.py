@@ -422,6 +422,26 @@ fact_shapes = [
     ("SELECT pid FROM q UNION ALL SELECT g FROM p",                              # copies kept
      "SELECT pid FROM q UNION SELECT g FROM p", False),
     ("SELECT pid, COUNT(*) FROM q GROUP BY pid", "SELECT DISTINCT pid, 1 FROM q", False),
+    # COUNT of a column never NULL (`count_of_never_null`), keys a join equates (`equated_group_keys`)
+    ("SELECT g, COUNT(id) FROM p WHERE g {op} {v} GROUP BY g", "SELECT g, COUNT(*) FROM p WHERE g {op} {v} GROUP BY g",
+     True),
+    ("SELECT COUNT(q.v) FROM q JOIN p ON q.v = p.g", "SELECT COUNT(*) FROM p JOIN q ON p.g = q.v", True),
+    ("SELECT COUNT(g) FROM p WHERE g {op} {v} OR g IS NULL",                    # NULLs kept: not counted
+     "SELECT COUNT(*) FROM p WHERE g {op} {v} OR g IS NULL", False),
+    ("SELECT COUNT(q.v) FROM p LEFT JOIN q ON p.id = q.pid",                     # padded NULLs
+     "SELECT COUNT(*) FROM p LEFT JOIN q ON p.id = q.pid", False),
+    ("SELECT p.name, COUNT(*) FROM q JOIN p ON q.pid = p.id GROUP BY q.pid",
+     "SELECT p.name, COUNT(*) FROM p JOIN q ON p.id = q.pid GROUP BY p.id", True),
+    ("SELECT q.pid, MAX(p.id), COUNT(*) FROM q JOIN p ON q.pid = p.id WHERE q.v {op} {v} GROUP BY q.pid",
+     "SELECT p.id, p.id, COUNT(*) FROM p JOIN q ON p.id = q.pid WHERE q.v {op} {v} GROUP BY p.id", True),
+    ("SELECT p.name, COUNT(*) FROM q JOIN p ON q.pid = p.id GROUP BY p.id",       # aggregates in another order
+     "SELECT p.name, COUNT(q.pid) FROM p JOIN q ON p.id = q.pid GROUP BY p.id, p.name", True),
+    ("SELECT p.name, COUNT(*) FROM q LEFT JOIN p ON q.pid = p.id GROUP BY q.pid",  # unmatched pids: one group each
+     "SELECT p.name, COUNT(*) FROM q LEFT JOIN p ON q.pid = p.id GROUP BY p.id", False),
+    ("SELECT COUNT(*) FROM q JOIN p ON q.pid = p.id GROUP BY q.pid",             # v is not equated
+     "SELECT COUNT(*) FROM q JOIN p ON q.pid = p.id GROUP BY q.v", False),
+    ("SELECT COUNT(*) FROM q JOIN p ON q.pid = p.name GROUP BY p.name",          # text against integer: 1 = '1' = '01'
+     "SELECT COUNT(*) FROM q JOIN p ON q.pid = p.name GROUP BY q.pid", False),
 ]
 
 

@@ -102,6 +102,71 @@ def equated_columns(cond: ir.Expr) -> list[tuple[int, int]]:
             and isinstance(c.right, ir.Col) and c.left.kind == c.right.kind]
 
 
+def identical_pairs(cond: ir.Expr) -> list[tuple[int, int]]:
+    """Pairs of columns that `cond` requires to hold identical values: `a = b` conjuncts between
+    two columns of one kind whose equal values are the same value (`EXACT_KINDS`: not 1 and 1.0)
+    and of one affinity (so that the value also compares the same way elsewhere)."""
+    return [(c.left.index, c.right.index) for c in conjuncts(cond)
+            if isinstance(c, ir.Cmp) and c.op == "=" and c.mode in VALUE_MODES and isinstance(c.left, ir.Col)
+            and isinstance(c.right, ir.Col) and c.left.kind == c.right.kind and c.left.kind in EXACT_KINDS
+            and c.left.affinity == c.right.affinity]
+
+
+def equal_columns(rel: ir.Rel) -> dict[int, frozenset[int]]:
+    """For each column of `rel` that holds the same value as another column on every row, the
+    set of those columns (itself included): the `a = b` of WHERE and inner-join conditions
+    (`identical_pairs`), carried through operators that keep values. A padded NULL on the right
+    of a left join is NULL in every column of a set alike, so the right input's sets hold too.
+
+        >>> t = ir.Scan((ir.OutCol("a", "int"), ir.OutCol("b", "int")), "t")
+        >>> eq = ir.Cmp("=", ir.Col(0, "int"), ir.Col(1, "int"), "num")
+        >>> equal_columns(ir.Filter(t.columns, t, eq))
+        {0: frozenset({0, 1}), 1: frozenset({0, 1})}
+    """
+    pairs = _equal_pairs(rel)
+    parent = {}
+
+    def root(i: int) -> int:
+        while parent.get(i, i) != i:
+            i = parent[i]
+        return i
+
+    for a, b in pairs:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, set[int]] = {}
+    for i in {i for p in pairs for i in p}:
+        groups.setdefault(root(i), set()).add(i)
+    return {i: frozenset(g) for g in groups.values() if len(g) > 1 for i in g}
+
+
+def _equal_pairs(rel: ir.Rel) -> list[tuple[int, int]]:
+    if isinstance(rel, ir.Filter):
+        return _equal_pairs(rel.input) + identical_pairs(rel.cond)
+    if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left"):
+        n = len(rel.left.columns)
+        out = _equal_pairs(rel.left) + [(a + n, b + n) for a, b in _equal_pairs(rel.right)]
+        if rel.kind == "inner" and rel.cond is not None:
+            out += identical_pairs(rel.cond)
+        return out
+    if isinstance(rel, (ir.Project, ir.Aggregate)):
+        exprs = rel.exprs if isinstance(rel, ir.Project) else rel.keys
+        if isinstance(rel, ir.Aggregate) and not rel.grouped:
+            return []
+        classes = equal_columns(rel.input)
+        out = []
+        for j, e in enumerate(exprs):
+            for k, f in enumerate(exprs[:j]):
+                if isinstance(e, ir.Col) and isinstance(f, ir.Col) and e.kind == f.kind and \
+                        e.affinity == f.affinity and (e.index == f.index or f.index in classes.get(e.index, ())):
+                    out.append((k, j))
+        return out
+    if isinstance(rel, (ir.Distinct, ir.Sort)):
+        return _equal_pairs(rel.input)
+    return []
+
+
 def fixed_columns(facts: Facts) -> set[int]:
     """Columns equal to a literal on every row (one value, up to equality)."""
     return {i for i, fs in facts.items() for f in fs if isinstance(f, ir.Cmp) and f.op == "="}

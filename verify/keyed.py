@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from verify import ir
 from verify.blocks import DERIVED, SPJ, blocks, map_cols, plain
-from verify.facts import conjuncts, equated_columns, fixed_columns, row_facts, tested_column
+from verify.facts import VALUE_MODES, conjuncts, equal_columns, equated_columns, fixed_columns, row_facts, tested_column
 from verify.implication import always_empty
 from verify.rewrite import IDENTICAL_WHEN_EQUAL, Context, columns_read, reads_only
 from verify.schema import Schema
@@ -49,8 +49,9 @@ def grouped_by_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         return None
     # a table's key is known when grouped, or fixed by WHERE (then the group holds one row of it)
     fixed = fixed_columns(row_facts(rel.input))
-    known = {origin[i] for i in {k.index for k in rel.keys if isinstance(k, ir.Col)} | fixed
-             if origin[i] is not None}
+    same = equal_columns(rel.input)  # a column equal to a grouped one on every row is known too
+    grouped = {j for k in rel.keys if isinstance(k, ir.Col) for j in same.get(k.index, {k.index})}
+    known = {origin[i] for i in grouped | fixed if origin[i] is not None}
     keyed = {inst for inst, table, _ in known
              if schema.table(table).primary_key and all((inst, table, c.lower()) in known
                                                         for c in schema.table(table).primary_key)}
@@ -81,6 +82,98 @@ def grouped_by_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     if not drop:
         return agg
     return ir.Project(rel.columns, agg, tuple(ir.Col(w, c.kind, c.affinity) for w, c in zip(where, rel.columns)))
+
+
+def count_of_never_null(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """`COUNT(x)` of a column that is never NULL in the aggregate's input is `COUNT(*)`.
+
+    COUNT(x) counts the rows whose x is not NULL; x is never NULL when the schema declares it NOT
+    NULL or a primary key (as the encoder models them), when WHERE compares it, or when an inner
+    join's condition does (`never_null`). DISTINCT counts and FILTER clauses are kept.
+
+        >>> from verify.rules import demo
+        >>> print(demo("count_of_never_null", "SELECT g, COUNT(id) AS n FROM p GROUP BY g"))
+        Project _key0 AS g, _agg0 AS n
+          Aggregate GROUP BY g: count(*) AS _agg0
+            Scan p(id, name, g)
+    """
+    if not isinstance(rel, ir.Aggregate):
+        return None
+    never = None
+
+    def counted_rows(it):
+        nonlocal never
+        if not (isinstance(it, ir.Agg) and it.func == "count" and not it.distinct):
+            return it
+        if isinstance(it.arg, ir.Lit) and it.arg.value is not None:
+            return replace(it, func="count_star", arg=None)
+        if not isinstance(it.arg, ir.Col):
+            return it
+        if never is None:
+            never = never_null(rel.input, ctx.schema)
+        return replace(it, func="count_star", arg=None) if it.arg.index in never else it
+
+    items = tuple(counted_rows(it) for it in rel.items)
+    return None if ir.same(items, rel.items) else replace(rel, items=items)
+
+
+def equated_group_keys(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A GROUP BY key that WHERE or a join equates to another column is grouped as the first of them.
+
+    When the input's rows hold identical values in two columns (`verify.facts.equal_columns`:
+    an `a = b` of WHERE or an inner join's ON, of one kind whose equal values are the same value),
+    grouping by either forms the same groups with the same key values: each key is grouped as
+    the first column of its set, a key repeated so is grouped once, and MIN, MAX or a bare
+    column of a column of a key's set (each group has a row, all with that value) is the key.
+
+        >>> from verify.rules import demo
+        >>> print(demo("equated_group_keys",
+        ...            "SELECT q.pid, MIN(p.id) AS m, COUNT(*) AS n FROM p JOIN q ON p.id = q.pid GROUP BY q.pid"))
+        Project _key0 AS pid, _agg0 AS m, _agg1 AS n
+          Project _key0, _key0 AS _agg0, _agg1
+            Aggregate GROUP BY id: count(*) AS _agg1
+              Join inner ON id = pid
+                Scan p(id, name, g)
+                Scan q(qid, pid, v)
+    """
+    if not isinstance(rel, ir.Aggregate) or not rel.grouped or not rel.keys:
+        return None
+    same = equal_columns(rel.input)
+    if not same:
+        return None
+    first = lambda i: min(same.get(i, (i,)))  # noqa: E731
+    keys: list[ir.Expr] = []
+    where: list[int] = []  # each old output column: its position among the new ones
+    for k in rel.keys:
+        if isinstance(k, ir.Col):
+            k = replace(k, index=first(k.index))
+        at = next((n for n, x in enumerate(keys) if ir.same(x, k)), None)
+        if at is None:
+            at = len(keys)
+            keys.append(k)
+        where.append(at)
+    key_at = {first(k.index): n for n, k in enumerate(keys) if isinstance(k, ir.Col)}
+    items: list = []
+    for it in rel.items:
+        arg = it.arg if isinstance(it, ir.Bare) else (
+            it.arg if isinstance(it, ir.Agg) and it.func in ("min", "max") and it.filter is None else None)
+        if isinstance(arg, ir.Col) and first(arg.index) in key_at:
+            where.append(key_at[first(arg.index)])
+        else:
+            where.append(-1 - len(items))
+            items.append(it)
+    if len(keys) == len(rel.keys) and not len(items) < len(rel.items) and ir.same(tuple(keys), rel.keys):
+        return None
+    nk = len(keys)
+    where = [w if w >= 0 else nk + (-1 - w) for w in where]
+    key_cols = [rel.columns[where.index(n)] for n in range(nk)]
+    item_cols = [rel.columns[where.index(nk + m)] for m in range(len(items))]
+    agg = replace(rel, columns=tuple(key_cols + item_cols), keys=tuple(keys), items=tuple(items))
+    inner = agg.columns
+    exprs = tuple(ir.Col(w, c.kind, c.affinity) for w, c in zip(where, rel.columns))
+    if len(rel.columns) == len(inner) and all(w == n for n, w in enumerate(where)):
+        return agg
+    return ir.Project(rel.columns, agg, exprs)
 
 
 def unused_left_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
@@ -377,7 +470,7 @@ def never_null(rel: ir.Rel, schema: Schema) -> set[int]:
         return {i for i, c in enumerate(t.columns) if c.not_null or c.name.lower() in pk}
     if isinstance(rel, ir.Filter):
         tested = {tested_column(c) for c in conjuncts(rel.cond) if not isinstance(c, ir.IsNull)}
-        return never_null(rel.input, schema) | (tested - {None})
+        return never_null(rel.input, schema) | (tested - {None}) | _compared_columns(rel.cond)
     if isinstance(rel, (ir.Project, ir.Aggregate)):
         inner = never_null(rel.input, schema)
         exprs = rel.exprs if isinstance(rel, ir.Project) else rel.keys
@@ -391,10 +484,18 @@ def never_null(rel: ir.Rel, schema: Schema) -> set[int]:
         n = len(rel.left.columns)
         left = never_null(rel.left, schema) if rel.kind in ("inner", "cross", "left") else set()
         right = never_null(rel.right, schema) if rel.kind in ("inner", "cross") else set()
-        return left | {n + i for i in right}
+        on = _compared_columns(rel.cond) if rel.kind in ("inner", "cross") and rel.cond is not None else set()
+        return left | {n + i for i in right} | on
     if isinstance(rel, (ir.Distinct, ir.Sort)):
         return never_null(rel.input, schema)
     return set()
+
+
+def _compared_columns(cond: ir.Expr) -> set[int]:
+    """Columns that a conjunct of `cond` compares with another column by value: a row passing
+    `cond` has no NULL there (a comparison with NULL is NULL, which no filter passes)."""
+    return {x.index for c in conjuncts(cond) if isinstance(c, ir.Cmp) and c.mode in VALUE_MODES
+            and isinstance(c.left, ir.Col) and isinstance(c.right, ir.Col) for x in (c.left, c.right)}
 
 
 # aggregates over a join whose other side repeats each row c times: the value times c, or the same

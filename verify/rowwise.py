@@ -315,6 +315,8 @@ def same_row_local_operator(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[st
         return SKIP
     if isinstance(r1, ir.Project) and isinstance(r2, ir.Project):
         r2 = _align_group_keys(r1, r2)
+        r1, r2 = _preprojected_inputs(r1, r2)
+        r2 = _align_group_keys(r1, r2)
     e1 = r1.exprs if isinstance(r1, ir.Project) else (r1.cond,)
     e2 = r2.exprs if isinstance(r2, ir.Project) else (r2.cond,)
     if not (plain(e1) and plain(e2)):
@@ -362,11 +364,13 @@ def same_join(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> 
 
 
 def same_aggregate(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
-    """The same grouping and aggregates: the inputs are compared, else the preprojected inputs.
+    """The same grouping and aggregates: their inputs projected to keys and arguments are compared.
 
-    Failing a proof for the inputs, or when the aggregates read their inputs differently, the
-    inputs of the same aggregates of the inputs projected to their keys and arguments
-    (`verify.rewrite.preprojected`) are compared."""
+    The inputs projected to the keys, arguments and filters the aggregates read
+    (`verify.rewrite.preprojected`) are compared when the two then have the same aggregates: bag
+    equality there is all the aggregates need, and it holds whenever the whole inputs are equal
+    (the two projections are the same), also when the inputs list their columns in another
+    order (a join written the other way round). Otherwise the inputs themselves."""
     if not (isinstance(r1, ir.Aggregate) and isinstance(r2, ir.Aggregate)):
         return SKIP
     same_shape = (ir.same(r1.keys, r2.keys) and ir.same(r1.items, r2.items) and r1.grouped == r2.grouped
@@ -376,11 +380,9 @@ def same_aggregate(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None
     if not same_shape and pre is None:
         return SKIP
     _same_operator(r1, r2, trace)
-    if same_shape:
-        inner = _differing_blocks(r1.input, r2.input, ctx, trace)
-        if inner is not None:
-            return inner
-    return None if pre is None else _differing_blocks(pre[0].input, pre[1].input, ctx, trace)
+    if pre is not None:
+        return _differing_blocks(pre[0].input, pre[1].input, ctx, trace)
+    return _differing_blocks(r1.input, r2.input, ctx, trace)
 
 
 def _same_preprojected(r1: ir.Aggregate, r2: ir.Aggregate) -> tuple[ir.Aggregate, ir.Aggregate] | None:
@@ -431,24 +433,42 @@ def _input_facts(j: ir.Join) -> list[ir.Expr]:
     return [f for fs in left.values() for f in fs] + [shift(f, n) for fs in right.values() for f in fs]
 
 
-def _align_group_keys(r1: ir.Project, r2: ir.Project) -> ir.Project:
-    """`GROUP BY a, b` and `GROUP BY b, a` form the same groups: when two projections read
-    aggregates whose keys are the same up to order, rewrite the second to list its keys in the
-    first's order (and its projection to match), so that the two can be compared."""
+def _preprojected_inputs(r1: ir.Project, r2: ir.Project) -> tuple[ir.Project, ir.Project]:
+    """Two projections of aggregates, each reading its input projected to its keys and arguments
+    (`verify.rewrite.preprojected`, the same results), when the two aggregates read their inputs
+    differently: keys and arguments are then numbered alike on both sides."""
     a1, a2 = r1.input, r2.input
-    if not (isinstance(a1, ir.Aggregate) and isinstance(a2, ir.Aggregate)) or ir.same(a1.keys, a2.keys):
+    if not (isinstance(a1, ir.Aggregate) and isinstance(a2, ir.Aggregate)) or \
+            ir.same((a1.keys, a1.items), (a2.keys, a2.items)):
+        return r1, r2
+    p1, p2 = preprojected(a1), preprojected(a2)
+    if p1 is None or p2 is None:
+        return r1, r2
+    return replace(r1, input=p1), replace(r2, input=p2)
+
+
+def _align_group_keys(r1: ir.Project, r2: ir.Project) -> ir.Project:
+    """`GROUP BY a, b` and `GROUP BY b, a` form the same groups, and `SELECT MIN(x), COUNT(*)`
+    computes what `SELECT COUNT(*), MIN(x)` does: when two projections read aggregates whose keys
+    and aggregates are the same up to order, rewrite the second to list them in the first's order
+    (and its projection to match), so that the two can be compared."""
+    a1, a2 = r1.input, r2.input
+    if not (isinstance(a1, ir.Aggregate) and isinstance(a2, ir.Aggregate)):
         return r2
-    if not plain(r2.exprs):  # column references inside a subquery belong to other scopes
+    if ir.same((a1.keys, a1.items), (a2.keys, a2.items)) or not plain(r2.exprs):  # subqueries: other scopes
         return r2
-    if len(a1.keys) != len(a2.keys) or sorted(map(ir.key, a1.keys)) != sorted(map(ir.key, a2.keys)):
-        return r2
-    if len(set(map(ir.key, a1.keys))) != len(a1.keys):
-        return r2
-    position = {ir.key(k): i for i, k in enumerate(a1.keys)}
-    moved = {j: position[ir.key(k)] for j, k in enumerate(a2.keys)}  # old output column → new
     n = len(a2.keys)
-    cols = tuple(a1.columns[:n]) + tuple(a2.columns[n:])
-    agg = replace(a2, columns=cols, keys=a1.keys)
+    moved = {}  # old output column of a2 → new
+    for offset, mine, theirs in ((0, a1.keys, a2.keys), (n, a1.items, a2.items)):
+        if len(mine) != len(theirs) or sorted(map(ir.key, mine)) != sorted(map(ir.key, theirs)):
+            return r2
+        if len(set(map(ir.key, mine))) != len(mine):
+            return r2
+        position = {ir.key(x): i for i, x in enumerate(mine)}
+        moved |= {offset + j: offset + position[ir.key(x)] for j, x in enumerate(theirs)}
+    back = {new: old for old, new in moved.items()}
+    cols = tuple(a2.columns[back[i]] for i in range(len(a2.columns)))
+    agg = replace(a2, columns=cols, keys=a1.keys, items=a1.items)
     exprs = tuple(map_cols(e, lambda c: replace(c, index=moved.get(c.index, c.index))) for e in r2.exprs)
     return replace(r2, input=agg, exprs=exprs)
 

@@ -65,6 +65,8 @@ RULES: tuple[Rule, ...] = (
     Rule("key_self_join_removed", keyed.key_self_join_removed, ("plan",)),
     Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
     Rule("partial_aggregates_merged", rewrite.partial_aggregates_merged, ("plan", "level"), top_down=True),
+    Rule("count_of_never_null", keyed.count_of_never_null, ("plan",)),
+    Rule("equated_group_keys", keyed.equated_group_keys, ("plan",)),
     Rule("grouped_by_key", keyed.grouped_by_key, ("plan",)),
     Rule("projection_above_join", rewrite.projection_above_join, ("plan",)),
     Rule("union_as_distinct_union_all", rewrite.union_as_distinct_union_all, ("plan",)),
