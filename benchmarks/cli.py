@@ -93,6 +93,35 @@ def sqlsolver(
         raise typer.BadParameter(str(e)) from None
 
 
+@bench_app.command("recheck")
+def recheck_cmd(
+    run_dir: Path = typer.Argument(..., help="a leaderboard's --out folder (its records.jsonl is read)"),
+    benchmark: str = typer.Option(..., "--benchmark", help="spider or bird: the run's benchmark"),
+    data: Path = typer.Option(DEFAULT_DATA, help="the shared data folder (spider/, bird/)"),
+    databases: int = typer.Option(30, "--databases", help="random databases per proof (5 to 10 rows per table)"),
+    workers: int = typer.Option(2, help="pairs re-checked in parallel"),
+    limit: int | None = typer.Option(None, help="only the first N proofs"),
+) -> None:
+    """Re-check every every-size proof of a leaderboard run on random databases larger than any
+    bound; exit 1 when one differs (a wrong proof)."""
+    from benchmarks.recheck_run import run
+
+    _check(bound=1, timeout=1.0, workers=workers, limit=limit)
+    if benchmark not in ("spider", "bird"):
+        raise typer.BadParameter(f"unknown benchmark {benchmark!r}; choose spider or bird")
+    if not 1 <= databases <= 100_000:
+        raise typer.BadParameter(f"--databases must be between 1 and 100000, not {databases}")
+    records = run_dir / "records.jsonl"
+    if not records.is_file():
+        raise typer.BadParameter(f"no records.jsonl in {run_dir} (give a leaderboard's --out folder)")
+    try:
+        report = run(records, benchmark, data / benchmark, databases=databases, workers=workers, limit=limit,
+                     console=Console())
+    except (OSError, ValueError, KeyError) as e:
+        raise typer.BadParameter(str(e)) from None
+    raise typer.Exit(1 if report.differences else 0)
+
+
 @bench_app.command("coverage")
 def coverage(
     benchmark: str = typer.Option(..., "--benchmark", help="spider or bird"),

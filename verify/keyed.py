@@ -124,7 +124,8 @@ def equated_group_keys(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     an `a = b` of WHERE or an inner join's ON, of one kind whose equal values are the same value),
     grouping by either forms the same groups with the same key values: each key is grouped as
     the first column of its set, a key repeated so is grouped once, and MIN, MAX or a bare
-    column of a column of a key's set (each group has a row, all with that value) is the key.
+    column of a key or of a column of its set (each group has a row, all with that value) is
+    the key.
 
         >>> from verify.rules import demo
         >>> print(demo("equated_group_keys",
@@ -139,8 +140,6 @@ def equated_group_keys(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     if not isinstance(rel, ir.Aggregate) or not rel.grouped or not rel.keys:
         return None
     same = equal_columns(rel.input)
-    if not same:
-        return None
     first = lambda i: min(same.get(i, (i,)))  # noqa: E731
     keys: list[ir.Expr] = []
     where: list[int] = []  # each old output column: its position among the new ones
@@ -157,7 +156,7 @@ def equated_group_keys(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     for it in rel.items:
         arg = it.arg if isinstance(it, ir.Bare) else (
             it.arg if isinstance(it, ir.Agg) and it.func in ("min", "max") and it.filter is None else None)
-        if isinstance(arg, ir.Col) and first(arg.index) in key_at:
+        if isinstance(arg, ir.Col) and arg.kind in IDENTICAL_WHEN_EQUAL and first(arg.index) in key_at:
             where.append(key_at[first(arg.index)])
         else:
             where.append(-1 - len(items))

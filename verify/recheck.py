@@ -84,7 +84,7 @@ def recheck(gold: str, gen: str, schema: Schema, *, dialect: Dialect | str = Dia
     lowered = [_lowered(tree, schema, dialect) for tree in trees]
     pools = value_pools(_Trees(trees[0], trees[1], lowered[0] if None not in lowered else None,
                                lowered[1] if None not in lowered else None, schema, data_schema))
-    plans = table_plans(data_schema, pools)
+    plans = table_plans(data_schema, _room_for_keys(data_schema, pools, max_rows))
     rng = random.Random(seed)
     out = Recheck()
     seen: set[str] = set()
@@ -115,6 +115,30 @@ def recheck(gold: str, gen: str, schema: Schema, *, dialect: Dialect | str = Dia
         else:
             out.differences += 1
             out.first_difference = out.first_difference or tables
+    return out
+
+
+def _room_for_keys(schema: Schema, pools: dict[tuple[str, str], list[Any]], rows: int) -> dict[tuple[str, str], list[Any]]:
+    """`pools` where each integer or text column of a primary key or UNIQUE set has at least
+    `rows` values (fresh ones appended after the pool's own), so that a table can hold `rows`
+    rows with distinct keys: the random pass's pools, made for a few rows, may have only four.
+
+        >>> from verify.schema_io import schema_from_ddl
+        >>> s = schema_from_ddl("CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT);")
+        >>> _room_for_keys(s, {("t", "id"): [0, 1], ("t", "b"): ["a"]}, 4)
+        {('t', 'id'): [0, 1, 1000, 1001], ('t', 'b'): ['a']}
+    """
+    out = dict(pools)
+    for t in schema.tables:
+        keyed = {c.lower() for key in [t.primary_key, *t.unique] for c in key}
+        for c in t.columns:
+            pool_key = (t.name.lower(), c.name.lower())
+            pool = list(out.get(pool_key) or [])
+            if c.name.lower() not in keyed or c.kind not in ("int", "text") or len(pool) >= rows:
+                continue
+            fresh = (1000 + i if c.kind == "int" else f"k{i}" for i in range(10 * rows))
+            pool += [v for v in fresh if v not in pool][:rows - len(pool)]
+            out[pool_key] = pool
     return out
 
 
