@@ -15,6 +15,7 @@ a wrong proof: the command lists it and exits 1.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -115,29 +116,29 @@ def run(records: Path, benchmark: str, data_dir: Path, *, databases: int = 30, w
     proofs = proofs_of_run(records, benchmark, data_dir)[:limit]
     report = RecheckReport()
     jobs = [(p, databases) for p in proofs]
-    if workers <= 1:
-        outcomes = map(_recheck_star, jobs)
-    else:
-        pool = ProcessPoolExecutor(workers)
-        outcomes = pool.map(_recheck_star, jobs, chunksize=8)
-    for proof, o in zip(proofs, outcomes):
-        if "skipped" not in o and o["databases"] == 0:
-            o = {"skipped": "no database of 5 or more rows fits the schema"}
-        if "skipped" in o:
-            report.skipped[o["skipped"]] += 1
-            continue
-        report.pairs += 1
-        report.by_reason[proof.reason or "(no reason)"] += 1
-        report.databases += o["databases"]
-        report.order_dependent += o["order_dependent"]
-        report.errors += o["errors"]
-        if o["differences"]:
-            report.differences.append({"db_id": proof.db_id, "gold": o["gold"], "pred": o["pred"],
-                                       "databases": o["differences"], "example": o["first_difference"]})
-    if workers > 1:
-        pool.shutdown()
+    with ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        outcomes = pool.map(_recheck_star, jobs, chunksize=8) if pool else map(_recheck_star, jobs)
+        for proof, o in zip(proofs, outcomes):
+            _count(report, proof, o)
     _print(report, console, databases)
     return report
+
+
+def _count(report: RecheckReport, proof: ProofToRecheck, o: dict[str, Any]) -> None:
+    """Add one pair's re-check to `report`."""
+    if "skipped" not in o and o["databases"] == 0:
+        o = {"skipped": "no database of 5 or more rows fits the schema"}
+    if "skipped" in o:
+        report.skipped[o["skipped"]] += 1
+        return
+    report.pairs += 1
+    report.by_reason[proof.reason or "(no reason)"] += 1
+    report.databases += o["databases"]
+    report.order_dependent += o["order_dependent"]
+    report.errors += o["errors"]
+    if o["differences"]:
+        report.differences.append({"db_id": proof.db_id, "gold": o["gold"], "pred": o["pred"],
+                                   "databases": o["differences"], "example": o["first_difference"]})
 
 
 def _print(report: RecheckReport, console: Console, databases: int) -> None:

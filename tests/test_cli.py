@@ -205,7 +205,7 @@ def test_version():
 def test_every_package_contributes_its_commands():
     group = typer.main.get_command(app)
     assert list(group.commands) == ["pair", "rules", "assumptions", "version", "eval", "leaderboard", "mine", "bench", "agent", "constraints"]
-    assert list(group.commands["bench"].commands) == ["verieql", "sqlsolver", "coverage", "realism"]
+    assert list(group.commands["bench"].commands) == ["verieql", "sqlsolver", "recheck", "coverage", "realism"]
     assert list(group.commands["agent"].commands) == ["select", "ask", "bench", "show"]
     assert list(group.commands["constraints"].commands) == ["import", "export", "show"]
 

@@ -442,6 +442,10 @@ fact_shapes = [
      "SELECT COUNT(*) FROM q JOIN p ON q.pid = p.id GROUP BY q.v", False),
     ("SELECT COUNT(*) FROM q JOIN p ON q.pid = p.name GROUP BY p.name",          # text against integer: 1 = '1' = '01'
      "SELECT COUNT(*) FROM q JOIN p ON q.pid = p.name GROUP BY q.pid", False),
+    ("SELECT g, MIN(x) FROM (SELECT g, g AS x FROM p UNION ALL SELECT pid, pid FROM q) GROUP BY g",  # equal in both
+     "SELECT g, g FROM (SELECT g FROM p UNION ALL SELECT pid FROM q) GROUP BY g", True),
+    ("SELECT g, MIN(x) FROM (SELECT g, g AS x FROM p UNION ALL SELECT pid, v FROM q) GROUP BY g",    # in one only
+     "SELECT g, g FROM (SELECT g FROM p UNION ALL SELECT pid FROM q) GROUP BY g", False),
 ]
 
 

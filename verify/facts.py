@@ -164,6 +164,12 @@ def _equal_pairs(rel: ir.Rel) -> list[tuple[int, int]]:
         return out
     if isinstance(rel, (ir.Distinct, ir.Sort)):
         return _equal_pairs(rel.input)
+    if isinstance(rel, ir.SetOp):  # each row comes from the left input, or (UNION) from the right
+        left = equal_columns(rel.left)
+        if rel.op in ("except", "intersect"):
+            return [(i, j) for i, js in left.items() for j in js if i < j]
+        right = equal_columns(rel.right)
+        return [(i, j) for i, js in left.items() for j in js if i < j and j in right.get(i, ())]
     return []
 
 
