@@ -446,6 +446,12 @@ fact_shapes = [
      "SELECT g, g FROM (SELECT g FROM p UNION ALL SELECT pid FROM q) GROUP BY g", True),
     ("SELECT g, MIN(x) FROM (SELECT g, g AS x FROM p UNION ALL SELECT pid, v FROM q) GROUP BY g",    # in one only
      "SELECT g, g FROM (SELECT g FROM p UNION ALL SELECT pid FROM q) GROUP BY g", False),
+    ("SELECT g, COUNT(DISTINCT id), SUM(DISTINCT id) FROM p WHERE g {op} {v} GROUP BY g",   # a key: no duplicates
+     "SELECT g, COUNT(*), SUM(id) FROM p WHERE g {op} {v} GROUP BY g", True),
+    ("SELECT COUNT(DISTINCT a.id) FROM p AS a JOIN p AS b ON a.g = b.id WHERE b.g {op} {v}",  # one b per a
+     "SELECT COUNT(*) FROM p AS a JOIN p AS b ON a.g = b.id WHERE b.g {op} {v}", True),
+    ("SELECT q.v, COUNT(DISTINCT p.id) FROM q JOIN p ON q.pid = p.id GROUP BY q.v",   # p.id repeats per q row
+     "SELECT q.v, COUNT(*) FROM q JOIN p ON q.pid = p.id GROUP BY q.v", False),
 ]
 
 
@@ -481,3 +487,57 @@ def test_every_row_fact_shape_is_proved_exactly_when_it_should_be():
                 continue
             v = check_pair(gold, gen, schema=KEYED, bound=K, semantics="bag", timeout=20)
             assert (v.verdict == VerdictKind.EQUIVALENT and v.complete) == expected, (gold, gen, v.verdict, v.reason)
+
+
+# Foreign keys: an inner join to the parent through a never-NULL foreign key keeps each child row
+# once (`parent_join_removed`); a child's key stays unique through it (`distinct_of_unique_dropped`).
+# The databases satisfy the schema: every non-NULL foreign key names an existing parent row.
+FK_DDL = ("CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT, g INTEGER); "
+          "CREATE TABLE r (rid INTEGER PRIMARY KEY, pid INTEGER NOT NULL REFERENCES p(id), v INTEGER, "
+          "w INTEGER REFERENCES p(id));")
+FK_SCHEMA = schema_from_ddl(FK_DDL)
+fk_shapes = [
+    ("SELECT r.v, COUNT(*) FROM r JOIN p ON r.pid = p.id WHERE r.v {op} {v} GROUP BY r.v",
+     "SELECT v, COUNT(*) FROM r WHERE v {op} {v} GROUP BY v", True),
+    ("SELECT p.id, SUM(r.v) FROM p JOIN r ON p.id = r.pid WHERE r.v {op} {v} GROUP BY p.id",
+     "SELECT pid, SUM(v) FROM r WHERE v {op} {v} GROUP BY pid", True),
+    ("SELECT COUNT(DISTINCT r.rid) FROM r JOIN p ON r.pid = p.id WHERE r.v {op} {v}",
+     "SELECT COUNT(*) FROM r WHERE v {op} {v}", True),
+    ("SELECT r.v FROM r JOIN p ON r.w = p.id WHERE r.v {op} {v}",   # w may be NULL: the join drops those rows
+     "SELECT v FROM r WHERE v {op} {v}", False),
+    ("SELECT r.v FROM r JOIN p ON r.pid = p.id WHERE p.g {op} {v}",   # the parent filters
+     "SELECT v FROM r", False),
+    ("SELECT COUNT(DISTINCT p.id) FROM p JOIN r ON p.id = r.pid WHERE r.v {op} {v}",   # a parent has many children
+     "SELECT COUNT(*) FROM r WHERE v {op} {v}", False),
+]
+
+
+@st.composite
+def fk_databases(draw):
+    ids = draw(st.lists(st.integers(0, 6), max_size=5, unique=True))
+    parent = [(i, draw(st.sampled_from([None, "x", "y"])), draw(values)) for i in ids]
+    children = draw(st.lists(st.tuples(values, st.sampled_from([None] + ids) if ids else st.none()),
+                             max_size=7 if ids else 0))
+    return {"p": parent, "r": [(n, draw(st.sampled_from(ids)), v, w) for n, (v, w) in enumerate(children)]}
+
+
+def run_fk(db: dict, sql: str) -> list:
+    con = sqlite3.connect(":memory:")
+    con.execute("PRAGMA foreign_keys = ON")
+    con.executescript(FK_DDL)
+    con.executemany("INSERT INTO p VALUES (?, ?, ?)", db["p"])
+    con.executemany("INSERT INTO r VALUES (?, ?, ?, ?)", db["r"])
+    return con.execute(sql).fetchall()
+
+
+fk_pairs = st.builds(lambda shape, op, v: (shape[0].format(op=op, v=v), shape[1].format(op=op, v=v), shape[2]),
+                     st.sampled_from(fk_shapes), st.sampled_from(["=", "<", ">="]), st.sampled_from(["0", "1"]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=fk_pairs, dbs=st.lists(fk_databases(), min_size=25, max_size=25))
+def test_parent_joins_and_unique_keys_hold_on_larger_databases(pair, dbs):
+    gold, gen, expected = pair
+    assert_claims_hold(gold, gen, FK_SCHEMA, dbs, run_fk)
+    v = check_pair(gold, gen, schema=FK_SCHEMA, bound=K, semantics="bag", timeout=20)
+    assert (v.verdict == VerdictKind.EQUIVALENT and v.complete) == expected, (gold, gen, v.verdict, v.reason)

@@ -66,14 +66,14 @@ def test_every_verdict_records_its_strength(stop_above_1):
     stop_above_1["on"] = False
     assert strength("SELECT name FROM item WHERE price > 10",
                     "SELECT name FROM item WHERE NOT price <= 10").strength == Strength.EVERY_SIZE
-    up = strength("SELECT count(*) FROM item", "SELECT count(DISTINCT id) FROM item")
+    up = strength("SELECT count(*) FROM item", "SELECT count(DISTINCT id + 0) FROM item")
     assert (up.strength, up.bound) == (Strength.UP_TO_K, 2)
     assert strength("SELECT max(price) FROM item",
                     "SELECT price FROM item ORDER BY price DESC LIMIT 1").strength == Strength.REFUTED
     assert strength("SELECT name FROM item",
                     "SELECT printf('%s', name) FROM item").strength == Strength.UNDECIDED
     stop_above_1["on"] = True
-    below = strength("SELECT count(*) FROM item", "SELECT count(DISTINCT id) FROM item", bound=3)
+    below = strength("SELECT count(*) FROM item", "SELECT count(DISTINCT id + 0) FROM item", bound=3)
     assert below.verdict == VerdictKind.EQUIVALENT and below.exit_code == 0
     assert (below.strength, below.bound, below.requested_bound) == (Strength.BELOW_K, 1, 3)
     assert "forced by the test" in below.proof.stopped and "forced by the test" in below.reason
@@ -108,10 +108,10 @@ def test_pair_first_line_states_the_strength(tmp_path, stop_above_1):
     stop_above_1["on"] = False
     assert _pair_first_line(tmp_path, "SELECT name FROM item WHERE price > 10",
                             "SELECT name FROM item WHERE NOT price <= 10") == "✔ equivalent for every database"
-    assert _pair_first_line(tmp_path, "SELECT count(*) FROM item", "SELECT count(DISTINCT id) FROM item",
+    assert _pair_first_line(tmp_path, "SELECT count(*) FROM item", "SELECT count(DISTINCT id + 0) FROM item",
                             "-k", "3") == "✔ equivalent up to 3 rows per table"
     stop_above_1["on"] = True
-    assert _pair_first_line(tmp_path, "SELECT count(*) FROM item", "SELECT count(DISTINCT id) FROM item", "-k", "3") == (
+    assert _pair_first_line(tmp_path, "SELECT count(*) FROM item", "SELECT count(DISTINCT id + 0) FROM item", "-k", "3") == (
         "✔ no difference found up to 1 row per table; undecided above (3 requested)")
 
 

@@ -52,7 +52,7 @@ from verify.names import Dialect, Semantics
 from verify.parse import parse_query
 from verify.pools import dedupe, instants_near_literals, value_pools
 from verify.randomdb import Pools, random_search, renumberings, reorderings
-from verify.rowwise import prove_for_every_size, under_the_same_order
+from verify.rowwise import prove_for_every_size, under_the_same_order, under_the_same_top_k
 from verify.schema import Schema, SchemaError
 from verify.values import Meter, SolverStop, check_within, current_meter, metered
 from verify.verdict import (Counterexample, Minimization, Proof, ProofMethod, Stats, TableData, Verdict,
@@ -193,6 +193,7 @@ class CheckContext:
     reserve_spent: bool = False  # the random budget's reserve has run (`_reserve_random_pass`)
     tried: list[str] = field(default_factory=list)  # searches that ran without deciding, for the proof
     policy: AssumptionPolicy = field(default_factory=AssumptionPolicy)  # which assumptions may narrow the search
+    tie_twin: ir.Rel | None = None  # the gold plan again with a sort of its own, when only ties can differ (`_same_top_k`)
 
     def __post_init__(self) -> None:
         self.meter = Meter(rlimit=self.budget.proof_rlimit, deadline=self.start + self.timeout)
@@ -381,6 +382,28 @@ def _row_wise(ctx: CheckContext) -> Verdict | None:
                                                    "result on databases of every size" + how, steps=steps))
 
 
+def _same_top_k(ctx: CheckContext) -> Verdict | None:
+    """The same ORDER BY and LIMIT over inputs proved to hold the same rows on every database
+    leave only tied rows to differ: the SMT search then compares the gold plan with itself under
+    two tie orders, and a search without ties is known to find nothing (this stage never decides).
+
+    Exact: on every database the generated query's possible results (over the tie orders its
+    plan may choose) are the gold query's, since top-k of the same bag under the same keys can
+    keep the same rows in the same order; a difference the solver finds still counts only once
+    the engine confirms it on the real queries."""
+    prep = ctx.prep
+    inputs = under_the_same_top_k(prep.gold.rel, prep.gen.rel)
+    if not ctx.shortcuts or inputs is None or ctx.reads_no_table:
+        return None
+    ok, used = prove_for_every_size(*inputs, prep.schema, ctx.dialect, policy=ctx.policy)
+    if ok:
+        ctx.tie_twin = ir.with_new_top(prep.gold.rel, inputs[0])
+        ctx.assumptions = ctx.assumptions + [u for u in used if u not in ctx.assumptions]
+        ctx.tried.append("row-wise proof for every size: the inputs of the same ORDER BY ... LIMIT hold the same "
+                         "rows on every database, so only rows that tie under it can make the results differ")
+    return None
+
+
 def _hints(ctx: CheckContext) -> Verdict | None:
     """The databases the caller gave, as given and repaired to fit the schema's constraints."""
     if not ctx.hints:
@@ -478,7 +501,7 @@ def _reserve_random_pass(ctx: CheckContext, before: int | None = None) -> Verdic
     return None
 
 
-STAGES: tuple[Stage, ...] = (_prepare_pair, _different_widths, _identical, _same_plan, _row_wise, _hints,
+STAGES: tuple[Stage, ...] = (_prepare_pair, _different_widths, _identical, _same_plan, _row_wise, _same_top_k, _hints,
                              _first_random_pass, _smt_search, _reserve_random_pass)
 """What `check_pair` runs, in order; the first verdict a stage returns is the answer, and
 `_conclude` answers when none does."""
@@ -793,7 +816,10 @@ def _encode_at(ctx: CheckContext, k: int, abstract_text_numbers: bool):
                   text_columns_read=_column_names_read(prep), assumptions=policy)
     try:
         r1 = enc.rel(prep.gold.rel)
-        r2 = enc.rel(prep.gen.rel)
+        # Only ties can differ (`_same_top_k`): the generated query is then, exactly, the gold
+        # plan once more with a tie order of its own (top-k of the same bag), which shares every
+        # term below the sorts with the gold side's formula.
+        r2 = enc.rel(ctx.tie_twin or prep.gen.rel)
         goal = differ(r1, r2, len(prep.gold.rel.columns), len(prep.gen.rel.columns), prep.semantics, enc.tick)
         db_constraints = enc.database_constraints()
     except EncodingTimeout:
@@ -927,12 +953,20 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
             solver.add(enc.search_only)
             assumed = True
 
+    def only_ties_left() -> _SmtResult:
+        """The answer of the search restricted to databases without ties (`without_ties`),
+        known without running it when the inputs of the same ORDER BY ... LIMIT are proved to
+        hold the same rows (`_same_top_k`): such databases give both queries the same result."""
+        return _SmtResult("tie_free_unsat", witness=witness, assumptions=enc.assumption_notes,
+                          reason=f"no difference at k={k} on databases without ties under ORDER BY ... LIMIT"
+                                 + (" (proved for every size: the same ORDER BY ... LIMIT of inputs with the same "
+                                    "rows)" if ctx.tie_twin is not None else "")
+                                 + ", and the solver's models with ties were not confirmed by the engine")
+
     while True:
         status, why = check()
         if status == z3.unsat and tie_free:  # a restricted search proves nothing
-            return _SmtResult("tie_free_unsat", witness=witness, assumptions=enc.assumption_notes,
-                              reason=f"no difference at k={k} on databases without ties under ORDER BY ... LIMIT, "
-                                     f"and the solver's models with ties were not confirmed by the engine")
+            return only_ties_left()
         if status == z3.unsat and assumed:
             needs = ", ".join(enc.search_only_names)
             flags = " ".join(f"--assume {n}" for n in enc.search_only_names)
@@ -952,6 +986,8 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
             # a difference that another row order removes: look for one that no order removes
             stats.order_dependent_models += 1
             witness = witness or cex
+            if ctx.tie_twin is not None:
+                return only_ties_left()
             if stats.order_dependent_models >= MAX_UNCONFIRMED_PER_K:
                 return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes)
             without_ties()
@@ -959,6 +995,8 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
             continue
         stats.unconfirmed_models += 1
         unconfirmed += 1
+        if ctx.tie_twin is not None:
+            return only_ties_left()
         if unconfirmed >= MAX_UNCONFIRMED_PER_K:
             return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes,
                               reason=f"{unconfirmed} solver models at k={k} were not confirmed by the engine")

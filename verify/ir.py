@@ -411,6 +411,17 @@ def same(a: Any, b: Any) -> bool:
     return a is b or key(a) == key(b)
 
 
+def with_new_top(rel: Rel, below: Rel) -> Rel:
+    """`rel` with new nodes (new identities: an encoder gives them terms of their own, e.g. a
+    sort's own tie order) from its root down to `below`, which is kept, node for node."""
+    if rel is below:
+        return rel
+    inputs = [name for name in ("input", "left", "right") if hasattr(rel, name)]
+    if inputs != ["input"]:
+        raise ValueError("with_new_top: `below` must lie under a chain of one-input nodes")
+    return replace(rel, input=with_new_top(rel.input, below))  # type: ignore[call-arg]
+
+
 def open_choices(x: Any) -> set[str]:
     """The constructs in a plan (its relations, expressions and subqueries) whose result depends
     on an order or a choice the engine leaves open: 'sort' (ORDER BY, LIMIT), 'bare' (a column

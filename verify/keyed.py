@@ -17,6 +17,7 @@ bound (`tests/test_property_soundness.py`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from verify import ir
@@ -117,6 +118,33 @@ def count_of_never_null(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return None if ir.same(items, rel.items) else replace(rel, items=items)
 
 
+def distinct_of_unique_dropped(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """`COUNT`, `SUM`, `TOTAL` or `AVG` of DISTINCT values of a column unique in the aggregate's input is the aggregate of all its values.
+
+    No two rows of the input hold the same non-NULL value in the column (a primary or UNIQUE
+    key, kept unique through filters, projections, groupings and joins that match each row of
+    its side at most once: `_unique_on`), so within any group DISTINCT removes only NULLs, which
+    these aggregates skip anyway.
+
+        >>> from verify.rules import demo
+        >>> print(demo("distinct_of_unique_dropped", "SELECT g, COUNT(DISTINCT id) AS n FROM p GROUP BY g"))
+        Project _key0 AS g, _agg0 AS n
+          Aggregate GROUP BY g: count(id) AS _agg0
+            Scan p(id, name, g)
+    """
+    if not isinstance(rel, ir.Aggregate):
+        return None
+
+    def all_values(it):
+        if isinstance(it, ir.Agg) and it.distinct and it.func in ("count", "sum", "total", "avg") \
+                and isinstance(it.arg, ir.Col) and _unique_on(rel.input, {it.arg.index}, ctx.schema):
+            return replace(it, distinct=False)
+        return it
+
+    items = tuple(all_values(it) for it in rel.items)
+    return None if ir.same(items, rel.items) else replace(rel, items=items)
+
+
 def equated_group_keys(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """A GROUP BY key that WHERE or a join equates to another column is grouped as the first of them.
 
@@ -187,6 +215,29 @@ def unused_left_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         Project v
           Scan q(qid, pid, v)
     """
+    return _joins_removed(rel, ctx, _unused_left_join)
+
+
+def parent_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An inner join to a parent table on a never-NULL foreign key, whose columns are read only as that key, is left out.
+
+    Below a projection or an aggregate, along the left inputs of joins, `A JOIN P ON A.f = P.k`
+    where `A.f` is a foreign key to P's primary or UNIQUE key `k` and never NULL in A: every
+    row of A has exactly one parent row, so the join keeps each row of A once; a read of `P.k`
+    reads the equal `A.f` (same kind and affinity) instead.
+
+        >>> from verify.rules import demo
+        >>> print(demo("parent_join_removed", "SELECT p.id, COUNT(*) FROM p JOIN r ON p.id = r.pid GROUP BY p.id"))
+        Project _key0 AS id, _agg0 AS "*"
+          Aggregate GROUP BY pid: count(*) AS _agg0
+            Scan r(rid, pid)
+    """
+    return _joins_removed(rel, ctx, _parent_join)
+
+
+def _joins_removed(rel: ir.Rel, ctx: Context, drop: _Dropper) -> ir.Rel | None:
+    """`rel` (a projection or an aggregate) over its input without the joins of its left spine
+    that `drop` leaves out, its column references renumbered; None when none is."""
     if isinstance(rel, ir.Project):
         reads = rel.exprs
     elif isinstance(rel, ir.Aggregate):
@@ -195,7 +246,7 @@ def unused_left_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         return None
     if not plain(reads):  # a subquery's columns belong to other scopes
         return None
-    inner, where = _drop_joins(rel.input, columns_read(reads), ctx.schema)
+    inner, where = _drop_joins(rel.input, columns_read(reads), ctx.schema, drop)
     if inner is rel.input:
         return None
     renumber = lambda e: map_cols(e, lambda c: replace(c, index=where[c.index]))  # noqa: E731
@@ -207,18 +258,32 @@ def unused_left_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return replace(rel, input=inner, keys=tuple(renumber(k) for k in rel.keys), items=items)
 
 
-def _drop_joins(rel: ir.Rel, read: set[int], schema: Schema) -> tuple[ir.Rel, list[int | None]]:
-    """`rel` without the left joins of its left spine whose right columns nobody reads (`read`:
-    the columns the consumer reads), and where each old column now is (None: dropped)."""
+# a join left out: its remaining side, and where each of its columns now is (None: dropped)
+_Dropped = tuple[ir.Rel, list[int | None]]
+_Dropper = Callable[[ir.Join, set[int], Schema], _Dropped | None]
+
+
+def _drop_joins(rel: ir.Rel, read: set[int], schema: Schema, drop: _Dropper) -> _Dropped:
+    """`rel` without the joins of its left spine (through filters) that `drop` leaves out, given
+    the columns its consumer reads (`read`), and where each old column now is (None: dropped)."""
     same = (rel, list(range(len(rel.columns))))
+    if isinstance(rel, ir.Filter) and plain((rel.cond,)):  # a filter of the kept columns stays above
+        inner, where = _drop_joins(rel.input, read | columns_read((rel.cond,)), schema, drop)
+        if inner is rel.input:
+            return same
+        cond = map_cols(rel.cond, lambda c: replace(c, index=where[c.index]))
+        return ir.Filter(inner.columns, inner, cond), where
     if not isinstance(rel, ir.Join) or rel.kind not in ("inner", "cross", "left") or not plain(
             () if rel.cond is None else (rel.cond,)):
         return same
+    dropped = drop(rel, read, schema)
+    if dropped is not None:  # and the joins of what is left
+        kept, where = dropped
+        inner, moved = _drop_joins(kept, {where[i] for i in read if where[i] is not None}, schema, drop)
+        return inner, [None if w is None else moved[w] for w in where]
     n = len(rel.left.columns)
-    if rel.kind == "left" and all(i < n for i in read) and _at_most_one_match(rel, schema):
-        return rel.left, list(range(n)) + [None] * len(rel.right.columns)
     on = columns_read(() if rel.cond is None else (rel.cond,))
-    left, where = _drop_joins(rel.left, {i for i in read | on if i < n}, schema)
+    left, where = _drop_joins(rel.left, {i for i in read | on if i < n}, schema, drop)
     if left is rel.left:
         return same
     nl = len(left.columns)
@@ -227,19 +292,92 @@ def _drop_joins(rel: ir.Rel, read: set[int], schema: Schema) -> tuple[ir.Rel, li
     return replace(rel, columns=tuple(left.columns) + tuple(rel.right.columns), left=left, cond=cond), where
 
 
-def _at_most_one_match(j: ir.Join, schema: Schema) -> bool:
-    """Each row of `j.left` matches at most one row of `j.right`: the ON condition equates a
-    set of right columns on which no two right rows agree to values of the left row."""
+def _unused_left_join(j: ir.Join, read: set[int], schema: Schema) -> _Dropped | None:
+    """`j`'s left side, when `j` is a left join matching each left row at most once whose right
+    columns nothing reads."""
     n = len(j.left.columns)
+    if j.kind == "left" and all(i < n for i in read) and _at_most_one_match(j, schema):
+        return j.left, list(range(n)) + [None] * len(j.right.columns)
+    return None
+
+
+def _parent_join(j: ir.Join, read: set[int], schema: Schema) -> _Dropped | None:
+    """`j`'s child side, when `j` is an inner join to a parent table that `_parent_dropped`
+    may leave out (the parent on either side)."""
+    if j.kind != "inner":
+        return None
+    for parent_side in ("right", "left"):
+        dropped = _parent_dropped(j, read, schema, parent_side)
+        if dropped is not None:
+            return dropped
+    return None
+
+
+def _parent_dropped(j: ir.Join, read: set[int], schema: Schema, parent_side: str) -> _Dropped | None:
+    """`j` (an inner join) as its child side alone, and where each old column now is, when its
+    other side (`parent_side`) is a scan of a parent table joined on a foreign key: the ON
+    condition equates exactly the foreign key's columns of one table of the child side with the
+    key they reference, those columns are never NULL there, and the consumer reads nothing of
+    the parent but that key (read as the equal foreign key columns). Every child row then has
+    exactly one parent row (the schema's foreign key and key), so the join keeps each child row
+    once: the rows above are the same."""
+    n = len(j.left.columns)
+    parent, child = (j.right, j.left) if parent_side == "right" else (j.left, j.right)
+    if not isinstance(parent, ir.Scan) or parent.table == DERIVED or not schema.has_table(parent.table) \
+            or j.cond is None or not plain((j.cond,)):
+        return None
+    p_at, c_at = (n, 0) if parent_side == "right" else (0, len(parent.columns))  # where each side starts in j
+    pairs: dict[int, int] = {}  # parent column -> the child column the ON condition equates it to
+    for c in conjuncts(j.cond):
+        if not (isinstance(c, ir.Cmp) and c.op == "=" and isinstance(c.left, ir.Col) and isinstance(c.right, ir.Col)):
+            return None
+        a, b = sorted((c.left, c.right), key=lambda x: not (p_at <= x.index < p_at + len(parent.columns)))
+        if not (p_at <= a.index < p_at + len(parent.columns)) or not (c_at <= b.index < c_at + len(child.columns)):
+            return None
+        if a.kind != b.kind or a.kind not in IDENTICAL_WHEN_EQUAL or a.affinity != b.affinity \
+                or c.mode != _EQUALITY_MODE.get(a.kind):
+            return None
+        pairs[a.index - p_at] = b.index - c_at
+    origins = _origins(child, schema)
+    if origins is None or not pairs or not _unique_on(parent, set(pairs), schema):
+        return None
+    if any(i - p_at not in pairs for i in read if p_at <= i < p_at + len(parent.columns)):
+        return None  # the consumer reads a parent column the child side does not hold
+    if not set(pairs.values()) <= never_null(child, schema):
+        return None
+    found = [origins[c] for c in pairs.values()]
+    if None in found or len({(o[0], o[1]) for o in found}) != 1:  # one table instance holds the foreign key
+        return None
+    table = found[0][1]
+    ptable = schema.table(parent.table)
+    wanted = {(origins[c][2], ptable.columns[p].name.lower()) for p, c in pairs.items()}
+    if not any(fk.ref_table.lower() == parent.table.lower()
+               and {(x.lower(), y.lower()) for x, y in zip(fk.columns, fk.ref_columns)} == wanted
+               for fk in schema.table(table).foreign_keys):
+        return None
+    where: list[int | None] = [None] * len(j.columns)
+    for i in range(len(child.columns)):
+        where[c_at + i] = i
+    for p, c in pairs.items():
+        where[p_at + p] = c
+    return child, where
+
+
+def _at_most_one_match(j: ir.Join, schema: Schema, of: str = "left") -> bool:
+    """Each row of `j.left` (`of="right"`: of `j.right`) matches at most one row of the other
+    side: the ON condition equates a set of that side's columns, on which no two of its rows
+    agree, to values of the row."""
+    n, width = len(j.left.columns), len(j.columns)
+    mine, other = (range(n), range(n, width)) if of == "left" else (range(n, width), range(n))
     equated = set()
     for c in conjuncts(j.cond) if j.cond is not None else []:
         if not (isinstance(c, ir.Cmp) and c.op == "="):
             continue
-        for right, left in ((c.left, c.right), (c.right, c.left)):
-            if isinstance(right, ir.Col) and right.index >= n and reads_only(left, range(n)) \
-                    and c.mode == _EQUALITY_MODE.get(right.kind):
-                equated.add(right.index - n)
-    return bool(equated) and _unique_on(j.right, equated, schema)
+        for there, here in ((c.left, c.right), (c.right, c.left)):
+            if isinstance(there, ir.Col) and there.index in other and reads_only(here, mine) \
+                    and c.mode == _EQUALITY_MODE.get(there.kind):
+                equated.add(there.index - other.start)
+    return bool(equated) and _unique_on(j.right if of == "left" else j.left, equated, schema)
 
 
 _EQUALITY_MODE = {"int": "num", "real": "num", "num": "num", "text": "text", "date": "date"}
@@ -340,6 +478,13 @@ def _unique_on(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
         return not rel.grouped or set(range(len(rel.keys))) <= cols
     if isinstance(rel, ir.Distinct):
         return set(range(len(rel.columns))) <= cols or _unique_on(rel.input, cols, schema)
+    if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left"):
+        # each row of one side is in at most one row of the join (a left join's NULL padding
+        # agrees with nothing): that side's unique columns stay unique
+        n = len(rel.left.columns)
+        left, right = {c for c in cols if c < n}, {c - n for c in cols if c >= n}
+        return bool(left) and _unique_on(rel.left, left, schema) and _at_most_one_match(rel, schema) or \
+            bool(right) and _unique_on(rel.right, right, schema) and _at_most_one_match(rel, schema, of="right")
     return False
 
 

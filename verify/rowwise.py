@@ -128,6 +128,31 @@ def under_the_same_order(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
     return r1.input, r2.input
 
 
+def under_the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None:
+    """The inputs of two identical ORDER BY ... LIMIT/OFFSET (same keys, LIMIT and OFFSET), each
+    under the same row-local projections (none reading other rows), else None.
+
+    Inputs with the same rows, sorted by the same keys, keep the same rows in the same order on
+    every database on which no two of their rows tie under the keys; where rows tie, which of
+    them LIMIT keeps is the engine's choice (its plan's), so a proof that the inputs are
+    bag-equal leaves only ties to tell the two queries apart, e.g. (Spider q24)
+
+        SELECT s.name FROM concert c JOIN stadium s ON c.sid = s.id GROUP BY s.id ORDER BY COUNT(*) DESC LIMIT 1
+            ~ SELECT s.name FROM stadium s JOIN concert c ON s.id = c.sid GROUP BY s.id ORDER BY COUNT(*) DESC LIMIT 1
+    """
+    while isinstance(r1, ir.Project) and isinstance(r2, ir.Project):
+        if not ir.same(r1.exprs, r2.exprs) or not plain(r1.exprs):
+            return None
+        r1, r2 = r1.input, r2.input
+    if not (isinstance(r1, ir.Sort) and isinstance(r2, ir.Sort)) or not r1.keys or r1.limit is None:
+        return None
+    if (r1.limit, r1.offset) != (r2.limit, r2.offset) or not ir.same(r1.keys, r2.keys):
+        return None
+    if not plain(tuple(k.expr for k in r1.keys)):
+        return None
+    return r1.input, r2.input
+
+
 def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
                        policy: AssumptionPolicy | None = None) -> tuple[bool, list[str]]:
     """Two bag unions of blocks are equal on every database if, once the blocks no row can pass

@@ -62,9 +62,11 @@ RULES: tuple[Rule, ...] = (
     Rule("in_subquery_as_join", keyed.in_subquery_as_join, ("plan",)),
     Rule("unlimited_sort_dropped", rewrite.unlimited_sort_dropped, ("plan",)),
     Rule("unused_left_join_removed", keyed.unused_left_join_removed, ("plan",)),
+    Rule("parent_join_removed", keyed.parent_join_removed, ("plan",)),
     Rule("key_self_join_removed", keyed.key_self_join_removed, ("plan",)),
     Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
     Rule("partial_aggregates_merged", rewrite.partial_aggregates_merged, ("plan", "level"), top_down=True),
+    Rule("distinct_of_unique_dropped", keyed.distinct_of_unique_dropped, ("plan",)),
     Rule("count_of_never_null", keyed.count_of_never_null, ("plan",)),
     Rule("equated_group_keys", keyed.equated_group_keys, ("plan",)),
     Rule("grouped_by_key", keyed.grouped_by_key, ("plan",)),
@@ -172,6 +174,7 @@ DEMO_DDL = """
 CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT, g INTEGER);
 CREATE TABLE q (qid INTEGER PRIMARY KEY, pid INTEGER, v INTEGER);
 CREATE TABLE t (a INTEGER, b INTEGER);
+CREATE TABLE r (rid INTEGER PRIMARY KEY, pid INTEGER NOT NULL REFERENCES p(id));
 """
 
 

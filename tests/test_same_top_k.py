@@ -1,0 +1,152 @@
+"""`_same_top_k`: the same ORDER BY ... LIMIT over inputs proved to hold the same rows on every
+database leaves only ties to tell two queries apart, and the SMT search then encodes the gold
+plan twice, each sort with a tie order of its own (`verify.rowwise.under_the_same_top_k`,
+`verify.ir.with_new_top`)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import verify.check as check
+from verify import ir
+from verify.budget import Budget
+from verify.rowwise import prove_for_every_size, under_the_same_top_k
+from verify.schema_io import schema_from_ddl
+from verify.verdict import VerdictKind
+
+DDL = ("CREATE TABLE stadium (Stadium_ID INTEGER PRIMARY KEY, Name TEXT); "
+       "CREATE TABLE concert (concert_ID INTEGER PRIMARY KEY, Stadium_ID INTEGER REFERENCES stadium(Stadium_ID), "
+       "Year INTEGER);")
+SCHEMA = schema_from_ddl(DDL)
+BUSIEST = ("SELECT s.Name FROM {} WHERE s.Stadium_ID = c.Stadium_ID AND c.Year >= 2014 "
+           "GROUP BY s.Stadium_ID ORDER BY count(*) DESC LIMIT 1")
+NO_RANDOM = Budget(random_first=0, random_reserve=0)
+
+
+def _plans(gold: str, gen: str) -> tuple[ir.Rel, ir.Rel]:
+    prep = check._prepare(gold, gen, SCHEMA, "list", "sqlite")
+    return prep.gold.rel, prep.gen.rel
+
+
+@pytest.mark.parametrize("gen", [
+    BUSIEST.format("concert AS c CROSS JOIN stadium AS s"),          # the join the other way round
+    BUSIEST.format("stadium AS s, concert AS c").replace(">= 2014", "> 2013"),
+])
+def test_the_inputs_of_the_same_top_k_are_found_and_proved_equal(gen):
+    inputs = under_the_same_top_k(*_plans(BUSIEST.format("stadium AS s CROSS JOIN concert AS c"), gen))
+    assert inputs is not None
+    assert prove_for_every_size(*inputs, SCHEMA, "sqlite")[0]
+
+
+@pytest.mark.parametrize("gold, gen", [
+    # near misses: another LIMIT, OFFSET, sort key, direction or projection; no LIMIT
+    ("SELECT Name FROM stadium ORDER BY Stadium_ID LIMIT 1", "SELECT Name FROM stadium ORDER BY Stadium_ID LIMIT 2"),
+    ("SELECT Name FROM stadium ORDER BY Stadium_ID LIMIT 1", "SELECT Name FROM stadium ORDER BY Stadium_ID LIMIT 1 OFFSET 1"),
+    ("SELECT Name FROM stadium ORDER BY Stadium_ID LIMIT 1", "SELECT Name FROM stadium ORDER BY Name LIMIT 1"),
+    ("SELECT Name FROM stadium ORDER BY Stadium_ID LIMIT 1", "SELECT Name FROM stadium ORDER BY Stadium_ID DESC LIMIT 1"),
+    ("SELECT Name FROM stadium ORDER BY Stadium_ID LIMIT 1", "SELECT Name || '' FROM stadium ORDER BY Stadium_ID LIMIT 1"),
+    ("SELECT Name FROM stadium ORDER BY Stadium_ID", "SELECT Name FROM stadium ORDER BY Stadium_ID"),
+    ("SELECT Name FROM stadium LIMIT 1", "SELECT Name FROM stadium LIMIT 1"),
+])
+def test_other_orders_limits_or_projections_are_not_the_same_top_k(gold, gen):
+    assert under_the_same_top_k(*_plans(gold, gen)) is None
+
+
+def _spy(monkeypatch) -> list[int]:
+    """Count the tie twins `_same_top_k` builds."""
+    built: list[int] = []
+    real = ir.with_new_top
+
+    def counting(rel, below):
+        built.append(1)
+        return real(rel, below)
+
+    monkeypatch.setattr(check.ir, "with_new_top", counting)
+    return built
+
+
+def test_ties_that_the_two_plans_break_differently_are_still_refuted(monkeypatch):
+    """Scanning stadiums first groups them in key order; scanning concerts first groups them in
+    a temporary B-tree: SQLite keeps a different one of two tied stadiums for each. Only ties can
+    differ (the inputs are proved equal), and the solver, searching the gold plan against itself
+    with two tie orders, finds the tie that SQLite confirms, in every row order."""
+    built = _spy(monkeypatch)
+    v = check.check_pair(BUSIEST.format("stadium AS s CROSS JOIN concert AS c"),
+                         BUSIEST.format("concert AS c CROSS JOIN stadium AS s"), schema=SCHEMA, bound=3,
+                         budget=NO_RANDOM)
+    assert built, "the tie twin was not used"
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample.found_by == "smt", v.reason
+    assert not v.counterexample.order_dependent
+    assert v.counterexample.gold_result.rows != v.counterexample.gen_result.rows
+
+
+def test_ties_no_plan_tells_apart_stop_the_search_as_before(monkeypatch):
+    """The same grouping and join order written with other aliases and an equivalent filter:
+    SQLite breaks ties alike, so no model is confirmed; the verdict is the one the full search
+    reaches without the shortcut (the bounds proved, a stop that names the ties)."""
+    built = _spy(monkeypatch)
+    gold = BUSIEST.format("stadium AS s CROSS JOIN concert AS c")
+    gen = gold.replace(">= 2014", "> 2013")
+    fast = check.check_pair(gold, gen, schema=SCHEMA, bound=3, budget=NO_RANDOM)
+    assert built, "the tie twin was not used"
+    full = check.check_pair(gold, gen, schema=SCHEMA, bound=3, budget=NO_RANDOM, shortcuts=False)
+    assert fast.verdict == full.verdict == VerdictKind.EQUIVALENT, (fast.reason, full.reason)
+    assert fast.strength == full.strength == "below_k" and fast.proof.bounds == full.proof.bounds
+    assert "ties" in fast.reason and "proved for every size" in fast.reason
+    assert any("ORDER BY ... LIMIT hold the same rows" in t for t in fast.proof.tried)
+
+
+# ------------------------------------------------------------------ property: larger databases
+# Where `_same_top_k` holds, the two queries return the same list on every database whose sort
+# input has no two rows tied under the sort keys, however large.
+P_DDL = "CREATE TABLE t (a INTEGER, b INTEGER); CREATE TABLE u (a INTEGER, c INTEGER);"
+P_SCHEMA = schema_from_ddl(P_DDL)
+top_k_shapes = st.sampled_from([
+    ("SELECT a, b FROM t WHERE b {op} {v} ORDER BY b DESC LIMIT 2",
+     "SELECT a, b FROM (SELECT * FROM t WHERE b {op} {v}) ORDER BY b DESC LIMIT 2", 1),
+    ("SELECT a, COUNT(*) FROM t WHERE b {op} {v} GROUP BY a ORDER BY COUNT(*) DESC LIMIT 1",
+     "SELECT a, COUNT(*) FROM (SELECT * FROM t WHERE b {op} {v}) GROUP BY a ORDER BY 2 DESC LIMIT 1", 1),
+    ("SELECT t.a, t.b FROM t JOIN u ON t.a = u.a WHERE u.c {op} {v} ORDER BY t.b LIMIT 1",
+     "SELECT t.a, t.b FROM u JOIN t ON u.a = t.a WHERE u.c {op} {v} ORDER BY t.b LIMIT 1", 1),
+    ("SELECT a, b FROM t WHERE b {op} {v} ORDER BY b LIMIT 1 OFFSET 1",   # another filter: not proved equal
+     "SELECT a, b FROM t WHERE b {op} {v} OR a = 0 ORDER BY b LIMIT 1 OFFSET 1", 1),
+])
+top_k_pairs = st.builds(lambda shape, op, v: (shape[0].format(op=op, v=v), shape[1].format(op=op, v=v), shape[2]),
+                        top_k_shapes, st.sampled_from(["=", "<", ">="]), st.sampled_from(["0", "1"]))
+small = st.sampled_from([None, -1, 0, 1, 2, 3])
+big_databases = st.fixed_dictionaries({
+    "t": st.lists(st.tuples(small, small), max_size=8),
+    "u": st.lists(st.tuples(small, small), max_size=4),
+})
+
+
+def _run(db: dict, sql: str) -> list:
+    con = sqlite3.connect(":memory:")
+    con.executescript(P_DDL)
+    for name, rows in db.items():
+        con.executemany(f"INSERT INTO {name} VALUES (?, ?)", rows)
+    return con.execute(sql).fetchall()
+
+
+def _without_ties(db: dict, sql: str, key: int) -> bool:
+    """No two rows of the query's sort input tie under its key (the query without LIMIT/OFFSET)."""
+    keys = [row[key] for row in _run(db, sql.split(" LIMIT ")[0])]
+    return len(keys) == len(set(keys))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=top_k_pairs, dbs=st.lists(big_databases, min_size=25, max_size=25))
+def test_the_same_top_k_over_proved_equal_inputs_agrees_on_larger_databases_without_ties(pair, dbs):
+    gold, gen, key = pair
+    prep = check._prepare(gold, gen, P_SCHEMA, "list", "sqlite")
+    inputs = under_the_same_top_k(prep.gold.rel, prep.gen.rel)
+    proved = inputs is not None and prove_for_every_size(*inputs, P_SCHEMA, "sqlite")[0]
+    assert proved == ("OR a = 0" not in gen), (gold, gen)  # the near miss must not be proved
+    if proved:
+        for db in dbs:
+            if _without_ties(db, gold, key):
+                assert _run(db, gold) == _run(db, gen), (gold, gen, db)
