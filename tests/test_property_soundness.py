@@ -203,6 +203,11 @@ order_shapes = st.sampled_from([
      "SELECT a, c FROM u UNION ALL SELECT a, b FROM t WHERE {q} ORDER BY 1", 0),
     ("SELECT a, b FROM t WHERE {p} ORDER BY a",   # another key: not the same order
      "SELECT a, b FROM t WHERE {q} ORDER BY b", 0),
+    # the sort key left out of the result (under the same projection): the order of `b` is kept
+    ("SELECT x.b FROM (SELECT * FROM t WHERE {p}) AS x JOIN u ON x.a = u.a ORDER BY x.b, x.a",
+     "SELECT x.b FROM u JOIN (SELECT * FROM t WHERE {q}) AS x ON u.a = x.a ORDER BY x.b, x.a", 0),
+    ("SELECT b FROM t WHERE {p} ORDER BY a",   # another projection above the same order: not the same
+     "SELECT a FROM t WHERE {q} ORDER BY a", 0),
 ])
 order_pairs = st.builds(
     lambda shape, p, q, same: (shape[0].format(p=p), shape[1].format(q=p if same else q), shape[2]),

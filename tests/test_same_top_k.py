@@ -150,3 +150,18 @@ def test_the_same_top_k_over_proved_equal_inputs_agrees_on_larger_databases_with
         for db in dbs:
             if _without_ties(db, gold, key):
                 assert _run(db, gold) == _run(db, gen), (gold, gen, db)
+
+
+# ------------------------------------------------------- the same ORDER BY under the same projection
+def test_the_same_order_by_under_the_same_projection_is_proved_for_every_size():
+    """Spider question 663: the sort key is left out of the result, and the join is written the
+    other way round: the inputs of the same ORDER BY, under the same projection, hold the same
+    rows (ties in one fixed order, the assumption such verdicts state)."""
+    gold = "SELECT s.Name FROM stadium AS s JOIN concert AS c ON s.Stadium_ID = c.Stadium_ID ORDER BY c.Year"
+    gen = "SELECT s.Name FROM concert AS c JOIN stadium AS s ON c.Stadium_ID = s.Stadium_ID ORDER BY c.Year"
+    v = check.check_pair(gold, gen, schema=SCHEMA, bound=2, budget=NO_RANDOM)
+    assert v.verdict == VerdictKind.EQUIVALENT and v.strength == "every_size", v.reason
+    assert any("fixed order" in a for a in v.assumptions)
+    other = check.check_pair(gold, gen.replace("ORDER BY c.Year", "ORDER BY c.concert_ID"), schema=SCHEMA, bound=2,
+                             budget=NO_RANDOM)
+    assert other.strength != "every_size", other.reason

@@ -107,7 +107,8 @@ def _blocks_text(a: list[SPJ], b: list[SPJ]) -> str:
 
 
 def under_the_same_order(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None:
-    """The inputs of two identical ORDER BYs (same keys, no LIMIT or OFFSET), else None.
+    """The inputs of two identical ORDER BYs (same keys, no LIMIT or OFFSET), each under the
+    same row-local projections, else None.
 
     Under list semantics rows that tie under ORDER BY are compared in one fixed order (an
     assumption the verdict states), so inputs with the same rows, sorted by the same keys, give
@@ -119,6 +120,7 @@ def under_the_same_order(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
     """
     if always_empty(r1) and always_empty(r2):
         return r1, r2  # two empty lists
+    r1, r2 = _below_the_same_projections(r1, r2)
     if not (isinstance(r1, ir.Sort) and isinstance(r2, ir.Sort)) or not r1.keys:
         return None
     if r1.limit is not None or r2.limit is not None or r1.offset or r2.offset:
@@ -140,10 +142,7 @@ def under_the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
         SELECT s.name FROM concert c JOIN stadium s ON c.sid = s.id GROUP BY s.id ORDER BY COUNT(*) DESC LIMIT 1
             ~ SELECT s.name FROM stadium s JOIN concert c ON s.id = c.sid GROUP BY s.id ORDER BY COUNT(*) DESC LIMIT 1
     """
-    while isinstance(r1, ir.Project) and isinstance(r2, ir.Project):
-        if not ir.same(r1.exprs, r2.exprs) or not plain(r1.exprs):
-            return None
-        r1, r2 = r1.input, r2.input
+    r1, r2 = _below_the_same_projections(r1, r2)
     if not (isinstance(r1, ir.Sort) and isinstance(r2, ir.Sort)) or not r1.keys or r1.limit is None:
         return None
     if (r1.limit, r1.offset) != (r2.limit, r2.offset) or not ir.same(r1.keys, r2.keys):
@@ -151,6 +150,15 @@ def under_the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
     if not plain(tuple(k.expr for k in r1.keys)):
         return None
     return r1.input, r2.input
+
+
+def _below_the_same_projections(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel]:
+    """The inputs of the projections both plans start with while these are the same row-local
+    projection (no subquery), e.g. the columns an ORDER BY sorts by but the result leaves out."""
+    while isinstance(r1, ir.Project) and isinstance(r2, ir.Project) and ir.same(r1.exprs, r2.exprs) \
+            and plain(r1.exprs):
+        r1, r2 = r1.input, r2.input
+    return r1, r2
 
 
 def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
