@@ -5,11 +5,11 @@ plan twice, each sort with a tie order of its own (`verify.rowwise.under_the_sam
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_property_soundness import SCHEMA as P_SCHEMA
+from test_property_soundness import run as _run
 
 import verify.check as check
 from verify import ir
@@ -103,8 +103,6 @@ def test_ties_no_plan_tells_apart_stop_the_search_as_before(monkeypatch):
 # ------------------------------------------------------------------ property: larger databases
 # Where `_same_top_k` holds, the two queries return the same list on every database whose sort
 # input has no two rows tied under the sort keys, however large.
-P_DDL = "CREATE TABLE t (a INTEGER, b INTEGER); CREATE TABLE u (a INTEGER, c INTEGER);"
-P_SCHEMA = schema_from_ddl(P_DDL)
 top_k_shapes = st.sampled_from([
     ("SELECT a, b FROM t WHERE b {op} {v} ORDER BY b DESC LIMIT 2",
      "SELECT a, b FROM (SELECT * FROM t WHERE b {op} {v}) ORDER BY b DESC LIMIT 2", 1),
@@ -122,14 +120,6 @@ big_databases = st.fixed_dictionaries({
     "t": st.lists(st.tuples(small, small), max_size=8),
     "u": st.lists(st.tuples(small, small), max_size=4),
 })
-
-
-def _run(db: dict, sql: str) -> list:
-    con = sqlite3.connect(":memory:")
-    con.executescript(P_DDL)
-    for name, rows in db.items():
-        con.executemany(f"INSERT INTO {name} VALUES (?, ?)", rows)
-    return con.execute(sql).fetchall()
 
 
 def _without_ties(db: dict, sql: str, key: int) -> bool:
