@@ -510,6 +510,8 @@ fk_shapes = [
      "SELECT COUNT(*) FROM r WHERE v {op} {v}", True),
     ("SELECT r.v FROM r JOIN p ON r.w = p.id WHERE r.v {op} {v}",   # w may be NULL: the join drops those rows
      "SELECT v FROM r WHERE v {op} {v}", False),
+    ("SELECT r.v FROM r, p WHERE r.w = p.id AND r.v {op} {v}",       # ... as this filter does
+     "SELECT v FROM r WHERE v {op} {v} AND w IS NOT NULL", True),
     ("SELECT r.v FROM r JOIN p ON r.pid = p.id WHERE p.g {op} {v}",   # the parent filters
      "SELECT v FROM r", False),
     ("SELECT COUNT(DISTINCT p.id) FROM p JOIN r ON p.id = r.pid WHERE r.v {op} {v}",   # a parent has many children

@@ -17,7 +17,6 @@ bound (`tests/test_property_soundness.py`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 from verify import ir
@@ -215,29 +214,6 @@ def unused_left_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         Project v
           Scan q(qid, pid, v)
     """
-    return _joins_removed(rel, ctx, _unused_left_join)
-
-
-def parent_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
-    """An inner join to a parent table on a never-NULL foreign key, whose columns are read only as that key, is left out.
-
-    Below a projection or an aggregate, along the left inputs of joins, `A JOIN P ON A.f = P.k`
-    where `A.f` is a foreign key to P's primary or UNIQUE key `k` and never NULL in A: every
-    row of A has exactly one parent row, so the join keeps each row of A once; a read of `P.k`
-    reads the equal `A.f` (same kind and affinity) instead.
-
-        >>> from verify.rules import demo
-        >>> print(demo("parent_join_removed", "SELECT p.id, COUNT(*) FROM p JOIN r ON p.id = r.pid GROUP BY p.id"))
-        Project _key0 AS id, _agg0 AS "*"
-          Aggregate GROUP BY pid: count(*) AS _agg0
-            Scan r(rid, pid)
-    """
-    return _joins_removed(rel, ctx, _parent_join)
-
-
-def _joins_removed(rel: ir.Rel, ctx: Context, drop: _Dropper) -> ir.Rel | None:
-    """`rel` (a projection or an aggregate) over its input without the joins of its left spine
-    that `drop` leaves out, its column references renumbered; None when none is."""
     if isinstance(rel, ir.Project):
         reads = rel.exprs
     elif isinstance(rel, ir.Aggregate):
@@ -246,7 +222,7 @@ def _joins_removed(rel: ir.Rel, ctx: Context, drop: _Dropper) -> ir.Rel | None:
         return None
     if not plain(reads):  # a subquery's columns belong to other scopes
         return None
-    inner, where = _drop_joins(rel.input, columns_read(reads), ctx.schema, drop)
+    inner, where = _drop_joins(rel.input, columns_read(reads), ctx.schema)
     if inner is rel.input:
         return None
     renumber = lambda e: map_cols(e, lambda c: replace(c, index=where[c.index]))  # noqa: E731
@@ -258,32 +234,18 @@ def _joins_removed(rel: ir.Rel, ctx: Context, drop: _Dropper) -> ir.Rel | None:
     return replace(rel, input=inner, keys=tuple(renumber(k) for k in rel.keys), items=items)
 
 
-# a join left out: its remaining side, and where each of its columns now is (None: dropped)
-_Dropped = tuple[ir.Rel, list[int | None]]
-_Dropper = Callable[[ir.Join, set[int], Schema], _Dropped | None]
-
-
-def _drop_joins(rel: ir.Rel, read: set[int], schema: Schema, drop: _Dropper) -> _Dropped:
-    """`rel` without the joins of its left spine (through filters) that `drop` leaves out, given
-    the columns its consumer reads (`read`), and where each old column now is (None: dropped)."""
+def _drop_joins(rel: ir.Rel, read: set[int], schema: Schema) -> tuple[ir.Rel, list[int | None]]:
+    """`rel` without the left joins of its left spine whose right columns nobody reads (`read`:
+    the columns the consumer reads), and where each old column now is (None: dropped)."""
     same = (rel, list(range(len(rel.columns))))
-    if isinstance(rel, ir.Filter) and plain((rel.cond,)):  # a filter of the kept columns stays above
-        inner, where = _drop_joins(rel.input, read | columns_read((rel.cond,)), schema, drop)
-        if inner is rel.input:
-            return same
-        cond = map_cols(rel.cond, lambda c: replace(c, index=where[c.index]))
-        return ir.Filter(inner.columns, inner, cond), where
     if not isinstance(rel, ir.Join) or rel.kind not in ("inner", "cross", "left") or not plain(
             () if rel.cond is None else (rel.cond,)):
         return same
-    dropped = drop(rel, read, schema)
-    if dropped is not None:  # and the joins of what is left
-        kept, where = dropped
-        inner, moved = _drop_joins(kept, {where[i] for i in read if where[i] is not None}, schema, drop)
-        return inner, [None if w is None else moved[w] for w in where]
     n = len(rel.left.columns)
+    if rel.kind == "left" and all(i < n for i in read) and _at_most_one_match(rel, schema):
+        return rel.left, list(range(n)) + [None] * len(rel.right.columns)
     on = columns_read(() if rel.cond is None else (rel.cond,))
-    left, where = _drop_joins(rel.left, {i for i in read | on if i < n}, schema, drop)
+    left, where = _drop_joins(rel.left, {i for i in read | on if i < n}, schema)
     if left is rel.left:
         return same
     nl = len(left.columns)
@@ -292,75 +254,106 @@ def _drop_joins(rel: ir.Rel, read: set[int], schema: Schema, drop: _Dropper) -> 
     return replace(rel, columns=tuple(left.columns) + tuple(rel.right.columns), left=left, cond=cond), where
 
 
-def _unused_left_join(j: ir.Join, read: set[int], schema: Schema) -> _Dropped | None:
-    """`j`'s left side, when `j` is a left join matching each left row at most once whose right
-    columns nothing reads."""
-    n = len(j.left.columns)
-    if j.kind == "left" and all(i < n for i in read) and _at_most_one_match(j, schema):
-        return j.left, list(range(n)) + [None] * len(j.right.columns)
+def parent_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A parent table joined on the whole key a foreign key references, whose other columns nothing reads, is left out.
+
+    In a select-project-join block whose condition equates (by `=`, on integers, text, dates;
+    directly or through other columns) each column of a foreign key of one table to the key
+    column it references in a copy of the parent table, a tuple of the other tables passes with
+    exactly one parent row when the foreign key is not NULL (the schema's foreign key and key)
+    and with none when it is, so the parent adds neither rows nor values: its key is read as the
+    foreign key (`fk = k` becomes `fk = fk`, which rejects NULLs the same way). Under an
+    aggregate, the columns the aggregate does not read count as not read. The block is rebuilt
+    as a filter of the cross product of the remaining tables.
+
+        >>> from verify.rules import demo
+        >>> print(demo("parent_join_removed", "SELECT r.rid, p.id FROM r, p WHERE r.pid = p.id"))
+        Project rid, pid AS id
+          Filter pid = pid
+            Scan r(rid, pid)
+    """
+    if isinstance(rel, ir.Aggregate):
+        reads = rel.keys + tuple(x for it in rel.items for x in (it.arg, getattr(it, "filter", None)) if x is not None)
+        if not plain(reads):
+            return None
+        below = _parent_free(rel.input, columns_read(reads), ctx.schema)
+        return None if below is None else replace(rel, input=below)
+    if isinstance(rel, (ir.Project, ir.Filter, ir.Join)):
+        return _parent_free(rel, set(range(len(rel.columns))), ctx.schema)
     return None
 
 
-def _parent_join(j: ir.Join, read: set[int], schema: Schema) -> _Dropped | None:
-    """`j`'s child side, when `j` is an inner join to a parent table that `_parent_dropped`
-    may leave out (the parent on either side)."""
-    if j.kind != "inner":
+def _parent_free(rel: ir.Rel, read: set[int], schema: Schema) -> ir.Rel | None:
+    """`rel` (one SPJ block) without the parent tables `parent_join_removed` leaves out, given
+    the output columns its consumer reads (`read`; the others become NULL), or None."""
+    found = blocks(rel, lambda r: False)
+    if found is None or len(found) != 1:
         return None
-    for parent_side in ("right", "left"):
-        dropped = _parent_dropped(j, read, schema, parent_side)
-        if dropped is not None:
-            return dropped
+    block = found[0]
+    block = SPJ(block.tables, block.cond,
+                [e if n in read else ir.Lit(None, e.kind) for n, e in enumerate(block.exprs)])
+    removed = False
+    while True:
+        smaller = _without_one_parent(block, schema)
+        if smaller is None:
+            break
+        block, removed = smaller, True
+    if not removed:
+        return None
+    source: ir.Rel = block.tables[0]
+    for t in block.tables[1:]:
+        source = ir.Join(source.columns + t.columns, "cross", source, t, None)
+    conds = [c for c in conjuncts(block.cond) if not (isinstance(c, ir.Lit) and c.value is True)]
+    cond = ir.Lit(True, "bool") if not conds else conds[0] if len(conds) == 1 else ir.BoolOp("and", tuple(conds))
+    return ir.Project(rel.columns, ir.Filter(source.columns, source, cond), tuple(block.exprs))
+
+
+def _without_one_parent(block: SPJ, schema: Schema) -> SPJ | None:
+    """`block` without one parent table that `parent_join_removed` finds redundant, or None."""
+    starts = [0]
+    for t in block.tables:
+        starts.append(starts[-1] + len(t.columns))
+    parent = list(range(starts[-1]))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in equated_columns(block.cond):
+        parent[find(a)] = find(b)
+    read = columns_read((block.cond, *block.exprs))
+    for j, tj in enumerate(block.tables):  # the parent
+        if tj.table == DERIVED or not schema.has_table(tj.table):
+            continue
+        ptable = schema.table(tj.table)
+        for i, ti in enumerate(block.tables):  # the child
+            if i == j or ti.table == DERIVED or not schema.has_table(ti.table):
+                continue
+            child = schema.table(ti.table)
+            for fk in child.foreign_keys:
+                if fk.ref_table.lower() != ptable.name.lower():
+                    continue
+                pairs = {starts[j] + ptable.index(r): starts[i] + child.index(c) for c, r in zip(fk.columns, fk.ref_columns)}
+                if not _unique_on(tj, {p - starts[j] for p in pairs}, schema):
+                    continue
+                if any(find(p) != find(c) or tj.columns[p - starts[j]].kind not in IDENTICAL_WHEN_EQUAL
+                       or tj.columns[p - starts[j]].kind != ti.columns[c - starts[i]].kind
+                       or tj.columns[p - starts[j]].affinity != ti.columns[c - starts[i]].affinity
+                       for p, c in pairs.items()):
+                    continue
+                if any(starts[j] <= x < starts[j + 1] and x not in pairs for x in read):
+                    continue  # another column of the parent is read
+                width = len(tj.columns)
+
+                def moved(col: ir.Col, j=j, width=width, pairs=pairs) -> ir.Col:
+                    x = pairs.get(col.index, col.index)
+                    return replace(col, index=x - width if x >= starts[j] + width else x)
+
+                return SPJ(block.tables[:j] + block.tables[j + 1:], map_cols(block.cond, moved),
+                           [map_cols(e, moved) for e in block.exprs])
     return None
-
-
-def _parent_dropped(j: ir.Join, read: set[int], schema: Schema, parent_side: str) -> _Dropped | None:
-    """`j` (an inner join) as its child side alone, and where each old column now is, when its
-    other side (`parent_side`) is a scan of a parent table joined on a foreign key: the ON
-    condition equates exactly the foreign key's columns of one table of the child side with the
-    key they reference, those columns are never NULL there, and the consumer reads nothing of
-    the parent but that key (read as the equal foreign key columns). Every child row then has
-    exactly one parent row (the schema's foreign key and key), so the join keeps each child row
-    once: the rows above are the same."""
-    n = len(j.left.columns)
-    parent, child = (j.right, j.left) if parent_side == "right" else (j.left, j.right)
-    if not isinstance(parent, ir.Scan) or parent.table == DERIVED or not schema.has_table(parent.table) \
-            or j.cond is None or not plain((j.cond,)):
-        return None
-    p_at, c_at = (n, 0) if parent_side == "right" else (0, len(parent.columns))  # where each side starts in j
-    pairs: dict[int, int] = {}  # parent column -> the child column the ON condition equates it to
-    for c in conjuncts(j.cond):
-        if not (isinstance(c, ir.Cmp) and c.op == "=" and isinstance(c.left, ir.Col) and isinstance(c.right, ir.Col)):
-            return None
-        a, b = sorted((c.left, c.right), key=lambda x: not (p_at <= x.index < p_at + len(parent.columns)))
-        if not (p_at <= a.index < p_at + len(parent.columns)) or not (c_at <= b.index < c_at + len(child.columns)):
-            return None
-        if a.kind != b.kind or a.kind not in IDENTICAL_WHEN_EQUAL or a.affinity != b.affinity \
-                or c.mode != _EQUALITY_MODE.get(a.kind):
-            return None
-        pairs[a.index - p_at] = b.index - c_at
-    origins = _origins(child, schema)
-    if origins is None or not pairs or not _unique_on(parent, set(pairs), schema):
-        return None
-    if any(i - p_at not in pairs for i in read if p_at <= i < p_at + len(parent.columns)):
-        return None  # the consumer reads a parent column the child side does not hold
-    if not set(pairs.values()) <= never_null(child, schema):
-        return None
-    found = [origins[c] for c in pairs.values()]
-    if None in found or len({(o[0], o[1]) for o in found}) != 1:  # one table instance holds the foreign key
-        return None
-    table = found[0][1]
-    ptable = schema.table(parent.table)
-    wanted = {(origins[c][2], ptable.columns[p].name.lower()) for p, c in pairs.items()}
-    if not any(fk.ref_table.lower() == parent.table.lower()
-               and {(x.lower(), y.lower()) for x, y in zip(fk.columns, fk.ref_columns)} == wanted
-               for fk in schema.table(table).foreign_keys):
-        return None
-    where: list[int | None] = [None] * len(j.columns)
-    for i in range(len(child.columns)):
-        where[c_at + i] = i
-    for p, c in pairs.items():
-        where[p_at + p] = c
-    return child, where
 
 
 def _at_most_one_match(j: ir.Join, schema: Schema, of: str = "left") -> bool:
@@ -470,6 +463,10 @@ def _unique_on(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
         t = schema.table(rel.table)
         position = {c.name.lower(): i for i, c in enumerate(t.columns)}
         return any(k and all(position.get(x.lower()) in cols for x in k) for k in [t.primary_key, *t.unique])
+    if isinstance(rel, ir.Filter) and isinstance(rel.input, ir.Join) and rel.input.kind in ("inner", "cross"):
+        j = rel.input  # a filter of an inner join is a join on both conditions
+        return _unique_on(replace(j, kind="inner", cond=rel.cond if j.cond is None else
+                                  ir.BoolOp("and", (j.cond, rel.cond))), cols, schema)
     if isinstance(rel, (ir.Filter, ir.Sort)):
         return _unique_on(rel.input, cols, schema)
     if isinstance(rel, ir.Project):
