@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_property_soundness import KEYED, keyed_databases, run_keyed
 from test_property_soundness import SCHEMA as P_SCHEMA
 from test_property_soundness import run as _run
 
@@ -155,3 +156,48 @@ def test_the_same_order_by_under_the_same_projection_is_proved_for_every_size():
     other = check.check_pair(gold, gen.replace("ORDER BY c.Year", "ORDER BY c.concert_ID"), schema=SCHEMA, bound=2,
                              budget=NO_RANDOM)
     assert other.strength != "every_size", other.reason
+
+
+# ------------------------------------------------------------------ keys no two rows share
+EMP = schema_from_ddl("CREATE TABLE dept (deptno INTEGER PRIMARY KEY, name TEXT); "
+                      "CREATE TABLE emp (empno INTEGER PRIMARY KEY, deptno INTEGER NOT NULL REFERENCES dept(deptno), "
+                      "sal INTEGER, badge INTEGER UNIQUE);")
+TOP3 = "SELECT e.empno, d.name FROM {} ORDER BY {} LIMIT 3"
+
+
+@pytest.mark.parametrize("key, every_size", [
+    ("e.empno", True),          # a primary key: nothing ties, the lists are equal
+    ("e.empno DESC, e.sal", True),
+    ("e.sal", False),           # salaries may tie: which tied rows are kept is the engine's choice
+    ("e.badge", False),         # UNIQUE but nullable: NULLs tie
+    ("d.deptno", False),        # a department has many employees
+])
+def test_the_same_top_k_on_keys_no_two_rows_share_is_proved_for_every_size(key, every_size):
+    gold = TOP3.format("emp AS e JOIN dept AS d ON e.deptno = d.deptno", key)
+    gen = TOP3.format("dept AS d JOIN emp AS e ON d.deptno = e.deptno", key)
+    v = check.check_pair(gold, gen, schema=EMP, bound=2, budget=NO_RANDOM)
+    assert v.verdict == VerdictKind.EQUIVALENT, v.reason
+    assert (v.strength == "every_size") == every_size, v.reason
+
+
+keyed_top_k = st.sampled_from([
+    ("SELECT id, name FROM p WHERE g {op} {v} ORDER BY id DESC LIMIT 2",
+     "SELECT id, name FROM (SELECT * FROM p WHERE g {op} {v}) ORDER BY id DESC LIMIT 2", True),
+    ("SELECT p.id, p.name, q.v FROM p JOIN q ON p.id = q.pid WHERE q.v {op} {v} ORDER BY p.id LIMIT 2",  # p.id repeats
+     "SELECT p.id, p.name, q.v FROM q JOIN p ON q.pid = p.id WHERE q.v {op} {v} ORDER BY p.id LIMIT 2", False),
+    ("SELECT id, name FROM p WHERE g {op} {v} ORDER BY name LIMIT 1",   # names may tie
+     "SELECT id, name FROM (SELECT * FROM p WHERE g {op} {v}) ORDER BY name LIMIT 1", False),
+])
+keyed_top_k_pairs = st.builds(lambda shape, op, v: (shape[0].format(op=op, v=v), shape[1].format(op=op, v=v), shape[2]),
+                              keyed_top_k, st.sampled_from(["=", "<", ">="]), st.sampled_from(["0", "1"]))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=keyed_top_k_pairs, dbs=st.lists(keyed_databases, min_size=25, max_size=25))
+def test_the_same_top_k_on_a_key_holds_as_lists_on_larger_databases(pair, dbs):
+    gold, gen, expected = pair
+    v = check.check_pair(gold, gen, schema=KEYED, bound=2, semantics="list", timeout=20)
+    assert (v.verdict == VerdictKind.EQUIVALENT and v.complete) == expected, (gold, gen, v.verdict, v.reason)
+    if expected:
+        for db in dbs:
+            assert run_keyed(db, gold) == run_keyed(db, gen), (gold, gen, db)

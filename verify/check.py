@@ -45,6 +45,7 @@ from verify.encode import Encoder, EncodingTimeout, differ
 from verify.errors import QueryError, Unsupported, snippet
 from verify.hints import repairs
 from verify.infer import infer_schema
+from verify.keyed import never_tie
 from verify.limits import check_options, paren_depth, query_size_problem, text_size_problem, too_deep, tree_depth
 from verify.lower import lower_query, outer_order
 from verify.minimize import minimize
@@ -52,7 +53,7 @@ from verify.names import Dialect, Semantics
 from verify.parse import parse_query
 from verify.pools import dedupe, instants_near_literals, value_pools
 from verify.randomdb import Pools, random_search, renumberings, reorderings
-from verify.rowwise import prove_for_every_size, under_the_same_order, under_the_same_top_k
+from verify.rowwise import prove_for_every_size, the_same_top_k, under_the_same_order
 from verify.schema import Schema, SchemaError
 from verify.values import Meter, SolverStop, check_within, current_meter, metered
 from verify.verdict import (Counterexample, Minimization, Proof, ProofMethod, Stats, TableData, Verdict,
@@ -383,24 +384,34 @@ def _row_wise(ctx: CheckContext) -> Verdict | None:
 
 
 def _same_top_k(ctx: CheckContext) -> Verdict | None:
-    """The same ORDER BY and LIMIT over inputs proved to hold the same rows on every database
-    leave only tied rows to differ: the SMT search then compares the gold plan with itself under
-    two tie orders, and a search without ties is known to find nothing (this stage never decides).
+    """The same ORDER BY and LIMIT over inputs proved to hold the same rows on every database: a proof when no two rows can tie under the keys, else the SMT search compares the gold plan with itself under two tie orders.
 
     Exact: on every database the generated query's possible results (over the tie orders its
     plan may choose) are the gold query's, since top-k of the same bag under the same keys can
-    keep the same rows in the same order; a difference the solver finds still counts only once
-    the engine confirms it on the real queries."""
+    keep the same rows in the same order; when the sort keys include never-NULL columns on which
+    no two input rows agree (`keyed.never_tie`), nothing ties and the results are equal on every
+    database. Otherwise the search without ties is known to find nothing and is skipped, and a
+    difference the solver finds still counts only once the engine confirms it."""
     prep = ctx.prep
-    inputs = under_the_same_top_k(prep.gold.rel, prep.gen.rel)
-    if not ctx.shortcuts or inputs is None or ctx.reads_no_table:
+    sorts = the_same_top_k(prep.gold.rel, prep.gen.rel)
+    if not ctx.shortcuts or sorts is None or ctx.reads_no_table:
         return None
+    inputs = (sorts[0].input, sorts[1].input)
     ok, used = prove_for_every_size(*inputs, prep.schema, ctx.dialect, policy=ctx.policy)
-    if ok:
-        ctx.tie_twin = ir.with_new_top(prep.gold.rel, inputs[0])
-        ctx.assumptions = ctx.assumptions + [u for u in used if u not in ctx.assumptions]
-        ctx.tried.append("row-wise proof for every size: the inputs of the same ORDER BY ... LIMIT hold the same "
-                         "rows on every database, so only rows that tie under it can make the results differ")
+    if not ok:
+        return None
+    ctx.assumptions = ctx.assumptions + [u for u in used if u not in ctx.assumptions]
+    if never_tie(inputs[0], sorts[0].keys, prep.schema):
+        return ctx.verdict(VerdictKind.EQUIVALENT, complete=True,
+                           reason="proved for databases of every size by row-wise reasoning (the same ORDER BY ... "
+                                  "LIMIT, on keys no two rows share, of inputs with the same rows)",
+                           proof=ctx.proof("row_wise", "the inputs of the same ORDER BY ... LIMIT hold the same rows "
+                                                       "on every database, and no two of them tie under its keys (a "
+                                                       "never-NULL key of their table), so both keep the same rows in "
+                                                       "the same order on databases of every size"))
+    ctx.tie_twin = ir.with_new_top(prep.gold.rel, inputs[0])
+    ctx.tried.append("row-wise proof for every size: the inputs of the same ORDER BY ... LIMIT hold the same "
+                     "rows on every database, so only rows that tie under it can make the results differ")
     return None
 
 

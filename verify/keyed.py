@@ -455,6 +455,13 @@ def _without_one_copy(block: SPJ, schema: Schema) -> SPJ | None:
     return None
 
 
+def never_tie(rel: ir.Rel, keys: tuple[ir.SortKey, ...], schema: Schema) -> bool:
+    """No two rows of `rel` tie under the sort `keys`: some of the key columns are never NULL and
+    no two rows agree on all of them (a key of the table they come from, `_unique_on`)."""
+    cols = {k.expr.index for k in keys if isinstance(k.expr, ir.Col)} & never_null(rel, schema)
+    return bool(cols) and _unique_on(rel, cols, schema)
+
+
 def _unique_on(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
     """No two rows of `rel` hold equal non-NULL values in all of `cols`."""
     if isinstance(rel, ir.Scan):

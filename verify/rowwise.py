@@ -142,6 +142,12 @@ def under_the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
         SELECT s.name FROM concert c JOIN stadium s ON c.sid = s.id GROUP BY s.id ORDER BY COUNT(*) DESC LIMIT 1
             ~ SELECT s.name FROM stadium s JOIN concert c ON s.id = c.sid GROUP BY s.id ORDER BY COUNT(*) DESC LIMIT 1
     """
+    sorts = the_same_top_k(r1, r2)
+    return None if sorts is None else (sorts[0].input, sorts[1].input)
+
+
+def the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Sort, ir.Sort] | None:
+    """The two sorts `under_the_same_top_k` compares the inputs of, else None."""
     r1, r2 = _below_the_same_projections(r1, r2)
     if not (isinstance(r1, ir.Sort) and isinstance(r2, ir.Sort)) or not r1.keys or r1.limit is None:
         return None
@@ -149,7 +155,7 @@ def under_the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
         return None
     if not plain(tuple(k.expr for k in r1.keys)):
         return None
-    return r1.input, r2.input
+    return r1, r2
 
 
 def _below_the_same_projections(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel]:
