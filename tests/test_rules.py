@@ -119,6 +119,21 @@ def test_the_proof_trace_names_the_rules_and_where_the_plans_met():
     assert trace[-1].startswith("not proved: one select-project-join block on each side")
 
 
+def test_a_rule_firing_on_one_side_only_does_not_block_a_proof_without_it():
+    """Spider q751 (RESDSQL_NatSQL_3B): the parent join is left out on the side that reads only
+    the parent's key, kept on the side that reads another parent column, so the plans no longer
+    meet; without `parent_join_removed` they do (`count_of_never_null` still fires)."""
+    ddl = ("CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT {}); "
+           "CREATE TABLE r (rid INTEGER PRIMARY KEY, pid INTEGER NOT NULL REFERENCES p(id));")
+    for not_null in (True, False):  # near miss: a nullable name, whose NULLs COUNT(p.name) skips
+        text = ddl.format("NOT NULL" if not_null else "")
+        gold, gen = (lowered(sql, text)[0] for sql in ("SELECT COUNT(p.name) FROM p JOIN r ON p.id = r.pid",
+                                                       "SELECT COUNT(*) FROM r JOIN p ON r.pid = p.id"))
+        trace: list[str] = []
+        assert prove_for_every_size(gold, gen, schema_from_ddl(text), "sqlite", trace)[0] == not_null
+        assert "again without the plan rules that fired on one side only: parent_join_removed" in trace
+
+
 # (step, gold, generated, the path of inputs to the level compared, whether the step applies there)
 COMPARISON_CASES = [
     ("columns_differ", "SELECT a FROM t", "SELECT a, b FROM t", (), True),

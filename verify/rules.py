@@ -111,9 +111,13 @@ def describe() -> list[tuple[str, str]]:
     return [(r.name, r.doc) for r in RULES]
 
 
-def plan_rewritten(rel: ir.Rel, ctx: Context, fired: Fired | None = None) -> ir.Rel:
-    """`rel` after the plan-phase rules, each over the whole plan in `RULES` order."""
+def plan_rewritten(rel: ir.Rel, ctx: Context, fired: Fired | None = None,
+                   skip: frozenset[str] = frozenset()) -> ir.Rel:
+    """`rel` after the plan-phase rules (but those named in `skip`), each over the whole plan in
+    `RULES` order."""
     for rule in _PLAN:
+        if rule.name in skip:
+            continue
         new = _top_down(rule, rel, ctx) if rule.top_down else apply_once(rule, rel, ctx)
         if new is not rel and fired is not None:
             fired(rule.name, new)
