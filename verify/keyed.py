@@ -17,6 +17,7 @@ bound (`tests/test_property_soundness.py`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from verify import ir
@@ -289,12 +290,18 @@ def _parent_free(rel: ir.Rel, read: set[int], schema: Schema) -> ir.Rel | None:
     found = blocks(rel, lambda r: False)
     if found is None or len(found) != 1:
         return None
-    block = found[0]
-    block = SPJ(block.tables, block.cond,
-                [e if n in read else ir.Lit(None, e.kind) for n, e in enumerate(block.exprs)])
+    block = SPJ(found[0].tables, found[0].cond,
+                [e if n in read else ir.Lit(None, e.kind) for n, e in enumerate(found[0].exprs)])
+    return _shrunk(rel, block, lambda b: _without_one_parent(b, schema))
+
+
+def _shrunk(rel: ir.Rel, block: SPJ, without_one: Callable[[SPJ], SPJ | None]) -> ir.Rel | None:
+    """`rel` (whose one SPJ block is `block`) rebuilt as a filter of the cross product of the
+    tables left once `without_one` has removed all it can, one table at a time; None when it
+    removes none."""
     removed = False
     while True:
-        smaller = _without_one_parent(block, schema)
+        smaller = without_one(block)
         if smaller is None:
             break
         block, removed = smaller, True
@@ -308,8 +315,9 @@ def _parent_free(rel: ir.Rel, read: set[int], schema: Schema) -> ir.Rel | None:
     return ir.Project(rel.columns, ir.Filter(source.columns, source, cond), tuple(block.exprs))
 
 
-def _without_one_parent(block: SPJ, schema: Schema) -> SPJ | None:
-    """`block` without one parent table that `parent_join_removed` finds redundant, or None."""
+def _equated_classes(block: SPJ) -> tuple[list[int], Callable[[int], int]]:
+    """Where each table of `block` starts among its columns (and where the last ends), and a
+    function naming each column's class of columns the condition equates (`a = b` conjuncts)."""
     starts = [0]
     for t in block.tables:
         starts.append(starts[-1] + len(t.columns))
@@ -323,6 +331,12 @@ def _without_one_parent(block: SPJ, schema: Schema) -> SPJ | None:
 
     for a, b in equated_columns(block.cond):
         parent[find(a)] = find(b)
+    return starts, find
+
+
+def _without_one_parent(block: SPJ, schema: Schema) -> SPJ | None:
+    """`block` without one parent table that `parent_join_removed` finds redundant, or None."""
+    starts, find = _equated_classes(block)
     read = columns_read((block.cond, *block.exprs))
     for j, tj in enumerate(block.tables):  # the parent
         if tj.table == DERIVED or not schema.has_table(tj.table):
@@ -400,37 +414,12 @@ def key_self_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     found = blocks(rel, lambda r: False)
     if found is None or len(found) != 1:
         return None
-    block, removed = found[0], False
-    while True:
-        smaller = _without_one_copy(block, ctx.schema)
-        if smaller is None:
-            break
-        block, removed = smaller, True
-    if not removed:
-        return None
-    source: ir.Rel = block.tables[0]
-    for t in block.tables[1:]:
-        source = ir.Join(source.columns + t.columns, "cross", source, t, None)
-    conds = [c for c in conjuncts(block.cond) if not (isinstance(c, ir.Lit) and c.value is True)]
-    cond = ir.Lit(True, "bool") if not conds else conds[0] if len(conds) == 1 else ir.BoolOp("and", tuple(conds))
-    return ir.Project(rel.columns, ir.Filter(source.columns, source, cond), tuple(block.exprs))
+    return _shrunk(rel, found[0], lambda b: _without_one_copy(b, ctx.schema))
 
 
 def _without_one_copy(block: SPJ, schema: Schema) -> SPJ | None:
     """`block` without one copy of a table that `key_self_join_removed` finds redundant, or None."""
-    starts = [0]
-    for t in block.tables:
-        starts.append(starts[-1] + len(t.columns))
-    parent = list(range(starts[-1]))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in equated_columns(block.cond):
-        parent[find(a)] = find(b)
+    starts, find = _equated_classes(block)
     for j, tj in enumerate(block.tables):
         if tj.table == DERIVED or not schema.has_table(tj.table):
             continue
