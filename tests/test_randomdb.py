@@ -300,3 +300,10 @@ def test_renumberings_follow_join_partners_only():
 
 def test_renumberings_of_tables_without_integers_yield_nothing():
     assert list(renumberings({"t": [["a"], [None], [1.5]]})) == []
+
+
+def test_renumberings_leave_text_with_non_ascii_digits_alone():
+    """Strict mode lets the solver pick any text: '₆' is a digit to str.isdigit() but no integer
+    (int() rejects it); it must be left as it is, not crash the renaming (Spider q938, --strict)."""
+    renamed = list(renumberings({"t": [["₆"], [1], [2]]}))
+    assert renamed and all(t["t"][0] == ["₆"] for t in renamed)

@@ -1194,7 +1194,7 @@ def _integer_literals(prep: _Prepared) -> frozenset[int]:
                 value = None
             if value is not None and value.is_integer():
                 out.add(int(value))
-            elif not lit.is_number and text.lstrip("-").isdigit():
+            elif not lit.is_number and text.lstrip("-").isascii() and text.lstrip("-").isdigit():
                 out.add(int(text))
     return frozenset(out)
 

@@ -45,7 +45,7 @@ def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
     nums = [v for v in lits if isinstance(v, (int, float))]
     texts = [v for v in lits if isinstance(v, str)]
     if _uses_dates(prep):  # time values near the queries' years, and a few generic ones
-        years = sorted({int(t[:4]) for t in texts if t[:4].isdigit()} | {int(v) for v in nums
+        years = sorted({int(t[:4]) for t in texts if t[:4].isascii() and t[:4].isdigit()} | {int(v) for v in nums
                        if isinstance(v, int) and 1000 <= v <= 9999})
         texts += [f"{y}-{md}" for y in years for md in ("01-01", "12-31 23:59:59")]
         texts += ["2000-02-29", "1990-06-15 12:30:00", "2024-11-05"]
@@ -230,7 +230,7 @@ def instants_near_literals(prep) -> list[str]:
             text = lit.this if lit.is_string else ""
             try:
                 day = datetime.date.fromisoformat(text[:10]) if len(text) >= 10 else (
-                    datetime.date(int(text), 1, 1) if len(text) == 4 and text.isdigit() else None)
+                    datetime.date(int(text), 1, 1) if len(text) == 4 and text.isascii() and text.isdigit() else None)
             except ValueError:
                 day = None
             if day is not None and 1970 < day.year < 2099:

@@ -304,7 +304,8 @@ def _integer_of(v: Any) -> int | None:
         return None
     if isinstance(v, int):
         return v
-    if isinstance(v, str) and v.lstrip("-").isdigit() and str(int(v)) == v:
+    digits = v.lstrip("-") if isinstance(v, str) else ""
+    if digits.isascii() and digits.isdigit() and str(int(v)) == v:  # '₆'.isdigit() too, but int() rejects it
         return int(v)
     return None
 
