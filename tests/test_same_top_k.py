@@ -1,6 +1,6 @@
 """`_same_top_k`: the same ORDER BY ... LIMIT over inputs proved to hold the same rows on every
 database leaves only ties to tell two queries apart, and the SMT search then encodes the gold
-plan twice, each sort with a tie order of its own (`verify.rowwise.under_the_same_top_k`,
+plan twice, each sort with a tie order of its own (`verify.rowwise.the_same_top_k`,
 `verify.ir.with_new_top`)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from test_property_soundness import run as _run
 import verify.check as check
 from verify import ir
 from verify.budget import Budget
-from verify.rowwise import prove_for_every_size, under_the_same_top_k
+from verify.rowwise import prove_for_every_size, the_same_top_k
 from verify.schema_io import schema_from_ddl
 from verify.verdict import VerdictKind
 
@@ -31,6 +31,12 @@ NO_RANDOM = Budget(random_first=0, random_reserve=0)
 def _plans(gold: str, gen: str) -> tuple[ir.Rel, ir.Rel]:
     prep = check._prepare(gold, gen, SCHEMA, "list", "sqlite")
     return prep.gold.rel, prep.gen.rel
+
+
+def under_the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None:
+    """The inputs of the two sorts `the_same_top_k` finds, else None."""
+    sorts = the_same_top_k(r1, r2)
+    return None if sorts is None else (sorts[0].input, sorts[1].input)
 
 
 @pytest.mark.parametrize("gen", [

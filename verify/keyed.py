@@ -218,7 +218,7 @@ def unused_left_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     if isinstance(rel, ir.Project):
         reads = rel.exprs
     elif isinstance(rel, ir.Aggregate):
-        reads = rel.keys + tuple(x for it in rel.items for x in (it.arg, getattr(it, "filter", None)) if x is not None)
+        reads = _aggregate_reads(rel)
     else:
         return None
     if not plain(reads):  # a subquery's columns belong to other scopes
@@ -233,6 +233,11 @@ def unused_left_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
                           **({"filter": renumber(it.filter)} if getattr(it, "filter", None) is not None else {}))
                   for it in rel.items)
     return replace(rel, input=inner, keys=tuple(renumber(k) for k in rel.keys), items=items)
+
+
+def _aggregate_reads(agg: ir.Aggregate) -> tuple[ir.Expr, ...]:
+    """The expressions over its input that an aggregate reads: keys, arguments, FILTER clauses."""
+    return agg.keys + tuple(x for it in agg.items for x in (it.arg, getattr(it, "filter", None)) if x is not None)
 
 
 def _drop_joins(rel: ir.Rel, read: set[int], schema: Schema) -> tuple[ir.Rel, list[int | None]]:
@@ -274,7 +279,7 @@ def parent_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
             Scan r(rid, pid)
     """
     if isinstance(rel, ir.Aggregate):
-        reads = rel.keys + tuple(x for it in rel.items for x in (it.arg, getattr(it, "filter", None)) if x is not None)
+        reads = _aggregate_reads(rel)
         if not plain(reads):
             return None
         below = _parent_free(rel.input, columns_read(reads), ctx.schema)

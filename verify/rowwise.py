@@ -162,9 +162,9 @@ def under_the_same_order(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
     return r1.input, r2.input
 
 
-def under_the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None:
-    """The inputs of two identical ORDER BY ... LIMIT/OFFSET (same keys, LIMIT and OFFSET), each
-    under the same row-local projections (none reading other rows), else None.
+def the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Sort, ir.Sort] | None:
+    """Two identical ORDER BY ... LIMIT/OFFSET (same keys, LIMIT and OFFSET), each under the
+    same row-local projections (none reading other rows), else None.
 
     Inputs with the same rows, sorted by the same keys, keep the same rows in the same order on
     every database on which no two of their rows tie under the keys; where rows tie, which of
@@ -174,12 +174,6 @@ def under_the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
         SELECT s.name FROM concert c JOIN stadium s ON c.sid = s.id GROUP BY s.id ORDER BY COUNT(*) DESC LIMIT 1
             ~ SELECT s.name FROM stadium s JOIN concert c ON s.id = c.sid GROUP BY s.id ORDER BY COUNT(*) DESC LIMIT 1
     """
-    sorts = the_same_top_k(r1, r2)
-    return None if sorts is None else (sorts[0].input, sorts[1].input)
-
-
-def the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Sort, ir.Sort] | None:
-    """The two sorts `under_the_same_top_k` compares the inputs of, else None."""
     r1, r2 = _below_the_same_projections(r1, r2)
     if not (isinstance(r1, ir.Sort) and isinstance(r2, ir.Sort)) or not r1.keys or r1.limit is None:
         return None
