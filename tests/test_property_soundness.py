@@ -548,3 +548,82 @@ def test_parent_joins_and_unique_keys_hold_on_larger_databases(pair, dbs):
     assert_claims_hold(gold, gen, FK_SCHEMA, dbs, run_fk)
     v = check_pair(gold, gen, schema=FK_SCHEMA, bound=K, semantics="bag", timeout=20)
     assert (v.verdict == VerdictKind.EQUIVALENT and v.complete) == expected, (gold, gen, v.verdict, v.reason)
+
+
+# Semi-joins and markers: IN and uncorrelated EXISTS conjuncts as joins with distinct rows
+# (`semi_join_conjunct_as_join`), EXISTS elsewhere (uncorrelated or correlated by equalities) as a
+# marked left join (`exists_as_marked_join`), markers only tested for NULL (`null_tested_marker_as_true`), constants
+# and DISTINCT (`constants_outside_distinct`), GROUP BY over rows already one per group
+# (`aggregate_of_single_rows`), MIN/MAX of DISTINCT values (`distinct_of_set_aggregate_dropped`),
+# filters below DISTINCT (`filter_below_distinct`), left joins of nothing (`left_join_of_nothing_padded`),
+# partial aggregates without GROUP BY (`partial_aggregates_merged`), keys that read no column
+# (`constant_group_key`), WHERE over VALUES rows (`always_empty`); each shape says whether it
+# must be proved for every size (the near misses must not be).
+semi_shapes = [
+    ("SELECT name FROM p WHERE id IN (SELECT pid FROM q WHERE v {op} {v})",
+     "SELECT p.name FROM p JOIN (SELECT DISTINCT pid FROM q WHERE v {op} {v}) AS x ON p.id = x.pid", True),
+    ("SELECT name FROM p WHERE id IN (SELECT pid FROM q WHERE v {op} {v})",   # a pid twice: the row twice
+     "SELECT p.name FROM p JOIN (SELECT pid FROM q WHERE v {op} {v}) AS x ON p.id = x.pid", False),
+    ("SELECT name FROM p WHERE EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v {op} {v}) AND p.g = 1",
+     "SELECT p.name FROM p JOIN (SELECT pid FROM q WHERE v {op} {v} GROUP BY pid) AS x ON p.id = x.pid WHERE p.g = 1",
+     True),
+    ("SELECT id FROM p WHERE EXISTS (SELECT 1 FROM q WHERE v {op} {v}) AND g = 1",
+     "SELECT p.id FROM p, (SELECT DISTINCT 1 AS i FROM q WHERE v {op} {v}) AS x WHERE p.g = 1", True),
+    ("SELECT id, EXISTS (SELECT 1 FROM q WHERE v {op} {v}) FROM p",
+     "SELECT p.id, x.i IS NOT NULL FROM p LEFT JOIN (SELECT DISTINCT 'y' AS i FROM q WHERE v {op} {v}) AS x ON 1 = 1",
+     True),
+    ("SELECT id FROM p WHERE NOT EXISTS (SELECT 1 FROM q WHERE v {op} {v})",
+     "SELECT p.id FROM p LEFT JOIN (SELECT DISTINCT 3 AS i FROM q WHERE v {op} {v}) AS x ON 1 = 1 WHERE x.i IS NULL",
+     True),
+    ("SELECT id FROM p WHERE g IN (SELECT v FROM q WHERE pid {op} {v}) OR name = 'x'",
+     "SELECT p.id FROM p LEFT JOIN (SELECT DISTINCT v, 5 AS i FROM q WHERE pid {op} {v}) AS x ON p.g = x.v "
+     "WHERE x.i IS NOT NULL OR p.name = 'x'", True),
+    ("SELECT id, g IN (SELECT v FROM q WHERE pid {op} {v}) FROM p",   # the IN is NULL where the join says FALSE
+     "SELECT p.id, x.i IS NOT NULL FROM p LEFT JOIN (SELECT DISTINCT v, 1 AS i FROM q WHERE pid {op} {v}) AS x "
+     "ON p.g = x.v", False),
+    ("SELECT g, SUM(DISTINCT n), MAX(n) FROM (SELECT g, COUNT(*) AS n FROM p WHERE g {op} {v} GROUP BY g) GROUP BY g",
+     "SELECT g, COUNT(*), COUNT(*) FROM p WHERE g {op} {v} GROUP BY g", True),
+    ("SELECT pid, COUNT(*) FROM (SELECT pid, v FROM q WHERE v {op} {v} GROUP BY pid, v) GROUP BY pid",  # not one per pid
+     "SELECT pid, 1 FROM q WHERE v {op} {v} GROUP BY pid", False),
+    ("SELECT pid, MIN(DISTINCT v), MAX(DISTINCT v) FROM q WHERE v {op} {v} GROUP BY pid",
+     "SELECT pid, MIN(v), MAX(v) FROM q WHERE v {op} {v} GROUP BY pid", True),
+    ("SELECT pid, SUM(DISTINCT v) FROM q WHERE v {op} {v} GROUP BY pid",   # a value twice: summed twice
+     "SELECT pid, SUM(v) FROM q WHERE v {op} {v} GROUP BY pid", False),
+    ("SELECT * FROM (SELECT DISTINCT pid, v FROM q) AS x WHERE x.v {op} {v}",
+     "SELECT DISTINCT pid, v FROM q WHERE v {op} {v}", True),
+    ("SELECT p.id, x.v FROM p LEFT JOIN (SELECT * FROM q WHERE 1 = 0) AS x ON p.id = x.pid WHERE p.g {op} {v}",
+     "SELECT id, NULL FROM p WHERE g {op} {v}", True),
+    ("SELECT p.id, x.v FROM p LEFT JOIN (SELECT * FROM q WHERE v {op} {v}) AS x ON p.id = x.pid",  # q may match
+     "SELECT id, NULL FROM p", False),
+    ("SELECT SUM(s), MAX(m) FROM (SELECT SUM(v) AS s, MAX(v) AS m FROM q WHERE v {op} {v} UNION ALL "
+     "SELECT SUM(g), MAX(g) FROM p)",
+     "SELECT SUM(x), MAX(x) FROM (SELECT v AS x FROM q WHERE v {op} {v} UNION ALL SELECT g FROM p)", True),
+    ("SELECT SUM(c) FROM (SELECT COUNT(*) AS c FROM q WHERE v {op} {v} GROUP BY pid)",  # no group: NULL, not 0
+     "SELECT COUNT(*) FROM q WHERE v {op} {v}", False),
+    ("SELECT pid, COUNT(*) FROM q WHERE v {op} {v} GROUP BY 2 + 3, pid",
+     "SELECT pid, COUNT(*) FROM q WHERE v {op} {v} GROUP BY pid", True),
+    ("SELECT column1 FROM (VALUES (1), (2)) WHERE column1 > 5 UNION ALL SELECT id FROM p WHERE g {op} {v}",
+     "SELECT id FROM p WHERE g {op} {v}", True),
+    ("SELECT column1 FROM (VALUES (1), (7)) WHERE column1 > 5 UNION ALL SELECT id FROM p WHERE g {op} {v}",  # 7 passes
+     "SELECT id FROM p WHERE g {op} {v}", False),
+    ("SELECT id FROM p WHERE NOT EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v {op} {v})",
+     "SELECT p.id FROM p LEFT JOIN (SELECT pid, 1 AS f FROM q WHERE v {op} {v} GROUP BY pid) AS x ON p.id = x.pid "
+     "WHERE x.f IS NULL", True),
+    ("SELECT id, EXISTS (SELECT 1 FROM q WHERE q.pid = p.g AND q.v {op} {v}) FROM p",
+     "SELECT p.id, x.f IS NOT NULL FROM p LEFT JOIN (SELECT DISTINCT pid, 'm' AS f FROM q WHERE v {op} {v}) AS x "
+     "ON p.g = x.pid", True),
+    ("SELECT id FROM p WHERE NOT EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v {op} {v})",  # a NULL pid: NOT IN
+     "SELECT id FROM p WHERE id NOT IN (SELECT pid FROM q WHERE v {op} {v})", False),            # is never TRUE
+]
+
+semi_pairs = st.builds(lambda shape, op, v: (shape[0].format(op=op, v=v), shape[1].format(op=op, v=v), shape[2]),
+                       st.sampled_from(semi_shapes), st.sampled_from(["=", "<", ">="]), st.sampled_from(["0", "1"]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=semi_pairs, dbs=st.lists(keyed_databases, min_size=25, max_size=25))
+def test_semi_joins_markers_and_single_row_groups_hold_on_larger_databases(pair, dbs):
+    gold, gen, expected = pair
+    assert_claims_hold(gold, gen, KEYED, dbs, run_keyed)
+    v = check_pair(gold, gen, schema=KEYED, bound=K, semantics="bag", timeout=20)
+    assert (v.verdict == VerdictKind.EQUIVALENT and v.complete) == expected, (gold, gen, v.verdict, v.reason)

@@ -25,7 +25,7 @@ def correlation_as_in_columns(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     t.a)` likewise is `(t.b, t.a) IN (SELECT r.y, r.x FROM r WHERE c)`. Where no row matches the
     rewritten IN may be NULL instead of FALSE, so this is done only in a WHERE, under AND/OR
     (both drop the row); the subquery's own relation `r` and the condition `c` must not read
-    the enclosing row.
+    the enclosing row. Every such subquery of the WHERE is rewritten at once.
 
         >>> from verify.rules import demo
         >>> print(demo("correlation_as_in_columns",
@@ -40,12 +40,11 @@ def correlation_as_in_columns(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """
     if not isinstance(rel, ir.Filter):
         return None
-    for node in _positive_subqueries(rel.cond, True):
-        new = _uncorrelated(node)
-        if new is not None:
-            return replace(rel, cond=ir.transform(rel.cond, lambda n, old=node: new if n is old else n,
-                                                  into_subqueries=False))
-    return None
+    done = {id(node): new for node in _positive_subqueries(rel.cond, True)
+            if (new := uncorrelated_in(node)) is not None}
+    if not done:
+        return None
+    return replace(rel, cond=ir.transform(rel.cond, lambda n: done.get(id(n), n), into_subqueries=False))
 
 
 def _positive_subqueries(e: ir.Expr, positive: bool):
@@ -63,7 +62,7 @@ def _positive_subqueries(e: ir.Expr, positive: bool):
             yield from _positive_subqueries(x, inner)
 
 
-def _uncorrelated(node: ir.Exists | ir.InSubquery) -> ir.InSubquery | None:
+def uncorrelated_in(node: ir.Exists | ir.InSubquery) -> ir.InSubquery | None:
     """`node` as an uncorrelated IN subquery (see `correlation_as_in_columns`), or None."""
     query = node.query
     projected: tuple[ir.Expr, ...] = ()

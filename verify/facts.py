@@ -67,6 +67,11 @@ def conjuncts(e: ir.Expr) -> list[ir.Expr]:
     return [e]
 
 
+def conjunction(conds: list[ir.Expr]) -> ir.Expr:
+    """The AND of one or more conditions (the condition itself when there is one)."""
+    return conds[0] if len(conds) == 1 else ir.BoolOp("and", tuple(conds))
+
+
 def tested_column(e: ir.Expr) -> int | None:
     """The column `e` tests when it is a fact (a value comparison of one column with a non-NULL
     literal, or a NULL test of one column), else None."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import z3
 
 from verify import ir
+from verify.blocks import map_cols
 from verify.encode import Encoder, constant
 from verify.schema import Schema
 from verify.values import check_within, fresh, is_true, null_of
@@ -31,7 +32,8 @@ def never_true(cond: ir.Expr) -> bool:
 
 def always_empty(rel: ir.Rel) -> bool:
     """`rel` returns no row on any database: no VALUES row, a LIMIT 0, a WHERE that is
-    constantly false or NULL, or an operator that is empty whenever its input is.
+    constantly false or NULL (also on each row of a VALUES list of literals), or an operator
+    that is empty whenever its input is.
 
         >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
         >>> always_empty(ir.Filter(t.columns, t, ir.Cmp("=", ir.Lit(1, "int"), ir.Lit(0, "int"), "num")))
@@ -42,7 +44,10 @@ def always_empty(rel: ir.Rel) -> bool:
     if isinstance(rel, ir.Values):
         return not rel.rows
     if isinstance(rel, ir.Filter):
-        return always_empty(rel.input) or (constant(rel.cond) and never_true(rel.cond))
+        if always_empty(rel.input) or (constant(rel.cond) and never_true(rel.cond)):
+            return True
+        rows = _literal_rows(rel.input)  # a WHERE over constant rows: tested on each
+        return rows is not None and all(never_true(map_cols(rel.cond, lambda c, r=row: r[c.index])) for row in rows)
     if isinstance(rel, ir.Sort):
         return rel.limit == 0 or always_empty(rel.input)
     if isinstance(rel, (ir.Project, ir.Distinct, ir.Window)):
@@ -56,6 +61,13 @@ def always_empty(rel: ir.Rel) -> bool:
         left, right = always_empty(rel.left), always_empty(rel.right)
         return {"union": left and right, "intersect": left or right}.get(rel.op, left)
     return False
+
+
+def _literal_rows(rel: ir.Rel) -> list[tuple[ir.Expr, ...]] | None:
+    """The rows of a VALUES list of literals, or None."""
+    if isinstance(rel, ir.Values) and all(isinstance(e, ir.Lit) for row in rel.rows for e in row):
+        return [tuple(row) for row in rel.rows]
+    return None
 
 
 def rejects_nulls(cond: ir.Expr, columns, padded) -> bool:

@@ -4,13 +4,17 @@ in `verify.rewrite`, and `verify.rules` applies both in order. Each keeps the re
 every database that satisfies the keys, and has a property test on databases larger than any
 bound (`tests/test_property_soundness.py`).
 
+- `semi_join_conjunct_as_join`: `x IN (SELECT ...)` or an uncorrelated EXISTS as a conjunct of
+  a WHERE is an inner join with the subquery's distinct rows;
 - `in_subquery_as_join`: `x IN (SELECT ...)` where it only filters rows is a left join marking
   the matched rows;
+- `exists_as_marked_join`: an uncorrelated EXISTS is a left join with one marked row;
 - `unused_left_join_removed`: a left join that can neither add nor drop rows, and whose columns
   nothing reads, is left out;
 - `aggregate_before_join`: a GROUP BY over a join whose aggregates read one side is computed on
   that side first;
 - `grouped_by_key`: columns of a table whose key is grouped hold one value per group;
+- `aggregate_of_single_rows`: a GROUP BY whose groups each hold one input row is a projection;
 - `key_self_join_removed`: a second copy of a table joined on a key equal to the first's is
   the first.
 """
@@ -22,7 +26,9 @@ from dataclasses import replace
 
 from verify import ir
 from verify.blocks import DERIVED, SPJ, blocks, map_cols, plain
-from verify.facts import VALUE_MODES, conjuncts, equal_columns, equated_columns, fixed_columns, row_facts, tested_column
+from verify.decorrelate import uncorrelated_in
+from verify.facts import (VALUE_MODES, conjunction, conjuncts, equal_columns, equated_columns, fixed_columns, row_facts,
+                          tested_column)
 from verify.implication import always_empty
 from verify.rewrite import IDENTICAL_WHEN_EQUAL, Context, columns_read, reads_only
 from verify.schema import Schema
@@ -486,6 +492,49 @@ def _unique_on(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
     return False
 
 
+def aggregate_of_single_rows(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A GROUP BY whose groups each hold one row of its input is a projection of that input.
+
+    When no two input rows agree on the grouped columns (the input is itself grouped or DISTINCT
+    on some of them, NULLs agreeing as GROUP BY has them agree, or a never-NULL unique key of
+    its table is among them), every group is one row: COUNT(*) is 1, COUNT(x) is 1 or 0, and
+    SUM/MIN/MAX of x (DISTINCT or not) are x where they keep x's kind. A GROUP BY over no rows
+    has no groups, as the projection of no rows has no rows; an aggregate without GROUP BY is
+    left alone (it has a row also over no rows).
+
+        >>> from verify.rules import demo
+        >>> print(demo("aggregate_of_single_rows", "SELECT g, SUM(DISTINCT n) AS s FROM "
+        ...            "(SELECT g, COUNT(*) AS n FROM p GROUP BY g) AS x GROUP BY g"))
+        Project _key0 AS g, _agg0 AS s
+          Project g AS _key0, n AS _agg0
+            Project _key0 AS g, _agg0 AS n
+              Aggregate GROUP BY g: count(*) AS _agg0
+                Scan p(id, name, g)
+    """
+    if not isinstance(rel, ir.Aggregate) or not rel.grouped:
+        return None
+    keys = {k.index for k in rel.keys if isinstance(k, ir.Col)}
+    if not keys or not _one_row_per_group(rel.input, keys, ctx.schema):
+        return None
+    return _per_row(rel)
+
+
+def _one_row_per_group(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
+    """No two rows of `rel` agree on all of `cols`, NULL agreeing with NULL (as GROUP BY and
+    DISTINCT compare them)."""
+    if isinstance(rel, ir.Aggregate):
+        return not rel.grouped or set(range(len(rel.keys))) <= cols
+    if isinstance(rel, ir.Distinct) and set(range(len(rel.columns))) <= cols:
+        return True
+    if isinstance(rel, (ir.Filter, ir.Sort, ir.Distinct)):
+        return _one_row_per_group(rel.input, cols, schema)
+    if isinstance(rel, ir.Project):
+        inner = {rel.exprs[c].index for c in cols if isinstance(rel.exprs[c], ir.Col)}
+        return _one_row_per_group(rel.input, inner, schema)
+    present = cols & never_null(rel, schema)  # no NULL there: agreeing is being equal
+    return bool(present) and _unique_on(rel, present, schema)
+
+
 def _per_row(agg: ir.Aggregate) -> ir.Rel | None:
     """`agg` when each of its groups is one row: a projection of its input (COUNT(*) is 1,
     COUNT(x) is 1 or 0, SUM/MIN/MAX(x) and a bare x are x)."""
@@ -519,6 +568,126 @@ def _origins(rel: ir.Rel, schema: Schema) -> list[tuple[int, str, str] | None] |
     return [place[e.index] if isinstance(e, ir.Col) else None for e in b.exprs]
 
 
+def semi_join_conjunct_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """Uncorrelated `x IN (SELECT ...)` and `EXISTS (SELECT ...)` conjuncts of a WHERE are inner joins with the subquery's distinct rows.
+
+    A row passes an IN conjunct exactly when some subquery row compares equal to it (a NULL or
+    FALSE IN drops it as a failed join does), and it meets at most one row of the subquery's
+    distinct rows: those are kept only when the subquery's rows are not already unique, and
+    only kinds whose equal values are identical are joined (`IDENTICAL_WHEN_EQUAL`), so two
+    distinct rows cannot both equal one probe. An EXISTS reading nothing of the row is a join
+    with one constant row when the subquery has rows and with none otherwise (`_one_row_if_any`).
+    The other conjuncts filter the joined rows: they read only the input's columns, which keep
+    their places (the joined columns come after them), so a correlated subquery among them sees
+    the values it saw.
+
+        >>> from verify.rules import demo
+        >>> print(demo("semi_join_conjunct_as_join", "SELECT name FROM p WHERE g > 1 AND id IN (SELECT pid FROM q)"))
+        Project name
+          Project id, name, g
+            Join inner ON id = pid
+              Filter g > 1
+                Scan p(id, name, g)
+              Distinct
+                Project pid
+                  Scan q(qid, pid, v)
+    """
+    if not isinstance(rel, ir.Filter):
+        return None
+    joined: list[ir.InSubquery | ir.Exists] = []
+    rest = []
+    for c in conjuncts(rel.cond):
+        found = _joinable_in(rel, (c,), ctx.schema) if isinstance(c, ir.InSubquery) else None
+        (joined if found is c or _uncorrelated_exists(c) else rest).append(c)
+    if not joined:
+        return None
+    out: ir.Rel = rel.input
+    for found in joined:
+        if isinstance(found, ir.Exists):
+            sub = _one_row_if_any(found.query, ctx.dialect)
+            out = ir.Join(tuple(out.columns) + sub.columns, "cross", out, sub, None)
+        else:
+            sub = _distinct_rows(found.query, ctx.schema)
+            out = ir.Join(tuple(out.columns) + sub.columns, "inner", out, sub, _in_comparison(found, len(out.columns)))
+    if rest:
+        out = ir.Filter(out.columns, out, conjunction(rest))
+    return ir.Project(rel.columns, out, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.input.columns)))
+
+
+def exists_as_marked_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An `EXISTS (SELECT ...)` uncorrelated, or correlated only by equalities, is a left join with a marker that is NULL when no row matched.
+
+    Uncorrelated, the subquery's rows reduced to one row holding TRUE if there are any
+    (`_one_row_if_any`) are joined to every row. Correlated by equalities `r.x = t.a`, it asks
+    whether `t.a` is among the values `r.x` of the rows passing the rest of its WHERE
+    (`verify.decorrelate.uncorrelated_in`): those rows' distinct values, marked with TRUE, are
+    joined on that comparison. Either way the EXISTS is TRUE exactly when the marker is not
+    NULL, and never NULL itself, so this holds wherever the EXISTS stands in a WHERE or a SELECT
+    list (under NOT too; not inside another subquery); each row meets at most one row, so the
+    rows are the same.
+
+        >>> from verify.rules import demo
+        >>> print(demo("exists_as_marked_join", "SELECT a, EXISTS (SELECT 1 FROM q WHERE v > 2) AS e FROM t"))
+        Project a, NOT _in IS NULL AS e
+          Join left ON TRUE
+            Scan t(a, b)
+            Distinct
+              Project 1 AS _in
+                Filter v > 2
+                  Scan q(qid, pid, v)
+    """
+    if not isinstance(rel, (ir.Filter, ir.Project)):
+        return None
+    exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
+    na = len(rel.input.columns)
+    for found in ir.walk(exprs, into_subqueries=False):
+        if _uncorrelated_exists(found):
+            marked: ir.Rel = _one_row_if_any(found.query, ctx.dialect, "_in")
+            on: ir.Expr = ir.Lit(True, "bool")
+            break
+        as_in = uncorrelated_in(found) if isinstance(found, ir.Exists) else None
+        if as_in is not None and _joinable(as_in):
+            marked = _marked(_distinct_rows(as_in.query, ctx.schema), ctx.dialect)
+            on = _in_comparison(as_in, na)
+            break
+    else:
+        return None
+    join = ir.Join(tuple(rel.input.columns) + marked.columns, "left", rel.input, marked, on)
+    test = ir.Not(ir.IsNull(ir.Col(len(join.columns) - 1, marked.columns[-1].kind)))
+    new = tuple(_replaced(e, found, test) for e in exprs)
+    if not plain(new):  # another subquery would now see a wider row
+        return None
+    if isinstance(rel, ir.Project):
+        return replace(rel, input=join, exprs=new)
+    return ir.Project(rel.columns, ir.Filter(join.columns, join, new[0]),
+                      tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.input.columns)))
+
+
+def _uncorrelated_exists(e) -> bool:
+    """`e` is an EXISTS whose subquery reads nothing of an enclosing row."""
+    return isinstance(e, ir.Exists) and not any(isinstance(n, ir.Outer) for n in ir.nodes(e.query))
+
+
+def _true(dialect: str) -> ir.Lit:
+    """TRUE as the dialect writes it (SQLite has no booleans: 1)."""
+    return ir.Lit(True, "bool") if dialect == "duckdb" else ir.Lit(1, "int")
+
+
+def _one_row_if_any(query: ir.Rel, dialect: str, name: str = "_c0") -> ir.Rel:
+    """One row holding TRUE when `query` has rows, none otherwise (`SELECT DISTINCT TRUE FROM ...`)."""
+    true = _true(dialect)
+    column = ir.OutCol(name, true.kind)
+    return ir.Distinct((column,), ir.Project((column,), query, (true,)))
+
+
+def _marked(sub: ir.Rel, dialect: str) -> ir.Project:
+    """`sub`'s rows with a last column `_in` holding TRUE: NULL after a left join exactly on the
+    rows that met none of them."""
+    true = _true(dialect)
+    return ir.Project(tuple(sub.columns) + (ir.OutCol("_in", true.kind),), sub,
+                      tuple(ir.Col(j, c.kind, c.affinity) for j, c in enumerate(sub.columns)) + (true,))
+
+
 def in_subquery_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """An uncorrelated `x IN (SELECT ...)` that only filters rows is a left join marking the matched rows.
 
@@ -548,18 +717,11 @@ def in_subquery_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     found = _joinable_in(rel, exprs, schema)
     if found is None:
         return None
-    sub = found.query
-    if not _unique_on(sub, set(range(len(sub.columns))), schema):
-        sub = ir.Distinct(sub.columns, sub)
+    sub = _distinct_rows(found.query, schema)
     na, ns = len(rel.input.columns), len(sub.columns)
-    true = ir.Lit(True, "bool") if dialect == "duckdb" else ir.Lit(1, "int")  # TRUE as the dialect writes it
-    marked = ir.Project(tuple(sub.columns) + (ir.OutCol("_in", true.kind),), sub,
-                        tuple(ir.Col(j, c.kind, c.affinity) for j, c in enumerate(sub.columns)) + (true,))
-    lhs = list(found.arg[:-1])
-    on = map_cols(found.arg[-1], lambda c: lhs[c.index] if c.index < len(lhs) else
-                  ir.Col(na + c.index - len(lhs), c.kind, c.affinity))
-    join = ir.Join(tuple(rel.input.columns) + marked.columns, "left", rel.input, marked, on)
-    matched = ir.Not(ir.IsNull(ir.Col(na + ns, true.kind)))
+    marked = _marked(sub, dialect)
+    join = ir.Join(tuple(rel.input.columns) + marked.columns, "left", rel.input, marked, _in_comparison(found, na))
+    matched = ir.Not(ir.IsNull(ir.Col(na + ns, marked.columns[-1].kind)))
     new = tuple(_replaced(e, found, matched) for e in exprs)
     if not plain(new):  # another subquery would now see a wider row
         return None
@@ -569,13 +731,32 @@ def in_subquery_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
                       tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.input.columns)))
 
 
+def _distinct_rows(sub: ir.Rel, schema: Schema) -> ir.Rel:
+    """The subquery's rows made unique (DISTINCT), unless they already are."""
+    return sub if _unique_on(sub, set(range(len(sub.columns))), schema) else ir.Distinct(sub.columns, sub)
+
+
+def _in_comparison(found: ir.InSubquery, width: int) -> ir.Expr:
+    """The IN's comparison as a join condition: its probes read from the row, the subquery's
+    columns placed after the row's `width` columns."""
+    lhs = list(found.arg[:-1])
+    return map_cols(found.arg[-1], lambda c: lhs[c.index] if c.index < len(lhs) else
+                    ir.Col(width + c.index - len(lhs), c.kind, c.affinity))
+
+
+def _joinable(found: ir.InSubquery) -> bool:
+    """The IN's probes read only the row, its subquery no enclosing row, and equal values of the
+    subquery's columns are identical (so its distinct rows meet a probe at most once)."""
+    return plain(found.arg[:-1]) and not any(isinstance(n, ir.Outer) for n in ir.nodes(found.query)) and \
+        all(c.kind in IDENTICAL_WHEN_EQUAL for c in found.query.columns)
+
+
 def _joinable_in(rel: ir.Filter | ir.Project, exprs: tuple, schema: Schema) -> ir.InSubquery | None:
     """The first IN subquery of `exprs` that `in_subquery_as_join` may read as a join."""
     never = never_null(rel.input, schema)
     for found, positive in _in_subqueries(exprs, isinstance(rel, ir.Filter)):
         sub = found.query
-        if not plain(found.arg[:-1]) or any(isinstance(n, ir.Outer) for n in ir.nodes(sub)) or \
-                any(c.kind not in IDENTICAL_WHEN_EQUAL for c in sub.columns):
+        if not _joinable(found):
             continue
         null_free = all((isinstance(x, ir.Col) and x.index in never) or (isinstance(x, ir.Lit) and x.value is not None)
                         for x in found.arg[:-1]) and never_null(sub, schema) >= set(range(len(sub.columns)))

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 
 from verify import ir
 from verify.blocks import deterministic, map_cols, plain, same_plan, shift, substitute
-from verify.facts import EXACT_KINDS, conjuncts, constant_of, equated_columns, moved, row_facts
+from verify.facts import EXACT_KINDS, conjunction, conjuncts, constant_of, equated_columns, moved, row_facts
+from verify.encode import constant
 from verify.implication import always_empty, null_on_nulls, rejects_nulls
 from verify.schema import Schema
 
@@ -44,8 +45,31 @@ def partial_aggregates_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return flatten(rel) if isinstance(rel, ir.Aggregate) else None
 
 
+def distinct_of_set_aggregate_dropped(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """`MIN`, `MAX`, `BOOL_AND`, `BOOL_OR`, `BIT_AND` or `BIT_OR` of DISTINCT values is the aggregate of all the values.
+
+    These read only which values occur, not how often; dropping a duplicate changes nothing where
+    equal values are identical (`IDENTICAL_WHEN_EQUAL`: not REAL, where 1 and 1.0 are equal and
+    DISTINCT would keep either).
+
+        >>> from verify.rules import demo
+        >>> print(demo("distinct_of_set_aggregate_dropped", "SELECT MAX(DISTINCT g) FROM p"))
+        Project _agg0 AS "MAX(DISTINCT g)"
+          Aggregate: max(g) AS _agg0
+            Scan p(id, name, g)
+    """
+    if not isinstance(rel, ir.Aggregate):
+        return None
+    items = tuple(replace(it, distinct=False) if isinstance(it, ir.Agg) and it.distinct and it.func in _SET_AGGREGATES
+                  and it.arg is not None and it.arg.kind in IDENTICAL_WHEN_EQUAL else it for it in rel.items)
+    return None if ir.same(items, rel.items) else replace(rel, items=items)
+
+
 def constant_group_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
-    """A GROUP BY key that WHERE fixes to a constant is read as that constant.
+    """A GROUP BY key that WHERE fixes to a constant, or a key that reads no column, is read as that constant.
+
+    Every row of a group then holds the same value there, so the groups are those of the other
+    keys (one key at least is kept: without any key there is one group even over no row).
 
         >>> from verify.rules import demo
         >>> print(demo("constant_group_key", "SELECT a, b, SUM(b) AS s FROM t WHERE b = 10 GROUP BY a, b"))
@@ -90,13 +114,9 @@ def key_filter_below_aggregate(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
             kept.append(c)
     if not moved:
         return None
-    below = ir.Filter(agg.input.columns, agg.input, _and(moved))
+    below = ir.Filter(agg.input.columns, agg.input, conjunction(moved))
     grouped = replace(agg, input=below)
-    return grouped if not kept else ir.Filter(rel.columns, grouped, _and(kept))
-
-
-def _and(conds: list[ir.Expr]) -> ir.Expr:
-    return conds[0] if len(conds) == 1 else ir.BoolOp("and", tuple(conds))
+    return grouped if not kept else ir.Filter(rel.columns, grouped, conjunction(kept))
 
 
 def aggregate_of_nothing(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
@@ -200,6 +220,75 @@ def projection_above_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return None if above is None else ir.Project(rel.columns, join, above)
 
 
+def null_tested_marker_as_true(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A constant column of a left join's right side that is only tested for NULL holds TRUE.
+
+    Such a marker (`LEFT JOIN (SELECT x, 1 AS i FROM ...) ... WHERE i IS NOT NULL`, also under
+    the subquery's DISTINCT, where a constant column changes nothing) is NULL exactly on the rows
+    the join pads, whatever non-NULL constant it holds, so every such marker is written as the
+    dialect's TRUE. Done at a projection reading the join through filters
+    only, when those and the projection read the marker nowhere but under IS NULL and the join's
+    condition does not read it: nothing else sees its value.
+
+        >>> from verify.rules import demo
+        >>> print(demo("null_tested_marker_as_true", "SELECT t.a, x.i IS NULL AS u FROM t LEFT JOIN "
+        ...            "(SELECT pid, 'yes' AS i FROM q) AS x ON t.a = x.pid"))
+        Project a, i IS NULL AS u
+          Join left ON a = pid
+            Scan t(a, b)
+            Project pid, 1 AS i
+              Scan q(qid, pid, v)
+    """
+    if not isinstance(rel, ir.Project):
+        return None
+    chain: list[ir.Filter] = []
+    below = rel.input
+    while isinstance(below, ir.Filter):
+        chain.append(below)
+        below = below.input
+    if not isinstance(below, ir.Join) or below.kind != "left":
+        return None
+    join = below
+    right = join.right.input if isinstance(join.right, ir.Distinct) else join.right  # a constant changes no DISTINCT
+    if not isinstance(right, ir.Project):
+        return None
+    readers = tuple(rel.exprs) + tuple(f.cond for f in chain) + ((join.cond,) if join.cond is not None else ())
+    if not plain(readers):
+        return None
+    true = ir.Lit(True, "bool") if ctx.dialect == "duckdb" else ir.Lit(1, "int")  # TRUE as the dialect writes it
+    nl = len(join.left.columns)
+    markers = {nl + j for j, e in enumerate(right.exprs)
+               if isinstance(e, ir.Lit) and e.value is not None and not ir.same(e, true)
+               and not _read_beyond_null_tests(readers, nl + j, join.cond)}
+    if not markers:
+        return None
+
+    def retyped(e):
+        return map_cols(e, lambda c: replace(c, kind=true.kind, affinity=None) if c.index in markers else c)
+
+    exprs = tuple(true if nl + j in markers else e for j, e in enumerate(right.exprs))
+    cols = tuple(replace(c, kind=true.kind, affinity=None) if nl + j in markers else c
+                 for j, c in enumerate(right.columns))
+    right = replace(right, columns=cols, exprs=exprs)
+    if isinstance(join.right, ir.Distinct):
+        right = ir.Distinct(cols, right)
+    out: ir.Rel = replace(join, right=right, columns=join.columns[:nl] + cols)
+    for f in reversed(chain):
+        out = replace(f, input=out, columns=out.columns, cond=retyped(f.cond))
+    return replace(rel, input=out, exprs=tuple(retyped(e) for e in rel.exprs))
+
+
+def _read_beyond_null_tests(exprs, index: int, join_cond: ir.Expr | None) -> bool:
+    """Column `index` is read in `exprs` other than as `IS NULL`'s operand, or by `join_cond`."""
+    def outside(e) -> bool:
+        if isinstance(e, ir.IsNull) and isinstance(e.arg, ir.Col) and e.arg.index == index:
+            return False
+        if isinstance(e, ir.Col):
+            return e.index == index
+        return any(outside(x) for x in ir.children(e, into_subqueries=False) if isinstance(x, ir.Expr))
+    return (join_cond is not None and index in columns_read((join_cond,))) or any(outside(e) for e in exprs)
+
+
 def _projection_lifted(j: ir.Join, side: str, child: ir.Project) -> ir.Project:
     """`j` with the projection `child` (its `side` input) applied above it (`projection_above_join`)."""
     inner = child.input
@@ -237,6 +326,39 @@ def grouping_without_aggregates_as_distinct(rel: ir.Rel, ctx: Context) -> ir.Rel
         return None
     keys = ir.Project(rel.columns, rel.input, rel.keys)
     return ir.Distinct(rel.columns, keys)
+
+
+def constants_outside_distinct(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """Constant columns of DISTINCT rows are added after the DISTINCT; constants over DISTINCT constants are the DISTINCT constants.
+
+    Rows that agree on the other columns agree on a constant one, so DISTINCT keeps the same
+    rows with or without it. Rows made of constants only are one row when there is any row and
+    none otherwise, so other constants computed from that row are the DISTINCT rows of those
+    constants. (The first form keeps DISTINCT over the varying columns; the second keeps the
+    constants inside: each plan has one form.)
+
+        >>> from verify.rules import demo
+        >>> print(demo("constants_outside_distinct", "SELECT DISTINCT a, 1 AS one FROM t"))
+        Project a, 1 AS one
+          Distinct
+            Project a
+              Scan t(a, b)
+    """
+    if isinstance(rel, ir.Distinct) and isinstance(rel.input, ir.Project) and plain(rel.input.exprs):
+        inner = rel.input
+        varying = [n for n, e in enumerate(inner.exprs) if not isinstance(e, ir.Lit)]
+        if not varying or len(varying) == len(inner.exprs):
+            return None
+        cols = tuple(inner.columns[n] for n in varying)
+        kept = ir.Distinct(cols, ir.Project(cols, inner.input, tuple(inner.exprs[n] for n in varying)))
+        exprs = tuple(e if isinstance(e, ir.Lit) else ir.Col(varying.index(n), c.kind, c.affinity)
+                      for n, (e, c) in enumerate(zip(inner.exprs, inner.columns)))
+        return ir.Project(rel.columns, kept, exprs)
+    if isinstance(rel, ir.Project) and all(isinstance(e, ir.Lit) for e in rel.exprs) \
+            and isinstance(rel.input, ir.Distinct) and isinstance(rel.input.input, ir.Project) \
+            and all(isinstance(e, ir.Lit) for e in rel.input.input.exprs):
+        return ir.Distinct(rel.columns, ir.Project(rel.columns, rel.input.input.input, rel.exprs))
+    return None
 
 
 def union_as_distinct_union_all(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
@@ -321,6 +443,25 @@ def right_join_as_left(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return _swapped(rel) if isinstance(rel, ir.Join) and rel.kind == "right" else None
 
 
+def left_join_of_nothing_padded(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A left join whose right side never has a row pads every left row with NULLs.
+
+    No left row finds a match (`always_empty`: no VALUES row, a constantly false WHERE, ...), so
+    each one is output once with NULLs for the right side's columns.
+
+        >>> from verify.rules import demo
+        >>> print(demo("left_join_of_nothing_padded", "SELECT * FROM t LEFT JOIN (SELECT * FROM q WHERE 1 = 0) AS x ON t.a = x.pid"))
+        Project a, b, qid, pid, v
+          Project a, b, NULL AS qid, NULL AS pid, NULL AS v
+            Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.Join) and rel.kind == "left" and always_empty(rel.right)):
+        return None
+    nl = len(rel.left.columns)
+    return ir.Project(rel.columns, rel.left, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.left.columns))
+                      + tuple(ir.Lit(None, c.kind) for c in rel.columns[nl:]))
+
+
 def left_join_filter_into_on(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """A filter on a left join's right side joins its ON condition (a row it drops matches nothing).
 
@@ -359,6 +500,29 @@ def filter_below_project(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         return None
     below = ir.Filter(inner.input.columns, inner.input, substitute(rel.cond, list(inner.exprs)))
     return ir.Project(inner.columns, below, inner.exprs)
+
+
+def filter_below_distinct(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A filter over DISTINCT rows filters the rows before the DISTINCT.
+
+    The condition reads one row's values, the same on every copy of it, so it keeps or drops all
+    copies together; where equal values are identical (`IDENTICAL_WHEN_EQUAL`, not 1 against 1.0)
+    which copy DISTINCT keeps does not matter.
+
+        >>> from verify.rules import demo
+        >>> print(demo("filter_below_distinct", "SELECT * FROM (SELECT DISTINCT a, b FROM t) WHERE b > 2"))
+        Project a, b
+          Distinct
+            Filter b > 2
+              Project a, b
+                Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.Filter) and plain((rel.cond,)) and isinstance(rel.input, ir.Distinct)):
+        return None
+    inner = rel.input
+    if any(c.kind not in IDENTICAL_WHEN_EQUAL for c in inner.columns):
+        return None
+    return ir.Distinct(inner.columns, ir.Filter(inner.input.columns, inner.input, rel.cond))
 
 
 def filtered_full_join_as_right(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
@@ -463,13 +627,15 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
 
     SUM of partial SUMs is the SUM, MIN of MINs the MIN, MAX of MAXs the MAX, AND/OR of partial
     AND/ORs the AND/OR, SUM of partial COUNTs the COUNT (without GROUP BY: NULL instead of 0 on
-    no row, so the result is then a projection of the aggregate); an inner key aggregated once
+    no row, so the result is then a projection of the aggregate; partials without GROUP BY, one
+    row each even over no row, are read only by an aggregate without GROUP BY, where a SUM of
+    their COUNTs is never NULL); an inner key aggregated once
     per inner group is DISTINCT key when the inner keys are the outer keys and it. The result
     reads a UNION ALL of the partials' inputs projected to the keys and arguments (`preprojected`
     layout). None when the shape is not this one."""
     branches = _partials(outer.input)
-    if not branches:
-        return None
+    if not branches or not (branches[0][0].grouped or not outer.grouped):
+        return None  # partials without GROUP BY (one row each, also over no row) only under one without
 
     def role(b: int, e: ir.Expr) -> tuple[str, object] | None:  # ('key', expr) or ('item', Agg)
         agg, renames = branches[b]
@@ -501,7 +667,7 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
                 return None
             func = funcs.pop()
             if it.func == "sum" and func in ("count", "count_star"):
-                if not outer.grouped:
+                if not outer.grouped and branches[0][0].grouped:  # no group: no partial row
                     nullif_zero.append(m)
             elif (it.func, func) not in (("sum", "sum"), ("min", "min"), ("max", "max"),
                                          ("bool_and", "bool_and"), ("bool_or", "bool_or")):
@@ -531,8 +697,9 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
 
 
 def _constant_keys(agg: ir.Aggregate) -> ir.Rel | None:
-    """`agg` without the GROUP BY keys its input fixes to one value, read as that constant instead
-    (one key at least is kept: no key at all would be one group even on no row):
+    """`agg` without the GROUP BY keys its input fixes to one value (or that read no column), read as
+    that constant instead (one key at least is kept: no key at all would be one group even on no
+    row):
 
         SELECT j, e, SUM(s) FROM t WHERE e = 10 GROUP BY j, e
             = SELECT j, 10, SUM(s) FROM t WHERE e = 10 GROUP BY j
@@ -540,8 +707,9 @@ def _constant_keys(agg: ir.Aggregate) -> ir.Rel | None:
     if not agg.grouped or len(agg.keys) < 2:
         return None
     facts = row_facts(agg.input)
-    fixed = {n: lit for n, k in enumerate(agg.keys) if isinstance(k, ir.Col)
-             for lit in [constant_of(facts.get(k.index, []), k)] if lit is not None}
+    fixed = {n: lit for n, k in enumerate(agg.keys)
+             for lit in [k if constant(k) else
+                         constant_of(facts.get(k.index, []), k) if isinstance(k, ir.Col) else None] if lit is not None}
     if len(fixed) == len(agg.keys):
         del fixed[min(fixed)]
     if not fixed:
@@ -633,19 +801,21 @@ def _facts_across(j: ir.Join) -> ir.Join | None:
 
 
 def _partials(rel: ir.Rel) -> list[tuple[ir.Aggregate, tuple[ir.Expr, ...] | None]] | None:
-    """The grouped aggregates under an outer aggregate: one, or each branch of a UNION ALL,
-    with the column-renaming projection above it, if any."""
+    """The aggregates under an outer aggregate: one, or each branch of a UNION ALL, with the
+    column-renaming projection above it, if any; all grouped, or all without GROUP BY."""
     if isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
         if [c.kind for c in rel.left.columns] != [c.kind for c in rel.right.columns]:
             return None
         left, right = _partials(rel.left), _partials(rel.right)
-        return None if left is None or right is None else left + right
+        if left is None or right is None or left[0][0].grouped != right[0][0].grouped:
+            return None
+        return left + right
     renames = None
     if isinstance(rel, ir.Project):
         if not all(isinstance(e, ir.Col) for e in rel.exprs):
             return None
         renames, rel = rel.exprs, rel.input
-    if isinstance(rel, ir.Aggregate) and rel.grouped and not any(isinstance(i, ir.Bare) for i in rel.items) \
+    if isinstance(rel, ir.Aggregate) and not any(isinstance(i, ir.Bare) for i in rel.items) \
             and plain(rel.keys) and plain(tuple(i.arg for i in rel.items if i.arg is not None)):
         return [(rel, renames)]
     return None
