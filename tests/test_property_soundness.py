@@ -551,14 +551,16 @@ def test_parent_joins_and_unique_keys_hold_on_larger_databases(pair, dbs):
 
 
 # Semi-joins and markers: IN and uncorrelated EXISTS conjuncts as joins with distinct rows
-# (`semi_join_conjunct_as_join`), EXISTS elsewhere (uncorrelated or correlated by equalities) as a
-# marked left join (`exists_as_marked_join`), markers only tested for NULL (`null_tested_marker_as_true`), constants
-# and DISTINCT (`constants_outside_distinct`), GROUP BY over rows already one per group
-# (`aggregate_of_single_rows`), MIN/MAX of DISTINCT values (`distinct_of_set_aggregate_dropped`),
-# filters below DISTINCT (`filter_below_distinct`), left joins of nothing (`left_join_of_nothing_padded`),
-# partial aggregates without GROUP BY (`partial_aggregates_merged`), keys that read no column
-# (`constant_group_key`), WHERE over VALUES rows (`always_empty`); each shape says whether it
-# must be proved for every size (the near misses must not be).
+# (`semi_join_conjunct_as_join`), EXISTS elsewhere (uncorrelated or correlated by equalities) as
+# a marked left join (`exists_as_marked_join`), markers only tested for NULL
+# (`null_tested_marker_as_true`), constants and DISTINCT (`constants_outside_distinct`), GROUP BY
+# over rows already one per group (`aggregate_of_single_rows`), MIN/MAX of DISTINCT values
+# (`distinct_of_set_aggregate_dropped`), filters below DISTINCT (`filter_below_distinct`), left
+# joins of nothing (`left_join_of_nothing_padded`), partial aggregates without GROUP BY
+# (`partial_aggregates_merged`), keys that read no column or only other keys
+# (`constant_group_key`), an expression written alike on both sides (encoded once), WHERE over
+# VALUES rows (`always_empty`); each shape says whether it must be proved for every size (the near
+# misses must not be).
 semi_shapes = [
     ("SELECT name FROM p WHERE id IN (SELECT pid FROM q WHERE v {op} {v})",
      "SELECT p.name FROM p JOIN (SELECT DISTINCT pid FROM q WHERE v {op} {v}) AS x ON p.id = x.pid", True),
@@ -614,13 +616,19 @@ semi_shapes = [
      "ON p.g = x.pid", True),
     ("SELECT id FROM p WHERE NOT EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v {op} {v})",  # a NULL pid: NOT IN
      "SELECT id FROM p WHERE id NOT IN (SELECT pid FROM q WHERE v {op} {v})", False),            # is never TRUE
+    ("SELECT pid, pid + 1, COUNT(*) FROM q WHERE v {op} {v} GROUP BY pid, pid + 1",
+     "SELECT pid, pid + 1, COUNT(*) FROM q WHERE v {op} {v} GROUP BY pid", True),
+    ("SELECT pid, v + 1, COUNT(*) FROM q WHERE v {op} {v} GROUP BY pid, v + 1",   # v is no key: groups split
+     "SELECT pid, MIN(v) + 1, COUNT(*) FROM q WHERE v {op} {v} GROUP BY pid", False),
+    ("SELECT UPPER(TRIM(name)), id FROM p WHERE g {op} {v} AND (g {op} {v} OR id > 2)",
+     "SELECT UPPER(TRIM(name)), id FROM p WHERE g {op} {v}", True),
 ]
 
 semi_pairs = st.builds(lambda shape, op, v: (shape[0].format(op=op, v=v), shape[1].format(op=op, v=v), shape[2]),
                        st.sampled_from(semi_shapes), st.sampled_from(["=", "<", ">="]), st.sampled_from(["0", "1"]))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pair=semi_pairs, dbs=st.lists(keyed_databases, min_size=25, max_size=25))
 def test_semi_joins_markers_and_single_row_groups_hold_on_larger_databases(pair, dbs):
     gold, gen, expected = pair

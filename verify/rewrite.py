@@ -66,7 +66,7 @@ def distinct_of_set_aggregate_dropped(rel: ir.Rel, ctx: Context) -> ir.Rel | Non
 
 
 def constant_group_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
-    """A GROUP BY key that WHERE fixes to a constant, or a key that reads no column, is read as that constant.
+    """A GROUP BY key that WHERE fixes to a constant, reads no column, or is computed from other keys is read as that value.
 
     Every row of a group then holds the same value there, so the groups are those of the other
     keys (one key at least is kept: without any key there is one group even over no row).
@@ -699,26 +699,38 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
 def _constant_keys(agg: ir.Aggregate) -> ir.Rel | None:
     """`agg` without the GROUP BY keys its input fixes to one value (or that read no column), read as
     that constant instead (one key at least is kept: no key at all would be one group even on no
-    row):
+    row), and without the keys computed from other (kept) column keys, computed from them instead:
 
         SELECT j, e, SUM(s) FROM t WHERE e = 10 GROUP BY j, e
             = SELECT j, 10, SUM(s) FROM t WHERE e = 10 GROUP BY j
+        SELECT j, j + 1, SUM(s) FROM t GROUP BY j, j + 1
+            = SELECT j, j + 1, SUM(s) FROM t GROUP BY j
+
+    A computed key reads only keys whose equal values are identical (`IDENTICAL_WHEN_EQUAL`):
+    rows of one group then give it the same value, so it splits no group.
     """
     if not agg.grouped or len(agg.keys) < 2:
         return None
     facts = row_facts(agg.input)
-    fixed = {n: lit for n, k in enumerate(agg.keys)
-             for lit in [k if constant(k) else
-                         constant_of(facts.get(k.index, []), k) if isinstance(k, ir.Col) else None] if lit is not None}
+    fixed: dict[int, ir.Expr] = {
+        n: lit for n, k in enumerate(agg.keys)
+        for lit in [k if constant(k) else
+                    constant_of(facts.get(k.index, []), k) if isinstance(k, ir.Col) else None] if lit is not None}
     if len(fixed) == len(agg.keys):
         del fixed[min(fixed)]
-    if not fixed:
-        return None
     nk = len(agg.keys)
-    kept = [n for n in range(nk) if n not in fixed]
+    column_keys = {k.index: n for n, k in enumerate(agg.keys)
+                   if isinstance(k, ir.Col) and n not in fixed and k.kind in IDENTICAL_WHEN_EQUAL}
+    computed = [n for n, k in enumerate(agg.keys) if n not in fixed and not isinstance(k, ir.Col) and plain((k,))
+                and columns_read((k,)) <= set(column_keys)]
+    if not fixed and not computed:
+        return None
+    kept = [n for n in range(nk) if n not in fixed and n not in computed]
     inner = replace(agg, columns=tuple(agg.columns[n] for n in kept) + tuple(agg.columns[nk:]),
                     keys=tuple(agg.keys[n] for n in kept))
     where = {n: i for i, n in enumerate(kept)}
+    for n in computed:
+        fixed[n] = map_cols(agg.keys[n], lambda c: ir.Col(where[column_keys[c.index]], c.kind, c.affinity))
     exprs = [fixed[n] if n in fixed else ir.Col(where[n], c.kind, c.affinity) for n, c in enumerate(agg.columns[:nk])]
     exprs += [ir.Col(len(kept) + m, c.kind, c.affinity) for m, c in enumerate(agg.columns[nk:])]
     return ir.Project(agg.columns, inner, tuple(exprs))
