@@ -125,10 +125,10 @@ EASY = {"select": [False, [[0, [0, [0, 1, False], None]]]], "from": {"table_unit
 PAIRS = [
     ("SELECT name FROM item WHERE price > 10", "SELECT name FROM item WHERE NOT price <= 10",
      "verified", "every_size", None),
-    ("SELECT count(*) FROM item", "SELECT count(*) FROM item WHERE id IN (SELECT id FROM item)",
+    ("SELECT count(*) FROM item", "SELECT count(DISTINCT id + 0) FROM item",
      "verified", "up_to_k", 2),
     ("SELECT count(*) FROM item WHERE price > 10",  # stopped above 1
-     "SELECT count(*) FROM item WHERE price > 10 AND id IN (SELECT id FROM item)",
+     "SELECT count(DISTINCT id + 0) FROM item WHERE price > 10",
      "verified", "below_k", 1),
     ("SELECT name FROM item WHERE price < 10", "SELECT printf('%s', name) FROM item WHERE price < 10",
      "unsupported", "undecided", None),

@@ -997,22 +997,19 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
             # a difference that another row order removes: look for one that no order removes
             stats.order_dependent_models += 1
             witness = witness or cex
-            if ctx.tie_twin is not None:
-                return only_ties_left()
-            if stats.order_dependent_models >= MAX_UNCONFIRMED_PER_K:
-                return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes)
-            without_ties()
-            solver.add(blocking_clause(model, enc))
-            continue
-        stats.unconfirmed_models += 1
-        unconfirmed += 1
+        else:
+            stats.unconfirmed_models += 1
+            unconfirmed += 1
         if ctx.tie_twin is not None:
             return only_ties_left()
-        if unconfirmed >= MAX_UNCONFIRMED_PER_K:
+        if cex is not None and stats.order_dependent_models >= MAX_UNCONFIRMED_PER_K:
+            return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes)
+        if cex is None and unconfirmed >= MAX_UNCONFIRMED_PER_K:
             return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes,
                               reason=f"{unconfirmed} solver models at k={k} were not confirmed by the engine")
         without_ties()
-        with_unbacked_assumptions()
+        if cex is None:
+            with_unbacked_assumptions()
         solver.add(blocking_clause(model, enc))
 
 
