@@ -585,12 +585,12 @@ def semi_join_conjunct_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         >>> print(demo("semi_join_conjunct_as_join", "SELECT name FROM p WHERE g > 1 AND id IN (SELECT pid FROM q)"))
         Project name
           Project id, name, g
-            Join inner ON id = pid
-              Filter g > 1
+            Filter g > 1
+              Join inner ON id = pid
                 Scan p(id, name, g)
-              Distinct
-                Project pid
-                  Scan q(qid, pid, v)
+                Distinct
+                  Project pid
+                    Scan q(qid, pid, v)
     """
     if not isinstance(rel, ir.Filter):
         return None

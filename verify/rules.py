@@ -20,7 +20,7 @@ so that the two plans meet in one form that row-wise reasoning compares. A rule 
 `describe()` lists the rules with their one-line docs; `demo` shows one rule on a query.
 
     >>> [name for name, _ in describe()][:2]
-    ['correlation_as_in_columns', 'in_subquery_as_join']
+    ['correlation_as_in_columns', 'semi_join_conjunct_as_join']
 """
 
 from __future__ import annotations
