@@ -466,26 +466,39 @@ def provable(shape: tuple, op: str) -> bool | None:
     return shape[2] if shape[2] is None or isinstance(shape[2], bool) else op in shape[2]
 
 
-fact_pairs = st.builds(lambda shape, op, v: (shape[0].format(op=op, v=v), shape[1].format(op=op, v=v),
-                                             provable(shape, op)),
-                       st.sampled_from(fact_shapes), st.sampled_from(["=", "<", ">="]), st.sampled_from(["0", "1"]))
+def shape_pairs(shapes: list[tuple]):
+    """(gold, generated, expected provability) drawn from `shapes`, with an operator and a value."""
+    return st.builds(lambda shape, op, v: (shape[0].format(op=op, v=v), shape[1].format(op=op, v=v),
+                                           provable(shape, op)),
+                     st.sampled_from(shapes), st.sampled_from(["=", "<", ">="]), st.sampled_from(["0", "1"]))
+
+
+def assert_proved_as_expected(gold: str, gen: str, expected: bool | None, schema, dbs: list, run_on) -> None:
+    """The claims of the pair's verdict hold on `dbs`, and it is proved for every size exactly
+    when `expected` says (anything, when None)."""
+    assert_claims_hold(gold, gen, schema, dbs, run_on)
+    if expected is not None:
+        v = check_pair(gold, gen, schema=schema, bound=K, semantics="bag", timeout=20)
+        assert (v.verdict == VerdictKind.EQUIVALENT and v.complete) == expected, (gold, gen, v.verdict, v.reason)
 
 
 @settings(max_examples=45, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pair=fact_pairs, dbs=st.lists(keyed_databases, min_size=25, max_size=25))
+@given(pair=shape_pairs(fact_shapes), dbs=st.lists(keyed_databases, min_size=25, max_size=25))
 def test_row_fact_rewrites_hold_on_larger_databases(pair, dbs):
-    gold, gen, expected = pair
-    assert_claims_hold(gold, gen, KEYED, dbs, run_keyed)
-    v = check_pair(gold, gen, schema=KEYED, bound=K, semantics="bag", timeout=20)
-    if expected is not None:
-        assert (v.verdict == VerdictKind.EQUIVALENT and v.complete) == expected, (gold, gen, v.verdict, v.reason)
+    assert_proved_as_expected(*pair, KEYED, dbs, run_keyed)
 
 
 def test_every_row_fact_shape_is_proved_exactly_when_it_should_be():
     """Each shape above, with each operator, against its expected provability (hypothesis draws
     only some of them)."""
-    for shape in fact_shapes:
-        for op in ("=", "<", ">="):
+    assert_every_shape_proved_as_expected(fact_shapes, ("=", "<", ">="))
+
+
+def assert_every_shape_proved_as_expected(shapes: list[tuple], ops: tuple[str, ...]) -> None:
+    """Each shape with each of `ops` (and the value 1) is proved for every size exactly when its
+    third element says (`provable`; None: not checked)."""
+    for shape in shapes:
+        for op in ops:
             gold, gen = shape[0].format(op=op, v=1), shape[1].format(op=op, v=1)
             expected = provable(shape, op)
             if expected is None:  # an equivalence the rewrites need not reach
@@ -537,17 +550,10 @@ def run_fk(db: dict, sql: str) -> list:
     return con.execute(sql).fetchall()
 
 
-fk_pairs = st.builds(lambda shape, op, v: (shape[0].format(op=op, v=v), shape[1].format(op=op, v=v), shape[2]),
-                     st.sampled_from(fk_shapes), st.sampled_from(["=", "<", ">="]), st.sampled_from(["0", "1"]))
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pair=fk_pairs, dbs=st.lists(fk_databases(), min_size=25, max_size=25))
+@given(pair=shape_pairs(fk_shapes), dbs=st.lists(fk_databases(), min_size=25, max_size=25))
 def test_parent_joins_and_unique_keys_hold_on_larger_databases(pair, dbs):
-    gold, gen, expected = pair
-    assert_claims_hold(gold, gen, FK_SCHEMA, dbs, run_fk)
-    v = check_pair(gold, gen, schema=FK_SCHEMA, bound=K, semantics="bag", timeout=20)
-    assert (v.verdict == VerdictKind.EQUIVALENT and v.complete) == expected, (gold, gen, v.verdict, v.reason)
+    assert_proved_as_expected(*pair, FK_SCHEMA, dbs, run_fk)
 
 
 # Semi-joins and markers: IN and uncorrelated EXISTS conjuncts as joins with distinct rows
@@ -626,23 +632,14 @@ semi_shapes = [
      "SELECT UPPER(TRIM(name)), id FROM p WHERE g {op} {v}", True),
 ]
 
-semi_pairs = st.builds(lambda shape, op, v: (shape[0].format(op=op, v=v), shape[1].format(op=op, v=v), shape[2]),
-                       st.sampled_from(semi_shapes), st.sampled_from(["=", "<", ">="]), st.sampled_from(["0", "1"]))
-
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pair=semi_pairs, dbs=st.lists(keyed_databases, min_size=25, max_size=25))
+@given(pair=shape_pairs(semi_shapes), dbs=st.lists(keyed_databases, min_size=25, max_size=25))
 def test_semi_joins_markers_and_single_row_groups_hold_on_larger_databases(pair, dbs):
-    gold, gen, expected = pair
-    assert_claims_hold(gold, gen, KEYED, dbs, run_keyed)
-    v = check_pair(gold, gen, schema=KEYED, bound=K, semantics="bag", timeout=20)
-    assert (v.verdict == VerdictKind.EQUIVALENT and v.complete) == expected, (gold, gen, v.verdict, v.reason)
+    assert_proved_as_expected(*pair, KEYED, dbs, run_keyed)
 
 
 def test_every_semi_join_shape_is_proved_exactly_when_it_should_be():
     """Each shape above, with one operator, against its expected provability (hypothesis draws
     only some of them)."""
-    for gold, gen, expected in semi_shapes:
-        gold, gen = gold.format(op="<", v=1), gen.format(op="<", v=1)
-        v = check_pair(gold, gen, schema=KEYED, bound=K, semantics="bag", timeout=20)
-        assert (v.verdict == VerdictKind.EQUIVALENT and v.complete) == expected, (gold, gen, v.verdict, v.reason)
+    assert_every_shape_proved_as_expected(semi_shapes, ("<",))

@@ -652,15 +652,7 @@ def exists_as_marked_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
             break
     else:
         return None
-    join = ir.Join(tuple(rel.input.columns) + marked.columns, "left", rel.input, marked, on)
-    test = ir.Not(ir.IsNull(ir.Col(len(join.columns) - 1, marked.columns[-1].kind)))
-    new = tuple(_replaced(e, found, test) for e in exprs)
-    if not plain(new):  # another subquery would now see a wider row
-        return None
-    if isinstance(rel, ir.Project):
-        return replace(rel, input=join, exprs=new)
-    return ir.Project(rel.columns, ir.Filter(join.columns, join, new[0]),
-                      tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.input.columns)))
+    return _marker_tested(rel, exprs, found, marked, on)
 
 
 def _uncorrelated_exists(e) -> bool:
@@ -717,13 +709,19 @@ def in_subquery_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     found = _joinable_in(rel, exprs, schema)
     if found is None:
         return None
-    sub = _distinct_rows(found.query, schema)
-    na, ns = len(rel.input.columns), len(sub.columns)
-    marked = _marked(sub, dialect)
-    join = ir.Join(tuple(rel.input.columns) + marked.columns, "left", rel.input, marked, _in_comparison(found, na))
-    matched = ir.Not(ir.IsNull(ir.Col(na + ns, marked.columns[-1].kind)))
+    marked = _marked(_distinct_rows(found.query, schema), dialect)
+    return _marker_tested(rel, exprs, found, marked, _in_comparison(found, len(rel.input.columns)))
+
+
+def _marker_tested(rel: ir.Filter | ir.Project, exprs: tuple, found: ir.Expr, marked: ir.Rel,
+                   on: ir.Expr) -> ir.Rel | None:
+    """`rel` reading its input left-joined on `on` to `marked` (whose last column is a never-NULL
+    marker), with the subquery `found` in its condition or SELECT list replaced by "the marker
+    is not NULL"; None when another subquery there would then see a wider row."""
+    join = ir.Join(tuple(rel.input.columns) + marked.columns, "left", rel.input, marked, on)
+    matched = ir.Not(ir.IsNull(ir.Col(len(join.columns) - 1, marked.columns[-1].kind)))
     new = tuple(_replaced(e, found, matched) for e in exprs)
-    if not plain(new):  # another subquery would now see a wider row
+    if not plain(new):
         return None
     if isinstance(rel, ir.Project):
         return replace(rel, input=join, exprs=new)
