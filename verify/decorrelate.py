@@ -71,12 +71,12 @@ def uncorrelated_in(node: ir.Exists | ir.InSubquery) -> ir.InSubquery | None:
             return None
         projected, query = query.exprs, query.input
     # an EXISTS subquery comes lowered without its SELECT list and DISTINCT (`verify.lower`)
-    if not isinstance(query, ir.Filter) or _reads_outer(query.input) or _reads_outer(projected):
+    if not isinstance(query, ir.Filter) or reads_outer(query.input) or reads_outer(projected):
         return None
     kept: list[ir.Expr] = []
     pairs: list[tuple[ir.Expr, ir.Outer, bool]] = []  # (inner side, outer column, inner side written first)
     for c in conjuncts(query.cond):
-        if not _reads_outer(c):
+        if not reads_outer(c):
             kept.append(c)
             continue
         if not (isinstance(c, ir.Cmp) and c.op == "="):
@@ -100,7 +100,7 @@ def uncorrelated_in(node: ir.Exists | ir.InSubquery) -> ir.InSubquery | None:
     if isinstance(node, ir.InSubquery):  # the old probe, its subquery columns moved past the new probe values
         probes.append(ir.transform(node.arg[-1], lambda n: replace(n, index=n.index + len(pairs))
                                    if isinstance(n, ir.Col) and n.index >= n_old else n, into_subqueries=False))
-    cmps = [c for c in conjuncts(query.cond) if _reads_outer(c)]
+    cmps = [c for c in conjuncts(query.cond) if reads_outer(c)]
     for i, ((inner, outer, first), cmp) in enumerate(zip(pairs, cmps)):
         mine = ir.Col(n_new + len(projected) + i, inner.kind, getattr(inner, "affinity", None))
         theirs = ir.Col(n_old + i, outer.kind, outer.affinity)
@@ -109,6 +109,6 @@ def uncorrelated_in(node: ir.Exists | ir.InSubquery) -> ir.InSubquery | None:
     return ir.InSubquery(lhs + (probe,), ir.Project(columns, source, exprs))
 
 
-def _reads_outer(x) -> bool:
+def reads_outer(x) -> bool:
     """Does `x` (a node or a tuple of them) read a column of an enclosing query anywhere?"""
     return any(isinstance(n, ir.Outer) for n in ir.nodes(x))

@@ -26,11 +26,11 @@ from dataclasses import replace
 
 from verify import ir
 from verify.blocks import DERIVED, SPJ, blocks, map_cols, plain
-from verify.decorrelate import uncorrelated_in
+from verify.decorrelate import reads_outer, uncorrelated_in
 from verify.facts import (VALUE_MODES, conjunction, conjuncts, equal_columns, equated_columns, fixed_columns, row_facts,
                           tested_column)
 from verify.implication import always_empty
-from verify.rewrite import IDENTICAL_WHEN_EQUAL, Context, columns_read, reads_only
+from verify.rewrite import IDENTICAL_WHEN_EQUAL, Context, columns_read, dialect_true, reads_only
 from verify.schema import Schema
 
 
@@ -322,7 +322,7 @@ def _shrunk(rel: ir.Rel, block: SPJ, without_one: Callable[[SPJ], SPJ | None]) -
     for t in block.tables[1:]:
         source = ir.Join(source.columns + t.columns, "cross", source, t, None)
     conds = [c for c in conjuncts(block.cond) if not (isinstance(c, ir.Lit) and c.value is True)]
-    cond = ir.Lit(True, "bool") if not conds else conds[0] if len(conds) == 1 else ir.BoolOp("and", tuple(conds))
+    cond = conjunction(conds) if conds else ir.Lit(True, "bool")
     return ir.Project(rel.columns, ir.Filter(source.columns, source, cond), tuple(block.exprs))
 
 
@@ -657,17 +657,12 @@ def exists_as_marked_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
 
 def _uncorrelated_exists(e) -> bool:
     """`e` is an EXISTS whose subquery reads nothing of an enclosing row."""
-    return isinstance(e, ir.Exists) and not any(isinstance(n, ir.Outer) for n in ir.nodes(e.query))
-
-
-def _true(dialect: str) -> ir.Lit:
-    """TRUE as the dialect writes it (SQLite has no booleans: 1)."""
-    return ir.Lit(True, "bool") if dialect == "duckdb" else ir.Lit(1, "int")
+    return isinstance(e, ir.Exists) and not reads_outer(e.query)
 
 
 def _one_row_if_any(query: ir.Rel, dialect: str, name: str = "_c0") -> ir.Rel:
     """One row holding TRUE when `query` has rows, none otherwise (`SELECT DISTINCT TRUE FROM ...`)."""
-    true = _true(dialect)
+    true = dialect_true(dialect)
     column = ir.OutCol(name, true.kind)
     return ir.Distinct((column,), ir.Project((column,), query, (true,)))
 
@@ -675,7 +670,7 @@ def _one_row_if_any(query: ir.Rel, dialect: str, name: str = "_c0") -> ir.Rel:
 def _marked(sub: ir.Rel, dialect: str) -> ir.Project:
     """`sub`'s rows with a last column `_in` holding TRUE: NULL after a left join exactly on the
     rows that met none of them."""
-    true = _true(dialect)
+    true = dialect_true(dialect)
     return ir.Project(tuple(sub.columns) + (ir.OutCol("_in", true.kind),), sub,
                       tuple(ir.Col(j, c.kind, c.affinity) for j, c in enumerate(sub.columns)) + (true,))
 
@@ -745,7 +740,7 @@ def _in_comparison(found: ir.InSubquery, width: int) -> ir.Expr:
 def _joinable(found: ir.InSubquery) -> bool:
     """The IN's probes read only the row, its subquery no enclosing row, and equal values of the
     subquery's columns are identical (so its distinct rows meet a probe at most once)."""
-    return plain(found.arg[:-1]) and not any(isinstance(n, ir.Outer) for n in ir.nodes(found.query)) and \
+    return plain(found.arg[:-1]) and not reads_outer(found.query) and \
         all(c.kind in IDENTICAL_WHEN_EQUAL for c in found.query.columns)
 
 

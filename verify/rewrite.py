@@ -255,7 +255,7 @@ def null_tested_marker_as_true(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     readers = tuple(rel.exprs) + tuple(f.cond for f in chain) + ((join.cond,) if join.cond is not None else ())
     if not plain(readers):
         return None
-    true = ir.Lit(True, "bool") if ctx.dialect == "duckdb" else ir.Lit(1, "int")  # TRUE as the dialect writes it
+    true = dialect_true(ctx.dialect)
     nl = len(join.left.columns)
     markers = {nl + j for j, e in enumerate(right.exprs)
                if isinstance(e, ir.Lit) and e.value is not None and not ir.same(e, true)
@@ -276,6 +276,11 @@ def null_tested_marker_as_true(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     for f in reversed(chain):
         out = replace(f, input=out, columns=out.columns, cond=retyped(f.cond))
     return replace(rel, input=out, exprs=tuple(retyped(e) for e in rel.exprs))
+
+
+def dialect_true(dialect: str) -> ir.Lit:
+    """TRUE as the dialect writes it (SQLite has no booleans: 1)."""
+    return ir.Lit(True, "bool") if dialect == "duckdb" else ir.Lit(1, "int")
 
 
 def _read_beyond_null_tests(exprs, index: int, join_cond: ir.Expr | None) -> bool:
