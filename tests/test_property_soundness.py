@@ -643,3 +643,59 @@ def test_every_semi_join_shape_is_proved_exactly_when_it_should_be():
     """Each shape above, with one operator, against its expected provability (hypothesis draws
     only some of them)."""
     assert_every_shape_proved_as_expected(semi_shapes, ("<",))
+
+
+# ORDER BY ... LIMIT under list semantics: a sort of rows an ORDER BY on the same keys sorted and
+# sliced (`sort_of_sorted_merged`), a UNION ALL branch's own top-k under the same top-k
+# (`top_k_of_union_branches_dropped`), and top-k whose tied rows are identical (every column a
+# sort key). A proof for every size here promises the same list, order included; the near misses
+# (other directions, a branch that keeps too few rows, ties that differ in a column) must not be
+# proved.
+top_k_shapes = [
+    ("SELECT id, g FROM p WHERE g {op} {v} ORDER BY id LIMIT 3 OFFSET 1",
+     "SELECT id, g FROM (SELECT * FROM p WHERE g {op} {v} ORDER BY id LIMIT 10 OFFSET 1) AS x ORDER BY id LIMIT 3",
+     True),
+    ("SELECT g FROM p WHERE g {op} {v} ORDER BY g LIMIT 3",
+     "SELECT g FROM (SELECT g FROM p WHERE g {op} {v} ORDER BY g LIMIT 4) AS x ORDER BY g LIMIT 3", True),
+    ("SELECT x FROM (SELECT g AS x FROM p WHERE g {op} {v} UNION ALL SELECT v FROM q) ORDER BY x DESC LIMIT 3",
+     "SELECT x FROM (SELECT * FROM (SELECT g AS x FROM p WHERE g {op} {v} ORDER BY g DESC LIMIT 3) "
+     "UNION ALL SELECT * FROM (SELECT v FROM q ORDER BY v DESC LIMIT 4)) ORDER BY x DESC LIMIT 3", True),
+    ("SELECT x FROM (SELECT g AS x FROM p WHERE g {op} {v} UNION ALL SELECT v FROM q) ORDER BY x LIMIT 3",
+     "SELECT x FROM (SELECT * FROM (SELECT g AS x FROM p WHERE g {op} {v} ORDER BY g LIMIT 2) "  # keeps 2 of 3
+     "UNION ALL SELECT * FROM (SELECT v FROM q ORDER BY v LIMIT 4)) ORDER BY x LIMIT 3", False),
+    ("SELECT g FROM p WHERE g {op} {v} ORDER BY g LIMIT 3",   # the inner sort keeps the largest
+     "SELECT g FROM (SELECT g FROM p WHERE g {op} {v} ORDER BY g DESC LIMIT 4) AS x ORDER BY g LIMIT 3", False),
+    ("SELECT g, name FROM p WHERE g {op} {v} ORDER BY g LIMIT 2",   # rows tied on g differ in name
+     "SELECT g, name FROM (SELECT * FROM p WHERE g {op} {v} ORDER BY g LIMIT 4) AS x ORDER BY g LIMIT 2", False),
+]
+
+
+def assert_top_k_proved_as_expected(gold: str, gen: str, expected: bool | None, dbs: list) -> None:
+    """Under list semantics: a proof for every size gives the same list on each of `dbs`, a
+    counterexample makes sqlite3 return different lists, and the pair is proved for every size
+    exactly when `expected` says."""
+    v = check_pair(gold, gen, schema=KEYED, bound=K, semantics="list", timeout=20)
+    assert v.verdict not in (VerdictKind.ERROR, VerdictKind.UNSUPPORTED), v.reason
+    proved = v.verdict == VerdictKind.EQUIVALENT and v.complete
+    if proved:
+        for db in dbs:
+            assert run_keyed(db, gold) == run_keyed(db, gen), (gold, gen, db)
+    if v.verdict == VerdictKind.NOT_EQUIVALENT:
+        con = sqlite3.connect(":memory:")
+        con.executescript(v.counterexample.inserts)
+        assert con.execute(gold).fetchall() != con.execute(gen).fetchall()
+    if expected is not None:
+        assert proved == expected, (gold, gen, v.verdict, v.reason)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=shape_pairs(top_k_shapes), dbs=st.lists(keyed_databases, min_size=25, max_size=25))
+def test_top_k_rewrites_hold_on_larger_databases(pair, dbs):
+    assert_top_k_proved_as_expected(*pair, dbs)
+
+
+def test_every_top_k_shape_is_proved_exactly_when_it_should_be():
+    """Each shape above, with each operator, against its expected provability."""
+    for shape in top_k_shapes:
+        for op in ("=", "<", ">="):
+            assert_top_k_proved_as_expected(shape[0].format(op=op, v=1), shape[1].format(op=op, v=1), shape[2], [])

@@ -53,7 +53,8 @@ from verify.names import Dialect, Semantics
 from verify.parse import parse_query
 from verify.pools import dedupe, instants_near_literals, value_pools
 from verify.randomdb import Pools, random_search, renumberings, reorderings
-from verify.rowwise import prove_for_every_size, the_same_top_k, under_the_same_order
+from verify.rowwise import prove_for_every_size, rule_tracer, the_same_top_k, ties_invisible, under_the_same_order
+from verify.rules import Context as RulesContext, order_rewritten
 from verify.schema import Schema, SchemaError
 from verify.values import Meter, SolverStop, check_within, current_meter, metered
 from verify.verdict import (Counterexample, Minimization, Proof, ProofMethod, Stats, TableData, Verdict,
@@ -365,11 +366,11 @@ def _row_wise(ctx: CheckContext) -> Verdict | None:
     """Row-wise reasoning: a proof for every database size when it applies (under list
     semantics, of the inputs of the same ORDER BY)."""
     prep = ctx.prep
+    steps: list[str] = []
     unordered = ((prep.gold.rel, prep.gen.rel) if prep.semantics in (Semantics.BAG, Semantics.SET)
-                 else under_the_same_order(prep.gold.rel, prep.gen.rel))
+                 else under_the_same_order(*_orders_rewritten(ctx, steps)))
     if not ctx.shortcuts or unordered is None or ctx.reads_no_table:
         return None
-    steps: list[str] = []
     ok, used = prove_for_every_size(*unordered, prep.schema, ctx.dialect, trace=steps, policy=ctx.policy)
     if not ok:
         ctx.tried.append("row-wise proof for every size: not found")
@@ -393,26 +394,42 @@ def _same_top_k(ctx: CheckContext) -> Verdict | None:
     database. Otherwise the search without ties is known to find nothing and is skipped, and a
     difference the solver finds still counts only once the engine confirms it."""
     prep = ctx.prep
-    sorts = the_same_top_k(prep.gold.rel, prep.gen.rel)
+    steps: list[str] = []
+    gold, gen = _orders_rewritten(ctx, steps)
+    sorts = the_same_top_k(gold, gen)
     if not ctx.shortcuts or sorts is None or ctx.reads_no_table:
         return None
     inputs = (sorts[0].input, sorts[1].input)
-    ok, used = prove_for_every_size(*inputs, prep.schema, ctx.dialect, policy=ctx.policy)
+    ok, used = prove_for_every_size(*inputs, prep.schema, ctx.dialect, trace=steps, policy=ctx.policy)
     if not ok:
         return None
     ctx.assumptions = ctx.assumptions + [u for u in used if u not in ctx.assumptions]
-    if never_tie(inputs[0], sorts[0].keys, prep.schema):
+    # why ties cannot change the result, in the reason's words and the proof's
+    why = (("on keys no two rows share", "no two of them tie under its keys (a never-NULL key of their table)")
+           if never_tie(inputs[0], sorts[0].keys, prep.schema) else
+           ("every column a sort key", "rows that tie under its keys are identical (every column is a sort key)")
+           if ties_invisible(sorts[0]) else None)
+    if why is not None:
         return ctx.verdict(VerdictKind.EQUIVALENT, complete=True,
                            reason="proved for databases of every size by row-wise reasoning (the same ORDER BY ... "
-                                  "LIMIT, on keys no two rows share, of inputs with the same rows)",
+                                  f"LIMIT, {why[0]}, of inputs with the same rows)",
                            proof=ctx.proof("row_wise", "the inputs of the same ORDER BY ... LIMIT hold the same rows "
-                                                       "on every database, and no two of them tie under its keys (a "
-                                                       "never-NULL key of their table), so both keep the same rows in "
-                                                       "the same order on databases of every size"))
-    ctx.tie_twin = ir.with_new_top(prep.gold.rel, inputs[0])
+                                                       f"on every database, and {why[1]}, so both keep the same rows "
+                                                       "in the same order on databases of every size", steps=steps))
+    ctx.tie_twin = ir.with_new_top(gold, inputs[0])
     ctx.tried.append("row-wise proof for every size: the inputs of the same ORDER BY ... LIMIT hold the same "
                      "rows on every database, so only rows that tie under it can make the results differ")
     return None
+
+
+def _orders_rewritten(ctx: CheckContext, steps: list[str] | None = None) -> tuple[ir.Rel, ir.Rel]:
+    """The gold and generated plans with the ORDER BY each ends in rewritten by the order rules
+    (`verify.rules.order_rewritten`: a sort of sorted rows is one sort, a UNION ALL branch's
+    top-k under the same top-k is left out), so that ORDER BYs written in two ways compare; the
+    rules that fired are traced into `steps`, when given."""
+    rules_ctx = RulesContext(ctx.prep.schema, ctx.dialect)
+    return (order_rewritten(ctx.prep.gold.rel, rules_ctx, rule_tracer(steps, "gold")),
+            order_rewritten(ctx.prep.gen.rel, rules_ctx, rule_tracer(steps, "generated")))
 
 
 def _hints(ctx: CheckContext) -> Verdict | None:

@@ -186,6 +186,125 @@ def _without_unlimited_sort(rel: ir.Rel) -> ir.Rel:
     return rel
 
 
+def sort_of_sorted_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An ORDER BY over rows an ORDER BY on the same keys sorted and sliced is one ORDER BY with both slices.
+
+    The rows an inner `ORDER BY k LIMIT/OFFSET` keeps come in the order of `k`; row-local
+    projections keep that order, sorting them again by the same keys (read through the
+    projections) keeps it too, and a LIMIT/OFFSET over them takes a further slice of the same
+    sorted list: one sort of the projected rows, with the two slices combined, keeps the same rows
+    in the same order. Rows that tie under the keys: which of them are kept is the engine's choice
+    in both, as for any ORDER BY ... LIMIT (the top-level comparison says how ties are decided).
+
+        >>> from verify.rules import demo
+        >>> print(demo("sort_of_sorted_merged",
+        ...            "SELECT a FROM (SELECT * FROM t ORDER BY a LIMIT 5 OFFSET 1) AS x ORDER BY a LIMIT 2"))
+        Sort a NULLS FIRST LIMIT 2 OFFSET 1
+          Project a
+            Project a, b
+              Scan t(a, b)
+    """
+    if not isinstance(rel, ir.Sort) or not rel.keys:
+        return None
+    below, keys = _sort_keys_below(rel.keys, rel.input)
+    if not (isinstance(below, ir.Sort) and _sorts_by(below, keys)):
+        return None
+    limit, offset = _slice_of_slice(below.limit, below.offset, rel.limit, rel.offset)
+    return ir.Sort(rel.columns, _replaced_below(rel.input, below, below.input), rel.keys, limit, offset)
+
+
+def top_k_of_union_branches_dropped(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """Under an ORDER BY ... LIMIT over UNION ALL, a branch's ORDER BY on the same keys with a LIMIT at least as large (and no OFFSET) is left out.
+
+    With n = LIMIT + OFFSET of the outer sort, the first n rows of the union in the keys' order
+    are among the first n rows of each branch in that order, so a branch that keeps at least its
+    first n rows keeps every row the outer LIMIT can keep. Rows that tie under the keys: every
+    choice one form can make the other can make too, and the engine decides it in both.
+
+        >>> from verify.rules import demo
+        >>> print(demo("top_k_of_union_branches_dropped",
+        ...            "SELECT a FROM ((SELECT a FROM t ORDER BY a LIMIT 3) UNION ALL "
+        ...            "(SELECT id FROM p ORDER BY id LIMIT 5)) AS u ORDER BY a LIMIT 3"))
+        Sort a NULLS FIRST LIMIT 3
+          Project a
+            Union all
+              Project a
+                Scan t(a, b)
+              Project id
+                Scan p(id, name, g)
+    """
+    if not isinstance(rel, ir.Sort) or not rel.keys or rel.limit is None:
+        return None
+    union, keys = _sort_keys_below(rel.keys, rel.input)
+    if not (isinstance(union, ir.SetOp) and union.op == "union" and union.all):
+        return None
+    unsorted = _branch_sorts_dropped(union, keys, rel.limit + rel.offset)
+    if unsorted is union:
+        return None
+    return replace(rel, input=_replaced_below(rel.input, union, unsorted))
+
+
+def _branch_sorts_dropped(rel: ir.Rel, keys: tuple[ir.SortKey, ...], n: int) -> ir.Rel:
+    """The branches of the UNION ALL tree `rel` without the `ORDER BY keys LIMIT >= n` each ends
+    in (under row-local projections); `rel` itself where none does."""
+    if isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
+        left, right = _branch_sorts_dropped(rel.left, keys, n), _branch_sorts_dropped(rel.right, keys, n)
+        return rel if (left, right) == (rel.left, rel.right) else replace(rel, left=left, right=right)
+    sort, branch_keys = _sort_keys_below(keys, rel)
+    if isinstance(sort, ir.Sort) and _sorts_by(sort, branch_keys) and sort.limit is not None \
+            and sort.limit >= n and not sort.offset:
+        return _replaced_below(rel, sort, sort.input)
+    return rel
+
+
+def _sort_keys_below(keys: tuple[ir.SortKey, ...], rel: ir.Rel) -> tuple[ir.Rel, tuple[ir.SortKey, ...]]:
+    """The relation under the row-local projections (no subquery) `rel` starts with, and the sort
+    `keys` over `rel`'s columns as expressions of that relation's columns."""
+    while isinstance(rel, ir.Project) and plain(rel.exprs):
+        keys = tuple(replace(k, expr=substitute(k.expr, list(rel.exprs))) for k in keys)
+        rel = rel.input
+    return rel, keys
+
+
+def _sorts_by(sort: ir.Sort, keys: tuple[ir.SortKey, ...]) -> bool:
+    """`sort` orders its rows by `keys` (over its columns): the same expressions in the same
+    directions, also once both are read through a projection under the sort (where an ORDER BY
+    on an expression computes it), a column's affinity (which only comparisons read) set aside."""
+    def bare(k: ir.SortKey) -> ir.SortKey:
+        return replace(k, expr=replace(k.expr, affinity=None)) if isinstance(k.expr, ir.Col) else k
+
+    def alike(a: tuple[ir.SortKey, ...], b: tuple[ir.SortKey, ...]) -> bool:
+        return len(a) == len(b) and ir.same(tuple(map(bare, a)), tuple(map(bare, b)))
+    if not sort.keys or alike(keys, sort.keys):
+        return bool(sort.keys)
+    below, inner = _sort_keys_below(sort.keys, sort.input)
+    if below is sort.input:
+        return False
+    # `keys` read columns the sort passes through: the same columns of its input
+    return alike(_sort_keys_below(keys, sort.input)[1], inner)
+
+
+def _replaced_below(top: ir.Rel, old: ir.Rel, new: ir.Rel) -> ir.Rel:
+    """`top`, a chain of one-input operators down to `old`, with `old` replaced by `new`."""
+    if top is old:
+        return new
+    return replace(top, input=_replaced_below(top.input, old, new))  # type: ignore[attr-defined]
+
+
+def _slice_of_slice(inner_limit: int | None, inner_offset: int, limit: int | None,
+                    offset: int) -> tuple[int | None, int]:
+    """LIMIT and OFFSET of one slice equal to the slice (`limit`, `offset`) of the slice
+    (`inner_limit`, `inner_offset`) of a list (None: no LIMIT).
+
+        >>> _slice_of_slice(5, 1, 2, 0), _slice_of_slice(5, 1, 10, 4), _slice_of_slice(None, 2, None, 3)
+        ((2, 1), (1, 5), (None, 5))
+    """
+    if inner_limit is None:
+        return limit, inner_offset + offset
+    left = max(0, inner_limit - offset)
+    return (left if limit is None else min(limit, left)), inner_offset + offset
+
+
 def projection_above_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """A projection of a join's input is computed above the join, where the rows it pads would be NULL either way.
 

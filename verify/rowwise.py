@@ -43,7 +43,7 @@ from verify.facts import row_facts
 from verify.implication import always_empty, solver_kind
 from verify.keyed import never_null
 from verify.plan_text import show
-from verify.rewrite import preprojected, unwrapped
+from verify.rewrite import IDENTICAL_WHEN_EQUAL, preprojected, unwrapped
 from verify.rules import Context, Fired, first_sentence, level_rewritten, plan_rewritten
 from verify.schema import Affinity, Column, Schema
 from verify.values import TRUE, check_within, fresh, is_true, same_row
@@ -86,7 +86,7 @@ def _proved(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, trace: list[st
     fired: tuple[set[str], set[str]] = (set(), set())
 
     def on_side(n: int, side: str) -> Fired:
-        tracer = _tracer(trace, side)
+        tracer = rule_tracer(trace, side)
 
         def note(name: str, plan: ir.Rel) -> None:
             fired[n].add(name)
@@ -122,7 +122,7 @@ def _say(trace: list[str] | None, line: Callable[[], str]) -> None:
         trace.append(line())
 
 
-def _tracer(trace: list[str] | None, side: str) -> Fired | None:
+def rule_tracer(trace: list[str] | None, side: str) -> Fired | None:
     """The `verify.rules` callback that traces the rules firing on one side's plan: the rule's
     name, then the plan it gave, indented."""
     if trace is None:
@@ -182,6 +182,17 @@ def the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Sort, ir.Sort] | None:
     if not plain(tuple(k.expr for k in r1.keys)):
         return None
     return r1, r2
+
+
+def ties_invisible(sort: ir.Sort) -> bool:
+    """Rows that tie under `sort`'s keys are identical: each column of its rows is one of the
+    keys, of a kind whose equal values are identical (NULLs tie with NULLs), so which of the tied
+    rows a LIMIT keeps, and in which order, changes nothing in the result.
+
+        SELECT name FROM t ORDER BY name LIMIT 3
+    """
+    keyed = {k.expr.index for k in sort.keys if isinstance(k.expr, ir.Col)}
+    return all(n in keyed and c.kind in IDENTICAL_WHEN_EQUAL for n, c in enumerate(sort.input.columns))
 
 
 def _below_the_same_projections(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel]:
@@ -279,8 +290,8 @@ def _differing_blocks(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | N
     rewritten = False
     for step in COMPARISONS:
         if step.rewritten and not rewritten:
-            r1 = level_rewritten(r1, ctx, _tracer(trace, "gold"))
-            r2 = level_rewritten(r2, ctx, _tracer(trace, "generated"))
+            r1 = level_rewritten(r1, ctx, rule_tracer(trace, "gold"))
+            r2 = level_rewritten(r2, ctx, rule_tracer(trace, "generated"))
             rewritten = True
         out = step.fn(r1, r2, ctx, trace)
         if out is not SKIP:

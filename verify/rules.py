@@ -12,6 +12,9 @@ so that the two plans meet in one form that row-wise reasoning compares. A rule 
   merging of nested aggregates), once over each whole plan, one rule after the other, each at
   every operator bottom-up (top-down for the rules marked so: the outer aggregate of nested
   ones merges first);
+- `order_rewritten`: the rules of phase "order" (which also run in phase "plan"), at the ORDER BY
+  a plan starts with, before two ORDER BYs at the top are compared (`verify.check` under list
+  semantics: which ORDER BY ... LIMIT the two queries end in);
 - `level_rewritten`: the rules of phase "level", at one level of the comparison of two plans
   (`rowwise`), after the inputs of a row-local operator (a filter, a projection) and of an
   EXCEPT have been rewritten the same way; the first rule that applies rewrites the level, and
@@ -37,7 +40,7 @@ from verify.plan_text import show
 from verify.rewrite import Context
 from verify.schema_io import schema_from_ddl
 
-Phase = Literal["plan", "level"]
+Phase = Literal["plan", "order", "level"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ RULES: tuple[Rule, ...] = (
     Rule("exists_as_marked_join", keyed.exists_as_marked_join, ("plan",)),
     Rule("null_tested_marker_as_true", rewrite.null_tested_marker_as_true, ("plan",)),
     Rule("unlimited_sort_dropped", rewrite.unlimited_sort_dropped, ("plan",)),
+    Rule("sort_of_sorted_merged", rewrite.sort_of_sorted_merged, ("plan", "order")),
+    Rule("top_k_of_union_branches_dropped", rewrite.top_k_of_union_branches_dropped, ("plan", "order")),
     Rule("unused_left_join_removed", keyed.unused_left_join_removed, ("plan",)),
     Rule("parent_join_removed", keyed.parent_join_removed, ("plan",)),
     Rule("key_self_join_removed", keyed.key_self_join_removed, ("plan",)),
@@ -97,6 +102,7 @@ RULES: tuple[Rule, ...] = (
 )
 _PLAN = tuple(r for r in RULES if "plan" in r.phases)
 _LEVEL = tuple(r for r in RULES if "level" in r.phases)
+_ORDER = tuple(r for r in RULES if "order" in r.phases)
 BY_NAME = {r.name: r for r in RULES}
 
 # called with (rule name, plan after it) each time a rule changes a plan
@@ -151,6 +157,29 @@ def _top_down(rule: Rule, rel: ir.Rel, ctx: Context) -> ir.Rel:
             if new is not child:
                 changes[name] = new
     return replace(rel, **changes) if changes else rel
+
+
+def order_rewritten(rel: ir.Rel, ctx: Context, fired: Fired | None = None) -> ir.Rel:
+    """`rel` after the order-phase rules at the ORDER BY it starts with: at its root, or under
+    the row-local projections (no subquery) above it; each rule again as long as one applies.
+
+        >>> rel, ctx = lowered("SELECT a FROM (SELECT a FROM t ORDER BY a LIMIT 3) AS x ORDER BY a", DEMO_DDL)
+        >>> print(show(order_rewritten(rel, ctx)))
+        Sort a NULLS FIRST LIMIT 3
+          Project a
+            Project a
+              Scan t(a, b)
+    """
+    if isinstance(rel, ir.Project) and plain(rel.exprs):
+        inner = order_rewritten(rel.input, ctx, fired)
+        return rel if inner is rel.input else replace(rel, input=inner)
+    for rule in _ORDER:
+        out = rule.fn(rel, ctx)
+        if out is not None:
+            if fired is not None:
+                fired(rule.name, out)
+            return order_rewritten(out, ctx, fired)
+    return rel
 
 
 def level_rewritten(rel: ir.Rel, ctx: Context, fired: Fired | None = None) -> ir.Rel:
