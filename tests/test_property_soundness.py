@@ -565,8 +565,9 @@ def test_parent_joins_and_unique_keys_hold_on_larger_databases(pair, dbs):
 # joins of nothing (`left_join_of_nothing_padded`), partial aggregates without GROUP BY
 # (`partial_aggregates_merged`), keys that read no column or only other keys
 # (`constant_group_key`), an expression written alike on both sides (encoded once), WHERE over
-# VALUES rows (`always_empty`); each shape says whether it must be proved for every size (the near
-# misses must not be).
+# VALUES rows (`always_empty`), single-row groups with FILTER, GROUPING SETS read back by FILTERs
+# (`branch_filtered_aggregates_merged`); each shape says whether it must be proved for every size
+# (the near misses must not be).
 semi_shapes = [
     ("SELECT name FROM p WHERE id IN (SELECT pid FROM q WHERE v {op} {v})",
      "SELECT p.name FROM p JOIN (SELECT DISTINCT pid FROM q WHERE v {op} {v}) AS x ON p.id = x.pid", True),
@@ -630,6 +631,44 @@ semi_shapes = [
      "SELECT pid, MIN(v) + 1, COUNT(*) FROM q WHERE v {op} {v} GROUP BY pid", False),
     ("SELECT UPPER(TRIM(name)), id FROM p WHERE g {op} {v} AND (g {op} {v} OR id > 2)",
      "SELECT UPPER(TRIM(name)), id FROM p WHERE g {op} {v}", True),
+    ("SELECT g, COUNT(*) FILTER (WHERE n {op} {v}), MAX(n) FILTER (WHERE g {op} {v}) FROM "
+     "(SELECT g, COUNT(*) AS n FROM p GROUP BY g) GROUP BY g",
+     "SELECT g, CASE WHEN COUNT(*) {op} {v} THEN 1 ELSE 0 END, CASE WHEN g {op} {v} THEN COUNT(*) END FROM p GROUP BY g",
+     True),
+    ("SELECT pid, COUNT(*) FILTER (WHERE v {op} {v}) FROM q GROUP BY pid",   # pid repeats: groups of several rows
+     "SELECT pid, CASE WHEN v {op} {v} THEN 1 ELSE 0 END FROM q", False),
+    ("SELECT COUNT(DISTINCT name), COUNT(DISTINCT g) FROM p WHERE g {op} {v}",
+     "SELECT COUNT(name) FILTER (WHERE f = 1), COUNT(g) FILTER (WHERE f = 2) FROM (SELECT name, NULL AS g, 1 AS f "
+     "FROM p WHERE g {op} {v} GROUP BY name UNION ALL SELECT NULL, g, 2 FROM p WHERE g {op} {v} GROUP BY g)", True),
+    ("SELECT pid, COUNT(DISTINCT v), SUM(v) FROM q GROUP BY pid",
+     "SELECT pid, COUNT(v) FILTER (WHERE f = 0), MIN(s) FILTER (WHERE f = 1) FROM (SELECT pid, v, NULL AS s, 0 AS f "
+     "FROM q GROUP BY pid, v UNION ALL SELECT pid, NULL, SUM(v), 1 FROM q GROUP BY pid) GROUP BY pid", True),
+    ("SELECT pid, COUNT(DISTINCT v), SUM(v) FROM q GROUP BY pid",   # one branch filtered: other groups
+     "SELECT pid, COUNT(v) FILTER (WHERE f = 0), MIN(s) FILTER (WHERE f = 1) FROM (SELECT pid, v, NULL AS s, 0 AS f "
+     "FROM q WHERE v {op} {v} GROUP BY pid, v UNION ALL SELECT pid, NULL, SUM(v), 1 FROM q GROUP BY pid) GROUP BY pid",
+     False),
+    ("SELECT COUNT(DISTINCT name) FROM p",   # both branches kept: each name counted twice
+     "SELECT COUNT(name) FILTER (WHERE f >= 1) FROM (SELECT name, 1 AS f FROM p WHERE g {op} {v} GROUP BY name "
+     "UNION ALL SELECT name, 2 FROM p GROUP BY name)", False),
+    ("SELECT g, MIN(s), MAX(n) FROM (SELECT g, SUM(id) AS s, COUNT(*) AS n FROM p WHERE g {op} {v} GROUP BY g) GROUP BY g",
+     "SELECT g, SUM(id), COUNT(*) FROM p WHERE g {op} {v} GROUP BY g", True),
+    # IN anywhere, as counts and a marker (`in_subquery_as_counted_join`), against Calcite's form
+    ("SELECT id, g IN (SELECT v FROM q WHERE pid {op} {v}) FROM p",
+     "SELECT p.id, CASE WHEN t.c = 0 THEN 0 WHEN p.g IS NULL THEN NULL WHEN m.i IS NOT NULL THEN 1 "
+     "WHEN t.ck < t.c THEN NULL ELSE 0 END FROM p CROSS JOIN (SELECT COUNT(*) AS c, COUNT(v) AS ck FROM q "
+     "WHERE pid {op} {v}) AS t LEFT JOIN (SELECT DISTINCT v, 1 AS i FROM q WHERE pid {op} {v}) AS m ON p.g = m.v", True),
+    ("SELECT id FROM p WHERE g NOT IN (SELECT v FROM q WHERE q.pid = p.id AND q.v {op} {v})",
+     "SELECT p.id FROM p LEFT JOIN (SELECT pid, COUNT(*) AS c, COUNT(v) AS ck FROM q WHERE v {op} {v} GROUP BY pid) "
+     "AS t ON t.pid = p.id LEFT JOIN (SELECT DISTINCT v, 1 AS i, pid FROM q WHERE v {op} {v}) AS m "
+     "ON p.g = m.v AND m.pid = p.id WHERE NOT CASE WHEN t.c = 0 THEN 0 WHEN p.g IS NULL THEN "
+     "CASE WHEN t.c IS NULL THEN 0 END WHEN m.i IS NOT NULL THEN 1 WHEN t.ck < t.c THEN NULL ELSE 0 END", True),
+    ("SELECT id FROM p WHERE g NOT IN (SELECT v FROM q WHERE q.pid = p.id AND q.v {op} {v})",   # a NULL g with no
+     "SELECT p.id FROM p LEFT JOIN (SELECT pid, COUNT(*) AS c, COUNT(v) AS ck FROM q WHERE v {op} {v} GROUP BY pid) "
+     "AS t ON t.pid = p.id LEFT JOIN (SELECT DISTINCT v, 1 AS i, pid FROM q WHERE v {op} {v}) AS m "   # q row: kept
+     "ON p.g = m.v AND m.pid = p.id WHERE NOT CASE WHEN t.c = 0 THEN 0 WHEN p.g IS NULL THEN NULL "
+     "WHEN m.i IS NOT NULL THEN 1 WHEN t.ck < t.c THEN NULL ELSE 0 END", False),
+    ("SELECT id FROM p WHERE g NOT IN (SELECT v FROM q WHERE q.pid = p.id AND q.v {op} {v})",   # NULLs: not NOT EXISTS
+     "SELECT id FROM p WHERE NOT EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v = p.g AND q.v {op} {v})", False),
 ]
 
 

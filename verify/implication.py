@@ -30,6 +30,16 @@ def never_true(cond: ir.Expr) -> bool:
     return z3.is_false(z3.simplify(is_true(enc.expr(cond, [], ()))))
 
 
+def always_true(cond: ir.Expr) -> bool:
+    """`cond`, which reads no column, is TRUE (`1 = 1`).
+
+        >>> always_true(ir.Cmp("=", ir.Lit(2, "int"), ir.Lit(2, "int"), "num"))
+        True
+    """
+    enc = Encoder(Schema(tables=[]), 0)
+    return z3.is_true(z3.simplify(is_true(enc.expr(cond, [], ()))))
+
+
 def always_empty(rel: ir.Rel) -> bool:
     """`rel` returns no row on any database: no VALUES row, a LIMIT 0, a WHERE that is
     constantly false or NULL (also on each row of a VALUES list of literals), or an operator

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from verify import ir
-from verify.blocks import DERIVED, SPJ, blocks, map_cols, plain
+from verify.blocks import DERIVED, SPJ, blocks, deterministic, map_cols, plain, same_plan
 from verify.decorrelate import reads_outer, uncorrelated_in
 from verify.facts import (VALUE_MODES, conjunction, conjuncts, equal_columns, equated_columns, fixed_columns, row_facts,
                           tested_column)
@@ -96,7 +96,9 @@ def count_of_never_null(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
 
     COUNT(x) counts the rows whose x is not NULL; x is never NULL when the schema declares it NOT
     NULL or a primary key (as the encoder models them), when WHERE compares it, or when an inner
-    join's condition does (`never_null`). DISTINCT counts and FILTER clauses are kept.
+    join's condition does (`never_null`). DISTINCT counts and FILTER clauses are kept; a
+    `COUNT(*)` that is then written twice is computed once (Calcite counts `COUNT(*)` and
+    `COUNT(x)` side by side to decorrelate `NOT IN`).
 
         >>> from verify.rules import demo
         >>> print(demo("count_of_never_null", "SELECT g, COUNT(id) AS n FROM p GROUP BY g"))
@@ -121,7 +123,23 @@ def count_of_never_null(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         return replace(it, func="count_star", arg=None) if it.arg.index in never else it
 
     items = tuple(counted_rows(it) for it in rel.items)
-    return None if ir.same(items, rel.items) else replace(rel, items=items)
+    return None if ir.same(items, rel.items) else _read_once(replace(rel, items=items))
+
+
+def _read_once(agg: ir.Aggregate) -> ir.Rel:
+    """`agg` computing each of its aggregates once, read again where it was written twice (a
+    projection over it), or `agg` itself when none is."""
+    slot: dict[tuple, int] = {}  # an aggregate's position among those computed
+    reads = [slot.setdefault(ir.key(it), len(slot)) for it in agg.items]
+    if len(slot) == len(agg.items):
+        return agg
+    nk = len(agg.keys)
+    firsts = [reads.index(n) for n in range(len(slot))]
+    once = replace(agg, columns=agg.columns[:nk] + tuple(agg.columns[nk + m] for m in firsts),
+                   items=tuple(agg.items[m] for m in firsts))
+    exprs = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(agg.columns[:nk])) + \
+        tuple(ir.Col(nk + reads[m], c.kind, c.affinity) for m, c in enumerate(agg.columns[nk:]))
+    return ir.Project(agg.columns, once, exprs)
 
 
 def distinct_of_unique_dropped(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
@@ -498,7 +516,8 @@ def aggregate_of_single_rows(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     When no two input rows agree on the grouped columns (the input is itself grouped or DISTINCT
     on some of them, NULLs agreeing as GROUP BY has them agree, or a never-NULL unique key of
     its table is among them), every group is one row: COUNT(*) is 1, COUNT(x) is 1 or 0, and
-    SUM/MIN/MAX of x (DISTINCT or not) are x where they keep x's kind. A GROUP BY over no rows
+    SUM/MIN/MAX of x (DISTINCT or not) are x where they keep x's kind; under `FILTER (WHERE f)`
+    they are those values where f is true, else 0 (counts) or NULL. A GROUP BY over no rows
     has no groups, as the projection of no rows has no rows; an aggregate without GROUP BY is
     left alone (it has a row also over no rows).
 
@@ -537,19 +556,26 @@ def _one_row_per_group(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
 
 def _per_row(agg: ir.Aggregate) -> ir.Rel | None:
     """`agg` when each of its groups is one row: a projection of its input (COUNT(*) is 1,
-    COUNT(x) is 1 or 0, SUM/MIN/MAX(x) and a bare x are x)."""
+    COUNT(x) is 1 or 0, SUM/MIN/MAX(x) and a bare x are x; with `FILTER (WHERE f)`, the row
+    counts only where f is true: COUNT(*) is 1 or 0, SUM/MIN/MAX(x) x or NULL)."""
     exprs = list(agg.keys)
     for it in agg.items:
-        if isinstance(it, ir.Bare) or (isinstance(it, ir.Agg) and it.func in ("sum", "min", "max")
-                                       and it.filter is None and it.kind == it.arg.kind):
+        if isinstance(it, ir.Bare):
             exprs.append(it.arg)
-        elif isinstance(it, ir.Agg) and it.func == "count_star" and it.filter is None:
-            exprs.append(ir.Lit(1, "int"))
-        elif isinstance(it, ir.Agg) and it.func == "count" and it.filter is None and not (
-                isinstance(it.arg, ir.Func) and it.arg.name == "tuple"):
-            exprs.append(ir.Case(((ir.IsNull(it.arg), ir.Lit(0, "int")),), ir.Lit(1, "int"), "int"))
+            continue
+        if not isinstance(it, ir.Agg):
+            return None
+        if it.func in ("sum", "min", "max") and it.kind == it.arg.kind:
+            value, otherwise = it.arg, ir.Lit(None, it.kind)
+        elif it.func == "count_star":
+            value, otherwise = ir.Lit(1, "int"), ir.Lit(0, "int")
+        elif it.func == "count" and not (isinstance(it.arg, ir.Func) and it.arg.name == "tuple"):
+            value, otherwise = ir.Case(((ir.IsNull(it.arg), ir.Lit(0, "int")),), ir.Lit(1, "int"), "int"), \
+                ir.Lit(0, "int")
         else:
             return None
+        # CASE WHEN takes the THEN branch only where the condition is true, as FILTER keeps a row
+        exprs.append(value if it.filter is None else ir.Case(((it.filter, value),), otherwise, value.kind))
     return ir.Project(agg.columns, agg.input, tuple(exprs))
 
 
@@ -706,6 +732,88 @@ def in_subquery_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         return None
     marked = _marked(_distinct_rows(found.query, schema), dialect)
     return _marker_tested(rel, exprs, found, marked, _in_comparison(found, len(rel.input.columns)))
+
+
+def in_subquery_as_counted_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An `x IN (SELECT y ...)`, uncorrelated or correlated only by equalities, anywhere, is a join with the subquery's counts and a left join marking the matched rows.
+
+    The IN is FALSE on no subquery row, else NULL when x is NULL, TRUE when a row matches, NULL
+    when no row matches but some y is NULL, else FALSE. So the row is joined to the subquery's
+    `COUNT(*)` and `COUNT(y)` (per correlation key, by a left join: no group is no row; without
+    correlation, one row by a cross join) and left-joined, as `in_subquery_as_join` does, to the
+    subquery's distinct rows marked TRUE, and the IN is the CASE that tells these apart (the form
+    Calcite decorrelates IN and NOT IN to). Only an IN on one value.
+
+        >>> from verify.rules import demo
+        >>> print(demo("in_subquery_as_counted_join", "SELECT id, g IN (SELECT v FROM q) AS f FROM p"))
+        Project id, CASE WHEN c = 0 THEN FALSE WHEN g IS NULL THEN NULL WHEN NOT _in IS NULL THEN TRUE WHEN ck < c THEN NULL ELSE FALSE END AS f
+          Join left ON g = v
+            Join cross
+              Scan p(id, name, g)
+              Aggregate: count(*) AS c, count(v) AS ck
+                Project v
+                  Scan q(qid, pid, v)
+            Project v, 1 AS _in
+              Distinct
+                Project v
+                  Scan q(qid, pid, v)
+    """
+    if not isinstance(rel, (ir.Filter, ir.Project)):
+        return None
+    exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
+    for found, _ in _in_subqueries(exprs, isinstance(rel, ir.Filter)):
+        flat = found if not reads_outer(found.query) else uncorrelated_in(found)
+        if len(found.arg) == 2 and flat is not None and _joinable(flat):
+            break
+    else:
+        return None
+    width, keys = len(rel.input.columns), len(flat.arg) - 2  # the row's width, correlation keys
+    sub = flat.query  # its columns: y, then the correlation keys
+    probes = conjuncts(flat.arg[-1]) if keys else [flat.arg[-1]]  # x against y, then each key's test
+    if len(probes) != keys + 1:
+        return None
+    key_cols = tuple(ir.Col(1 + j, c.kind, c.affinity) for j, c in enumerate(sub.columns[1:]))
+    y = ir.Col(0, sub.columns[0].kind, sub.columns[0].affinity)
+    counts = ir.Aggregate(sub.columns[1:] + (ir.OutCol("c", "int"), ir.OutCol("ck", "int")), sub, key_cols,
+                          (ir.Agg("count_star", None, False, "int"), ir.Agg("count", y, False, "int")),
+                          grouped=keys > 0)
+
+    def read(probe: ir.Expr, sub_at: Callable[[int], int]) -> ir.Expr:  # a probe over the joined row
+        return map_cols(probe, lambda c: flat.arg[c.index] if c.index < keys + 1 else
+                        ir.Col(sub_at(c.index - keys - 1), c.kind, c.affinity))
+    counted = ir.Join(rel.input.columns + counts.columns, "left" if keys else "cross", rel.input, counts,
+                      conjunction([read(p, lambda j: width + j - 1) for p in probes[1:]]) if keys else None)
+    # the marker right after y, as Calcite writes it: y, TRUE, the correlation keys
+    distinct = _distinct_rows(sub, ctx.schema)
+    true = dialect_true(ctx.dialect)
+    marked = ir.Project((sub.columns[0], ir.OutCol("_in", true.kind)) + sub.columns[1:], distinct,
+                        (y, true) + key_cols)
+    at = len(counted.columns)
+    join = ir.Join(counted.columns + marked.columns, "left", counted, marked,
+                   conjunction([read(p, lambda j: at + j + (j > 0)) for p in probes]))
+    c, ck = (ir.Col(width + keys + n, "int") for n in (0, 1))
+    matched = ir.Not(ir.IsNull(ir.Col(at + 1, true.kind)))
+    false, null = ir.Lit(False, "bool"), ir.Lit(None, "bool")
+    # correlated, a key with no subquery row has no counts (c is NULL): the IN is FALSE, also for
+    # a NULL x; no row matches it then, so the tests after x's are right as they are
+    null_x = ir.Case(((ir.IsNull(c), false),), null, "bool") if keys else null
+    truth = ir.Case(((ir.Cmp("=", c, ir.Lit(0, "int"), "num"), false), (ir.IsNull(flat.arg[0]), null_x),
+                     (matched, ir.Lit(True, "bool")), (ir.Cmp("<", ck, c, "num"), null)), false, "bool")
+    # the same IN written again (Calcite's CASE tests one IN twice) reads the same joins
+    def alike(n) -> bool:  # the same IN, up to the subquery's output names
+        return isinstance(n, ir.InSubquery) and ir.same(n.arg, found.arg) and same_plan(n.query, found.query) \
+            and deterministic(found.query)
+    new = tuple(ir.transform(e, lambda n: truth if alike(n) else n, into_subqueries=False) for e in exprs)
+    inner: ir.Rel | None = replace(rel, input=join, exprs=new) if isinstance(rel, ir.Project) else \
+        ir.Filter(join.columns, join, new[0])
+    if not plain(new):  # another IN there: read by joins of its own, else left as it was
+        inner = in_subquery_as_counted_join(inner, ctx)
+        if inner is None:
+            return None
+    if isinstance(rel, ir.Project):
+        return inner
+    return ir.Project(rel.columns, inner, tuple(ir.Col(i, col.kind, col.affinity)
+                                                for i, col in enumerate(rel.input.columns)))
 
 
 def _marker_tested(rel: ir.Filter | ir.Project, exprs: tuple, found: ir.Expr, marked: ir.Rel,

@@ -16,7 +16,7 @@ from verify import ir
 from verify.blocks import deterministic, map_cols, plain, same_plan, shift, substitute
 from verify.facts import EXACT_KINDS, conjunction, conjuncts, constant_of, equated_columns, moved, row_facts
 from verify.encode import constant
-from verify.implication import always_empty, null_on_nulls, rejects_nulls
+from verify.implication import always_empty, always_true, never_true, null_on_nulls, rejects_nulls
 from verify.schema import Schema
 
 
@@ -43,6 +43,111 @@ def partial_aggregates_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
               Scan t(a, b)
     """
     return flatten(rel) if isinstance(rel, ir.Aggregate) else None
+
+
+def branch_filtered_aggregates_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An aggregate over UNION ALL whose every FILTER keeps the rows of one branch, each branch grouping one input, is one aggregate over that input.
+
+    Calcite writes `COUNT(DISTINCT x)` beside other aggregates as GROUPING SETS, one set per
+    aggregate, read back by FILTERs on the GROUPING() flags: a UNION ALL of GROUP BYs of one
+    input, each aggregate of the outer GROUP BY reading one of them. Where each branch groups
+    the same input by the outer keys and more, every branch has a row for each outer group there
+    is (the input's values of the outer keys), so the outer groups are the input's groups; each
+    aggregate reads its branch's rows of the group, which is the aggregate of partial aggregates
+    of that branch alone (`flatten`), and the aggregates of all branches are one aggregate over
+    the input.
+
+        >>> from verify.rules import demo
+        >>> print(demo("branch_filtered_aggregates_merged",
+        ...            "SELECT COUNT(a) FILTER (WHERE f = 1) AS na, COUNT(b) FILTER (WHERE f = 2) AS nb FROM "
+        ...            "(SELECT a, NULL AS b, 1 AS f FROM t GROUP BY a UNION ALL SELECT NULL, b, 2 FROM t GROUP BY b)"))
+        Project _agg0 AS na, _agg1 AS nb
+          Aggregate: count(DISTINCT _c0) AS _agg0, count(DISTINCT _c1) AS _agg1
+            Project a AS _c0, b AS _c1
+              Scan t(a, b)
+    """
+    if not isinstance(rel, ir.Aggregate) or not rel.items:
+        return None
+    branches = _union_branches(rel.input)
+    if len(branches) < 2 or any(not isinstance(it, ir.Agg) or it.filter is None for it in rel.items):
+        return None
+    kinds = [c.kind for c in rel.input.columns]
+    if any(c.kind not in (k, "null") for b in branches for c, k in zip(b.columns, kinds)):
+        return None  # a UNION that unifies kinds converts values (a NULL stays NULL)
+    read_by = []  # the one branch each aggregate reads
+    for it in rel.items:
+        kept = [b for b, branch in enumerate(branches) if _filter_keeps(it.filter, branch, True)]
+        if len(kept) != 1 or not all(_filter_keeps(it.filter, branch, False)
+                                     for b, branch in enumerate(branches) if b != kept[0]):
+            return None
+        read_by.append(kept[0])
+    nk = len(rel.keys)
+    parts = []  # per branch: its aggregates, as one aggregate over the branch's input
+    for b, branch in enumerate(branches):
+        mine = [m for m, r in enumerate(read_by) if r == b]
+        cols = rel.columns[:nk] + tuple(rel.columns[nk + m] for m in mine)
+        items = tuple(replace(rel.items[m], filter=None) for m in mine)
+        flat = flatten(_narrowed(ir.Aggregate(cols, branch, rel.keys, items, rel.bare_from, rel.grouped)))
+        if not isinstance(flat, ir.Aggregate) or not isinstance(flat.input, ir.Project):
+            return None
+        parts.append((mine, flat))
+    return _merged_aggregates(rel, parts)
+
+
+def _narrowed(agg: ir.Aggregate) -> ir.Aggregate:
+    """`agg` over a projection reading only the projected columns its keys and aggregates read
+    (the flags and NULLs of other GROUPING SETS left out)."""
+    proj = agg.input
+    if not isinstance(proj, ir.Project):
+        return agg
+    used = sorted(columns_read(tuple(agg.keys) + tuple(it.arg for it in agg.items if it.arg is not None)))
+    where = {c: n for n, c in enumerate(used)}
+    narrow = ir.Project(tuple(proj.columns[c] for c in used), proj.input, tuple(proj.exprs[c] for c in used))
+    moved_cols = (lambda c: ir.Col(where[c.index], c.kind, c.affinity))
+    return replace(agg, input=narrow, keys=map_cols(agg.keys, moved_cols), items=map_cols(agg.items, moved_cols))
+
+
+def _union_branches(rel: ir.Rel) -> list[ir.Rel]:
+    """The branches of the UNION ALL tree `rel` (itself alone when it is no UNION ALL)."""
+    if isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
+        return _union_branches(rel.left) + _union_branches(rel.right)
+    return [rel]
+
+
+def _filter_keeps(cond: ir.Expr, branch: ir.Rel, every_row: bool) -> bool:
+    """On every row of `branch` (a projection of constant flags), the FILTER `cond` is TRUE
+    (`every_row`), or is never TRUE (not `every_row`)."""
+    if not (isinstance(branch, ir.Project) and plain(branch.exprs)):
+        return False
+    value = substitute(cond, list(branch.exprs))
+    if not constant(value):
+        return False
+    return always_true(value) if every_row else never_true(value)
+
+
+def _merged_aggregates(rel: ir.Aggregate, parts: list[tuple[list[int], ir.Aggregate]]) -> ir.Rel | None:
+    """`rel`'s aggregates, computed by the aggregates `parts` (per branch: the positions of
+    `rel`'s items it computes, and an aggregate over a projection of one input grouped by
+    `rel`'s keys), as one aggregate over that input; None unless they all read the same input
+    grouped by the same keys."""
+    nk = len(rel.keys)
+    first = parts[0][1]
+    source, keys_layout = first.input.input, first.input.exprs[:nk]
+    layout = list(keys_layout)
+    items: dict[int, ir.Agg] = {}
+    for mine, agg in parts:
+        proj = agg.input
+        if not (same_plan(proj.input, source) and deterministic(source)
+                and ir.same(proj.exprs[:nk], keys_layout) and agg.grouped == first.grouped):
+            return None
+        offset = len(layout) - nk
+        layout += proj.exprs[nk:]
+        moved_cols = (lambda c: ir.Col(c.index + offset, c.kind, c.affinity) if c.index >= nk else c)
+        for m, it in zip(mine, agg.items):
+            items[m] = map_cols(it, moved_cols)
+    cols = tuple(ir.OutCol(f"_c{i}", e.kind) for i, e in enumerate(layout))
+    return ir.Aggregate(rel.columns, ir.Project(cols, source, tuple(layout)), first.keys,
+                        tuple(items[m] for m in range(len(rel.items))), rel.bare_from, rel.grouped)
 
 
 def distinct_of_set_aggregate_dropped(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
@@ -311,7 +416,8 @@ def projection_above_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     Each joined row carries one row of each input, so a value computed from one input's row is
     the same computed before or after the join, and the join's condition reads it as the
     expression itself. On the side an outer join pads with NULLs the projection moves only when
-    each of its expressions is NULL on an all-NULL row (as the padding is).
+    each of its expressions is NULL on an all-NULL row (as the padding is). Projections of
+    projections move as one.
 
         >>> from verify.rules import demo
         >>> print(demo("projection_above_join",
@@ -327,7 +433,7 @@ def projection_above_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     join: ir.Join = rel
     above: tuple[ir.Expr, ...] | None = None  # the projection over `join`, once one moved up
     for side in ("left", "right"):
-        child = getattr(join, side)
+        child = _one_projection(getattr(join, side))
         if not isinstance(child, ir.Project) or not plain(child.exprs):
             continue
         padded = join.kind == "full" or join.kind == ("left" if side == "right" else "right")
@@ -411,6 +517,12 @@ def _read_beyond_null_tests(exprs, index: int, join_cond: ir.Expr | None) -> boo
             return e.index == index
         return any(outside(x) for x in ir.children(e, into_subqueries=False) if isinstance(x, ir.Expr))
     return (join_cond is not None and index in columns_read((join_cond,))) or any(outside(e) for e in exprs)
+
+
+def _one_projection(rel: ir.Rel) -> ir.Rel:
+    """`rel` with the row-local projections (no subquery) it starts with merged into one."""
+    merged = projections_merged(rel, None)  # type: ignore[arg-type] - it reads no context
+    return rel if merged is None else _one_projection(merged)
 
 
 def _projection_lifted(j: ir.Join, side: str, child: ir.Project) -> ir.Project:
@@ -749,6 +861,8 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
                                SELECT d, COUNT(x) FROM u GROUP BY d) GROUP BY d
             = SELECT d, COUNT(x) FROM (SELECT d, x FROM t UNION ALL SELECT d, x FROM u) GROUP BY d
 
+    Where each outer group is one inner row (one partial aggregate, grouped by the outer keys),
+    SUM, MIN or MAX of a partial result is that result. Otherwise
     SUM of partial SUMs is the SUM, MIN of MINs the MIN, MAX of MAXs the MAX, AND/OR of partial
     AND/ORs the AND/OR, SUM of partial COUNTs the COUNT (without GROUP BY: NULL instead of 0 on
     no row, so the result is then a projection of the aggregate; partials without GROUP BY, one
@@ -778,6 +892,9 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
         key_exprs.append([r[1] for r in roles])
     items: list[tuple[str, bool, list[ir.Expr | None], list[ir.Expr | None], str]] = []
     nullif_zero: list[int] = []  # outer item positions that are NULL instead of 0 on no row
+    # each outer group is one inner row: one partial aggregate, grouped alike by the same keys
+    once_per_group = n == 1 and branches[0][0].grouped == outer.grouped and \
+        {ir.key(x) for x in branches[0][0].keys} == {ir.key(ke[0]) for ke in key_exprs}
     for m, it in enumerate(outer.items):
         if not isinstance(it, ir.Agg) or it.filter is not None or it.arg is None:
             return None
@@ -786,6 +903,10 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
             return None
         if roles[0][0] == "item":
             parts = [r[1] for r in roles]
+            if once_per_group and it.func in ("sum", "min", "max") and it.kind == parts[0].kind:
+                p = parts[0]  # the outer group's one inner row: its value
+                items.append((p.func, p.distinct, [p.arg], [p.filter], it.kind))
+                continue
             funcs = {p.func for p in parts}
             if len(funcs) != 1 or any(p.distinct for p in parts) or it.distinct:
                 return None
