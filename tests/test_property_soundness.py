@@ -652,6 +652,11 @@ semi_shapes = [
      "UNION ALL SELECT name, 2 FROM p GROUP BY name)", False),
     ("SELECT g, MIN(s), MAX(n) FROM (SELECT g, SUM(id) AS s, COUNT(*) AS n FROM p WHERE g {op} {v} GROUP BY g) GROUP BY g",
      "SELECT g, SUM(id), COUNT(*) FROM p WHERE g {op} {v} GROUP BY g", True),
+    ("SELECT pid, AVG(DISTINCT v), COUNT(*) FROM q WHERE v {op} {v} GROUP BY pid",
+     "SELECT pid, AVG(v), SUM(c) FROM (SELECT pid, v, COUNT(*) AS c FROM q WHERE v {op} {v} GROUP BY pid, v) GROUP BY pid",
+     True),
+    ("SELECT pid, AVG(v) FROM q WHERE v {op} {v} GROUP BY pid",   # a value twice counts twice
+     "SELECT pid, AVG(v) FROM (SELECT pid, v FROM q WHERE v {op} {v} GROUP BY pid, v) GROUP BY pid", False),
     # IN anywhere, as counts and a marker (`in_subquery_as_counted_join`), against Calcite's form
     ("SELECT id, g IN (SELECT v FROM q WHERE pid {op} {v}) FROM p",
      "SELECT p.id, CASE WHEN t.c = 0 THEN 0 WHEN p.g IS NULL THEN NULL WHEN m.i IS NOT NULL THEN 1 "

@@ -403,6 +403,8 @@ def _at_most_one_match(j: ir.Join, schema: Schema, of: str = "left") -> bool:
     """Each row of `j.left` (`of="right"`: of `j.right`) matches at most one row of the other
     side: the ON condition equates a set of that side's columns, on which no two of its rows
     agree, to values of the row."""
+    if _at_most_one_row(j.right if of == "left" else j.left):
+        return True
     n, width = len(j.left.columns), len(j.columns)
     mine, other = (range(n), range(n, width)) if of == "left" else (range(n, width), range(n))
     equated = set()
@@ -417,6 +419,14 @@ def _at_most_one_match(j: ir.Join, schema: Schema, of: str = "left") -> bool:
 
 
 _EQUALITY_MODE = {"int": "num", "real": "num", "num": "num", "text": "text", "date": "date"}
+
+
+def _at_most_one_row(rel: ir.Rel) -> bool:
+    """`rel` never has two rows: an aggregate without GROUP BY (the counts a decorrelated IN
+    is joined to), under filters and projections."""
+    while isinstance(rel, (ir.Filter, ir.Project)):
+        rel = rel.input
+    return isinstance(rel, ir.Aggregate) and not rel.grouped
 
 
 def key_self_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:

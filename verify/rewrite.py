@@ -868,7 +868,8 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
     no row, so the result is then a projection of the aggregate; partials without GROUP BY, one
     row each even over no row, are read only by an aggregate without GROUP BY, where a SUM of
     their COUNTs is never NULL); an inner key aggregated once
-    per inner group is DISTINCT key when the inner keys are the outer keys and it. The result
+    per inner group is DISTINCT key (COUNT, SUM, an AVG of integers) when the inner keys are the
+    outer keys and it. The result
     reads a UNION ALL of the partials' inputs projected to the keys and arguments (`preprojected`
     layout). None when the shape is not this one."""
     branches = _partials(outer.input)
@@ -924,7 +925,8 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
                 {ir.key(ke[0]) for ke in key_exprs} | {ir.key(ks[0])}
             if it.func in ("min", "max"):
                 items.append((it.func, False, ks, [None] * n, it.kind))
-            elif it.func in ("count", "sum") and (it.distinct or once_per_value):
+            elif (it.func in ("count", "sum") or it.func == "avg" and ks[0].kind == "int") \
+                    and (it.distinct or once_per_value):  # an AVG of integers sums them exactly
                 items.append((it.func, True, ks, [None] * n, it.kind))
             else:
                 return None
