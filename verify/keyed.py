@@ -814,16 +814,29 @@ def in_subquery_as_counted_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         return isinstance(n, ir.InSubquery) and ir.same(n.arg, found.arg) and same_plan(n.query, found.query) \
             and deterministic(found.query)
     new = tuple(ir.transform(e, lambda n: truth if alike(n) else n, into_subqueries=False) for e in exprs)
-    inner: ir.Rel | None = replace(rel, input=join, exprs=new) if isinstance(rel, ir.Project) else \
-        ir.Filter(join.columns, join, new[0])
+    inner: ir.Rel | None = _over_join(rel, join, new)
     if not plain(new):  # another IN there: read by joins of its own, else left as it was
         inner = in_subquery_as_counted_join(inner, ctx)
         if inner is None:
             return None
+    return _with_columns_of(rel, inner)
+
+
+def _over_join(rel: ir.Filter | ir.Project, join: ir.Join, exprs: tuple) -> ir.Filter | ir.Project:
+    """The filter or projection `rel` reading `join` (its input's columns first) instead of its
+    input, with condition or SELECT list `exprs`."""
     if isinstance(rel, ir.Project):
-        return inner
-    return ir.Project(rel.columns, inner, tuple(ir.Col(i, col.kind, col.affinity)
-                                                for i, col in enumerate(rel.input.columns)))
+        return replace(rel, input=join, exprs=exprs)
+    return ir.Filter(join.columns, join, exprs[0])
+
+
+def _with_columns_of(rel: ir.Filter | ir.Project, rewritten: ir.Rel) -> ir.Rel:
+    """`rewritten` (`rel` made to read a join) with `rel`'s columns: a filter's rows, which now
+    carry the join's columns too, projected back to its input's."""
+    if isinstance(rel, ir.Project):
+        return rewritten
+    return ir.Project(rel.columns, rewritten, tuple(ir.Col(i, c.kind, c.affinity)
+                                                    for i, c in enumerate(rel.input.columns)))
 
 
 def _marker_tested(rel: ir.Filter | ir.Project, exprs: tuple, found: ir.Expr, marked: ir.Rel,
@@ -836,10 +849,7 @@ def _marker_tested(rel: ir.Filter | ir.Project, exprs: tuple, found: ir.Expr, ma
     new = tuple(_replaced(e, found, matched) for e in exprs)
     if not plain(new):
         return None
-    if isinstance(rel, ir.Project):
-        return replace(rel, input=join, exprs=new)
-    return ir.Project(rel.columns, ir.Filter(join.columns, join, new[0]),
-                      tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.input.columns)))
+    return _with_columns_of(rel, _over_join(rel, join, new))
 
 
 def _distinct_rows(sub: ir.Rel, schema: Schema) -> ir.Rel:
