@@ -102,13 +102,13 @@ def test_the_proof_trace_names_the_rules_and_where_the_plans_met():
         "SELECT DISTINCT q.pid FROM q JOIN t ON q.pid = t.a WHERE q.v = 1"))
     trace: list[str] = []
     assert prove_for_every_size(gold, gen, schema, "sqlite", trace) == (True, [])
-    assert trace == [
-        "the same operator on both sides, inputs compared: Distinct / Distinct",
+    assert trace == [  # the DISTINCT's input is rewritten at its level, before the two are compared
         "gold: filtered_outer_join_narrowed gives",
         "    Filter v = 1",
         "      Join inner ON a = pid",
         "        Scan t(a, b)",
         "        Scan q(qid, pid, v)",
+        "the same operator on both sides, inputs compared: Distinct / Distinct",
         "the plans meet as select-project-join blocks: Project a / Project pid",
         "proved: one select-project-join block on each side, compared on one symbolic tuple per table: "
         "same pass condition and output (Z3 unsat)",
@@ -148,6 +148,10 @@ COMPARISON_CASES = [
     ("pass_through_unwrapped", "SELECT * FROM (SELECT DISTINCT a, b FROM t)", "SELECT DISTINCT a, b FROM t", (),
      True),
     ("pass_through_unwrapped", "SELECT DISTINCT a FROM t", "SELECT a FROM t GROUP BY a", ("input",), False),
+    ("distinct_rows_as_distinct", "SELECT DISTINCT t.a, p.name FROM t LEFT JOIN p ON t.a = p.id",
+     "SELECT x.a, p.name FROM (SELECT DISTINCT a FROM t) AS x LEFT JOIN p ON x.a = p.id", (), True),
+    ("distinct_rows_as_distinct", "SELECT DISTINCT t.a, p.name FROM t LEFT JOIN p ON t.a = p.id",
+     "SELECT t.a, p.name FROM t LEFT JOIN p ON t.a = p.id", (), False),  # t.a repeats
     ("different_operators", "SELECT DISTINCT a FROM t", "SELECT a FROM t GROUP BY a", ("input",), True),
     ("different_operators", "SELECT DISTINCT a FROM t", "SELECT DISTINCT b FROM t", (), False),
     ("same_distinct", "SELECT DISTINCT a FROM t", "SELECT DISTINCT b FROM t", (), True),
@@ -199,7 +203,7 @@ def test_every_comparison_step_has_a_doc_a_case_where_it_applies_and_a_near_miss
 def test_the_comparison_steps_keep_the_order_of_the_walk_and_verify_rules_lists_them():
     assert [c.name for c in COMPARISONS] == [
         "columns_differ", "same_plan", "both_always_empty", "select_project_join_blocks", "pass_through_unwrapped",
-        "different_operators", "same_distinct", "same_set_operation", "same_row_local_operator", "same_join",
+        "distinct_rows_as_distinct", "different_operators", "same_distinct", "same_set_operation", "same_row_local_operator", "same_join",
         "same_aggregate", "same_operator_otherwise"]
     assert [c.rewritten for c in COMPARISONS[:3]] == [False, False, True]
     text = rules_text()
@@ -217,3 +221,16 @@ def test_the_first_comparison_step_that_applies_decides_each_level():
     assert prove_for_every_size(gold, gen, schema, "sqlite", trace) == (True, [])
     assert trace[:2] == ["the same operator on both sides, inputs compared: Distinct / Distinct",
                          "the plans meet as select-project-join blocks: Project a, b / Project a, b"]
+
+
+def test_set_aggregates_of_an_inner_key_merge_with_its_grouping_in_duckdb():
+    """`partial_aggregates_merged` (DuckDB has BIT_AND): BIT_AND and MIN of the keys of an inner
+    GROUP BY read each value once or more, which changes neither; BIT_AND of an inner COUNT
+    does not combine partial results and stays."""
+    ddl = "CREATE TABLE t (a INTEGER, b INTEGER);"
+    rel, ctx = lowered("SELECT BIT_AND(a), MIN(a), SUM(a) FROM (SELECT a FROM t GROUP BY a) AS x", ddl, "duckdb")
+    after = apply_once(BY_NAME["partial_aggregates_merged"], rel, ctx)
+    assert show(after).splitlines()[1].strip() == \
+        "Aggregate: bit_and(_c0) AS _agg0, min(_c1) AS _agg1, sum(DISTINCT _c2) AS _agg2"
+    rel, ctx = lowered("SELECT BIT_AND(n) FROM (SELECT a, COUNT(*) AS n FROM t GROUP BY a) AS x", ddl, "duckdb")
+    assert apply_once(BY_NAME["partial_aggregates_merged"], rel, ctx) is rel

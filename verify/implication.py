@@ -16,6 +16,7 @@ import z3
 from verify import ir
 from verify.blocks import map_cols
 from verify.encode import Encoder, constant
+from verify.facts import constant_of, row_facts
 from verify.schema import Schema
 from verify.values import check_within, fresh, is_true, null_of
 
@@ -42,8 +43,9 @@ def always_true(cond: ir.Expr) -> bool:
 
 def always_empty(rel: ir.Rel) -> bool:
     """`rel` returns no row on any database: no VALUES row, a LIMIT 0, a WHERE that is
-    constantly false or NULL (also on each row of a VALUES list of literals), or an operator
-    that is empty whenever its input is.
+    constantly false or NULL (also on each row of a VALUES list of literals), an INTERSECT of
+    inputs fixing a column to different literals, or an operator that is empty whenever its
+    input is.
 
         >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
         >>> always_empty(ir.Filter(t.columns, t, ir.Cmp("=", ir.Lit(1, "int"), ir.Lit(0, "int"), "num")))
@@ -69,7 +71,21 @@ def always_empty(rel: ir.Rel) -> bool:
         return {"left": left, "lateral_left": left, "right": right, "full": left and right}.get(rel.kind, left or right)
     if isinstance(rel, ir.SetOp):
         left, right = always_empty(rel.left), always_empty(rel.right)
-        return {"union": left and right, "intersect": left or right}.get(rel.op, left)
+        if rel.op == "intersect":
+            return left or right or _disjoint(rel.left, rel.right)
+        return left and right if rel.op == "union" else left
+    return False
+
+
+def _disjoint(a: ir.Rel, b: ir.Rel) -> bool:
+    """No row of `a` is a row of `b`: a column holds one literal on every row of `a` and
+    another on every row of `b` (`WHERE d = 10 INTERSECT ... WHERE d = 20`)."""
+    fa, fb = row_facts(a), row_facts(b)
+    for i, col in enumerate(a.columns):
+        x = ir.Col(i, col.kind)
+        ca, cb = constant_of(fa.get(i, []), x), constant_of(fb.get(i, []), x)
+        if ca is not None and cb is not None and ca.value != cb.value:
+            return True
     return False
 
 

@@ -30,7 +30,8 @@ from verify.decorrelate import reads_outer, uncorrelated_in
 from verify.facts import (VALUE_MODES, conjunction, conjuncts, equal_columns, equated_columns, fixed_columns, row_facts,
                           tested_column)
 from verify.implication import always_empty
-from verify.rewrite import IDENTICAL_WHEN_EQUAL, Context, columns_read, dialect_true, reads_only
+from verify.rewrite import (IDENTICAL_WHEN_EQUAL, Context, columns_read, dialect_true, one_projection, reads_only,
+                            union_branches)
 from verify.schema import Schema
 
 
@@ -240,6 +241,7 @@ def unused_left_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
           Scan q(qid, pid, v)
     """
     if isinstance(rel, ir.Project):
+        rel = one_projection(rel)  # a projection of projections (a RIGHT join turned LEFT) as one
         reads = rel.exprs
     elif isinstance(rel, ir.Aggregate):
         reads = _aggregate_reads(rel)
@@ -526,7 +528,8 @@ def aggregate_of_single_rows(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     When no two input rows agree on the grouped columns (the input is itself grouped or DISTINCT
     on some of them, NULLs agreeing as GROUP BY has them agree, or a never-NULL unique key of
     its table is among them), every group is one row: COUNT(*) is 1, COUNT(x) is 1 or 0, and
-    SUM/MIN/MAX of x (DISTINCT or not) are x where they keep x's kind; under `FILTER (WHERE f)`
+    SUM/MIN/MAX/BIT_AND/BIT_OR/BOOL_AND/BOOL_OR/ANY_VALUE of x (DISTINCT or not) are x where
+    they keep x's kind; under `FILTER (WHERE f)`
     they are those values where f is true, else 0 (counts) or NULL. A GROUP BY over no rows
     has no groups, as the projection of no rows has no rows; an aggregate without GROUP BY is
     left alone (it has a row also over no rows).
@@ -548,6 +551,92 @@ def aggregate_of_single_rows(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return _per_row(rel)
 
 
+def counted_union_as_intersect(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """Rows of n UNION ALL branches, each branch's rows all different, grouped and kept where COUNT(*) is n, are the INTERSECT of the branches.
+
+    In `SELECT k FROM (B1 UNION ALL ... UNION ALL Bn) GROUP BY k HAVING COUNT(*) = n`, no two
+    rows of one branch agree on the grouped columns k (each branch is grouped or DISTINCT on
+    them, or a never-NULL key of its table is among them), so a group counts one row of each
+    branch holding its value of k: n exactly where every branch holds it, which is
+    `B1 INTERSECT ... INTERSECT Bn` on k (GROUP BY and the set operations both take NULL as
+    equal to NULL). Calcite writes INTERSECT so. Done at a projection reading the grouped
+    columns only.
+
+        >>> from verify.rules import demo
+        >>> print(demo("counted_union_as_intersect", "SELECT a FROM (SELECT a, COUNT(*) AS n FROM t GROUP BY a "
+        ...            "UNION ALL SELECT pid, 1 FROM q GROUP BY pid) AS u GROUP BY a HAVING COUNT(*) = 2"))
+        Project _key0 AS a
+          Intersect
+            Project a AS _key0
+              Project _key0 AS a, _agg0 AS n
+                Aggregate GROUP BY a: count(*) AS _agg0
+                  Scan t(a, b)
+            Project pid AS _key0
+              Project _key0 AS pid, 1 AS "1"
+                Aggregate GROUP BY pid
+                  Scan q(qid, pid, v)
+    """
+    if not (isinstance(rel, ir.Project) and plain(rel.exprs) and isinstance(rel.input, ir.Filter)
+            and isinstance(rel.input.input, ir.Aggregate)):
+        return None
+    having, agg = rel.input, rel.input.input
+    nk = len(agg.keys)
+    if not agg.grouped or not nk or not all(isinstance(k, ir.Col) for k in agg.keys) \
+            or not columns_read(rel.exprs) <= set(range(nk)):
+        return None
+    keys = [k.index for k in agg.keys]
+    branches = union_branches(agg.input)
+    if len(set(keys)) != nk or len(branches) < 2 or _count_equal_to(having.cond, agg) != len(branches):
+        return None
+    if any(agg.input.columns[i].kind not in IDENTICAL_WHEN_EQUAL or b.columns[i].kind != agg.input.columns[i].kind
+           for b in branches for i in keys):
+        return None  # a UNION that unifies kinds converts values
+    if not all(_one_row_per_group(b, set(keys), ctx.schema) for b in branches):
+        return None
+    cols = agg.columns[:nk]
+    parts = [ir.Project(cols, b, tuple(ir.Col(i, b.columns[i].kind, b.columns[i].affinity) for i in keys))
+             for b in branches]
+    common = parts[0]
+    for part in parts[1:]:
+        common = ir.SetOp(cols, "intersect", False, common, part)
+    return replace(rel, input=common)
+
+
+def _count_equal_to(cond: ir.Expr, agg: ir.Aggregate) -> int | None:
+    """n where `cond` (a HAVING over `agg`) is `COUNT(*) = n`, else None."""
+    if not (isinstance(cond, ir.Cmp) and cond.op == "="):
+        return None
+    for col, lit in ((cond.left, cond.right), (cond.right, cond.left)):
+        if isinstance(col, ir.Col) and isinstance(lit, ir.Lit) and type(lit.value) is int \
+                and col.index >= len(agg.keys):
+            item = agg.items[col.index - len(agg.keys)]
+            if isinstance(item, ir.Agg) and item.func == "count_star" and item.filter is None:
+                return lit.value
+    return None
+
+
+def rows_distinct(rel: ir.Rel, schema: Schema) -> bool:
+    """No two rows of `rel` are the same (NULL the same as NULL, as DISTINCT compares them)."""
+    return _one_row_per_group(rel, set(range(len(rel.columns))), schema)
+
+
+def distinct_of_distinct_rows_dropped(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A DISTINCT of rows no two of which are the same is left out.
+
+    Its input is grouped or DISTINCT on its columns, or a never-NULL unique key of the table its
+    rows come from is among them (`_one_row_per_group`), so the DISTINCT keeps every row.
+
+        >>> from verify.rules import demo
+        >>> print(demo("distinct_of_distinct_rows_dropped", "SELECT DISTINCT id, g FROM p WHERE g > 2"))
+        Project id, g
+          Filter g > 2
+            Scan p(id, name, g)
+    """
+    if not isinstance(rel, ir.Distinct) or not rows_distinct(rel.input, ctx.schema):
+        return None
+    return rel.input
+
+
 def _one_row_per_group(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
     """No two rows of `rel` agree on all of `cols`, NULL agreeing with NULL (as GROUP BY and
     DISTINCT compare them)."""
@@ -560,14 +649,27 @@ def _one_row_per_group(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
     if isinstance(rel, ir.Project):
         inner = {rel.exprs[c].index for c in cols if isinstance(rel.exprs[c], ir.Col)}
         return _one_row_per_group(rel.input, inner, schema)
+    if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left"):
+        # a row of one side, in at most one joined row, keeps that side's groups apart
+        n = len(rel.left.columns)
+        left, right = {c for c in cols if c < n}, {c - n for c in cols if c >= n}
+        if left and _at_most_one_match(rel, schema) and _one_row_per_group(rel.left, left, schema) or \
+                right and rel.kind != "left" and _at_most_one_match(rel, schema, of="right") and \
+                _one_row_per_group(rel.right, right, schema):
+            return True
     present = cols & never_null(rel, schema)  # no NULL there: agreeing is being equal
     return bool(present) and _unique_on(rel, present, schema)
 
 
+# aggregates whose value over one row is that row's value (of the same kind)
+_VALUE_OF_ONE_ROW = ("sum", "min", "max", "bit_and", "bit_or", "bool_and", "bool_or", "any_value")
+
+
 def _per_row(agg: ir.Aggregate) -> ir.Rel | None:
     """`agg` when each of its groups is one row: a projection of its input (COUNT(*) is 1,
-    COUNT(x) is 1 or 0, SUM/MIN/MAX(x) and a bare x are x; with `FILTER (WHERE f)`, the row
-    counts only where f is true: COUNT(*) is 1 or 0, SUM/MIN/MAX(x) x or NULL)."""
+    COUNT(x) is 1 or 0, SUM/MIN/MAX/BIT_AND/BIT_OR/BOOL_AND/BOOL_OR/ANY_VALUE(x) and a bare x
+    are x; with `FILTER (WHERE f)`, the row counts only where f is true: COUNT(*) is 1 or 0,
+    the others x or NULL)."""
     exprs = list(agg.keys)
     for it in agg.items:
         if isinstance(it, ir.Bare):
@@ -575,7 +677,7 @@ def _per_row(agg: ir.Aggregate) -> ir.Rel | None:
             continue
         if not isinstance(it, ir.Agg):
             return None
-        if it.func in ("sum", "min", "max") and it.kind == it.arg.kind:
+        if it.func in _VALUE_OF_ONE_ROW and it.kind == it.arg.kind:
             value, otherwise = it.arg, ir.Lit(None, it.kind)
         elif it.func == "count_star":
             value, otherwise = ir.Lit(1, "int"), ir.Lit(0, "int")
@@ -648,6 +750,39 @@ def semi_join_conjunct_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     if rest:
         out = ir.Filter(out.columns, out, conjunction(rest))
     return ir.Project(rel.columns, out, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.input.columns)))
+
+
+def exists_of_one_row_true(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An EXISTS whose subquery always returns a row (an aggregate without GROUP BY or HAVING) is TRUE.
+
+    `SELECT COUNT(*) FROM ... WHERE ...` has its one row also over no rows, whatever the row
+    the subquery is correlated with, so the EXISTS holds on every row.
+
+        >>> from verify.rules import demo
+        >>> print(demo("exists_of_one_row_true",
+        ...            "SELECT id FROM p WHERE EXISTS (SELECT COUNT(*) FROM q WHERE q.pid = p.id)"))
+        Project id
+          Filter TRUE
+            Scan p(id, name, g)
+    """
+    if not isinstance(rel, (ir.Filter, ir.Project)):
+        return None
+    exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
+
+    def true_if_one_row(n):
+        return ir.Lit(True, "bool") if isinstance(n, ir.Exists) and _one_row_always(n.query) else n
+    new = tuple(ir.transform(e, true_if_one_row, into_subqueries=False) for e in exprs)
+    if all(a is b for a, b in zip(new, exprs)):
+        return None
+    return replace(rel, cond=new[0]) if isinstance(rel, ir.Filter) else replace(rel, exprs=new)
+
+
+def _one_row_always(rel: ir.Rel) -> bool:
+    """`rel` has exactly one row on every database: an aggregate without GROUP BY, under
+    projections."""
+    while isinstance(rel, ir.Project):
+        rel = rel.input
+    return isinstance(rel, ir.Aggregate) and not rel.grouped
 
 
 def exists_as_marked_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
@@ -768,12 +903,39 @@ def in_subquery_as_counted_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
                 Project v
                   Scan q(qid, pid, v)
     """
+    return _in_as_joins(rel, ctx, certain_only=False)
+
+
+def never_null_in_as_marked_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An `x IN (SELECT y ...)` where neither x nor y can be NULL, uncorrelated or correlated only by equalities, anywhere, is a left join marking the matched rows.
+
+    The IN is then TRUE when a subquery row matches and FALSE otherwise (also when there is no
+    row), which is whether the row found a match in a left join to the subquery's distinct rows
+    marked TRUE (on x = y and the correlation's equalities): `in_subquery_as_counted_join`
+    without the counts, which only tell NULLs apart.
+
+        >>> from verify.rules import demo
+        >>> print(demo("never_null_in_as_marked_join", "SELECT p.id, p.id NOT IN (SELECT r.pid FROM r "
+        ...            "WHERE r.rid = p.g) AS f FROM p"))
+        Project id, NOT NOT _in IS NULL AS f
+          Join left ON (id = _c0 AND _c1 = g)
+            Scan p(id, name, g)
+            Project _c0, 1 AS _in, _c1
+              Project pid AS _c0, rid AS _c1
+                Scan r(rid, pid)
+    """
+    return _in_as_joins(rel, ctx, certain_only=True)
+
+
+def _in_as_joins(rel: ir.Rel, ctx: Context, certain_only: bool) -> ir.Rel | None:
+    """`in_subquery_as_counted_join`, or with `certain_only` `never_null_in_as_marked_join`."""
     if not isinstance(rel, (ir.Filter, ir.Project)):
         return None
     exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
     for found, _ in _in_subqueries(exprs, isinstance(rel, ir.Filter)):
         flat = found if not reads_outer(found.query) else uncorrelated_in(found)
-        if len(found.arg) == 2 and flat is not None and _joinable(flat):
+        if len(found.arg) == 2 and flat is not None and _joinable(flat) and (
+                not certain_only or _never_null_in(flat, rel.input, ctx.schema)):
             break
     else:
         return None
@@ -791,8 +953,10 @@ def in_subquery_as_counted_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     def read(probe: ir.Expr, sub_at: Callable[[int], int]) -> ir.Expr:  # a probe over the joined row
         return map_cols(probe, lambda c: flat.arg[c.index] if c.index < keys + 1 else
                         ir.Col(sub_at(c.index - keys - 1), c.kind, c.affinity))
-    counted = ir.Join(rel.input.columns + counts.columns, "left" if keys else "cross", rel.input, counts,
-                      conjunction([read(p, lambda j: width + j - 1) for p in probes[1:]]) if keys else None)
+    x, certain = flat.arg[0], certain_only  # neither x nor y NULL: the counts are not needed
+    counted = rel.input if certain else ir.Join(
+        rel.input.columns + counts.columns, "left" if keys else "cross", rel.input, counts,
+        conjunction([read(p, lambda j: width + j - 1) for p in probes[1:]]) if keys else None)
     # the marker right after y, as Calcite writes it: y, TRUE, the correlation keys
     distinct = _distinct_rows(sub, ctx.schema)
     true = dialect_true(ctx.dialect)
@@ -807,8 +971,9 @@ def in_subquery_as_counted_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     # correlated, a key with no subquery row has no counts (c is NULL): the IN is FALSE, also for
     # a NULL x; no row matches it then, so the tests after x's are right as they are
     null_x = ir.Case(((ir.IsNull(c), false),), null, "bool") if keys else null
-    truth = ir.Case(((ir.Cmp("=", c, ir.Lit(0, "int"), "num"), false), (ir.IsNull(flat.arg[0]), null_x),
-                     (matched, ir.Lit(True, "bool")), (ir.Cmp("<", ck, c, "num"), null)), false, "bool")
+    truth = matched if certain else ir.Case(
+        ((ir.Cmp("=", c, ir.Lit(0, "int"), "num"), false), (ir.IsNull(x), null_x), (matched, ir.Lit(True, "bool")),
+         (ir.Cmp("<", ck, c, "num"), null)), false, "bool")
     # the same IN written again (Calcite's CASE tests one IN twice) reads the same joins
     def alike(n) -> bool:  # the same IN, up to the subquery's output names
         return isinstance(n, ir.InSubquery) and ir.same(n.arg, found.arg) and same_plan(n.query, found.query) \
@@ -816,10 +981,16 @@ def in_subquery_as_counted_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     new = tuple(ir.transform(e, lambda n: truth if alike(n) else n, into_subqueries=False) for e in exprs)
     inner: ir.Rel | None = _over_join(rel, join, new)
     if not plain(new):  # another IN there: read by joins of its own, else left as it was
-        inner = in_subquery_as_counted_join(inner, ctx)
+        inner = _in_as_joins(inner, ctx, certain_only)
         if inner is None:
             return None
     return _with_columns_of(rel, inner)
+
+
+def _never_null_in(flat: ir.InSubquery, row: ir.Rel, schema: Schema) -> bool:
+    """The IN `flat` (uncorrelated) compares a never-NULL column of `row` with a never-NULL y."""
+    x = flat.arg[0]
+    return isinstance(x, ir.Col) and x.index in never_null(row, schema) and 0 in never_null(flat.query, schema)
 
 
 def _over_join(rel: ir.Filter | ir.Project, join: ir.Join, exprs: tuple) -> ir.Filter | ir.Project:

@@ -68,7 +68,7 @@ def branch_filtered_aggregates_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | Non
     """
     if not isinstance(rel, ir.Aggregate) or not rel.items:
         return None
-    branches = _union_branches(rel.input)
+    branches = union_branches(rel.input)
     if len(branches) < 2 or any(not isinstance(it, ir.Agg) or it.filter is None for it in rel.items):
         return None
     kinds = [c.kind for c in rel.input.columns]
@@ -107,10 +107,10 @@ def _narrowed(agg: ir.Aggregate) -> ir.Aggregate:
     return replace(agg, input=narrow, keys=map_cols(agg.keys, moved_cols), items=map_cols(agg.items, moved_cols))
 
 
-def _union_branches(rel: ir.Rel) -> list[ir.Rel]:
+def union_branches(rel: ir.Rel) -> list[ir.Rel]:
     """The branches of the UNION ALL tree `rel` (itself alone when it is no UNION ALL)."""
     if isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
-        return _union_branches(rel.left) + _union_branches(rel.right)
+        return union_branches(rel.left) + union_branches(rel.right)
     return [rel]
 
 
@@ -274,21 +274,70 @@ def unlimited_sort_dropped(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     changes = {}
     for name in fields:
         child = getattr(rel, name)
-        unsorted = _without_unlimited_sort(child)
+        unsorted = without_unlimited_sort(child)
         if unsorted is not child:
             changes[name] = unsorted
     return replace(rel, **changes) if changes else None
 
 
-def _without_unlimited_sort(rel: ir.Rel) -> ir.Rel:
+def without_unlimited_sort(rel: ir.Rel) -> ir.Rel:
     """`rel` with the ORDER BY (no LIMIT, no OFFSET) it ends in, under filters and projections
     without subqueries, removed; `rel` itself when there is none."""
     if isinstance(rel, ir.Sort) and rel.limit is None and not rel.offset:
         return rel.input
     if isinstance(rel, ir.Filter) and plain((rel.cond,)) or isinstance(rel, ir.Project) and plain(rel.exprs):
-        inner = _without_unlimited_sort(rel.input)
+        inner = without_unlimited_sort(rel.input)
         return rel if inner is rel.input else replace(rel, input=inner)
     return rel
+
+
+def literal_row_joined_as_constants(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A cross join with a VALUES list of one row of literals adds those literals to each row.
+
+    Each row of the other side pairs with the one row, so the join is that side with the
+    literals as further columns (Calcite joins `(VALUES (TRUE))` to mark rows).
+
+        >>> from verify.rules import demo
+        >>> print(demo("literal_row_joined_as_constants",
+        ...            "SELECT t.a, x.i FROM t, (VALUES (TRUE)) AS x (i)"))
+        Project a, i
+          Project a, b, 1 AS i
+            Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.Join) and rel.kind in ("inner", "cross") and rel.cond is None):
+        return None
+    n = len(rel.left.columns)
+    for side, other in ((rel.right, rel.left), (rel.left, rel.right)):
+        if isinstance(side, ir.Values) and len(side.rows) == 1 and all(isinstance(e, ir.Lit) for e in side.rows[0]):
+            cols = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(other.columns))
+            exprs = cols + side.rows[0] if side is rel.right else side.rows[0] + cols
+            return ir.Project(rel.columns, other, exprs)
+    return None
+
+
+def sort_key_as_first_equal_column(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A sort key that is a column the projection below computes as an earlier column too is that earlier column.
+
+    The two columns hold the same value on every row (`SELECT d, d ... ORDER BY 2`), so the
+    order is the same; each plan then names the first of them.
+
+        >>> from verify.rules import demo
+        >>> print(demo("sort_key_as_first_equal_column", "SELECT a, b, a AS c FROM t ORDER BY 3 LIMIT 2"))
+        Sort a NULLS FIRST LIMIT 2
+          Project a, b, a AS c
+            Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.Sort) and isinstance(rel.input, ir.Project) and deterministic(rel.input)):
+        return None
+    exprs = rel.input.exprs
+
+    def first(k: ir.SortKey) -> ir.SortKey:
+        if not isinstance(k.expr, ir.Col):
+            return k
+        same = next(j for j, e in enumerate(exprs) if ir.same(e, exprs[k.expr.index]))
+        return k if same == k.expr.index else replace(k, expr=replace(k.expr, index=same))
+    keys = tuple(first(k) for k in rel.keys)
+    return None if all(a is b for a, b in zip(keys, rel.keys)) else replace(rel, keys=keys)
 
 
 def sort_of_sorted_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
@@ -433,7 +482,7 @@ def projection_above_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     join: ir.Join = rel
     above: tuple[ir.Expr, ...] | None = None  # the projection over `join`, once one moved up
     for side in ("left", "right"):
-        child = _one_projection(getattr(join, side))
+        child = one_projection(getattr(join, side))
         if not isinstance(child, ir.Project) or not plain(child.exprs):
             continue
         padded = join.kind == "full" or join.kind == ("left" if side == "right" else "right")
@@ -519,10 +568,10 @@ def _read_beyond_null_tests(exprs, index: int, join_cond: ir.Expr | None) -> boo
     return (join_cond is not None and index in columns_read((join_cond,))) or any(outside(e) for e in exprs)
 
 
-def _one_projection(rel: ir.Rel) -> ir.Rel:
+def one_projection(rel: ir.Rel) -> ir.Rel:
     """`rel` with the row-local projections (no subquery) it starts with merged into one."""
     merged = projections_merged(rel, None)  # type: ignore[arg-type] - it reads no context
-    return rel if merged is None else _one_projection(merged)
+    return rel if merged is None else one_projection(merged)
 
 
 def _projection_lifted(j: ir.Join, side: str, child: ir.Project) -> ir.Project:
@@ -571,7 +620,8 @@ def constants_outside_distinct(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     rows with or without it. Rows made of constants only are one row when there is any row and
     none otherwise, so other constants computed from that row are the DISTINCT rows of those
     constants. (The first form keeps DISTINCT over the varying columns; the second keeps the
-    constants inside: each plan has one form.)
+    constants inside: each plan has one form.) Projections of projections under the DISTINCT are
+    read as one.
 
         >>> from verify.rules import demo
         >>> print(demo("constants_outside_distinct", "SELECT DISTINCT a, 1 AS one FROM t"))
@@ -580,8 +630,8 @@ def constants_outside_distinct(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
             Project a
               Scan t(a, b)
     """
-    if isinstance(rel, ir.Distinct) and isinstance(rel.input, ir.Project) and plain(rel.input.exprs):
-        inner = rel.input
+    inner = one_projection(rel.input) if isinstance(rel, ir.Distinct) else None  # projections of projections as one
+    if isinstance(inner, ir.Project) and plain(inner.exprs):
         varying = [n for n, e in enumerate(inner.exprs) if not isinstance(e, ir.Lit)]
         if not varying or len(varying) == len(inner.exprs):
             return None
@@ -648,6 +698,90 @@ def duplicates_dropped_below_set_reader(rel: ir.Rel, ctx: Context) -> ir.Rel | N
     return _set_reader(rel)
 
 
+def unread_left_join_below_set_reader(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """Below an operator that reads only which rows its input holds, a left join whose right columns nothing reads is left out.
+
+    `A LEFT JOIN B` holds each row of A at least once (matched, or padded with NULLs), so the
+    rows it holds, read only on A's columns, are the rows of A (likewise `B RIGHT JOIN A`): how
+    often each appears is all the join changes, and the reader above (a DISTINCT, an aggregate of DISTINCT values or MIN/MAX,
+    a UNION or INTERSECT without ALL) does not see it. The right side's columns, which nothing
+    reads, become NULLs. Walked through projections, filters, inner joins and UNION ALL, keeping
+    track of the columns each reads.
+
+        >>> from verify.rules import demo
+        >>> print(demo("unread_left_join_below_set_reader",
+        ...            "SELECT DISTINCT t.a FROM t LEFT JOIN q ON t.b = q.v"))
+        Distinct
+          Project a
+            Project a, b, NULL AS qid, NULL AS pid, NULL AS v
+              Scan t(a, b)
+    """
+    readers = _set_reader_inputs(rel)
+    if readers is None:
+        return None
+    changes = {}
+    for name, read in readers:
+        child = getattr(rel, name)
+        new = _unread_left_joins_dropped(child, read)
+        if new is not child:
+            changes[name] = new
+    return replace(rel, **changes) if changes else None
+
+
+def _set_reader_inputs(rel: ir.Rel) -> list[tuple[str, set[int]]] | None:
+    """The inputs of `rel` it reads as sets (only which rows they hold), each with the columns
+    `rel` reads of it; None when `rel` reads no input so (`_set_reader`)."""
+    if isinstance(rel, ir.Aggregate):
+        if any(not isinstance(it, ir.Agg) or not (it.distinct or it.func in _SET_AGGREGATES) for it in rel.items):
+            return None
+        reads = rel.keys + tuple(x for it in rel.items for x in (it.arg, getattr(it, "filter", None)) if x is not None)
+        if not plain(reads):
+            return None
+        inputs = [("input", columns_read(reads))]
+    elif isinstance(rel, ir.Distinct):
+        inputs = [("input", set(range(len(rel.columns))))]
+    elif isinstance(rel, ir.SetOp) and not rel.all:
+        everything = set(range(len(rel.columns)))
+        inputs = [("left", everything), ("right", set(everything))]
+    else:
+        return None
+    return [(name, read) for name, read in inputs
+            if all(c.kind in IDENTICAL_WHEN_EQUAL for c in getattr(rel, name).columns)]
+
+
+def _unread_left_joins_dropped(rel: ir.Rel, read: set[int]) -> ir.Rel:
+    """`rel`, read as a set on the columns `read` only, without the left joins whose right columns
+    nothing reads (`unread_left_join_below_set_reader`)."""
+    if isinstance(rel, ir.Project) and plain(rel.exprs):
+        inner = _unread_left_joins_dropped(rel.input, columns_read(rel.exprs[i] for i in sorted(read)))
+        return rel if inner is rel.input else replace(rel, input=inner)
+    if isinstance(rel, ir.Filter) and plain((rel.cond,)):
+        inner = _unread_left_joins_dropped(rel.input, read | columns_read((rel.cond,)))
+        return rel if inner is rel.input else replace(rel, input=inner)
+    if isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
+        left, right = _unread_left_joins_dropped(rel.left, read), _unread_left_joins_dropped(rel.right, read)
+        return rel if (left, right) == (rel.left, rel.right) else replace(rel, left=left, right=right)
+    if isinstance(rel, ir.Distinct):
+        inner = _unread_left_joins_dropped(rel.input, read)
+        return rel if inner is rel.input else replace(rel, input=inner)
+    if not (isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left", "right", "full")
+            and plain(() if rel.cond is None else (rel.cond,))):
+        return rel
+    n = len(rel.left.columns)
+    if rel.kind == "left" and all(i < n for i in read):
+        left = _unread_left_joins_dropped(rel.left, read)
+        return ir.Project(rel.columns, left, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(left.columns))
+                          + tuple(ir.Lit(None, c.kind) for c in rel.columns[n:]))
+    if rel.kind == "right" and all(i >= n for i in read):
+        right = _unread_left_joins_dropped(rel.right, {i - n for i in read})
+        return ir.Project(rel.columns, right, tuple(ir.Lit(None, c.kind) for c in rel.columns[:n])
+                          + tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(right.columns)))
+    both = read | (set() if rel.cond is None else columns_read((rel.cond,)))
+    left = _unread_left_joins_dropped(rel.left, {i for i in both if i < n})
+    right = _unread_left_joins_dropped(rel.right, {i - n for i in both if i >= n})
+    return rel if (left, right) == (rel.left, rel.right) else replace(rel, left=left, right=right)
+
+
 def facts_across_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """A fact of one side of an inner join filters the other side where the join equates the columns.
 
@@ -679,23 +813,31 @@ def right_join_as_left(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return _swapped(rel) if isinstance(rel, ir.Join) and rel.kind == "right" else None
 
 
-def left_join_of_nothing_padded(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
-    """A left join whose right side never has a row pads every left row with NULLs.
+def outer_join_of_nothing_padded(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An outer join whose other side never has a row pads every row of its preserved side with NULLs.
 
-    No left row finds a match (`always_empty`: no VALUES row, a constantly false WHERE, ...), so
-    each one is output once with NULLs for the right side's columns.
+    No row of the preserved side (a LEFT join's left, a RIGHT join's right, either side of a
+    FULL join) finds a match on a side that is always empty (`always_empty`: no VALUES row, a
+    constantly false WHERE, ...), so each one is output once with NULLs for the other side's
+    columns, and the empty side adds no row of its own.
 
         >>> from verify.rules import demo
-        >>> print(demo("left_join_of_nothing_padded", "SELECT * FROM t LEFT JOIN (SELECT * FROM q WHERE 1 = 0) AS x ON t.a = x.pid"))
+        >>> print(demo("outer_join_of_nothing_padded", "SELECT * FROM t LEFT JOIN (SELECT * FROM q WHERE 1 = 0) AS x ON t.a = x.pid"))
         Project a, b, qid, pid, v
           Project a, b, NULL AS qid, NULL AS pid, NULL AS v
             Scan t(a, b)
     """
-    if not (isinstance(rel, ir.Join) and rel.kind == "left" and always_empty(rel.right)):
+    if not (isinstance(rel, ir.Join) and rel.kind in ("left", "right", "full")):
         return None
     nl = len(rel.left.columns)
-    return ir.Project(rel.columns, rel.left, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.left.columns))
-                      + tuple(ir.Lit(None, c.kind) for c in rel.columns[nl:]))
+    if rel.kind in ("left", "full") and always_empty(rel.right):
+        return ir.Project(rel.columns, rel.left, tuple(ir.Col(i, c.kind, c.affinity)
+                                                       for i, c in enumerate(rel.left.columns))
+                          + tuple(ir.Lit(None, c.kind) for c in rel.columns[nl:]))
+    if rel.kind in ("right", "full") and always_empty(rel.left):
+        return ir.Project(rel.columns, rel.right, tuple(ir.Lit(None, c.kind) for c in rel.columns[:nl])
+                          + tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.right.columns)))
+    return None
 
 
 def left_join_filter_into_on(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
@@ -869,7 +1011,8 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
     row each even over no row, are read only by an aggregate without GROUP BY, where a SUM of
     their COUNTs is never NULL); an inner key aggregated once
     per inner group is DISTINCT key (COUNT, SUM, an AVG of integers) when the inner keys are the
-    outer keys and it. The result
+    outer keys and it; MIN, MAX, BIT_AND, BIT_OR, BOOL_AND, BOOL_OR of an inner key read each
+    value however often it appears. The result
     reads a UNION ALL of the partials' inputs projected to the keys and arguments (`preprojected`
     layout). None when the shape is not this one."""
     branches = _partials(outer.input)
@@ -923,7 +1066,7 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
             ks = [r[1] for r in roles]
             once_per_value = n == 1 and {ir.key(x) for x in branches[0][0].keys} == \
                 {ir.key(ke[0]) for ke in key_exprs} | {ir.key(ks[0])}
-            if it.func in ("min", "max"):
+            if it.func in _SET_AGGREGATES:  # duplicates change none of these
                 items.append((it.func, False, ks, [None] * n, it.kind))
             elif (it.func in ("count", "sum") or it.func == "avg" and ks[0].kind == "int") \
                     and (it.distinct or once_per_value):  # an AVG of integers sums them exactly
@@ -1028,7 +1171,7 @@ def _set_input(rel: ir.Rel) -> ir.Rel:
     if isinstance(rel, (ir.Project, ir.Filter)) and plain(rel.exprs if isinstance(rel, ir.Project) else (rel.cond,)):
         inner = _set_input(rel.input)
         return replace(rel, input=inner) if inner is not rel.input else rel
-    joined = isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left", "full") and plain(
+    joined = isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left", "right", "full") and plain(
         () if rel.cond is None else (rel.cond,))
     if joined or isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:  # a set of the union: of each branch
         left, right = _set_input(rel.left), _set_input(rel.right)

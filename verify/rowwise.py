@@ -41,7 +41,7 @@ from verify.assumptions import AssumptionPolicy
 from verify.encode import Encoder
 from verify.facts import row_facts
 from verify.implication import always_empty, solver_kind
-from verify.keyed import never_null
+from verify.keyed import never_null, rows_distinct
 from verify.plan_text import show
 from verify.rewrite import IDENTICAL_WHEN_EQUAL, preprojected, unwrapped
 from verify.rules import Context, Fired, first_sentence, level_rewritten, plan_rewritten
@@ -163,8 +163,8 @@ def under_the_same_order(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel] | None
 
 
 def the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Sort, ir.Sort] | None:
-    """Two identical ORDER BY ... LIMIT/OFFSET (same keys, LIMIT and OFFSET), each under the
-    same row-local projections (none reading other rows), else None.
+    """Two identical ORDER BY ... LIMIT and/or OFFSET (same keys, LIMIT and OFFSET), each under
+    the same row-local projections (none reading other rows), else None.
 
     Inputs with the same rows, sorted by the same keys, keep the same rows in the same order on
     every database on which no two of their rows tie under the keys; where rows tie, which of
@@ -175,7 +175,8 @@ def the_same_top_k(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Sort, ir.Sort] | None:
             ~ SELECT s.name FROM stadium s JOIN concert c ON s.id = c.sid GROUP BY s.id ORDER BY COUNT(*) DESC LIMIT 1
     """
     r1, r2 = _below_the_same_projections(r1, r2)
-    if not (isinstance(r1, ir.Sort) and isinstance(r2, ir.Sort)) or not r1.keys or r1.limit is None:
+    if not (isinstance(r1, ir.Sort) and isinstance(r2, ir.Sort)) or not r1.keys or (r1.limit is None
+                                                                                   and not r1.offset):
         return None
     if (r1.limit, r1.offset) != (r2.limit, r2.offset) or not ir.same(r1.keys, r2.keys):
         return None
@@ -341,6 +342,23 @@ def pass_through_unwrapped(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str
     return _differing_blocks(u1, u2, ctx, trace) if u1 is not r1 or u2 is not r2 else SKIP
 
 
+def distinct_rows_as_distinct(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """Different operators, one side a DISTINCT, the other's rows all different: that side is its DISTINCT.
+
+    No two of its rows are the same (`verify.keyed.rows_distinct`), so a DISTINCT over it keeps
+    every row; the two DISTINCTs are then compared."""
+    if type(r1) is type(r2) or isinstance(r1, ir.Distinct) == isinstance(r2, ir.Distinct):
+        return SKIP
+    other = r2 if isinstance(r1, ir.Distinct) else r1
+    if not rows_distinct(other, ctx.schema):
+        return SKIP
+    wrapped = level_rewritten(ir.Distinct(other.columns, other), ctx)
+    if not isinstance(wrapped, ir.Distinct):  # the DISTINCT is left out again: no progress
+        return SKIP
+    _say(trace, lambda: f"rows all different, compared as their DISTINCT: {_head(other)}")
+    return _differing_blocks(*((r1, wrapped) if other is r2 else (wrapped, r2)), ctx, trace)
+
+
 def different_operators(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
     """Different operators otherwise cannot be compared row by row."""
     return None if type(r1) is not type(r2) else SKIP
@@ -482,6 +500,7 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("both_always_empty", both_always_empty, rewritten=True),
     Comparison("select_project_join_blocks", select_project_join_blocks, rewritten=True),
     Comparison("pass_through_unwrapped", pass_through_unwrapped, rewritten=True),
+    Comparison("distinct_rows_as_distinct", distinct_rows_as_distinct, rewritten=True),
     Comparison("different_operators", different_operators, rewritten=True),
     Comparison("same_distinct", same_distinct, rewritten=True),
     Comparison("same_set_operation", same_set_operation, rewritten=True),

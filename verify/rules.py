@@ -16,14 +16,14 @@ so that the two plans meet in one form that row-wise reasoning compares. A rule 
   a plan starts with, before two ORDER BYs at the top are compared (`verify.check` under list
   semantics: which ORDER BY ... LIMIT the two queries end in);
 - `level_rewritten`: the rules of phase "level", at one level of the comparison of two plans
-  (`rowwise`), after the inputs of a row-local operator (a filter, a projection) and of an
-  EXCEPT have been rewritten the same way; the first rule that applies rewrites the level, and
+  (`rowwise`), after the inputs of a row-local operator (a filter, a projection), of a DISTINCT,
+  of an aggregate and of an EXCEPT have been rewritten the same way; the first rule that applies rewrites the level, and
   its `then` says what is rewritten again ("again": the result; "input": the result's input).
 
 `describe()` lists the rules with their one-line docs; `demo` shows one rule on a query.
 
     >>> [name for name, _ in describe()][:2]
-    ['correlation_as_in_columns', 'semi_join_conjunct_as_join']
+    ['exists_of_one_row_true', 'correlation_as_in_columns']
 """
 
 from __future__ import annotations
@@ -61,16 +61,21 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("exists_of_one_row_true", keyed.exists_of_one_row_true, ("plan",)),
     Rule("correlation_as_in_columns", decorrelate.correlation_as_in_columns, ("plan",)),
     Rule("semi_join_conjunct_as_join", keyed.semi_join_conjunct_as_join, ("plan",)),
     Rule("in_subquery_as_join", keyed.in_subquery_as_join, ("plan",)),
     Rule("exists_as_marked_join", keyed.exists_as_marked_join, ("plan",)),
+    Rule("never_null_in_as_marked_join", keyed.never_null_in_as_marked_join, ("plan",)),
     Rule("in_subquery_as_counted_join", keyed.in_subquery_as_counted_join, ("plan",)),
     Rule("null_tested_marker_as_true", rewrite.null_tested_marker_as_true, ("plan",)),
     Rule("unlimited_sort_dropped", rewrite.unlimited_sort_dropped, ("plan",)),
+    Rule("literal_row_joined_as_constants", rewrite.literal_row_joined_as_constants, ("plan",)),
+    Rule("sort_key_as_first_equal_column", rewrite.sort_key_as_first_equal_column, ("plan", "order")),
     Rule("sort_of_sorted_merged", rewrite.sort_of_sorted_merged, ("plan", "order")),
     Rule("top_k_of_union_branches_dropped", rewrite.top_k_of_union_branches_dropped, ("plan", "order")),
-    Rule("unused_left_join_removed", keyed.unused_left_join_removed, ("plan",)),
+    Rule("right_join_as_left", rewrite.right_join_as_left, ("plan", "level"), then="input"),
+    Rule("unused_left_join_removed", keyed.unused_left_join_removed, ("plan", "level")),
     Rule("parent_join_removed", keyed.parent_join_removed, ("plan",)),
     Rule("key_self_join_removed", keyed.key_self_join_removed, ("plan",)),
     Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
@@ -81,19 +86,21 @@ RULES: tuple[Rule, ...] = (
     Rule("count_of_never_null", keyed.count_of_never_null, ("plan",)),
     Rule("equated_group_keys", keyed.equated_group_keys, ("plan",)),
     Rule("grouped_by_key", keyed.grouped_by_key, ("plan",)),
-    Rule("aggregate_of_single_rows", keyed.aggregate_of_single_rows, ("plan",)),
-    Rule("projection_above_join", rewrite.projection_above_join, ("plan",)),
+    Rule("aggregate_of_single_rows", keyed.aggregate_of_single_rows, ("plan", "level")),
+    Rule("projection_above_join", rewrite.projection_above_join, ("plan", "level"), then="again"),
+    Rule("counted_union_as_intersect", keyed.counted_union_as_intersect, ("plan",)),
     Rule("union_as_distinct_union_all", rewrite.union_as_distinct_union_all, ("plan",)),
     Rule("key_filter_below_aggregate", rewrite.key_filter_below_aggregate, ("level",), then="again"),
     Rule("constant_group_key", rewrite.constant_group_key, ("level",)),
-    Rule("grouping_without_aggregates_as_distinct", rewrite.grouping_without_aggregates_as_distinct, ("level",)),
+    Rule("grouping_without_aggregates_as_distinct", rewrite.grouping_without_aggregates_as_distinct, ("level",), then="again"),
     Rule("constants_outside_distinct", rewrite.constants_outside_distinct, ("level",), then="again"),
     Rule("aggregate_of_nothing", rewrite.aggregate_of_nothing, ("level",)),
     Rule("except_of_itself", rewrite.except_of_itself, ("level",)),
-    Rule("duplicates_dropped_below_set_reader", rewrite.duplicates_dropped_below_set_reader, ("level",)),
+    Rule("duplicates_dropped_below_set_reader", rewrite.duplicates_dropped_below_set_reader, ("level",), then="again"),
+    Rule("unread_left_join_below_set_reader", rewrite.unread_left_join_below_set_reader, ("level",), then="again"),
+    Rule("distinct_of_distinct_rows_dropped", keyed.distinct_of_distinct_rows_dropped, ("level",)),
     Rule("facts_across_join", rewrite.facts_across_join, ("level",), then="again"),
-    Rule("right_join_as_left", rewrite.right_join_as_left, ("level",), then="input"),
-    Rule("left_join_of_nothing_padded", rewrite.left_join_of_nothing_padded, ("level",)),
+    Rule("outer_join_of_nothing_padded", rewrite.outer_join_of_nothing_padded, ("level",)),
     Rule("left_join_filter_into_on", rewrite.left_join_filter_into_on, ("level",), then="again"),
     Rule("filter_below_project", rewrite.filter_below_project, ("level",), then="input"),
     Rule("filter_below_distinct", rewrite.filter_below_distinct, ("level",)),
@@ -203,8 +210,9 @@ def level_rewritten(rel: ir.Rel, ctx: Context, fired: Fired | None = None) -> ir
 
 def _inputs_rewritten(rel: ir.Rel, ctx: Context, fired: Fired | None) -> ir.Rel:
     """`rel` with the inputs the level rules read rewritten first: the input of a filter or a
-    projection without subqueries, both inputs of an EXCEPT."""
-    if (isinstance(rel, ir.Filter) and plain((rel.cond,))) or (isinstance(rel, ir.Project) and plain(rel.exprs)):
+    projection without subqueries, of a DISTINCT and of an aggregate, both inputs of an EXCEPT."""
+    if (isinstance(rel, ir.Filter) and plain((rel.cond,))) or (isinstance(rel, ir.Project) and plain(rel.exprs)) \
+            or isinstance(rel, (ir.Distinct, ir.Aggregate)):
         inner = level_rewritten(rel.input, ctx, fired)
         return rel if inner is rel.input else replace(rel, input=inner)
     if isinstance(rel, ir.SetOp) and rel.op == "except":
