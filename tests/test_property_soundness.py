@@ -676,21 +676,9 @@ semi_shapes = [
      "SELECT id FROM p WHERE NOT EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND q.v = p.g AND q.v {op} {v})", False),
 ]
 
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pair=shape_pairs(semi_shapes), dbs=st.lists(keyed_databases, min_size=25, max_size=25))
-def test_semi_joins_markers_and_single_row_groups_hold_on_larger_databases(pair, dbs):
-    assert_proved_as_expected(*pair, KEYED, dbs, run_keyed)
-
-
-def test_every_semi_join_shape_is_proved_exactly_when_it_should_be():
-    """Each shape above, with one operator, against its expected provability (hypothesis draws
-    only some of them)."""
-    assert_every_shape_proved_as_expected(semi_shapes, ("<",))
-
-
-# The rules added in 0.10.0. Operators that read only which rows their input holds (DISTINCT,
-# GROUP BY without aggregates, MAX, COUNT(DISTINCT)): a left join read on its left side only is left out below them
+# The rules added in 0.10.0, on the same schema. Operators that read only which rows their input
+# holds (DISTINCT, GROUP BY without aggregates, MAX, COUNT(DISTINCT)): a left join read on its left
+# side only is left out below them
 # (`unread_left_join_below_set_reader`, also a RIGHT join read on its right side), inner GROUP BYs
 # and DISTINCTs are dropped through joins (`duplicates_dropped_below_set_reader`), a DISTINCT of
 # rows that are all different is left out (`distinct_of_distinct_rows_dropped`) or added to be
@@ -766,19 +754,40 @@ set_reader_shapes = [
      "SELECT NULL, id FROM p WHERE g {op} {v}", True),
     ("SELECT x.pid, p.id FROM (SELECT * FROM q WHERE v > 5) AS x FULL JOIN p ON p.id = x.pid",   # x may have rows
      "SELECT NULL, id FROM p", False),
+    # window functions over projections and UNION ALL (`window_above_projection`,
+    # `projection_above_union_all`, the comparison step `same_window`), a COUNT tested for NULL
+    ("SELECT p.g, SUM(q.v) OVER (PARTITION BY p.g) FROM p JOIN q ON p.id = q.pid WHERE q.v {op} {v}",
+     "SELECT x.g, SUM(x.v) OVER (PARTITION BY x.g) FROM (SELECT p.g, q.v FROM p JOIN q ON p.id = q.pid "
+     "WHERE q.v {op} {v}) AS x", True),
+    ("SELECT p.g, SUM(q.v) OVER (PARTITION BY p.g) FROM p JOIN q ON p.id = q.pid",   # other partitions
+     "SELECT p.g, SUM(q.v) OVER (PARTITION BY p.name) FROM p JOIN q ON p.id = q.pid", False),
+    ("SELECT x.v, SUM(x.v) OVER (PARTITION BY x.pid) FROM (SELECT * FROM q UNION ALL SELECT * FROM q "
+     "WHERE v {op} {v}) AS x",
+     "SELECT x.w, SUM(x.w) OVER (PARTITION BY x.pid) FROM (SELECT pid, v AS w FROM q UNION ALL SELECT pid, v "
+     "FROM q WHERE v {op} {v}) AS x", True),
+    ("SELECT * FROM (SELECT pid, COUNT(*) OVER (PARTITION BY pid) AS n FROM q) AS x WHERE n IS NULL",
+     "SELECT pid, 0 FROM q WHERE 1 = 0", True),
+    ("SELECT * FROM (SELECT pid, SUM(v) OVER (PARTITION BY pid) AS n FROM q) AS x WHERE n IS NULL",   # NULL v
+     "SELECT pid, 0 FROM q WHERE 1 = 0", False),
+    # window keys and arguments a WHERE fixes (`window_of_fixed_columns`)
+    ("SELECT pid, SUM(v) OVER (PARTITION BY pid, v ORDER BY v) FROM q WHERE v = 1",
+     "SELECT pid, SUM(1) OVER (PARTITION BY pid) FROM q WHERE v = 1", True),
+    ("SELECT pid, SUM(v) OVER (PARTITION BY pid ORDER BY v) FROM q WHERE v > 0",   # a running sum
+     "SELECT pid, SUM(v) OVER (PARTITION BY pid) FROM q WHERE v > 0", False),
 ]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pair=shape_pairs(set_reader_shapes), dbs=st.lists(keyed_databases, min_size=25, max_size=25))
-def test_set_reader_rewrites_hold_on_larger_databases(pair, dbs):
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=shape_pairs(semi_shapes + set_reader_shapes), dbs=st.lists(keyed_databases, min_size=25, max_size=25))
+def test_semi_joins_markers_set_readers_and_single_row_groups_hold_on_larger_databases(pair, dbs):
     assert_proved_as_expected(*pair, KEYED, dbs, run_keyed)
 
 
-def test_every_set_reader_shape_is_proved_exactly_when_it_should_be():
-    """Each shape above, with one operator, against its expected provability (hypothesis draws
-    only some of them)."""
-    assert_every_shape_proved_as_expected(set_reader_shapes, ("<",))
+def test_every_semi_join_and_set_reader_shape_is_proved_exactly_when_it_should_be():
+    """Each shape of the two lists above, with one operator, against its expected provability
+    (hypothesis draws only some of them)."""
+    assert_every_shape_proved_as_expected(semi_shapes + set_reader_shapes, ("<",))
+
 
 # ORDER BY ... LIMIT under list semantics: a sort of rows an ORDER BY on the same keys sorted and
 # sliced (`sort_of_sorted_merged`), a UNION ALL branch's own top-k under the same top-k

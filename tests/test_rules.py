@@ -171,6 +171,10 @@ COMPARISON_CASES = [
     ("same_aggregate", "SELECT a, COUNT(*) FROM t GROUP BY a", "SELECT a, COUNT(*) FROM t WHERE 1 = 1 GROUP BY a",
      ("input",), True),
     ("same_aggregate", "SELECT a, COUNT(*) FROM t GROUP BY a", "SELECT a, SUM(b) FROM t GROUP BY a", ("input",), False),
+    ("same_window", "SELECT a, SUM(b) OVER (PARTITION BY a) FROM t",
+     "SELECT a, SUM(b) OVER (PARTITION BY a) FROM t WHERE 1 = 1", ("input",), True),
+    ("same_window", "SELECT a, ROW_NUMBER() OVER (ORDER BY a) FROM t",   # tied rows numbered in either order
+     "SELECT a, ROW_NUMBER() OVER (ORDER BY a) FROM t WHERE 1 = 1", ("input",), False),
     ("same_operator_otherwise", "SELECT a FROM t ORDER BY a LIMIT 1", "SELECT a FROM t ORDER BY a LIMIT 2", (), True),
 ]
 COMPARISON = {c.name: c for c in COMPARISONS}
@@ -204,7 +208,7 @@ def test_the_comparison_steps_keep_the_order_of_the_walk_and_verify_rules_lists_
     assert [c.name for c in COMPARISONS] == [
         "columns_differ", "same_plan", "both_always_empty", "select_project_join_blocks", "pass_through_unwrapped",
         "distinct_rows_as_distinct", "different_operators", "same_distinct", "same_set_operation", "same_row_local_operator", "same_join",
-        "same_aggregate", "same_operator_otherwise"]
+        "same_aggregate", "same_window", "same_operator_otherwise"]
     assert [c.rewritten for c in COMPARISONS[:3]] == [False, False, True]
     text = rules_text()
     assert "\n".join(f"{n:3}. {c.name} [{'rewritten' if c.rewritten else 'given'}]: {c.doc}"

@@ -413,10 +413,11 @@ def _same_top_k(ctx: CheckContext) -> Verdict | None:
            ("every column a sort key", "rows that tie under its keys are identical (every column is a sort key)")
            if ties_invisible(sorts[0]) else None)
     if why is not None:
+        slice_ = "LIMIT" if sorts[0].limit is not None else "OFFSET"
         return ctx.verdict(VerdictKind.EQUIVALENT, complete=True,
                            reason="proved for databases of every size by row-wise reasoning (the same ORDER BY ... "
-                                  f"LIMIT, {why[0]}, of inputs with the same rows)",
-                           proof=ctx.proof("row_wise", "the inputs of the same ORDER BY ... LIMIT hold the same rows "
+                                  f"{slice_}, {why[0]}, of inputs with the same rows)",
+                           proof=ctx.proof("row_wise", f"the inputs of the same ORDER BY ... {slice_} hold the same rows "
                                                        f"on every database, and {why[1]}, so both keep the same rows "
                                                        "in the same order on databases of every size", steps=steps))
     ctx.tie_twin = ir.with_new_top(gold, inputs[0])

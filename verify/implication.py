@@ -16,7 +16,7 @@ import z3
 from verify import ir
 from verify.blocks import map_cols
 from verify.encode import Encoder, constant
-from verify.facts import constant_of, row_facts
+from verify.facts import conjuncts, constant_of, row_facts
 from verify.schema import Schema
 from verify.values import check_within, fresh, is_true, null_of
 
@@ -43,9 +43,9 @@ def always_true(cond: ir.Expr) -> bool:
 
 def always_empty(rel: ir.Rel) -> bool:
     """`rel` returns no row on any database: no VALUES row, a LIMIT 0, a WHERE that is
-    constantly false or NULL (also on each row of a VALUES list of literals), an INTERSECT of
-    inputs fixing a column to different literals, or an operator that is empty whenever its
-    input is.
+    constantly false or NULL (also on each row of a VALUES list of literals) or testing a COUNT
+    for NULL, an INTERSECT of inputs fixing a column to different literals, or an operator that
+    is empty whenever its input is.
 
         >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
         >>> always_empty(ir.Filter(t.columns, t, ir.Cmp("=", ir.Lit(1, "int"), ir.Lit(0, "int"), "num")))
@@ -58,6 +58,9 @@ def always_empty(rel: ir.Rel) -> bool:
     if isinstance(rel, ir.Filter):
         if always_empty(rel.input) or (constant(rel.cond) and never_true(rel.cond)):
             return True
+        if any(isinstance(c, ir.IsNull) and isinstance(c.arg, ir.Col) and _a_count(rel.input, c.arg.index)
+               for c in conjuncts(rel.cond)):
+            return True  # `WHERE n IS NULL` of a count, never NULL
         rows = _literal_rows(rel.input)  # a WHERE over constant rows: tested on each
         return rows is not None and all(never_true(map_cols(rel.cond, lambda c, r=row: r[c.index])) for row in rows)
     if isinstance(rel, ir.Sort):
@@ -74,6 +77,24 @@ def always_empty(rel: ir.Rel) -> bool:
         if rel.op == "intersect":
             return left or right or _disjoint(rel.left, rel.right)
         return left and right if rel.op == "union" else left
+    return False
+
+
+def _a_count(rel: ir.Rel, col: int) -> bool:
+    """Column `col` of `rel` is a COUNT (or a ranking) an aggregate or a window computes, never NULL."""
+    while isinstance(rel, (ir.Project, ir.Filter, ir.Sort, ir.Distinct)):
+        if isinstance(rel, ir.Project):
+            e = rel.exprs[col]
+            if not isinstance(e, ir.Col):
+                return False
+            col = e.index
+        rel = rel.input
+    counts = ("count", "count_star", "row_number", "rank", "dense_rank")
+    if isinstance(rel, ir.Window) and col >= len(rel.input.columns):
+        return rel.funcs[col - len(rel.input.columns)].func in counts
+    if isinstance(rel, ir.Aggregate) and col >= len(rel.keys):
+        item = rel.items[col - len(rel.keys)]
+        return isinstance(item, ir.Agg) and item.func in counts[:2]
     return False
 
 

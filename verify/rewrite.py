@@ -315,6 +315,101 @@ def literal_row_joined_as_constants(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return None
 
 
+def projection_above_union_all(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """The same projection of both branches of a UNION ALL is computed above it.
+
+    `SELECT e FROM X UNION ALL SELECT e FROM Y` holds the rows of e computed on each row of X
+    and of Y, which is e computed on each row of `X UNION ALL Y`, when X and Y have columns of
+    the same kinds (no kind unified, so no value converted).
+
+        >>> from verify.rules import demo
+        >>> print(demo("projection_above_union_all",
+        ...            "SELECT a + 1 AS s FROM t UNION ALL SELECT a + 1 FROM t WHERE b > 2"))
+        Project (a + 1) AS s
+          Union all
+            Scan t(a, b)
+            Filter b > 2
+              Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all):
+        return None
+    left, right = one_projection(rel.left), one_projection(rel.right)
+    if not (isinstance(left, ir.Project) and isinstance(right, ir.Project) and ir.same(left.exprs, right.exprs)
+            and plain(left.exprs) and deterministic(left)):
+        return None
+    kinds = [c.kind for c in left.input.columns]
+    if [c.kind for c in right.input.columns] != kinds or [c.kind for c in rel.columns] != [e.kind for e in left.exprs]:
+        return None
+    union = ir.SetOp(left.input.columns, "union", True, left.input, right.input)
+    return ir.Project(rel.columns, union, left.exprs)
+
+
+def window_above_projection(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """Window functions over a projection read the projection's input, and the projection moves above them.
+
+    A window function computes a value for each row from the rows of its partition; a
+    projection computes each of its columns from one row, so the window functions may read
+    those expressions on the projection's input instead, and the projection (passing the
+    window functions' columns through) is applied after.
+
+        >>> from verify.rules import demo
+        >>> print(demo("window_above_projection",
+        ...            "SELECT s, SUM(s) OVER (PARTITION BY a) AS w FROM (SELECT a, a + b AS s FROM t) AS x"))
+        Project s, _win0 AS w
+          Project a, (a + b) AS s, _win0
+            Window sum((a + b)) OVER (PARTITION BY a all) AS _win0
+              Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.Window) and isinstance(rel.input, ir.Project) and plain(rel.input.exprs)
+            and deterministic(rel.input)):
+        return None
+    proj = rel.input
+    exprs = list(proj.exprs)
+    on = (lambda e: None if e is None else substitute(e, exprs))  # noqa: E731
+    funcs = tuple(replace(f, arg=on(f.arg), partition=tuple(on(p) for p in f.partition),
+                          order=tuple(replace(k, expr=on(k.expr)) for k in f.order)) for f in rel.funcs)
+    added = rel.columns[len(proj.columns):]
+    window = ir.Window(proj.input.columns + added, proj.input, funcs)
+    n = len(proj.input.columns)
+    return ir.Project(rel.columns, window, proj.exprs + tuple(ir.Col(n + j, c.kind, c.affinity)
+                                                              for j, c in enumerate(added)))
+
+
+def window_of_fixed_columns(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """Window functions read a column their input fixes to one literal as that literal; constant partition and order keys are left out.
+
+    Where every input row holds the same value in a column (`WHERE sal = 5000`), an argument
+    reads that value, a partition key splits nothing, and an order key makes all rows of a
+    partition peers: an aggregate's RANGE frame, up to the current row's peers, is then the
+    whole partition, as without ORDER BY. ROW_NUMBER, RANK and ROWS frames are left as they are.
+
+        >>> from verify.rules import demo
+        >>> print(demo("window_of_fixed_columns", "SELECT SUM(b) OVER (PARTITION BY a, b ORDER BY b) AS w "
+        ...            "FROM t WHERE b = 5"))
+        Project _win0 AS w
+          Window sum(5) OVER (PARTITION BY a all) AS _win0
+            Filter b = 5
+              Scan t(a, b)
+    """
+    if not isinstance(rel, ir.Window):
+        return None
+    facts = row_facts(rel.input)
+
+    def fixed(e: ir.Expr) -> ir.Expr:
+        return map_cols(e, lambda c: constant_of(facts.get(c.index, []), c) or c)
+    funcs = []
+    for f in rel.funcs:
+        if f.func in ("row_number", "rank", "dense_rank") or f.frame == "rows":
+            funcs.append(f)
+            continue
+        partition = tuple(p for p in map(fixed, f.partition) if not constant(p))
+        order = tuple(k for k in (replace(k, expr=fixed(k.expr)) for k in f.order) if not constant(k.expr))
+        funcs.append(replace(f, arg=None if f.arg is None else fixed(f.arg), partition=partition, order=order,
+                             frame="all" if not order else f.frame))
+    out = tuple(funcs)
+    return None if ir.same(out, rel.funcs) else replace(rel, funcs=out)
+
+
 def sort_key_as_first_equal_column(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """A sort key that is a column the projection below computes as an earlier column too is that earlier column.
 

@@ -488,6 +488,22 @@ def _same_preprojected(r1: ir.Aggregate, r2: ir.Aggregate) -> tuple[ir.Aggregate
     return p1, p2
 
 
+def same_window(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """The same window functions, none depending on how tied rows are ordered: the inputs are compared.
+
+    An aggregate over its partition (whole, or up to the current row's peers) and RANK give
+    each row a value fixed by the row and the rows of its partition, so inputs holding the same
+    rows give the same rows; ROW_NUMBER and ROWS frames depend on the order of tied rows and
+    are not compared."""
+    if not (isinstance(r1, ir.Window) and isinstance(r2, ir.Window) and ir.same(r1.funcs, r2.funcs)
+            and all(f.func != "row_number" and f.frame != "rows" for f in r1.funcs)
+            and plain(tuple(x for f in r1.funcs for x in (f.arg, *f.partition, *(k.expr for k in f.order))
+                            if x is not None))):
+        return SKIP
+    _same_operator(r1, r2, trace)
+    return _differing_blocks(r1.input, r2.input, ctx, trace)
+
+
 def same_operator_otherwise(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
     """The same operator on both sides that no step above compares: not compared row by row."""
     _same_operator(r1, r2, trace)
@@ -507,6 +523,7 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("same_row_local_operator", same_row_local_operator, rewritten=True),
     Comparison("same_join", same_join, rewritten=True),
     Comparison("same_aggregate", same_aggregate, rewritten=True),
+    Comparison("same_window", same_window, rewritten=True),
     Comparison("same_operator_otherwise", same_operator_otherwise, rewritten=True),
 )
 
