@@ -774,6 +774,12 @@ set_reader_shapes = [
      "SELECT pid, SUM(1) OVER (PARTITION BY pid) FROM q WHERE v = 1", True),
     ("SELECT pid, SUM(v) OVER (PARTITION BY pid ORDER BY v) FROM q WHERE v > 0",   # a running sum
      "SELECT pid, SUM(v) OVER (PARTITION BY pid) FROM q WHERE v > 0", False),
+    # rows counted per key, read only as a SUM's factor (`counted_rows_expanded`)
+    ("SELECT SUM(p.g) FROM p JOIN q ON p.id = q.pid WHERE q.v {op} {v}",
+     "SELECT SUM(x.n * p.g) FROM p JOIN (SELECT pid, COUNT(*) AS n FROM q WHERE v {op} {v} GROUP BY pid) AS x "
+     "ON p.id = x.pid", True),
+    ("SELECT SUM(p.g) FROM p JOIN q ON p.id = q.pid",   # a pid in two q rows: counted once
+     "SELECT SUM(p.g) FROM p JOIN (SELECT pid, COUNT(*) AS n FROM q GROUP BY pid) AS x ON p.id = x.pid", False),
 ]
 
 

@@ -1118,6 +1118,96 @@ _TIMES_COPIES = ("sum", "count", "count_star")
 _SAME_UNDER_COPIES = ("min", "max", "avg", "bool_and", "bool_or", "bit_and", "bit_or")
 
 
+def counted_rows_expanded(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An aggregate over a join with rows counted per key (`GROUP BY k` with `COUNT(*)`), reading the count only as a SUM's factor, reads the counted rows themselves.
+
+    Each group row (k, c) stands for the c rows of its input with that k: joined instead of it,
+    they give c copies of each joined row, each counting 1, so `SUM(c * e)` and `SUM(c)` are
+    `SUM(e)` and `SUM(1)` over the copies, and MIN, MAX, BIT/BOOL and DISTINCT aggregates
+    read the same values (the inverse of eager aggregation, as Calcite writes it). Only where
+    equal keys are identical values, and no other aggregate counts rows.
+
+        >>> from verify.rules import demo
+        >>> print(demo("counted_rows_expanded", "SELECT SUM(x.n * t.b) AS s FROM (SELECT pid, COUNT(*) AS n "
+        ...            "FROM q GROUP BY pid) AS x JOIN t ON x.pid = t.a"))
+        Project _agg0 AS s
+          Aggregate: sum(b) AS _agg0
+            Join inner ON pid = a
+              Project pid, 1 AS n
+                Scan q(qid, pid, v)
+              Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.Aggregate) and isinstance(rel.input, ir.Join) and rel.input.kind in ("inner", "cross")
+            and plain(rel.keys) and (rel.input.cond is None or plain((rel.input.cond,)))):
+        return None
+    j = rel.input
+    n = len(j.left.columns)
+    for side, offset in (("left", 0), ("right", n)):
+        counted = _counted_rows(getattr(j, side))
+        if counted is None:
+            continue
+        c = offset + counted[1]
+        reads_c = lambda e: e is not None and c in columns_read((e,))  # noqa: E731
+        if reads_c(j.cond) or any(reads_c(k) for k in rel.keys) or not all(_sum_factor_only(it, c) for it in rel.items):
+            continue
+        items = tuple(replace(it, arg=_without_factor(it.arg, c)) if it.arg is not None else it for it in rel.items)
+        return replace(rel, input=replace(j, **{side: counted[0]}), items=items)
+    return None
+
+
+def _without_factor(arg: ir.Expr, c: int) -> ir.Expr:
+    """A SUM's argument with the count `c`, 1 on each counted row, read as 1: `c * e` is e."""
+    if isinstance(arg, ir.Col) and arg.index == c:
+        return ir.Lit(1, arg.kind)
+    if isinstance(arg, ir.Arith) and arg.op == "*":
+        for f, other in ((arg.left, arg.right), (arg.right, arg.left)):
+            if isinstance(f, ir.Col) and f.index == c and other.kind == arg.kind:
+                return other
+    return arg
+
+
+def _counted_rows(side: ir.Rel) -> tuple[ir.Rel, int] | None:
+    """`side` (a GROUP BY whose one aggregate is COUNT(*), under a projection of its columns) as
+    the rows it counts, each with count 1, and the position of the count; else None."""
+    top = one_projection(side)
+    exprs = top.exprs if isinstance(top, ir.Project) else None
+    agg = top.input if isinstance(top, ir.Project) else top
+    if not (isinstance(agg, ir.Aggregate) and agg.grouped and agg.keys and len(agg.items) == 1
+            and isinstance(agg.items[0], ir.Agg) and agg.items[0].func == "count_star"
+            and agg.items[0].filter is None and plain(agg.keys)
+            and all(k.kind in IDENTICAL_WHEN_EQUAL for k in agg.keys)):
+        return None
+    per_row = list(agg.keys) + [ir.Lit(1, agg.items[0].kind)]  # the group's columns on each counted row
+    if exprs is None:
+        exprs = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(agg.columns))
+    if not all(isinstance(e, ir.Col) for e in exprs):
+        return None
+    at = [i for i, e in enumerate(exprs) if e.index == len(agg.keys)]
+    if len(at) != 1:
+        return None
+    return ir.Project(side.columns, agg.input, tuple(per_row[e.index] for e in exprs)), at[0]
+
+
+def _sum_factor_only(it, c: int) -> bool:
+    """The aggregate item reads column `c` only as a factor of a SUM (`SUM(c)`, `SUM(c * e)`),
+    or does not read it and is the same over copies of its rows."""
+    if not isinstance(it, ir.Agg) or it.filter is not None:
+        return False
+    reads = it.arg is not None and c in columns_read((it.arg,))
+    if not reads:
+        return it.distinct or it.func in ("min", "max", "bool_and", "bool_or", "bit_and", "bit_or")
+    if it.func != "sum" or it.distinct:
+        return False
+    arg = it.arg
+    if isinstance(arg, ir.Col):
+        return arg.index == c
+    if isinstance(arg, ir.Arith) and arg.op == "*":
+        factors = [arg.left, arg.right]
+        return any(isinstance(f, ir.Col) and f.index == c for f in factors) and \
+            sum(c in columns_read((f,)) for f in factors) == 1
+    return False
+
+
 def aggregate_before_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """A GROUP BY over `A JOIN B` whose aggregates read only A is computed on A, then joined to B.
 

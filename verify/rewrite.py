@@ -825,7 +825,8 @@ def unread_left_join_below_set_reader(rel: ir.Rel, ctx: Context) -> ir.Rel | Non
 
 def _set_reader_inputs(rel: ir.Rel) -> list[tuple[str, set[int]]] | None:
     """The inputs of `rel` it reads as sets (only which rows they hold), each with the columns
-    `rel` reads of it; None when `rel` reads no input so (`_set_reader`)."""
+    `rel` reads of it (of kinds whose equal values are identical: which of equal rows stands
+    for them does not matter); None when `rel` reads no input so."""
     if isinstance(rel, ir.Aggregate):
         if any(not isinstance(it, ir.Agg) or not (it.distinct or it.func in _SET_AGGREGATES) for it in rel.items):
             return None
@@ -1230,23 +1231,12 @@ IDENTICAL_WHEN_EQUAL = EXACT_KINDS + ("bool",)
 def _set_reader(rel: ir.Rel) -> ir.Rel | None:
     """`rel` with its inputs' duplicate removal dropped (`_set_input`) when `rel` reads only
     which rows its inputs hold (not how often); None when that changes nothing."""
-    if isinstance(rel, ir.Aggregate):
-        if any(not isinstance(it, ir.Agg) or not (it.distinct or it.func in _SET_AGGREGATES) for it in rel.items):
-            return None
-        inputs = ["input"]
-    elif isinstance(rel, ir.Distinct):
-        inputs = ["input"]
-    elif isinstance(rel, ir.SetOp) and not rel.all:
-        inputs = ["left", "right"]
-    else:
-        return None
     changes = {}
-    for name in inputs:
+    for name, _ in _set_reader_inputs(rel) or []:
         child = getattr(rel, name)
-        if all(c.kind in IDENTICAL_WHEN_EQUAL for c in child.columns):
-            stripped = _set_input(child)
-            if stripped is not child:
-                changes[name] = stripped
+        stripped = _set_input(child)
+        if stripped is not child:
+            changes[name] = stripped
     return replace(rel, **changes) if changes else None
 
 

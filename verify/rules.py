@@ -79,6 +79,7 @@ RULES: tuple[Rule, ...] = (
     Rule("unused_left_join_removed", keyed.unused_left_join_removed, ("plan", "level")),
     Rule("parent_join_removed", keyed.parent_join_removed, ("plan",)),
     Rule("key_self_join_removed", keyed.key_self_join_removed, ("plan",)),
+    Rule("counted_rows_expanded", keyed.counted_rows_expanded, ("plan",)),
     Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
     Rule("distinct_of_set_aggregate_dropped", rewrite.distinct_of_set_aggregate_dropped, ("plan",)),
     Rule("branch_filtered_aggregates_merged", rewrite.branch_filtered_aggregates_merged, ("plan",)),
