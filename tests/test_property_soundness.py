@@ -780,6 +780,15 @@ set_reader_shapes = [
      "ON p.id = x.pid", True),
     ("SELECT SUM(p.g) FROM p JOIN q ON p.id = q.pid",   # a pid in two q rows: counted once
      "SELECT SUM(p.g) FROM p JOIN (SELECT pid, COUNT(*) AS n FROM q GROUP BY pid) AS x ON p.id = x.pid", False),
+    # a join condition rejecting a LEFT join's padding below it (`outer_join_narrowed_by_join_condition`)
+    ("SELECT b.id, x.v FROM p AS b LEFT JOIN (SELECT p.id, q.v FROM p LEFT JOIN q ON p.id = q.pid "
+     "WHERE p.g {op} {v}) AS x ON x.v = b.g",
+     "SELECT b.id, x.v FROM p AS b LEFT JOIN (SELECT p.id, q.v FROM p JOIN q ON p.id = q.pid "
+     "WHERE p.g {op} {v}) AS x ON x.v = b.g", True),
+    ("SELECT b.id, x.id FROM p AS b LEFT JOIN (SELECT p.id, q.v FROM p LEFT JOIN q ON p.id = q.pid) AS x "
+     "ON x.id = b.g",   # the condition reads the preserved side: padded rows match
+     "SELECT b.id, x.id FROM p AS b LEFT JOIN (SELECT p.id, q.v FROM p JOIN q ON p.id = q.pid) AS x "
+     "ON x.id = b.g", False),
 ]
 
 

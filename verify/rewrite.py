@@ -1036,6 +1036,60 @@ def filtered_outer_join_narrowed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return ir.Filter(rel.input.columns, replace(rel.input, kind=kind), rel.cond)
 
 
+def outer_join_narrowed_by_join_condition(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A join condition rejecting the NULLs a LEFT join below it pads with narrows that join to inner.
+
+    Below the inner side of a join (either side of an inner join, the right side of a LEFT
+    join), a row of `A LEFT JOIN B` that B padded with NULLs meets no row when the condition is
+    never true on B's NULLs: it adds nothing, and the inner join, which leaves such rows out,
+    gives the same rows (Calcite's outer-join simplification). Read through the projection
+    between the two joins.
+
+        >>> from verify.rules import demo
+        >>> print(demo("outer_join_narrowed_by_join_condition", "SELECT p.id, x.v FROM p LEFT JOIN "
+        ...            "(SELECT t.a, q.v FROM t LEFT JOIN q ON t.a = q.pid) AS x ON x.v = p.g"))
+        Project id, v
+          Join left ON v = g
+            Scan p(id, name, g)
+            Project a, v
+              Join inner ON a = pid
+                Scan t(a, b)
+                Scan q(qid, pid, v)
+    """
+    if not (isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left") and rel.cond is not None
+            and plain((rel.cond,))):
+        return None
+    n = len(rel.left.columns)
+    sides = (("right", n),) if rel.kind == "left" else (("left", 0), ("right", n))
+    for side, offset in sides:
+        narrowed = _narrowed_below(getattr(rel, side), rel.cond, offset, rel.columns)
+        if narrowed is not None:
+            return replace(rel, **{side: narrowed})
+    return None
+
+
+def _narrowed_below(child: ir.Rel, cond: ir.Expr, offset: int, columns) -> ir.Rel | None:
+    """`child` (at `offset` among `columns`, the row `cond` reads) with the LEFT join it is, or
+    that a projection of it reads, made inner when `cond` rejects that join's padding."""
+    top = one_projection(child)
+    inner = top.input if isinstance(top, ir.Project) else top
+    if not (isinstance(inner, ir.Join) and inner.kind == "left") or \
+            isinstance(top, ir.Project) and not (plain(top.exprs) and deterministic(top)):
+        return None
+    exprs = list(top.exprs) if isinstance(top, ir.Project) else \
+        [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(inner.columns)]
+    width = len(columns)
+    # the condition over the outer row's other columns (kept where they are), then the inner join's
+    moved = map_cols(cond, lambda c: shift(exprs[c.index - offset], width)
+                     if offset <= c.index < offset + len(child.columns) else c)
+    row = tuple(columns) + tuple(inner.columns)
+    padded = range(width + len(inner.left.columns), width + len(inner.columns))
+    if not rejects_nulls(moved, row, padded):
+        return None
+    narrowed = replace(inner, kind="inner")
+    return replace(top, input=narrowed) if isinstance(top, ir.Project) else narrowed
+
+
 def filter_before_left_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """A filter of a left join's preserved side only filters that side first.
 

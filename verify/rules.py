@@ -110,6 +110,8 @@ RULES: tuple[Rule, ...] = (
     Rule("filter_below_distinct", rewrite.filter_below_distinct, ("level",)),
     Rule("filtered_full_join_as_right", rewrite.filtered_full_join_as_right, ("level",), then="again"),
     Rule("filtered_outer_join_narrowed", rewrite.filtered_outer_join_narrowed, ("level",)),
+    Rule("outer_join_narrowed_by_join_condition", rewrite.outer_join_narrowed_by_join_condition, ("level",),
+         then="again"),
     Rule("filter_before_left_join", rewrite.filter_before_left_join, ("level",)),
     Rule("projections_merged", rewrite.projections_merged, ("level",)),
 )
