@@ -29,6 +29,12 @@ def _check(*, bound: int, timeout: float, workers: int, limit: int | None) -> No
         raise typer.BadParameter(problem)
 
 
+def _check_recheck(recheck: int) -> None:
+    """`typer.BadParameter` for a --recheck count out of range."""
+    if recheck < 0 or recheck > 100_000:
+        raise typer.BadParameter(f"--recheck must be between 0 and 100000, not {recheck}")
+
+
 @bench_app.command("verieql")
 def verieql(
     suite: list[str] = typer.Option(["literature", "calcite"], "--suite", help="literature and/or calcite"),
@@ -40,6 +46,8 @@ def verieql(
     effort: float = typer.Option(1.0, help="work budget per pair, a multiple of verify.budget.DEFAULT"),
     workers: int = typer.Option(2, help="pairs verified in parallel"),
     limit: int | None = typer.Option(None, help="only the first N pairs of each suite"),
+    recheck: int = typer.Option(0, "--recheck", help="re-run every every-size proof on N random databases "
+                                                      "larger than the bound (0: no re-check)"),
     out: Path | None = typer.Option(None, help="write one JSON record per pair here"),
 ) -> None:
     """Run VeriEQL's Literature and Calcite benchmarks (DuckDB dialect, bag semantics) and
@@ -59,7 +67,9 @@ def verieql(
             raise typer.BadParameter(f"unknown suite {s!r}; choose from {', '.join(SUITES)}")
     if not data.is_dir():
         raise typer.BadParameter(f"no such folder: {data}")
-    run(data, suite, None if bound == "auto" else int(bound), timeout, workers, limit, out, Console(), effort)
+    _check_recheck(recheck)
+    run(data, suite, None if bound == "auto" else int(bound), timeout, workers, limit, out, Console(), effort,
+        recheck_n=recheck)
 
 
 @bench_app.command("sqlsolver")
@@ -82,8 +92,7 @@ def sqlsolver(
     for s in suite:
         if s not in SUITES:
             raise typer.BadParameter(f"unknown suite {s!r}; choose from {', '.join(SUITES)}")
-    if recheck < 0 or recheck > 100_000:
-        raise typer.BadParameter(f"--recheck must be between 0 and 100000, not {recheck}")
+    _check_recheck(recheck)
     if not data.is_dir():
         raise typer.BadParameter(f"no such folder: {data}")
     try:

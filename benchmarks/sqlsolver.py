@@ -34,17 +34,16 @@ from sqlglot import exp
 
 from benchmarks.evaluate import warm_up_verification
 from benchmarks.executors import LocalExecutor
+from benchmarks.rechecks import Rechecked, recheck_proof, summary_rows as recheck_rows
 from verify.check import check_pair
 from verify.errors import QueryError
 from verify.parse import parse_query
-from verify.recheck import recheck
 from verify.schema import Schema, SchemaError
 from verify.schema_io import schema_from_ddl
 from verify.verdict import Verdict, VerdictKind
 
 SUITES = ("calcite", "tpch")
 DIALECT = "duckdb"
-RECHECK_ROWS = (5, 10)  # rows per table of the re-check's databases (more than the default bound 4)
 
 
 class SQLSolverPair(BaseModel):
@@ -55,8 +54,9 @@ class SQLSolverPair(BaseModel):
     q2: str
 
 
-class PairOutcome(BaseModel):
-    """One pair's result, as written to `--out` (one JSON object per line)."""
+class PairOutcome(Rechecked):
+    """One pair's result, as written to `--out` (one JSON object per line); with --recheck, the
+    re-check of an every-size proof (`benchmarks.rechecks`)."""
 
     suite: str
     id: int
@@ -66,9 +66,6 @@ class PairOutcome(BaseModel):
     reason: str
     seconds: float
     blocker: str | None = None  # why the pair is not proved for every size (None when it is)
-    recheck_databases: int | None = None  # with --recheck, for every-size proofs
-    recheck_differences: int | None = None
-    recheck_order_dependent: int | None = None
 
 
 def load_suite(data_dir: Path, suite: str) -> tuple[list[SQLSolverPair], dict[str, Schema]]:
@@ -156,10 +153,9 @@ def _run_one(task: tuple[SQLSolverPair, Schema, int, float, int]) -> PairOutcome
     out = PairOutcome(suite=pair.suite, id=pair.id, verdict=v.verdict.value, every_size=every, bound=v.bound,
                       reason=v.reason, seconds=v.stats.seconds, blocker=blocker(v, pair.q1, pair.q2))
     if every and recheck_n > 0:
-        r = recheck(pair.q1, pair.q2, schema, dialect=DIALECT, semantics=v.semantics, databases=recheck_n,
-                    min_rows=max(RECHECK_ROWS[0], bound + 1), max_rows=max(RECHECK_ROWS[1], bound + 2))
-        out.recheck_databases, out.recheck_differences = r.databases, r.differences
-        out.recheck_order_dependent = r.order_dependent
+        r = recheck_proof(pair.q1, pair.q2, schema, dialect=DIALECT, semantics=v.semantics, databases=recheck_n,
+                          bound=bound)
+        out = out.model_copy(update=r.model_dump())
     return out
 
 
@@ -198,7 +194,6 @@ def summary(outcomes: list[PairOutcome]) -> dict[str, object]:
     kinds = Counter(o.verdict for o in outcomes)
     every = [o for o in outcomes if o.every_size]
     proved_secs = sorted(o.seconds for o in every)
-    rechecked = [o for o in every if o.recheck_databases is not None]
     row: dict[str, object] = {
         "pairs": n,
         "proved for every size": f"{len(every)} ({100 * len(every) / max(n, 1):.1f}%)",
@@ -211,11 +206,7 @@ def summary(outcomes: list[PairOutcome]) -> dict[str, object]:
         "median s per every-size proof": round(statistics.median(proved_secs), 3) if proved_secs else "-",
         "median s per pair": round(statistics.median(o.seconds for o in outcomes), 3) if outcomes else "-",
     }
-    if rechecked:
-        row["re-checked proofs (databases)"] = f"{len(rechecked)} ({sum(o.recheck_databases or 0 for o in rechecked)})"
-        row["re-check differences (wrong proofs)"] = sum(o.recheck_differences or 0 for o in rechecked)
-        row["re-check order-dependent differences"] = sum(o.recheck_order_dependent or 0 for o in rechecked)
-    return row
+    return row | recheck_rows(every)
 
 
 def blocker_counts(outcomes: list[PairOutcome]) -> Counter[str]:

@@ -6,8 +6,12 @@ parsing (`adapt_sql`), and Literature's schemas type every column INT even where
 compare it with a string, so such columns are re-typed VARCHAR (`adapt_schema`). Both
 adaptations are input repairs; neither changes what a pair means.
 
+`--recheck N` re-runs every every-size proof on N random databases larger than the bound
+(`benchmarks.rechecks`): a difference there would be a wrong proof.
+
 Example:
     verify bench verieql --suite literature --effort 1 --timeout 300
+    verify bench verieql --suite calcite --recheck 30 --out runs/verieql_calcite.jsonl
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sqlglot import exp
 
 from benchmarks.evaluate import warm_up_verification
 from benchmarks.executors import LocalExecutor
+from benchmarks.rechecks import Rechecked, recheck_proof, summary_rows as recheck_rows
 from benchmarks.verieql import VeriEQLPair, load_pairs, load_recorded
 from verify.budget import DEFAULT
 from verify.check import check_pair
@@ -36,7 +41,10 @@ SUITES = ("literature", "calcite")
 _DOLLAR = re.compile(r"(?<![\w\"'$])([A-Za-z_]*\$[A-Za-z0-9_$]*)")
 
 
-class PairOutcome(BaseModel):
+class PairOutcome(Rechecked):
+    """One pair's result, as written to `--out`; with --recheck, the re-check of an every-size
+    proof (`benchmarks.rechecks`)."""
+
     suite: str
     index: int
     verdict: str
@@ -145,25 +153,30 @@ def adapt_schema(schema: Schema, queries: list[str]) -> Schema:
     return fixed
 
 
-def _run_job(job: tuple[VeriEQLPair, str, int, float, float]) -> tuple[VeriEQLPair, Verdict]:
+def _run_job(job: tuple[VeriEQLPair, str, int, float, float, int]) -> tuple[VeriEQLPair, Verdict, Rechecked]:
     """`_run_one` on one executor job."""
     return _run_one(*job)
 
 
-def _run_one(pair: VeriEQLPair, suite: str, bound: int, timeout: float,
-             effort: float = 1.0) -> tuple[VeriEQLPair, Verdict]:
+def _run_one(pair: VeriEQLPair, suite: str, bound: int, timeout: float, effort: float = 1.0,
+             recheck_n: int = 0) -> tuple[VeriEQLPair, Verdict, Rechecked]:
     """Verify one pair (DuckDB dialect, bag semantics, as VeriEQL does) within the default work
-    budget scaled by `effort`; `timeout` is the safety stop."""
+    budget scaled by `effort`; `timeout` is the safety stop. With `recheck_n`, an every-size
+    proof is re-run on that many random databases larger than the bound."""
     gold, gen = adapt_sql(pair.gold), adapt_sql(pair.gen)
     schema = adapt_schema(pair.schema, [gold, gen]) if pair.schema is not None else None
     v = check_pair(gold, gen, schema=schema, bound=bound, dialect="duckdb", semantics="bag",
                    timeout=timeout, budget=DEFAULT.scaled(effort), minimize_result=False)
-    return pair, v
+    rechecked = Rechecked()
+    if recheck_n > 0 and schema is not None and v.verdict == VerdictKind.EQUIVALENT and v.complete:
+        rechecked = recheck_proof(gold, gen, schema, dialect="duckdb", semantics="bag", databases=recheck_n,
+                                  bound=bound)
+    return pair, v, rechecked
 
 
 def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, workers: int,
               limit: int | None = None, console: Console | None = None,
-              progress_file: Path | None = None, effort: float = 1.0) -> list[PairOutcome]:
+              progress_file: Path | None = None, effort: float = 1.0, recheck_n: int = 0) -> list[PairOutcome]:
     """Verify every pair of `suite`; each finished pair is also appended to `progress_file`."""
     pairs = load_pairs(data_dir / f"{suite}.jsonl")
     recorded = load_recorded(data_dir / f"{suite}.verieql_results.jsonl")
@@ -174,7 +187,7 @@ def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, 
     with Progress(TextColumn(f"[bold]{suite}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as prog:
         task = prog.add_task(suite, total=len(pairs))
-        jobs = [(str(p.index), (p, suite, bound or _auto_bound(recorded.get(p.index)), timeout, effort))
+        jobs = [(str(p.index), (p, suite, bound or _auto_bound(recorded.get(p.index)), timeout, effort, recheck_n))
                 for p in pairs]
         by_id = {str(p.index): p for p in pairs}
         # each pair in a process of its own (reproducible verdicts); the executor's limit only
@@ -182,10 +195,10 @@ def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, 
         for o in LocalExecutor(workers=workers).map(_run_job, jobs, timeout=3 * timeout + 60, isolate=True,
                                                      warm_up=warm_up_verification):
             if o.error is not None:
-                pair = by_id[o.task_id]
+                pair, rechecked = by_id[o.task_id], Rechecked()
                 v = Verdict(verdict=VerdictKind.ERROR, reason=f"benchmark task failed: {o.error.splitlines()[0]}")
             else:
-                pair, v = o.value
+                pair, v, rechecked = o.value
             rec = recorded.get(pair.index)
             confirmed = None
             if rec is not None and rec.refuted:
@@ -199,6 +212,7 @@ def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, 
                 verieql_error=rec.error_kind if rec else None,
                 verieql_cex_confirmed=confirmed,
                 engine_rejects=engine_rejection(pair) if v.verdict.value in (VerdictKind.UNSUPPORTED, VerdictKind.ERROR) else None,
+                **rechecked.model_dump(),
             ))
             if progress_file is not None:
                 with progress_file.open("a") as fh:
@@ -251,7 +265,7 @@ def summary_rows(outcomes: list[PairOutcome]) -> dict[str, object]:
         "unconfirmed models": sum(o.unconfirmed_models for o in outcomes),
         "median s": round(statistics.median(secs), 3) if secs else 0,
         "p90 s": round(secs[int(0.9 * (len(secs) - 1))], 3) if secs else 0,
-    }
+    } | recheck_rows(outcomes)
 
 
 def print_report(results: dict[str, list[PairOutcome]], console: Console) -> None:
@@ -260,10 +274,14 @@ def print_report(results: dict[str, list[PairOutcome]], console: Console) -> Non
     for suite in results:
         table.add_column(suite, justify="right")
     rows = {suite: summary_rows(o) for suite, o in results.items()}
-    for key in next(iter(rows.values())):
-        table.add_row(key, *[str(rows[s][key]) for s in results])
+    for key in dict.fromkeys(k for r in rows.values() for k in r):
+        table.add_row(key, *[str(rows[s].get(key, "-")) for s in results])
     console.print(table)
     for suite, outs in results.items():
+        for o in outs:
+            if o.recheck_differences:
+                console.print(f"[red]{suite} #{o.index}: every-size proof differs on {o.recheck_differences} random "
+                              f"database(s) larger than the bound")
         feats: dict[str, int] = {}
         for o in outs:
             if o.verdict in (VerdictKind.UNSUPPORTED, VerdictKind.ERROR):
@@ -279,15 +297,17 @@ def print_report(results: dict[str, list[PairOutcome]], console: Console) -> Non
 
 
 def run(data_dir: Path, suites: list[str], bound: int | None, timeout: float, workers: int,
-        limit: int | None, out_json: Path | None, console: Console, effort: float = 1.0) -> dict[str, list[PairOutcome]]:
+        limit: int | None, out_json: Path | None, console: Console, effort: float = 1.0,
+        recheck_n: int = 0) -> dict[str, list[PairOutcome]]:
     results = {}
     t0 = time.monotonic()
     if out_json is not None:
         out_json.write_text("")
     for s in suites:
         results[s] = run_suite(data_dir, s, bound=bound, timeout=timeout, workers=workers, limit=limit,
-                               progress_file=out_json, effort=effort)
+                               progress_file=out_json, effort=effort, recheck_n=recheck_n)
     print_report(results, console)
     console.print(f"wall time {time.monotonic() - t0:.1f} s, {workers} worker(s), "
-                  f"bound {bound or 'auto'}, effort {effort:g}, safety timeout {timeout:g} s per pair")
+                  f"bound {bound or 'auto'}, effort {effort:g}, safety timeout {timeout:g} s per pair"
+                  + (f", re-check {recheck_n} databases per every-size proof" if recheck_n else ""))
     return results

@@ -66,7 +66,7 @@ def test_bad_suite_files_are_named(tmp_path):
         load_suite(tmp_path, "calcite")
 
 
-def test_cli_rejects_unknown_suites_and_bad_recheck_counts(tmp_path):
+def test_cli_rejects_unknown_suites_and_bad_recheck_counts(tmp_path):  # verify bench verieql's too
     runner = CliRunner()
     r = runner.invoke(app, ["bench", "sqlsolver", "--suite", "spark", "--data", str(tmp_path)])
     assert r.exit_code != 0 and "unknown suite 'spark'" in r.output
@@ -74,6 +74,8 @@ def test_cli_rejects_unknown_suites_and_bad_recheck_counts(tmp_path):
     assert r.exit_code != 0 and "--recheck" in r.output
     r = runner.invoke(app, ["bench", "sqlsolver", "--data", str(tmp_path / "nowhere")])
     assert r.exit_code != 0 and "no such folder" in r.output
+    r = runner.invoke(app, ["bench", "verieql", "--recheck", "100001", "--data", str(tmp_path)])
+    assert r.exit_code != 0 and "--recheck must be between 0 and 100000" in r.output
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data/sqlsolver not present")

@@ -53,3 +53,18 @@ def test_first_literature_pairs_match_verieql():
     assert by_index[0].verdict == "equivalent" and by_index[2].verdict == "equivalent"
     summary = summary_rows(outcomes)
     assert summary["pairs"] == 3 and summary["unconfirmed models"] == 0
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared VeriEQL data not available")
+def test_every_size_proofs_are_rechecked_on_larger_databases():
+    # Calcite's first two pairs are proved for every size (identical after normalization, and
+    # by row-wise reasoning): each re-runs on 10 random DuckDB databases of 5 to 10 rows per table
+    outcomes = run_suite(DATA, "calcite", bound=2, timeout=30, workers=1, limit=2, recheck_n=10)
+    assert [o.complete for o in outcomes] == [True, True]
+    assert [(o.recheck_databases, o.recheck_differences) for o in outcomes] == [(10, 0), (10, 0)]
+    summary = summary_rows(outcomes)
+    assert summary["re-checked proofs (databases)"] == "2 (20)"
+    assert summary["re-check differences (wrong proofs)"] == 0
+    # without --recheck nothing is re-run and the summary has no re-check rows
+    plain = run_suite(DATA, "calcite", bound=2, timeout=30, workers=1, limit=1)
+    assert plain[0].recheck_databases is None and "re-check differences (wrong proofs)" not in summary_rows(plain)
