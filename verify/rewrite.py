@@ -811,16 +811,7 @@ def unread_left_join_below_set_reader(rel: ir.Rel, ctx: Context) -> ir.Rel | Non
             Project a, b, NULL AS qid, NULL AS pid, NULL AS v
               Scan t(a, b)
     """
-    readers = _set_reader_inputs(rel)
-    if readers is None:
-        return None
-    changes = {}
-    for name, read in readers:
-        child = getattr(rel, name)
-        new = _unread_left_joins_dropped(child, read)
-        if new is not child:
-            changes[name] = new
-    return replace(rel, **changes) if changes else None
+    return _set_inputs_rewritten(rel, _unread_left_joins_dropped)
 
 
 def _set_reader_inputs(rel: ir.Rel) -> list[tuple[str, set[int]]] | None:
@@ -1285,12 +1276,18 @@ IDENTICAL_WHEN_EQUAL = EXACT_KINDS + ("bool",)
 def _set_reader(rel: ir.Rel) -> ir.Rel | None:
     """`rel` with its inputs' duplicate removal dropped (`_set_input`) when `rel` reads only
     which rows its inputs hold (not how often); None when that changes nothing."""
+    return _set_inputs_rewritten(rel, lambda child, _: _set_input(child))
+
+
+def _set_inputs_rewritten(rel: ir.Rel, fn) -> ir.Rel | None:
+    """`rel` with each input it reads as a set (`_set_reader_inputs`) replaced by `fn(input,
+    columns read of it)`; None when that changes nothing."""
     changes = {}
-    for name, _ in _set_reader_inputs(rel) or []:
+    for name, read in _set_reader_inputs(rel) or []:
         child = getattr(rel, name)
-        stripped = _set_input(child)
-        if stripped is not child:
-            changes[name] = stripped
+        new = fn(child, read)
+        if new is not child:
+            changes[name] = new
     return replace(rel, **changes) if changes else None
 
 
