@@ -423,6 +423,17 @@ def test_the_reserve_refutes_before_the_solver_tries_a_larger_bound(monkeypatch)
     assert seen == [1] and "before the SMT search at k=2" in v.proof.summary and v.proof.bounds == [1]
 
 
+def test_the_random_pass_goes_on_past_a_difference_only_a_row_order_shows(monkeypatch):
+    """`LIMIT 1` without ORDER BY against MIN: on two rows the results differ only in some row
+    orders (a witness, not a counterexample); an empty table shows a difference no order removes,
+    and the random pass goes on until it draws one instead of leaving it to the solver."""
+    monkeypatch.setattr(check_module, "_smt_at", lambda *a, **kw: pytest.fail("the solver ran"))
+    v = check("SELECT a FROM t LIMIT 1", "SELECT MIN(a) FROM t", budget=Budget(random_first=25, random_reserve=0))
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample.found_by == "random", v.reason
+    g, n = rerun_on_sqlite(v, "SELECT a FROM t LIMIT 1", "SELECT MIN(a) FROM t")
+    assert g != n and g == []
+
+
 def test_the_rest_of_the_random_budget_runs_when_the_solver_gives_up(monkeypatch):
     check_module, budgets = _recording_random_search(monkeypatch)
     monkeypatch.setattr(check_module, "_smt_at",

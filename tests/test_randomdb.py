@@ -138,6 +138,21 @@ def test_random_search_finds_boundary_difference() -> None:
     assert out.tried == out.hit.databases_tried >= 1 and out.errors == 0
 
 
+def test_random_search_goes_on_past_the_differences_accept_turns_down() -> None:
+    seen = []
+
+    def accept(hit) -> bool:  # only a difference of two rows or more ends the search
+        seen.append(hit)
+        return len(hit.comparison.gen_only) >= 2
+
+    out = random_search(ONE_TABLE, "SELECT a FROM t WHERE a > 1", "SELECT a FROM t WHERE a >= 1", dialect="sqlite",
+                        semantics="bag", pools={("t", "a"): [0, 1, 2]}, k_max=3, rng=random.Random(0), accept=accept)
+    assert out.hit is not None and len(out.hit.comparison.gen_only) >= 2
+    assert seen[-1] is out.hit and len(seen) >= 2  # the first difference (one row) did not stop it
+    assert all(len(h.comparison.gen_only) == 1 for h in seen[:-1])
+    assert out.tried == out.hit.databases_tried
+
+
 def test_random_search_finds_nothing_for_identical_queries() -> None:
     out = random_search(
         RICH,

@@ -392,9 +392,9 @@ def _same_top_k(ctx: CheckContext) -> Verdict | None:
 
     Exact: on every database the generated query's possible results (over the tie orders its
     plan may choose) are the gold query's, since top-k of the same bag under the same keys can
-    keep the same rows in the same order; when the sort keys include never-NULL columns on which
-    no two input rows agree (`keyed.never_tie`), nothing ties and the results are equal on every
-    database. Otherwise the search without ties is known to find nothing and is skipped, and a
+    keep the same rows in the same order; when no two input rows agree on the sort keys
+    (`keyed.never_tie`: a never-NULL key, the keys of a GROUP BY or DISTINCT below), nothing
+    ties and the results are equal on every database. Otherwise the search without ties is known to find nothing and is skipped, and a
     difference the solver finds still counts only once the engine confirms it."""
     prep = ctx.prep
     steps: list[str] = []
@@ -408,7 +408,8 @@ def _same_top_k(ctx: CheckContext) -> Verdict | None:
         return None
     ctx.assumptions = ctx.assumptions + [u for u in used if u not in ctx.assumptions]
     # why ties cannot change the result, in the reason's words and the proof's
-    why = (("on keys no two rows share", "no two of them tie under its keys (a never-NULL key of their table)")
+    why = (("on keys no two rows share", "no two of them tie under its keys (a never-NULL key of their table, or "
+                                         "the keys they are grouped or DISTINCT on)")
            if never_tie(inputs[0], sorts[0].keys, prep.schema) else
            ("every column a sort key", "rows that tie under its keys are identical (every column is a sort key)")
            if ties_invisible(sorts[0]) else None)
@@ -617,10 +618,16 @@ class _RandomRun(NamedTuple):
     tried: int  # random databases run
 
 
+ORDER_DEPENDENT_HITS = 20  # differences only a row order shows before the random pass gives up looking further
+
+
 def _random_pass(ctx: CheckContext, count: int, seed: int, which: str = "the random pass") -> _RandomRun:
-    """`count` random databases (fewer when one differs), drawn from `seed`: when the queries
-    read the clock, shared by a few instants (at least one database each). Cut short only by
-    the wall-clock safety stop, which is recorded (naming the pass: `which`)."""
+    """`count` random databases (fewer when one differs whatever the order of its rows), drawn
+    from `seed`: when the queries read the clock, shared by a few instants (at least one database
+    each). A difference that another order of the rows removes (ties under ORDER BY ... LIMIT, a
+    bare column) is kept as the witness of the first such database and the pass goes on, up to
+    `ORDER_DEPENDENT_HITS` of them. Cut short only by the wall-clock safety stop, which is
+    recorded (naming the pass: `which`)."""
     if count <= 0:
         return _RandomRun(None, None, 0)
     runs = [ctx.prep]
@@ -628,12 +635,28 @@ def _random_pass(ctx: CheckContext, count: int, seed: int, which: str = "the ran
         first = natural_instant() if seed == 0 else random_instant(random.Random(seed))
         instants = dedupe([first] + instants_near_literals(ctx.prep) + [random_instant(random.Random(seed + 1000))])
         runs = [dataclasses.replace(ctx.prep, now=t) for t in instants[:4]]
-    tried = 0
+    tried, hits = 0, 0
+    found: tuple[_Prepared, Tables] | None = None  # order-independent
+    witness: tuple[_Prepared, Tables] | None = None  # the first that only some row order shows
+
+    def accept(prep: _Prepared):
+        def decide(hit) -> bool:
+            nonlocal found, witness, hits
+            cex = _counterexample(ctx, prep, hit.tables, "random", minimize_it=False)
+            if cex is not None and not cex.order_dependent:
+                found = (prep, hit.tables)
+                return True
+            if cex is not None:
+                witness = witness or (prep, hit.tables)
+            hits += 1
+            return hits >= ORDER_DEPENDENT_HITS
+        return decide
+
     for prep in runs:
         outcome = random_search(
             prep.data_schema, prep.gold_run, prep.gen_run, dialect=prep.dialect, semantics=prep.semantics,
             pools=ctx.pools, k_max=max(ctx.bound, 1), rng=random.Random(seed),
-            max_databases=max(1, count // len(runs)), deadline=ctx.deadline,
+            max_databases=max(1, count // len(runs)), deadline=ctx.deadline, accept=accept(prep),
         )
         tried += outcome.tried
         if outcome.timed_out:
@@ -641,15 +664,16 @@ def _random_pass(ctx: CheckContext, count: int, seed: int, which: str = "the ran
         if outcome.hit is not None or outcome.timed_out:
             break
     ctx.stats.random_databases += tried
-    if outcome.hit is None:
-        return _RandomRun(None, None, tried)
-    cex = _counterexample(ctx, prep, outcome.hit.tables, "random")
-    if cex is None:
-        return _RandomRun(None, None, tried)
-    if cex.order_dependent:
-        ctx.stats.order_dependent_models += 1
-        return _RandomRun(None, cex, tried)
-    return _RandomRun(cex, None, tried)
+    if found is not None and outcome.hit is not None:  # the search ended on it
+        cex = _counterexample(ctx, *found, "random")
+        if cex is not None and not cex.order_dependent:
+            return _RandomRun(cex, None, tried)
+    if witness is not None:
+        cex = _counterexample(ctx, *witness, "random")
+        if cex is not None:
+            ctx.stats.order_dependent_models += 1
+            return _RandomRun(None, cex, tried)
+    return _RandomRun(None, None, tried)
 
 
 HINT_VARIANTS = 20  # repaired variants of each hint tried (`verify.hints.repairs`)

@@ -146,6 +146,74 @@ def equal_columns(rel: ir.Rel) -> dict[int, frozenset[int]]:
     return {i: frozenset(g) for g in groups.values() if len(g) > 1 for i in g}
 
 
+def determined_columns(rel: ir.Rel, known: set[int]) -> set[int]:
+    """The columns of `rel` that hold one value on all rows agreeing on the columns `known`
+    (those included): closed under the `f(a) = b` conjuncts of WHERE and inner-join conditions
+    (`_determining_pairs`) whose `a` is already among them.
+
+    A row's b compares equal to f(a); when b's kind has no two different values that compare
+    equal (`EXACT_KINDS`, BINARY text) and no conversion is applied to b, all b's equal to one
+    value are the same value. So `numeric(t.x) = s.id` with t.x known makes s.id known, while
+    `t.id = numeric(s.x)` does not make s.x known ('1' and '01' both match 1).
+
+        >>> t = ir.Scan((ir.OutCol("a", "text"), ir.OutCol("b", "int")), "t")
+        >>> eq = ir.Cmp("=", ir.TextToNum(ir.Col(0, "text")), ir.Col(1, "int"), "affnum")
+        >>> sorted(determined_columns(ir.Filter(t.columns, t, eq), {0})), sorted(determined_columns(ir.Filter(t.columns, t, eq), {1}))
+        ([0, 1], [1])
+    """
+    pairs = _determining_pairs(rel)
+    out = set(known)
+    changed = True
+    while changed:
+        changed = False
+        for a, b in pairs:
+            if a in out and b not in out:
+                out.add(b)
+                changed = True
+    return out
+
+
+def _determining_pairs(rel: ir.Rel) -> list[tuple[int, int]]:
+    """(a, b): on every row of `rel`, b's value follows from a's (see `determined_columns`)."""
+    if isinstance(rel, ir.Filter):
+        return _determining_pairs(rel.input) + _determining_conjuncts(rel.cond)
+    if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left"):
+        n = len(rel.left.columns)
+        out = _determining_pairs(rel.left)
+        if rel.kind != "left":  # a padded row holds NULL on the right whatever its left values
+            out += [(a + n, b + n) for a, b in _determining_pairs(rel.right)]
+            if rel.cond is not None:
+                out += _determining_conjuncts(rel.cond)
+        return out
+    if isinstance(rel, (ir.Distinct, ir.Sort)):
+        return _determining_pairs(rel.input)
+    if isinstance(rel, ir.Project):
+        at: dict[int, list[int]] = {}
+        for j, e in enumerate(rel.exprs):
+            if isinstance(e, ir.Col):
+                at.setdefault(e.index, []).append(j)
+        inner = _determining_pairs(rel.input) + [(i, i) for i in at]
+        return [(x, y) for a, b in inner for x in at.get(a, ()) for y in at.get(b, ()) if x != y]
+    return []
+
+
+def _determining_conjuncts(cond: ir.Expr) -> list[tuple[int, int]]:
+    def source(e: ir.Expr) -> int | None:  # a column, or a text column read as a number
+        if isinstance(e, ir.TextToNum) and isinstance(e.arg, ir.Col) and e.arg.kind == "text":
+            return e.arg.index
+        return e.index if isinstance(e, ir.Col) else None
+
+    out = []
+    for c in conjuncts(cond):
+        if not (isinstance(c, ir.Cmp) and c.op == "=" and c.mode in VALUE_MODES + ("affnum",)):
+            continue
+        for src, dst in ((c.left, c.right), (c.right, c.left)):
+            a = source(src)
+            if a is not None and isinstance(dst, ir.Col) and dst.kind in EXACT_KINDS:
+                out.append((a, dst.index))
+    return out
+
+
 def _equal_pairs(rel: ir.Rel) -> list[tuple[int, int]]:
     if isinstance(rel, ir.Filter):
         return _equal_pairs(rel.input) + identical_pairs(rel.cond)

@@ -27,8 +27,8 @@ from dataclasses import replace
 from verify import ir
 from verify.blocks import DERIVED, SPJ, blocks, deterministic, map_cols, plain, same_plan
 from verify.decorrelate import reads_outer, uncorrelated_in
-from verify.facts import (VALUE_MODES, conjunction, conjuncts, equal_columns, equated_columns, fixed_columns, row_facts,
-                          tested_column)
+from verify.facts import (VALUE_MODES, conjunction, conjuncts, determined_columns, equal_columns, equated_columns,
+                          fixed_columns, row_facts, tested_column)
 from verify.implication import always_empty
 from verify.rewrite import (IDENTICAL_WHEN_EQUAL, Context, columns_read, dialect_true, one_projection, reads_only,
                             union_branches)
@@ -41,7 +41,10 @@ def grouped_by_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     An aggregate whose GROUP BY includes a table's whole primary key takes the other columns of
     that table out of its keys and out of its bare columns (`GROUP BY t.id, t.name` and
     `GROUP BY t.id` with a bare `t.name` both become `GROUP BY t.id` with `MIN(t.name)`); grouped
-    by the key of its only table, each group is one row and the aggregate a projection.
+    by the key of its only table, each group is one row and the aggregate a projection. A key
+    column is known in a group when grouped, fixed by WHERE, or matched by a condition to a known
+    column without being converted itself (`facts.determined_columns`: `numeric(c.sid) = s.id`
+    with the text column c.sid grouped makes s.id known).
 
         >>> from verify.rules import demo
         >>> print(demo("grouped_by_key", "SELECT id, name, COUNT(*) AS n FROM p GROUP BY id, name"))
@@ -59,7 +62,8 @@ def grouped_by_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     fixed = fixed_columns(row_facts(rel.input))
     same = equal_columns(rel.input)  # a column equal to a grouped one on every row is known too
     grouped = {j for k in rel.keys if isinstance(k, ir.Col) for j in same.get(k.index, {k.index})}
-    known = {origin[i] for i in grouped | fixed if origin[i] is not None}
+    # and so is one that a condition matches to a known one (`numeric(c.sid) = s.id` with c.sid grouped)
+    known = {origin[i] for i in determined_columns(rel.input, grouped | fixed) if origin[i] is not None}
     keyed = {inst for inst, table, _ in known
              if schema.table(table).primary_key and all((inst, table, c.lower()) in known
                                                         for c in schema.table(table).primary_key)}
@@ -486,10 +490,11 @@ def _without_one_copy(block: SPJ, schema: Schema) -> SPJ | None:
 
 
 def never_tie(rel: ir.Rel, keys: tuple[ir.SortKey, ...], schema: Schema) -> bool:
-    """No two rows of `rel` tie under the sort `keys`: some of the key columns are never NULL and
-    no two rows agree on all of them (a key of the table they come from, `_unique_on`)."""
-    cols = {k.expr.index for k in keys if isinstance(k.expr, ir.Col)} & never_null(rel, schema)
-    return bool(cols) and _unique_on(rel, cols, schema)
+    """No two rows of `rel` tie under the sort `keys`: no two rows agree on all the key columns,
+    NULL agreeing with NULL as it ties with NULL (`_one_row_per_group`: the keys of a GROUP BY
+    or DISTINCT below, or never-NULL columns holding a key of the table they come from)."""
+    cols = {k.expr.index for k in keys if isinstance(k.expr, ir.Col)}
+    return bool(cols) and _one_row_per_group(rel, cols, schema)
 
 
 def _unique_on(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:

@@ -23,7 +23,7 @@ import datetime
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from verify.engine import Comparison, DatabaseRejected, EngineError, EngineTimeout, Result, run_both
 from verify.schema import Affinity, Schema, Table, is_date_type
@@ -379,6 +379,7 @@ def random_search(
     rng: random.Random,
     max_databases: int = 2000,
     deadline: float | None = None,
+    accept: Callable[[RandomHit], bool] | None = None,
 ) -> RandomOutcome:
     """Run both queries on random databases until the engine's results differ.
 
@@ -389,6 +390,11 @@ def random_search(
     constraints reject (`rejected`). A database on which a query raises EngineError counts as
     tried and as an error; if the first 20 all fail the search stops (the query fails regardless
     of the data).
+
+    `accept`, when given, decides whether a database on which the results differ ends the
+    search: one it turns down counts as tried and the search goes on (the caller keeps what it
+    wants of it), so a difference that only an order the engine leaves open shows does not stop
+    the search for one that no order removes.
 
     `deadline` (a `time.monotonic()` value) is only a safety stop: past it the search ends early
     and says so (`timed_out`); so does a query that runs past `QUERY_TIMEOUT` (or the deadline)
@@ -429,5 +435,6 @@ def random_search(
         tried += 1
         if comparison.differ:
             hit = RandomHit(tables, gold, gen, comparison, k, tried)
-            return RandomOutcome(hit, tried, errors, last_error, rejected)
+            if accept is None or accept(hit):
+                return RandomOutcome(hit, tried, errors, last_error, rejected)
     return RandomOutcome(None, tried, errors, last_error, rejected)
