@@ -220,6 +220,36 @@ def test_a_column_declared_as_a_date_gets_valid_date_text() -> None:
     assert "1996-12-31" in value_pools(prep)[("e", "d")]  # a neighbour of the query's date
 
 
+def test_values_a_query_compares_a_column_with_are_drawn_about_half_the_time() -> None:
+    """`league.name = 'Jupiler'` and `m.d IN ('2009-04-01', '2009-04-02')` together: a random
+    database meets both conditions often, where a uniform draw from the pools (every text literal
+    of the queries, their case variants, samples) rarely does. A literal compared with a function
+    of the column (`strftime('%Y', m.d) = '2009'`) is no value of it and keeps its share."""
+    from verify.check import _prepare
+    from verify.pools import compared_literals, value_pools
+    from verify.schema_io import schema_from_ddl
+
+    s = schema_from_ddl("CREATE TABLE league (id INTEGER PRIMARY KEY, name TEXT); "
+                        "CREATE TABLE m (mid INTEGER PRIMARY KEY, lid INTEGER REFERENCES league(id), d TEXT);")
+    prep = _prepare("SELECT COUNT(*) FROM m JOIN league ON m.lid = league.id WHERE league.name = 'Jupiler' "
+                    "AND m.d IN ('2009-04-01', '2009-04-02')",
+                    "SELECT COUNT(*) FROM m JOIN league ON m.lid = league.id WHERE league.name = 'Jupiler' "
+                    "AND strftime('%Y', m.d) = '2009'", s, "bag", "sqlite")
+    assert compared_literals(prep) == {"name": ["Jupiler", "Jupiler"], "d": ["2009-04-01", "2009-04-02"]}
+    pools = value_pools(prep)
+    for key, values in ((("league", "name"), {"Jupiler"}), (("m", "d"), {"2009-04-01", "2009-04-02"})):
+        assert 0.4 <= sum(v in values for v in pools[key]) / len(pools[key]) <= 0.6, pools[key]
+    assert pools[("m", "d")].count("2009") == 1 and pools[("league", "id")].count(1) == 1
+
+    def meeting_both(pools) -> int:
+        rng = random.Random(0)
+        return sum(any(r[1] == "Jupiler" for r in db["league"]) and any(r[2] == "2009-04-01" for r in db["m"])
+                   for db in (draw_database(s, 3, pools, rng) for _ in range(200)))
+
+    uniform = {key: list(dict.fromkeys(pool)) for key, pool in pools.items()}
+    assert meeting_both(pools) >= 3 * max(1, meeting_both(uniform)), (meeting_both(pools), meeting_both(uniform))
+
+
 # Mined constraints as the BIRD imports give them: categories, ranges and functional
 # dependencies on most columns. Drawn from generic values, nearly every database breaks one.
 MINED = Schema(tables=[Table(

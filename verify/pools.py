@@ -23,7 +23,8 @@ from verify.schema import Schema, Table, is_date_type, quote_ident
 
 def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
     """Values for the random pass and the minimizer: literals of the queries, their numeric
-    neighbours and case variants, and real values sampled from the database."""
+    neighbours and case variants, and real values sampled from the database; the literals a
+    query compares a column with are drawn about half the time (`weighted_to_compared`)."""
     lits: list[Any] = []
     for tree in (prep.gold_tree, prep.gen_tree):
         for lit in tree.find_all(exp.Literal):
@@ -67,7 +68,59 @@ def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
                 continue
             # most natural first: the queries' own literals, then real values, then generic ones
             pools[(t.name.lower(), c.name.lower())] = dedupe(lits + list(sample) + generic)
-    return fit_to_checks(prep.data_schema, pools)  # the tables a counterexample fills
+    return weighted_to_compared(fit_to_checks(prep.data_schema, pools), compared_literals(prep))
+
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Like, exp.ILike, exp.Glob,
+                exp.Between)
+
+
+def compared_literals(prep) -> dict[str, list[Any]]:
+    """Per column name (lower case), the literals the queries compare the column itself with: a
+    comparison, IN, LIKE, GLOB or BETWEEN whose operands are that column and literals (`name =
+    'x'`, `g IN (1, 2)`). Not through a function: for `strftime('%Y', d) <= '2008'` or
+    `SUBSTR(d, 1, 7) = '2009-04'` the literal is no value of d. By name: a literal compared with
+    `t.name` counts for every table's `name` column."""
+    out: dict[str, list[Any]] = {}
+    for tree in (prep.gold_tree, prep.gen_tree):
+        for node in tree.find_all(*_COMPARISONS):
+            operands = list(node.iter_expressions())
+            columns = [o for o in operands if isinstance(o, exp.Column)]
+            if len(columns) != 1 or any(not isinstance(o, (exp.Column, exp.Literal)) for o in operands):
+                continue
+            for lit in operands:
+                if not isinstance(lit, exp.Literal):
+                    continue
+                value = lit.this if lit.is_string else _number(lit.this)
+                if value is not None:
+                    out.setdefault(columns[0].name.lower(), []).append(value)
+    return out
+
+
+def _number(text: str) -> int | float | None:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return None
+
+
+def weighted_to_compared(pools: dict[tuple[str, str], list[Any]],
+                         compared: dict[str, list[Any]]) -> dict[tuple[str, str], list[Any]]:
+    """Each pool with the values the queries compare its column with (`compared_literals`, those
+    the pool holds) repeated until they make up about half of it, so that a random database meets
+    the queries' conditions often: a row with `name = 'Belgium Jupiler League'` and one with `date =
+    '2009-04'` together, say. Only how often a value is drawn changes, not which values can be.
+
+        >>> weighted_to_compared({("t", "a"): [1, 2, 3, 4]}, {"a": [2, 9]})
+        {('t', 'a'): [1, 2, 3, 4, 2, 2, 2, 2]}
+    """
+    out = {}
+    for (table, column), pool in pools.items():
+        hot = [v for v in dedupe(compared.get(column, [])) if any(v == p and type(v) is type(p) for p in pool)]
+        out[(table, column)] = pool + hot * (len(pool) // len(hot)) if hot else pool
+    return out
 
 
 def fit_to_checks(schema: Schema, pools: dict[tuple[str, str], list[Any]]) -> dict[tuple[str, str], list[Any]]:
