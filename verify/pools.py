@@ -34,15 +34,11 @@ def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
                     continue
                 lits += [s, s.lower(), s.upper(), s.capitalize()] + date_neighbours(s)
             else:
-                try:
-                    v = int(lit.this)
+                v = _number(lit.this)
+                if isinstance(v, int):
                     lits += [v - 1, v, v + 1]
-                except ValueError:
-                    try:
-                        f = float(lit.this)
-                        lits += [f, f - 0.5, f + 0.5]
-                    except ValueError:
-                        pass
+                elif isinstance(v, float):
+                    lits += [v, v - 0.5, v + 0.5]
     nums = [v for v in lits if isinstance(v, (int, float))]
     texts = [v for v in lits if isinstance(v, str)]
     if _uses_dates(prep):  # time values near the queries' years, and a few generic ones
@@ -98,6 +94,7 @@ def compared_literals(prep) -> dict[str, list[Any]]:
 
 
 def _number(text: str) -> int | float | None:
+    """A numeric literal's value (an integer where it is one), None for anything else."""
     for kind in (int, float):
         try:
             return kind(text)
