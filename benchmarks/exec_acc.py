@@ -209,6 +209,39 @@ def spider_permutation(gold: list[tuple], pred: list[tuple], ordered: bool) -> l
     return None
 
 
+def named_permutation(gold_sql: str, pred_sql: str) -> list[int] | None:
+    """The permutation (as `spider_permutation` gives it) that pairs the prediction's result
+    columns with the gold query's by name (alias or column name, case-insensitive), when the
+    names on each side are distinct and the same set, and the order differs; else None. For
+    results without rows, which every permutation matches, so that the verification compares
+    `SELECT location, name` with `SELECT name, location` column for column.
+
+    >>> named_permutation("SELECT location, name FROM s", "SELECT s.Name, s.Location FROM s")
+    [1, 0]
+    >>> named_permutation("SELECT a, b FROM t", "SELECT a, b FROM t") is None
+    True
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    def names(sql: str) -> list[str] | None:
+        try:
+            tree = sqlglot.parse_one(sql, read="sqlite")
+        except Exception:  # noqa: BLE001 - any parse failure: no names
+            return None
+        while isinstance(tree, exp.SetOperation):
+            tree = tree.left
+        if not isinstance(tree, exp.Select) or any(isinstance(e, exp.Star) or e.is_star for e in tree.expressions):
+            return None
+        out = [e.alias_or_name.lower() for e in tree.expressions]
+        return out if all(out) and len(set(out)) == len(out) else None
+
+    g, p = names(gold_sql), names(pred_sql)
+    if g is None or p is None or g == p or sorted(g) != sorted(p):
+        return None
+    return [p.index(name) for name in g]
+
+
 def result_eq(gold: list[tuple], pred: list[tuple], ordered: bool) -> bool:
     """The official test-suite `result_eq`."""
     return spider_permutation(gold, pred, ordered) is not None
@@ -276,6 +309,8 @@ def execution_match(gold_sql: str, pred_sql: str, db_path: str | Path, *, flavou
         return done(match=False, error=f"prediction failed: {e}", gold_rows=len(gold))
     if spider:
         perm = spider_permutation(gold, pred, order_matters(g))
+        if perm == [] and not gold:  # any order of columns matches no rows: pair them by name
+            perm = named_permutation(g, p) or []
         return done(match=perm is not None, gold_rows=len(gold), pred_rows=len(pred), column_permutation=perm)
     return done(match=bird_eq(gold, pred), gold_rows=len(gold), pred_rows=len(pred))
 

@@ -84,6 +84,19 @@ def test_execution_match_on_a_database(db):
     assert execution_match("SELECT a FROM t", "  ", db).error == "prediction is empty"
 
 
+def test_results_without_rows_pair_their_columns_by_name(db):
+    """Every column order matches two results without rows, so EX cannot tell which prediction
+    column answers which gold column; the names do (Spider question 14, TA_SQL: `SELECT
+    LOCATION, name` against `SELECT stadium.Name, stadium.Location`, no stadium in range). Rows
+    decide where there are some, and names that do not pair up leave the order as it is."""
+    r = execution_match("SELECT b, a FROM t WHERE a > 5", "SELECT t.A, t.B FROM t WHERE a > 5", db)
+    assert r.match is True and r.column_permutation == [1, 0]
+    r = execution_match("SELECT b, a FROM t WHERE a > 5", "SELECT a AS x, b FROM t WHERE a > 5", db)
+    assert r.match is True and r.column_permutation == []
+    r = execution_match("SELECT a, b FROM t WHERE a = 2", "SELECT b AS a, a AS b FROM t WHERE a = 2", db)
+    assert r.match is True and r.column_permutation == [1, 0]  # the rows, not the names
+
+
 def test_timeout_and_read_only(db):
     slow = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r"
     r = execution_match("SELECT a FROM t", slow, db, timeout=0.3)

@@ -442,6 +442,19 @@ def test_sql_the_verifier_does_not_model_with_only_order_dependent_differences_i
     assert v.verdict == VerdictKind.UNSUPPORTED and "COLLATE" in v.reason, v.reason
 
 
+def test_results_of_different_widths_are_shown_with_rows_by_the_random_pass_too():
+    """Results of different widths differ even on the empty database, but Spider's and BIRD's
+    metrics take two empty results as equal; for SQL only the random pass runs (ORDER BY a column
+    SELECT DISTINCT does not return), the pass looks on past databases on which both results are
+    empty (BIRD questions 514 and 1216), and minimizing keeps a row."""
+    gold = "SELECT DISTINCT name FROM emp WHERE age > 30 ORDER BY salary"
+    gen = "SELECT name, age FROM emp WHERE age > 30 ORDER BY salary"
+    v = check(gold, gen)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample.found_by == "random", v.reason
+    assert "does not model" in v.reason
+    assert v.counterexample.gold_result.rows or v.counterexample.gen_result.rows
+
+
 def test_the_rest_of_the_random_budget_runs_when_the_solver_gives_up(monkeypatch):
     check_module, budgets = _recording_random_search(monkeypatch)
     monkeypatch.setattr(check_module, "_smt_at",
@@ -569,3 +582,55 @@ def test_ties_ordered_by_keys_of_the_same_affinity_are_not_refuted():
                    budget=Budget(random_first=0, random_reserve=0))
     assert v.verdict == VerdictKind.EQUIVALENT and v.strength == "below_k", v.reason
     assert "ties" in v.reason
+
+
+# ----------------------------------------------------------------------------- bare columns
+_CARS = ("CREATE TABLE continents (ContId INTEGER PRIMARY KEY, Continent TEXT); "
+         "CREATE TABLE countries (CountryId INTEGER PRIMARY KEY, CountryName TEXT, "
+         "Continent INTEGER REFERENCES continents(ContId)); "
+         "CREATE TABLE car_makers (Id INTEGER PRIMARY KEY, Maker TEXT, Country TEXT REFERENCES countries(CountryId));")
+
+
+def test_a_difference_beyond_the_row_a_bare_column_comes_from_is_found():
+    """Spider question 130 (C3_SQL): the prediction reads the continent, neither grouped nor
+    aggregated, in HAVING, so a country whose makers sit in two continents gives whichever row
+    SQLite's plan visits last. At k = 2 the solver's models rest on that choice (two makers
+    cannot reach COUNT(DISTINCT maker) >= 3 either way); the search then keeps to databases
+    where each group's rows agree on it, which have no difference at k = 2, and starts k = 3
+    narrowed the same way: its first model needs no choice, three makers of one European
+    country with the same name (COUNT(*) 3, COUNT(DISTINCT maker) 1). The search used to
+    block such models one at a time, and to start each bound afresh."""
+    gold = ("SELECT T1.CountryName FROM countries AS T1 JOIN continents AS T2 ON T1.Continent = T2.ContId "
+            "JOIN car_makers AS T3 ON T1.CountryId = T3.Country WHERE T2.Continent = 'europe' "
+            "GROUP BY T1.CountryName HAVING count(*) >= 3")
+    gen = ("SELECT countries.countryname FROM countries JOIN continents ON countries.continent = continents.contid "
+           "JOIN car_makers ON car_makers.country = countries.countryid GROUP BY countries.countryname "
+           "HAVING COUNT(DISTINCT car_makers.maker) >= 3 AND continents.continent = 'europe'")
+    v = check_pair(gold, gen, schema=schema_from_ddl(_CARS), bound=3, timeout=600,
+                   budget=Budget(random_first=0, random_reserve=0))
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample.found_by == "smt", v.reason
+    assert not v.counterexample.order_dependent and v.bound == 3
+    # one model resting on the choice (at k = 2), none at k = 3
+    assert v.stats.order_dependent_models + v.stats.unconfirmed_models == 1
+
+
+def test_only_a_choice_of_bare_row_between_the_queries_stays_nondeterministic():
+    """Near miss: filtering a group's rows by name, or the groups by a bare name, differ only
+    when a group holds several names; once each group's rows agree, both keep the same groups."""
+    v = check("SELECT age FROM emp WHERE name = 'x' GROUP BY age HAVING COUNT(*) >= 2",
+              "SELECT age FROM emp GROUP BY age HAVING COUNT(*) >= 2 AND name = 'x'",
+              budget=Budget(random_first=0, random_reserve=0))
+    assert v.verdict == VerdictKind.NONDETERMINISTIC and v.counterexample.order_dependent, v.reason
+
+
+def test_a_bare_column_beside_a_max_of_nulls_comes_from_a_row():
+    """With MAX(x) SQLite takes a bare column from the row holding the maximum; when every x is
+    NULL there is no such row and it takes the group's last row, as for a plain bare column. The
+    encoder made the bare value NULL there and "proved" this pair up to k = 3 with the solver
+    alone; one employee with a name and no salary tells them apart."""
+    gold = "SELECT name FROM (SELECT MAX(salary) AS m, name FROM emp) WHERE m IS NULL"
+    gen = "SELECT NULL FROM (SELECT MAX(salary) AS m, name FROM emp) WHERE m IS NULL"
+    v = check(gold, gen, budget=Budget(random_first=0, random_reserve=0))
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT, v.reason
+    g, p = rerun_on_sqlite(v, gold, gen)
+    assert g != p

@@ -220,6 +220,22 @@ def test_a_column_declared_as_a_date_gets_valid_date_text() -> None:
     assert "1996-12-31" in value_pools(prep)[("e", "d")]  # a neighbour of the query's date
 
 
+def test_a_year_a_query_writes_brings_days_just_before_and_after_it() -> None:
+    """`strftime('%Y', b) < '1986'` holds for a day of 1985 only: the pools hold the last instant
+    of the year before each year the queries write and the first of the year after, as numbers
+    get their neighbours (BIRD question 1084 was refuted only once they did)."""
+    from verify.check import _prepare
+    from verify.pools import is_time_value, value_pools
+    from verify.schema_io import schema_from_ddl
+
+    s = schema_from_ddl("CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT, b TEXT);")
+    prep = _prepare("SELECT COUNT(*) FROM p WHERE strftime('%Y', b) < '1986'",
+                    "SELECT COUNT(DISTINCT name) FROM p WHERE strftime('%Y', b) < '1986'", s, "bag", "sqlite")
+    pool = value_pools(prep)[("p", "b")]
+    assert {"1985-12-31 23:59:59", "1986-01-01", "1987-01-01"} <= set(pool)
+    assert all(is_time_value(v) for v in ("1985-12-31 23:59:59", "1987-01-01"))
+
+
 def test_values_a_query_compares_a_column_with_are_drawn_about_half_the_time() -> None:
     """`league.name = 'Jupiler'` and `m.d IN ('2009-04-01', '2009-04-02')` together: a random
     database meets both conditions often, where a uniform draw from the pools (every text literal

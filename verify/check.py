@@ -197,6 +197,10 @@ class CheckContext:
     tried: list[str] = field(default_factory=list)  # searches that ran without deciding, for the proof
     policy: AssumptionPolicy = field(default_factory=AssumptionPolicy)  # which assumptions may narrow the search
     tie_twin: ir.Rel | None = None  # the gold plan again with a sort of its own, when only ties can differ (`_same_top_k`)
+    # the SMT search was narrowed to databases without SQLite's open choices at a smaller bound
+    # (`_smt_at`): a model of the smaller bound is one of the larger, so the plain search there
+    # cannot prove anything either, and it starts narrowed (by the bare columns' choice)
+    choices_narrowed: bool = False
 
     def __post_init__(self) -> None:
         self.meter = Meter(rlimit=self.budget.proof_rlimit, deadline=self.start + self.timeout)
@@ -638,11 +642,17 @@ def _random_pass(ctx: CheckContext, count: int, seed: int, which: str = "the ran
     tried, hits = 0, 0
     found: tuple[_Prepared, Tables] | None = None  # order-independent
     witness: tuple[_Prepared, Tables] | None = None  # the first that only some row order shows
+    # the first on which results of different widths are both empty: a difference, but one that
+    # metrics such as Spider's and BIRD's do not see, so the pass looks on for rows
+    blank: tuple[_Prepared, Tables] | None = None
 
     def accept(prep: _Prepared):
         def decide(hit) -> bool:
-            nonlocal found, witness, hits
+            nonlocal found, witness, hits, blank
             cex = _counterexample(ctx, prep, hit.tables, "random", minimize_it=False)
+            if cex is not None and not cex.order_dependent and not _has_rows(cex):
+                blank = blank or (prep, hit.tables)
+                return False
             if cex is not None and not cex.order_dependent:
                 found = (prep, hit.tables)
                 return True
@@ -664,7 +674,8 @@ def _random_pass(ctx: CheckContext, count: int, seed: int, which: str = "the ran
         if outcome.hit is not None or outcome.timed_out:
             break
     ctx.stats.random_databases += tried
-    if found is not None and outcome.hit is not None:  # the search ended on it
+    found = found or blank
+    if found is not None:
         cex = _counterexample(ctx, *found, "random")
         if cex is not None and not cex.order_dependent:
             return _RandomRun(cex, None, tried)
@@ -990,16 +1001,21 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
         enc, solver = exact
     unconfirmed = 0
     witness: Counterexample | None = None
-    tie_free = False  # the search restricted to databases without ties under ORDER BY ... LIMIT
+    narrowed: list[str] = []  # the choices SQLite leaves open that the search now rules out
     assumed = False  # the search narrowed by assumptions the policy does not allow
 
-    def without_ties() -> None:
-        """Restrict the search to databases on which no rows tie under a LIMIT (the rows kept are
-        then SQLite's too), once tie orders give models the engine does not confirm."""
-        nonlocal tie_free
-        if not tie_free and enc.tie_free:
-            solver.add(enc.tie_free)
-            tie_free = True
+    def without_open_choices(which: tuple[str, ...] = ("ties", "bare")) -> None:
+        """Restrict the search to databases on which SQLite's plan has no choice to make, once
+        models differ only in such a choice or are not confirmed by the engine: no rows tie
+        under a LIMIT ("ties"), and every row a group may take a bare column's value from holds
+        the same value ("bare"). The rows kept and the values taken are then SQLite's too."""
+        for name, constraints, what in (
+                ("ties", enc.tie_free, "without ties under ORDER BY ... LIMIT"),
+                ("bare", enc.bare_fixed, "with one value per group of each column neither grouped nor aggregated")):
+            if name in which and constraints and what not in narrowed:
+                solver.add(constraints)
+                narrowed.append(what)
+                ctx.choices_narrowed = True
 
     def with_unbacked_assumptions() -> None:
         """Narrow the search by the assumptions the policy does not allow (for counterexamples
@@ -1009,20 +1025,28 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
             solver.add(enc.search_only)
             assumed = True
 
-    def only_ties_left() -> _SmtResult:
-        """The answer of the search restricted to databases without ties (`without_ties`),
-        known without running it when the inputs of the same ORDER BY ... LIMIT are proved to
-        hold the same rows (`_same_top_k`): such databases give both queries the same result."""
+    def only_open_choices_left() -> _SmtResult:
+        """The answer of the search without SQLite's open choices (`without_open_choices`): it
+        proves nothing. Known without running it when the inputs of the same ORDER BY ... LIMIT
+        are proved to hold the same rows (`_same_top_k`): databases without ties then give both
+        queries the same result."""
+        twin = ctx.tie_twin is not None
+        where = " and ".join(narrowed) if narrowed and not twin else "without ties under ORDER BY ... LIMIT"
         return _SmtResult("tie_free_unsat", witness=witness, assumptions=enc.assumption_notes,
-                          reason=f"no difference at k={k} on databases without ties under ORDER BY ... LIMIT"
+                          reason=f"no difference at k={k} on databases {where}"
                                  + (" (proved for every size: the same ORDER BY ... LIMIT of inputs with the same "
-                                    "rows)" if ctx.tie_twin is not None else "")
-                                 + ", and the solver's models with ties were not confirmed by the engine")
+                                    "rows)" if twin else "")
+                                 + ", and the solver's models resting on such choices were not confirmed by the "
+                                   "engine")
 
+    if ctx.choices_narrowed:
+        # Only the bare columns' choice: a tie order the solver picks at a larger bound may be
+        # SQLite's in every row order once its keys are renamed (`_renumbered_difference`).
+        without_open_choices(("bare",))
     while True:
         status, why = check()
-        if status == z3.unsat and tie_free:  # a restricted search proves nothing
-            return only_ties_left()
+        if status == z3.unsat and narrowed:  # a restricted search proves nothing
+            return only_open_choices_left()
         if status == z3.unsat and assumed:
             needs = ", ".join(enc.search_only_names)
             flags = " ".join(f"--assume {n}" for n in enc.search_only_names)
@@ -1046,13 +1070,13 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
             stats.unconfirmed_models += 1
             unconfirmed += 1
         if ctx.tie_twin is not None:
-            return only_ties_left()
+            return only_open_choices_left()
         if cex is not None and stats.order_dependent_models >= MAX_UNCONFIRMED_PER_K:
             return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes)
         if cex is None and unconfirmed >= MAX_UNCONFIRMED_PER_K:
             return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes,
                               reason=f"{unconfirmed} solver models at k={k} were not confirmed by the engine")
-        without_ties()
+        without_open_choices()
         if cex is None:
             with_unbacked_assumptions()
         solver.add(blocking_clause(model, enc))
@@ -1152,8 +1176,11 @@ def _counterexample(ctx: CheckContext, prep: _Prepared, tables: Tables, found_by
         assert confirmed is not None
         return _make_counterexample(prep, tables, confirmed, found_by, dialect, order_dependent=True)
     if do_min:
-        def still_differs(db: Tables) -> bool:  # and stays order-independent if it was
-            return _confirm(prep, db, dialect) is not None and (
+        shown = _has_rows(confirmed)
+
+        def still_differs(db: Tables) -> bool:  # and stays order-independent, and shows rows, if it did
+            again = _confirm(prep, db, dialect)
+            return again is not None and (not shown or _has_rows(again)) and (
                 order_dependent or not _order_dependent(prep, db, dialect))
 
         found = tables
@@ -1167,6 +1194,14 @@ def _counterexample(ctx: CheckContext, prep: _Prepared, tables: Tables, found_by
                                       cells_before=_cells(found), cells_after=_cells(tables))
         return cex
     return _make_counterexample(prep, tables, confirmed, found_by, dialect, order_dependent)
+
+
+def _has_rows(shown) -> bool:
+    """Does either result have a row (a `Counterexample`, or `_confirm`'s answer)? Only results
+    of different widths can differ without one."""
+    if isinstance(shown, Counterexample):
+        return bool(shown.gold_result.rows or shown.gen_result.rows)
+    return bool(shown[0].rows or shown[1].rows)
 
 
 def _rows(tables: Tables) -> int:

@@ -124,6 +124,9 @@ class Encoder:
         # "no two rows tie under an ORDER BY with LIMIT/OFFSET": not asserted, a search restriction
         # the checker adds when tie orders keep giving models the engine does not confirm
         self.tie_free: list[z3.BoolRef] = []
+        # "every row a group may take a bare column's value from holds the same value": likewise
+        # not asserted; the checker adds it once models differ only in the row SQLite picks
+        self.bare_fixed: list[z3.BoolRef] = []
         self.assumptions: list[z3.BoolRef] = []  # domain restrictions, reported in the verdict
         self.assumption_notes: list[str] = []
         self.now: V | None = None  # the current time, once a query reads it
@@ -465,7 +468,7 @@ class Encoder:
                     vals.append(None)  # bare columns are filled in below
             for n, it in enumerate(rel.items):
                 if isinstance(it, ir.Bare):
-                    vals[len(keyvals) + n] = self._bare(rel, member, args, n, extremes)
+                    vals[len(keyvals) + n] = self._bare(rel, present, member, args, n, extremes)
             out.append(SRow(present, vals))
         return out
 
@@ -516,19 +519,26 @@ class Encoder:
             x = x.guard(keep) if isinstance(x, TupleV) else V(x.kind, x.v, z3.Or(x.null, z3.Not(keep)), x.isint)
         return x
 
-    def _bare(self, rel: ir.Aggregate, member, args, n: int, extremes: dict[int, V]) -> V:
+    def _bare(self, rel: ir.Aggregate, group, member, args, n: int, extremes: dict[int, V]) -> V:
+        """A bare column's value in the group whose rows are `member` (present when `group`):
+        the last of the rows it may come from (all of them, or those holding the MIN/MAX the
+        query asks for); that every such row holds it goes to `bare_fixed`."""
         xs = args[n]
         kind = rel.items[n].kind
         if rel.bare_from[0] in ("min", "max"):
             m_idx = rel.bare_from[1]
             m = extremes[m_idx]
             ys = args[m_idx]
-            chosen = [z3.And(member[j], z3.Not(ys[j].null), same(ys[j], m)) for j in range(len(xs))]
+            # a row holding the MIN/MAX; when that is NULL (no value to compare), any row, as
+            # SQLite then takes the bare value from the group's last row like a plain bare column
+            chosen = [z3.And(member[j], z3.Or(m.null, z3.And(z3.Not(ys[j].null), same(ys[j], m))))
+                      for j in range(len(xs))]
         else:
             chosen = member
         acc = null_of(kind)
         for j in range(len(xs)):  # the last chosen row wins, as in SQLite's scan
             acc = ite(chosen[j], xs[j], acc)
+        self.bare_fixed.extend(z3.Implies(z3.And(group, chosen[j]), same(xs[j], acc)) for j in range(len(xs)))
         return acc
 
     def _agg(self, a: ir.Agg, member: list[z3.BoolRef], xs: list[V | None]) -> V:

@@ -41,10 +41,16 @@ def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
                     lits += [v, v - 0.5, v + 0.5]
     nums = [v for v in lits if isinstance(v, (int, float))]
     texts = [v for v in lits if isinstance(v, str)]
-    if _uses_dates(prep):  # time values near the queries' years, and a few generic ones
+    if _uses_dates(prep):  # time values at and around the queries' years, and a few generic ones
         years = sorted({int(t[:4]) for t in texts if t[:4].isascii() and t[:4].isdigit()} | {int(v) for v in nums
                        if isinstance(v, int) and 1000 <= v <= 9999})
-        texts += [f"{y}-{md}" for y in years for md in ("01-01", "12-31 23:59:59")]
+        # each year's first and last instants; for a year a query compares in a range, also the
+        # last one before it and the first after it (`strftime('%Y', d) < '1986'` needs a day of
+        # 1985; for `= '2019'` they would only thin out the days of 2019)
+        ranged = _years_in_ranges(prep)
+        texts += [f"{yy}-{md}" for y in years for yy, md in ((y - 1, "12-31 23:59:59"), (y, "01-01"),
+                                                              (y, "12-31 23:59:59"), (y + 1, "01-01"))
+                  if (yy == y or y in ranged) and 1000 <= yy <= 9999]
         texts += ["2000-02-29", "1990-06-15 12:30:00", "2024-11-05"]
         texts += other_date_formats(texts)  # for text columns: the date functions see NULL
     pools: dict[tuple[str, str], list[Any]] = {}
@@ -285,6 +291,19 @@ def instants_near_literals(prep) -> list[str]:
                 day = None
             if day is not None and 1970 < day.year < 2099:
                 out += [f"{day} 00:00:00", f"{day - datetime.timedelta(days=1)} 23:59:59"]
+    return out
+
+
+def _years_in_ranges(prep) -> set[int]:
+    """The years (a literal's first four digits) of the literals the queries compare with <,
+    <=, >, >= or BETWEEN, directly or through a function (`strftime('%Y', d) < '1986'`)."""
+    out: set[int] = set()
+    for tree in (prep.gold_tree, prep.gen_tree):
+        for node in tree.find_all(exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between):
+            for lit in node.iter_expressions():
+                text = lit.this if isinstance(lit, exp.Literal) else ""
+                if text[:4].isascii() and text[:4].isdigit():
+                    out.add(int(text[:4]))
     return out
 
 
