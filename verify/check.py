@@ -674,6 +674,8 @@ def _random_pass(ctx: CheckContext, count: int, seed: int, which: str = "the ran
         if outcome.hit is not None or outcome.timed_out:
             break
     ctx.stats.random_databases += tried
+    if outcome.hit is None:  # only a database the search ended on counts, or the fallback
+        found = None
     found = found or blank
     if found is not None:
         cex = _counterexample(ctx, *found, "random")
