@@ -75,6 +75,37 @@ def test_a_counterexample_names_the_instant_and_holds_there(gold, gen):
     assert v.stats.unconfirmed_models == 0
 
 
+@pytest.mark.parametrize("fmt", ["%Y", "%m", "%d", "%j", "%w", "%Y-%m-%d", "%d/%m/%Y %%"])
+def test_the_date_fields_of_today_are_those_of_now(fmt):
+    """`strftime(f, date('now'))` is `strftime(f, 'now')` when f reads only the date: lowered
+    alike, so BIRD's two ways of writing an age (question 1260) are proved for every size, not
+    up to k. Pinned at instants around days, months and years as SQLite computes them."""
+    gold = f"SELECT id FROM p WHERE strftime('{fmt}', date('now')) > strftime('{fmt}', birthday)"
+    gen = f"SELECT id FROM p WHERE strftime('{fmt}', 'now') > strftime('{fmt}', birthday)"
+    v = check_pair(gold, gen, schema=SCHEMA, bound=3, timeout=30)
+    assert v.verdict == VerdictKind.EQUIVALENT and v.strength == "every_size", v.reason
+    con = sqlite3.connect(":memory:")
+    for now in ("2026-12-06 13:45:07", "2024-02-29 23:59:59", "2023-12-31 00:00:00", "2000-01-01 12:00:00"):
+        today, clock = con.execute(pin_now(f"SELECT strftime('{fmt}', date('now')), strftime('{fmt}', 'now')",
+                                           now)).fetchone()
+        assert today == clock is not None, (now, today, clock)
+
+
+def test_the_time_fields_of_today_are_not_those_of_now():
+    """Near miss: `date('now')` is midnight, so its hour is '00' where the clock's need not be;
+    and for a column, date() and strftime() read some texts differently ('2020-05-05 24:00' is
+    May 5th to date() but a Wednesday to strftime('%w', ...)), so only the clock's date is unwrapped."""
+    v = check_pair("SELECT strftime('%H', date('now')) FROM p", "SELECT strftime('%H', 'now') FROM p",
+                   schema=SCHEMA, bound=2, timeout=30)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT, v.reason
+    v = check_pair("SELECT strftime('%w', date(birthday)) FROM p", "SELECT strftime('%w', birthday) FROM p",
+                   schema=SCHEMA, bound=2, timeout=30)
+    assert v.strength != "every_size", v.reason
+    con = sqlite3.connect(":memory:")
+    assert con.execute("SELECT strftime('%w', date('2020-05-05 24:00')), strftime('%w', '2020-05-05 24:00')") \
+        .fetchone() == ("2", "3")
+
+
 def test_the_assumption_about_the_clock_is_listed():
     v = check_pair("SELECT id FROM p WHERE birthday < date('now')",
                    "SELECT id FROM p WHERE NOT birthday >= date('now')", schema=SCHEMA, bound=2, timeout=30)

@@ -32,6 +32,10 @@ from verify.strpred import normalized
 _NUMERIC_AFFINITIES = ("INTEGER", "REAL", "NUMERIC")
 _SQLITE_NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
 _STRFTIME_FORMATS = set("YmdHMSjws%")
+# STRFTIME fields that read only the date: `strftime(f, date('now'))` is `strftime(f, 'now')` for
+# them. Not for any text x: '2020-05-05 24:00' is May 5th to date() but a Wednesday (the 6th) to
+# strftime('%w', ...), and date(0) is NULL where strftime('%Y', 0) is '-4713'.
+_DATE_FIELDS = set("Ymdjw%")
 _NUMERIC_STRFTIME = ("%Y", "%m", "%d", "%H", "%M", "%S", "%j", "%w")  # digits only: a number as text
 
 
@@ -152,6 +156,8 @@ class ScalarLowering:
             if bad:
                 raise Unsupported(f"STRFTIME format %{sorted(bad)[0]}")
             value = self._time_value(arg, env) if arg is not None else self._now()
+            if _today(value) and set(re.findall(r"%(.)", fmt)) <= _DATE_FIELDS:
+                value = value.args[0]  # the current instant's date fields are its date's
             return ir.Func(FuncName.STRFTIME, (ir.Lit(fmt, "text"), value), "text")
         date_names = {n.value: n for n in (FuncName.DATE, FuncName.DATETIME, FuncName.TIME, FuncName.JULIANDAY)}
         name = None
@@ -505,3 +511,9 @@ def _cast_literal(arg: ir.Lit, target: str, dialect: Dialect) -> ir.Lit:
     if target == "bool":
         return ir.Lit(bool(v), "bool")
     return ir.Lit(v, "int" if isinstance(v, int) else "real")
+
+
+def _today(e: ir.Expr) -> bool:
+    """Is `e` SQLite's `date('now')` (also `CURRENT_DATE`): the current instant's date?"""
+    return (isinstance(e, ir.Func) and e.name == FuncName.DATE and len(e.args) == 1
+            and isinstance(e.args[0], ir.Func) and e.args[0].name == FuncName.NOW)
