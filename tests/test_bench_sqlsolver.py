@@ -121,3 +121,15 @@ def test_recheck_counts_differences_another_row_order_removes_apart():
 def test_recheck_rejects_a_row_range_that_is_empty():
     with pytest.raises(ValueError, match="min_rows"):
         recheck("SELECT a FROM t", "SELECT a FROM t", SCHEMA, min_rows=5, max_rows=3)
+
+
+def test_a_recheck_draws_large_tables_even_where_a_key_is_compared_with_a_literal():
+    """VeriEQL Calcite #11 (`WHERE ... EMPNO = 10 ... AND EMPNO = 10`, proved for every size at
+    its bound 65): the random pass draws a compared literal about half the time, and from such
+    pools the key column left too few distinct values for tables of 66 rows, so the proof was
+    re-checked on no database at all. The re-check draws each value of a pool once."""
+    schema = schema_from_ddl("CREATE TABLE emp (empno INTEGER PRIMARY KEY, deptno INTEGER, mgr INTEGER);")
+    gold = "SELECT * FROM emp WHERE deptno = 7 AND empno = 10 AND mgr IS NULL AND empno = 10"
+    gen = "SELECT * FROM emp WHERE deptno = 7 AND empno = 10 AND mgr IS NULL"
+    r = recheck(gold, gen, schema, dialect="duckdb", semantics="bag", databases=30, min_rows=66, max_rows=67)
+    assert r.databases == 30 and r.differences == 0 and r.largest >= 66
