@@ -21,10 +21,11 @@ from verify.randomdb import default_pool
 from verify.schema import Schema, Table, is_date_type, quote_ident
 
 
-def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
+def value_pools(prep, weighted: bool = True) -> dict[tuple[str, str], list[Any]]:
     """Values for the random pass and the minimizer: literals of the queries, their numeric
-    neighbours and case variants, and real values sampled from the database; the literals a
-    query compares a column with are drawn about half the time (`weighted_to_compared`)."""
+    neighbours and case variants, and real values sampled from the database, each once; when
+    `weighted`, the literals a query compares a column with are drawn about half the time
+    (`weighted_to_compared`)."""
     lits: list[Any] = []
     for tree in (prep.gold_tree, prep.gen_tree):
         for lit in tree.find_all(exp.Literal):
@@ -70,7 +71,8 @@ def value_pools(prep) -> dict[tuple[str, str], list[Any]]:
                 continue
             # most natural first: the queries' own literals, then real values, then generic ones
             pools[(t.name.lower(), c.name.lower())] = dedupe(lits + list(sample) + generic)
-    return weighted_to_compared(fit_to_checks(prep.data_schema, pools), compared_literals(prep))
+    pools = fit_to_checks(prep.data_schema, pools)
+    return weighted_to_compared(pools, compared_literals(prep)) if weighted else pools
 
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Like, exp.ILike, exp.Glob,

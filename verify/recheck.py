@@ -33,7 +33,7 @@ from verify.errors import QueryError, Unsupported
 from verify.lower import lower_query
 from verify.names import Dialect, Semantics
 from verify.parse import parse_query
-from verify.pools import dedupe, value_pools
+from verify.pools import value_pools
 from verify.randomdb import draw_database, reorderings, table_plans
 from verify.schema import Schema
 
@@ -82,12 +82,11 @@ def recheck(gold: str, gen: str, schema: Schema, *, dialect: Dialect | str = Dia
         t.name.lower() for t in schema.tables}
     data_schema = schema.restricted_to(read)
     lowered = [_lowered(tree, schema, dialect) for tree in trees]
-    # each value once: the random pass draws the queries' compared literals about half the time,
-    # which leaves too few distinct keys for tables this large (the draws came out smaller than
-    # `min_rows`, and a proof was re-checked on no database at all)
-    pools = {key: dedupe(values) for key, values in value_pools(_Trees(
-        trees[0], trees[1], lowered[0] if None not in lowered else None, lowered[1] if None not in lowered else None,
-        schema, data_schema)).items()}
+    # each value once: weighted to the compared literals as in the random pass, a key compared
+    # with a literal left too few distinct values for tables this large (the draws came out
+    # smaller than `min_rows`, and a proof was re-checked on no database at all)
+    pools = value_pools(_Trees(trees[0], trees[1], lowered[0] if None not in lowered else None,
+                               lowered[1] if None not in lowered else None, schema, data_schema), weighted=False)
     plans = table_plans(data_schema, _room_for_keys(data_schema, pools, max_rows))
     rng = random.Random(seed)
     out = Recheck()
