@@ -65,6 +65,26 @@ def test_materialize_and_run(dialect: str) -> None:
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "duckdb"])
+def test_each_database_is_built_afresh_from_the_same_schema(dialect: str) -> None:
+    # SQLite databases start from the pages of the schema's empty database, built once: each
+    # still holds only its own rows, and a schema of no tables (queries that read none) works too
+    first = materialize(parent_child(dialect), ROWS, dialect)
+    second = materialize(parent_child(dialect), {"dept": [[7, "z"]]}, dialect)
+    try:
+        assert run_query(first, "SELECT id FROM dept ORDER BY id", dialect).rows == [(1,), (2,)]
+        assert run_query(second, "SELECT id FROM dept", dialect).rows == [(7,)]
+        assert run_query(second, "SELECT count(*) FROM emp", dialect).rows == [(0,)]
+    finally:
+        first.close()
+        second.close()
+    for _ in range(2):
+        gold, gen, cmp = run_both(Schema(tables=[]), {}, "SELECT 1", "SELECT 2", dialect)
+        assert (gold.rows, gen.rows, cmp.differ) == ([(1,)], [(2,)], True)
+    with pytest.raises(EngineError, match="FOREIGN KEY"):  # the pages carry no setting: checks still apply
+        materialize(parent_child(dialect), {"dept": [[1, "a"]], "emp": [[10, 99, 1.0]]}, dialect)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "duckdb"])
 def test_foreign_key_violation_raises(dialect: str) -> None:
     with pytest.raises(EngineError, match="FOREIGN KEY"):
         materialize(parent_child(dialect), {"dept": [[1, "a"]], "emp": [[10, 99, 1.0]]}, dialect)

@@ -804,6 +804,63 @@ def test_every_semi_join_and_set_reader_shape_is_proved_exactly_when_it_should_b
     assert_every_shape_proved_as_expected(semi_shapes + set_reader_shapes, ("<",))
 
 
+# Joins that a block already implies: a DISTINCT of a table's columns joined on all of them beside
+# a join with that table (`semi_join_implied_by_join`: `x IN (SELECT c FROM T)` where T is joined
+# on x = T.c anyway), a GROUP BY of a join with an aggregate whose other side's key a filter fixes
+# (`grouped_by_key` over derived tables), and a grouping without counts pushed below a join
+# (`aggregate_before_join`); COUNT(*) as SUM(1). The near misses filter the subquery, match another
+# column, need the copies a join makes, or add up no row.
+implied_shapes = [
+    ("SELECT p.name, q.v FROM p JOIN q ON q.pid = p.id WHERE p.g {op} {v} AND p.id IN (SELECT pid FROM q)",
+     "SELECT p.name, q.v FROM p JOIN q ON q.pid = p.id WHERE p.g {op} {v}", True),
+    ("SELECT p.name, q.v FROM p JOIN q ON q.pid = p.id WHERE p.g {op} {v} AND p.id IN (SELECT pid FROM q WHERE v > 0)",
+     "SELECT p.name, q.v FROM p JOIN q ON q.pid = p.id WHERE p.g {op} {v}", False),   # the joined q row may have v <= 0
+    ("SELECT p.name, q.v FROM p JOIN q ON q.pid = p.id WHERE p.g {op} {v} AND p.g IN (SELECT pid FROM q)",
+     "SELECT p.name, q.v FROM p JOIN q ON q.pid = p.id WHERE p.g {op} {v}", False),   # another column
+    ("SELECT q.v FROM q JOIN p ON p.id = q.pid WHERE q.v {op} {v} AND EXISTS (SELECT 1 FROM q AS r WHERE r.pid = p.id)",
+     "SELECT q.v FROM q JOIN p ON p.id = q.pid WHERE q.v {op} {v}", True),
+    ("SELECT p.name FROM p JOIN q ON q.pid = p.id AND q.v = p.g WHERE p.g {op} {v} AND (p.id, p.g) IN (SELECT pid, v FROM q)",
+     "SELECT p.name FROM p JOIN q ON q.pid = p.id AND q.v = p.g WHERE p.g {op} {v}", True),
+    ("SELECT t0.g, t1.v FROM (SELECT p.*, p.g + p.id AS f FROM p WHERE p.id = 1) AS t0 "
+     "JOIN (SELECT q.*, q.v + 5 AS f2 FROM q WHERE q.v {op} {v}) AS t1 ON t0.g = t1.v AND t0.f = t1.f2 GROUP BY t0.g, t1.v",
+     "SELECT t5.g, t7.v FROM (SELECT g, g + id AS f FROM p WHERE id = 1 GROUP BY g, g + id) AS t5 "
+     "JOIN (SELECT v, v + 5 AS f2 FROM q WHERE v {op} {v} GROUP BY v, v + 5) AS t7 ON t5.g = t7.v AND t5.f = t7.f2 "
+     "GROUP BY t5.g, t7.v", True),
+    ("SELECT t0.g, t1.v FROM (SELECT p.*, p.g + p.id AS f FROM p WHERE p.g = 1) AS t0 "   # g is no key: p rows repeat
+     "JOIN (SELECT q.*, q.v + 5 AS f2 FROM q WHERE q.v {op} {v}) AS t1 ON t0.g = t1.v GROUP BY t0.g, t1.v",
+     "SELECT t5.g, t7.v FROM (SELECT g, g + id AS f FROM p WHERE g = 1) AS t5 "
+     "JOIN (SELECT v, v + 5 AS f2 FROM q WHERE v {op} {v} GROUP BY v, v + 5) AS t7 ON t5.g = t7.v", False),
+    ("SELECT x.pid, p.g FROM (SELECT * FROM q WHERE v {op} {v}) AS x JOIN p ON x.v = p.g GROUP BY x.pid, p.g",
+     "SELECT x.pid, y.g FROM (SELECT pid, v FROM q WHERE v {op} {v} GROUP BY pid, v) AS x "
+     "JOIN (SELECT g FROM p GROUP BY g) AS y ON x.v = y.g", True),
+    ("SELECT x.pid, p.g, COUNT(*) FROM (SELECT * FROM q WHERE v {op} {v}) AS x JOIN p ON x.v = p.g GROUP BY x.pid, p.g",
+     "SELECT x.pid, y.g, COUNT(*) FROM (SELECT pid, v FROM q WHERE v {op} {v} GROUP BY pid, v) AS x "   # p's copies count
+     "JOIN (SELECT g FROM p GROUP BY g) AS y ON x.v = y.g GROUP BY x.pid, y.g", False),
+    # COUNT(*) of a join as Calcite writes it: SUM of the products of both sides' counts
+    # (`counted_rows_expanded` on both sides, then `sum_of_ones_as_count`)
+    ("SELECT COUNT(*) FROM p JOIN q ON p.g = q.v WHERE q.v {op} {v}",
+     "SELECT COALESCE(SUM(x.n * y.n), 0) FROM (SELECT g, COUNT(*) AS n FROM p GROUP BY g) AS x "
+     "JOIN (SELECT v, COUNT(*) AS n FROM q WHERE v {op} {v} GROUP BY v) AS y ON x.g = y.v", True),
+    ("SELECT COUNT(*) FROM p JOIN q ON p.g = q.v WHERE q.v {op} {v}",   # no rows: SUM is NULL
+     "SELECT SUM(x.n * y.n) FROM (SELECT g, COUNT(*) AS n FROM p GROUP BY g) AS x "
+     "JOIN (SELECT v, COUNT(*) AS n FROM q WHERE v {op} {v} GROUP BY v) AS y ON x.g = y.v", False),
+    ("SELECT g, COUNT(*) FROM p WHERE g {op} {v} GROUP BY g", "SELECT g, SUM(1) FROM p WHERE g {op} {v} GROUP BY g", True),
+    ("SELECT COUNT(*) FROM p WHERE g {op} {v}", "SELECT COALESCE(SUM(1), 0) FROM p WHERE g {op} {v}", True),
+    ("SELECT COUNT(*) FROM p WHERE g {op} {v}", "SELECT SUM(1) FROM p WHERE g {op} {v}", False),
+    ("SELECT g, COUNT(*) FROM p WHERE g {op} {v} GROUP BY g", "SELECT g, SUM(2) FROM p WHERE g {op} {v} GROUP BY g", False),
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=shape_pairs(implied_shapes), dbs=st.lists(keyed_databases, min_size=25, max_size=25))
+def test_joins_a_block_implies_hold_on_larger_databases(pair, dbs):
+    assert_proved_as_expected(*pair, KEYED, dbs, run_keyed)
+
+
+def test_every_implied_join_shape_is_proved_exactly_when_it_should_be():
+    assert_every_shape_proved_as_expected(implied_shapes, ("=", ">="))
+
+
 # ORDER BY ... LIMIT under list semantics: a sort of rows an ORDER BY on the same keys sorted and
 # sliced (`sort_of_sorted_merged`), a UNION ALL branch's own top-k under the same top-k
 # (`top_k_of_union_branches_dropped`), and top-k whose tied rows are identical (every column a

@@ -30,16 +30,34 @@ class SPJ:
 DERIVED = "<derived>"  # the source of a row-local operator: the rows of its (bag-equal) input
 
 
-def blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool]) -> list[SPJ] | None:
+def blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool], opaque: dict[int, ir.Rel] | None = None) -> list[SPJ] | None:
     """`rel` as a bag union of SPJ blocks (UNION ALL of blocks; filters, projections and inner
     joins distribute over UNION ALL), [] when it is always empty (`empty`, e.g.
     `verify.implication.always_empty`, tells), None when it is neither.
+
+    With an `opaque` dict, an operator that is not a block (an aggregate, a DISTINCT, an outer
+    join...) is one table of its block, named `DERIVED`, whose rows are its rows, and `opaque`
+    maps the `id` of that table's Scan to the operator: the result is then never None.
 
         >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
         >>> union = ir.SetOp(t.columns, "union", True, t, t)
         >>> len(blocks(ir.Project(t.columns, union, (ir.Col(0, "int"),)), lambda rel: False))
         2
+        >>> leaves = {}
+        >>> [b.tables[0].table for b in blocks(ir.Distinct(t.columns, t), lambda rel: False, leaves)]
+        ['<derived>']
+        >>> [type(leaf).__name__ for leaf in leaves.values()]
+        ['Distinct']
     """
+    found = _blocks(rel, empty, opaque)
+    if found is None and opaque is not None:
+        leaf = ir.Scan(rel.columns, DERIVED)
+        opaque[id(leaf)] = rel
+        return [SPJ([leaf], ir.Lit(True, "bool"), [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns)])]
+    return found
+
+
+def _blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool], opaque: dict[int, ir.Rel] | None) -> list[SPJ] | None:
     if empty(rel):
         return []
     if isinstance(rel, ir.Scan):
@@ -48,20 +66,20 @@ def blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool]) -> list[SPJ] | None:
                                           for row in rel.rows for e, c in zip(row, rel.columns)):
         return [SPJ([], ir.Lit(True, "bool"), list(row)) for row in rel.rows]  # one tuple each, no table
     if isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
-        left, right = blocks(rel.left, empty), blocks(rel.right, empty)
+        left, right = blocks(rel.left, empty, opaque), blocks(rel.right, empty, opaque)
         if left is None or right is None or [c.kind for c in rel.left.columns] != [c.kind for c in rel.right.columns]:
             return None  # a UNION that unifies kinds converts values
         return left + right
     if isinstance(rel, ir.Filter) and plain((rel.cond,)):
-        inner = blocks(rel.input, empty)
+        inner = blocks(rel.input, empty, opaque)
         return None if inner is None else [
             SPJ(b.tables, ir.BoolOp("and", (b.cond, substitute(rel.cond, b.exprs))), b.exprs) for b in inner]
     if isinstance(rel, ir.Project) and plain(rel.exprs):
-        inner = blocks(rel.input, empty)
+        inner = blocks(rel.input, empty, opaque)
         return None if inner is None else [
             SPJ(b.tables, b.cond, [substitute(e, b.exprs) for e in rel.exprs]) for b in inner]
     if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross") and (rel.cond is None or plain((rel.cond,))):
-        lefts, rights = blocks(rel.left, empty), blocks(rel.right, empty)
+        lefts, rights = blocks(rel.left, empty, opaque), blocks(rel.right, empty, opaque)
         if lefts is None or rights is None:
             return None
         return [_join(left, right, rel.cond) for left in lefts for right in rights]

@@ -59,6 +59,7 @@ from verify.values import (
     trunc,
     unify_kind,
 )
+from verify.z3fast import And, Not, Or
 
 @dataclass
 class TupleV:
@@ -69,10 +70,10 @@ class TupleV:
 
     @property
     def null(self) -> z3.BoolRef:
-        return z3.Or([self.extra_null] + [p.null for p in self.parts])
+        return Or([self.extra_null] + [p.null for p in self.parts])
 
     def guard(self, keep: z3.BoolRef) -> "TupleV":
-        return TupleV(self.parts, z3.Or(self.extra_null, z3.Not(keep)))
+        return TupleV(self.parts, Or(self.extra_null, Not(keep)))
 
 
 @dataclass
@@ -225,16 +226,16 @@ class Encoder:
             for r in rows:
                 for c, v in zip(t.columns, r.vals):
                     if c.name.lower() in notnull:
-                        out.append(z3.Not(v.null))
+                        out.append(Not(v.null))
             keys = ([t.primary_key] if t.primary_key else []) + t.unique
             for key in keys:
                 idx = [t.index(c) for c in key]
                 for i in range(len(rows)):
                     for j in range(i + 1, len(rows)):
                         a, b = rows[i], rows[j]
-                        clash = z3.And([z3.And(z3.Not(a.vals[x].null), z3.Not(b.vals[x].null),
+                        clash = And([And(Not(a.vals[x].null), Not(b.vals[x].null),
                                                a.vals[x].v == b.vals[x].v) for x in idx])
-                        out.append(z3.Not(z3.And(a.present, b.present, clash)))
+                        out.append(Not(And(a.present, b.present, clash)))
             for fk in t.foreign_keys:
                 parent = self.db.get(fk.ref_table.lower())
                 if parent is None:
@@ -243,13 +244,13 @@ class Encoder:
                 cidx = [t.index(c) for c in fk.columns]
                 pidx = [ptable.index(c) for c in fk.ref_columns]
                 for r in rows:
-                    any_null = z3.Or([r.vals[x].null for x in cidx])
-                    match = z3.Or([
-                        z3.And([p.present] + [z3.And(z3.Not(p.vals[y].null), same(r.vals[x], p.vals[y]))
+                    any_null = Or([r.vals[x].null for x in cidx])
+                    match = Or([
+                        And([p.present] + [And(Not(p.vals[y].null), same(r.vals[x], p.vals[y]))
                                               for x, y in zip(cidx, pidx)])
                         for p in parent
                     ]) if parent else FALSE
-                    out.append(z3.Implies(z3.And(r.present, z3.Not(any_null)), match))
+                    out.append(z3.Implies(And(r.present, Not(any_null)), match))
             out.extend(self._row_constraints(t))
         return out
 
@@ -269,7 +270,7 @@ class Encoder:
             if strict:
                 before = _lt(x, y)
             else:
-                before = z3.Or(x.null, z3.And(z3.Not(y.null), z3.Not(_lt(y, x))))
+                before = Or(x.null, And(Not(y.null), Not(_lt(y, x))))
             out.append(z3.Implies(b.present, before))
         return out
 
@@ -283,7 +284,7 @@ class Encoder:
                 q = lower_query(parse_query(sql, self.dialect), self.schema, self.dialect)
             except (Unsupported, QueryError) as e:
                 raise Unsupported(f"{what}: {e}") from None
-            out.extend(z3.Not(r.present) for r in self.rel(q.rel))
+            out.extend(Not(r.present) for r in self.rel(q.rel))
         return out
 
     # ------------------------------------------------------------------ relations
@@ -316,7 +317,7 @@ class Encoder:
                 return []
             if z3.is_true(keep):
                 return rows
-        return [SRow(z3.And(r.present, is_true(self.expr(rel.cond, r.vals, outer))), r.vals, r.pos) for r in rows]
+        return [SRow(And(r.present, is_true(self.expr(rel.cond, r.vals, outer))), r.vals, r.pos) for r in rows]
 
     def _project(self, rel: ir.Project, outer) -> list[SRow]:
         rows = self.rel(rel.input, outer)
@@ -335,19 +336,19 @@ class Encoder:
             for j, b in enumerate(right):
                 vals = a.vals + b.vals
                 on = is_true(self.expr(rel.cond, vals, outer)) if rel.cond is not None else TRUE
-                m = z3.And(a.present, b.present, on)
+                m = And(a.present, b.present, on)
                 match[i, j] = m
                 out.append(SRow(m, vals))
         if rel.kind in (JoinKind.LEFT, JoinKind.FULL):
             pad = [null_of(c.kind) for c in rel.right.columns]
             for i, a in enumerate(left):
-                none = z3.Not(z3.Or([match[i, j] for j in range(len(right))])) if right else TRUE
-                out.append(SRow(z3.And(a.present, none), a.vals + pad))
+                none = Not(Or([match[i, j] for j in range(len(right))])) if right else TRUE
+                out.append(SRow(And(a.present, none), a.vals + pad))
         if rel.kind in (JoinKind.RIGHT, JoinKind.FULL):
             pad = [null_of(c.kind) for c in rel.left.columns]
             for j, b in enumerate(right):
-                none = z3.Not(z3.Or([match[i, j] for i in range(len(left))])) if left else TRUE
-                out.append(SRow(z3.And(b.present, none), pad + b.vals))
+                none = Not(Or([match[i, j] for i in range(len(left))])) if left else TRUE
+                out.append(SRow(And(b.present, none), pad + b.vals))
         assert all(len(r.vals) == nl + nr for r in out)
         return out
 
@@ -359,11 +360,11 @@ class Encoder:
             for b in self.rel(rel.right, (a.vals,) + outer):
                 vals = a.vals + b.vals
                 on = is_true(self.expr(rel.cond, vals, outer)) if rel.cond is not None else TRUE
-                matches.append(z3.And(a.present, b.present, on))
+                matches.append(And(a.present, b.present, on))
                 out.append(SRow(matches[-1], vals))
             if rel.kind == JoinKind.LATERAL_LEFT:
                 pad = [null_of(c.kind) for c in rel.right.columns]
-                out.append(SRow(z3.And(a.present, z3.Not(z3.Or(matches)) if matches else TRUE), a.vals + pad))
+                out.append(SRow(And(a.present, Not(Or(matches)) if matches else TRUE), a.vals + pad))
         return out
 
     def _distinct(self, rel: ir.Distinct, outer) -> list[SRow]:
@@ -396,19 +397,19 @@ class Encoder:
                 before = _sorts_before(keyvals[j], keyvals[i], rel.keys)
                 tie = same_row(keyvals[j], keyvals[i])
                 if by_value:
-                    first = z3.Or(_sorts_before(s.vals, r.vals, whole), same_row(s.vals, r.vals)) if j < i \
+                    first = Or(_sorts_before(s.vals, r.vals, whole), same_row(s.vals, r.vals)) if j < i \
                         else _sorts_before(s.vals, r.vals, whole)
-                    cond = z3.Or(before, z3.And(tie, first))
+                    cond = Or(before, And(tie, first))
                 else:
-                    cond = z3.Or(before, z3.And(tie, rank[j] < rank[i]))
+                    cond = Or(before, And(tie, rank[j] < rank[i]))
                     if j < i:
-                        self.tie_free.append(z3.Not(z3.And(r.present, s.present, tie)))
-                ahead.append(z3.If(z3.And(s.present, cond), 1, 0))
+                        self.tie_free.append(Not(And(r.present, s.present, tie)))
+                ahead.append(z3.If(And(s.present, cond), 1, 0))
             pos = _sum(ahead)
             keep = [r.present, pos >= rel.offset]
             if rel.limit is not None:
                 keep.append(pos < rel.offset + rel.limit)
-            out.append(SRow(z3.And(keep), r.vals, pos - rel.offset))
+            out.append(SRow(And(keep), r.vals, pos - rel.offset))
         return out
 
     def _tie_ranks(self, n: int) -> list[z3.ArithRef]:
@@ -416,7 +417,7 @@ class Encoder:
         (a choice of the solver, independent of every other sort's)."""
         self._sorts += 1
         ranks = [z3.Int(f"tie_rank!{self._sorts}!{i}") for i in range(n)]
-        self.side.extend(z3.And(0 <= x, x < n) for x in ranks)
+        self.side.extend(And(0 <= x, x < n) for x in ranks)
         if n > 1:
             self.side.append(z3.Distinct(*ranks))
         return ranks
@@ -430,14 +431,14 @@ class Encoder:
         base = left if rel.all else _dedup(left)
         out = []
         for i, r in enumerate(base):
-            in_right = _sum([z3.If(z3.And(s.present, same_row(s.vals, r.vals)), 1, 0) for s in right])
+            in_right = _sum([z3.If(And(s.present, same_row(s.vals, r.vals)), 1, 0) for s in right])
             if rel.all:
-                earlier = _sum([z3.If(z3.And(base[j].present, same_row(base[j].vals, r.vals)), 1, 0)
+                earlier = _sum([z3.If(And(base[j].present, same_row(base[j].vals, r.vals)), 1, 0)
                                 for j in range(i)])
                 keep = earlier < in_right if rel.op == SetOpName.INTERSECT else earlier >= in_right
             else:
                 keep = in_right > 0 if rel.op == SetOpName.INTERSECT else in_right == 0
-            out.append(SRow(z3.And(r.present, keep), r.vals))
+            out.append(SRow(And(r.present, keep), r.vals))
         return out
 
     def _aggregate(self, rel: ir.Aggregate, outer) -> list[SRow]:
@@ -447,8 +448,8 @@ class Encoder:
             groups = []
             for i, r in enumerate(rows):
                 self.tick()
-                member = [z3.And(s.present, same_row(keys[j], keys[i])) for j, s in enumerate(rows)]
-                first = z3.And(r.present, z3.Not(z3.Or(member[:i]))) if i else r.present
+                member = [And(s.present, same_row(keys[j], keys[i])) for j, s in enumerate(rows)]
+                first = And(r.present, Not(Or(member[:i]))) if i else r.present
                 groups.append((first, member, keys[i]))
         else:
             groups = [(TRUE, [s.present for s in rows], [])]
@@ -480,27 +481,27 @@ class Encoder:
             keys = [[self.expr(k.expr, r.vals, outer) for k in f.order] for r in rows]
             xs = [self._agg_arg(f, r.vals, outer) for r in rows]
             for i in range(len(rows)):
-                part = [z3.And(s.present, same_row(parts[j], parts[i])) for j, s in enumerate(rows)]
+                part = [And(s.present, same_row(parts[j], parts[i])) for j, s in enumerate(rows)]
                 before = [_sorts_before(keys[j], keys[i], f.order) for j in range(len(rows))]
                 peer = [same_row(keys[j], keys[i]) for j in range(len(rows))]
                 if f.func in ("row_number", "rank", "dense_rank"):
                     if f.func == "row_number":
-                        ahead = [z3.And(part[j], z3.Or(before[j], peer[j]) if j < i else before[j])
+                        ahead = [And(part[j], Or(before[j], peer[j]) if j < i else before[j])
                                  for j in range(len(rows)) if j != i]
                     elif f.func == "rank":
-                        ahead = [z3.And(part[j], before[j]) for j in range(len(rows))]
+                        ahead = [And(part[j], before[j]) for j in range(len(rows))]
                     else:
-                        ahead = [z3.And(part[j], before[j], z3.Not(z3.Or([z3.And(part[l], before[l], same_row(keys[l], keys[j])) for l in range(j)]))) if j else z3.And(part[j], before[j])
+                        ahead = [And(part[j], before[j], Not(Or([And(part[l], before[l], same_row(keys[l], keys[j])) for l in range(j)]))) if j else And(part[j], before[j])
                                  for j in range(len(rows))]
                     out[i].append(V("int", 1 + _sum([z3.If(a, 1, 0) for a in ahead]), FALSE))
                 else:
                     if f.frame == "all" or not f.order:
                         frame = part
                     elif f.frame == "rows":  # peers up to this row, in slot order
-                        frame = [z3.And(part[j], z3.Or(before[j], peer[j]) if j <= i else before[j])
+                        frame = [And(part[j], Or(before[j], peer[j]) if j <= i else before[j])
                                  for j in range(len(rows))]
                     else:
-                        frame = [z3.And(part[j], z3.Or(before[j], peer[j])) for j in range(len(rows))]
+                        frame = [And(part[j], Or(before[j], peer[j])) for j in range(len(rows))]
                     out[i].append(self._agg(ir.Agg(f.func, f.arg, False, f.kind), frame, xs))
         return [SRow(r.present, vals, r.pos) for r, vals in zip(rows, out)]
 
@@ -516,7 +517,7 @@ class Encoder:
             x = self.expr(it.arg, vals, outer)
         if getattr(it, "filter", None) is not None:
             keep = is_true(self.expr(it.filter, vals, outer))
-            x = x.guard(keep) if isinstance(x, TupleV) else V(x.kind, x.v, z3.Or(x.null, z3.Not(keep)), x.isint)
+            x = x.guard(keep) if isinstance(x, TupleV) else V(x.kind, x.v, Or(x.null, Not(keep)), x.isint)
         return x
 
     def _bare(self, rel: ir.Aggregate, group, member, args, n: int, extremes: dict[int, V]) -> V:
@@ -531,45 +532,45 @@ class Encoder:
             ys = args[m_idx]
             # a row holding the MIN/MAX; when that is NULL (no value to compare), any row, as
             # SQLite then takes the bare value from the group's last row like a plain bare column
-            chosen = [z3.And(member[j], z3.Or(m.null, z3.And(z3.Not(ys[j].null), same(ys[j], m))))
+            chosen = [And(member[j], Or(m.null, And(Not(ys[j].null), same(ys[j], m))))
                       for j in range(len(xs))]
         else:
             chosen = member
         acc = null_of(kind)
         for j in range(len(xs)):  # the last chosen row wins, as in SQLite's scan
             acc = ite(chosen[j], xs[j], acc)
-        self.bare_fixed.extend(z3.Implies(z3.And(group, chosen[j]), same(xs[j], acc)) for j in range(len(xs)))
+        self.bare_fixed.extend(z3.Implies(And(group, chosen[j]), same(xs[j], acc)) for j in range(len(xs)))
         return acc
 
     def _agg(self, a: ir.Agg, member: list[z3.BoolRef], xs: list[V | None]) -> V:
         n = len(member)
         if a.func == "count_star":
             return V("int", _sum([z3.If(m, 1, 0) for m in member]), FALSE)
-        counted = [z3.And(member[j], z3.Not(xs[j].null)) for j in range(n)]
+        counted = [And(member[j], Not(xs[j].null)) for j in range(n)]
         if a.distinct:  # counted once: at its first occurrence
             first = counted[:1]
             for j in range(1, n):
                 self.tick()
-                first.append(z3.And(counted[j], z3.Not(z3.Or([z3.And(counted[l], _same_arg(xs[l], xs[j]))
+                first.append(And(counted[j], Not(Or([And(counted[l], _same_arg(xs[l], xs[j]))
                                                               for l in range(j)]))))
             counted = first
-        any_ = z3.Or(counted) if counted else FALSE
+        any_ = Or(counted) if counted else FALSE
         if a.func == "count":
             return V("int", _sum([z3.If(c, 1, 0) for c in counted]), FALSE)
         if a.func in ("sum", "total", "avg"):
             if a.kind == "int" and a.func == "sum":
                 total = _sum([z3.If(counted[j], as_int(xs[j]), 0) for j in range(n)])
-                return V("int", total, z3.Not(any_))
+                return V("int", total, Not(any_))
             total = z3.Sum([z3.If(counted[j], as_real(xs[j]), z3.RealVal(0)) for j in range(n)]) if n else z3.RealVal(0)
             if a.func == "total":
                 return V("real", total, FALSE)
             if a.func == "avg":
                 cnt = _sum([z3.If(c, 1, 0) for c in counted])
-                return V("real", z3.If(any_, total / z3.ToReal(cnt), z3.RealVal(0)), z3.Not(any_))
+                return V("real", z3.If(any_, total / z3.ToReal(cnt), z3.RealVal(0)), Not(any_))
             if a.kind == "num":
-                allint = z3.And([z3.Implies(counted[j], isint_of(xs[j])) for j in range(n)]) if n else TRUE
-                return V("num", total, z3.Not(any_), allint)
-            return V("real", total, z3.Not(any_))
+                allint = And([z3.Implies(counted[j], isint_of(xs[j])) for j in range(n)]) if n else TRUE
+                return V("num", total, Not(any_), allint)
+            return V("real", total, Not(any_))
         if a.func in ("min", "max"):
             kind = unify_kind([x.kind for x in xs]) if xs else a.kind
             if kind == "null":
@@ -577,9 +578,9 @@ class Encoder:
             m = fresh(self.fresh_name(a.func), kind)
             vals = [convert(x, kind) if x.kind != "null" else null_of(kind) for x in xs]
             better = (lambda p, q: _lt(p, q)) if a.func == "min" else (lambda p, q: _lt(q, p))
-            attained = z3.Or([z3.And(counted[j], same(m, vals[j])) for j in range(n)]) if n else FALSE
-            bound = z3.And([z3.Implies(counted[j], z3.Not(better(vals[j], m))) for j in range(n)]) if n else TRUE
-            self.side.append(z3.If(any_, z3.And(z3.Not(m.null), attained, bound), m.null))
+            attained = Or([And(counted[j], same(m, vals[j])) for j in range(n)]) if n else FALSE
+            bound = And([z3.Implies(counted[j], Not(better(vals[j], m))) for j in range(n)]) if n else TRUE
+            self.side.append(z3.If(any_, And(Not(m.null), attained, bound), m.null))
             return m
         if a.func == "any_value":
             # DuckDB returns the first non-NULL value it reads; which one that is depends on the
@@ -587,31 +588,31 @@ class Encoder:
             kind = a.kind if a.kind != "null" else "int"
             m = fresh(self.fresh_name("any_value"), kind)
             vals = [convert(x, kind) if x.kind != "null" else null_of(kind) for x in xs]
-            picked = z3.Or([z3.And(counted[j], same(m, vals[j])) for j in range(n)]) if n else FALSE
-            self.side.append(z3.If(any_, z3.And(z3.Not(m.null), picked), m.null))
+            picked = Or([And(counted[j], same(m, vals[j])) for j in range(n)]) if n else FALSE
+            self.side.append(z3.If(any_, And(Not(m.null), picked), m.null))
             return m
         if a.func in ("bool_and", "bool_or"):
             if a.func == "bool_and":
-                v = z3.And([z3.Implies(counted[j], xs[j].v) for j in range(n)])
+                v = And([z3.Implies(counted[j], xs[j].v) for j in range(n)])
             else:
-                v = z3.Or([z3.And(counted[j], xs[j].v) for j in range(n)])
-            return V("bool", v, z3.Not(any_))
+                v = Or([And(counted[j], xs[j].v) for j in range(n)])
+            return V("bool", v, Not(any_))
         if a.func in ("bit_and", "bit_or"):
             # two's complement on 64 bits (BIGINT); narrower columns hold fewer values
             acc = z3.BitVecVal(-1 if a.func == "bit_and" else 0, 64)
             in_range = []
             for j in range(n):
                 x = as_int(xs[j])
-                in_range.append(z3.Implies(counted[j], z3.And(x >= -2 ** 63, x < 2 ** 63)))
+                in_range.append(z3.Implies(counted[j], And(x >= -2 ** 63, x < 2 ** 63)))
                 bits = z3.Int2BV(x, 64)
                 acc = z3.If(counted[j], (acc & bits) if a.func == "bit_and" else (acc | bits), acc)
             unsigned = z3.BV2Int(acc)
             signed = z3.If(z3.Extract(63, 63, acc) == 1, unsigned - 2 ** 64, unsigned)
             # wider operands (HUGEINT): any integer, unless the policy narrows them to 64 bits
-            fits = z3.And(in_range)
+            fits = And(in_range)
             self.assume_named("bit_operands_64", fits)
             wide = fresh(self.fresh_name(a.func + ".wide"), "int")
-            return V("int", z3.If(fits, signed, wide.v), z3.Not(any_))
+            return V("int", z3.If(fits, signed, wide.v), Not(any_))
         raise Unsupported(f"aggregate {a.func}")
 
     # ------------------------------------------------------------------ expressions
@@ -634,15 +635,15 @@ class Encoder:
         if isinstance(e, ir.BoolOp):
             args = [self.expr(x, row, outer) for x in e.args]
             if e.op == "and":
-                t = z3.And([is_true(x) for x in args])
-                f = z3.Or([is_false(x) for x in args])
+                t = And([is_true(x) for x in args])
+                f = Or([is_false(x) for x in args])
             else:
-                t = z3.Or([is_true(x) for x in args])
-                f = z3.And([is_false(x) for x in args])
-            return boolean(t, z3.And(z3.Not(t), z3.Not(f)))
+                t = Or([is_true(x) for x in args])
+                f = And([is_false(x) for x in args])
+            return boolean(t, And(Not(t), Not(f)))
         if isinstance(e, ir.Not):
             a = self.expr(e.arg, row, outer)
-            return boolean(z3.Not(a.v), a.null)
+            return boolean(Not(a.v), a.null)
         if isinstance(e, ir.IsNull):
             a = self.expr(e.arg, row, outer)
             return boolean(a.null, FALSE)
@@ -662,14 +663,14 @@ class Encoder:
             return self._func(e, row, outer)
         if isinstance(e, ir.Exists):
             rows = self.rel(e.query, (row,) + outer)
-            return boolean(z3.Or([r.present for r in rows]) if rows else FALSE, FALSE)
+            return boolean(Or([r.present for r in rows]) if rows else FALSE, FALSE)
         if isinstance(e, ir.InSubquery):
             lhs = [self.expr(x, row, outer) for x in e.arg[:-1]]
             rows = self.rel(e.query, (row,) + outer)
             probes = [(r.present, self.expr(e.arg[-1], lhs + r.vals, ())) for r in rows]
-            t = z3.Or([z3.And(p, is_true(c)) for p, c in probes]) if probes else FALSE
-            n = z3.Or([z3.And(p, c.null) for p, c in probes]) if probes else FALSE
-            return boolean(t, z3.And(z3.Not(t), n))
+            t = Or([And(p, is_true(c)) for p, c in probes]) if probes else FALSE
+            n = Or([And(p, c.null) for p, c in probes]) if probes else FALSE
+            return boolean(t, And(Not(t), n))
         if isinstance(e, ir.ScalarSubquery):
             rows = self.rel(e.query, (row,) + outer)
             acc = null_of(e.kind)
@@ -679,7 +680,7 @@ class Encoder:
         raise Unsupported(f"expression {type(e).__name__}")
 
     def _arith(self, e: ir.Arith, a: V, b: V) -> V:
-        null = z3.Or(a.null, b.null)
+        null = Or(a.null, b.null)
         if a.kind == "null" or b.kind == "null":
             return null_of(e.kind)
         op = e.op
@@ -688,11 +689,11 @@ class Encoder:
             if op in ("/", "//", "%"):
                 zero = y == 0
                 r = tdiv(x, y) if op != "%" else tmod(x, y)
-                return V("int", r, z3.Or(null, zero))
+                return V("int", r, Or(null, zero))
             r = {"+": x + y, "-": x - y, "*": x * y}[op]
             return V("int", r, null)
         x, y = as_real(a), as_real(b)
-        exact = z3.And(isint_of(a), isint_of(b))
+        exact = And(isint_of(a), isint_of(b))
         if op == "/" and self.dialect == Dialect.DUCKDB:
             self._no_div_zero(b)
             return V("real", z3.If(y == 0, z3.RealVal(0), x / y), null)
@@ -707,7 +708,7 @@ class Encoder:
             else:
                 int_div = z3.ToReal(tdiv(trunc(x), z3.If(trunc(y) == 0, 1, trunc(y))))
                 r = z3.If(exact, int_div, z3.If(zero, z3.RealVal(0), x / y)) if e.kind == "num" else z3.If(zero, z3.RealVal(0), x / y)
-            nul = z3.Or(null, zero)
+            nul = Or(null, zero)
         else:
             r = {"+": x + y, "-": x - y, "*": x * y}[op]
             nul = null
@@ -722,8 +723,8 @@ class Encoder:
         `affinity_int_text` narrows the texts to the exact part where the policy allows it."""
         s, n = (a, b) if a.kind == "text" else (b, a)
         exact = compare_affnum(op, a, b)
-        modelled = z3.Or(z3.InRe(s.v, CANONICAL_INT), z3.Not(z3.InRe(s.v, _HAS_DIGIT)))
-        self.assume_named("affinity_int_text", z3.Or(s.null, modelled))
+        modelled = Or(z3.InRe(s.v, CANONICAL_INT), Not(z3.InRe(s.v, _HAS_DIGIT)))
+        self.assume_named("affinity_int_text", Or(s.null, modelled))
         flipped = op if a.kind != "text" else {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}[op]
         other = z3.Function(f"affinity_cmp[{flipped}]", z3.RealSort(), z3.StringSort(), z3.BoolSort())
         return boolean(z3.If(modelled, exact.v, other(as_real(n), s.v)), exact.null)
@@ -731,7 +732,7 @@ class Encoder:
     def _no_div_zero(self, b: V) -> None:
         """DuckDB's x / 0 is an infinity (or NaN), which no real number stands for: the encoding
         has no over-approximation of it, so `no_division_by_zero` is asserted in every mode."""
-        self.assume_named("no_division_by_zero", z3.Or(b.null, as_real(b) != 0))
+        self.assume_named("no_division_by_zero", Or(b.null, as_real(b) != 0))
 
     def _func(self, e: ir.Func, row, outer) -> V:
         args = [self.expr(a, row, outer) for a in e.args]
@@ -739,7 +740,7 @@ class Encoder:
         if name == FuncName.COALESCE:
             acc = args[-1]
             for a in reversed(args[:-1]):
-                acc = ite(z3.Not(a.null), a, acc)
+                acc = ite(Not(a.null), a, acc)
             return acc
         if name == FuncName.NULLIF:
             a, _, eqc = args
@@ -772,7 +773,7 @@ class Encoder:
             if self.now is None:
                 if e.kind == "timestamp":  # DuckDB: microseconds, UTC
                     self.now = V("timestamp", z3.Int("@now"), FALSE)
-                    self.assume_named("clock", z3.And(self.now.v >= 0, self.now.v < clock.END_MICROS))
+                    self.assume_named("clock", And(self.now.v >= 0, self.now.v < clock.END_MICROS))
                 else:  # SQLite: 'YYYY-MM-DD HH:MM:SS'
                     self.now = V("text", z3.String("@now"), FALSE)
                     self.assume_named("clock", z3.InRe(self.now.v, strings.INSTANT))
@@ -790,7 +791,7 @@ class Encoder:
             for b in args[1:]:
                 a_wins = _lt(b, acc) if name == FuncName.GREATEST else _lt(acc, b)
                 acc = ite(a_wins, acc, b)
-            return V(acc.kind, acc.v, z3.Or([x.null for x in args]), acc.isint)
+            return V(acc.kind, acc.v, Or([x.null for x in args]), acc.isint)
         if name == FuncName.SAME:
             return boolean(same(args[0], args[1]), FALSE)
         if name == FuncName.BOOL2INT:
@@ -812,7 +813,7 @@ class Encoder:
             s, c = args
             test = {FuncName.CONTAINS: z3.Contains(s.v, c.v), FuncName.STARTS_WITH: z3.PrefixOf(c.v, s.v),
                     FuncName.ENDS_WITH: z3.SuffixOf(c.v, s.v)}[name]
-            return boolean(test, z3.Or(s.null, c.null))
+            return boolean(test, Or(s.null, c.null))
         if name == FuncName.INT2TEXT:
             return strings.int_to_text(args[0])
         if name == FuncName.SUBSTR:
@@ -865,7 +866,7 @@ class Encoder:
         evidence = self._declared_date(s)
         clock_time = self.now is not None and s is self.now and self.policy.allows("clock")
         modelled = z3.InRe(s.v, strings.TIME_VALUE)
-        exact_region = z3.Or(s.null, modelled, z3.Not(strings.date_parseable(s.v)))
+        exact_region = Or(s.null, modelled, Not(strings.date_parseable(s.v)))
         # a literal is what it is: assuming it a valid date when it is not ('00:00') would make
         # every proof vacuous; its value is decided by the guarded encoding itself
         literal = z3.is_string_value(s.v) and z3.is_false(s.null)
@@ -880,7 +881,7 @@ class Encoder:
         elif name == FuncName.JULIANDAY:
             if not (clock_time or literal):  # `strings.INSTANT` has whole seconds
                 assumed = self.assume_named("whole_seconds", strings.fraction_free(s), evidence) and assumed
-            modelled = z3.And(modelled, z3.Not(z3.Contains(s.v, z3.StringVal("."))))
+            modelled = And(modelled, Not(z3.Contains(s.v, z3.StringVal("."))))
             exact = strings.julianday(s)
         else:
             exact = {FuncName.DATE: strings.date_fn, FuncName.DATETIME: strings.datetime_fn,
@@ -932,7 +933,7 @@ def _lt(a: V, b: V) -> z3.BoolRef:
     if a.kind == "text":
         return a.v < b.v
     if a.kind == "bool":
-        return z3.And(z3.Not(a.v), b.v)
+        return And(Not(a.v), b.v)
     if a.kind in ("int", "date") and b.kind in ("int", "date"):
         return a.v < b.v
     return as_real(a) < as_real(b)
@@ -944,10 +945,10 @@ def _sorts_before(a: list[V], b: list[V], keys) -> z3.BoolRef:
     for n, k in enumerate(keys):
         x, y = a[n], b[n]
         if k.nulls_first:
-            null_order = z3.And(x.null, z3.Not(y.null))
+            null_order = And(x.null, Not(y.null))
         else:
-            null_order = z3.And(z3.Not(x.null), y.null)
-        both = z3.And(z3.Not(x.null), z3.Not(y.null))
+            null_order = And(Not(x.null), y.null)
+        both = And(Not(x.null), Not(y.null))
         if x.kind != y.kind and not {x.kind, y.kind} <= {"int", "real", "num", "bool"}:
             if "null" in (x.kind, y.kind):
                 value_order = FALSE
@@ -955,17 +956,17 @@ def _sorts_before(a: list[V], b: list[V], keys) -> z3.BoolRef:
                 value_order = z3.BoolVal(x.kind != "text") if k.desc is False else z3.BoolVal(x.kind == "text")
         else:
             value_order = _lt(y, x) if k.desc else _lt(x, y)
-        strictly = z3.Or(null_order, z3.And(both, value_order))
+        strictly = Or(null_order, And(both, value_order))
         prefix_equal = [same(a[m], b[m]) for m in range(n)]
-        terms.append(z3.And(prefix_equal + [strictly]))
-    return z3.Or(terms) if terms else FALSE
+        terms.append(And(prefix_equal + [strictly]))
+    return Or(terms) if terms else FALSE
 
 
 def _dedup(rows: list[SRow]) -> list[SRow]:
     out = []
     for i, r in enumerate(rows):
-        earlier = [z3.And(rows[j].present, same_row(rows[j].vals, r.vals)) for j in range(i)]
-        out.append(SRow(z3.And(r.present, z3.Not(z3.Or(earlier))) if earlier else r.present, r.vals, r.pos))
+        earlier = [And(rows[j].present, same_row(rows[j].vals, r.vals)) for j in range(i)]
+        out.append(SRow(And(r.present, Not(Or(earlier))) if earlier else r.present, r.vals, r.pos))
     return out
 
 
@@ -1025,15 +1026,15 @@ def differ(r1: list[SRow], r2: list[SRow], width1: int, width2: int, semantics: 
         return TRUE
     if semantics == Semantics.SET:
         def missing(a, b):
-            return z3.Or([z3.And(x.present, z3.Not(z3.Or([z3.And(y.present, same_row(x.vals, y.vals)) for y in b])
+            return Or([And(x.present, Not(Or([And(y.present, same_row(x.vals, y.vals)) for y in b])
                                                        if b else TRUE)) for x in a]) if a else FALSE
-        return z3.Or(missing(r1, r2), missing(r2, r1))
+        return Or(missing(r1, r2), missing(r2, r1))
     if semantics == Semantics.BAG:
         def count(rows, vals):
             tick()
-            return _sum([z3.If(z3.And(y.present, same_row(y.vals, vals)), 1, 0) for y in rows])
-        terms = [z3.And(x.present, count(r1, x.vals) != count(r2, x.vals)) for x in r1 + r2]
-        return z3.Or(terms) if terms else FALSE
+            return _sum([z3.If(And(y.present, same_row(y.vals, vals)), 1, 0) for y in rows])
+        terms = [And(x.present, count(r1, x.vals) != count(r2, x.vals)) for x in r1 + r2]
+        return Or(terms) if terms else FALSE
     if semantics == Semantics.LIST:
         n1 = _sum([z3.If(x.present, 1, 0) for x in r1])
         n2 = _sum([z3.If(x.present, 1, 0) for x in r2])
@@ -1042,6 +1043,6 @@ def differ(r1: list[SRow], r2: list[SRow], width1: int, width2: int, semantics: 
         for i, x in enumerate(r1):
             tick()
             for j, y in enumerate(r2):
-                terms.append(z3.And(x.present, y.present, p1[i] == p2[j], z3.Not(same_row(x.vals, y.vals))))
-        return z3.Or(terms)
+                terms.append(And(x.present, y.present, p1[i] == p2[j], Not(same_row(x.vals, y.vals))))
+        return Or(terms)
     raise ValueError(f"unknown semantics {semantics!r}")

@@ -148,12 +148,45 @@ def sqlite_value(v: Any) -> Any:
     return v
 
 
+# the empty database of each schema's DDL, as SQLite serializes it: loading those pages is several
+# times faster than running the DDL again for each of the many small databases a search builds
+_EMPTY_SQLITE: dict[str, bytes] = {}
+
+
+def _empty_sqlite(conn: sqlite3.Connection, ddl: str) -> None:
+    """Create `ddl`'s tables in the empty database `conn`: from the serialized pages of an
+    earlier run of the same DDL when there are (Python's `deserialize`), else by running it.
+    A DDL that creates nothing leaves a database of no pages, which SQLite does not serialize:
+    it is run each time (b"" in the cache)."""
+    if not hasattr(conn, "deserialize"):  # a SQLite built without serialization
+        conn.executescript(ddl)
+        return
+    pages = _EMPTY_SQLITE.get(ddl)
+    if pages is None:
+        template = sqlite3.connect(":memory:")
+        try:
+            template.executescript(ddl)
+            try:
+                pages = template.serialize()
+            except sqlite3.OperationalError:
+                pages = b""
+        finally:
+            template.close()
+        if len(_EMPTY_SQLITE) >= 64:
+            _EMPTY_SQLITE.clear()
+        _EMPTY_SQLITE[ddl] = pages
+    if pages:
+        conn.deserialize(pages)
+    else:
+        conn.executescript(ddl)
+
+
 def _materialize_sqlite(schema: Schema, rows_by_table) -> sqlite3.Connection:
     # Autocommit mode: we issue BEGIN/COMMIT ourselves.
     conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     try:
+        _empty_sqlite(conn, schema.ddl("sqlite"))
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.executescript(schema.ddl("sqlite"))
         # Foreign keys are checked at COMMIT, so the insertion order of tables (and of rows of
         # a self-referencing table) does not matter.
         conn.execute("BEGIN")

@@ -389,6 +389,27 @@ def transform(x: Any, fn, *, into_subqueries: bool = True) -> Any:
     return fn(replace(x, **changes) if changes else x)
 
 
+def transform_rels(rel: Rel, fn) -> Rel:
+    """`rel` rebuilt bottom-up through its inputs only: each relation's inputs first, then
+    `fn(relation)`. Expressions, and the subqueries inside them, are left as they are: the same
+    result as `transform(rel, f, into_subqueries=False)` for an `f` that changes only relations,
+    without visiting every expression node.
+
+        >>> t = Scan((OutCol("a", "int"),), "t")
+        >>> top = transform_rels(Filter(t.columns, t, Lit(True, "bool")), lambda r: replace(r, table="u") if isinstance(r, Scan) else r)
+        >>> top.input.table
+        'u'
+    """
+    changes = {}
+    for name in rel.__dataclass_fields__:
+        old = getattr(rel, name)
+        if isinstance(old, Rel):
+            new = transform_rels(old, fn)
+            if new is not old:
+                changes[name] = new
+    return fn(replace(rel, **changes) if changes else rel)
+
+
 def key(x: Any) -> tuple:
     """A structural key: equal exactly when the two plans or expressions are the same tree
     (relations compare by identity otherwise), and totally ordered, so it also sorts. `1`,

@@ -55,26 +55,31 @@ def grouped_by_key(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     schema = ctx.schema
     if not isinstance(rel, ir.Aggregate) or not rel.grouped:
         return None
-    origin = _origins(rel.input, schema)
-    if origin is None:
+    found = _widened(rel.input)
+    if found is None:
         return None
+    # the facts below are about all columns of the input's tables, those projected away included
+    wide, exprs, origin = found
+    at = [e.index if isinstance(e, ir.Col) else None for e in exprs]  # input column -> wide column
     # a table's key is known when grouped, or fixed by WHERE (then the group holds one row of it)
-    fixed = fixed_columns(row_facts(rel.input))
-    same = equal_columns(rel.input)  # a column equal to a grouped one on every row is known too
-    grouped = {j for k in rel.keys if isinstance(k, ir.Col) for j in same.get(k.index, {k.index})}
+    fixed = fixed_columns(row_facts(wide))
+    same = equal_columns(wide)  # a column equal to a grouped one on every row is known too
+    grouped = {j for k in rel.keys if isinstance(k, ir.Col) and at[k.index] is not None
+               for j in same.get(at[k.index], {at[k.index]})}
     # and so is one that a condition matches to a known one (`numeric(c.sid) = s.id` with c.sid grouped)
-    known = {origin[i] for i in determined_columns(rel.input, grouped | fixed) if origin[i] is not None}
+    known = {origin[i] for i in determined_columns(wide, grouped | fixed) if origin[i] is not None}
     keyed = {inst for inst, table, _ in known
              if schema.table(table).primary_key and all((inst, table, c.lower()) in known
                                                         for c in schema.table(table).primary_key)}
 
     def dependent(e) -> bool:  # a column of a table whose key is grouped, not part of that key
-        if not isinstance(e, ir.Col) or origin[e.index] is None:
+        if not isinstance(e, ir.Col) or at[e.index] is None or origin[at[e.index]] is None:
             return False
-        inst, table, col = origin[e.index]
+        inst, table, col = origin[at[e.index]]
         return inst in keyed and col not in {c.lower() for c in schema.table(table).primary_key}
 
-    if keyed and len(blocks(rel.input, always_empty)[0].tables) == 1:  # one table, grouped by its key: every group is one row
+    if keyed and len({inst for inst, _, _ in filter(None, origin)}) == 1 \
+            and all(o is not None for o in origin):  # one table, grouped by its key: every group is one row
         per_row = _per_row(rel)
         if per_row is not None:
             return per_row
@@ -330,10 +335,11 @@ def _parent_free(rel: ir.Rel, read: set[int], schema: Schema) -> ir.Rel | None:
     return _shrunk(rel, block, lambda b: _without_one_parent(b, schema))
 
 
-def _shrunk(rel: ir.Rel, block: SPJ, without_one: Callable[[SPJ], SPJ | None]) -> ir.Rel | None:
+def _shrunk(rel: ir.Rel, block: SPJ, without_one: Callable[[SPJ], SPJ | None],
+            leaves: dict[int, ir.Rel] | None = None) -> ir.Rel | None:
     """`rel` (whose one SPJ block is `block`) rebuilt as a filter of the cross product of the
     tables left once `without_one` has removed all it can, one table at a time; None when it
-    removes none."""
+    removes none. A derived table is the operator `leaves` maps it to (`blocks`' `opaque`)."""
     removed = False
     while True:
         smaller = without_one(block)
@@ -342,8 +348,9 @@ def _shrunk(rel: ir.Rel, block: SPJ, without_one: Callable[[SPJ], SPJ | None]) -
         block, removed = smaller, True
     if not removed:
         return None
-    source: ir.Rel = block.tables[0]
-    for t in block.tables[1:]:
+    tables = [(leaves or {}).get(id(t), t) for t in block.tables]
+    source: ir.Rel = tables[0]
+    for t in tables[1:]:
         source = ir.Join(source.columns + t.columns, "cross", source, t, None)
     conds = [c for c in conjuncts(block.cond) if not (isinstance(c, ir.Lit) and c.value is True)]
     cond = conjunction(conds) if conds else ir.Lit(True, "bool")
@@ -483,6 +490,78 @@ def _without_one_copy(block: SPJ, schema: Schema) -> SPJ | None:
                 if starts[j] <= c.index < starts[j] + width:
                     return ir.Col(starts[i] + c.index - starts[j], c.kind, c.affinity)
                 return ir.Col(c.index - width, c.kind, c.affinity) if c.index >= starts[j] + width else c
+
+            return SPJ(block.tables[:j] + block.tables[j + 1:], map_cols(block.cond, moved),
+                       [map_cols(e, moved) for e in block.exprs])
+    return None
+
+
+def semi_join_implied_by_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """The distinct values of some columns of a table, joined on all of them to a copy of that table, are that copy's values: the join with them is left out.
+
+    In a select-project-join block (its other operators taken as derived tables) that joins
+    `DISTINCT` columns c1..cn of a table T (no filter below the DISTINCT) and also a copy of T,
+    whose condition equates (by `=`, on integers, text, dates; directly or through other columns)
+    each ci of the DISTINCT to the same column of the copy, a tuple of the other tables passes
+    with exactly one DISTINCT row, the copy's own c1..cn (values equal to the copy's are that
+    row, and it is among T's values), and with none when the copy's values fail the condition.
+    So the DISTINCT adds neither rows nor values: its columns are read from the copy. This is the
+    semi-join `x IN (SELECT c FROM T)` of a query that joins T on `x = T.c` anyway. The block is
+    rebuilt as a filter of the cross product of the remaining tables.
+
+        >>> from verify.rules import demo
+        >>> print(demo("semi_join_implied_by_join",
+        ...            "SELECT p.name FROM p JOIN (SELECT DISTINCT pid FROM q) AS d ON p.id = d.pid "
+        ...            "JOIN q ON q.pid = p.id"))
+        Project name
+          Project id, name, g, pid, qid, pid, v
+            Filter (id = pid AND pid = id)
+              Join cross
+                Scan p(id, name, g)
+                Scan q(qid, pid, v)
+    """
+    if not isinstance(rel, (ir.Project, ir.Filter, ir.Join)):
+        return None
+    leaves: dict[int, ir.Rel] = {}
+    found = blocks(rel, lambda r: False, leaves)
+    if found is None or len(found) != 1 or not leaves:
+        return None
+    return _shrunk(rel, found[0], lambda b: _without_one_distinct_copy(b, leaves), leaves)
+
+
+def _distinct_columns(rel: ir.Rel) -> tuple[ir.Scan, list[int]] | None:
+    """`rel` as `DISTINCT` columns of one table: the table and the positions of the columns."""
+    if not isinstance(rel, ir.Distinct):
+        return None
+    inner = rel.input
+    if isinstance(inner, ir.Scan):
+        return (inner, list(range(len(inner.columns)))) if inner.table != DERIVED else None
+    if isinstance(inner, ir.Project) and isinstance(inner.input, ir.Scan) and inner.input.table != DERIVED \
+            and all(isinstance(e, ir.Col) for e in inner.exprs):
+        return inner.input, [e.index for e in inner.exprs]
+    return None
+
+
+def _without_one_distinct_copy(block: SPJ, leaves: dict[int, ir.Rel]) -> SPJ | None:
+    """`block` without one DISTINCT that `semi_join_implied_by_join` finds redundant, or None."""
+    starts, find = _equated_classes(block)
+    for j, tj in enumerate(block.tables):
+        shape = _distinct_columns(leaves.get(id(tj), tj))
+        if shape is None:
+            continue
+        table, cols = shape
+        for i, ti in enumerate(block.tables):
+            if i == j or ti.table.lower() != table.table.lower() or ti.columns != table.columns:
+                continue
+            at = {starts[j] + n: starts[i] + c for n, c in enumerate(cols)}
+            if not all(ti.columns[c].kind in IDENTICAL_WHEN_EQUAL and find(d) == find(starts[i] + c)
+                       for d, c in zip(at, cols)):
+                continue
+            width = len(tj.columns)
+
+            def moved(col: ir.Col, j=j, width=width, at=at) -> ir.Col:
+                x = at.get(col.index, col.index)
+                return replace(col, index=x - width if x >= starts[j] + width else x)
 
             return SPJ(block.tables[:j] + block.tables[j + 1:], map_cols(block.cond, moved),
                        [map_cols(e, moved) for e in block.exprs])
@@ -696,19 +775,26 @@ def _per_row(agg: ir.Aggregate) -> ir.Rel | None:
     return ir.Project(agg.columns, agg.input, tuple(exprs))
 
 
-def _origins(rel: ir.Rel, schema: Schema) -> list[tuple[int, str, str] | None] | None:
-    """For each column of `rel` (one SPJ block), the (table position in the block, table,
-    column) it passes through unchanged, or None for a computed column."""
-    bs = blocks(rel, always_empty)
-    if bs is None or len(bs) != 1:
+def _widened(rel: ir.Rel) -> tuple[ir.Rel, list[ir.Expr], list[tuple[int, str, str] | None]] | None:
+    """`rel` (one SPJ block, its operators that are not blocks taken as derived tables) as the
+    rows of its tables' cross product that pass its conditions, every table column kept; the
+    expressions computing `rel`'s columns from those; and for each of those columns the (table
+    position in the block, table, column) it is, or None for a column of a derived table (an
+    aggregate, a DISTINCT: it has no declared key)."""
+    bs = blocks(rel, always_empty, opaque={})
+    if not bs or len(bs) != 1:
         return None
     b = bs[0]
-    place = []
+    if not b.tables:
+        return None
+    product: ir.Rel = b.tables[0]
+    for t in b.tables[1:]:
+        product = ir.Join(product.columns + t.columns, "cross", product, t, None)
+    wide = ir.Filter(product.columns, product, b.cond)
+    origin: list[tuple[int, str, str] | None] = []
     for inst, t in enumerate(b.tables):
-        if t.table == DERIVED:
-            return None
-        place += [(inst, t.table, c.name.lower()) for c in t.columns]
-    return [place[e.index] if isinstance(e, ir.Col) else None for e in b.exprs]
+        origin += [None if t.table == DERIVED else (inst, t.table, c.name.lower()) for c in t.columns]
+    return wide, b.exprs, origin
 
 
 def semi_join_conjunct_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
@@ -1156,7 +1242,8 @@ def counted_rows_expanded(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         if reads_c(j.cond) or any(reads_c(k) for k in rel.keys) or not all(_sum_factor_only(it, c) for it in rel.items):
             continue
         items = tuple(replace(it, arg=_without_factor(it.arg, c)) if it.arg is not None else it for it in rel.items)
-        return replace(rel, input=replace(j, **{side: counted[0]}), items=items)
+        out = replace(rel, input=replace(j, **{side: counted[0]}), items=items)
+        return counted_rows_expanded(out, ctx) or out  # the other side may count its rows too
     return None
 
 
@@ -1279,21 +1366,22 @@ def aggregate_before_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         right = j.right
         at = {y: w + y for y in ys}
         extra = [map_cols(c, lambda col: replace(col, index=col.index - n + w)) for c in b_only]
-    else:  # B counted per join value (after its own conditions)
+    else:  # B's join values (after its own conditions), counted where SUM/COUNT need the copies
         cols_b = j.right.columns
         filtered = j.right if not b_only else ir.Filter(cols_b, j.right, ir.BoolOp("and", tuple(
             map_cols(c, lambda col: replace(col, index=col.index - n)) for c in b_only)) if len(b_only) > 1
             else map_cols(b_only[0], lambda col: replace(col, index=col.index - n)))
-        right = ir.Aggregate(tuple(cols_b[y] for y in ys) + (ir.OutCol("_copies", "int"),), filtered,
-                             tuple(ir.Col(y, cols_b[y].kind, cols_b[y].affinity) for y in ys),
-                             (ir.Agg("count_star", None, False, "int"),))
+        counted = any(it.func in _TIMES_COPIES and not it.distinct for it in items)
+        right = ir.Aggregate(tuple(cols_b[y] for y in ys) + ((ir.OutCol("_copies", "int"),) if counted else ()),
+                             filtered, tuple(ir.Col(y, cols_b[y].kind, cols_b[y].affinity) for y in ys),
+                             (ir.Agg("count_star", None, False, "int"),) if counted else ())
         at = {y: w + i for i, y in enumerate(ys)}
         extra = []
     cols = inner_cols + tuple(right.columns)
     on = [ir.Cmp("=", col_of(j.left, pairs[y], keys_a.index(pairs[y])), col_of(j.right, y, at[y]),
                  _EQUALITY_MODE[j.right.columns[y].kind]) for y in ys]
     joined = ir.Join(cols, "inner", inner, right, ir.BoolOp("and", tuple(on + extra)) if len(on + extra) > 1 else on[0])
-    copies = None if unique else ir.Col(len(cols) - 1, "int")
+    copies = None if unique or not counted else ir.Col(len(cols) - 1, "int")
     exprs: list[ir.Expr] = []
     for k in rel.keys:
         exprs.append(ir.Col(keys_a.index(k.index) if k.index < n else at[k.index - n], k.kind, k.affinity))

@@ -150,6 +150,44 @@ def _merged_aggregates(rel: ir.Aggregate, parts: list[tuple[list[int], ir.Aggreg
                         tuple(items[m] for m in range(len(rel.items))), rel.bare_from, rel.grouped)
 
 
+def sum_of_ones_as_count(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """`SUM(1)` adds 1 per row: it is `COUNT(*)`, NULL where it adds up no row.
+
+    A group of a GROUP BY has rows, so there `SUM(1)` is `COUNT(*)`; an aggregate without GROUP
+    BY, or a FILTER, may add up no row, where SUM is NULL and COUNT 0: `CASE WHEN COUNT(*) = 0
+    THEN NULL ELSE COUNT(*) END`. Only the integer 1 (a SUM of 2 could overflow where the count
+    does not). Calcite writes `COUNT(*)` of a join as `SUM` of products of counts, which
+    `counted_rows_expanded` turns into `SUM(1)`.
+
+        >>> from verify.rules import demo
+        >>> print(demo("sum_of_ones_as_count", "SELECT SUM(1) AS n FROM t"))
+        Project _agg0 AS n
+          Project CASE WHEN _agg0 = 0 THEN NULL ELSE _agg0 END AS _agg0
+            Aggregate: count(*) AS _agg0
+              Scan t(a, b)
+    """
+    if not isinstance(rel, ir.Aggregate):
+        return None
+    ones = {m for m, it in enumerate(rel.items)
+            if isinstance(it, ir.Agg) and it.func == "sum" and not it.distinct and it.kind == "int"
+            and isinstance(it.arg, ir.Lit) and type(it.arg.value) is int and it.arg.value == 1}
+    if not ones:
+        return None
+    items = tuple(ir.Agg("count_star", None, False, "int", it.filter) if m in ones else it
+                  for m, it in enumerate(rel.items))
+    agg = replace(rel, items=items)
+    maybe_empty = {m for m in ones if not rel.grouped or rel.items[m].filter is not None}
+    if not maybe_empty:
+        return agg
+    exprs = []
+    for i, c in enumerate(rel.columns):
+        col = ir.Col(i, c.kind, c.affinity)
+        if i - len(rel.keys) in maybe_empty:
+            col = ir.Case(((ir.Cmp("=", col, ir.Lit(0, "int"), "num"), ir.Lit(None, "int")),), col, "int")
+        exprs.append(col)
+    return ir.Project(rel.columns, agg, tuple(exprs))
+
+
 def distinct_of_set_aggregate_dropped(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """`MIN`, `MAX`, `BOOL_AND`, `BOOL_OR`, `BIT_AND` or `BIT_OR` of DISTINCT values is the aggregate of all the values.
 

@@ -65,6 +65,7 @@ RULES: tuple[Rule, ...] = (
     Rule("correlation_as_in_columns", decorrelate.correlation_as_in_columns, ("plan",)),
     Rule("semi_join_conjunct_as_join", keyed.semi_join_conjunct_as_join, ("plan",)),
     Rule("in_subquery_as_join", keyed.in_subquery_as_join, ("plan",)),
+    Rule("semi_join_implied_by_join", keyed.semi_join_implied_by_join, ("plan",)),
     Rule("exists_as_marked_join", keyed.exists_as_marked_join, ("plan",)),
     Rule("never_null_in_as_marked_join", keyed.never_null_in_as_marked_join, ("plan",)),
     Rule("in_subquery_as_counted_join", keyed.in_subquery_as_counted_join, ("plan",)),
@@ -80,6 +81,7 @@ RULES: tuple[Rule, ...] = (
     Rule("parent_join_removed", keyed.parent_join_removed, ("plan",)),
     Rule("key_self_join_removed", keyed.key_self_join_removed, ("plan",)),
     Rule("counted_rows_expanded", keyed.counted_rows_expanded, ("plan",)),
+    Rule("sum_of_ones_as_count", rewrite.sum_of_ones_as_count, ("plan",)),
     Rule("aggregate_before_join", keyed.aggregate_before_join, ("plan",)),
     Rule("distinct_of_set_aggregate_dropped", rewrite.distinct_of_set_aggregate_dropped, ("plan",)),
     Rule("branch_filtered_aggregates_merged", rewrite.branch_filtered_aggregates_merged, ("plan",)),
@@ -157,7 +159,7 @@ def plan_rewritten(rel: ir.Rel, ctx: Context, fired: Fired | None = None,
 def apply_once(rule: Rule, rel: ir.Rel, ctx: Context) -> ir.Rel:
     """`rel` with `rule` applied once at each of its operators, bottom-up (an operator the rule
     rewrote is not visited again; subqueries inside expressions are left as they are)."""
-    return ir.transform(rel, lambda n: (rule.fn(n, ctx) or n) if isinstance(n, ir.Rel) else n, into_subqueries=False)
+    return ir.transform_rels(rel, lambda n: rule.fn(n, ctx) or n)
 
 
 def _top_down(rule: Rule, rel: ir.Rel, ctx: Context) -> ir.Rel:

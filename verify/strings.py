@@ -27,6 +27,7 @@ import z3
 
 from verify.assumptions import DATE_NOTE, DUCKDB_INT_NOTE, MAX_NUMBER_CHARS, TEXT_NUMBER_NOTE  # noqa: F401
 from verify.values import FALSE, V, boolean, sort_of
+from verify.z3fast import And, Not, Or
 
 _ANY = z3.AllChar(z3.ReSort(z3.StringSort()))
 _ANYSTR = z3.Full(z3.ReSort(z3.StringSort()))
@@ -140,7 +141,7 @@ def substr(s: V, start: V, length: V | None) -> V:
     r1 = z3.If(neg2, z3.If(q1 - q2 < 0, 0, q1 - q2), q1)
     r2 = z3.If(neg2, z3.If(q1 - q2 < 0, q2 + (q1 - q2), q2), q2)
     r2 = z3.If(r1 + r2 > n, z3.If(n - r1 < 0, 0, n - r1), r2)
-    null = z3.Or(s.null, start.null, length.null if length is not None else FALSE)
+    null = Or(s.null, start.null, length.null if length is not None else FALSE)
     return V("text", z3.SubString(s.v, r1, r2), null)
 
 
@@ -148,7 +149,7 @@ def _case_map(lower_from: str, shift: int) -> z3.FuncDeclRef:
     ch = z3.Const("ch", z3.CharSort())
     code = z3.CharToBv(ch)
     lo, hi = ord(lower_from), ord(lower_from) + 25
-    mapped = z3.If(z3.And(z3.UGE(code, lo), z3.ULE(code, hi)), z3.CharFromBv(code + shift), ch)
+    mapped = z3.If(And(z3.UGE(code, lo), z3.ULE(code, hi)), z3.CharFromBv(code + shift), ch)
     return z3.Lambda([ch], mapped)
 
 
@@ -166,12 +167,12 @@ def replace(s: V, old: V, new: V) -> V:
     ctx = s.v.ctx
     every = z3.SeqRef(z3.Z3_mk_seq_replace_all(ctx.ref(), s.v.as_ast(), old.v.as_ast(), new.v.as_ast()), ctx)
     result = z3.If(z3.Length(old.v) == 0, s.v, every)
-    return V("text", result, z3.Or(s.null, old.null, new.null))
+    return V("text", result, Or(s.null, old.null, new.null))
 
 
 def instr(s: V, t: V) -> V:
     """instr(X, Y): 1 + the index of the first Y in X, 0 when there is none (1 for an empty Y)."""
-    return V("int", z3.IndexOf(s.v, t.v, 0) + 1, z3.Or(s.null, t.null))
+    return V("int", z3.IndexOf(s.v, t.v, 0) + 1, Or(s.null, t.null))
 
 
 def length(s: V) -> V:
@@ -179,7 +180,7 @@ def length(s: V) -> V:
 
 
 def concat(a: V, b: V) -> V:
-    return V("text", z3.Concat(a.v, b.v), z3.Or(a.null, b.null))
+    return V("text", z3.Concat(a.v, b.v), Or(a.null, b.null))
 
 
 def trim(s: V, chars: str, leading: bool, trailing: bool, fresh_name: str, side: list) -> V:
@@ -190,13 +191,13 @@ def trim(s: V, chars: str, leading: bool, trailing: bool, fresh_name: str, side:
     n = z3.Length(s.v)
     i, j = z3.Int(f"{fresh_name}.start"), z3.Int(f"{fresh_name}.end")
     if leading:
-        side.append(z3.And(0 <= i, i <= n, z3.InRe(z3.SubString(s.v, 0, i), z3.Star(cls)),
-                           z3.Or(i == n, z3.Not(z3.InRe(z3.SubString(s.v, i, 1), cls)))))
+        side.append(And(0 <= i, i <= n, z3.InRe(z3.SubString(s.v, 0, i), z3.Star(cls)),
+                           Or(i == n, Not(z3.InRe(z3.SubString(s.v, i, 1), cls)))))
     else:
         side.append(i == 0)
     if trailing:
-        side.append(z3.And(i <= j, j <= n, z3.InRe(z3.SubString(s.v, j, n - j), z3.Star(cls)),
-                           z3.Or(j == i, z3.Not(z3.InRe(z3.SubString(s.v, j - 1, 1), cls)))))
+        side.append(And(i <= j, j <= n, z3.InRe(z3.SubString(s.v, j, n - j), z3.Star(cls)),
+                           Or(j == i, Not(z3.InRe(z3.SubString(s.v, j - 1, 1), cls)))))
     else:
         side.append(j == n)
     return V("text", z3.SubString(s.v, i, j - i), s.null)
@@ -212,7 +213,7 @@ def duckdb_text_to_int(s: V) -> tuple[V, z3.BoolRef]:
     body = z3.If(z3.PrefixOf(z3.StringVal("-"), s.v), z3.SubString(s.v, 1, z3.Length(s.v) - 1), s.v)
     magnitude = z3.StrToInt(body)
     value = z3.If(z3.PrefixOf(z3.StringVal("-"), s.v), -magnitude, magnitude)
-    ok = z3.Or(s.null, z3.And(z3.InRe(s.v, DUCKDB_INT_TEXT), z3.Length(body) <= 18))
+    ok = Or(s.null, And(z3.InRe(s.v, DUCKDB_INT_TEXT), z3.Length(body) <= 18))
     return V("int", value, s.null), ok
 
 
@@ -229,25 +230,25 @@ def text_to_number(s: V) -> tuple[V, z3.BoolRef]:
     text does not start with whitespace, and no exponent ('1e3') follows the prefix."""
     n = MAX_NUMBER_CHARS
     code = [z3.StrToCode(z3.SubString(s.v, i, 1)) for i in range(n)]  # -1 past the end
-    digit = [z3.And(c >= 48, c <= 57) for c in code]
-    signed = z3.Or(code[0] == ord("-"), code[0] == ord("+"))
+    digit = [And(c >= 48, c <= 57) for c in code]
+    signed = Or(code[0] == ord("-"), code[0] == ord("+"))
     in_int, dot, in_frac = [], [], []
     acc: z3.ArithRef = z3.IntVal(0)  # all digits read, the '.' skipped
     frac_len: z3.ArithRef = z3.IntVal(0)
     for i in range(n):
-        at_start = z3.Not(signed) if i == 0 else (signed if i == 1 else FALSE)
+        at_start = Not(signed) if i == 0 else (signed if i == 1 else FALSE)
         int_before = in_int[i - 1] if i else FALSE
-        in_int.append(z3.And(digit[i], z3.Or(at_start, int_before)))
-        dot.append(z3.And(code[i] == ord("."), z3.Or(at_start, int_before)))
-        in_frac.append(z3.And(digit[i], z3.Or(dot[i - 1], in_frac[i - 1])) if i else FALSE)
-        acc = z3.If(z3.Or(in_int[i], in_frac[i]), acc * 10 + (code[i] - 48), acc)
+        in_int.append(And(digit[i], Or(at_start, int_before)))
+        dot.append(And(code[i] == ord("."), Or(at_start, int_before)))
+        in_frac.append(And(digit[i], Or(dot[i - 1], in_frac[i - 1])) if i else FALSE)
+        acc = z3.If(Or(in_int[i], in_frac[i]), acc * 10 + (code[i] - 48), acc)
         frac_len = frac_len + z3.If(in_frac[i], 1, 0)
     magnitude: z3.ArithRef = z3.ToReal(acc)
     for j in range(1, n):
         magnitude = z3.If(frac_len == j, z3.ToReal(acc) / (10 ** j), magnitude)
     value = z3.If(code[0] == ord("-"), -magnitude, magnitude)
-    has_digit = z3.Or(*in_int, *in_frac)
-    isint = z3.Or(s.null, z3.Not(z3.And(has_digit, z3.Or(*dot))))
+    has_digit = Or(*in_int, *in_frac)
+    isint = Or(s.null, Not(And(has_digit, Or(*dot))))
     number_prefix = z3.Concat(
         z3.Option(z3.Union(_lit("-"), _lit("+"))),
         z3.Union(z3.Concat(z3.Plus(_D), z3.Option(z3.Concat(_lit("."), z3.Star(_D)))),
@@ -255,8 +256,8 @@ def text_to_number(s: V) -> tuple[V, z3.BoolRef]:
     exponent = z3.Concat(number_prefix, z3.Union(_lit("e"), _lit("E")), _ANYSTR)
     space = z3.Concat(z3.Union(_lit(" "), _lit("\t"), _lit("\n"), _lit("\r"), _lit("\f")), _ANYSTR)
     last = n - 1
-    assumption = z3.Or(s.null, z3.And(z3.Not(z3.Or(in_int[last], dot[last], in_frac[last])),
-                                      z3.Not(z3.InRe(s.v, space)), z3.Not(z3.InRe(s.v, exponent))))
+    assumption = Or(s.null, And(Not(Or(in_int[last], dot[last], in_frac[last])),
+                                      Not(z3.InRe(s.v, space)), Not(z3.InRe(s.v, exponent))))
     return V("num", z3.If(s.null, z3.RealVal(0), value), s.null, isint), assumption
 
 
@@ -269,7 +270,7 @@ def text_to_number_abstract(s: V, side: list) -> V:
     same number, and an integer when it reads as one; nothing else is assumed."""
     value, isint = _TEXT_VALUE(s.v), _TEXT_IS_INT(s.v)
     side.append(z3.Implies(isint, z3.IsInt(value)))
-    return V("num", z3.If(s.null, z3.RealVal(0), value), s.null, z3.Or(s.null, isint))
+    return V("num", z3.If(s.null, z3.RealVal(0), value), s.null, Or(s.null, isint))
 
 
 
@@ -331,7 +332,7 @@ def date_assumption(s: V) -> z3.BoolRef:
     outside (the old docstring measured a one-row `strftime('%Y', d) = '1990'` against
     `d LIKE '1990%'` going from 0.1 s to a timeout once digit-free texts were allowed, with an
     encoding that had no exact NULL for them)."""
-    return z3.Or(s.null, z3.InRe(s.v, TIME_VALUE))
+    return Or(s.null, z3.InRe(s.v, TIME_VALUE))
 
 
 _WS = _cls(" \t\n\v\f\r")
@@ -347,7 +348,7 @@ def date_parseable(s: z3.SeqRef) -> z3.BoolRef:
     checks this against sqlite3 for every date function. Written with `Contains` rather than a
     tighter regular expression: Z3 decides it much faster, which matters when the counterexample
     search is narrowed to the texts the encoding decides exactly."""
-    return z3.Or(z3.Contains(s, z3.StringVal("-")), z3.Contains(s, z3.StringVal(":")),
+    return Or(z3.Contains(s, z3.StringVal("-")), z3.Contains(s, z3.StringVal(":")),
                  z3.InRe(s, z3.Concat(z3.Star(_NUMBER_CHARS), _D, z3.Star(_NUMBER_CHARS))), z3.InRe(s, _NOW))
 
 
@@ -357,12 +358,12 @@ def guarded(s: V, modelled: z3.BoolRef, exact: V, name: str, exact_null: z3.Bool
     the text (with its own NULL flag), the same in both queries. `exact` need not be NULL-free
     outside `modelled`: only its value inside counts."""
     if exact_null is None:
-        exact_null = z3.Not(date_parseable(s.v))
+        exact_null = Not(date_parseable(s.v))
     value_fn = z3.Function(f"{name}.value", z3.StringSort(), sort_of(exact.kind))
     null_fn = z3.Function(f"{name}.null", z3.StringSort(), z3.BoolSort())
     value = z3.If(modelled, exact.v, value_fn(s.v))
-    outside = z3.Or(exact_null, null_fn(s.v))
-    null = z3.Or(s.null, z3.If(modelled, exact.null, outside))
+    outside = Or(exact_null, null_fn(s.v))
+    null = Or(s.null, z3.If(modelled, exact.null, outside))
     return V(exact.kind, value, null, exact.isint)
 
 
@@ -445,7 +446,7 @@ def strftime(fmt: str, s: V) -> V:
         else:
             raise ValueError(f"strftime format %{f} is not modelled")
     text = z3.Concat(*pieces) if len(pieces) > 1 else (pieces[0] if pieces else z3.StringVal(""))
-    return V("text", text, z3.Or(s.null, z3.Not(valid)))
+    return V("text", text, Or(s.null, Not(valid)))
 
 
 def strftime_number(fmt: str, s: V) -> V:
@@ -456,7 +457,7 @@ def strftime_number(fmt: str, s: V) -> V:
     jdn = julian_day_number(y, m, d)
     field = {"%Y": y, "%m": m, "%d": d, "%H": hh, "%M": mi, "%S": ss,
              "%j": jdn - julian_day_number(y, 1, 1) + 1, "%w": (jdn + 1) % 7}[fmt]
-    return V("int", field, z3.Or(s.null, z3.Not(valid)))
+    return V("int", field, Or(s.null, Not(valid)))
 
 
 def _clock(s: z3.SeqRef, part: int) -> z3.SeqRef:
@@ -469,7 +470,7 @@ def _clock(s: z3.SeqRef, part: int) -> z3.SeqRef:
 def date_fn(s: V) -> V:
     """date(s): 'YYYY-MM-DD'."""
     valid = z3.InRe(s.v, TIME_VALUE)
-    return V("text", z3.SubString(s.v, 0, 10), z3.Or(s.null, z3.Not(valid)))
+    return V("text", z3.SubString(s.v, 0, 10), Or(s.null, Not(valid)))
 
 
 def datetime_fn(s: V) -> V:
@@ -477,14 +478,14 @@ def datetime_fn(s: V) -> V:
     valid = z3.InRe(s.v, TIME_VALUE)
     text = z3.Concat(z3.SubString(s.v, 0, 10), z3.StringVal(" "), _clock(s.v, 0), z3.StringVal(":"),
                      _clock(s.v, 1), z3.StringVal(":"), _clock(s.v, 2))
-    return V("text", text, z3.Or(s.null, z3.Not(valid)))
+    return V("text", text, Or(s.null, Not(valid)))
 
 
 def time_fn(s: V) -> V:
     """time(s): 'HH:MM:SS'."""
     valid = z3.InRe(s.v, TIME_VALUE)
     text = z3.Concat(_clock(s.v, 0), z3.StringVal(":"), _clock(s.v, 1), z3.StringVal(":"), _clock(s.v, 2))
-    return V("text", text, z3.Or(s.null, z3.Not(valid)))
+    return V("text", text, Or(s.null, Not(valid)))
 
 
 def julianday(s: V) -> V:
@@ -493,9 +494,9 @@ def julianday(s: V) -> V:
     valid = z3.InRe(s.v, TIME_VALUE)
     y, m, d, hh, mi, ss, _, _ = _parts(s.v)
     jd = z3.ToReal(julian_day_number(y, m, d)) - z3.RealVal("1/2") + z3.ToReal(hh * 3600 + mi * 60 + ss) / 86400
-    return V("real", jd, z3.Or(s.null, z3.Not(valid)))
+    return V("real", jd, Or(s.null, Not(valid)))
 
 
 def fraction_free(s: V) -> z3.BoolRef:
     """The time value has no fractional seconds (julianday would see them)."""
-    return z3.Or(s.null, z3.Not(z3.Contains(s.v, z3.StringVal("."))))
+    return Or(s.null, Not(z3.Contains(s.v, z3.StringVal("."))))

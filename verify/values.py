@@ -7,7 +7,7 @@ values of kind `bool`; a row passes WHERE iff `is_true(cond)`.
 Example:
     >>> a = V("int", z3.Int("a"), z3.Bool("a_null"))
     >>> c = compare("<", a, const(3, "int"), "num")
-    >>> z3.prove(is_true(c) == z3.And(z3.Not(a.null), a.v < 3))
+    >>> z3.prove(is_true(c) == And(Not(a.null), a.v < 3))
     proved
 """
 
@@ -28,6 +28,7 @@ import z3
 
 from verify.budget import DEFAULT
 from verify.names import CmpMode
+from verify.z3fast import And, Not, Or
 
 EPOCH = datetime.date(1970, 1, 1)
 TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
@@ -104,11 +105,11 @@ def boolean(is_t: z3.BoolRef, is_null: z3.BoolRef) -> V:
 
 
 def is_true(c: V) -> z3.BoolRef:
-    return z3.And(z3.Not(c.null), c.v)
+    return And(Not(c.null), c.v)
 
 
 def is_false(c: V) -> z3.BoolRef:
-    return z3.And(z3.Not(c.null), z3.Not(c.v))
+    return And(Not(c.null), Not(c.v))
 
 
 # ----------------------------------------------------------------------------- numeric coercion
@@ -156,7 +157,7 @@ def round_half_away(x: z3.ArithRef) -> z3.ArithRef:
 def tdiv(a: z3.ArithRef, b: z3.ArithRef) -> z3.ArithRef:
     """Integer division truncating toward zero (SQLite, DuckDB), for b ≠ 0."""
     q = z3.Abs(a) / z3.Abs(b)
-    return z3.If(z3.Or(z3.And(a >= 0, b > 0), z3.And(a < 0, b < 0)), q, -q)
+    return z3.If(Or(And(a >= 0, b > 0), And(a < 0, b < 0)), q, -q)
 
 
 def tmod(a: z3.ArithRef, b: z3.ArithRef) -> z3.ArithRef:
@@ -211,13 +212,13 @@ def eq_nonnull(a: V, b: V) -> z3.BoolRef:
 
 def same(a: V, b: V) -> z3.BoolRef:
     """NULL-safe equality (NULL is the same as NULL)."""
-    return z3.Or(z3.And(a.null, b.null), z3.And(z3.Not(a.null), z3.Not(b.null), eq_nonnull(a, b)))
+    return Or(And(a.null, b.null), And(Not(a.null), Not(b.null), eq_nonnull(a, b)))
 
 
 def same_row(a: list[V], b: list[V]) -> z3.BoolRef:
     if len(a) != len(b):
         return FALSE
-    return z3.And([same(x, y) for x, y in zip(a, b)]) if a else TRUE
+    return And([same(x, y) for x, y in zip(a, b)]) if a else TRUE
 
 
 # ----------------------------------------------------------------------------- comparison
@@ -396,14 +397,14 @@ def _text_cmp(op: str, a: z3.SeqRef, b: z3.SeqRef) -> z3.BoolRef:
     if op == "<":
         return lt
     if op == ">=":
-        return z3.Not(lt)
-    le = z3.Or(lt, a == b)
-    return le if op == "<=" else z3.Not(le)
+        return Not(lt)
+    le = Or(lt, a == b)
+    return le if op == "<=" else Not(le)
 
 
 def compare(op: str, a: V, b: V, mode: CmpMode | str) -> V:
     """`a op b` compared as `mode` says (see `CmpMode`; `AFFNUM` is `compare_affnum`)."""
-    null = z3.Or(a.null, b.null)
+    null = Or(a.null, b.null)
     if a.kind == "null" or b.kind == "null":
         return boolean(FALSE, TRUE)
     if mode in (CmpMode.NUM, CmpMode.DATE, CmpMode.TIMESTAMP) or (a.kind in NUMERIC and b.kind in NUMERIC):
@@ -433,7 +434,7 @@ def text_int_value(s: z3.SeqRef) -> z3.ArithRef:
 def compare_affnum(op: str, a: V, b: V) -> V:
     """`number op text` where SQLite applies numeric affinity to the text: a text that is an
     integer in decimal digits compares as that integer, any other text as text."""
-    null = z3.Or(a.null, b.null)
+    null = Or(a.null, b.null)
     if a.kind == "text":
         flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}[op]
         return compare_affnum(flipped, b, a)
