@@ -37,20 +37,21 @@ def _array(terms: tuple):
     return arr
 
 
-def And(*args) -> z3.BoolRef:  # noqa: N802 - the name z3py gives it
+def _joined(mk, fallback, args: tuple) -> z3.BoolRef:
+    """`mk` (Z3_mk_and or Z3_mk_or) over `args`, or z3py's `fallback` for anything else."""
     terms = _terms(args)
     if not _plain(terms):
-        return z3.And(*args)
+        return fallback(*args)
     ctx = terms[0].ctx
-    return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(terms), _array(terms)), ctx)
+    return z3.BoolRef(mk(ctx.ref(), len(terms), _array(terms)), ctx)
+
+
+def And(*args) -> z3.BoolRef:  # noqa: N802 - the name z3py gives it
+    return _joined(z3.Z3_mk_and, z3.And, args)
 
 
 def Or(*args) -> z3.BoolRef:  # noqa: N802 - the name z3py gives it
-    terms = _terms(args)
-    if not _plain(terms):
-        return z3.Or(*args)
-    ctx = terms[0].ctx
-    return z3.BoolRef(z3.Z3_mk_or(ctx.ref(), len(terms), _array(terms)), ctx)
+    return _joined(z3.Z3_mk_or, z3.Or, args)
 
 
 def Not(a) -> z3.BoolRef:  # noqa: N802 - the name z3py gives it
