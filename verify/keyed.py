@@ -401,15 +401,21 @@ def _without_one_parent(block: SPJ, schema: Schema) -> SPJ | None:
                     continue
                 if any(starts[j] <= x < starts[j + 1] and x not in pairs for x in read):
                     continue  # another column of the parent is read
-                width = len(tj.columns)
-
-                def moved(col: ir.Col, j=j, width=width, pairs=pairs) -> ir.Col:
-                    x = pairs.get(col.index, col.index)
-                    return replace(col, index=x - width if x >= starts[j] + width else x)
-
-                return SPJ(block.tables[:j] + block.tables[j + 1:], map_cols(block.cond, moved),
-                           [map_cols(e, moved) for e in block.exprs])
+                return _without_table(block, starts, j, pairs)
     return None
+
+
+def _without_table(block: SPJ, starts: list[int], j: int, at: dict[int, int]) -> SPJ:
+    """`block` without its table `j`, each column of that table read from the column `at` maps
+    it to (one of another table), the columns after it moved back."""
+    end = starts[j] + len(block.tables[j].columns)
+
+    def moved(col: ir.Col) -> ir.Col:
+        x = at.get(col.index, col.index)
+        return replace(col, index=x - (end - starts[j]) if x >= end else x)
+
+    return SPJ(block.tables[:j] + block.tables[j + 1:], map_cols(block.cond, moved),
+               [map_cols(e, moved) for e in block.exprs])
 
 
 def _at_most_one_match(j: ir.Join, schema: Schema, of: str = "left") -> bool:
@@ -484,15 +490,7 @@ def _without_one_copy(block: SPJ, schema: Schema) -> SPJ | None:
             if not any(all(tj.columns[n].kind in IDENTICAL_WHEN_EQUAL and find(starts[i] + n) == find(starts[j] + n)
                            for n in key) for key in keys):
                 continue
-            width = len(tj.columns)
-
-            def moved(c: ir.Col, i=i, j=j, width=width) -> ir.Col:
-                if starts[j] <= c.index < starts[j] + width:
-                    return ir.Col(starts[i] + c.index - starts[j], c.kind, c.affinity)
-                return ir.Col(c.index - width, c.kind, c.affinity) if c.index >= starts[j] + width else c
-
-            return SPJ(block.tables[:j] + block.tables[j + 1:], map_cols(block.cond, moved),
-                       [map_cols(e, moved) for e in block.exprs])
+            return _without_table(block, starts, j, {starts[j] + n: starts[i] + n for n in range(len(tj.columns))})
     return None
 
 
@@ -557,14 +555,7 @@ def _without_one_distinct_copy(block: SPJ, leaves: dict[int, ir.Rel]) -> SPJ | N
             if not all(ti.columns[c].kind in IDENTICAL_WHEN_EQUAL and find(d) == find(starts[i] + c)
                        for d, c in zip(at, cols)):
                 continue
-            width = len(tj.columns)
-
-            def moved(col: ir.Col, j=j, width=width, at=at) -> ir.Col:
-                x = at.get(col.index, col.index)
-                return replace(col, index=x - width if x >= starts[j] + width else x)
-
-            return SPJ(block.tables[:j] + block.tables[j + 1:], map_cols(block.cond, moved),
-                       [map_cols(e, moved) for e in block.exprs])
+            return _without_table(block, starts, j, at)
     return None
 
 
