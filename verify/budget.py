@@ -47,7 +47,9 @@ class Budget:
     `random_reserve`: random databases in a second pass, run once: before the SMT search's first
     bound above 1, or when the SMT search stopped short of the bound (by the budget, or the
     solver giving up) before it got there;
-    `smt_rlimit`: Z3 resource units for the whole SMT search, all bounds and retries together;
+    `smt_rlimit`: Z3 resource units for the whole SMT search, all bounds and retries together
+    (at each bound, the probe where unbacked assumptions hold may spend at most half of what is
+    left, `verify.check._smt_at`);
     `proof_rlimit`: Z3 resource units for each small check of the every-size proof (row-wise
     comparison, plan-rewrite conditions) and of the empty-table check (a block of six tables
     with string tests, as TPC-H's, needs just over 5 million; 8 million cost about 14% more

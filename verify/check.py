@@ -51,8 +51,8 @@ from verify.lower import lower_query, outer_order
 from verify.minimize import minimize
 from verify.names import Dialect, Semantics
 from verify.parse import parse_query
-from verify.pools import dedupe, instants_near_literals, value_pools
-from verify.randomdb import Pools, random_search, renumberings, reorderings
+from verify.pools import dedupe, instants_near_literals, joined_columns, value_pools
+from verify.randomdb import Links, Pools, random_search, renumberings, reorderings
 from verify.rewrite import without_unlimited_sort
 from verify.rowwise import prove_for_every_size, rule_tracer, the_same_top_k, ties_invisible, under_the_same_order
 from verify.rules import Context as RulesContext, order_rewritten
@@ -234,6 +234,10 @@ class CheckContext:
     @functools.cached_property
     def pools(self) -> Pools:
         return value_pools(self.prep)
+
+    @functools.cached_property
+    def links(self) -> Links:
+        return joined_columns(self.prep)
 
     def verdict(self, kind: VerdictKind, **fields: Any) -> Verdict:
         """A verdict of `kind` with what every verdict of this call shares (semantics, dialect,
@@ -665,7 +669,7 @@ def _random_pass(ctx: CheckContext, count: int, seed: int, which: str = "the ran
     for prep in runs:
         outcome = random_search(
             prep.data_schema, prep.gold_run, prep.gen_run, dialect=prep.dialect, semantics=prep.semantics,
-            pools=ctx.pools, k_max=max(ctx.bound, 1), rng=random.Random(seed),
+            pools=ctx.pools, k_max=max(ctx.bound, 1), rng=random.Random(seed), links=ctx.links,
             max_databases=max(1, count // len(runs)), deadline=ctx.deadline, accept=accept(prep),
         )
         tried += outcome.tried
@@ -875,14 +879,16 @@ def _solver(ctx: z3.Context | None = None) -> z3.Solver:
     return z3.Then(*SOLVER_TACTICS, ctx=ctx).solver()
 
 
-def _encode_at(ctx: CheckContext, k: int, abstract_text_numbers: bool):
+def _encode_at(ctx: CheckContext, k: int, abstract_text_numbers: bool, narrowed: str | None = None):
     """(encoder, solver holding the formula "some database of size k makes them differ"), or
     an `unknown` result when building the formula ran past the wall-clock safety stop. Only the
-    assumptions `ctx.policy` allows are asserted (the others are in `enc.search_only`)."""
+    assumptions `ctx.policy` allows are asserted (the others are in `enc.search_only`), unless
+    `narrowed` ("assumed" or "exact", see `Encoder`): then the others narrow the search too, and
+    the formula leaves out what lies outside them: a counterexample search that proves nothing."""
     prep, policy = ctx.prep, ctx.policy
     enc = Encoder(prep.schema, k, prep.dialect, tables=set(prep.gold.tables | prep.gen.tables), deadline=ctx.deadline,
                   abstract_text_numbers=abstract_text_numbers, symmetry_breaking=_order_blind(prep),
-                  text_columns_read=_column_names_read(prep), assumptions=policy)
+                  text_columns_read=_column_names_read(prep), assumptions=policy, narrow_unbacked=narrowed)
     try:
         r1 = enc.rel(prep.gold.rel)
         # Only ties can differ (`_same_top_k`): the generated query is then, exactly, the gold
@@ -897,6 +903,8 @@ def _encode_at(ctx: CheckContext, k: int, abstract_text_numbers: bool):
     solver.add(db_constraints)
     solver.add(enc.side)
     solver.add(enc.assumptions)
+    if narrowed is not None:
+        solver.add(enc.search_only)
     solver.add(goal)
     return enc, solver
 
@@ -963,21 +971,30 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
     is redone with the exact encoding of the conversion.
 
     Assumptions `ctx.policy` does not allow are not asserted (the encoding is sound without
-    them, see `verify.assumptions`); once a model is not confirmed they are added to narrow the
-    search for a counterexample, and "no difference" after that is `assumed_unsat`, not a proof."""
+    them, see `verify.assumptions`). Where the encoding has such assumptions, the search first
+    probes where they hold (see below); once a model of the whole formula is not confirmed, it
+    goes on where the encoding is exact (a date function's argument a valid date or a text it
+    gives NULL for), each time over a formula encoded for that region (`_encode_at(narrowed=...)`:
+    no uninterpreted values for the inputs outside, which Z3 is much slower to search), and "no
+    difference" after that is `assumed_unsat`, not a proof."""
     prep, stats = ctx.prep, ctx.stats
     abstract = _encode_at(ctx, k, abstract_text_numbers=True)
     if isinstance(abstract, _SmtResult):
         return abstract
     enc, solver = abstract
     model: z3.ModelRef | None = None  # the last check's model, when it was sat
+    probe_left: int | None = None  # the units the probe (below) may still spend, while it runs
 
     def check() -> tuple[z3.CheckSatResult, str]:
-        """One solver check within the units left: its status, and why it stopped when unknown."""
+        """One solver check within the units left (the probe's share of them while it runs): its
+        status, and why it stopped when unknown."""
         stats.smt_calls += 1
-        nonlocal model
-        run = check_within(solver, rlimit=ctx.smt_left, meter=ctx.meter, make=_solver)
+        nonlocal model, probe_left
+        limit = ctx.smt_left if probe_left is None else min(ctx.smt_left, probe_left)
+        run = check_within(solver, rlimit=limit, meter=ctx.meter, make=_solver)
         ctx.smt_left -= run.spent
+        if probe_left is not None:
+            probe_left -= run.spent
         model = run.model
         if run.stop == SolverStop.BUDGET:
             return run.status, f"solver budget exhausted at k={k}"
@@ -1004,6 +1021,7 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
     unconfirmed = 0
     witness: Counterexample | None = None
     narrowed: list[str] = []  # the choices SQLite leaves open that the search now rules out
+    narrowed_by: list[str] = []  # their names ("ties", "bare")
     assumed = False  # the search narrowed by assumptions the policy does not allow
 
     def without_open_choices(which: tuple[str, ...] = ("ties", "bare")) -> None:
@@ -1017,15 +1035,33 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
             if name in which and constraints and what not in narrowed:
                 solver.add(constraints)
                 narrowed.append(what)
+                narrowed_by.append(name)
                 ctx.choices_narrowed = True
 
-    def with_unbacked_assumptions() -> None:
-        """Narrow the search by the assumptions the policy does not allow (for counterexamples
-        only), once a model the engine does not confirm shows the search strays outside them."""
+    def with_unbacked_assumptions(region: str = "exact") -> _SmtResult | None:
+        """Go on where the assumptions the policy does not allow hold ("assumed"), or where the
+        encoding is exact ("exact"), for counterexamples only: the formula encoded for that
+        region, with the open choices narrowed as before. An `unknown` result when encoding it
+        ran past the safety stop."""
         nonlocal assumed
-        if not assumed and enc.search_only:
-            solver.add(enc.search_only)
-            assumed = True
+        if assumed or not enc.search_only:
+            return None
+        narrow = _encode_at(ctx, k, abstract_text_numbers=False, narrowed=region)
+        if isinstance(narrow, _SmtResult):
+            return narrow
+        search_in(*narrow)
+        assumed = True
+        return None
+
+    def search_in(new_enc: Encoder, new_solver: z3.Solver) -> None:
+        """Go on with another formula of the same databases, its open choices narrowed as the
+        current one's are."""
+        nonlocal enc, solver
+        enc, solver = new_enc, new_solver
+        which = tuple(narrowed_by)
+        narrowed.clear()
+        narrowed_by.clear()
+        without_open_choices(which)
 
     def only_open_choices_left() -> _SmtResult:
         """The answer of the search without SQLite's open choices (`without_open_choices`): it
@@ -1041,20 +1077,39 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
                                  + ", and the solver's models resting on such choices were not confirmed by the "
                                    "engine")
 
+    def assumed_unsat() -> _SmtResult:
+        needs = ", ".join(enc.search_only_names)
+        flags = " ".join(f"--assume {n}" for n in enc.search_only_names)
+        return _SmtResult("assumed_unsat", witness=witness, assumptions=enc.assumption_notes,
+                          reason=f"no difference at k={k} under assumptions the evidence does not back: "
+                                 f"proof needs assumption {needs} ({flags})")
+
     if ctx.choices_narrowed:
         # Only the bare columns' choice: a tie order the solver picks at a larger bound may be
         # SQLite's in every row order once its keys are renamed (`_renumbered_difference`).
         without_open_choices(("bare",))
+    # The probe: where the encoding has assumptions the policy does not allow, the search first
+    # looks for a difference where they hold (`with_unbacked_assumptions("assumed")`), with at
+    # most half of the units left: there Z3 is fast, and a difference the engine confirms is as
+    # real as any (and reads like real data). Its "no difference", or its share spent, sends
+    # the search to the whole formula (`whole`), whose "no difference" alone proves.
+    whole = (enc, solver)
+    if enc.search_only:
+        stop = with_unbacked_assumptions("assumed")
+        if stop is not None:
+            return stop
+        probe_left = ctx.smt_left // 2
     while True:
         status, why = check()
         if status == z3.unsat and narrowed:  # a restricted search proves nothing
             return only_open_choices_left()
+        if probe_left is not None and (status == z3.unsat or (status == z3.unknown and ctx.smt_left > 0
+                                                                and not ctx.meter.time_stopped)):
+            probe_left, assumed = None, False
+            search_in(*whole)
+            continue
         if status == z3.unsat and assumed:
-            needs = ", ".join(enc.search_only_names)
-            flags = " ".join(f"--assume {n}" for n in enc.search_only_names)
-            return _SmtResult("assumed_unsat", witness=witness, assumptions=enc.assumption_notes,
-                              reason=f"no difference at k={k} under assumptions the evidence does not back: "
-                                     f"proof needs assumption {needs} ({flags})")
+            return assumed_unsat()
         if status == z3.unsat:
             return _SmtResult("unsat", witness=witness, assumptions=enc.assumption_notes)
         if status != z3.sat:
@@ -1079,8 +1134,11 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
             return _SmtResult("unknown", witness=witness, assumptions=enc.assumption_notes,
                               reason=f"{unconfirmed} solver models at k={k} were not confirmed by the engine")
         without_open_choices()
-        if cex is None:
-            with_unbacked_assumptions()
+        if cex is None and not assumed and enc.search_only:
+            stop = with_unbacked_assumptions()  # a new formula: the model is not in it
+            if stop is not None:
+                return stop
+            continue
         solver.add(blocking_clause(model, enc))
 
 

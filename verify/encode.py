@@ -100,7 +100,7 @@ class Encoder:
     def __init__(self, schema: Schema, k: int, dialect: Dialect | str = Dialect.SQLITE, tables: set[str] | None = None,
                  deadline: float | None = None, abstract_text_numbers: bool = False,
                  symmetry_breaking: bool = False, text_columns_read: set[str] | None = None,
-                 assumptions: AssumptionPolicy | None = None):
+                 assumptions: AssumptionPolicy | None = None, narrow_unbacked: str | None = None):
         self.deadline = deadline
         self._sorts = 0  # sorts with their own tie order so far (`_tie_ranks`)
         # which named assumptions may narrow the search (`verify.assumptions`); the others are
@@ -108,6 +108,13 @@ class Encoder:
         self.policy = assumptions or named.DEFAULT
         self.search_only: list[z3.BoolRef] = []
         self.search_only_names: list[str] = []
+        # for a counterexample search only, the caller asserts `search_only`, and the encoding
+        # leaves out what lies outside it (`assume_named`): None (a search that may prove),
+        # "assumed" (the assumptions hold), "exact" (the encoding is exact: also the inputs they
+        # exclude where it is, such as the texts a date function returns NULL for)
+        if narrow_unbacked not in (None, "assumed", "exact"):
+            raise ValueError(f"narrow_unbacked must be None, 'assumed' or 'exact', not {narrow_unbacked!r}")
+        self.narrow_unbacked = narrow_unbacked
         self._date_cells: dict[int, V] = {}  # cells of columns declared as dates, by term id
         # lower-cased names of the text columns the queries may read (None: all of them); the
         # others carry no domain assumption, which would only cost the string solver time
@@ -189,16 +196,19 @@ class Encoder:
                      search: z3.BoolRef | None = None) -> bool:
         """Assume the registered assumption `name` (`verify.assumptions`) of `c` where the policy
         allows it (`evidence`: the schema backs it for this value): asserted and listed, and
-        True. Otherwise False, and `search` (by default `c`) is kept to narrow the counterexample
-        search only (`search_only`): it should exclude just the inputs where the encoding is not
-        exact, so that models there are decided as the engine decides them."""
+        True. Otherwise `search` (by default `c`) is kept to narrow the counterexample search only
+        (`search_only`): it should exclude just the inputs where the encoding is not exact, so
+        that models there are decided as the engine decides them (`c` itself when
+        `narrow_unbacked` is "assumed"). The answer is then False, or True where the caller
+        asserts `search_only` (`narrow_unbacked`): a caller told True may leave out what lies
+        outside `search`, where its exact encoding is not exact."""
         if self.policy.allows(name, evidence):
             self.assume(c, named.by_name(name).note)
             return True
-        self.search_only.append(c if search is None else search)
+        self.search_only.append(c if search is None or self.narrow_unbacked == "assumed" else search)
         if name not in self.search_only_names:
             self.search_only_names.append(name)
-        return False
+        return self.narrow_unbacked is not None
 
     def _text_column_read(self, t, column: str) -> bool:
         if self.text_columns_read is None or column.lower() in self.text_columns_read:
@@ -724,7 +734,8 @@ class Encoder:
         s, n = (a, b) if a.kind == "text" else (b, a)
         exact = compare_affnum(op, a, b)
         modelled = Or(z3.InRe(s.v, CANONICAL_INT), Not(z3.InRe(s.v, _HAS_DIGIT)))
-        self.assume_named("affinity_int_text", Or(s.null, modelled))
+        if self.assume_named("affinity_int_text", Or(s.null, modelled)):
+            return exact
         flipped = op if a.kind != "text" else {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}[op]
         other = z3.Function(f"affinity_cmp[{flipped}]", z3.RealSort(), z3.StringSort(), z3.BoolSort())
         return boolean(z3.If(modelled, exact.v, other(as_real(n), s.v)), exact.null)
@@ -766,7 +777,8 @@ class Encoder:
             # outside the plain integers DuckDB converts ('+5', ' 5') or fails: an uninterpreted
             # integer of the text (a failure is never a counterexample)
             v, ok = strings.duckdb_text_to_int(args[0])
-            self.assume_named("duckdb_int_text", ok)
+            if self.assume_named("duckdb_int_text", ok):
+                return v
             other = z3.Function("duckdb_text_to_int.value", z3.StringSort(), z3.IntSort())
             return V("int", z3.If(ok, v.v, other(args[0].v)), v.null)
         if name == FuncName.NOW:  # one instant for both queries (verify.clock)
@@ -839,10 +851,10 @@ class Encoder:
                     # exact on the texts `text_to_number` models, the abstract conversion on the
                     # others; `text_number` narrows the texts to the former where allowed
                     v, assumption = strings.text_to_number(args[0])
-                    self.assume_named("text_number", assumption)
-                    other = strings.text_to_number_abstract(args[0], self.side)
-                    v = V("num", z3.If(assumption, v.v, other.v), v.null,
-                          z3.If(assumption, v.isint, other.isint))
+                    if not self.assume_named("text_number", assumption):
+                        other = strings.text_to_number_abstract(args[0], self.side)
+                        v = V("num", z3.If(assumption, v.v, other.v), v.null,
+                              z3.If(assumption, v.isint, other.isint))
                 self._memo[key] = (args[0], v)  # holding the argument keeps its ids alive
             return self._memo[key][1]
         if name in (FuncName.UPPER, FuncName.LOWER):

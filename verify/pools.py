@@ -101,6 +101,82 @@ def compared_literals(prep) -> dict[str, list[Any]]:
     return out
 
 
+def joined_columns(prep) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Per column (table, column, lower case), the columns of other tables the queries equate it
+    with and no declared foreign key links it to: `a.x = b.y`, `x = (SELECT y FROM ...)`, `x IN
+    (SELECT y FROM ...)`. The random pass draws such a column's value from the other's values
+    about half the time (`verify.randomdb.draw_database`), as it does for a foreign key always,
+    so that rows meet as the queries join them: a `match` row of the league named in the WHERE,
+    say, where no foreign key says matches have leagues. Columns are resolved by the tables and
+    aliases the queries name (an unqualified one by the only table read that has it); a column
+    that does not resolve is left out. Only which values are drawn how often changes.
+
+        >>> from types import SimpleNamespace
+        >>> from verify.schema_io import schema_from_ddl
+        >>> s = schema_from_ddl("CREATE TABLE a (id INT PRIMARY KEY); CREATE TABLE b (aid INT, n TEXT);")
+        >>> t = sqlglot.parse_one("SELECT n FROM b WHERE aid IN (SELECT id FROM a)")
+        >>> joined_columns(SimpleNamespace(gold_tree=t, gen_tree=t, schema=s))
+        {('b', 'aid'): [('a', 'id')], ('a', 'id'): [('b', 'aid')]}
+    """
+    schema: Schema = prep.schema
+    linked: set[tuple[tuple[str, str], tuple[str, str]]] = set()
+    for t in schema.tables:
+        for fk in t.foreign_keys:
+            for c, rc in zip(fk.columns, fk.ref_columns):
+                linked |= {((t.name.lower(), c.lower()), (fk.ref_table.lower(), rc.lower()))}
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for tree in (prep.gold_tree, prep.gen_tree):
+        resolve = _column_resolver(tree, schema)
+        for node in tree.find_all(exp.EQ, exp.In):
+            pair = [resolve(o) for o in _equated(node)]
+            if len(pair) != 2 or None in pair or pair[0][0] == pair[1][0]:
+                continue
+            a, b = pair
+            if (a, b) in linked or (b, a) in linked:
+                continue
+            for x, y in ((a, b), (b, a)):
+                if y not in out.setdefault(x, []):
+                    out[x].append(y)
+    return out
+
+
+def _equated(node: exp.Expression) -> list[exp.Expression]:
+    """The two column operands of `x = y`, `x = (SELECT y ...)` or `x IN (SELECT y ...)`, else
+    fewer."""
+    def column(e: exp.Expression | None) -> exp.Expression | None:
+        if isinstance(e, exp.Subquery):
+            e = e.this
+        if isinstance(e, exp.Select) and len(e.expressions) == 1:
+            e = e.expressions[0]
+        return e if isinstance(e, exp.Column) else None
+
+    if isinstance(node, exp.In):
+        operands = [node.this, node.args.get("query")] if node.args.get("query") is not None else []
+    else:
+        operands = [node.this, node.expression]
+    found = [column(o) for o in operands]
+    return [c for c in found if c is not None]
+
+
+def _column_resolver(tree: exp.Expression, schema: Schema):
+    """A function from a column node of `tree` to its (table, column), lower case, or None."""
+    aliases: dict[str, str] = {}
+    for t in tree.find_all(exp.Table):
+        aliases.setdefault(t.alias_or_name.lower(), t.name.lower())
+    known = {t.name.lower(): {c.name.lower() for c in t.columns} for t in schema.tables}
+    read = [name for name in dict.fromkeys(aliases.values()) if name in known]
+
+    def resolve(c: exp.Expression) -> tuple[str, str] | None:
+        name = c.name.lower()
+        if c.table:
+            table = aliases.get(c.table.lower())
+            return (table, name) if table in known and name in known[table] else None
+        having = [t for t in read if name in known[t]]
+        return (having[0], name) if len(having) == 1 else None
+
+    return resolve
+
+
 def _number(text: str) -> int | float | None:
     """A numeric literal's value (an integer where it is one), None for anything else."""
     for kind in (int, float):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from verify.engine import Comparison, DatabaseRejected, EngineError, EngineTimeout, Result, run_both
@@ -30,6 +30,7 @@ from verify.schema import Affinity, Schema, Table, is_date_type
 
 Tables = dict[str, list[list[Any]]]
 Pools = dict[tuple[str, str], list[Any]]
+Links = dict[tuple[str, str], list[tuple[str, str]]]  # (table, column) -> columns it is joined with
 
 DEFAULT_POOLS: dict[Affinity, list[Any]] = {
     Affinity.INTEGER: [-1, 0, 1, 2, 3, 10],
@@ -58,6 +59,7 @@ def default_pool(c) -> list[Any]:
     return DEFAULT_POOLS[Affinity.TEXT if c.kind == "text" else c.affinity]
 
 
+LINK_RATE = 0.5  # how often a linked column copies a value of a column it is joined with
 _ATTEMPTS_PER_ROW = 10  # draws per wanted row before giving up on it (key clashes, no parent)
 _ALL_ERRORS_STOP = 20  # stop early when this many databases in a row, from the start, all fail
 
@@ -107,8 +109,10 @@ def draw_database(
     else from `DEFAULT_POOLS` for the column's affinity; a nullable column is NULL with
     probability `null_rate`. A foreign key's columns are all NULL or copy an existing parent
     row (parents are drawn first; self-references copy an earlier row of the same table).
-    A row whose functional-dependency left side matches an earlier row's takes that row's
-    right side. Rows that cannot be made to fit (key clash, no parent for a NOT NULL foreign
+    A column the queries join with another table's (`table_plans`' links; see
+    `verify.pools.joined_columns`) copies a value of that column's rows drawn so far with
+    probability `LINK_RATE`. A row whose functional-dependency left side matches an earlier row's
+    takes that row's right side. Rows that cannot be made to fit (key clash, no parent for a NOT NULL foreign
     key) are dropped, so a table can come out smaller than drawn. CHECKs are met as far as the
     pools are (`verify.pools.fit_to_checks`). Deterministic given `rng`'s state. `plans` (from
     `table_plans(schema, pools)`) saves working out the same lookups for every database.
@@ -155,11 +159,14 @@ class _TablePlan:
     foreign_keys: list[_ForeignKeyPlan]
     keys: list[list[int]]  # column indexes of the primary key and of each UNIQUE set
     fds: list[tuple[list[int], list[int]]]  # functional dependencies as column indexes
+    # per column the queries equate with columns of other tables (`verify.pools.joined_columns`):
+    # its index, and those columns as (the table's name as the schema spells it, column index)
+    links: list[tuple[int, list[tuple[str, int]]]] = field(default_factory=list)
 
 
-def table_plans(schema: Schema, pools: Pools) -> dict[str, _TablePlan]:
+def table_plans(schema: Schema, pools: Pools, links: Links | None = None) -> dict[str, _TablePlan]:
     """Per table (by the schema's name): each column's values and nullability, and its keys,
-    foreign keys and functional dependencies as column indexes."""
+    foreign keys, functional dependencies and `links` (see `draw_database`) as column indexes."""
     plans = {}
     for t in schema.tables:
         cells = []
@@ -176,8 +183,21 @@ def table_plans(schema: Schema, pools: Pools) -> dict[str, _TablePlan]:
             fks.append(_ForeignKeyPlan([t.index(col) for col in fk.columns], parent.name,
                                        [parent.index(rc) for rc in fk.ref_columns], nullable, all(nullable)))
         fds = [([t.index(c) for c in fd.lhs], [t.index(c) for c in fd.rhs]) for fd in t.functional_dependencies]
-        plans[t.name] = _TablePlan(cells, fks, _key_indexes(t), fds)
+        plans[t.name] = _TablePlan(cells, fks, _key_indexes(t), fds, _link_plan(schema, t, links or {}))
     return plans
+
+
+def _link_plan(schema: Schema, t: Table, links: Links) -> list[tuple[int, list[tuple[str, int]]]]:
+    out = []
+    for c in t.columns:
+        targets = []
+        for table, column in links.get((t.name.lower(), c.name.lower()), []):
+            other = next((o for o in schema.tables if o.name.lower() == table), None)
+            if other is not None and any(oc.name.lower() == column for oc in other.columns):
+                targets.append((other.name, other.index(column)))
+        if targets:
+            out.append((t.index(c.name), targets))
+    return out
 
 
 def _draw_size(k: int, rng: random.Random) -> int:
@@ -213,6 +233,12 @@ def _draw_row(plan: _TablePlan, db: Tables, rng: random.Random, null_rate: float
                 return None  # two overlapping foreign keys disagree
             fixed[i] = v
             row[i] = v
+    for i, targets in plan.links:
+        if i in fixed or rng.random() >= LINK_RATE:
+            continue
+        values = [r[j] for name, j in targets for r in db[name] if r[j] is not None]
+        if values:
+            row[i] = rng.choice(values)
     return row
 
 
@@ -380,8 +406,10 @@ def random_search(
     max_databases: int = 2000,
     deadline: float | None = None,
     accept: Callable[[RandomHit], bool] | None = None,
+    links: Links | None = None,
 ) -> RandomOutcome:
-    """Run both queries on random databases until the engine's results differ.
+    """Run both queries on random databases (`draw_database`, its columns joined as `links`
+    says) until the engine's results differ.
 
     Databases are drawn with k = 1, 2, ..., k_max rows per table, then again from 1, until
     one differs or `max_databases` distinct databases were tried (or 5 × `max_databases` draws
@@ -403,7 +431,7 @@ def random_search(
     k_max = max(1, k_max)
     seen: set[str] = set()
     tried = errors = draws = rejected = 0
-    plans = table_plans(schema, pools)
+    plans = table_plans(schema, pools, links)
     last_error: str | None = None
     while tried < max_databases and draws < 5 * max_databases:
         remaining = QUERY_TIMEOUT if deadline is None else min(QUERY_TIMEOUT, deadline - time.monotonic())
