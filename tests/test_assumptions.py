@@ -243,6 +243,7 @@ def test_a_difference_only_outside_the_probe_is_still_found():
                    budget=DEFAULT_BUDGET.without_random())
     assert v.verdict == VerdictKind.NOT_EQUIVALENT, v.reason
     assert any(not is_time_value(row[1]) for row in v.counterexample.tables["t"].rows if row[1] is not None)
+    assert "SMT probe at k=1 where date_text holds (a counterexample search only): no difference" in v.proof.tried
 
 
 def test_narrowed_encoders_know_their_region():

@@ -15,9 +15,11 @@ policy allows it:
 - with `strict`, only with evidence (declared types) — no default-on assumption;
 - `--assume NAME` adds an assumption explicitly.
 
-An assumption the policy does not allow is still used to *search* for counterexamples once the
-solver's models keep failing on the engine (a counterexample is confirmed by the engine anyway),
-but "no difference" under it is no proof: the verdict then says which assumption a proof needs.
+An assumption the policy does not allow is still used to *search* for counterexamples (a
+counterexample is confirmed by the engine anyway): first, at each bound, as a probe with part of
+the solver's budget, and again once the whole formula's models fail on the engine (see
+`verify.check._smt_at`); but "no difference" under it is no proof: the verdict then says which
+assumption a proof needs.
 
     >>> AssumptionPolicy().allows("printable_text"), AssumptionPolicy(strict=True).allows("printable_text")
     (True, False)

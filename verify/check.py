@@ -1105,6 +1105,10 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
             return only_open_choices_left()
         if probe_left is not None and (status == z3.unsat or (status == z3.unknown and ctx.smt_left > 0
                                                                 and not ctx.meter.time_stopped)):
+            ended = "no difference" if status == z3.unsat else "its share of the budget spent"
+            names = enc.search_only_names
+            ctx.tried.append(f"SMT probe at k={k} where {', '.join(names)} {'holds' if len(names) == 1 else 'hold'} "
+                             f"(a counterexample search only): {ended}")
             probe_left, assumed = None, False
             search_in(*whole)
             continue
