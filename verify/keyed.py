@@ -327,12 +327,21 @@ def parent_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
 def _parent_free(rel: ir.Rel, read: set[int], schema: Schema) -> ir.Rel | None:
     """`rel` (one SPJ block) without the parent tables `parent_join_removed` leaves out, given
     the output columns its consumer reads (`read`; the others become NULL), or None."""
-    found = blocks(rel, lambda r: False)
-    if found is None or len(found) != 1:
+    found = _one_block(rel)
+    if found is None:
         return None
-    block = SPJ(found[0].tables, found[0].cond,
-                [e if n in read else ir.Lit(None, e.kind) for n, e in enumerate(found[0].exprs)])
+    block = SPJ(found.tables, found.cond, [e if n in read else ir.Lit(None, e.kind) for n, e in enumerate(found.exprs)])
     return _shrunk(rel, block, lambda b: _without_one_parent(b, schema))
+
+
+def _one_block(rel: ir.Rel, leaves: dict[int, ir.Rel] | None = None) -> SPJ | None:
+    """The select-project-join block `rel` is (a projection, filter or join over one block, not
+    a union of several), or None; with `leaves`, its other operators taken as derived tables
+    (`blocks(opaque=...)`)."""
+    if not isinstance(rel, (ir.Project, ir.Filter, ir.Join)):
+        return None
+    found = blocks(rel, lambda r: False, leaves)
+    return found[0] if found is not None and len(found) == 1 else None
 
 
 def _shrunk(rel: ir.Rel, block: SPJ, without_one: Callable[[SPJ], SPJ | None],
@@ -467,12 +476,8 @@ def key_self_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
                 Scan q(qid, pid, v)
                 Scan p(id, name, g)
     """
-    if not isinstance(rel, (ir.Project, ir.Filter, ir.Join)):
-        return None
-    found = blocks(rel, lambda r: False)
-    if found is None or len(found) != 1:
-        return None
-    return _shrunk(rel, found[0], lambda b: _without_one_copy(b, ctx.schema))
+    found = _one_block(rel)
+    return None if found is None else _shrunk(rel, found, lambda b: _without_one_copy(b, ctx.schema))
 
 
 def _without_one_copy(block: SPJ, schema: Schema) -> SPJ | None:
@@ -518,13 +523,11 @@ def semi_join_implied_by_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
                 Scan p(id, name, g)
                 Scan q(qid, pid, v)
     """
-    if not isinstance(rel, (ir.Project, ir.Filter, ir.Join)):
-        return None
     leaves: dict[int, ir.Rel] = {}
-    found = blocks(rel, lambda r: False, leaves)
-    if found is None or len(found) != 1 or not leaves:
+    found = _one_block(rel, leaves)
+    if found is None or not leaves:
         return None
-    return _shrunk(rel, found[0], lambda b: _without_one_distinct_copy(b, leaves), leaves)
+    return _shrunk(rel, found, lambda b: _without_one_distinct_copy(b, leaves), leaves)
 
 
 def _distinct_columns(rel: ir.Rel) -> tuple[ir.Scan, list[int]] | None:
