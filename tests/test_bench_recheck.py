@@ -17,7 +17,7 @@ EASY = {"select": [False, [[0, [0, [0, 1, False], None]]]], "from": {"table_unit
 DDL = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price INTEGER);"
 
 
-def _run(tmp_path: Path, pairs: list[tuple[str, str, str]]) -> tuple[Path, Path]:
+def _run(tmp_path: Path, pairs: list[tuple[str, str, str]], status: str = "ok") -> tuple[Path, Path]:
     """A Spider-shaped data folder with one database, and a run folder whose records mark each
     (gold, prediction, strength) as the leaderboard would."""
     data = tmp_path / "data"
@@ -33,7 +33,7 @@ def _run(tmp_path: Path, pairs: list[tuple[str, str, str]]) -> tuple[Path, Path]
     run.mkdir()
     with (run / "records.jsonl").open("w") as f:
         for i, (g, p, strength) in enumerate(pairs):
-            f.write(json.dumps({"question": i, "system": "s", "db_id": "shop", "status": "ok", "gold_sql": g,
+            f.write(json.dumps({"question": i, "system": "s", "db_id": "shop", "status": status, "gold_sql": g,
                                 "pred_sql": p, "strength": strength, "reason": "row-wise"}) + "\n")
     return data, run
 
@@ -70,3 +70,19 @@ def test_bad_input_is_named(tmp_path):
     assert r.exit_code != 0 and "no records.jsonl" in r.output
     r = CliRunner().invoke(app, ["bench", "recheck", str(tmp_path), "--benchmark", "sql"])
     assert r.exit_code != 0 and "unknown benchmark" in r.output
+
+
+def test_proofs_of_a_run_without_databases_are_rechecked(tmp_path):
+    """BIRD's records say "database missing" (verification only): its proofs still count. A run
+    with no proof says so."""
+    from benchmarks.recheck_run import proofs_of_run
+
+    data, run = _run(tmp_path, [("SELECT count(*) FROM item", "SELECT count(id) FROM item", "every_size"),
+                                ("SELECT name FROM item", "SELECT name FROM item", "up_to_k")],
+                     status="database missing")
+    proofs = proofs_of_run(run / "records.jsonl", "spider", data / "spider")
+    assert [(p.gold, p.pred) for p in proofs] == [("SELECT count(*) FROM item", "SELECT count(id) FROM item")]
+    data, run = _run(tmp_path / "none", [("SELECT name FROM item", "SELECT name FROM item", "up_to_k")])
+    r = CliRunner().invoke(app, ["bench", "recheck", str(run), "--benchmark", "spider", "--data", str(data),
+                                 "--workers", "1"])
+    assert r.exit_code == 0 and "holds no every-size proof" in " ".join(r.output.split())
