@@ -123,7 +123,7 @@ def joined_columns(prep) -> dict[tuple[str, str], list[tuple[str, str]]]:
     for t in schema.tables:
         for fk in t.foreign_keys:
             for c, rc in zip(fk.columns, fk.ref_columns):
-                linked |= {((t.name.lower(), c.lower()), (fk.ref_table.lower(), rc.lower()))}
+                linked.add(((t.name.lower(), c.lower()), (fk.ref_table.lower(), rc.lower())))
     out: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for tree in (prep.gold_tree, prep.gen_tree):
         resolve = _column_resolver(tree, schema)

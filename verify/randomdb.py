@@ -192,9 +192,8 @@ def _link_plan(schema: Schema, t: Table, links: Links) -> list[tuple[int, list[t
     for c in t.columns:
         targets = []
         for table, column in links.get((t.name.lower(), c.name.lower()), []):
-            other = next((o for o in schema.tables if o.name.lower() == table), None)
-            if other is not None and any(oc.name.lower() == column for oc in other.columns):
-                targets.append((other.name, other.index(column)))
+            if schema.has_table(table) and schema.table(table).has_column(column):
+                targets.append((schema.table(table).name, schema.table(table).index(column)))
         if targets:
             out.append((t.index(c.name), targets))
     return out
