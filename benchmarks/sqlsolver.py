@@ -11,7 +11,10 @@ counterexample the engine confirmed, or unsupported/error with the reason, never
 Per pair the run records the verdict, whether the proof covers every database size, the time,
 and for every pair not proved for every size what blocks it (`blocker`): the unsupported
 feature or the error, the refutation in one line, or the SQL features of a pair that only the
-bounded search decided. `--recheck N` re-runs every every-size proof on N random databases
+bounded search decided. TPC-H's date constants are written in Spark's forms (`date('1995-03-21
++08')`, `date_sub('1998-12-01', 61)`), which DuckDB rejects: the loader reads those with literal
+arguments as Spark does (`benchmarks.spark_dates`) and records each in `read_as`; everything else
+is verified as DuckDB runs it. `--recheck N` re-runs every every-size proof on N random databases
 larger than the bound (`verify.recheck`): a difference there would be a wrong proof.
 
 Example:
@@ -35,7 +38,8 @@ from sqlglot import exp
 from benchmarks.evaluate import warm_up_verification
 from benchmarks.executors import LocalExecutor
 from benchmarks.rechecks import Rechecked, recheck_proof, summary_rows as recheck_rows
-from verify.check import check_pair
+from benchmarks.spark_dates import read_spark_dates
+from verify.check import ONLY_TIES_LEFT, check_pair
 from verify.errors import QueryError
 from verify.parse import parse_query
 from verify.schema import Schema, SchemaError
@@ -52,6 +56,7 @@ class SQLSolverPair(BaseModel):
     schema_file: str
     q1: str
     q2: str
+    read_as: list[str] = []  # Spark date constants replaced by their DATE (`benchmarks.spark_dates`)
 
 
 class PairOutcome(Rechecked):
@@ -66,6 +71,7 @@ class PairOutcome(Rechecked):
     reason: str
     seconds: float
     blocker: str | None = None  # why the pair is not proved for every size (None when it is)
+    read_as: list[str] = []  # Spark date constants the loader replaced by their DATE
 
 
 def load_suite(data_dir: Path, suite: str) -> tuple[list[SQLSolverPair], dict[str, Schema]]:
@@ -79,7 +85,9 @@ def load_suite(data_dir: Path, suite: str) -> tuple[list[SQLSolverPair], dict[st
             continue
         try:
             row = json.loads(line)
-            pair = SQLSolverPair(suite=suite, id=row["id"], schema_file=row["schema"], q1=row["q1"], q2=row["q2"])
+            (q1, notes1), (q2, notes2) = read_spark_dates(row["q1"]), read_spark_dates(row["q2"])
+            pair = SQLSolverPair(suite=suite, id=row["id"], schema_file=row["schema"], q1=q1, q2=q2,
+                                 read_as=[f"q1: {n}" for n in notes1] + [f"q2: {n}" for n in notes2])
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{path}:{n}: not a pair record ({e})") from None
         if pair.schema_file not in schemas:
@@ -142,6 +150,9 @@ def blocker(v: Verdict, q1: str, q2: str) -> str | None:
         if cex is not None:
             shown = f": q1 only {cex.gold_only[:2]}, q2 only {cex.gen_only[:2]}"
         return f"{v.verdict.value}{shown}"[:160]
+    if v.proof is not None and ONLY_TIES_LEFT in v.proof.tried:
+        return ("ORDER BY ... LIMIT over rows that may tie: the inputs are proved to hold the same rows for every "
+                "size, but which tied rows DuckDB keeps is its plan's choice")
     return "bounded only: " + " + ".join(pair_features(q1, q2)[:3])
 
 
@@ -151,7 +162,8 @@ def _run_one(task: tuple[SQLSolverPair, Schema, int, float, int]) -> PairOutcome
                    minimize_result=True)
     every = v.verdict == VerdictKind.EQUIVALENT and v.complete
     out = PairOutcome(suite=pair.suite, id=pair.id, verdict=v.verdict.value, every_size=every, bound=v.bound,
-                      reason=v.reason, seconds=v.stats.seconds, blocker=blocker(v, pair.q1, pair.q2))
+                      reason=v.reason, seconds=v.stats.seconds, blocker=blocker(v, pair.q1, pair.q2),
+                      read_as=pair.read_as)
     if every and recheck_n > 0:
         r = recheck_proof(pair.q1, pair.q2, schema, dialect=DIALECT, semantics=v.semantics, databases=recheck_n,
                           bound=bound)
@@ -177,7 +189,7 @@ def run_suite(data_dir: Path, suite: str, *, bound: int, timeout: float, workers
                 p = by_id[o.task_id]
                 res = PairOutcome(suite=suite, id=p.id, verdict=VerdictKind.ERROR.value, every_size=False,
                                   bound=None, reason=f"benchmark task failed: {o.error}", seconds=o.seconds,
-                                  blocker=f"task failed: {o.error}")
+                                  blocker=f"task failed: {o.error}", read_as=p.read_as)
             else:
                 res = o.value
             results.append(res)

@@ -133,3 +133,17 @@ def test_a_recheck_draws_large_tables_even_where_a_key_is_compared_with_a_litera
     gen = "SELECT * FROM emp WHERE deptno = 7 AND empno = 10 AND mgr IS NULL"
     r = recheck(gold, gen, schema, dialect="duckdb", semantics="bag", databases=30, min_rows=66, max_rows=67)
     assert r.databases == 30 and r.differences == 0 and r.largest >= 66
+
+
+def test_a_pair_left_only_with_ties_under_limit_names_them_as_its_blocker(tmp_path):
+    # sal repeats: the inputs of the same ORDER BY ... LIMIT are proved equal for every size, yet
+    # which of two tied rows DuckDB keeps is its plan's choice (SQLSolver counts such pairs proved)
+    (tmp_path / "tiny.schema.sql").write_text(DDL)
+    line = json.dumps({"id": 0, "suite": "tpch", "schema": "tiny.schema.sql",
+                       "q1": "SELECT empno FROM emp ORDER BY sal LIMIT 1",
+                       "q2": "SELECT e.empno FROM emp AS e WHERE e.sal = e.sal ORDER BY e.sal LIMIT 1"})
+    (tmp_path / "tpch.jsonl").write_text(line + "\n")
+    [out] = run_suite(tmp_path, "tpch", bound=2, timeout=60, workers=1, limit=None, recheck_n=0,
+                      console=Console(file=open("/dev/null", "w")))
+    assert not out.every_size
+    assert out.blocker.startswith("ORDER BY ... LIMIT over rows that may tie: the inputs are proved")

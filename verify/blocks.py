@@ -30,6 +30,13 @@ class SPJ:
 DERIVED = "<derived>"  # the source of a row-local operator: the rows of its (bag-equal) input
 
 
+def is_derived(table: str) -> bool:
+    """Is `table` the name of rows an operator derives (`DERIVED`, or `DERIVED#n`: the n-th pair
+    of operators proved to hold the same rows, `verify.rowwise.operators_paired`), not a table
+    of the schema?"""
+    return table == DERIVED or table.startswith(DERIVED + "#")
+
+
 def blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool], opaque: dict[int, ir.Rel] | None = None) -> list[SPJ] | None:
     """`rel` as a bag union of SPJ blocks (UNION ALL of blocks; filters, projections and inner
     joins distribute over UNION ALL), [] when it is always empty (`empty`, e.g.

@@ -395,6 +395,12 @@ def _row_wise(ctx: CheckContext) -> Verdict | None:
                                                    "result on databases of every size" + how, steps=steps))
 
 
+# what `Verdict.proof.tried` says where the inputs of the same ORDER BY ... LIMIT are proved to
+# hold the same rows, but rows may tie under its keys (`_same_top_k`)
+ONLY_TIES_LEFT = ("row-wise proof for every size: the inputs of the same ORDER BY ... LIMIT hold the same rows on "
+                  "every database, so only rows that tie under it can make the results differ")
+
+
 def _same_top_k(ctx: CheckContext) -> Verdict | None:
     """The same ORDER BY and LIMIT over inputs proved to hold the same rows on every database: a proof when no two rows can tie under the keys, else the SMT search compares the gold plan with itself under two tie orders.
 
@@ -430,8 +436,7 @@ def _same_top_k(ctx: CheckContext) -> Verdict | None:
                                                        f"on every database, and {why[1]}, so both keep the same rows "
                                                        "in the same order on databases of every size", steps=steps))
     ctx.tie_twin = ir.with_new_top(gold, inputs[0])
-    ctx.tried.append("row-wise proof for every size: the inputs of the same ORDER BY ... LIMIT hold the same "
-                     "rows on every database, so only rows that tie under it can make the results differ")
+    ctx.tried.append(ONLY_TIES_LEFT)
     return None
 
 

@@ -12,8 +12,11 @@ from dataclasses import replace
 
 from verify import ir
 from verify.blocks import plain
-from verify.facts import conjuncts
+from verify.facts import EXACT_KINDS, conjunction, conjuncts
+from verify.implication import null_on_nulls
 from verify.rewrite import Context
+
+IDENTICAL_KEYS = EXACT_KINDS  # kinds whose equal values are the same value: one group per value
 
 
 def correlation_as_in_columns(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
@@ -112,3 +115,231 @@ def uncorrelated_in(node: ir.Exists | ir.InSubquery) -> ir.InSubquery | None:
 def reads_outer(x) -> bool:
     """Does `x` (a node or a tuple of them) read a column of an enclosing query anywhere?"""
     return any(isinstance(n, ir.Outer) for n in ir.nodes(x))
+
+
+def one_row_subquery_as_cross_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An uncorrelated scalar subquery over an aggregate without GROUP BY is a cross join with its one row.
+
+    An aggregate without GROUP BY returns exactly one row on every database (its aggregates
+    NULL, or 0 for a count, on no input row), so each row of a filter or projection that reads
+    `(SELECT MAX(v) FROM q)` reads the value of that row: the input cross-joined with it keeps
+    its rows, one each, and the condition or projection reads the joined column instead (a
+    filter's result projects it away again). Every such subquery of the operator, outside other
+    subqueries, is joined at once; a subquery that reads the enclosing row is left as it is.
+
+        >>> from verify.rules import demo
+        >>> print(demo("one_row_subquery_as_cross_join", "SELECT name FROM p WHERE g > (SELECT AVG(v) FROM q)"))
+        Project name
+          Project id, name, g
+            Filter g > "AVG(v)"
+              Join cross
+                Scan p(id, name, g)
+                Project _agg0 AS "AVG(v)"
+                  Aggregate: avg(v) AS _agg0
+                    Scan q(qid, pid, v)
+    """
+    if not isinstance(rel, (ir.Filter, ir.Project)):
+        return None
+    exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
+    width = len(rel.input.columns)
+    joined: list[ir.Rel] = []
+
+    def as_column(node):
+        if not (isinstance(node, ir.ScalarSubquery) and _one_row(node.query) and not reads_outer(node.query)
+                and node.query.columns[0].kind == node.kind):
+            return node
+        joined.append(node.query)
+        col = node.query.columns[0]
+        return ir.Col(width + len(joined) - 1, node.kind, col.affinity)
+
+    new = ir.transform(exprs, as_column, into_subqueries=False)
+    if not joined:
+        return None
+    source = rel.input
+    for sub in joined:
+        source = ir.Join(source.columns + sub.columns, "cross", source, sub, None)
+    if isinstance(rel, ir.Filter):
+        kept = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.input.columns))
+        return ir.Project(rel.columns, ir.Filter(source.columns, source, new[0]), kept)
+    return ir.Project(rel.columns, source, new)
+
+
+def _one_row(query: ir.Rel) -> bool:
+    """Does `query` return exactly one row of one column on every database: an aggregate without
+    GROUP BY, under row-local projections?"""
+    if len(query.columns) != 1:
+        return False
+    while isinstance(query, ir.Project) and plain(query.exprs):
+        query = query.input
+    return isinstance(query, ir.Aggregate) and not query.grouped
+
+
+def correlated_aggregate_as_left_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A scalar subquery aggregating the rows equal to the enclosing row's columns is a left join with its groups.
+
+    `(SELECT 0.2 * AVG(q.v) FROM q WHERE c AND q.pid = p.id)` aggregates the rows of `SELECT * FROM
+    q WHERE c` whose `pid` equals the row's `id`: the group of that value in `SELECT pid, 0.2 *
+    AVG(v) FROM q WHERE c GROUP BY pid`. Left-joined on the same comparison, a row meets that
+    group, the only one with an equal key (the keys' equal values are identical values), or,
+    where no row matches (a NULL `id` included), no group: the padding NULL, which is the
+    subquery's value on no row too, since each aggregate is SUM, AVG, MIN or MAX (NULL on no
+    row, unlike COUNT) and what the subquery computes from them is NULL when they are. Rows
+    with a NULL key pass no correlation, so they are left out of the groups. The
+    condition or projection reads the joined value; the row's own columns are kept. One such
+    subquery per operator, outside other subqueries; its FROM and the rest of its WHERE must not
+    read the enclosing row.
+
+        >>> from verify.rules import demo
+        >>> print(demo("correlated_aggregate_as_left_join",
+        ...            "SELECT name FROM p WHERE g > (SELECT AVG(v) FROM q WHERE q.pid = p.id AND v > 0)"))
+        Project name
+          Project id, name, g
+            Filter g > _c1
+              Join left ON _c0 = id
+                Scan p(id, name, g)
+                Project _k0 AS _c0, _agg0 AS _c1
+                  Aggregate GROUP BY pid: avg(v) AS _agg0
+                    Filter (v > 0 AND NOT pid IS NULL)
+                      Scan q(qid, pid, v)
+    """
+    if not isinstance(rel, (ir.Filter, ir.Project)):
+        return None
+    exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
+    width = len(rel.input.columns)
+    for node in ir.walk(exprs, into_subqueries=False):
+        if isinstance(node, ir.ScalarSubquery) and (grouped := _grouped_form(node, width)) is not None:
+            break
+    else:
+        return None
+    groups, on = grouped
+    value = ir.Col(width + len(groups.columns) - 1, node.kind, None)
+    new = ir.transform(exprs, lambda n: value if n is node else n, into_subqueries=False)
+    join = ir.Join(rel.input.columns + groups.columns, "left", rel.input, groups, on)
+    if isinstance(rel, ir.Filter):
+        kept = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.input.columns))
+        return ir.Project(rel.columns, ir.Filter(join.columns, join, new[0]), kept)
+    return ir.Project(rel.columns, join, new)
+
+
+_NULL_ON_NO_ROW = ("sum", "avg", "min", "max")
+
+
+def _grouped_form(sub: ir.ScalarSubquery, width: int) -> tuple[ir.Rel, ir.Expr] | None:
+    """The groups `correlated_aggregate_as_left_join` joins for `sub` (the correlation keys, then
+    the subquery's value) and the join condition (the row's `width` columns first), or None."""
+    top: ir.Expr = ir.Col(0, sub.kind)
+    query = sub.query
+    while isinstance(query, ir.Project) and plain(query.exprs) and len(query.exprs) == 1:
+        top = ir.transform(top, lambda n, q=query: q.exprs[n.index] if isinstance(n, ir.Col) else n,
+                           into_subqueries=False)
+        query = query.input
+    if not (isinstance(query, ir.Aggregate) and not query.grouped and isinstance(query.input, ir.Filter)
+            and all(isinstance(i, ir.Agg) and i.func in _NULL_ON_NO_ROW for i in query.items)
+            and top.kind == sub.kind):
+        return None
+    agg, source = query, query.input
+    if reads_outer(source.input) or reads_outer(agg.items) or reads_outer(top):
+        return None
+    kept, keys, cmps = [], [], []
+    for c in conjuncts(source.cond):
+        if not reads_outer(c):
+            kept.append(c)
+            continue
+        if not (isinstance(c, ir.Cmp) and c.op == "="):
+            return None
+        for inner, outer in ((c.left, c.right), (c.right, c.left)):
+            if isinstance(outer, ir.Outer) and outer.depth == 1 and plain((inner,)) and not reads_outer(inner) \
+                    and inner.kind == outer.kind and inner.kind in IDENTICAL_KEYS:
+                keys.append(inner)
+                cmps.append((c, inner, outer))
+                break
+        else:
+            return None
+    if not keys or not null_on_nulls(top, agg.columns):
+        return None
+    # a NULL key equals nothing: its rows pass no correlation, so they are left out of the groups
+    kept += [ir.Not(ir.IsNull(k)) for k in keys]
+    filtered = ir.Filter(source.input.columns, source.input, conjunction(kept))
+    nk = len(keys)
+    key_cols = tuple(ir.OutCol(f"_k{i}", k.kind, getattr(k, "affinity", None)) for i, k in enumerate(keys))
+    groups = ir.Aggregate(key_cols + agg.columns, filtered, tuple(keys), agg.items, agg.bare_from, True)
+    value = ir.transform(top, lambda n: ir.Col(n.index + nk, n.kind, n.affinity) if isinstance(n, ir.Col) else n,
+                         into_subqueries=False)
+    exprs = tuple(ir.Col(i, k.kind, getattr(k, "affinity", None)) for i, k in enumerate(keys)) + (value,)
+    names = tuple(ir.OutCol(f"_c{i}", e.kind, getattr(e, "affinity", None)) for i, e in enumerate(exprs))
+    projected = ir.Project(names, groups, exprs)
+    on = conjunction([replace(c, left=ir.Col(width + j, inner.kind, getattr(inner, "affinity", None)),
+                              right=ir.Col(outer.index, outer.kind, outer.affinity))
+                      if c.left is inner else
+                      replace(c, left=ir.Col(outer.index, outer.kind, outer.affinity),
+                              right=ir.Col(width + j, inner.kind, getattr(inner, "affinity", None)))
+                      for j, (c, inner, outer) in enumerate(cmps)])
+    return projected, on
+
+
+def null_key_groups_unjoined(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """Groups whose key is NULL are left out of an aggregate that a join meets only on that key being equal.
+
+    An inner join, or a left join on its right side, whose condition requires `key = x` for a
+    GROUP BY key of the aggregate it reads (directly, or through a projection naming the key)
+    never meets a group whose key is NULL (NULL equals nothing): filtering the aggregate's input
+    to `key IS NOT NULL` drops just those groups (rows with a NULL key form groups of their own),
+    so the join keeps the same rows. The form a decorrelated scalar subquery takes
+    (`correlated_aggregate_as_left_join`) and a join written by hand then group the same rows.
+
+        >>> from verify.rules import demo
+        >>> print(demo("null_key_groups_unjoined",
+        ...            "SELECT p.name, y.s FROM p JOIN (SELECT pid, SUM(v) AS s FROM q GROUP BY pid) AS y ON y.pid = p.id"))
+        Project name, s
+          Join inner ON pid = id
+            Scan p(id, name, g)
+            Project _key0 AS pid, _agg0 AS s
+              Aggregate GROUP BY pid: sum(v) AS _agg0
+                Filter NOT pid IS NULL
+                  Scan q(qid, pid, v)
+    """
+    if not (isinstance(rel, ir.Join) and rel.kind in ("inner", "left") and rel.cond is not None):
+        return None
+    nl = len(rel.left.columns)
+    sides = ("left", "right") if rel.kind == "inner" else ("right",)
+    for side in sides:
+        child = getattr(rel, side)
+        start = 0 if side == "left" else nl
+        found = _aggregate_below(child)
+        if found is None:
+            continue
+        agg, key_at = found  # the aggregate, and which key each column of `child` names
+        keys = {key_at[c.index - start] for c in _equated_columns(rel.cond)
+                if start <= c.index < start + len(child.columns) and key_at.get(c.index - start) is not None}
+        tests = [ir.Not(ir.IsNull(agg.keys[k])) for k in sorted(keys)]
+        source = agg.input
+        have = conjuncts(source.cond) if isinstance(source, ir.Filter) else []
+        tests = [t for t in tests if not any(ir.same(t, h) for h in have)]
+        if not tests:
+            continue
+        new_agg = replace(agg, input=ir.Filter(source.columns, source, conjunction(tests)))
+        new_child = new_agg if child is agg else replace(child, input=new_agg)
+        return replace(rel, **{side: new_child})
+    return None
+
+
+def _aggregate_below(rel: ir.Rel) -> tuple[ir.Aggregate, dict[int, int | None]] | None:
+    """A grouped aggregate `rel` is, or reads through one projection, and for each column of
+    `rel` the index of the GROUP BY key it is (None when it is none)."""
+    if isinstance(rel, ir.Aggregate) and rel.grouped and rel.keys:
+        return rel, {i: (i if i < len(rel.keys) else None) for i in range(len(rel.columns))}
+    if isinstance(rel, ir.Project) and isinstance(rel.input, ir.Aggregate) and rel.input.grouped and rel.input.keys:
+        nk = len(rel.input.keys)
+        return rel.input, {i: (e.index if isinstance(e, ir.Col) and e.index < nk else None)
+                           for i, e in enumerate(rel.exprs)}
+    return None
+
+
+def _equated_columns(cond: ir.Expr) -> list[ir.Col]:
+    """The columns a conjunct `a = b` of `cond` compares (each side a column): a row the join keeps
+    has them non-NULL."""
+    cols: list[ir.Col] = []
+    for c in conjuncts(cond):
+        if isinstance(c, ir.Cmp) and c.op == "=":
+            cols += [x for x in (c.left, c.right) if isinstance(x, ir.Col)]
+    return cols

@@ -1120,7 +1120,11 @@ def _narrowed_below(child: ir.Rel, cond: ir.Expr, offset: int, columns) -> ir.Re
 
 
 def filter_before_left_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
-    """A filter of a left join's preserved side only filters that side first.
+    """The conjuncts of a filter of a left join that read the preserved side only filter that side first.
+
+    Each row of the join comes from one row of the preserved side (matched, or padded with
+    NULLs), so a condition on that row's columns keeps or drops the same rows whether it is
+    tested before or after the join; the other conjuncts stay above it.
 
         >>> from verify.rules import demo
         >>> print(demo("filter_before_left_join", "SELECT * FROM t LEFT JOIN q ON t.a = q.pid WHERE t.b = 1"))
@@ -1131,10 +1135,16 @@ def filter_before_left_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
             Scan q(qid, pid, v)
     """
     kind = _filtered_outer_join(rel)
-    if kind != "left" or rel.input.kind != "left" or not reads_only(rel.cond, range(len(rel.input.left.columns))):
+    if kind != "left" or rel.input.kind != "left":
         return None
     j = rel.input
-    return replace(j, left=ir.Filter(j.left.columns, j.left, rel.cond))
+    left_only = range(len(j.left.columns))
+    first = [c for c in conjuncts(rel.cond) if reads_only(c, left_only)]
+    rest = [c for c in conjuncts(rel.cond) if not reads_only(c, left_only)]
+    if not first:
+        return None
+    join = replace(j, left=ir.Filter(j.left.columns, j.left, conjunction(first)))
+    return join if not rest else ir.Filter(rel.columns, join, conjunction(rest))
 
 
 def projections_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 import z3
 
 from verify import ir
-from verify.blocks import DERIVED, SPJ, blocks, deterministic, map_cols, plain, shift
+from verify.blocks import DERIVED, SPJ, blocks, deterministic, is_derived, map_cols, plain, shift
 from verify.assumptions import AssumptionPolicy
 from verify.encode import Encoder
 from verify.facts import row_facts
@@ -239,12 +239,12 @@ def _never_passes(block: SPJ, schema: Schema, dialect: str,
     enc = Encoder(schema, 0, dialect, tables=set(), assumptions=policy)
     rows = [[fresh(enc.fresh_name(f"{t.table}.{c.name}"), solver_kind(c.kind)) for c in t.columns] for t in block.tables]
     for t, r in zip(block.tables, rows):
-        if t.table != DERIVED:
+        if not is_derived(t.table):
             enc.declare_cells(t.table, r)  # declared date columns: evidence for `date_text`
     passes = is_true(enc.expr(block.cond, [v for r in rows for v in r], ()))
     s = z3.Solver()
     s.add(*enc.side, *enc.assumptions, passes)
-    s.add(*[_num_flag(v) for t, r in zip(block.tables, rows) if t.table != DERIVED for v in r])
+    s.add(*[_num_flag(v) for t, r in zip(block.tables, rows) if not is_derived(t.table) for v in r])
     s.add(*[z3.Not(v.null) for t, r in zip(block.tables, rows) for c, v in zip(_schema_cols(schema, t), r)
             if c.not_null])
     return check_within(s).status == z3.unsat
@@ -359,6 +359,68 @@ def distinct_rows_as_distinct(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[
     return _differing_blocks(*((r1, wrapped) if other is r2 else (wrapped, r2)), ctx, trace)
 
 
+def operators_paired(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """Different operators, both blocks over operators that are not blocks: those are paired, then compared.
+
+    An operator that is not a select-project-join block (a DISTINCT, an aggregate, an outer
+    join, a filter with a subquery) becomes one table of its block (`blocks(opaque=...)`), e.g.
+    the DISTINCT an IN subquery becomes when it is read as a join. Each such table of one side
+    is paired with the first unpaired one of the other that reads the same tables and has the
+    same column kinds, both deterministic; each pair gets a table name of its own, so the blocks
+    compared read the same table exactly where their operators are paired. The outcome holds
+    the blocks and the comparison of each pair of operators: a proof shows that paired
+    operators hold the same rows on every database, so the blocks over them read the same
+    rows. Neither side may be one such operator as a whole (that is the level itself)."""
+    if type(r1) is type(r2):
+        return SKIP
+    return _blocks_over_paired_operators(r1, r2, ctx, trace)
+
+
+def _blocks_over_paired_operators(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
+    """`operators_paired` whatever the two operators are."""
+    ops1: dict[int, ir.Rel] = {}
+    ops2: dict[int, ir.Rel] = {}
+    a, b = blocks(r1, always_empty, ops1), blocks(r2, always_empty, ops2)
+    if a is None or b is None or not ops1 or len(ops1) != len(ops2) \
+            or any(op is r1 for op in ops1.values()) or any(op is r2 for op in ops2.values()):
+        return SKIP
+    pairs = _paired_operators(ops1, ops2)
+    if pairs is None:
+        return SKIP
+    names: dict[int, str] = {}
+    outcome: Pairs = []
+    for n, (k1, k2) in enumerate(pairs, 1):
+        _say(trace, lambda: f"operators paired as table {DERIVED}#{n}: {_head(ops1[k1])} / {_head(ops2[k2])}")
+        inner = _differing_blocks(ops1[k1], ops2[k2], ctx, trace)
+        if inner is None:
+            return SKIP
+        outcome += inner
+        names[k1] = names[k2] = f"{DERIVED}#{n}"
+
+    def renamed(bs: list[SPJ]) -> list[SPJ]:
+        return [replace(x, tables=[ir.Scan(t.columns, names[id(t)]) if id(t) in names else t for t in x.tables])
+                for x in bs]
+    _say(trace, lambda: f"the plans meet as blocks over paired operators: {_head(r1)} / {_head(r2)}")
+    return [(renamed(a), renamed(b))] + outcome
+
+
+def _paired_operators(ops1: dict[int, ir.Rel], ops2: dict[int, ir.Rel]) -> list[tuple[int, int]] | None:
+    """Each operator of `ops1` paired with the first unpaired one of `ops2` reading the same
+    tables with the same column kinds (keys: the ids of their tables in the blocks), or None
+    where one finds no partner or one is not deterministic."""
+    def signature(op: ir.Rel) -> tuple:
+        return tuple(c.kind for c in op.columns), tuple(_tables(op))
+    free = dict(ops2)
+    pairs = []
+    for k1, op1 in ops1.items():
+        k2 = next((k for k, op in free.items() if signature(op) == signature(op1)), None)
+        if k2 is None or not deterministic(op1) or not deterministic(free[k2]):
+            return None
+        pairs.append((k1, k2))
+        del free[k2]
+    return pairs
+
+
 def different_operators(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
     """Different operators otherwise cannot be compared row by row."""
     return None if type(r1) is not type(r2) else SKIP
@@ -403,7 +465,9 @@ def same_row_local_operator(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[st
 
     The inputs are compared, and the two projections (conditions) on one symbolic row of the
     input; projections of aggregates with the same GROUP BY keys in another order are aligned
-    first (`_align_group_keys`)."""
+    first (`_align_group_keys`). The same projection of inputs with different operators, both
+    blocks over operators that are not blocks, is compared as `operators_paired` compares such
+    blocks, on the columns it projects only: the rest of its inputs' columns may differ."""
     if not (isinstance(r1, ir.Project) and isinstance(r2, ir.Project)
             or isinstance(r1, ir.Filter) and isinstance(r2, ir.Filter)):
         return SKIP
@@ -415,6 +479,12 @@ def same_row_local_operator(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[st
     e2 = r2.exprs if isinstance(r2, ir.Project) else (r2.cond,)
     if not (plain(e1) and plain(e2)):
         return SKIP
+    if isinstance(r1, ir.Project) and ir.same(e1, e2) and type(r1.input) is not type(r2.input):
+        # the inputs differ in their operators: where they are blocks over operators that are not
+        # blocks, compare the blocks as the projection reads them (only the columns it reads)
+        paired = _blocks_over_paired_operators(r1, r2, ctx, trace)
+        if paired is not SKIP:
+            return paired
     _same_operator(r1, r2, trace)
     inner = _differing_blocks(r1.input, r2.input, ctx, trace)
     if inner is None or ir.same(e1, e2):
@@ -517,6 +587,7 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("select_project_join_blocks", select_project_join_blocks, rewritten=True),
     Comparison("pass_through_unwrapped", pass_through_unwrapped, rewritten=True),
     Comparison("distinct_rows_as_distinct", distinct_rows_as_distinct, rewritten=True),
+    Comparison("operators_paired", operators_paired, rewritten=True),
     Comparison("different_operators", different_operators, rewritten=True),
     Comparison("same_distinct", same_distinct, rewritten=True),
     Comparison("same_set_operation", same_set_operation, rewritten=True),
@@ -595,7 +666,7 @@ def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str,
     enc = Encoder(schema, 0, dialect, tables=set(), assumptions=policy)
     rows = [[fresh(enc.fresh_name(f"{t.table}.{c.name}"), solver_kind(c.kind)) for c in t.columns] for t in a.tables]
     for t, r in zip(a.tables, rows):
-        if t.table != DERIVED:
+        if not is_derived(t.table):
             enc.declare_cells(t.table, r)  # declared date columns: evidence for `date_text`
     for perm in itertools.islice(_matchings(names_a, names_b), MAX_PERMUTATIONS):
         vals_a = [v for r in rows for v in r]
@@ -612,7 +683,7 @@ def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str,
         # a NUMERIC cell of a table holds an INTEGER exactly when its value is integral; a
         # derived value need not (1.5 + 1.5 is the REAL 3.0)
         s.add(*enc.side, *enc.assumptions,
-              *[_num_flag(v) for t, r in zip(a.tables, rows) if t.table != DERIVED for v in r])
+              *[_num_flag(v) for t, r in zip(a.tables, rows) if not is_derived(t.table) for v in r])
         s.add(*[z3.Not(v.null) for t, r in zip(a.tables, rows) for c, v in zip(_schema_cols(schema, t), r)
                 if c.not_null])
         s.add(*[z3.Not(vals_a[i].null) for i in a.not_null])
@@ -624,7 +695,7 @@ def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str,
 
 def _schema_cols(schema: Schema, scan: ir.Scan) -> list:
     """The schema's columns of a scanned table, NOT NULL set for primary-key columns too."""
-    if scan.table == DERIVED:
+    if is_derived(scan.table):
         return [Column(name=c.name, affinity=Affinity.INTEGER) for c in scan.columns]  # no facts
     t = schema.table(scan.table)
     pk = {c.lower() for c in t.primary_key}

@@ -23,7 +23,7 @@ so that the two plans meet in one form that row-wise reasoning compares. A rule 
 `describe()` lists the rules with their one-line docs; `demo` shows one rule on a query.
 
     >>> [name for name, _ in describe()][:2]
-    ['exists_of_one_row_true', 'correlation_as_in_columns']
+    ['exists_of_one_row_true', 'one_row_subquery_as_cross_join']
 """
 
 from __future__ import annotations
@@ -62,6 +62,9 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule("exists_of_one_row_true", keyed.exists_of_one_row_true, ("plan",)),
+    Rule("one_row_subquery_as_cross_join", decorrelate.one_row_subquery_as_cross_join, ("plan",)),
+    Rule("correlated_aggregate_as_left_join", decorrelate.correlated_aggregate_as_left_join, ("plan",)),
+    Rule("null_key_groups_unjoined", decorrelate.null_key_groups_unjoined, ("plan",)),
     Rule("correlation_as_in_columns", decorrelate.correlation_as_in_columns, ("plan",)),
     Rule("semi_join_conjunct_as_join", keyed.semi_join_conjunct_as_join, ("plan",)),
     Rule("in_subquery_as_join", keyed.in_subquery_as_join, ("plan",)),
