@@ -479,10 +479,8 @@ def same_row_local_operator(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[st
     e2 = r2.exprs if isinstance(r2, ir.Project) else (r2.cond,)
     if not (plain(e1) and plain(e2)):
         return SKIP
-    if isinstance(r1, ir.Project) and ir.same(e1, e2) and type(r1.input) is not type(r2.input):
-        # the inputs differ in their operators: where they are blocks over operators that are not
-        # blocks, compare the blocks as the projection reads them (only the columns it reads)
-        paired = _blocks_over_paired_operators(r1, r2, ctx, trace)
+    if isinstance(r1, ir.Project) and ir.same(e1, e2):
+        paired = _paired_below_projection(r1, r2, ctx, trace)
         if paired is not SKIP:
             return paired
     _same_operator(r1, r2, trace)
@@ -501,6 +499,22 @@ def same_row_local_operator(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[st
         return inner + [([SPJ([src], ir.Lit(True, "bool"), list(e1), facts)],
                          [SPJ([src], ir.Lit(True, "bool"), list(e2), facts)])]
     return inner + [([SPJ([src], e1[0], ids, facts)], [SPJ([src], e2[0], ids, facts)])]
+
+
+def _paired_below_projection(r1: ir.Project, r2: ir.Project, ctx: Context,
+                             trace: list[str] | None) -> Outcome | Skip:
+    """The same projection of inputs that, rewritten by the level rules as the comparison of the
+    inputs would rewrite them, have different operators: compared as `operators_paired` compares
+    blocks over operators that are not blocks, on the columns the projection reads only."""
+    steps: list[str] = []
+    i1 = level_rewritten(r1.input, ctx, rule_tracer(steps, "gold"))
+    i2 = level_rewritten(r2.input, ctx, rule_tracer(steps, "generated"))
+    if type(i1) is type(i2):
+        return SKIP
+    paired = _blocks_over_paired_operators(replace(r1, input=i1), replace(r2, input=i2), ctx, steps)
+    if paired is not SKIP and trace is not None:
+        trace.extend(steps)
+    return paired
 
 
 def same_join(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
