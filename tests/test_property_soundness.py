@@ -1049,15 +1049,6 @@ paired_shapes = [
 ]
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pair=shape_pairs(paired_shapes), dbs=st.lists(keyed_databases, min_size=25, max_size=25))
-def test_blocks_over_paired_operators_hold_on_larger_databases(pair, dbs):
-    assert_proved_as_expected(*pair, KEYED, dbs, run_keyed)
-
-
-def test_every_paired_operator_shape_is_proved_exactly_when_it_should_be():
-    assert_every_shape_proved_as_expected(paired_shapes, ("=", ">="))
-
 
 # Scalar subqueries read as joins (`one_row_subquery_as_cross_join`, `correlated_aggregate_as_left_join`,
 # with `null_key_groups_unjoined` and `filter_before_left_join`): an aggregate without GROUP BY as a
@@ -1099,11 +1090,11 @@ decorrelated_shapes = [
 ]
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pair=shape_pairs(decorrelated_shapes), dbs=st.lists(keyed_databases, min_size=25, max_size=25))
-def test_decorrelated_scalar_subqueries_hold_on_larger_databases(pair, dbs):
+@settings(max_examples=45, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=shape_pairs(paired_shapes + decorrelated_shapes), dbs=st.lists(keyed_databases, min_size=25, max_size=25))
+def test_paired_operators_and_decorrelated_subqueries_hold_on_larger_databases(pair, dbs):
     assert_proved_as_expected(*pair, KEYED, dbs, run_keyed)
 
 
-def test_every_decorrelated_subquery_shape_is_proved_exactly_when_it_should_be():
-    assert_every_shape_proved_as_expected(decorrelated_shapes, ("=", ">="))
+def test_every_paired_operator_and_decorrelated_subquery_shape_is_proved_exactly_when_it_should_be():
+    assert_every_shape_proved_as_expected(paired_shapes + decorrelated_shapes, ("=", ">="))

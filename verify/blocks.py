@@ -168,3 +168,32 @@ def substitute(e: ir.Expr, cols: list[ir.Expr]) -> ir.Expr:
 
 def shift(e: ir.Expr, by: int) -> ir.Expr:
     return map_cols(e, lambda c: ir.Col(c.index + by, c.kind, c.affinity))
+
+
+# ----------------------------------------------------------------------------- rows read by joins
+def row_exprs(rel: ir.Rel) -> tuple[ir.Expr, ...] | None:
+    """What a filter (its condition) or a projection (its SELECT list) computes on each row of
+    its input; None for any other operator. The rules that read a subquery there as a join
+    rewrite these (`over_join`, `with_columns_of`)."""
+    if isinstance(rel, ir.Filter):
+        return (rel.cond,)
+    if isinstance(rel, ir.Project):
+        return rel.exprs
+    return None
+
+
+def over_join(rel: ir.Filter | ir.Project, join: ir.Join, exprs: tuple) -> ir.Filter | ir.Project:
+    """The filter or projection `rel` reading `join` (its input's columns first, then the joined
+    ones) instead of its input, with condition or SELECT list `exprs`."""
+    if isinstance(rel, ir.Project):
+        return replace(rel, input=join, exprs=exprs)
+    return ir.Filter(join.columns, join, exprs[0])
+
+
+def with_columns_of(rel: ir.Filter | ir.Project, rewritten: ir.Rel) -> ir.Rel:
+    """`rewritten` (`rel` made to read a join, `over_join`) with `rel`'s columns: a filter's rows,
+    which now carry the join's columns too, projected back to its input's."""
+    if isinstance(rel, ir.Project):
+        return rewritten
+    return ir.Project(rel.columns, rewritten, tuple(ir.Col(i, c.kind, c.affinity)
+                                                    for i, c in enumerate(rel.input.columns)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from verify import ir
-from verify.blocks import plain
+from verify.blocks import over_join, plain, row_exprs, with_columns_of
 from verify.facts import EXACT_KINDS, conjunction, conjuncts
 from verify.implication import null_on_nulls
 from verify.rewrite import Context
@@ -76,22 +76,11 @@ def uncorrelated_in(node: ir.Exists | ir.InSubquery) -> ir.InSubquery | None:
     # an EXISTS subquery comes lowered without its SELECT list and DISTINCT (`verify.lower`)
     if not isinstance(query, ir.Filter) or reads_outer(query.input) or reads_outer(projected):
         return None
-    kept: list[ir.Expr] = []
-    pairs: list[tuple[ir.Expr, ir.Outer, bool]] = []  # (inner side, outer column, inner side written first)
-    for c in conjuncts(query.cond):
-        if not reads_outer(c):
-            kept.append(c)
-            continue
-        if not (isinstance(c, ir.Cmp) and c.op == "="):
-            return None
-        for inner, outer, first in ((c.left, c.right, True), (c.right, c.left, False)):
-            if isinstance(outer, ir.Outer) and outer.depth == 1 and plain((inner,)):
-                pairs.append((inner, outer, first))
-                break
-        else:
-            return None
-    if not pairs:
+    split = correlation_split(query.cond)
+    if split is None or not split[1]:
         return None
+    kept, equalities = split
+    pairs = [(inner, outer, first) for _, inner, outer, first in equalities]
     source = query.input if not kept else ir.Filter(query.input.columns, query.input,
                                                      kept[0] if len(kept) == 1 else ir.BoolOp("and", tuple(kept)))
     exprs = tuple(projected) + tuple(inner for inner, _, _ in pairs)
@@ -103,13 +92,34 @@ def uncorrelated_in(node: ir.Exists | ir.InSubquery) -> ir.InSubquery | None:
     if isinstance(node, ir.InSubquery):  # the old probe, its subquery columns moved past the new probe values
         probes.append(ir.transform(node.arg[-1], lambda n: replace(n, index=n.index + len(pairs))
                                    if isinstance(n, ir.Col) and n.index >= n_old else n, into_subqueries=False))
-    cmps = [c for c in conjuncts(query.cond) if reads_outer(c)]
-    for i, ((inner, outer, first), cmp) in enumerate(zip(pairs, cmps)):
+    for i, (cmp, inner, outer, first) in enumerate(equalities):
         mine = ir.Col(n_new + len(projected) + i, inner.kind, getattr(inner, "affinity", None))
         theirs = ir.Col(n_old + i, outer.kind, outer.affinity)
         probes.append(replace(cmp, left=mine, right=theirs) if first else replace(cmp, left=theirs, right=mine))
     probe = probes[0] if len(probes) == 1 else ir.BoolOp("and", tuple(probes))
     return ir.InSubquery(lhs + (probe,), ir.Project(columns, source, exprs))
+
+
+def correlation_split(cond: ir.Expr) -> tuple[list[ir.Expr], list[tuple[ir.Cmp, ir.Expr, ir.Outer, bool]]] | None:
+    """A subquery's WHERE `cond` split into the conjuncts that do not read the enclosing row and
+    its correlation: equalities `inner = outer column` (each with its inner side, the enclosing
+    row's column, and whether the inner side is written first); None when another conjunct reads
+    the enclosing row."""
+    kept: list[ir.Expr] = []
+    equalities: list[tuple[ir.Cmp, ir.Expr, ir.Outer, bool]] = []
+    for c in conjuncts(cond):
+        if not reads_outer(c):
+            kept.append(c)
+            continue
+        if not (isinstance(c, ir.Cmp) and c.op == "="):
+            return None
+        for inner, outer, first in ((c.left, c.right, True), (c.right, c.left, False)):
+            if isinstance(outer, ir.Outer) and outer.depth == 1 and plain((inner,)):
+                equalities.append((c, inner, outer, first))
+                break
+        else:
+            return None
+    return kept, equalities
 
 
 def reads_outer(x) -> bool:
@@ -138,9 +148,9 @@ def one_row_subquery_as_cross_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
                   Aggregate: avg(v) AS _agg0
                     Scan q(qid, pid, v)
     """
-    if not isinstance(rel, (ir.Filter, ir.Project)):
+    exprs = row_exprs(rel)
+    if exprs is None:
         return None
-    exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
     width = len(rel.input.columns)
     joined: list[ir.Rel] = []
 
@@ -158,10 +168,7 @@ def one_row_subquery_as_cross_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     source = rel.input
     for sub in joined:
         source = ir.Join(source.columns + sub.columns, "cross", source, sub, None)
-    if isinstance(rel, ir.Filter):
-        kept = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.input.columns))
-        return ir.Project(rel.columns, ir.Filter(source.columns, source, new[0]), kept)
-    return ir.Project(rel.columns, source, new)
+    return with_columns_of(rel, over_join(rel, source, new))
 
 
 def _one_row(query: ir.Rel) -> bool:
@@ -202,9 +209,9 @@ def correlated_aggregate_as_left_join(rel: ir.Rel, ctx: Context) -> ir.Rel | Non
                     Filter (v > 0 AND NOT pid IS NULL)
                       Scan q(qid, pid, v)
     """
-    if not isinstance(rel, (ir.Filter, ir.Project)):
+    exprs = row_exprs(rel)
+    if exprs is None:
         return None
-    exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
     width = len(rel.input.columns)
     for node in ir.walk(exprs, into_subqueries=False):
         if isinstance(node, ir.ScalarSubquery) and (grouped := _grouped_form(node, width)) is not None:
@@ -215,10 +222,7 @@ def correlated_aggregate_as_left_join(rel: ir.Rel, ctx: Context) -> ir.Rel | Non
     value = ir.Col(width + len(groups.columns) - 1, node.kind, None)
     new = ir.transform(exprs, lambda n: value if n is node else n, into_subqueries=False)
     join = ir.Join(rel.input.columns + groups.columns, "left", rel.input, groups, on)
-    if isinstance(rel, ir.Filter):
-        kept = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.input.columns))
-        return ir.Project(rel.columns, ir.Filter(join.columns, join, new[0]), kept)
-    return ir.Project(rel.columns, join, new)
+    return with_columns_of(rel, over_join(rel, join, new))
 
 
 _NULL_ON_NO_ROW = ("sum", "avg", "min", "max")
@@ -240,22 +244,15 @@ def _grouped_form(sub: ir.ScalarSubquery, width: int) -> tuple[ir.Rel, ir.Expr] 
     agg, source = query, query.input
     if reads_outer(source.input) or reads_outer(agg.items) or reads_outer(top):
         return None
-    kept, keys, cmps = [], [], []
-    for c in conjuncts(source.cond):
-        if not reads_outer(c):
-            kept.append(c)
-            continue
-        if not (isinstance(c, ir.Cmp) and c.op == "="):
-            return None
-        for inner, outer in ((c.left, c.right), (c.right, c.left)):
-            if isinstance(outer, ir.Outer) and outer.depth == 1 and plain((inner,)) and not reads_outer(inner) \
-                    and inner.kind == outer.kind and inner.kind in IDENTICAL_KEYS:
-                keys.append(inner)
-                cmps.append((c, inner, outer))
-                break
-        else:
-            return None
-    if not keys or not null_on_nulls(top, agg.columns):
+    split = correlation_split(source.cond)
+    if split is None or not split[1]:
+        return None
+    kept, equalities = split
+    if any(reads_outer(inner) or inner.kind != outer.kind or inner.kind not in IDENTICAL_KEYS
+           for _, inner, outer, _ in equalities):
+        return None
+    keys = [inner for _, inner, _, _ in equalities]
+    if not null_on_nulls(top, agg.columns):
         return None
     # a NULL key equals nothing: its rows pass no correlation, so they are left out of the groups
     kept += [ir.Not(ir.IsNull(k)) for k in keys]
@@ -268,12 +265,10 @@ def _grouped_form(sub: ir.ScalarSubquery, width: int) -> tuple[ir.Rel, ir.Expr] 
     exprs = tuple(ir.Col(i, k.kind, getattr(k, "affinity", None)) for i, k in enumerate(keys)) + (value,)
     names = tuple(ir.OutCol(f"_c{i}", e.kind, getattr(e, "affinity", None)) for i, e in enumerate(exprs))
     projected = ir.Project(names, groups, exprs)
-    on = conjunction([replace(c, left=ir.Col(width + j, inner.kind, getattr(inner, "affinity", None)),
-                              right=ir.Col(outer.index, outer.kind, outer.affinity))
-                      if c.left is inner else
-                      replace(c, left=ir.Col(outer.index, outer.kind, outer.affinity),
-                              right=ir.Col(width + j, inner.kind, getattr(inner, "affinity", None)))
-                      for j, (c, inner, outer) in enumerate(cmps)])
+    on = conjunction([replace(c, **{("left" if first else "right"): ir.Col(width + j, inner.kind,
+                                                                          getattr(inner, "affinity", None)),
+                                    ("right" if first else "left"): ir.Col(outer.index, outer.kind, outer.affinity)})
+                      for j, (c, inner, outer, first) in enumerate(equalities)])
     return projected, on
 
 

@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from verify import ir
-from verify.blocks import DERIVED, SPJ, blocks, deterministic, map_cols, plain, same_plan
+from verify.blocks import (DERIVED, SPJ, blocks, deterministic, map_cols, over_join, plain, row_exprs, same_plan,
+                           with_columns_of)
 from verify.decorrelate import reads_outer, uncorrelated_in
 from verify.facts import (VALUE_MODES, conjunction, conjuncts, determined_columns, equal_columns, equated_columns,
                           fixed_columns, row_facts, tested_column)
@@ -850,9 +851,9 @@ def exists_of_one_row_true(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
           Filter TRUE
             Scan p(id, name, g)
     """
-    if not isinstance(rel, (ir.Filter, ir.Project)):
+    exprs = row_exprs(rel)
+    if exprs is None:
         return None
-    exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
 
     def true_if_one_row(n):
         return ir.Lit(True, "bool") if isinstance(n, ir.Exists) and _one_row_always(n.query) else n
@@ -892,9 +893,9 @@ def exists_as_marked_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
                 Filter v > 2
                   Scan q(qid, pid, v)
     """
-    if not isinstance(rel, (ir.Filter, ir.Project)):
+    exprs = row_exprs(rel)
+    if exprs is None:
         return None
-    exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
     na = len(rel.input.columns)
     for found in ir.walk(exprs, into_subqueries=False):
         if _uncorrelated_exists(found):
@@ -954,9 +955,9 @@ def in_subquery_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
                       Scan q(qid, pid, v)
     """
     schema, dialect = ctx.schema, ctx.dialect
-    if not isinstance(rel, (ir.Filter, ir.Project)):
+    exprs = row_exprs(rel)
+    if exprs is None:
         return None
-    exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
     found = _joinable_in(rel, exprs, schema)
     if found is None:
         return None
@@ -1014,9 +1015,9 @@ def never_null_in_as_marked_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
 
 def _in_as_joins(rel: ir.Rel, ctx: Context, certain_only: bool) -> ir.Rel | None:
     """`in_subquery_as_counted_join`, or with `certain_only` `never_null_in_as_marked_join`."""
-    if not isinstance(rel, (ir.Filter, ir.Project)):
+    exprs = row_exprs(rel)
+    if exprs is None:
         return None
-    exprs = (rel.cond,) if isinstance(rel, ir.Filter) else rel.exprs
     for found, _ in _in_subqueries(exprs, isinstance(rel, ir.Filter)):
         flat = found if not reads_outer(found.query) else uncorrelated_in(found)
         if len(found.arg) == 2 and flat is not None and _joinable(flat) and (
@@ -1064,35 +1065,18 @@ def _in_as_joins(rel: ir.Rel, ctx: Context, certain_only: bool) -> ir.Rel | None
         return isinstance(n, ir.InSubquery) and ir.same(n.arg, found.arg) and same_plan(n.query, found.query) \
             and deterministic(found.query)
     new = tuple(ir.transform(e, lambda n: truth if alike(n) else n, into_subqueries=False) for e in exprs)
-    inner: ir.Rel | None = _over_join(rel, join, new)
+    inner: ir.Rel | None = over_join(rel, join, new)
     if not plain(new):  # another IN there: read by joins of its own, else left as it was
         inner = _in_as_joins(inner, ctx, certain_only)
         if inner is None:
             return None
-    return _with_columns_of(rel, inner)
+    return with_columns_of(rel, inner)
 
 
 def _never_null_in(flat: ir.InSubquery, row: ir.Rel, schema: Schema) -> bool:
     """The IN `flat` (uncorrelated) compares a never-NULL column of `row` with a never-NULL y."""
     x = flat.arg[0]
     return isinstance(x, ir.Col) and x.index in never_null(row, schema) and 0 in never_null(flat.query, schema)
-
-
-def _over_join(rel: ir.Filter | ir.Project, join: ir.Join, exprs: tuple) -> ir.Filter | ir.Project:
-    """The filter or projection `rel` reading `join` (its input's columns first) instead of its
-    input, with condition or SELECT list `exprs`."""
-    if isinstance(rel, ir.Project):
-        return replace(rel, input=join, exprs=exprs)
-    return ir.Filter(join.columns, join, exprs[0])
-
-
-def _with_columns_of(rel: ir.Filter | ir.Project, rewritten: ir.Rel) -> ir.Rel:
-    """`rewritten` (`rel` made to read a join) with `rel`'s columns: a filter's rows, which now
-    carry the join's columns too, projected back to its input's."""
-    if isinstance(rel, ir.Project):
-        return rewritten
-    return ir.Project(rel.columns, rewritten, tuple(ir.Col(i, c.kind, c.affinity)
-                                                    for i, c in enumerate(rel.input.columns)))
 
 
 def _marker_tested(rel: ir.Filter | ir.Project, exprs: tuple, found: ir.Expr, marked: ir.Rel,
@@ -1105,7 +1089,7 @@ def _marker_tested(rel: ir.Filter | ir.Project, exprs: tuple, found: ir.Expr, ma
     new = tuple(_replaced(e, found, matched) for e in exprs)
     if not plain(new):
         return None
-    return _with_columns_of(rel, _over_join(rel, join, new))
+    return with_columns_of(rel, over_join(rel, join, new))
 
 
 def _distinct_rows(sub: ir.Rel, schema: Schema) -> ir.Rel:
