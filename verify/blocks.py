@@ -30,10 +30,15 @@ class SPJ:
 DERIVED = "<derived>"  # the source of a row-local operator: the rows of its (bag-equal) input
 
 
+def derived_name(n: int) -> str:
+    """The table name of the n-th pair of operators proved to hold the same rows
+    (`verify.rowwise.operators_paired`): `DERIVED#n`."""
+    return f"{DERIVED}#{n}"
+
+
 def is_derived(table: str) -> bool:
-    """Is `table` the name of rows an operator derives (`DERIVED`, or `DERIVED#n`: the n-th pair
-    of operators proved to hold the same rows, `verify.rowwise.operators_paired`), not a table
-    of the schema?"""
+    """Is `table` the name of rows an operator derives (`DERIVED`, or `derived_name(n)`), not a
+    table of the schema?"""
     return table == DERIVED or table.startswith(DERIVED + "#")
 
 

@@ -344,7 +344,6 @@ def literal_row_joined_as_constants(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """
     if not (isinstance(rel, ir.Join) and rel.kind in ("inner", "cross") and rel.cond is None):
         return None
-    n = len(rel.left.columns)
     for side, other in ((rel.right, rel.left), (rel.left, rel.right)):
         if isinstance(side, ir.Values) and len(side.rows) == 1 and all(isinstance(e, ir.Lit) for e in side.rows[0]):
             cols = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(other.columns))

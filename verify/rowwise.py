@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 import z3
 
 from verify import ir
-from verify.blocks import DERIVED, SPJ, blocks, deterministic, is_derived, map_cols, plain, shift
+from verify.blocks import DERIVED, SPJ, blocks, derived_name, deterministic, is_derived, map_cols, plain, shift
 from verify.assumptions import AssumptionPolicy
 from verify.encode import Encoder
 from verify.facts import row_facts
@@ -390,12 +390,12 @@ def _blocks_over_paired_operators(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: l
     names: dict[int, str] = {}
     outcome: Pairs = []
     for n, (k1, k2) in enumerate(pairs, 1):
-        _say(trace, lambda: f"operators paired as table {DERIVED}#{n}: {_head(ops1[k1])} / {_head(ops2[k2])}")
+        _say(trace, lambda: f"operators paired as table {derived_name(n)}: {_head(ops1[k1])} / {_head(ops2[k2])}")
         inner = _differing_blocks(ops1[k1], ops2[k2], ctx, trace)
         if inner is None:
             return SKIP
         outcome += inner
-        names[k1] = names[k2] = f"{DERIVED}#{n}"
+        names[k1] = names[k2] = derived_name(n)
 
     def renamed(bs: list[SPJ]) -> list[SPJ]:
         return [replace(x, tables=[ir.Scan(t.columns, names[id(t)]) if id(t) in names else t for t in x.tables])
