@@ -83,12 +83,20 @@ def sqlsolver(
     recheck: int = typer.Option(0, "--recheck", help="re-run every every-size proof on N random databases "
                                                       "larger than the bound (0: no re-check)"),
     out: Path | None = typer.Option(None, help="write one JSON record per pair here"),
+    assume: list[str] = typer.Option([], "--assume", help="let a named assumption narrow the search (see 'verify "
+                                                          "assumptions'); ties_alike is SQLSolver's reading of LIMIT"),
 ) -> None:
     """Run SQLSolver's Calcite and TPC-H suites (DuckDB dialect): per pair the verdict, whether
     the proof covers every database size, and what blocks the pairs that are not proved so."""
     from benchmarks.sqlsolver import SUITES, run
+    from verify.assumptions import UnknownAssumption, by_name
 
     _check(bound=bound, timeout=timeout, workers=workers, limit=limit)
+    for name in assume:
+        try:
+            by_name(name)
+        except UnknownAssumption as e:
+            raise typer.BadParameter(str(e)) from None
     for s in suite:
         if s not in SUITES:
             raise typer.BadParameter(f"unknown suite {s!r}; choose from {', '.join(SUITES)}")
@@ -97,7 +105,7 @@ def sqlsolver(
         raise typer.BadParameter(f"no such folder: {data}")
     try:
         run(data, suite, bound=bound, timeout=timeout, workers=workers, limit=limit, recheck_n=recheck, out=out,
-            console=Console())
+            console=Console(), assume=tuple(assume))
     except (FileNotFoundError, ValueError) as e:
         raise typer.BadParameter(str(e)) from None
 

@@ -17,8 +17,14 @@ arguments as Spark does (`benchmarks.spark_dates`) and records each in `read_as`
 is verified as DuckDB runs it. `--recheck N` re-runs every every-size proof on N random databases
 larger than the bound (`verify.recheck`): a difference there would be a wrong proof.
 
+`--assume NAME` lets a named assumption narrow the search (`verify assumptions`), as `verify pair
+--assume` does; the summary counts the every-size proofs that used one apart. SQLSolver reads
+`ORDER BY ... LIMIT` as keeping tied rows alike in both queries: that is `--assume ties_alike`,
+which no declaration backs, so it is off unless asked for.
+
 Example:
     verify bench sqlsolver --suite tpch --recheck 50 --out runs/sqlsolver_tpch.jsonl
+    verify bench sqlsolver --suite tpch --assume ties_alike
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from benchmarks.evaluate import warm_up_verification
 from benchmarks.executors import LocalExecutor
 from benchmarks.rechecks import Rechecked, recheck_proof, summary_rows as recheck_rows
 from benchmarks.spark_dates import read_spark_dates
+from verify.assumptions import by_name, names_used
 from verify.check import ONLY_TIES_LEFT, check_pair
 from verify.errors import QueryError
 from verify.parse import parse_query
@@ -72,6 +79,7 @@ class PairOutcome(Rechecked):
     seconds: float
     blocker: str | None = None  # why the pair is not proved for every size (None when it is)
     read_as: list[str] = []  # Spark date constants the loader replaced by their DATE
+    assumptions: list[str] = []  # the named assumptions an equivalence verdict used (`verify assumptions`)
 
 
 def load_suite(data_dir: Path, suite: str) -> tuple[list[SQLSolverPair], dict[str, Schema]]:
@@ -156,14 +164,15 @@ def blocker(v: Verdict, q1: str, q2: str) -> str | None:
     return "bounded only: " + " + ".join(pair_features(q1, q2)[:3])
 
 
-def _run_one(task: tuple[SQLSolverPair, Schema, int, float, int]) -> PairOutcome:
-    pair, schema, bound, timeout, recheck_n = task
+def _run_one(task: tuple[SQLSolverPair, Schema, int, float, int, tuple[str, ...]]) -> PairOutcome:
+    pair, schema, bound, timeout, recheck_n, assume = task
     v = check_pair(pair.q1, pair.q2, schema=schema, bound=bound, dialect=DIALECT, timeout=timeout,
-                   minimize_result=True)
+                   minimize_result=True, assume=assume)
     every = v.verdict == VerdictKind.EQUIVALENT and v.complete
     out = PairOutcome(suite=pair.suite, id=pair.id, verdict=v.verdict.value, every_size=every, bound=v.bound,
                       reason=v.reason, seconds=v.stats.seconds, blocker=blocker(v, pair.q1, pair.q2),
-                      read_as=pair.read_as)
+                      read_as=pair.read_as,
+                      assumptions=names_used(v.assumptions) if v.verdict == VerdictKind.EQUIVALENT else [])
     if every and recheck_n > 0:
         r = recheck_proof(pair.q1, pair.q2, schema, dialect=DIALECT, semantics=v.semantics, databases=recheck_n,
                           bound=bound)
@@ -172,11 +181,15 @@ def _run_one(task: tuple[SQLSolverPair, Schema, int, float, int]) -> PairOutcome
 
 
 def run_suite(data_dir: Path, suite: str, *, bound: int, timeout: float, workers: int, limit: int | None,
-              recheck_n: int, console: Console, out_file: Path | None = None) -> list[PairOutcome]:
-    """Verify every pair of `suite`; each finished pair is appended to `out_file` too."""
+              recheck_n: int, console: Console, out_file: Path | None = None,
+              assume: tuple[str, ...] = ()) -> list[PairOutcome]:
+    """Verify every pair of `suite` (with the named assumptions `assume` allowed); each finished
+    pair is appended to `out_file` too."""
+    for name in assume:
+        by_name(name)  # an unknown name fails here, not as one error verdict per pair
     pairs, schemas = load_suite(data_dir, suite)
     pairs = pairs[: limit or None]
-    tasks = [(f"{suite}-{p.id}", (p, schemas[p.schema_file], bound, timeout, recheck_n)) for p in pairs]
+    tasks = [(f"{suite}-{p.id}", (p, schemas[p.schema_file], bound, timeout, recheck_n, assume)) for p in pairs]
     by_id = {f"{suite}-{p.id}": p for p in pairs}
     results: list[PairOutcome] = []
     with Progress(TextColumn(f"[bold]{suite}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -200,8 +213,9 @@ def run_suite(data_dir: Path, suite: str, *, bound: int, timeout: float, workers
     return sorted(results, key=lambda r: r.id)
 
 
-def summary(outcomes: list[PairOutcome]) -> dict[str, object]:
-    """The suite's figures, by outcome."""
+def summary(outcomes: list[PairOutcome], assume: tuple[str, ...] = ()) -> dict[str, object]:
+    """The suite's figures, by outcome; with `assume`, how many every-size proofs used each of
+    those assumptions."""
     n = len(outcomes)
     kinds = Counter(o.verdict for o in outcomes)
     every = [o for o in outcomes if o.every_size]
@@ -209,6 +223,7 @@ def summary(outcomes: list[PairOutcome]) -> dict[str, object]:
     row: dict[str, object] = {
         "pairs": n,
         "proved for every size": f"{len(every)} ({100 * len(every) / max(n, 1):.1f}%)",
+        **{f"  of which using --assume {a}": sum(a in o.assumptions for o in every) for a in assume},
         "equivalent up to k only": kinds[VerdictKind.EQUIVALENT.value] - len(every),
         "refuted (confirmed)": kinds[VerdictKind.NOT_EQUIVALENT.value],
         "nondeterministic": kinds[VerdictKind.NONDETERMINISTIC.value],
@@ -226,10 +241,10 @@ def blocker_counts(outcomes: list[PairOutcome]) -> Counter[str]:
     return Counter(o.blocker for o in outcomes if o.blocker is not None)
 
 
-def print_report(results: dict[str, list[PairOutcome]], console: Console) -> None:
+def print_report(results: dict[str, list[PairOutcome]], console: Console, assume: tuple[str, ...] = ()) -> None:
     table = RichTable(title="SQLSolver's suites (its authors: every pair equivalent)")
     table.add_column("measure")
-    rows = {suite: summary(outs) for suite, outs in results.items()}
+    rows = {suite: summary(outs, assume) for suite, outs in results.items()}
     for suite in results:
         table.add_column(suite, justify="right")
     keys: list[str] = []
@@ -255,16 +270,17 @@ def print_report(results: dict[str, list[PairOutcome]], console: Console) -> Non
 
 
 def run(data_dir: Path, suites: list[str], *, bound: int, timeout: float, workers: int, limit: int | None,
-        recheck_n: int, out: Path | None, console: Console) -> dict[str, list[PairOutcome]]:
+        recheck_n: int, out: Path | None, console: Console, assume: tuple[str, ...] = ()) -> dict[str, list[PairOutcome]]:
     if out is not None:
         out.write_text("")
     t0 = time.monotonic()
     results = {s: run_suite(data_dir, s, bound=bound, timeout=timeout, workers=workers, limit=limit,
-                            recheck_n=recheck_n, console=console, out_file=out) for s in suites}
-    print_report(results, console)
+                            recheck_n=recheck_n, console=console, out_file=out, assume=assume) for s in suites}
+    print_report(results, console, assume)
     console.print(f"wall time {time.monotonic() - t0:.1f} s, {workers} worker(s), bound {bound}, "
                   f"timeout {timeout:g} s per pair" + (f", re-check {recheck_n} databases per proof"
-                                                         if recheck_n else ""))
+                                                         if recheck_n else "")
+                  + "".join(f", --assume {a}" for a in assume))
     return results
 
 

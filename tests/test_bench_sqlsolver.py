@@ -76,6 +76,8 @@ def test_cli_rejects_unknown_suites_and_bad_recheck_counts(tmp_path):  # verify 
     assert r.exit_code != 0 and "no such folder" in r.output
     r = runner.invoke(app, ["bench", "verieql", "--recheck", "100001", "--data", str(tmp_path)])
     assert r.exit_code != 0 and "--recheck must be between 0 and 100000" in r.output
+    r = runner.invoke(app, ["bench", "sqlsolver", "--assume", "ties", "--data", str(tmp_path)])
+    assert r.exit_code != 0 and "unknown assumption 'ties'" in r.output
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data/sqlsolver not present")
@@ -135,15 +137,41 @@ def test_a_recheck_draws_large_tables_even_where_a_key_is_compared_with_a_litera
     assert r.databases == 30 and r.differences == 0 and r.largest >= 66
 
 
-def test_a_pair_left_only_with_ties_under_limit_names_them_as_its_blocker(tmp_path):
+TIES_PAIRS = [
     # sal repeats: the inputs of the same ORDER BY ... LIMIT are proved equal for every size, yet
     # which of two tied rows DuckDB keeps is its plan's choice (SQLSolver counts such pairs proved)
+    ("SELECT empno FROM emp ORDER BY sal LIMIT 1",
+     "SELECT e.empno FROM emp AS e WHERE e.sal = e.sal ORDER BY e.sal LIMIT 1"),
+    # a near miss: the inputs differ (a NULL deptno), so no assumption about ties proves it
+    ("SELECT empno FROM emp ORDER BY sal LIMIT 1",
+     "SELECT empno FROM emp WHERE deptno = deptno ORDER BY sal LIMIT 1"),
+]
+
+
+def _ties_suite(tmp_path: Path) -> Path:
     (tmp_path / "tiny.schema.sql").write_text(DDL)
-    line = json.dumps({"id": 0, "suite": "tpch", "schema": "tiny.schema.sql",
-                       "q1": "SELECT empno FROM emp ORDER BY sal LIMIT 1",
-                       "q2": "SELECT e.empno FROM emp AS e WHERE e.sal = e.sal ORDER BY e.sal LIMIT 1"})
-    (tmp_path / "tpch.jsonl").write_text(line + "\n")
-    [out] = run_suite(tmp_path, "tpch", bound=2, timeout=60, workers=1, limit=None, recheck_n=0,
-                      console=Console(file=open("/dev/null", "w")))
-    assert not out.every_size
+    lines = [json.dumps({"id": i, "suite": "tpch", "schema": "tiny.schema.sql", "q1": a, "q2": b})
+             for i, (a, b) in enumerate(TIES_PAIRS)]
+    (tmp_path / "tpch.jsonl").write_text("\n".join(lines) + "\n")
+    return tmp_path
+
+
+def test_a_pair_left_only_with_ties_under_limit_names_them_as_its_blocker(tmp_path):
+    out, near = run_suite(_ties_suite(tmp_path), "tpch", bound=2, timeout=60, workers=1, limit=None, recheck_n=0,
+                          console=Console(file=open("/dev/null", "w")))
+    assert not out.every_size and "ties_alike" not in out.assumptions
     assert out.blocker.startswith("ORDER BY ... LIMIT over rows that may tie: the inputs are proved")
+    assert not near.every_size and not near.blocker.startswith("ORDER BY ... LIMIT over rows that may tie")
+
+
+def test_assume_ties_alike_proves_such_a_pair_and_is_counted_apart(tmp_path):
+    out, near = run_suite(_ties_suite(tmp_path), "tpch", bound=2, timeout=60, workers=1, limit=None, recheck_n=5,
+                          console=Console(file=open("/dev/null", "w")), assume=("ties_alike",))
+    assert out.every_size and out.blocker is None and out.assumptions == ["ties_alike"]
+    assert out.recheck_databases == 5 and out.recheck_differences == 0  # DuckDB may break ties apart: counted apart
+    assert near.verdict == "not_equivalent" and not near.every_size
+    row = summary([out, near], ("ties_alike",))
+    assert row["proved for every size"].startswith("1 ") and row["  of which using --assume ties_alike"] == 1
+    with pytest.raises(ValueError, match="unknown assumption 'ties'"):
+        run_suite(tmp_path, "tpch", bound=2, timeout=60, workers=1, limit=None, recheck_n=0,
+                  console=Console(file=open("/dev/null", "w")), assume=("ties",))

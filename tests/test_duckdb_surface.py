@@ -188,3 +188,73 @@ def test_constant_date_arithmetic_is_computed_by_duckdb(gold, gen, expected):
         assert run(v.counterexample.inserts, gold) != run(v.counterexample.inserts, gen)
     else:
         assert v.complete
+
+
+PRICES = schema_from_ddl("CREATE TABLE p (k INTEGER, x DECIMAL(15, 2), y DOUBLE);", dialect="duckdb")
+
+
+@pytest.mark.parametrize("gold, gen, expected", [
+    # TPC-H Q6: DuckDB reads 0.06 and 0.01 as DECIMALs, so 0.06 - 0.01 is 0.05 exactly
+    ("SELECT k FROM p WHERE x BETWEEN 0.06 - 0.01 AND 0.06 + 0.01", "SELECT k FROM p WHERE x >= 0.05 AND x <= 0.07",
+     VerdictKind.EQUIVALENT),
+    # 0.1 + 0.2 is 0.3 as DECIMALs (0.30000000000000004 as doubles), also against a DOUBLE column
+    ("SELECT k FROM p WHERE x >= 0.1 + 0.2", "SELECT k FROM p WHERE x >= 0.3", VerdictKind.EQUIVALENT),
+    ("SELECT k FROM p WHERE y >= 0.1 + 0.2", "SELECT k FROM p WHERE y >= 0.3", VerdictKind.EQUIVALENT),
+    # near misses: 0.05 itself is in one and not the other
+    ("SELECT k FROM p WHERE x >= 0.06 - 0.01", "SELECT k FROM p WHERE x > 0.05", VerdictKind.NOT_EQUIVALENT),
+    ("SELECT k FROM p WHERE y >= 0.06 - 0.01", "SELECT k FROM p WHERE y > 0.05", VerdictKind.NOT_EQUIVALENT),
+])
+def test_decimal_literals_are_exact_as_in_duckdb(gold, gen, expected):
+    v = check_pair(gold, gen, schema=PRICES, dialect="duckdb", bound=2, timeout=30)
+    assert v.verdict == expected, (v.verdict, v.reason)
+    if expected == VerdictKind.NOT_EQUIVALENT:
+        assert run(v.counterexample.inserts, gold) != run(v.counterexample.inserts, gen)
+    else:
+        assert v.complete
+
+
+def test_a_decimal_literal_longer_than_a_double_is_unsupported_in_duckdb():
+    # DuckDB keeps all 20 digits (DECIMAL(21, 20)); a double would not
+    long = "0.12345678901234567891"
+    assert duckdb.connect().execute(f"SELECT typeof({long})").fetchone()[0] == "DECIMAL(21,20)"
+    v = check_pair(f"SELECT k FROM p WHERE x < {long}", f"SELECT k FROM p WHERE {long} > x",
+                   schema=PRICES, dialect="duckdb", bound=2, timeout=30)
+    assert v.verdict == VerdictKind.UNSUPPORTED and long in v.reason
+
+
+@pytest.mark.parametrize("gold, gen", [
+    # TPC-H Q17 as SQLSolver's suite writes it: a widening cast keeps every DECIMAL(15, 2) value
+    ("SELECT k FROM p WHERE CAST(x AS DECIMAL(21, 7)) < 3.5", "SELECT k FROM p WHERE x < 3.5"),
+    ("SELECT CAST(x AS NUMERIC(16, 3)) FROM p", "SELECT x FROM p"),
+    # an INTEGER (at most 10 digits) fits in 24 integer digits
+    ("SELECT k FROM p WHERE CAST(k AS DECIMAL(27, 3)) > x", "SELECT k FROM p WHERE k > x"),
+    ("SELECT k FROM p WHERE x < CAST(2.5 AS DECIMAL(4, 1))", "SELECT k FROM p WHERE x < 2.5"),
+])
+def test_widening_decimal_casts_keep_the_value(gold, gen):
+    v = check_pair(gold, gen, schema=PRICES, dialect="duckdb", bound=2, timeout=30)
+    assert v.verdict == VerdictKind.EQUIVALENT and v.complete, (v.verdict, v.reason)
+
+
+@pytest.mark.parametrize("cast", ["CAST(x AS DECIMAL(15, 1))", "CAST(x AS DECIMAL(14, 2))", "CAST(y AS DECIMAL(21, 7))",
+                                  "CAST(k AS DECIMAL(12, 3))", "CAST(2.25 AS DECIMAL(4, 1))"])
+def test_decimal_casts_that_may_round_or_fail_are_unsupported(cast):
+    v = check_pair(f"SELECT k FROM p WHERE {cast} < 3", f"SELECT k FROM p WHERE 3 > {cast}",
+                   schema=PRICES, dialect="duckdb", bound=2, timeout=30)
+    assert v.verdict == VerdictKind.UNSUPPORTED and "may round or overflow" in v.reason, (v.verdict, v.reason)
+
+
+def test_decimal_casts_on_duckdb_itself():
+    """What the casts above rest on, as DuckDB computes them: widening casts keep every value,
+    down to the extremes of the declared type; a cast to fewer decimals rounds, and one to fewer
+    integer digits fails."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (x DECIMAL(15, 2), k INTEGER)")
+    con.execute("INSERT INTO v VALUES (9999999999999.99, 2147483647), (-9999999999999.99, -2147483648), "
+                "(0.01, 0), (-1.25, 7), (1.25, -7)")
+    kept = con.execute("SELECT bool_and(CAST(x AS DECIMAL(21, 7)) = x AND CAST(x AS DECIMAL(16, 3)) = x "
+                       "AND CAST(k AS DECIMAL(27, 3)) = k) FROM v").fetchone()[0]
+    assert kept is True
+    assert con.execute("SELECT CAST(x AS DECIMAL(15, 1)) FROM v WHERE k = 7").fetchone()[0] != \
+        con.execute("SELECT x FROM v WHERE k = 7").fetchone()[0]
+    with pytest.raises(duckdb.Error):
+        con.execute("SELECT CAST(x AS DECIMAL(14, 2)) FROM v").fetchall()

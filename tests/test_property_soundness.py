@@ -1087,6 +1087,13 @@ decorrelated_shapes = [
     ("SELECT p.name FROM p WHERE p.g {op} {v} AND p.g > (SELECT AVG(v) FROM q)",
      "SELECT p.name FROM p CROSS JOIN (SELECT AVG(v) AS a FROM q WHERE v > 0) AS y "   # another average
      "WHERE p.g {op} {v} AND p.g > y.a", False),
+    # `null_aware_anti_join_as_not_in`: p.g and q.v may be NULL
+    ("SELECT p.name FROM p WHERE p.g {op} {v} AND p.g NOT IN (SELECT v FROM q WHERE q.pid > 0)",
+     "SELECT p.name FROM p WHERE p.g {op} {v} AND NOT EXISTS (SELECT 1 FROM q WHERE q.pid > 0 "
+     "AND (q.v = p.g OR (q.v = p.g) IS NULL))", True),
+    ("SELECT p.name FROM p WHERE p.g {op} {v} AND p.g NOT IN (SELECT v FROM q WHERE q.pid > 0)",
+     "SELECT p.name FROM p WHERE p.g {op} {v} AND NOT EXISTS (SELECT 1 FROM q WHERE q.pid > 0 "
+     "AND q.v = p.g)", False),   # a NULL v (or g) tells them apart
 ]
 
 

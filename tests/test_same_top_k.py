@@ -14,6 +14,7 @@ from test_property_soundness import run as _run
 
 import verify.check as check
 from verify import ir
+from verify.assumptions import TIES_NOTE
 from verify.budget import Budget
 from verify.rowwise import prove_for_every_size, the_same_top_k
 from verify.schema_io import schema_from_ddl
@@ -184,6 +185,37 @@ def test_the_same_top_k_on_keys_no_two_rows_share_is_proved_for_every_size(key, 
     v = check.check_pair(gold, gen, schema=EMP, bound=2, budget=NO_RANDOM)
     assert v.verdict == VerdictKind.EQUIVALENT, v.reason
     assert (v.strength == "every_size") == every_size, v.reason
+
+
+@pytest.mark.parametrize("key, every_size", [("e.sal", True), ("e.badge", True), ("e.empno", True)])
+def test_assume_ties_alike_proves_the_same_top_k_where_rows_may_tie(key, every_size):
+    """`--assume ties_alike` (SQLSolver's reading of LIMIT, off by default: nothing backs it) turns
+    "only ties can differ" into a proof, which lists the assumption; where nothing ties the proof
+    needs no assumption and lists none."""
+    gold = TOP3.format("emp AS e JOIN dept AS d ON e.deptno = d.deptno", key)
+    gen = TOP3.format("dept AS d JOIN emp AS e ON d.deptno = e.deptno", key)
+    v = check.check_pair(gold, gen, schema=EMP, bound=2, budget=NO_RANDOM, assume=["ties_alike"])
+    assert v.verdict == VerdictKind.EQUIVALENT and v.strength == "every_size", v.reason
+    assert (TIES_NOTE in v.assumptions) == (key != "e.empno"), v.assumptions
+
+
+def test_assume_ties_alike_proves_nothing_where_the_inputs_differ():
+    """Near misses: other rows under the same ORDER BY ... LIMIT (a filter one side lacks), or
+    another LIMIT, are not proved by the assumption; the first is refuted on the engine."""
+    gold = TOP3.format("emp AS e JOIN dept AS d ON e.deptno = d.deptno", "e.sal")
+    for gen in (gold.replace("ORDER BY", "WHERE e.sal > 0 ORDER BY"), gold.replace("LIMIT 3", "LIMIT 1")):
+        v = check.check_pair(gold, gen, schema=EMP, bound=2, assume=["ties_alike"])
+        assert v.verdict == VerdictKind.NOT_EQUIVALENT, (gen, v.reason)
+
+
+def test_ties_alike_is_what_sqlite_breaks_for_the_busiest_stadium():
+    """The pair SQLite refutes by breaking a tie differently in each plan
+    (`test_ties_that_the_two_plans_break_differently_are_still_refuted`) is proved under the
+    assumption: why it is off by default and listed in the verdict."""
+    v = check.check_pair(BUSIEST.format("stadium AS s CROSS JOIN concert AS c"),
+                         BUSIEST.format("concert AS c CROSS JOIN stadium AS s"), schema=SCHEMA, bound=3,
+                         budget=NO_RANDOM, assume=["ties_alike"])
+    assert v.verdict == VerdictKind.EQUIVALENT and v.complete and TIES_NOTE in v.assumptions
 
 
 keyed_top_k = st.sampled_from([

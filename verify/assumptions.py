@@ -76,6 +76,8 @@ DUCKDB_INT_NOTE = ("texts DuckDB converts to integers are plain decimal integers
                    "DuckDB fails on texts it cannot convert)")
 NO_DIV_ZERO_NOTE = "no division by zero (DuckDB returns infinity)"
 BIT_OPERANDS_NOTE = "BIT_AND/BIT_OR operands are 64-bit integers"
+TIES_NOTE = ("rows that tie under the same ORDER BY ... LIMIT are kept alike by both queries "
+             "(the engine's choice among tied rows is taken to be the same for two plans of the same rows)")
 MAX_NUMBER_CHARS = 12  # positions `strings.text_to_number` examines for a text's numeric prefix
 TEXT_NUMBER_NOTE = (f"text values converted to numbers do not start with whitespace, and their numeric "
                     f"prefix is shorter than {MAX_NUMBER_CHARS} characters with no exponent")
@@ -91,6 +93,9 @@ REGISTRY: tuple[Assumption, ...] = (
     Assumption("no_division_by_zero", NO_DIV_ZERO_NOTE, default=True, always=True),
     Assumption("bit_operands_64", BIT_OPERANDS_NOTE, default=True),
     Assumption("clock", clock.NOTE, default=True),
+    # SQLSolver's reading of LIMIT; no declaration backs it: DuckDB's and SQLite's choice among
+    # tied rows follows each query's plan (`verify.check._same_top_k`)
+    Assumption("ties_alike", TIES_NOTE, default=False),
 )
 
 

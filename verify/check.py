@@ -36,7 +36,7 @@ import z3
 from sqlglot import exp
 
 from verify import engine, ir
-from verify.assumptions import AssumptionPolicy, UnknownAssumption
+from verify.assumptions import TIES_NOTE, AssumptionPolicy, UnknownAssumption
 from verify.blocks import same_plan
 from verify.clock import natural_instant, pin_now, random_instant, reads_clock
 from verify.decode import Tables, blocking_clause, decode, instant
@@ -408,7 +408,9 @@ def _same_top_k(ctx: CheckContext) -> Verdict | None:
     plan may choose) are the gold query's, since top-k of the same bag under the same keys can
     keep the same rows in the same order; when no two input rows agree on the sort keys
     (`keyed.never_tie`: a never-NULL key, the keys of a GROUP BY or DISTINCT below), nothing
-    ties and the results are equal on every database. Otherwise the search without ties is known to find nothing and is skipped, and a
+    ties and the results are equal on every database. Otherwise, under `--assume ties_alike`
+    (tied rows kept alike by both queries, SQLSolver's reading), the results are equal too;
+    without it the search without ties is known to find nothing and is skipped, and a
     difference the solver finds still counts only once the engine confirms it."""
     prep = ctx.prep
     steps: list[str] = []
@@ -435,6 +437,15 @@ def _same_top_k(ctx: CheckContext) -> Verdict | None:
                            proof=ctx.proof("row_wise", f"the inputs of the same ORDER BY ... {slice_} hold the same rows "
                                                        f"on every database, and {why[1]}, so both keep the same rows "
                                                        "in the same order on databases of every size", steps=steps))
+    if ctx.policy.allows("ties_alike"):  # only ever by `--assume ties_alike`
+        ctx.assumptions = ctx.assumptions + [TIES_NOTE]
+        return ctx.verdict(VerdictKind.EQUIVALENT, complete=True,
+                           reason="proved for databases of every size by row-wise reasoning (the same ORDER BY ... "
+                                  "LIMIT of inputs with the same rows), assuming tied rows are kept alike",
+                           proof=ctx.proof("row_wise", "the inputs of the same ORDER BY ... LIMIT hold the same rows "
+                                                       "on every database; rows may tie under its keys, and the "
+                                                       "assumption ties_alike takes the engine to keep tied rows "
+                                                       "alike in both queries", steps=steps))
     ctx.tie_twin = ir.with_new_top(gold, inputs[0])
     ctx.tried.append(ONLY_TIES_LEFT)
     return None

@@ -127,6 +127,78 @@ def reads_outer(x) -> bool:
     return any(isinstance(n, ir.Outer) for n in ir.nodes(x))
 
 
+def null_aware_anti_join_as_not_in(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A WHERE's NOT EXISTS correlated by `inner = outer OR (inner = outer) IS NULL` is a NOT IN.
+
+    `NOT EXISTS (SELECT ... FROM r WHERE c AND (r.x = t.a OR (r.x = t.a) IS NULL))` is TRUE exactly
+    when no row of `SELECT r.x FROM r WHERE c` compares TRUE or NULL with `t.a`, which is when
+    `t.a IN (SELECT r.x FROM r WHERE c)` is FALSE (SQL's NULL-aware anti join, the form Spark and
+    Calcite print `t.a NOT IN (...)` in). The NOT IN may be NULL where the NOT EXISTS is FALSE, so
+    this is done only to a conjunct of a WHERE (both drop the row); `r` and `c` must not read the
+    enclosing row. The NOT IN then goes on as any other (`never_null_in_as_marked_join`, ...).
+
+        >>> from verify.rules import demo
+        >>> print(demo("null_aware_anti_join_as_not_in", "SELECT name FROM p WHERE "
+        ...            "NOT EXISTS (SELECT 1 FROM q WHERE q.v > 2 AND (q.pid = p.g OR (q.pid = p.g) IS NULL))"))
+        Project name
+          Filter NOT (g) IN $1
+            $1:
+              Project pid AS _c0
+                Filter v > 2
+                  Scan q(qid, pid, v)
+            Scan p(id, name, g)
+    """
+    if not isinstance(rel, ir.Filter):
+        return None
+    parts = conjuncts(rel.cond)
+    new = [_not_in_of(c) for c in parts]
+    if all(n is None for n in new):
+        return None
+    return replace(rel, cond=conjunction([n if n is not None else c for c, n in zip(parts, new)]))
+
+
+def _not_in_of(conjunct: ir.Expr) -> ir.Not | None:
+    """The NOT IN a `NOT EXISTS` conjunct is (see `null_aware_anti_join_as_not_in`), or None."""
+    if not (isinstance(conjunct, ir.Not) and isinstance(conjunct.arg, ir.Exists)):
+        return None
+    query = conjunct.arg.query  # lowered without its SELECT list (`verify.lower`)
+    if not isinstance(query, ir.Filter) or reads_outer(query.input):
+        return None
+    kept = [c for c in conjuncts(query.cond) if not reads_outer(c)]
+    correlated = [c for c in conjuncts(query.cond) if reads_outer(c)]
+    if len(correlated) != 1:
+        return None
+    probe = _null_aware_equality(correlated[0])
+    if probe is None:
+        return None
+    cmp, inner, outer, first = probe
+    source = query.input if not kept else ir.Filter(query.input.columns, query.input, conjunction(kept))
+    # the IN's test reads [probe value, subquery row] (`verify.lower`)
+    mine = ir.Col(1, inner.kind, getattr(inner, "affinity", None))
+    theirs = ir.Col(0, outer.kind, outer.affinity)
+    test = replace(cmp, left=mine, right=theirs) if first else replace(cmp, left=theirs, right=mine)
+    column = ir.OutCol("_c0", inner.kind, getattr(inner, "affinity", None))
+    lhs = ir.Col(outer.index, outer.kind, outer.affinity)  # the enclosing row's column
+    return ir.Not(ir.InSubquery((lhs, test), ir.Project((column,), source, (inner,))))
+
+
+def _null_aware_equality(e: ir.Expr) -> tuple[ir.Cmp, ir.Expr, ir.Outer, bool] | None:
+    """`inner = outer OR (inner = outer) IS NULL` (either order, the same comparison twice, the
+    outer side a column of the enclosing row): (the comparison, its inner side, its outer
+    column, whether the inner side is written first); else None."""
+    if not (isinstance(e, ir.BoolOp) and e.op == "or" and len(e.args) == 2):
+        return None
+    for cmp, null_test in (e.args, e.args[::-1]):
+        if isinstance(cmp, ir.Cmp) and cmp.op == "=" and isinstance(null_test, ir.IsNull) \
+                and ir.same(null_test.arg, cmp):
+            split = correlation_split(cmp)
+            if split is not None and not split[0] and len(split[1]) == 1:
+                _, inner, outer, first = split[1][0]
+                if not reads_outer(inner):
+                    return cmp, inner, outer, first
+    return None
+
+
 def one_row_subquery_as_cross_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """An uncorrelated scalar subquery over an aggregate without GROUP BY is a cross join with its one row.
 

@@ -19,9 +19,11 @@ Example: is there a database with at most 2 rows where `a > 1` and `a >= 2` diff
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 
 import z3
 
@@ -634,6 +636,9 @@ class Encoder:
         if isinstance(e, ir.Lit):
             if e.value is None:  # a typed NULL takes its kind's sort; an untyped one adapts later
                 return null_of(e.kind) if e.kind != "null" else V("null", z3.IntVal(0), TRUE)
+            if self.dialect == Dialect.DUCKDB and isinstance(e.value, float) and math.isfinite(e.value):
+                # DuckDB's decimal literal: its decimal value exactly (`lower._decimal_literal_kept`)
+                return const(Fraction(repr(e.value)), e.kind)
             return const(e.value, e.kind if e.kind != "null" else "int")
         if isinstance(e, ir.Cmp):
             a, b = self.expr(e.left, row, outer), self.expr(e.right, row, outer)

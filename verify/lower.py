@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Any
 
 from sqlglot import exp
@@ -26,7 +28,7 @@ from verify.errors import QueryError, Unsupported
 from verify.parse import parse_query  # noqa: F401  (re-exported for the doctest)
 from verify.lower_scalar import ScalarLowering, affinity, bool_to_int, unify_kinds
 from verify.names import CmpMode, Dialect, FuncName, JoinKind, SetOpName
-from verify.schema import Affinity, Schema
+from verify.schema import Affinity, Schema, scan_affinity
 from verify.scope import AggCtx, Entry, Env, Scope
 
 _AGG_FUNCS = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.BitwiseAndAgg, exp.BitwiseOrAgg,
@@ -453,7 +455,8 @@ class Lowerer(ScalarLowering):
                     c = collated[0]
                     raise Unsupported(f"column {t.name}.{c.name} declared with COLLATE {c.collation}")
                 self.tables.add(t.name.lower())
-                rel = ir.Scan(tuple(ir.OutCol(c.name, c.kind, c.affinity.value) for c in t.columns), t.name)
+                rel = ir.Scan(tuple(ir.OutCol(c.name, c.kind, scan_affinity(c, self.dialect)) for c in t.columns),
+                              t.name)
                 if any(c.affinity == Affinity.BLOB for c in t.columns):
                     self.note(f"columns of {t.name} without a declared type are modelled as holding text")
                 if any(c.affinity == Affinity.NUMERIC and c.kind == "text" for c in t.columns):
@@ -879,7 +882,10 @@ class Lowerer(ScalarLowering):
         try:
             return ir.Lit(int(text), "int")
         except ValueError:
-            return ir.Lit(float(text), "real")
+            value = float(text)
+        if self.dialect == Dialect.DUCKDB and not _decimal_literal_kept(text, value):
+            raise Unsupported(f"the DECIMAL literal {text} (more significant digits than a double keeps)")
+        return ir.Lit(value, "real")
 
     def _in(self, node: exp.In, env: Env) -> ir.Expr:
         lhs_node = node.this
@@ -1066,3 +1072,17 @@ def _is_double_quoted(node: exp.Column) -> bool:
     """Written "name" (not `name` or [name], which SQLite never reads as a string)."""
     return node.this.meta.get("quote") == '"'
 
+
+def _decimal_literal_kept(text: str, value: float) -> bool:
+    """Does the float `value` read from the literal `text` keep its decimal value exactly, as its
+    shortest form (`repr`)? DuckDB reads a literal with a decimal point and no exponent as a
+    DECIMAL, exactly (`0.06 - 0.01` is 0.05); the encoder gives a DuckDB literal the value of
+    the float's shortest form (`verify.encode`), which is the literal's own for up to 15
+    significant digits. A literal with an exponent is a DOUBLE in DuckDB.
+
+        >>> _decimal_literal_kept("0.06", 0.06), _decimal_literal_kept("0.12345678901234567891", 0.12345678901234568)
+        (True, False)
+    """
+    if "e" in text.lower() or not math.isfinite(value):
+        return True
+    return Fraction(repr(value)) == Fraction(text)

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import datetime
 import re
+from fractions import Fraction
 
 from sqlglot import exp
 
 from verify import engine, ir
 from verify.errors import QueryError, Unsupported
 from verify.names import CmpMode, Dialect, FuncName
-from verify.schema import affinity_of
+from verify.schema import affinity_of, decimal_type
 from verify.scope import Env
 from verify.strpred import normalized
 
@@ -342,6 +343,9 @@ class ScalarLowering:
         arg = self.expr(node.this, env)
         to = node.args["to"]
         tname = to.sql(dialect=self.dialect).upper()
+        dec = decimal_type(tname) if self.dialect == Dialect.DUCKDB else None
+        if dec is not None:
+            return _cast_to_decimal(arg, *dec, tname)
         if self.dialect == Dialect.DUCKDB:
             target = {"INT": "int", "INTEGER": "int", "BIGINT": "int", "SMALLINT": "int", "TINYINT": "int",
                       "DOUBLE": "real", "REAL": "real", "FLOAT": "real", "DATE": "date",
@@ -490,6 +494,36 @@ def _date_literal(text: str) -> datetime.date:
         return engine.duckdb_date(text)
     except engine.EngineError as e:
         raise QueryError(f"DuckDB cannot read {text!r} as a DATE ({e})") from None
+
+
+# the most decimal digits a DuckDB integer column below HUGEINT holds (UBIGINT: 20)
+_INTEGER_DIGITS = 20
+
+
+def _cast_to_decimal(arg: ir.Expr, precision: int, scale: int, tname: str) -> ir.Expr:
+    """DuckDB's `CAST(arg AS DECIMAL(precision, scale))` where it keeps `arg`'s value: a column
+    declared DECIMAL(p, s) with s <= scale and p - s <= precision - scale (a widening cast), an
+    integer column below HUGEINT with at least 20 integer digits to spare, a literal that fits.
+    A cast that may round (fewer decimals) or fail (too few integer digits) is Unsupported.
+
+        >>> _cast_to_decimal(ir.Col(0, "real", "DECIMAL(15,2)"), 21, 7, "DECIMAL(21, 7)")
+        Col(index=0, kind='real', affinity='DECIMAL(15,2)')
+    """
+    whole = precision - scale
+    if arg.kind == "null":
+        return ir.Lit(None, "real")
+    if isinstance(arg, ir.Lit) and arg.kind in ir.NUMERIC_KINDS and not isinstance(arg.value, bool):
+        v = Fraction(repr(arg.value)) if isinstance(arg.value, float) else Fraction(arg.value)
+        if (v * 10 ** scale).denominator == 1 and abs(v) < 10 ** whole and float(v) == v:
+            return ir.Lit(float(v), "real")
+    if isinstance(arg, (ir.Col, ir.Outer)):
+        dec = decimal_type(arg.affinity) if arg.kind == "real" else None
+        if dec is not None and dec[1] <= scale and dec[0] - dec[1] <= whole:
+            return arg
+        if arg.kind == "int" and arg.affinity == "INTEGER" and whole >= _INTEGER_DIGITS:
+            return ir.Func(FuncName.TOREAL, (arg,), "real")
+    raise Unsupported(f"CAST to {tname} that may round or overflow (only a cast that keeps every value of its "
+                      f"operand's declared type is modelled)")
 
 
 def _cast_literal(arg: ir.Lit, target: str, dialect: Dialect) -> ir.Lit:

@@ -65,6 +65,7 @@ RULES: tuple[Rule, ...] = (
     Rule("one_row_subquery_as_cross_join", decorrelate.one_row_subquery_as_cross_join, ("plan",)),
     Rule("correlated_aggregate_as_left_join", decorrelate.correlated_aggregate_as_left_join, ("plan",)),
     Rule("null_key_groups_unjoined", decorrelate.null_key_groups_unjoined, ("plan",)),
+    Rule("null_aware_anti_join_as_not_in", decorrelate.null_aware_anti_join_as_not_in, ("plan",)),
     Rule("correlation_as_in_columns", decorrelate.correlation_as_in_columns, ("plan",)),
     Rule("semi_join_conjunct_as_join", keyed.semi_join_conjunct_as_join, ("plan",)),
     Rule("in_subquery_as_join", keyed.in_subquery_as_join, ("plan",)),

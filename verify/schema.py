@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Any
 
@@ -85,6 +86,37 @@ class Column(BaseModel):
         if self.affinity == Affinity.NUMERIC and is_date_type(self.type):
             return "text"
         return _KIND_OF_AFFINITY[self.affinity]
+
+
+_DECIMAL_TYPE = re.compile(r"^\s*(?:DECIMAL|NUMERIC)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$", re.IGNORECASE)
+
+
+def decimal_type(declared: str | None) -> tuple[int, int] | None:
+    """(precision, scale) of a DuckDB DECIMAL or NUMERIC type (DuckDB reads a bare DECIMAL as
+    DECIMAL(18, 3) and DECIMAL(p) as DECIMAL(p, 0)), else None.
+
+        >>> decimal_type("decimal(15, 2)"), decimal_type("NUMERIC"), decimal_type("DECIMAL(9)"), decimal_type("DOUBLE")
+        ((15, 2), (18, 3), (9, 0), None)
+    """
+    m = _DECIMAL_TYPE.match(declared or "")
+    if m is None:
+        return None
+    if m.group(1) is None:
+        return 18, 3
+    return int(m.group(1)), int(m.group(2) or 0)
+
+
+def scan_affinity(column: "Column", dialect: Dialect | str) -> str:
+    """What a scan's column carries as its affinity (`ir.OutCol.affinity`): SQLite's affinity;
+    for DuckDB a DECIMAL's precision and scale ('DECIMAL(15,2)') and 'HUGEINT' for 128-bit
+    integers, so that a cast can tell whether it keeps every value (`lower_scalar`)."""
+    if Dialect(dialect) == Dialect.DUCKDB:
+        dec = decimal_type(column.type)
+        if dec is not None:
+            return f"DECIMAL({dec[0]},{dec[1]})"
+        if column.type.strip().upper() in {"HUGEINT", "UHUGEINT", "INT128", "UINT128"}:
+            return "HUGEINT"
+    return column.affinity.value
 
 
 def is_date_type(declared: str) -> bool:
