@@ -258,3 +258,16 @@ def test_decimal_casts_on_duckdb_itself():
         con.execute("SELECT x FROM v WHERE k = 7").fetchone()[0]
     with pytest.raises(duckdb.Error):
         con.execute("SELECT CAST(x AS DECIMAL(14, 2)) FROM v").fetchall()
+
+
+def test_a_cast_of_a_wider_than_64_bit_integer_to_decimal_is_unsupported():
+    # a HUGEINT has up to 39 digits: DECIMAL(38, 3) keeps 35 of them, and DuckDB fails beyond
+    wide = schema_from_ddl("CREATE TABLE w (h HUGEINT, n BIGINT);", dialect="duckdb")
+    v = check_pair("SELECT n FROM w WHERE CAST(h AS DECIMAL(38, 3)) > 0", "SELECT n FROM w WHERE 0 < CAST(h AS DECIMAL(38, 3))",
+                   schema=wide, dialect="duckdb", bound=2, timeout=30)
+    assert v.verdict == VerdictKind.UNSUPPORTED and "may round or overflow" in v.reason, (v.verdict, v.reason)
+    with pytest.raises(duckdb.Error):
+        duckdb.connect().execute("SELECT CAST(CAST(10 AS HUGEINT) ** 36 AS HUGEINT)::DECIMAL(38, 3)").fetchall()
+    v = check_pair("SELECT n FROM w WHERE CAST(n AS DECIMAL(38, 3)) > 0", "SELECT n FROM w WHERE n > 0",
+                   schema=wide, dialect="duckdb", bound=2, timeout=30)
+    assert v.verdict == VerdictKind.EQUIVALENT and v.complete, (v.verdict, v.reason)

@@ -109,14 +109,20 @@ def decimal_type(declared: str | None) -> tuple[int, int] | None:
 def scan_affinity(column: "Column", dialect: Dialect | str) -> str:
     """What a scan's column carries as its affinity (`ir.OutCol.affinity`): SQLite's affinity;
     for DuckDB a DECIMAL's precision and scale ('DECIMAL(15,2)') and 'HUGEINT' for 128-bit
-    integers, so that a cast can tell whether it keeps every value (`lower_scalar`)."""
+    integers and any other integer type wider than 64 bits (VARINT), so that a cast can tell
+    whether it keeps every value (`lower_scalar`)."""
     if Dialect(dialect) == Dialect.DUCKDB:
         dec = decimal_type(column.type)
         if dec is not None:
             return f"DECIMAL({dec[0]},{dec[1]})"
-        if column.type.strip().upper() in {"HUGEINT", "UHUGEINT", "INT128", "UINT128"}:
+        if column.affinity == Affinity.INTEGER and column.type.split("(")[0].strip().upper() not in _DUCKDB_INTEGERS:
             return "HUGEINT"
     return column.affinity.value
+
+
+# DuckDB's integer types of at most 64 bits (at most 20 decimal digits), by their names and aliases
+_DUCKDB_INTEGERS = {"TINYINT", "INT1", "SMALLINT", "INT2", "SHORT", "INTEGER", "INT", "INT4", "SIGNED", "BIGINT",
+                    "INT8", "LONG", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
 
 
 def is_date_type(declared: str) -> bool:
