@@ -1094,6 +1094,29 @@ decorrelated_shapes = [
     ("SELECT p.name FROM p WHERE p.g {op} {v} AND p.g NOT IN (SELECT v FROM q WHERE q.pid > 0)",
      "SELECT p.name FROM p WHERE p.g {op} {v} AND NOT EXISTS (SELECT 1 FROM q WHERE q.pid > 0 "
      "AND q.v = p.g)", False),   # a NULL v (or g) tells them apart
+    # `left_join_above_inner_join` (with `filters_merged`): a left join inside one operand of an
+    # inner join, or over both
+    ("SELECT p.name, q.v FROM p LEFT JOIN q ON p.id = q.pid JOIN p AS p2 ON p.g = p2.id WHERE p.g {op} {v}",
+     "SELECT p.name, q.v FROM p JOIN p AS p2 ON p.g = p2.id LEFT JOIN q ON p.id = q.pid WHERE p.g {op} {v}", True),
+    ("SELECT x.name FROM (SELECT p.id, p.name FROM p LEFT JOIN q ON p.g = q.pid WHERE q.pid IS NULL) AS x "
+     "JOIN q AS r ON r.pid = x.id WHERE r.v {op} {v}",
+     "SELECT p.name FROM p JOIN q AS r ON r.pid = p.id LEFT JOIN q ON p.g = q.pid "
+     "WHERE q.pid IS NULL AND r.v {op} {v}", True),
+    ("SELECT p.name, q.v FROM p LEFT JOIN q ON p.id = q.pid JOIN p AS p2 ON p.g = p2.id WHERE p.g {op} {v}",
+     "SELECT p.name, q.v FROM p JOIN p AS p2 ON p.g = p2.id JOIN q ON p.id = q.pid WHERE p.g {op} {v}",
+     False),   # an inner join drops the p rows without q rows
+    ("SELECT x.name FROM (SELECT p.id, p.name FROM p LEFT JOIN q ON p.g = q.pid WHERE q.pid IS NULL) AS x "
+     "JOIN q AS r ON r.pid = x.id WHERE r.v {op} {v}",
+     "SELECT p.name FROM p JOIN q AS r ON r.pid = p.id LEFT JOIN q ON p.g = q.pid AND q.v = r.v "
+     "WHERE q.pid IS NULL AND r.v {op} {v}", False),   # the left join reads the other operand
+    # `repeated_unique_join_removed`: an aggregate joined twice on its key
+    ("SELECT p.name FROM p JOIN (SELECT pid, SUM(v) AS s FROM q GROUP BY pid) AS a ON p.id = a.pid WHERE a.s {op} {v}",
+     "SELECT p.name FROM p JOIN (SELECT pid, SUM(v) AS s FROM q GROUP BY pid) AS a ON p.id = a.pid "
+     "JOIN (SELECT pid, SUM(v) AS s FROM q GROUP BY pid) AS b ON b.pid = p.id WHERE a.s {op} {v} AND b.s {op} {v}", True),
+    ("SELECT p.name FROM p JOIN (SELECT pid, SUM(v) AS s FROM q GROUP BY pid) AS a ON p.id = a.pid WHERE a.s {op} {v}",
+     "SELECT p.name FROM p JOIN (SELECT pid, SUM(v) AS s FROM q GROUP BY pid) AS a ON p.id = a.pid "
+     "JOIN (SELECT pid, SUM(v) AS s FROM q GROUP BY pid) AS b ON b.pid = p.g WHERE a.s {op} {v} AND b.s {op} {v}",
+     False),   # joined on another column
 ]
 
 

@@ -500,6 +500,60 @@ def _without_one_copy(block: SPJ, schema: Schema) -> SPJ | None:
     return None
 
 
+def repeated_unique_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A derived table joined again on columns it is unique on, equal to an earlier copy's, is that copy: it is left out.
+
+    In a select-project-join block (its other operators taken as derived tables) that reads one
+    derived table twice (the same plan, deterministic), whose condition equates (by `=`, on
+    integers, text, dates; directly or through other columns) a set of columns on which no two
+    of its rows agree (`_unique_on`: the keys of a GROUP BY, ...) with the same columns of the
+    other copy, a tuple passes only when both copies hold the same row, so the second copy adds
+    neither rows nor values: its columns are read from the first copy. This is the semi join a
+    query writes once per joined table (TPC-H Q18 as Spark plans it: the orders with a large
+    total, and again their line items). The block is rebuilt as a filter of the cross product
+    of the remaining tables.
+
+        >>> from verify.rules import demo
+        >>> print(demo("repeated_unique_join_removed",
+        ...            "SELECT p.name FROM p JOIN (SELECT pid, SUM(v) AS s FROM q GROUP BY pid) AS a ON p.id = a.pid "
+        ...            "JOIN q ON q.pid = p.id JOIN (SELECT pid, SUM(v) AS s FROM q GROUP BY pid) AS b "
+        ...            "ON q.pid = b.pid WHERE a.s > 1 AND b.s > 1"))
+        Project name
+          Filter (s#4 > 1 AND s#9 > 1)
+            Project id, name, g, _key0 AS pid, _agg0 AS s, qid, pid, v, _key0 AS pid, _agg0 AS s
+              Filter (id = _key0 AND pid = id AND pid = _key0)
+                Join cross
+                  Join cross
+                    Scan p(id, name, g)
+                    Aggregate GROUP BY pid: sum(v) AS _agg0
+                      Scan q(qid, pid, v)
+                  Scan q(qid, pid, v)
+    """
+    leaves: dict[int, ir.Rel] = {}
+    found = _one_block(rel, leaves)
+    if found is None or len(leaves) < 2:
+        return None
+    return _shrunk(rel, found, lambda b: _without_one_repeated(b, leaves, ctx.schema), leaves)
+
+
+def _without_one_repeated(block: SPJ, leaves: dict[int, ir.Rel], schema: Schema) -> SPJ | None:
+    """`block` without one derived table that `repeated_unique_join_removed` finds redundant, or None."""
+    starts, find = _equated_classes(block)
+    for j, tj in enumerate(block.tables):
+        dj = leaves.get(id(tj))
+        if dj is None or not deterministic(dj):
+            continue
+        for i, ti in enumerate(block.tables[:j]):
+            di = leaves.get(id(ti))
+            if di is None or not same_plan(di, dj):
+                continue
+            equated = {n for n, c in enumerate(tj.columns)
+                       if c.kind in IDENTICAL_WHEN_EQUAL and find(starts[i] + n) == find(starts[j] + n)}
+            if equated and _unique_on(dj, equated, schema):
+                return _without_table(block, starts, j, {starts[j] + n: starts[i] + n for n in range(len(tj.columns))})
+    return None
+
+
 def semi_join_implied_by_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """The distinct values of some columns of a table, joined on all of them to a copy of that table, are that copy's values: the join with them is left out.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from verify import ir
-from verify.blocks import deterministic, map_cols, plain, same_plan, shift, substitute
+from verify.blocks import deterministic, map_cols, plain, row_exprs, same_plan, shift, substitute
 from verify.facts import EXACT_KINDS, conjunction, conjuncts, constant_of, equated_columns, moved, row_facts
 from verify.encode import constant
 from verify.implication import always_empty, always_true, never_true, null_on_nulls, rejects_nulls
@@ -937,6 +937,91 @@ def right_join_as_left(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return _swapped(rel) if isinstance(rel, ir.Join) and rel.kind == "right" else None
 
 
+def left_join_above_inner_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An inner join with a left join below it (under filters and projections) joins first, the left join after.
+
+    `(A LEFT JOIN C ON p) JOIN B ON q` is `(A CROSS JOIN B) LEFT JOIN C ON p`, filtered by `q`:
+    the LEFT JOIN's ON reads only A and C, so each row of A x B is matched with the same rows of
+    C (or padded) as its A part alone; an inner join is a filter on the cross join, and where
+    `q` reads only A and B it filters them before the left join (`A JOIN B ON q`). Filters and
+    row-local projections between the inner join and the left join (an anti join's
+    `_in IS NULL`, a column list) move above it, reading the same values. So a left join written
+    inside one operand of an inner join meets the same left join written over both.
+
+        >>> from verify.rules import demo
+        >>> print(demo("left_join_above_inner_join", "SELECT x.a, p.name FROM (SELECT t.a, q.v FROM t LEFT JOIN q "
+        ...            "ON t.a = q.pid WHERE q.v IS NULL) AS x JOIN p ON x.a = p.id"))
+        Project a, name
+          Project a, v, id, name, g
+            Project a, v, id, name, g
+              Filter v IS NULL
+                Join left ON a = pid
+                  Join inner ON a = id
+                    Scan t(a, b)
+                    Scan p(id, name, g)
+                  Scan q(qid, pid, v)
+    """
+    if not (isinstance(rel, ir.Join) and rel.kind in ("inner", "cross")):
+        return None
+    for side in ("left", "right"):
+        found = _left_join_under(getattr(rel, side))
+        if found is not None:
+            break
+    else:
+        return None
+    chain, lj = found
+    other = rel.right if side == "left" else rel.left
+    na, nb = len(lj.left.columns), len(other.columns)
+    first, second = (lj.left, other) if side == "left" else (other, lj.left)
+    at = 0 if side == "left" else nb  # where A's columns start in A x B (or B x A)
+
+    def col(i: int, c: ir.OutCol) -> ir.Col:
+        return ir.Col(i, c.kind, c.affinity)
+
+    # the left join's columns as columns of (A x B) LEFT JOIN C, and B's columns there
+    base = [col(at + i if i < na else na + nb + i - na, c) for i, c in enumerate(lj.columns)]
+    b_base = [col((0 if side == "right" else na) + k, c) for k, c in enumerate(other.columns)]
+    # the inner join's condition as a condition on A x B, where it reads only those columns
+    # through the filters and projections (then it joins A and B below the left join)
+    here = base
+    for op in reversed(chain):
+        if isinstance(op, ir.Project):
+            here = [substitute(e, here) for e in op.exprs]
+    inner_cond = None
+    if rel.cond is not None:
+        q = substitute(rel.cond, here + b_base if side == "left" else b_base + here)
+        if reads_only(q, range(na + nb)):
+            inner_cond = q
+    pair = ir.Join(first.columns + second.columns, "inner" if inner_cond is not None else "cross", first, second,
+                   inner_cond)
+    cond = map_cols(lj.cond, lambda c: ir.Col(c.index + (at if c.index < na else nb), c.kind, c.affinity)) \
+        if lj.cond is not None else None
+    top: ir.Rel = ir.Join(pair.columns + lj.right.columns, "left", pair, lj.right, cond)
+    here, b_cols = base, b_base  # the rebuilt operator's columns, as columns of `top`
+    for op in reversed(chain):
+        if isinstance(op, ir.Filter):
+            top = ir.Filter(top.columns, top, substitute(op.cond, here))
+            continue
+        top = ir.Project(op.columns + other.columns, top, tuple(substitute(e, here) for e in op.exprs) + tuple(b_cols))
+        here = [col(i, c) for i, c in enumerate(op.columns)]
+        b_cols = [col(len(op.columns) + k, c) for k, c in enumerate(other.columns)]
+    # back in the inner join's column order; its condition as a filter unless it joined A and B
+    top = ir.Project(rel.columns, top, tuple(b_cols + here) if side == "right" else tuple(here + b_cols))
+    return top if rel.cond is None or inner_cond is not None else ir.Filter(rel.columns, top, rel.cond)
+
+
+def _left_join_under(rel: ir.Rel) -> tuple[list[ir.Rel], ir.Join] | None:
+    """(the filters and row-local projections above it, top first; the left join) when `rel`
+    is a left join under such operators only, else None."""
+    chain: list[ir.Rel] = []
+    while isinstance(rel, (ir.Filter, ir.Project)) and plain(row_exprs(rel) or ()):
+        chain.append(rel)
+        rel = rel.input
+    if isinstance(rel, ir.Join) and rel.kind == "left":
+        return chain, rel
+    return None
+
+
 def outer_join_of_nothing_padded(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """An outer join whose other side never has a row pads every row of its preserved side with NULLs.
 
@@ -983,6 +1068,27 @@ def left_join_filter_into_on(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     cond = shift(right.cond, len(rel.left.columns))
     both = cond if rel.cond is None else ir.BoolOp("and", (rel.cond, cond))
     return replace(rel, right=right.input, cond=both)
+
+
+def filters_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A filter of a filter is one filter of both conditions.
+
+    A row passes both exactly when both conditions are true on it (each reads the same row);
+    one filter lets the rules that split a filter's conjuncts (`filter_before_left_join`, ...)
+    see them all.
+
+        >>> from verify.plan_text import show
+        >>> a, b = ir.Col(0, "int"), ir.Col(1, "int")
+        >>> t = ir.Scan((ir.OutCol("a", "int"), ir.OutCol("b", "int")), "t")
+        >>> one = ir.Filter(t.columns, t, ir.Cmp(">", a, ir.Lit(1, "int"), "num"))
+        >>> print(show(filters_merged(ir.Filter(t.columns, one, ir.Cmp("<", b, ir.Lit(2, "int"), "num")), None)))
+        Filter (a > 1 AND b < 2)
+          Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.Filter) and isinstance(rel.input, ir.Filter)):
+        return None
+    inner = rel.input
+    return ir.Filter(rel.columns, inner.input, conjunction(conjuncts(inner.cond) + conjuncts(rel.cond)))
 
 
 def filter_below_project(rel: ir.Rel, ctx: Context) -> ir.Rel | None:

@@ -370,10 +370,33 @@ def operators_paired(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | No
     compared read the same table exactly where their operators are paired. The outcome holds
     the blocks and the comparison of each pair of operators: a proof shows that paired
     operators hold the same rows on every database, so the blocks over them read the same
-    rows. Neither side may be one such operator as a whole (that is the level itself)."""
-    if type(r1) is type(r2):
+    rows. Neither side may be one such operator as a whole (that is the level itself).
+
+    The same operator on both sides is compared by the steps after this one, unless the two
+    are blocks of different shapes (a filter over an inner join against one over a cross join,
+    e.g. once a repeated semi join is left out): then the pairing is tried first, and it
+    decides only where it proves the blocks equal (else those steps compare the level)."""
+    if type(r1) is not type(r2):
+        return _blocks_over_paired_operators(r1, r2, ctx, trace)
+    if _block_shape(r1) == _block_shape(r2):
         return SKIP
-    return _blocks_over_paired_operators(r1, r2, ctx, trace)
+    said: list[str] = []
+    out = _blocks_over_paired_operators(r1, r2, ctx, said)
+    if out is SKIP or out is None or not all(_unions_equivalent(a, b, ctx.schema, ctx.dialect)[0] for a, b in out):
+        return SKIP
+    if trace is not None:
+        trace += said
+    return out
+
+
+def _block_shape(rel: ir.Rel) -> tuple:
+    """The operators of the select-project-join block at the top of `rel` (filters,
+    projections, inner and cross joins), in order, each leaf below them as "leaf"."""
+    if isinstance(rel, (ir.Filter, ir.Project)):
+        return (type(rel).__name__, _block_shape(rel.input))
+    if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross"):
+        return (rel.kind, _block_shape(rel.left), _block_shape(rel.right))
+    return ("leaf",)
 
 
 def _blocks_over_paired_operators(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
