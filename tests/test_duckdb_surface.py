@@ -182,7 +182,12 @@ def test_a_text_duckdb_cannot_read_as_a_date_is_an_error_with_its_message():
      "SELECT k FROM o WHERE d < DATE '1993-01-31' + INTERVAL '30' DAY", VerdictKind.NOT_EQUIVALENT),
 ])
 def test_constant_date_arithmetic_is_computed_by_duckdb(gold, gen, expected):
-    v = check_pair(gold, gen, schema=ORDERS, dialect="duckdb", bound=2, timeout=30)
+    assert_decided_for_every_size_or_refuted(gold, gen, ORDERS, expected)
+
+
+def assert_decided_for_every_size_or_refuted(gold: str, gen: str, schema, expected: VerdictKind) -> None:
+    """The pair is `expected`: a proof for every size, or a counterexample DuckDB confirms here."""
+    v = check_pair(gold, gen, schema=schema, dialect="duckdb", bound=2, timeout=30)
     assert v.verdict == expected, (v.verdict, v.reason)
     if expected == VerdictKind.NOT_EQUIVALENT:
         assert run(v.counterexample.inserts, gold) != run(v.counterexample.inserts, gen)
@@ -205,12 +210,7 @@ PRICES = schema_from_ddl("CREATE TABLE p (k INTEGER, x DECIMAL(15, 2), y DOUBLE)
     ("SELECT k FROM p WHERE y >= 0.06 - 0.01", "SELECT k FROM p WHERE y > 0.05", VerdictKind.NOT_EQUIVALENT),
 ])
 def test_decimal_literals_are_exact_as_in_duckdb(gold, gen, expected):
-    v = check_pair(gold, gen, schema=PRICES, dialect="duckdb", bound=2, timeout=30)
-    assert v.verdict == expected, (v.verdict, v.reason)
-    if expected == VerdictKind.NOT_EQUIVALENT:
-        assert run(v.counterexample.inserts, gold) != run(v.counterexample.inserts, gen)
-    else:
-        assert v.complete
+    assert_decided_for_every_size_or_refuted(gold, gen, PRICES, expected)
 
 
 def test_a_decimal_literal_longer_than_a_double_is_unsupported_in_duckdb():
