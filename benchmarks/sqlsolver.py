@@ -46,7 +46,7 @@ from benchmarks.executors import LocalExecutor
 from benchmarks.rechecks import Rechecked, recheck_proof, summary_rows as recheck_rows
 from benchmarks.spark_dates import read_spark_dates
 from verify.assumptions import by_name, names_used
-from verify.check import ONLY_TIES_LEFT, check_pair
+from verify.check import check_pair
 from verify.errors import QueryError
 from verify.parse import parse_query
 from verify.schema import Schema, SchemaError
@@ -158,7 +158,7 @@ def blocker(v: Verdict, q1: str, q2: str) -> str | None:
         if cex is not None:
             shown = f": q1 only {cex.gold_only[:2]}, q2 only {cex.gen_only[:2]}"
         return f"{v.verdict.value}{shown}"[:160]
-    if v.proof is not None and ONLY_TIES_LEFT in v.proof.tried:
+    if v.proof is not None and v.proof.only_ties_left:
         return ("ORDER BY ... LIMIT over rows that may tie: the inputs are proved to hold the same rows for every "
                 "size, but which tied rows DuckDB keeps is its plan's choice")
     return "bounded only: " + " + ".join(pair_features(q1, q2)[:3])

@@ -106,6 +106,7 @@ def test_ties_no_plan_tells_apart_stop_the_search_as_before(monkeypatch):
     assert fast.strength == full.strength == "below_k" and fast.proof.bounds == full.proof.bounds
     assert "ties" in fast.reason and "proved for every size" in fast.reason
     assert any("ORDER BY ... LIMIT hold the same rows" in t for t in fast.proof.tried)
+    assert fast.proof.only_ties_left and not full.proof.only_ties_left  # no shortcuts: not examined
 
 
 # ------------------------------------------------------------------ property: larger databases
@@ -185,6 +186,7 @@ def test_the_same_top_k_on_keys_no_two_rows_share_is_proved_for_every_size(key, 
     v = check.check_pair(gold, gen, schema=EMP, bound=2, budget=NO_RANDOM)
     assert v.verdict == VerdictKind.EQUIVALENT, v.reason
     assert (v.strength == "every_size") == every_size, v.reason
+    assert v.proof.only_ties_left == (not every_size)
 
 
 @pytest.mark.parametrize("key, every_size", [("e.sal", True), ("e.badge", True), ("e.empno", True)])

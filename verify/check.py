@@ -193,6 +193,7 @@ class CheckContext:
     proved: list[int] = field(default_factory=list)  # the bounds it proved, in order
     stopped: str | None = None  # why the SMT search ended before the last bound, if it did
     witness: Counterexample | None = None  # a difference that depends on an order SQLite leaves open
+    only_ties_left: bool = False  # `_same_top_k` proved the inputs of the same ORDER BY ... LIMIT equal
     reserve_spent: bool = False  # the random budget's reserve has run (`_reserve_random_pass`)
     tried: list[str] = field(default_factory=list)  # searches that ran without deciding, for the proof
     policy: AssumptionPolicy = field(default_factory=AssumptionPolicy)  # which assumptions may narrow the search
@@ -262,7 +263,8 @@ class CheckContext:
 
     def proof(self, method: ProofMethod, summary: str, **fields: Any) -> Proof:
         """How the verdict was reached, with the searches tried before it."""
-        return Proof(method=method, summary=summary, tried=list(self.tried), **fields)
+        return Proof(method=method, summary=summary, tried=list(self.tried), only_ties_left=self.only_ties_left,
+                     **fields)
 
 
 Stage = Callable[[CheckContext], Verdict | None]
@@ -396,7 +398,8 @@ def _row_wise(ctx: CheckContext) -> Verdict | None:
 
 
 # what `Verdict.proof.tried` says where the inputs of the same ORDER BY ... LIMIT are proved to
-# hold the same rows, but rows may tie under its keys (`_same_top_k`)
+# hold the same rows, but rows may tie under its keys (`_same_top_k`); `Proof.only_ties_left`
+# says it as a field
 ONLY_TIES_LEFT = ("row-wise proof for every size: the inputs of the same ORDER BY ... LIMIT hold the same rows on "
                   "every database, so only rows that tie under it can make the results differ")
 
@@ -448,6 +451,7 @@ def _same_top_k(ctx: CheckContext) -> Verdict | None:
                                                        "alike in both queries", steps=steps))
     ctx.tie_twin = ir.with_new_top(gold, inputs[0])
     ctx.tried.append(ONLY_TIES_LEFT)
+    ctx.only_ties_left = True
     return None
 
 

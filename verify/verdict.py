@@ -161,6 +161,8 @@ class Proof(BaseModel):
     minimized: Minimization | None = None
     tried: list[str] = Field(default_factory=list, description="what was tried before, in order")
     stopped: str | None = Field(default=None, description="why the search ended before the bound")
+    only_ties_left: bool = Field(default=False, description="the inputs of the same ORDER BY ... LIMIT were proved "
+                                 "to hold the same rows for every size: only rows tied under it can differ")
 
 
 class Stats(BaseModel):
