@@ -89,14 +89,8 @@ def sqlsolver(
     """Run SQLSolver's Calcite and TPC-H suites (DuckDB dialect): per pair the verdict, whether
     the proof covers every database size, and what blocks the pairs that are not proved so."""
     from benchmarks.sqlsolver import SUITES, run
-    from verify.assumptions import UnknownAssumption, by_name
 
     _check(bound=bound, timeout=timeout, workers=workers, limit=limit)
-    for name in assume:
-        try:
-            by_name(name)
-        except UnknownAssumption as e:
-            raise typer.BadParameter(str(e)) from None
     for s in suite:
         if s not in SUITES:
             raise typer.BadParameter(f"unknown suite {s!r}; choose from {', '.join(SUITES)}")

@@ -183,10 +183,8 @@ def _run_one(task: tuple[SQLSolverPair, Schema, int, float, int, tuple[str, ...]
 def run_suite(data_dir: Path, suite: str, *, bound: int, timeout: float, workers: int, limit: int | None,
               recheck_n: int, console: Console, out_file: Path | None = None,
               assume: tuple[str, ...] = ()) -> list[PairOutcome]:
-    """Verify every pair of `suite` (with the named assumptions `assume` allowed); each finished
-    pair is appended to `out_file` too."""
-    for name in assume:
-        by_name(name)  # an unknown name fails here, not as one error verdict per pair
+    """Verify every pair of `suite` (with the named assumptions `assume` allowed, names `run`
+    checks); each finished pair is appended to `out_file` too."""
     pairs, schemas = load_suite(data_dir, suite)
     pairs = pairs[: limit or None]
     tasks = [(f"{suite}-{p.id}", (p, schemas[p.schema_file], bound, timeout, recheck_n, assume)) for p in pairs]
@@ -271,6 +269,10 @@ def print_report(results: dict[str, list[PairOutcome]], console: Console, assume
 
 def run(data_dir: Path, suites: list[str], *, bound: int, timeout: float, workers: int, limit: int | None,
         recheck_n: int, out: Path | None, console: Console, assume: tuple[str, ...] = ()) -> dict[str, list[PairOutcome]]:
+    """Run `suites` and print the report; an unknown `assume` name is an `UnknownAssumption`
+    (a ValueError) before anything runs or `out` is emptied."""
+    for name in assume:
+        by_name(name)
     if out is not None:
         out.write_text("")
     t0 = time.monotonic()

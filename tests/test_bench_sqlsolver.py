@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from benchmarks.sqlsolver import blocker_counts, load_suite, pair_features, run_suite, summary
+from benchmarks.sqlsolver import blocker_counts, load_suite, pair_features, run, run_suite, summary
 from sqlwitness_cli import app
 from verify.recheck import recheck
 from verify.schema_io import schema_from_ddl
@@ -27,11 +27,12 @@ PAIRS = [
 ]
 
 
-def _suite(tmp_path: Path) -> Path:
+def _suite(tmp_path: Path, suite: str = "calcite", pairs: list[tuple[str, str]] = PAIRS) -> Path:
+    """`tmp_path` holding the suite file `<suite>.jsonl` of `pairs` over the tiny schema."""
     (tmp_path / "tiny.schema.sql").write_text(DDL)
-    lines = [json.dumps({"id": i, "suite": "calcite", "schema": "tiny.schema.sql", "q1": a, "q2": b})
-             for i, (a, b) in enumerate(PAIRS)]
-    (tmp_path / "calcite.jsonl").write_text("\n".join(lines) + "\n")
+    lines = [json.dumps({"id": i, "suite": suite, "schema": "tiny.schema.sql", "q1": a, "q2": b})
+             for i, (a, b) in enumerate(pairs)]
+    (tmp_path / f"{suite}.jsonl").write_text("\n".join(lines) + "\n")
     return tmp_path
 
 
@@ -149,11 +150,7 @@ TIES_PAIRS = [
 
 
 def _ties_suite(tmp_path: Path) -> Path:
-    (tmp_path / "tiny.schema.sql").write_text(DDL)
-    lines = [json.dumps({"id": i, "suite": "tpch", "schema": "tiny.schema.sql", "q1": a, "q2": b})
-             for i, (a, b) in enumerate(TIES_PAIRS)]
-    (tmp_path / "tpch.jsonl").write_text("\n".join(lines) + "\n")
-    return tmp_path
+    return _suite(tmp_path, "tpch", TIES_PAIRS)
 
 
 def test_a_pair_left_only_with_ties_under_limit_names_them_as_its_blocker(tmp_path):
@@ -172,6 +169,9 @@ def test_assume_ties_alike_proves_such_a_pair_and_is_counted_apart(tmp_path):
     assert near.verdict == "not_equivalent" and not near.every_size
     row = summary([out, near], ("ties_alike",))
     assert row["proved for every size"].startswith("1 ") and row["  of which using --assume ties_alike"] == 1
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text("earlier records\n")
     with pytest.raises(ValueError, match="unknown assumption 'ties'"):
-        run_suite(tmp_path, "tpch", bound=2, timeout=60, workers=1, limit=None, recheck_n=0,
-                  console=Console(file=open("/dev/null", "w")), assume=("ties",))
+        run(tmp_path, ["tpch"], bound=2, timeout=60, workers=1, limit=None, recheck_n=0, out=kept,
+            console=Console(file=open("/dev/null", "w")), assume=("ties",))
+    assert kept.read_text() == "earlier records\n"  # refused before the --out file is emptied

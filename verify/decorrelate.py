@@ -164,8 +164,10 @@ def _not_in_of(conjunct: ir.Expr) -> ir.Not | None:
     query = conjunct.arg.query  # lowered without its SELECT list (`verify.lower`)
     if not isinstance(query, ir.Filter) or reads_outer(query.input):
         return None
-    kept = [c for c in conjuncts(query.cond) if not reads_outer(c)]
-    correlated = [c for c in conjuncts(query.cond) if reads_outer(c)]
+    kept: list[ir.Expr] = []
+    correlated: list[ir.Expr] = []
+    for c in conjuncts(query.cond):
+        (correlated if reads_outer(c) else kept).append(c)
     if len(correlated) != 1:
         return None
     probe = _null_aware_equality(correlated[0])

@@ -23,7 +23,6 @@ import math
 import sqlite3
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 
 import z3
 
@@ -31,6 +30,7 @@ from verify import assumptions as named, clock, ir, strings
 from verify.assumptions import AssumptionPolicy
 from verify.errors import QueryError, Unsupported
 from verify.lower import lower_query
+from verify.lower_scalar import duckdb_decimal
 from verify.names import CmpMode, Dialect, FuncName, JoinKind, Semantics, SetOpName
 from verify.parse import parse_query
 from verify.schema import Schema, is_date_type
@@ -637,8 +637,7 @@ class Encoder:
             if e.value is None:  # a typed NULL takes its kind's sort; an untyped one adapts later
                 return null_of(e.kind) if e.kind != "null" else V("null", z3.IntVal(0), TRUE)
             if self.dialect == Dialect.DUCKDB and isinstance(e.value, float) and math.isfinite(e.value):
-                # DuckDB's decimal literal: its decimal value exactly (`lower._decimal_literal_kept`)
-                return const(Fraction(repr(e.value)), e.kind)
+                return const(duckdb_decimal(e.value), e.kind)  # DuckDB's decimal literal, exactly
             return const(e.value, e.kind if e.kind != "null" else "int")
         if isinstance(e, ir.Cmp):
             a, b = self.expr(e.left, row, outer), self.expr(e.right, row, outer)

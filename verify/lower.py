@@ -26,7 +26,7 @@ from sqlglot import exp
 from verify import ir
 from verify.errors import QueryError, Unsupported
 from verify.parse import parse_query  # noqa: F401  (re-exported for the doctest)
-from verify.lower_scalar import ScalarLowering, affinity, bool_to_int, unify_kinds
+from verify.lower_scalar import ScalarLowering, affinity, bool_to_int, duckdb_decimal, unify_kinds
 from verify.names import CmpMode, Dialect, FuncName, JoinKind, SetOpName
 from verify.schema import Affinity, Schema, scan_affinity
 from verify.scope import AggCtx, Entry, Env, Scope
@@ -1077,12 +1077,12 @@ def _decimal_literal_kept(text: str, value: float) -> bool:
     """Does the float `value` read from the literal `text` keep its decimal value exactly, as its
     shortest form (`repr`)? DuckDB reads a literal with a decimal point and no exponent as a
     DECIMAL, exactly (`0.06 - 0.01` is 0.05); the encoder gives a DuckDB literal the value of
-    the float's shortest form (`verify.encode`), which is the literal's own for up to 15
-    significant digits. A literal with an exponent is a DOUBLE in DuckDB.
+    the float's shortest form (`lower_scalar.duckdb_decimal`), which is the literal's own for up
+    to 15 significant digits. A literal with an exponent is a DOUBLE in DuckDB.
 
         >>> _decimal_literal_kept("0.06", 0.06), _decimal_literal_kept("0.12345678901234567891", 0.12345678901234568)
         (True, False)
     """
     if "e" in text.lower() or not math.isfinite(value):
         return True
-    return Fraction(repr(value)) == Fraction(text)
+    return duckdb_decimal(value) == Fraction(text)

@@ -496,6 +496,17 @@ def _date_literal(text: str) -> datetime.date:
         raise QueryError(f"DuckDB cannot read {text!r} as a DATE ({e})") from None
 
 
+def duckdb_decimal(value: float) -> Fraction:
+    """The exact value DuckDB gives the decimal literal the IR holds as the float `value`: its
+    shortest decimal form (`repr`), which is the literal as written for up to 15 significant
+    digits (`lower._decimal_literal_kept` refuses longer ones).
+
+        >>> duckdb_decimal(0.06) - duckdb_decimal(0.01) == Fraction(1, 20)
+        True
+    """
+    return Fraction(repr(value))
+
+
 # the most decimal digits a DuckDB integer column below HUGEINT holds (UBIGINT: 20)
 _INTEGER_DIGITS = 20
 
@@ -513,7 +524,7 @@ def _cast_to_decimal(arg: ir.Expr, precision: int, scale: int, tname: str) -> ir
     if arg.kind == "null":
         return ir.Lit(None, "real")
     if isinstance(arg, ir.Lit) and arg.kind in ir.NUMERIC_KINDS and not isinstance(arg.value, bool):
-        v = Fraction(repr(arg.value)) if isinstance(arg.value, float) else Fraction(arg.value)
+        v = duckdb_decimal(arg.value) if isinstance(arg.value, float) else Fraction(arg.value)
         if (v * 10 ** scale).denominator == 1 and abs(v) < 10 ** whole and float(v) == v:
             return ir.Lit(float(v), "real")
     if isinstance(arg, (ir.Col, ir.Outer)):
