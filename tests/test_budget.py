@@ -20,7 +20,9 @@ from sqlwitness_cli import app
 from verify.budget import DEFAULT, Budget
 from verify.check import check_pair
 from verify.schema_io import schema_from_ddl
-from verify.values import Meter, SolverRun, SolverStop, check_within
+from verify import ir
+from verify.implication import rejects_nulls
+from verify.values import Meter, SolverRun, SolverStop, check_within, metered
 from verify.verdict import VerdictKind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,3 +181,22 @@ def test_verify_pair_takes_an_effort(tmp_path):
     assert json.loads(ok.output)["stats"]["rlimit"] is not None
     bad = runner.invoke(app, ["pair", str(gold), str(gen), "--schema", str(schema), "--effort", "0"])
     assert bad.exit_code == 3 and "--effort" in bad.output
+
+
+def test_a_plan_rewrite_question_is_asked_of_the_solver_once_per_call_and_never_kept_when_stopped():
+    # `a > b OR a < 3` with b padded NULL is true where a < 3: the simplifier cannot tell, the
+    # solver answers (sat: the condition does not reject the padding)
+    a, b = ir.Col(0, "int"), ir.Col(1, "int")
+    cond = ir.BoolOp("or", (ir.Cmp(">", a, b, "num"), ir.Cmp("<", a, ir.Lit(3, "int"), "num")))
+    columns = (ir.OutCol("a", "int"), ir.OutCol("b", "int"))
+    meter = Meter()
+    with metered(meter):
+        assert rejects_nulls(cond, columns, [1]) is False
+        spent = meter.spent
+        assert spent > 0 and len(meter.answers) == 1
+        assert rejects_nulls(cond, columns, [1]) is False and meter.spent == spent  # answered from the memo
+        assert rejects_nulls(cond, columns, [0, 1]) is True  # another question: both NULL
+    stopped = Meter(deadline=0.0)
+    with metered(stopped):
+        assert rejects_nulls(cond, columns, [1]) is False  # no answer: not a proof of anything
+    assert stopped.time_stopped and stopped.answers == {}

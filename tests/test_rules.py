@@ -157,6 +157,15 @@ COMPARISON_CASES = [
     ("both_always_empty", "SELECT a FROM t WHERE 1 = 0", "SELECT a FROM t", (), False),
     ("select_project_join_blocks", "SELECT a FROM t WHERE NOT (a = 7 AND a = 8)", "SELECT a FROM t", (), True),
     ("select_project_join_blocks", "SELECT DISTINCT a FROM t", "SELECT a FROM t", (), False),
+    # a WHERE's EXISTS over blocks is part of the block, wherever it filters (correlated by `<>`)
+    ("select_project_join_blocks", "SELECT p.name FROM p JOIN q ON p.id = q.pid "
+     "WHERE EXISTS (SELECT 1 FROM q AS r WHERE r.pid = p.id AND r.v <> q.v)",
+     "SELECT p.name FROM p JOIN (SELECT * FROM q WHERE EXISTS (SELECT 1 FROM q AS r WHERE r.pid = q.pid "
+     "AND r.v <> q.v)) AS x ON p.id = x.pid", (), True),
+    ("select_project_join_blocks", "SELECT p.name FROM p JOIN q ON p.id = q.pid "   # the subquery groups
+     "WHERE EXISTS (SELECT r.pid FROM q AS r WHERE r.v <> q.v GROUP BY r.pid HAVING COUNT(*) > 1)",
+     "SELECT p.name FROM p JOIN (SELECT * FROM q WHERE EXISTS (SELECT r.pid FROM q AS r WHERE r.v <> q.v "
+     "GROUP BY r.pid HAVING COUNT(*) > 1)) AS x ON p.id = x.pid", (), False),
     ("pass_through_unwrapped", "SELECT * FROM (SELECT DISTINCT a, b FROM t)", "SELECT DISTINCT a, b FROM t", (),
      True),
     ("pass_through_unwrapped", "SELECT DISTINCT a FROM t", "SELECT a FROM t GROUP BY a", ("input",), False),

@@ -3,8 +3,9 @@
 A block reads the cross product of its tables and, per tuple of that product, decides whether
 the tuple passes (`cond`) and what row it outputs (`exprs`). `blocks` writes a relation as a bag
 union of blocks when it is one (scans, filters, projections, inner joins, UNION ALL, constant
-VALUES), and the helpers here rewrite IR expressions over a block's concatenated columns. Nothing
-here asks the solver (`verify.implication` does).
+VALUES; on request a WHERE's EXISTS over such a union, as `ir.ExistsAt`), and the helpers here
+rewrite IR expressions over a block's concatenated columns. Nothing here asks the solver
+(`verify.implication` does).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def is_derived(table: str) -> bool:
     return table == DERIVED or table.startswith(DERIVED + "#")
 
 
-def blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool], opaque: dict[int, ir.Rel] | None = None) -> list[SPJ] | None:
+def blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool], opaque: dict[int, ir.Rel] | None = None, *,
+           exists: bool = False, params: bool = False) -> list[SPJ] | None:
     """`rel` as a bag union of SPJ blocks (UNION ALL of blocks; filters, projections and inner
     joins distribute over UNION ALL), [] when it is always empty (`empty`, e.g.
     `verify.implication.always_empty`, tells), None when it is neither.
@@ -50,6 +52,11 @@ def blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool], opaque: dict[int, ir.Re
     With an `opaque` dict, an operator that is not a block (an aggregate, a DISTINCT, an outer
     join...) is one table of its block, named `DERIVED`, whose rows are its rows, and `opaque`
     maps the `id` of that table's Scan to the operator: the result is then never None.
+
+    With `exists`, a WHERE's `EXISTS (subquery)` whose subquery is a bag union of blocks reading
+    the enclosing row only as parameters is an `ir.ExistsAt` of the block's columns in the
+    block's condition (`exists_at`). With `params`, the columns of an enclosing row
+    (`Outer(1, k)`) may be read, as parameters the blocks leave as they are.
 
         >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
         >>> union = ir.SetOp(t.columns, "union", True, t, t)
@@ -61,7 +68,7 @@ def blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool], opaque: dict[int, ir.Re
         >>> [type(leaf).__name__ for leaf in leaves.values()]
         ['Distinct']
     """
-    found = _blocks(rel, empty, opaque)
+    found = _blocks(rel, empty, opaque, exists, params)
     if found is None and opaque is not None:
         leaf = ir.Scan(rel.columns, DERIVED)
         opaque[id(leaf)] = rel
@@ -69,7 +76,10 @@ def blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool], opaque: dict[int, ir.Re
     return found
 
 
-def _blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool], opaque: dict[int, ir.Rel] | None) -> list[SPJ] | None:
+def _blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool], opaque: dict[int, ir.Rel] | None,
+            exists: bool, params: bool) -> list[SPJ] | None:
+    def below(r: ir.Rel) -> list[SPJ] | None:
+        return blocks(r, empty, opaque, exists=exists, params=params)
     if empty(rel):
         return []
     if isinstance(rel, ir.Scan):
@@ -78,24 +88,70 @@ def _blocks(rel: ir.Rel, empty: Callable[[ir.Rel], bool], opaque: dict[int, ir.R
                                           for row in rel.rows for e, c in zip(row, rel.columns)):
         return [SPJ([], ir.Lit(True, "bool"), list(row)) for row in rel.rows]  # one tuple each, no table
     if isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:
-        left, right = blocks(rel.left, empty, opaque), blocks(rel.right, empty, opaque)
+        left, right = below(rel.left), below(rel.right)
         if left is None or right is None or [c.kind for c in rel.left.columns] != [c.kind for c in rel.right.columns]:
             return None  # a UNION that unifies kinds converts values
         return left + right
-    if isinstance(rel, ir.Filter) and plain((rel.cond,)):
-        inner = blocks(rel.input, empty, opaque)
-        return None if inner is None else [
-            SPJ(b.tables, ir.BoolOp("and", (b.cond, substitute(rel.cond, b.exprs))), b.exprs) for b in inner]
-    if isinstance(rel, ir.Project) and plain(rel.exprs):
-        inner = blocks(rel.input, empty, opaque)
+    if isinstance(rel, ir.Filter) and (plain((rel.cond,), params=params) or exists and _only_exists(rel.cond)):
+        inner = below(rel.input)
+        if inner is None:
+            return None
+        out = []
+        for b in inner:
+            cond = exists_at(rel.cond, b.exprs, empty)
+            if cond is None:
+                return None
+            out.append(SPJ(b.tables, ir.BoolOp("and", (b.cond, cond)), b.exprs))
+        return out
+    if isinstance(rel, ir.Project) and plain(rel.exprs, params=params):
+        inner = below(rel.input)
         return None if inner is None else [
             SPJ(b.tables, b.cond, [substitute(e, b.exprs) for e in rel.exprs]) for b in inner]
-    if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross") and (rel.cond is None or plain((rel.cond,))):
-        lefts, rights = blocks(rel.left, empty, opaque), blocks(rel.right, empty, opaque)
+    if isinstance(rel, ir.Join) and rel.kind in ("inner", "cross") \
+            and (rel.cond is None or plain((rel.cond,), params=params)):
+        lefts, rights = below(rel.left), below(rel.right)
         if lefts is None or rights is None:
             return None
         return [_join(left, right, rel.cond) for left in lefts for right in rights]
     return None
+
+
+def _only_exists(cond: ir.Expr) -> bool:
+    """The only nodes of `cond` reading other rows are EXISTS subqueries."""
+    return all(isinstance(n, ir.Exists) for n in ir.walk(cond, into_subqueries=False)
+               if isinstance(n, _READS_OTHER_ROWS))
+
+
+def exists_at(cond: ir.Expr, cols: list[ir.Expr], empty: Callable[[ir.Rel], bool]) -> ir.Expr | None:
+    """A filter's `cond` over a block whose output columns are `cols`: the columns read are
+    those expressions, and each `EXISTS (subquery)` is an `ExistsAt` of the columns of the
+    enclosing row its subquery reads; None where a subquery is not a bag union of blocks
+    reading the enclosing row only as parameters (`blocks(params=True)`).
+
+        >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
+        >>> sub = ir.Filter(t.columns, t, ir.Cmp("=", ir.Col(0, "int"), ir.Outer(1, 1, "int"), "num"))
+        >>> at = exists_at(ir.Exists(sub), [ir.Col(5, "int"), ir.Col(7, "int")], lambda rel: False)
+        >>> at.args, at.query.cond.right
+        ((Col(index=7, kind='int', affinity=None),), Outer(depth=1, index=0, kind='int', affinity=None))
+    """
+    failed = False
+
+    def at(n: ir.Expr) -> ir.Expr:
+        nonlocal failed
+        if isinstance(n, ir.Col):
+            return cols[n.index]
+        if not isinstance(n, ir.Exists):
+            return n
+        outer = [x for x in ir.walk(n.query) if isinstance(x, ir.Outer)]
+        if any(x.depth != 1 for x in outer) or blocks(n.query, empty, params=True) is None:
+            failed = True
+            return n
+        read = sorted({x.index for x in outer})
+        position = {i: k for k, i in enumerate(read)}
+        query = ir.transform(n.query, lambda x: replace(x, index=position[x.index]) if isinstance(x, ir.Outer) else x)
+        return ir.ExistsAt(tuple(cols[i] for i in read), query)
+    out = ir.transform(cond, at, into_subqueries=False)
+    return None if failed else out
 
 
 def same_plan(r1: ir.Rel, r2: ir.Rel) -> bool:
@@ -153,12 +209,14 @@ def _join(left: SPJ, right: SPJ, cond: ir.Expr | None) -> SPJ:
     return SPJ(left.tables + right.tables, ir.BoolOp("and", tuple(conds)), exprs)
 
 
-def plain(exprs) -> bool:
-    """No subquery (which would read other rows) and no correlation."""
-    return not any(isinstance(n, _READS_OTHER_ROWS) for n in ir.walk(tuple(exprs), into_subqueries=False))
+def plain(exprs, *, params: bool = False) -> bool:
+    """No subquery (which would read other rows) and no correlation; with `params`, columns of
+    the enclosing row (`Outer(1, k)`) may be read."""
+    return not any(isinstance(n, _READS_OTHER_ROWS) and not (params and isinstance(n, ir.Outer) and n.depth == 1)
+                   for n in ir.walk(tuple(exprs), into_subqueries=False))
 
 
-_READS_OTHER_ROWS = (ir.InSubquery, ir.Exists, ir.ScalarSubquery, ir.Outer, ir.WinRef)
+_READS_OTHER_ROWS = (ir.InSubquery, ir.Exists, ir.ExistsAt, ir.ScalarSubquery, ir.Outer, ir.WinRef)
 
 
 def map_cols(e, fn):

@@ -376,7 +376,7 @@ def rules_text() -> str:
     lines = ["Stages of check_pair (verify/check.py STAGES); the first verdict a stage returns answers:"]
     lines += [f"{n:3}. {s.__name__.lstrip('_')}: {first_sentence(s.__doc__)}" for n, s in enumerate(STAGES, 1)]
     lines += ["", "Rewrite rules of the every-size proof (verify/rules.py RULES), in the order they apply;",
-              "[plan]: once over each whole plan; [order]: at the ORDER BY a plan ends in, before two are compared;",
+              "[plan]: once over each whole plan, each subquery first; [order]: at the ORDER BY a plan ends in, before two are compared;",
               "[level]: at each level where the two plans are compared:"]
     lines += [f"{n:3}. {r.name} [{', '.join(r.phases)}]: {r.doc}" for n, r in enumerate(RULES, 1)]
     lines += ["", "Comparison steps of the every-size proof (verify/rowwise.py COMPARISONS), tried in order at each",

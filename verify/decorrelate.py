@@ -13,6 +13,7 @@ from dataclasses import replace
 from verify import ir
 from verify.blocks import over_join, plain, row_exprs, with_columns_of
 from verify.facts import EXACT_KINDS, conjunction, conjuncts
+from verify.encode import expr_depth, free_depth
 from verify.implication import null_on_nulls
 from verify.rewrite import Context
 
@@ -74,7 +75,7 @@ def uncorrelated_in(node: ir.Exists | ir.InSubquery) -> ir.InSubquery | None:
             return None
         projected, query = query.exprs, query.input
     # an EXISTS subquery comes lowered without its SELECT list and DISTINCT (`verify.lower`)
-    if not isinstance(query, ir.Filter) or reads_outer(query.input) or reads_outer(projected):
+    if not isinstance(query, ir.Filter) or correlated(query.input) or reads_outer(projected):
         return None
     split = correlation_split(query.cond)
     if split is None or not split[1]:
@@ -108,7 +109,7 @@ def correlation_split(cond: ir.Expr) -> tuple[list[ir.Expr], list[tuple[ir.Cmp, 
     kept: list[ir.Expr] = []
     equalities: list[tuple[ir.Cmp, ir.Expr, ir.Outer, bool]] = []
     for c in conjuncts(cond):
-        if not reads_outer(c):
+        if expr_depth(c) == 0:  # its own subqueries may read the subquery's rows
             kept.append(c)
             continue
         if not (isinstance(c, ir.Cmp) and c.op == "="):
@@ -120,6 +121,12 @@ def correlation_split(cond: ir.Expr) -> tuple[list[ir.Expr], list[tuple[ir.Cmp, 
         else:
             return None
     return kept, equalities
+
+
+def correlated(query: ir.Rel) -> bool:
+    """Does the subquery `query` read a column of the row enclosing it, directly or from a
+    subquery of its own? (Its own subqueries reading its rows do not make it correlated.)"""
+    return free_depth(query) > 0
 
 
 def reads_outer(x) -> bool:
@@ -162,15 +169,15 @@ def _not_in_of(conjunct: ir.Expr) -> ir.Not | None:
     if not (isinstance(conjunct, ir.Not) and isinstance(conjunct.arg, ir.Exists)):
         return None
     query = conjunct.arg.query  # lowered without its SELECT list (`verify.lower`)
-    if not isinstance(query, ir.Filter) or reads_outer(query.input):
+    if not isinstance(query, ir.Filter) or correlated(query.input):
         return None
     kept: list[ir.Expr] = []
-    correlated: list[ir.Expr] = []
+    correlating: list[ir.Expr] = []
     for c in conjuncts(query.cond):
-        (correlated if reads_outer(c) else kept).append(c)
-    if len(correlated) != 1:
+        (correlating if reads_outer(c) else kept).append(c)
+    if len(correlating) != 1:
         return None
-    probe = _null_aware_equality(correlated[0])
+    probe = _null_aware_equality(correlating[0])
     if probe is None:
         return None
     cmp, inner, outer, first = probe
@@ -229,7 +236,7 @@ def one_row_subquery_as_cross_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     joined: list[ir.Rel] = []
 
     def as_column(node):
-        if not (isinstance(node, ir.ScalarSubquery) and _one_row(node.query) and not reads_outer(node.query)
+        if not (isinstance(node, ir.ScalarSubquery) and _one_row(node.query) and not correlated(node.query)
                 and node.query.columns[0].kind == node.kind):
             return node
         joined.append(node.query)
@@ -316,7 +323,7 @@ def _grouped_form(sub: ir.ScalarSubquery, width: int) -> tuple[ir.Rel, ir.Expr] 
             and top.kind == sub.kind):
         return None
     agg, source = query, query.input
-    if reads_outer(source.input) or reads_outer(agg.items) or reads_outer(top):
+    if correlated(source.input) or reads_outer(agg.items) or reads_outer(top):
         return None
     split = correlation_split(source.cond)
     if split is None or not split[1]:

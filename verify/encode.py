@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
+import weakref
 from dataclasses import dataclass
 
 import z3
@@ -992,24 +993,26 @@ def constant(e: ir.Expr) -> bool:
     return not any(isinstance(n, reads) for n in ir.walk(e, into_subqueries=False))
 
 
-def free_depth(rel: ir.Rel, _memo: dict = {}) -> int:  # noqa: B006 - a cache keyed by id
+_FREE_DEPTHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a relation's entry goes with it
+
+
+def free_depth(rel: ir.Rel) -> int:
     """How many enclosing query levels `rel` reads (0: uncorrelated)."""
-    key = id(rel)
-    hit = _memo.get(key)
-    if hit is not None and hit[0] is rel:
-        return hit[1]
+    hit = _FREE_DEPTHS.get(rel)
+    if hit is not None:
+        return hit
     parts = ir.children(rel)
     if isinstance(rel, ir.Join) and rel.kind in _LATERAL:
         # the right side's depth-1 references are to the left row, bound by the join itself
         depths = [free_depth(rel.left), free_depth(rel.right) - 1]
     else:
         depths = [free_depth(p) for p in parts if isinstance(p, ir.Rel)]
-    d = max([0, *depths, *(_expr_depth(p) for p in parts if not isinstance(p, ir.Rel))])
-    _memo[key] = (rel, d)
+    d = max([0, *depths, *(expr_depth(p) for p in parts if not isinstance(p, ir.Rel))])
+    _FREE_DEPTHS[rel] = d
     return d
 
 
-def _expr_depth(x: ir.Expr | ir.Agg | ir.WinFunc | ir.SortKey | ir.OutCol) -> int:
+def expr_depth(x: ir.Expr | ir.Agg | ir.WinFunc | ir.SortKey | ir.OutCol) -> int:
     """How many enclosing query levels the expressions in `x` read, through their `Outer`s and
     their subqueries' (`Outer(1)` in a subquery is a column of the row that evaluates it). An
     `InSubquery`'s last argument, the probe, reads only `Col`s of the rows it compares."""

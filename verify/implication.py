@@ -11,6 +11,8 @@ padded columns are NULL (`rejects_nulls`), and whether a relation can hold a row
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import z3
 
 from verify import ir
@@ -18,7 +20,7 @@ from verify.blocks import map_cols
 from verify.encode import Encoder, constant
 from verify.facts import conjuncts, constant_of, row_facts
 from verify.schema import Schema
-from verify.values import check_within, fresh, is_true, null_of
+from verify.values import check_within, current_meter, fresh, is_true, null_of
 
 
 def never_true(cond: ir.Expr) -> bool:
@@ -119,28 +121,47 @@ def _literal_rows(rel: ir.Rel) -> list[tuple[ir.Expr, ...]] | None:
 
 def rejects_nulls(cond: ir.Expr, columns, padded) -> bool:
     """`cond` is never true on a row whose `padded` columns are all NULL (whatever the rest)."""
-    enc = Encoder(Schema(tables=[]), 0)
     padded = set(padded)
-    row = [null_of(c.kind) if i in padded else fresh(enc.fresh_name(f"c{i}"), solver_kind(c.kind))
-           for i, c in enumerate(columns)]
-    try:
-        s = z3.Solver()
-        s.add(*enc.side, is_true(enc.expr(cond, row, ())))
-        return check_within(s).status == z3.unsat
-    except Exception:  # noqa: BLE001 - an expression this check cannot encode: no rewrite
-        return False
+    cells = tuple((c.kind, i in padded) for i, c in enumerate(columns))
+
+    def formula(enc: Encoder) -> z3.BoolRef:
+        row = [null_of(kind) if is_padded else fresh(enc.fresh_name(f"c{i}"), solver_kind(kind))
+               for i, (kind, is_padded) in enumerate(cells)]
+        return is_true(enc.expr(cond, row, ()))
+    return _never(("rejects_nulls", ir.key(cond), cells), formula)
 
 
 def null_on_nulls(e: ir.Expr, columns) -> bool:
     """`e` is NULL on the row whose `columns` are all NULL (an outer join's padding)."""
+    kinds = tuple(c.kind for c in columns)
+    return _never(("null_on_nulls", ir.key(e), kinds),
+                  lambda enc: z3.Not(enc.expr(e, [null_of(k) for k in kinds], ()).null))
+
+
+def _never(question: tuple, formula: Callable[[Encoder], z3.BoolRef]) -> bool:
+    """The `formula` an encoder builds (with its side conditions) holds on no values: Z3's
+    simplifier rewrites it to FALSE (most rows of NULLs do: `NULL > 1` is NULL), else the solver
+    finds it unsatisfiable; False where it cannot be encoded. Both depend on the formula alone.
+    The answer is kept for the rest of the `check_pair` call (`Meter.answers`, under the key
+    `question`), unless the solver gave none."""
+    answers = current_meter().answers
+    if question in answers:
+        return answers[question]
     enc = Encoder(Schema(tables=[]), 0)
     try:
-        value = enc.expr(e, [null_of(c.kind) for c in columns], ())
-        s = z3.Solver()
-        s.add(*enc.side, z3.Not(value.null))
-        return check_within(s).status == z3.unsat
+        holds = formula(enc)
     except Exception:  # noqa: BLE001 - an expression this check cannot encode: no rewrite
         return False
+    both = z3.And(*enc.side, holds) if enc.side else holds
+    if z3.is_false(z3.simplify(both)):
+        answers[question] = True
+        return True
+    s = z3.Solver()
+    s.add(both)
+    status = check_within(s).status
+    if status != z3.unknown:
+        answers[question] = status == z3.unsat
+    return status == z3.unsat
 
 
 def solver_kind(kind: str) -> str:

@@ -144,6 +144,19 @@ class Exists(Expr):
 
 
 @dataclass(frozen=True)
+class ExistsAt(Expr):
+    """EXISTS of `query` at the values `args`: `query` reads `args[k]` where it reads column k of
+    the enclosing row (`Outer(1, k)`). Only `verify.blocks` builds it, for a WHERE's EXISTS inside
+    a select-project-join block (its arguments are expressions over the block's columns, so they
+    move with them); row-wise reasoning reads it as a predicate of its arguments
+    (`verify.rowwise`). It is never lowered from SQL nor encoded for the bounded search."""
+
+    args: tuple[Expr, ...]
+    query: "Rel"
+    kind: Kind = "bool"
+
+
+@dataclass(frozen=True)
 class ScalarSubquery(Expr):
     query: "Rel"
     kind: Kind
@@ -299,12 +312,12 @@ class Query:
 # ----------------------------------------------------------------------------- traversal
 # The one way to walk the IR. Every node is a frozen dataclass; its IR-valued fields (nodes, and
 # tuples of nodes or of tuples of nodes, such as `Case.whens` and `Values.rows`) are its children.
-# A relation held by an expression (`InSubquery`, `Exists`, `ScalarSubquery`) is a subquery: its
-# `Col`s refer to its own rows, so scope-aware rewrites of an expression stop there
+# A relation held by an expression (`InSubquery`, `Exists`, `ExistsAt`, `ScalarSubquery`) is a
+# subquery: its `Col`s refer to its own rows, so scope-aware rewrites of an expression stop there
 # (`into_subqueries=False`).
 
 NODE_TYPES = (Expr, Rel, Agg, WinFunc, SortKey, OutCol)
-_SUBQUERY_HOLDERS = (InSubquery, Exists, ScalarSubquery)
+_SUBQUERY_HOLDERS = (InSubquery, Exists, ExistsAt, ScalarSubquery)
 
 
 def is_node(x: Any) -> bool:

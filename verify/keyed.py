@@ -26,8 +26,8 @@ from dataclasses import replace
 
 from verify import ir
 from verify.blocks import (DERIVED, SPJ, blocks, deterministic, map_cols, over_join, plain, row_exprs, same_plan,
-                           with_columns_of)
-from verify.decorrelate import reads_outer, uncorrelated_in
+                           substitute, with_columns_of)
+from verify.decorrelate import correlated, uncorrelated_in
 from verify.facts import (VALUE_MODES, conjunction, conjuncts, determined_columns, equal_columns, equated_columns,
                           fixed_columns, row_facts, tested_column)
 from verify.implication import always_empty
@@ -477,8 +477,9 @@ def key_self_join_removed(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
                 Scan q(qid, pid, v)
                 Scan p(id, name, g)
     """
-    found = _one_block(rel)
-    return None if found is None else _shrunk(rel, found, lambda b: _without_one_copy(b, ctx.schema))
+    leaves: dict[int, ir.Rel] = {}
+    found = _one_block(rel, leaves)
+    return None if found is None else _shrunk(rel, found, lambda b: _without_one_copy(b, ctx.schema), leaves)
 
 
 def _without_one_copy(block: SPJ, schema: Schema) -> SPJ | None:
@@ -968,7 +969,7 @@ def exists_as_marked_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
 
 def _uncorrelated_exists(e) -> bool:
     """`e` is an EXISTS whose subquery reads nothing of an enclosing row."""
-    return isinstance(e, ir.Exists) and not reads_outer(e.query)
+    return isinstance(e, ir.Exists) and not correlated(e.query)
 
 
 def _one_row_if_any(query: ir.Rel, dialect: str, name: str = "_c0") -> ir.Rel:
@@ -1073,7 +1074,7 @@ def _in_as_joins(rel: ir.Rel, ctx: Context, certain_only: bool) -> ir.Rel | None
     if exprs is None:
         return None
     for found, _ in _in_subqueries(exprs, isinstance(rel, ir.Filter)):
-        flat = found if not reads_outer(found.query) else uncorrelated_in(found)
+        flat = found if not correlated(found.query) else uncorrelated_in(found)
         if len(found.arg) == 2 and flat is not None and _joinable(flat) and (
                 not certain_only or _never_null_in(flat, rel.input, ctx.schema)):
             break
@@ -1162,7 +1163,7 @@ def _in_comparison(found: ir.InSubquery, width: int) -> ir.Expr:
 def _joinable(found: ir.InSubquery) -> bool:
     """The IN's probes read only the row, its subquery no enclosing row, and equal values of the
     subquery's columns are identical (so its distinct rows meet a probe at most once)."""
-    return plain(found.arg[:-1]) and not reads_outer(found.query) and \
+    return plain(found.arg[:-1]) and not correlated(found.query) and \
         all(c.kind in IDENTICAL_WHEN_EQUAL for c in found.query.columns)
 
 
@@ -1332,13 +1333,32 @@ def _sum_factor_only(it, c: int) -> bool:
     return False
 
 
+def _over_inner_join(agg: ir.Aggregate) -> ir.Aggregate:
+    """`agg` reading the inner join below its projections of columns (SELECT lists of plain
+    columns) and filters, the filters' conditions added to the join's ON: the same rows,
+    grouped and aggregated alike; `agg` itself where no inner join lies below them."""
+    node, keys, items, conds = agg.input, agg.keys, agg.items, ()
+    while isinstance(node, ir.Project) and all(isinstance(e, ir.Col) for e in node.exprs) \
+            or isinstance(node, ir.Filter) and plain((node.cond,)):
+        if isinstance(node, ir.Project):
+            keys, items, conds = (substitute(x, list(node.exprs)) for x in (keys, items, conds))
+        else:
+            conds += (node.cond,)
+        node = node.input
+    if node is agg.input or not (isinstance(node, ir.Join) and node.kind == "inner" and node.cond is not None):
+        return agg
+    return replace(agg, input=replace(node, cond=conjunction([node.cond, *conds])), keys=keys, items=items)
+
+
 def aggregate_before_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """A GROUP BY over `A JOIN B` whose aggregates read only A is computed on A, then joined to B.
 
     The keys must include every A column the join equates to B: the A rows of one group then all
     meet the same B rows. When B has at most one row per join value the aggregates are unchanged;
     otherwise B is counted per join value and SUM/COUNT are multiplied by that count (MIN, MAX,
-    AVG and DISTINCT aggregates stay).
+    AVG and DISTINCT aggregates stay). Projections of plain columns and filters between the
+    GROUP BY and the join are read through (`_over_inner_join`): the filters' conditions join
+    the ON, and those reading only A filter A before it is grouped.
 
         >>> from verify.rules import demo
         >>> print(demo("aggregate_before_join",
@@ -1351,7 +1371,10 @@ def aggregate_before_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
               Scan p(id, name, g)
     """
     schema = ctx.schema
-    if not (isinstance(rel, ir.Aggregate) and rel.grouped and isinstance(rel.input, ir.Join)):
+    if not (isinstance(rel, ir.Aggregate) and rel.grouped):
+        return None
+    rel = _over_inner_join(rel)
+    if not isinstance(rel.input, ir.Join):
         return None
     j = rel.input
     if j.kind != "inner" or j.cond is None or not plain((j.cond,)):
@@ -1367,6 +1390,7 @@ def aggregate_before_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
             it.func in ("min", "max") and it.kind not in IDENTICAL_WHEN_EQUAL for it in items):
         return None
     pairs: dict[int, int] = {}  # B column -> the A column the join equates it to
+    a_only: list[ir.Expr] = []
     b_only: list[ir.Expr] = []
     for c in conjuncts(j.cond):
         eq = [(a, b) for a, b in equated_columns(c) if a < n <= b or b < n <= a]
@@ -1374,7 +1398,9 @@ def aggregate_before_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
             a, b = sorted(eq[0])
             if pairs.setdefault(b - n, a) != a:  # one B column equated to two A columns: not this shape
                 return None
-        elif columns_read((c,)) and min(columns_read((c,))) >= n:
+        elif columns_read((c,)) <= set(range(n)):
+            a_only.append(c)  # filters A's rows before they are grouped
+        elif min(columns_read((c,))) >= n:
             b_only.append(c)
         else:
             return None
@@ -1392,7 +1418,8 @@ def aggregate_before_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     inner_cols = tuple(ir.OutCol(j.left.columns[a].name, j.left.columns[a].kind) for a in keys_a) + \
         tuple(rel.columns[len(rel.keys):])
     col_of = lambda side, i, at: ir.Col(at, side.columns[i].kind, side.columns[i].affinity)  # noqa: E731
-    inner = ir.Aggregate(inner_cols, j.left, tuple(col_of(j.left, a, a) for a in keys_a), items)
+    source = j.left if not a_only else ir.Filter(j.left.columns, j.left, conjunction(a_only))
+    inner = ir.Aggregate(inner_cols, source, tuple(col_of(j.left, a, a) for a in keys_a), items)
     w = len(inner_cols)
     if unique:
         right = j.right

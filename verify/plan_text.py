@@ -72,9 +72,11 @@ class _Exprs:
             return f"bare({self(e.arg)})"
         if isinstance(e, ir.WinRef):
             return f"window#{e.index}"
-        if isinstance(e, (ir.InSubquery, ir.Exists, ir.ScalarSubquery)):
+        if isinstance(e, (ir.InSubquery, ir.Exists, ir.ExistsAt, ir.ScalarSubquery)):
             self.subqueries.append(e.query)
             ref = f"${len(self.subqueries)}"
+            if isinstance(e, ir.ExistsAt):
+                return f"EXISTS {ref}({', '.join(self(a) for a in e.args)})"
             if isinstance(e, ir.InSubquery):
                 args = [self(a) for a in e.arg[:-1]]
                 return f"({', '.join(args)}) IN {ref}"

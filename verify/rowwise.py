@@ -46,7 +46,7 @@ from verify.plan_text import show
 from verify.rewrite import IDENTICAL_WHEN_EQUAL, preprojected, unwrapped
 from verify.rules import Context, Fired, first_sentence, level_rewritten, plan_rewritten
 from verify.schema import Affinity, Column, Schema
-from verify.values import TRUE, check_within, fresh, is_true, same_row
+from verify.values import FALSE, TRUE, V, check_within, fresh, is_true, same_row
 
 MAX_PERMUTATIONS = 24
 
@@ -206,13 +206,15 @@ def _below_the_same_projections(r1: ir.Rel, r2: ir.Rel) -> tuple[ir.Rel, ir.Rel]
 
 
 def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
-                       policy: AssumptionPolicy | None = None) -> tuple[bool, list[str]]:
+                       policy: AssumptionPolicy | None = None,
+                       params: tuple[str, ...] = ()) -> tuple[bool, list[str]]:
     """Two bag unions of blocks are equal on every database if, once the blocks no row can pass
-    are dropped, the blocks pair off one to one into equivalent blocks."""
+    are dropped, the blocks pair off one to one into equivalent blocks (for all values of the
+    parameters, of kinds `params`, that they read as columns of an enclosing row)."""
     if len(a) == len(b) == 1:
-        return _spj_equivalent(a[0], b[0], schema, dialect, policy)
-    a = [x for x in a if not _never_passes(x, schema, dialect, policy)]
-    b = [x for x in b if not _never_passes(x, schema, dialect, policy)]
+        return _spj_equivalent(a[0], b[0], schema, dialect, policy, params)
+    a = [x for x in a if not _never_passes(x, schema, dialect, policy, params)]
+    b = [x for x in b if not _never_passes(x, schema, dialect, policy, params)]
     if len(a) != len(b):
         return False, []
     notes: list[str] = []
@@ -223,7 +225,7 @@ def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
             return True
         for j in free:
             if (i, j) not in memo:
-                ok, used = _spj_equivalent(a[i], b[j], schema, dialect, policy)
+                ok, used = _spj_equivalent(a[i], b[j], schema, dialect, policy, params)
                 memo[(i, j)] = ok
                 notes.extend(n for n in used if n not in notes)
             if memo[(i, j)] and match(i + 1, [f for f in free if f != j]):
@@ -234,20 +236,110 @@ def _unions_equivalent(a: list[SPJ], b: list[SPJ], schema: Schema, dialect: str,
 
 
 def _never_passes(block: SPJ, schema: Schema, dialect: str,
-                  policy: AssumptionPolicy | None = None) -> bool:
-    """No tuple of any database satisfies the block's condition (e.g. `a = 7 AND a = 8`)."""
+                  policy: AssumptionPolicy | None = None, params: tuple[str, ...] = ()) -> bool:
+    """No tuple of any database satisfies the block's condition (e.g. `a = 7 AND a = 8`), whatever
+    its EXISTS subqueries answer."""
     enc = Encoder(schema, 0, dialect, tables=set(), assumptions=policy)
-    rows = [[fresh(enc.fresh_name(f"{t.table}.{c.name}"), solver_kind(c.kind)) for c in t.columns] for t in block.tables]
-    for t, r in zip(block.tables, rows):
-        if not is_derived(t.table):
-            enc.declare_cells(t.table, r)  # declared date columns: evidence for `date_text`
-    passes = is_true(enc.expr(block.cond, [v for r in rows for v in r], ()))
+    rows = _tuple_cells(enc, block.tables)
+    cells = [v for r in rows for v in r]
+    cond, found = _exists_as_marks(block.cond, len(cells))
+    passes = is_true(enc.expr(cond, cells + _marks(enc, len(found)), _parameters(enc, params)))
     s = z3.Solver()
-    s.add(*enc.side, *enc.assumptions, passes)
-    s.add(*[_num_flag(v) for t, r in zip(block.tables, rows) if not is_derived(t.table) for v in r])
-    s.add(*[z3.Not(v.null) for t, r in zip(block.tables, rows) for c, v in zip(_schema_cols(schema, t), r)
-            if c.not_null])
+    s.add(*enc.side, *enc.assumptions, passes, *_cell_facts(schema, block.tables, rows))
     return check_within(s).status == z3.unsat
+
+
+def _tuple_cells(enc: Encoder, tables: list[ir.Scan]) -> list[list[V]]:
+    """One symbolic row per table of a block (declared date columns give evidence for
+    `date_text`)."""
+    rows = [[fresh(enc.fresh_name(f"{t.table}.{c.name}"), solver_kind(c.kind)) for c in t.columns] for t in tables]
+    for t, r in zip(tables, rows):
+        if not is_derived(t.table):
+            enc.declare_cells(t.table, r)
+    return rows
+
+
+def _cell_facts(schema: Schema, tables: list[ir.Scan], rows: list[list[V]]) -> list[z3.BoolRef]:
+    """What the schema says of one row per table: a NUMERIC cell of a table holds an INTEGER
+    exactly when its value is integral (a derived value need not: 1.5 + 1.5 is the REAL 3.0),
+    NOT NULL and primary-key cells are not NULL."""
+    return [_num_flag(v) for t, r in zip(tables, rows) if not is_derived(t.table) for v in r] + \
+        [z3.Not(v.null) for t, r in zip(tables, rows) for c, v in zip(_schema_cols(schema, t), r) if c.not_null]
+
+
+def _parameters(enc: Encoder, kinds: tuple[str, ...]) -> tuple:
+    """The enclosing row a subquery's blocks read (`Outer(1, k)`), one symbolic value per
+    parameter, as the encoder's `outer` argument."""
+    return (tuple(fresh(enc.fresh_name(f"param{k}"), solver_kind(kind)) for k, kind in enumerate(kinds)),) \
+        if kinds else ()
+
+
+# ----------------------------------------------------------------------------- EXISTS in blocks
+def _exists_as_marks(cond: ir.Expr, first: int) -> tuple[ir.Expr, list[ir.ExistsAt]]:
+    """`cond` with its n-th `ExistsAt` read as the boolean column `first + n`, and those
+    `ExistsAt`s (`verify.blocks.exists_at`)."""
+    found: list[ir.ExistsAt] = []
+
+    def mark(n: ir.Expr) -> ir.Expr:
+        if not isinstance(n, ir.ExistsAt):
+            return n
+        found.append(n)
+        return ir.Col(first + len(found) - 1, "bool")
+    return ir.transform(cond, mark, into_subqueries=False), found
+
+
+def _marks(enc: Encoder, n: int) -> list[V]:
+    """Symbolic answers of n EXISTS subqueries: TRUE or FALSE, never NULL."""
+    return [V("bool", z3.Bool(enc.fresh_name("exists")), FALSE) for _ in range(n)]
+
+
+def _exists_consistent(found: list[tuple[ir.ExistsAt, list[V]]], marks: list[V],
+                       same_predicate: Callable[[ir.Rel, ir.Rel], bool]) -> list[z3.BoolRef]:
+    """The EXISTS subqueries of the blocks compared, each with its arguments' values, as
+    uninterpreted predicates: two that test the same predicate (`same_predicate`) answer alike
+    where their arguments are the same values. That holds on every database, so a proof that
+    assumes only this holds whatever the subqueries' tables hold."""
+    return [z3.Implies(_identical_row(args_x, args_y), marks[i].v == marks[j].v)
+            for (i, (x, args_x)), (j, (y, args_y)) in itertools.combinations(enumerate(found), 2)
+            if same_predicate(x.query, y.query)]
+
+
+def _identical_row(a: list[V], b: list[V]) -> z3.BoolRef:
+    """The values are the same values: both NULL or equal, of one kind whose equal values are
+    identical (`IDENTICAL_WHEN_EQUAL`; not REAL, whose 0.0 and -0.0 are equal yet tell apart)."""
+    if len(a) != len(b) or any(x.kind != y.kind or x.kind not in IDENTICAL_WHEN_EQUAL for x, y in zip(a, b)):
+        return FALSE
+    return z3.And([z3.And(x.null == y.null, z3.Or(x.null, x.v == y.v)) for x, y in zip(a, b)])
+
+
+def _same_exists_predicate(q1: ir.Rel, q2: ir.Rel, schema: Schema, dialect: str,
+                           policy: AssumptionPolicy | None, notes: list[str]) -> bool:
+    """EXISTS of `q1` and of `q2` (subqueries of `ExistsAt`s, reading their arguments as
+    `Outer(1, k)`) answer alike on every database for every value of their parameters: they are
+    the same plan, or bag unions of blocks that, without their outputs, pair off into equivalent
+    blocks (the same number of tuples passes). The assumptions that proof used go to `notes`."""
+    if ir.same(q1, q2):
+        return True
+    kinds = _parameter_kinds(q1)
+    if kinds is None or kinds != _parameter_kinds(q2):
+        return False
+    b1, b2 = blocks(q1, always_empty, params=True), blocks(q2, always_empty, params=True)
+    if b1 is None or b2 is None:
+        return False
+    ok, used = _unions_equivalent([replace(x, exprs=[]) for x in b1], [replace(x, exprs=[]) for x in b2],
+                                  schema, dialect, policy, kinds)
+    notes.extend(n for n in used if ok and n not in notes)
+    return ok
+
+
+def _parameter_kinds(query: ir.Rel) -> tuple[str, ...] | None:
+    """The kinds of the parameters `Outer(1, 0..n-1)` a subquery reads, or None where one is read
+    with two kinds."""
+    kinds: dict[int, str] = {}
+    for n in ir.walk(query):
+        if isinstance(n, ir.Outer) and kinds.setdefault(n.index, n.kind) != n.kind:
+            return None
+    return tuple(kinds.get(k, "int") for k in range(max(kinds, default=-1) + 1))
 
 
 # ----------------------------------------------------------------------------- the comparison
@@ -324,8 +416,14 @@ def both_always_empty(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | N
 def select_project_join_blocks(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
     """Two plans that are bag unions of select-project-join blocks: the blocks are compared.
 
-    They are compared on one symbolic tuple of the tables read (`_unions_equivalent`)."""
-    a, b = blocks(r1, always_empty), blocks(r2, always_empty)
+    They are compared on one symbolic tuple of the tables read (`_unions_equivalent`). A WHERE's
+    EXISTS whose subquery is itself a union of blocks is part of the block, as a predicate of
+    the block's columns it reads (`verify.blocks.exists_at`): wherever it sits among the joins,
+    e.g. `NOT EXISTS (... r.k = l.k AND r.s <> l.s)` over a join against the same NOT EXISTS
+    filtering `l` before the join. Two such predicates are taken to answer alike where their
+    subqueries are proved to pass the same tuples for every value of the columns read, and the
+    columns read are the same values (`_exists_consistent`); nothing else is assumed of them."""
+    a, b = blocks(r1, always_empty, exists=True), blocks(r2, always_empty, exists=True)
     if a is None or b is None:
         return SKIP
     _say(trace, lambda: f"the plans meet as select-project-join blocks: {_head(r1)} / {_head(r2)}")
@@ -403,7 +501,7 @@ def _blocks_over_paired_operators(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: l
     """`operators_paired` whatever the two operators are."""
     ops1: dict[int, ir.Rel] = {}
     ops2: dict[int, ir.Rel] = {}
-    a, b = blocks(r1, always_empty, ops1), blocks(r2, always_empty, ops2)
+    a, b = blocks(r1, always_empty, ops1, exists=True), blocks(r2, always_empty, ops2, exists=True)
     if a is None or b is None or not ops1 or len(ops1) != len(ops2) \
             or any(op is r1 for op in ops1.values()) or any(op is r2 for op in ops2.values()):
         return SKIP
@@ -695,38 +793,47 @@ def _align_group_keys(r1: ir.Project, r2: ir.Project) -> ir.Project:
 
 # ----------------------------------------------------------------------------- the proof
 def _spj_equivalent(a: SPJ, b: SPJ, schema: Schema, dialect: str,
-                    policy: AssumptionPolicy | None = None) -> tuple[bool, list[str]]:
+                    policy: AssumptionPolicy | None = None,
+                    params: tuple[str, ...] = ()) -> tuple[bool, list[str]]:
     names_a = [t.table.lower() for t in a.tables]
     names_b = [t.table.lower() for t in b.tables]
     if sorted(names_a) != sorted(names_b) or len(a.exprs) != len(b.exprs):
         return False, []
     enc = Encoder(schema, 0, dialect, tables=set(), assumptions=policy)
-    rows = [[fresh(enc.fresh_name(f"{t.table}.{c.name}"), solver_kind(c.kind)) for c in t.columns] for t in a.tables]
-    for t, r in zip(a.tables, rows):
-        if not is_derived(t.table):
-            enc.declare_cells(t.table, r)  # declared date columns: evidence for `date_text`
+    rows = _tuple_cells(enc, a.tables)
+    outer = _parameters(enc, params)
+    width = sum(len(r) for r in rows)
+    cond_a, found_a = _exists_as_marks(a.cond, width)
+    cond_b, found_b = _exists_as_marks(b.cond, width + len(found_a))
+    marks = _marks(enc, len(found_a) + len(found_b))
+    notes: list[str] = []
+    memo: dict[tuple, bool] = {}
+
+    def same_predicate(q1: ir.Rel, q2: ir.Rel) -> bool:
+        k = (ir.key(q1), ir.key(q2))
+        if k not in memo:
+            memo[k] = _same_exists_predicate(q1, q2, schema, dialect, policy, notes)
+        return memo[k]
     for perm in itertools.islice(_matchings(names_a, names_b), MAX_PERMUTATIONS):
-        vals_a = [v for r in rows for v in r]
-        vals_b = [v for i in perm for v in rows[i]]
+        vals_a = [v for r in rows for v in r] + marks
+        vals_b = [v for i in perm for v in rows[i]] + marks
         # under the identity matching the cells are the same, so an expression written alike on
         # both sides has the same value: it is encoded once (a string function's encoding is large)
         identity = list(perm) == list(range(len(perm)))
-        ca = is_true(enc.expr(a.cond, vals_a, ()))
-        cb = ca if identity and ir.same(a.cond, b.cond) else is_true(enc.expr(b.cond, vals_b, ()))
-        out_a = [enc.expr(e, vals_a, ()) for e in a.exprs]
-        out_b = [out_a[i] if identity and ir.same(e, a.exprs[i]) else enc.expr(e, vals_b, ())
+        ca = is_true(enc.expr(cond_a, vals_a, outer))
+        cb = ca if identity and ir.same(a.cond, b.cond) else is_true(enc.expr(cond_b, vals_b, outer))
+        out_a = [enc.expr(e, vals_a, outer) for e in a.exprs]
+        out_b = [out_a[i] if identity and ir.same(e, a.exprs[i]) else enc.expr(e, vals_b, outer)
                  for i, e in enumerate(b.exprs)]
+        found = [(x, [enc.expr(e, vals_a, outer) for e in x.args]) for x in found_a] + \
+            [(x, [enc.expr(e, vals_b, outer) for e in x.args]) for x in found_b]
         s = z3.Solver()
-        # a NUMERIC cell of a table holds an INTEGER exactly when its value is integral; a
-        # derived value need not (1.5 + 1.5 is the REAL 3.0)
-        s.add(*enc.side, *enc.assumptions,
-              *[_num_flag(v) for t, r in zip(a.tables, rows) if not is_derived(t.table) for v in r])
-        s.add(*[z3.Not(v.null) for t, r in zip(a.tables, rows) for c, v in zip(_schema_cols(schema, t), r)
-                if c.not_null])
+        s.add(*enc.side, *enc.assumptions, *_cell_facts(schema, a.tables, rows))
         s.add(*[z3.Not(vals_a[i].null) for i in a.not_null])
+        s.add(*_exists_consistent(found, marks, same_predicate))
         s.add(z3.Or(ca != cb, z3.And(ca, z3.Not(same_row(out_a, out_b)))))
         if check_within(s).status == z3.unsat:
-            return True, list(enc.assumption_notes)
+            return True, list(enc.assumption_notes) + [n for n in notes if n not in enc.assumption_notes]
     return False, []
 
 

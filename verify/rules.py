@@ -11,7 +11,7 @@ so that the two plans meet in one form that row-wise reasoning compares. A rule 
 - `plan_rewritten`: the rules of phase "plan" (those that rely on the schema's keys, and the
   merging of nested aggregates), once over each whole plan, one rule after the other, each at
   every operator bottom-up (top-down for the rules marked so: the outer aggregate of nested
-  ones merges first);
+  ones merges first); each subquery is rewritten so first, as a plan of its own;
 - `order_rewritten`: the rules of phase "order" (which also run in phase "plan"), at the ORDER BY
   a plan starts with, before two ORDER BYs at the top are compared (`verify.check` under list
   semantics: which ORDER BY ... LIMIT the two queries end in);
@@ -152,7 +152,36 @@ def describe() -> list[tuple[str, str]]:
 def plan_rewritten(rel: ir.Rel, ctx: Context, fired: Fired | None = None,
                    skip: frozenset[str] = frozenset()) -> ir.Rel:
     """`rel` after the plan-phase rules (but those named in `skip`), each over the whole plan in
-    `RULES` order."""
+    `RULES` order. Each subquery is rewritten so first, as a plan of its own (innermost first),
+    so that a rule reading it as a join (`semi_join_conjunct_as_join`, ...) brings its rewritten
+    plan into the enclosing one. The columns of an enclosing row that a correlated subquery
+    reads (`Outer`) are values its rules do not look into: a rule is exact for every value.
+
+        >>> rel, ctx = lowered("SELECT a FROM t WHERE a IN (SELECT b FROM t WHERE b IN (SELECT a FROM t))", DEMO_DDL)
+        >>> print(show(plan_rewritten(rel, ctx)))
+        Project a
+          Project a, b#1 AS b
+            Join inner ON a = b#2
+              Scan t(a, b)
+              Distinct
+                Project b
+                  Project a#0 AS a, b
+                    Join inner ON b = a#2
+                      Scan t(a, b)
+                      Distinct
+                        Project a
+                          Scan t(a, b)
+    """
+    def own_query(n):
+        if isinstance(n, (ir.Exists, ir.InSubquery, ir.ScalarSubquery)):
+            query = _plan_rules(n.query, ctx, fired, skip)
+            return n if query is n.query else replace(n, query=query)
+        return n
+    return _plan_rules(ir.transform(rel, own_query), ctx, fired, skip)
+
+
+def _plan_rules(rel: ir.Rel, ctx: Context, fired: Fired | None, skip: frozenset[str]) -> ir.Rel:
+    """`rel` after the plan-phase rules but those in `skip`, the subqueries inside left as they are."""
     for rule in _PLAN:
         if rule.name in skip:
             continue

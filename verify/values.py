@@ -20,7 +20,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 
@@ -270,12 +270,16 @@ class Meter:
     `rlimit` is each small check's resource limit (row-wise proof, plan-rewrite conditions),
     `deadline` the wall-clock safety stop (a `time.monotonic()` value, None for none). `spent`
     adds up the resource units of every check, `time_stopped` records that the deadline
-    interrupted one (its answer then depends on the machine)."""
+    interrupted one (its answer then depends on the machine). `answers` keeps the answers of
+    questions already decided within the call (`verify.implication`), by a structural key: the
+    same question is not asked of the solver twice, and since the memo lives as long as the
+    call, what one call spends does not depend on the calls made before it."""
 
     rlimit: int = DEFAULT.proof_rlimit
     deadline: float | None = None
     spent: int = 0
     time_stopped: bool = False
+    answers: dict[tuple, bool] = field(default_factory=dict)
 
 
 _METER: contextvars.ContextVar[Meter | None] = contextvars.ContextVar("solver_meter", default=None)
