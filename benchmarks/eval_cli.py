@@ -15,6 +15,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from verify.memory import MEMORY_LIMIT_MIB
+
 commands = typer.Typer()
 
 DATA = Path("../shared/data")
@@ -23,13 +25,15 @@ DATA = Path("../shared/data")
 def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | None, split: str, out: Path | None,
          store: Path | None, bound: int, timeout: float, effort: float, ex_timeout: float, keep_distinct: bool,
          constraints: Path | None, workers: int, executor: str, ray_address: str | None, limit: int | None,
-         no_minimize: bool, html: bool, strict: bool = False, assume: list[str] | None = None) -> None:
+         no_minimize: bool, html: bool, strict: bool = False, assume: list[str] | None = None,
+         memory_limit: int = MEMORY_LIMIT_MIB) -> None:
     from benchmarks.datasets import DatasetError
     from benchmarks.evaluate import EvalConfig, EvalError, print_leaderboard, run_evaluation, write_outputs
     from benchmarks.predictions import PredictionError, discover
     from benchmarks.store import RunStore, StoreError
     from verify.assumptions import UnknownAssumption, by_name
     from verify.limits import check_options, check_run_options, effort_problem
+    from verify.memory import memory_limit_problem
 
     console = Console() if Console().is_terminal else Console(width=200)  # a file or pipe gets full rows
     err = Console(stderr=True)
@@ -40,7 +44,7 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
     problem = (check_options(bound=bound, timeout=timeout)
                or check_run_options(workers=workers, limit=limit,
                                     seconds={"--ex-timeout": ex_timeout})
-               or effort_problem(effort))
+               or effort_problem(effort) or memory_limit_problem(memory_limit))
     if problem is None and not ex_timeout > 0:
         problem = f"--ex-timeout must be a positive number of seconds, not {ex_timeout}"
     if problem is not None:
@@ -57,7 +61,8 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
         cfg = EvalConfig(benchmark=benchmark, data_dir=data, split=split, bound=bound, timeout=timeout,
                          effort=effort, ex_timeout=ex_timeout, keep_distinct=keep_distinct,
                          minimize=not no_minimize, constraints=constraints, workers=workers, executor=executor,
-                         ray_address=ray_address, limit=limit, strict=strict, assume=list(assume or []))
+                         ray_address=ray_address, limit=limit, strict=strict, assume=list(assume or []),
+                         memory_limit=memory_limit)
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             with RunStore(store_path) as st:
@@ -104,6 +109,9 @@ _COMMON = dict(
     bound=typer.Option(3, "--bound", "-k", help="rows per table the verifier proves up to"),
     timeout=typer.Option(300.0, help="the verifier's safety time limit per pair (seconds): a verdict it decides "
                                     "is unknown, 'time limit ...'"),
+    memory_limit=typer.Option(MEMORY_LIMIT_MIB, "--memory-limit", metavar="MIB",
+                              help="the verifier's safety memory limit per pair (MiB it may grow a process by): a "
+                                   "verdict it decides is unknown, 'memory limit ...'"),
     effort=typer.Option(1.0, help="the verifier's work budget per pair (random databases, solver resource units, "
                                   "minimizer runs) as a multiple of verify.budget.DEFAULT: deterministic"),
     ex_timeout=typer.Option(30.0, help="seconds per query when executing on the dev database"),
@@ -129,6 +137,7 @@ def eval_cmd(
     benchmark: str = _COMMON["benchmark"], data: Path | None = _COMMON["data"], split: str = _COMMON["split"],
     out: Path | None = _COMMON["out"], store: Path | None = _COMMON["store"], bound: int = _COMMON["bound"],
     timeout: float = _COMMON["timeout"], effort: float = _COMMON["effort"],
+    memory_limit: int = _COMMON["memory_limit"],
     ex_timeout: float = _COMMON["ex_timeout"], keep_distinct: bool = _COMMON["keep_distinct"],
     constraints: Path | None = _COMMON["constraints"], workers: int = _COMMON["workers"],
     executor: str = _COMMON["executor"], ray_address: str | None = _COMMON["ray_address"],
@@ -139,7 +148,8 @@ def eval_cmd(
     if predictions.is_dir():
         raise typer.BadParameter(f"{predictions} is a folder; `verify eval` takes one file (see `verify leaderboard`)")
     _run([predictions], system, benchmark, data, split, out, store, bound, timeout, effort, ex_timeout,
-         keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html, strict, assume)
+         keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html, strict, assume,
+         memory_limit)
 
 
 @commands.command("leaderboard")
@@ -148,6 +158,7 @@ def leaderboard_cmd(
     benchmark: str = _COMMON["benchmark"], data: Path | None = _COMMON["data"], split: str = _COMMON["split"],
     out: Path | None = _COMMON["out"], store: Path | None = _COMMON["store"], bound: int = _COMMON["bound"],
     timeout: float = _COMMON["timeout"], effort: float = _COMMON["effort"],
+    memory_limit: int = _COMMON["memory_limit"],
     ex_timeout: float = _COMMON["ex_timeout"], keep_distinct: bool = _COMMON["keep_distinct"],
     constraints: Path | None = _COMMON["constraints"], workers: int = _COMMON["workers"],
     executor: str = _COMMON["executor"], ray_address: str | None = _COMMON["ray_address"],
@@ -156,4 +167,5 @@ def leaderboard_cmd(
 ) -> None:
     """Re-evaluate a leaderboard: EX and verified accuracy per system, rank changes, refuted pairs."""
     _run(predictions, None, benchmark, data, split, out, store, bound, timeout, effort, ex_timeout,
-         keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html, strict, assume)
+         keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html, strict, assume,
+         memory_limit)

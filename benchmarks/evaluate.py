@@ -51,6 +51,7 @@ from benchmarks.predictions import align, load_predictions
 from benchmarks.store import ResultKey, ResultRow, RunStore, VerificationRow, ExecutionRow, normalize_sql, sql_hash, text_hash
 from benchmarks.store import NOT_VERIFIED, strength_of_outcome
 from verify.assumptions import names_used
+from verify.memory import MEMORY_LIMIT_MIB
 from verify.verdict import Strength, VerdictKind
 
 REFUTED = "refuted"
@@ -77,6 +78,8 @@ class EvalConfig(BaseModel):
     constraints: Path | None = None
     strict: bool = Field(False, description="no assumption beyond the schema's declarations (verify --strict)")
     assume: list[str] = Field(default_factory=list, description="assumptions added by name (verify --assume)")
+    memory_limit: int | None = Field(MEMORY_LIMIT_MIB, description="the verifier's safety memory limit per pair "
+                                                                    "(MiB, verify --memory-limit)")
     workers: int = 2
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
@@ -93,8 +96,9 @@ class EvalConfig(BaseModel):
     def settings_string(self) -> str:
         policy = (";strict=1" if self.strict else "") + (f";assume={','.join(sorted(self.assume))}" if self.assume
                                                          else "")
+        memory = "" if self.memory_limit == MEMORY_LIMIT_MIB else f";mem={self.memory_limit}"
         return (f"t={self.timeout:g};effort={self.effort:g};ext={self.ex_timeout:g};kd={int(self.keep_distinct)};"
-                f"min={int(self.minimize)}{policy}")
+                f"min={int(self.minimize)}{policy}{memory}")
 
 
 def tool_version() -> str:
@@ -157,6 +161,7 @@ class VerifyTask(BaseModel):
     effort: float = 1.0
     strict: bool = False
     assume: list[str] = Field(default_factory=list)
+    memory_limit: int | None = MEMORY_LIMIT_MIB
     minimize: bool
     flavour: str
     plain: dict[str, Any] | None = Field(default=None, description="with `constraints`: the verdict without them, "
@@ -222,7 +227,7 @@ def _verify_once(task: VerifyTask, hints: list[dict] | None = None) -> dict:
         return {"verdict": "error", "reason": f"schema: {e}", "counterexample": None, "seconds": 0.0}
     v = check_pair(task.gold, task.pred, schema=schema, bound=task.bound, semantics=task.semantics,
                    timeout=task.timeout, budget=DEFAULT.scaled(task.effort), minimize_result=task.minimize,
-                   strict=task.strict, assume=task.assume,
+                   strict=task.strict, assume=task.assume, memory_limit=task.memory_limit,
                    hints=hints)
     verdict, reason = v.verdict.value, v.reason
     cex = v.counterexample.model_dump() if v.counterexample else None
@@ -696,6 +701,7 @@ def _verification_stage(run: _EvalRun, prog: Progress | LogProgress) -> None:
                                       constraints=str(cfg.constraints) if cfg.constraints else None,
                                       semantics=cfg.semantics, bound=cfg.bound, timeout=cfg.timeout,
                                       effort=cfg.effort, strict=cfg.strict, assume=cfg.assume,
+                                      memory_limit=cfg.memory_limit,
                                       minimize=cfg.minimize, flavour=flavour)
 
     def finish(vkey: str, v: VerificationRow) -> None:

@@ -158,7 +158,9 @@ def _call_in_fork(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
         except Exception as e:  # noqa: BLE001 - a reply cut short
             return None, f"task process sent an unreadable reply ({type(e).__name__})"
     if os.WIFSIGNALED(status):
-        return None, f"task process died (signal {os.WTERMSIG(status)})"
+        sig = os.WTERMSIG(status)
+        why = ", SIGKILL: e.g. the kernel's OOM killer when memory ran out" if sig == signal.SIGKILL else ""
+        return None, f"task process died (signal {sig}{why})"
     return None, f"task process died (exit code {os.WEXITSTATUS(status)})"
 
 

@@ -68,7 +68,8 @@ def test_a_task_process_that_dies_is_an_error_and_the_worker_goes_on():
     assert outs["a"].error == "task process died (exit code 3)"
     # exit code 0 without a reply is still no result
     assert outs["b"].error == "task process died (exit code 0)"
-    assert _call_in_fork(kill_self, None) == (None, f"task process died (signal {int(signal.SIGKILL)})")
+    assert _call_in_fork(kill_self, None) == (None, f"task process died (signal {int(signal.SIGKILL)}, SIGKILL: "
+                                                    f"e.g. the kernel's OOM killer when memory ran out)")
     value, err = _call_in_fork(unpicklable, None)
     assert value is None and "pickle" in err.lower()
 

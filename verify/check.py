@@ -11,7 +11,8 @@ builds every verdict, and each carries its `proof` (how it was reached).
 Every search counts work against a `verify.budget.Budget` (random databases, Z3 resource units,
 minimizer runs), never seconds, so a verdict is the same on every machine; `timeout` is only a
 safety stop, and a verdict it decides is `unknown` with a reason starting "time limit"
-(`_time_limited`).
+(`_safety_stopped`). So is the memory cap (`verify.memory`): a verdict a failed allocation
+decides is `unknown` with a reason starting "memory limit".
 
 Example:
     >>> from verify.schema_io import schema_from_ddl
@@ -47,6 +48,7 @@ from verify.hints import repairs
 from verify.infer import infer_schema
 from verify.keyed import never_tie
 from verify.limits import check_options, paren_depth, query_size_problem, text_size_problem, too_deep, tree_depth
+from verify.memory import MEMORY_LIMIT_MIB, memory_capped, memory_limit_problem
 from verify.lower import lower_query, outer_order
 from verify.minimize import minimize
 from verify.names import Dialect, Semantics
@@ -113,6 +115,7 @@ def check_pair(
     hints: list[dict[str, list[list[Any]]]] | None = None,
     strict: bool = False,
     assume: Sequence[str] = (),
+    memory_limit: int | None = MEMORY_LIMIT_MIB,
 ) -> Verdict:
     """Decide whether `gold` and `gen` return the same result on every database with at most
     `bound` rows per table that satisfies `schema`'s constraints. See `verify.verdict`.
@@ -136,24 +139,36 @@ def check_pair(
     types back; `strict` drops the defaults; `assume` adds assumptions by name (an unknown name
     is an `error` verdict).
 
-    A bound or timeout out of range (`verify.limits`) is an `error` verdict, and so is a query
-    too large or too deeply nested to verify, or one the engine cannot run (with the engine's
-    message). A failure inside the verifier itself never escapes as an exception: it is an
+    `memory_limit` (MiB; None for none) caps how far the call may grow the process's memory
+    (`verify.memory`): like the timeout, only a safety stop, and a verdict it decides is `unknown`
+    with a reason starting "memory limit". The cap is process-wide while the call runs.
+
+    A bound, timeout or memory limit out of range (`verify.limits`, `verify.memory`) is an
+    `error` verdict, and so is a query too large or too deeply nested to verify, or one the
+    engine cannot run (with the engine's message). A failure inside the verifier itself never escapes as an exception: it is an
     `error` verdict whose reason starts with "internal error"."""
     ctx = CheckContext(gold, gen, schema, bound=bound, semantics=semantics, dialect=dialect, timeout=timeout,
                        budget=budget or DEFAULT, seed=seed, minimize_result=minimize_result,
-                       shortcuts=shortcuts, hints=hints or [])
+                       shortcuts=shortcuts, hints=hints or [], memory_limit=memory_limit)
     try:
         ctx.policy = AssumptionPolicy.make(strict, assume)
     except UnknownAssumption as e:
         return ctx.verdict(VerdictKind.ERROR, reason=str(e))
+    problem = memory_limit_problem(memory_limit)
+    if problem is not None:
+        return ctx.verdict(VerdictKind.ERROR, reason=problem)
     try:
-        with metered(ctx.meter):
+        with metered(ctx.meter), memory_capped(memory_limit):
             for stage in STAGES:
                 verdict = stage(ctx)
                 if verdict is not None:
-                    return _time_limited(ctx, verdict)
-            return _time_limited(ctx, _conclude(ctx))
+                    return _safety_stopped(ctx, verdict)
+            return _safety_stopped(ctx, _conclude(ctx))
+    except MemoryError:  # Python's own allocation failed at the cap: nothing found so far is reported
+        ctx.meter.memory_stopped = True
+        return ctx.verdict(VerdictKind.UNKNOWN, reason=_memory_limit(ctx, "while the verifier built its formulas"),
+                           proof=ctx.proof("undecided", "the memory safety stop ended the search",
+                                           bounds=list(ctx.proved)))
     except RecursionError:  # nesting within MAX_QUERY_DEPTH that a pass still cannot recurse through
         return ctx.verdict(VerdictKind.ERROR, reason=f"{_too_deep_for_a_pass(ctx)} (Python's recursion limit "
                                                      f"stopped the verifier)", stats=Stats(), semantics=semantics,
@@ -182,6 +197,7 @@ class CheckContext:
     minimize_result: bool
     shortcuts: bool
     hints: list[Tables]
+    memory_limit: int | None = MEMORY_LIMIT_MIB  # MiB, the memory safety stop (`verify.memory`)
     start: float = field(default_factory=time.monotonic)
     stats: Stats = field(default_factory=Stats)
     prepared: _Prepared | None = None  # set by `_prepare_pair`
@@ -189,6 +205,7 @@ class CheckContext:
     meter: Meter = field(init=False)  # the solver checks' limits and spending (`verify.values`)
     smt_left: int = field(init=False)  # Z3 resource units left for the SMT search
     time_stop: str | None = None  # where the wall-clock safety stop cut a search short, if it did
+    memory_stop: str | None = None  # where the memory safety stop ended a solver check, if it did
     bounds: list[int] = field(default_factory=list)  # the bounds the SMT search tries
     proved: list[int] = field(default_factory=list)  # the bounds it proved, in order
     stopped: str | None = None  # why the SMT search ended before the last bound, if it did
@@ -609,23 +626,41 @@ def _time_limit(ctx: CheckContext, where: str) -> str:
     return f"{TIME_LIMIT} ({ctx.timeout:g} s) reached {where}"
 
 
-def _time_limited(ctx: CheckContext, verdict: Verdict) -> Verdict:
-    """`verdict`, unless the wall clock decided it: when the safety stop cut a search short or
-    interrupted a solver check, an `equivalent`, `unknown` or `nondeterministic` verdict is
-    `unknown` with a reason starting "time limit" (what was proved stays in `proof.bounds`; no
-    `equivalent` up to a smaller bound because the clock ran out). A confirmed counterexample
-    (`not_equivalent`), an `error` and an `unsupported` verdict stand: the clock decided none."""
-    if not ctx.time_stopped or verdict.verdict not in (VerdictKind.EQUIVALENT, VerdictKind.UNKNOWN,
-                                                      VerdictKind.NONDETERMINISTIC):
+MEMORY_LIMIT = "memory limit"
+"""How the reason of a verdict the memory safety stop decided starts."""
+
+
+def _memory_limit(ctx: CheckContext, where: str) -> str:
+    """Record that an allocation failed `where` (the memory safety stop, `verify.memory`), and say so."""
+    ctx.memory_stop = ctx.memory_stop or where
+    ctx.meter.memory_stopped = True
+    cap = f" ({ctx.memory_limit:,} MiB)" if ctx.memory_limit is not None else ""
+    return f"{MEMORY_LIMIT}{cap} reached {where}"
+
+
+def _safety_stopped(ctx: CheckContext, verdict: Verdict) -> Verdict:
+    """`verdict`, unless a safety stop decided it: when the wall clock cut a search short or
+    interrupted a solver check, or an allocation failed (the memory cap), an `equivalent`,
+    `unknown` or `nondeterministic` verdict is `unknown` with a reason starting "time limit" or
+    "memory limit" (what was proved stays in `proof.bounds`; no `equivalent` up to a smaller bound
+    because a stop came first). A confirmed counterexample (`not_equivalent`), an `error` and an
+    `unsupported` verdict stand: no stop decided them."""
+    if not (ctx.time_stopped or ctx.meter.memory_stopped) or verdict.verdict not in (
+            VerdictKind.EQUIVALENT, VerdictKind.UNKNOWN, VerdictKind.NONDETERMINISTIC):
         return verdict
-    if verdict.verdict == VerdictKind.UNKNOWN and verdict.reason.startswith(TIME_LIMIT):
+    stop = TIME_LIMIT if ctx.time_stopped else MEMORY_LIMIT
+    if verdict.verdict == VerdictKind.UNKNOWN and verdict.reason.startswith(stop):
         return verdict
-    where = ctx.time_stop or "during a solver check"
     proved = f"; proved up to k={ctx.proved[-1]}" if ctx.proved and ctx.bounds != [0] else ""
-    reason = f"{TIME_LIMIT} ({ctx.timeout:g} s) reached {where}{proved}"
+    if ctx.time_stopped:
+        where = ctx.time_stop or "during a solver check"
+        reason = f"{TIME_LIMIT} ({ctx.timeout:g} s) reached {where}{proved}"
+        summary = "the wall-clock safety stop ended the search before the work budget decided it"
+    else:
+        reason = _memory_limit(ctx, ctx.memory_stop or "during a solver check") + proved
+        summary = "the memory safety stop ended a solver check before the work budget decided it"
     return ctx.verdict(VerdictKind.UNKNOWN, reason=reason,
-                       proof=ctx.proof("undecided", "the wall-clock safety stop ended the search before the work "
-                                                    "budget decided it", bounds=list(ctx.proved), stopped=reason))
+                       proof=ctx.proof("undecided", summary, bounds=list(ctx.proved), stopped=reason))
 
 
 _SEARCH = {"random": "the random pass", "smt": "the SMT solver", "hint": "a hint database"}
@@ -1020,6 +1055,8 @@ def _smt_at(ctx: CheckContext, k: int) -> _SmtResult:
             return run.status, f"solver budget exhausted at k={k}"
         if run.stop == SolverStop.TIME:
             return run.status, _time_limit(ctx, f"at k={k}")
+        if run.stop == SolverStop.MEMORY:
+            return run.status, _memory_limit(ctx, f"at k={k}")
         if run.stop == SolverStop.GAVE_UP:
             return run.status, f"solver gave up at k={k} ({run.why})"
         return run.status, ""
@@ -1205,10 +1242,14 @@ def _rows_of_either(ctx: CheckContext) -> Counterexample | None:
             return None
         nothing = "SELECT " + ", ".join(["NULL"] * width) + " WHERE 1 = 0"
         v = check_pair(sql, nothing, prep.schema, bound=ctx.bound, semantics=Semantics.BAG, dialect=prep.dialect,
-                       timeout=remaining, budget=ctx.budget, seed=ctx.seed, minimize_result=ctx.minimize_result)
+                       timeout=remaining, budget=ctx.budget, seed=ctx.seed, minimize_result=ctx.minimize_result,
+                       memory_limit=ctx.memory_limit)
         ctx.meter.spent += v.stats.rlimit or 0
         if v.verdict == VerdictKind.UNKNOWN and v.reason.startswith(TIME_LIMIT):
             ctx.timed_out("during the width check")
+            return None
+        if v.verdict == VerdictKind.UNKNOWN and v.reason.startswith(MEMORY_LIMIT):
+            _memory_limit(ctx, "during the width check")
             return None
         if v.verdict == VerdictKind.NOT_EQUIVALENT and v.counterexample is not None:
             at = dataclasses.replace(prep, now=v.counterexample.now) if prep.clock else prep

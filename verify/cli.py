@@ -2,7 +2,8 @@
 
     verify pair GOLD GEN [--db PATH | --schema PATH | --tables PATH --db-id ID]
                          [--dialect sqlite|duckdb] [--semantics auto|bag|set|list]
-                         [--bound K] [--effort X] [--timeout SECONDS] [--seed N] [--no-minimize]
+                         [--bound K] [--effort X] [--timeout SECONDS] [--memory-limit MIB] [--seed N]
+                         [--no-minimize]
                          [--strict] [--assume NAME]... [--json] [--explain] [--debug]
     verify assumptions
     verify version
@@ -39,6 +40,7 @@ from typer.core import TyperGroup
 
 from verify import assumptions as named
 from verify.limits import MAX_QUERY_CHARS, check_options, effort_problem
+from verify.memory import MEMORY_LIMIT_MIB, memory_limit_problem
 from verify.names import Dialect, Semantics
 from verify.verdict import EXIT_CODES, Verdict, VerdictKind
 
@@ -263,6 +265,11 @@ def pair(
     ] = 1.0,
     timeout: Annotated[float, typer.Option(metavar="SECONDS", help="safety time limit: a verdict it decides is "
                                                                    "unknown, 'time limit ...'")] = 30.0,
+    memory_limit: Annotated[
+        int, typer.Option("--memory-limit", metavar="MIB", help="safety memory limit: how far the verification "
+                                                                 "may grow the process's memory; a verdict it "
+                                                                 "decides is unknown, 'memory limit ...'")
+    ] = MEMORY_LIMIT_MIB,
     seed: Annotated[int, typer.Option(help="seed of the random search")] = 0,
     no_minimize: Annotated[
         bool, typer.Option("--no-minimize", help="do not shrink counterexamples")
@@ -300,7 +307,7 @@ def pair(
         if gold == "-" and gen == "-":
             raise _BadInput("only one of GOLD and GEN can be '-' (stdin)")
         problem = check_options(bound=bound, timeout=timeout)
-        problem = problem or effort_problem(effort)
+        problem = problem or effort_problem(effort) or memory_limit_problem(memory_limit)
         if problem is not None:
             raise _BadInput(problem)
         if constraints_file is not None:
@@ -339,6 +346,7 @@ def pair(
             minimize_result=not no_minimize,
             strict=strict,
             assume=assume or [],
+            memory_limit=memory_limit,
         )
         if db is not None and verdict.counterexample is not None and pair_constraints is not None:
             pair_constraints.add_realism(verdict, db)

@@ -250,6 +250,7 @@ class SolverStop(StrEnum):
     BUDGET = "budget"  # it spent the resource units (rlimit) it was given
     TIME = "time"  # the wall-clock safety stop interrupted it
     GAVE_UP = "gave_up"  # the solver answered unknown for a reason of its own (incompleteness)
+    MEMORY = "memory"  # an allocation failed: the memory safety stop (`verify.memory`) or the machine's
 
 
 @dataclass(frozen=True)
@@ -279,6 +280,7 @@ class Meter:
     deadline: float | None = None
     spent: int = 0
     time_stopped: bool = False
+    memory_stopped: bool = False  # a check ran out of memory (`verify.memory`: the cap or the machine)
     answers: dict[tuple, bool] = field(default_factory=dict)
 
 
@@ -329,7 +331,9 @@ def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | No
     the assertions; it is not checked itself.
 
     The resource limit decides the same way on every machine; the deadline is only a safety
-    stop, and a check it interrupts is marked `SolverStop.TIME` (and the meter `time_stopped`).
+    stop, and a check it interrupts is marked `SolverStop.TIME` (and the meter `time_stopped`). A
+    check that runs out of memory (`verify.memory`'s cap) is `SolverStop.MEMORY` (and the meter
+    `memory_stopped`); Z3 frees its context then.
     A limit of 0 or less spends nothing: the answer is `unknown`, stopped by the budget."""
     meter = meter or current_meter()
     limit = meter.rlimit if rlimit is None else rlimit
@@ -340,9 +344,12 @@ def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | No
         meter.time_stopped = True
         return SolverRun(z3.unknown, 0, SolverStop.TIME)
     home = solver.ctx
-    ctx = z3.Context()
-    fresh_solver = make(ctx)
-    fresh_solver.add([a.translate(ctx) for a in solver.assertions()])
+    try:
+        ctx = z3.Context()
+        fresh_solver = make(ctx)
+        fresh_solver.add([a.translate(ctx) for a in solver.assertions()])
+    except (MemoryError, z3.Z3Exception) as e:
+        return _memory_stop(meter, e)
     interrupted = threading.Event()
 
     def interrupt() -> None:
@@ -356,6 +363,8 @@ def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | No
         timer.start()
     try:
         status = fresh_solver.check()
+    except (MemoryError, z3.Z3Exception) as e:
+        return _memory_stop(meter, e)
     finally:
         if timer is not None:
             timer.cancel()
@@ -366,12 +375,29 @@ def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | No
     if status == z3.unsat:
         return SolverRun(status, spent, None)
     why = fresh_solver.reason_unknown()
+    if _out_of_memory(why):
+        meter.memory_stopped = True
+        return SolverRun(status, spent, SolverStop.MEMORY, why)
     if interrupted.is_set():
         meter.time_stopped = True
         return SolverRun(status, spent, SolverStop.TIME, why)
     if spent >= limit or why == "canceled":
         return SolverRun(status, spent, SolverStop.BUDGET, why)
     return SolverRun(status, spent, SolverStop.GAVE_UP, why)
+
+
+def _out_of_memory(why: str) -> bool:
+    """Is Z3's reason (for `unknown`, or an exception's message) a failed allocation?"""
+    return "out of memory" in why or "max. memory" in why
+
+
+def _memory_stop(meter: Meter, e: BaseException) -> SolverRun:
+    """The run of a check that an allocation failure ended before an answer (a `MemoryError`, or
+    Z3's "out of memory" as an exception); any other exception is raised again."""
+    if isinstance(e, z3.Z3Exception) and not _out_of_memory(str(e)):
+        raise e
+    meter.memory_stopped = True
+    return SolverRun(z3.unknown, 0, SolverStop.MEMORY, "out of memory")
 
 
 @functools.lru_cache(maxsize=4096)
