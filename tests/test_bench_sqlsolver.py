@@ -175,3 +175,36 @@ def test_assume_ties_alike_proves_such_a_pair_and_is_counted_apart(tmp_path):
         run(tmp_path, ["tpch"], bound=2, timeout=60, workers=1, limit=None, recheck_n=0, out=kept,
             console=Console(file=open("/dev/null", "w")), assume=("ties",))
     assert kept.read_text() == "earlier records\n"  # refused before the --out file is emptied
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data/sqlsolver not present")
+def test_a_six_table_block_multiplying_two_columns_is_proved_with_few_resource_units(monkeypatch):
+    """TPC-H's Q7 pair compares six-table blocks whose output multiplies two columns
+    (`l_extendedprice * (1 - l_discount)`). Z3's default solver sends such a check to its
+    nonlinear engine (about 5 million resource units each); the proof solver
+    (`verify.values.PROOF_TACTICS`) first eliminates the variables equations define, and the
+    same check is `unsat` in a few thousand. Resource units are counted work: the same on
+    every machine."""
+    import z3
+
+    import verify.rowwise as rowwise
+    from verify.check import check_pair
+    from verify.values import Meter, check_within, plain_solver
+
+    asked = []
+
+    def recording(solver, *args, **kw):
+        asked.append(solver)
+        return check_within(solver, *args, **kw)
+
+    monkeypatch.setattr(rowwise, "check_within", recording)
+    tpch, schemas = load_suite(SHARED, "tpch")
+    pair = next(p for p in tpch if p.id == 7)
+    v = check_pair(pair.q1, pair.q2, schema=schemas[pair.schema_file], bound=4, dialect="duckdb")
+    assert v.verdict.value == "equivalent" and v.complete, v.reason
+    assert v.stats.rlimit < 500_000, v.stats.rlimit
+    block = max(asked, key=lambda s: len(s.assertions()))
+    fast = check_within(block, rlimit=8_000_000, meter=Meter())
+    slow = check_within(block, rlimit=8_000_000, meter=Meter(), make=plain_solver)
+    assert fast.status == z3.unsat and fast.spent < 100_000, fast
+    assert slow.status == z3.unsat and slow.spent > 20 * fast.spent, (slow.spent, fast.spent)

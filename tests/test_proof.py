@@ -57,6 +57,21 @@ def test_a_row_wise_proof_lists_the_rules_that_fired_and_where_the_plans_met():
     assert steps[-1].startswith("proved: one select-project-join block on each side")
 
 
+def test_a_rule_that_rewrote_a_subquery_says_so_and_shows_the_subquery():
+    """Subqueries are rewritten first, as plans of their own (`verify.rules.plan_rewritten`): the
+    trace labels those steps, so the plan shown is not taken for the whole query's."""
+    v = check_pair("SELECT a FROM t WHERE a IN (SELECT b FROM t WHERE b IN (SELECT a FROM t))",
+                   "SELECT a FROM t WHERE a IN (SELECT b FROM t WHERE EXISTS (SELECT 1 FROM t AS u WHERE u.a = t.b))",
+                   schema=schema_from_ddl("CREATE TABLE t (a INTEGER, b INTEGER);"))
+    assert v.verdict == VerdictKind.EQUIVALENT and v.complete and v.proof.method == "row_wise"
+    fired = [s for s in v.proof.steps if s.endswith(" gives")]
+    assert fired[:2] == ["gold: semi_join_conjunct_as_join (in a subquery) gives",
+                         "gold: semi_join_conjunct_as_join gives"], fired
+    sub = v.proof.steps.index(fired[0])
+    assert v.proof.steps[sub + 1] == "    Project b"  # the subquery's plan, not the query's (Project a)
+    assert "generated: correlation_as_in_columns (in a subquery) gives" in fired
+
+
 def test_a_failed_row_wise_attempt_is_listed_as_tried():
     v = check("SELECT COUNT(*) FROM t", "SELECT COUNT(a) FROM t")
     assert v.verdict == VerdictKind.NOT_EQUIVALENT

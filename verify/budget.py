@@ -51,9 +51,9 @@ class Budget:
     (at each bound, the probe where unbacked assumptions hold may spend at most half of what is
     left, `verify.check._smt_at`);
     `proof_rlimit`: Z3 resource units for each small check of the every-size proof (row-wise
-    comparison, plan-rewrite conditions) and of the empty-table check (a block of six tables
-    with string tests, as TPC-H's, needs just over 5 million; 8 million cost about 14% more
-    proof time than 5 million on a sample of BIRD pairs, and proved no fewer);
+    comparison, plan-rewrite conditions) and of the empty-table check (with Z3's default
+    solver a block of six tables multiplying two columns, as TPC-H's, needed just over 5
+    million; the proof solver, `verify.values.PROOF_TACTICS`, answers it in a few thousand);
     `minimize_runs`: engine runs of the minimizer for one counterexample."""
 
     random_first: int = 25

@@ -240,9 +240,10 @@ def _materialize_duckdb(schema: Schema, rows_by_table) -> duckdb.DuckDBPyConnect
                 conn.executemany(_insert_sql(t), [list(r) for r in rows])
         conn.execute("COMMIT")
         # The DuckDB DDL carries no FOREIGN KEY clauses (DuckDB's are restrictive), so they
-        # are checked here with a query per foreign key (NULL in any FK column passes).
-        for t, _ in rows_by_table:
-            for fk in t.foreign_keys:
+        # are checked here with a query per foreign key (NULL in any FK column passes); the
+        # empty database (the verifier's first run of each query) has nothing to check.
+        for t, rows in rows_by_table:
+            for fk in t.foreign_keys if rows else ():
                 if _duckdb_fk_violations(conn, t, fk):
                     raise DatabaseRejected(
                         f"duckdb: FOREIGN KEY constraint failed: {t.name}({', '.join(fk.columns)})"

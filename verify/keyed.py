@@ -21,7 +21,9 @@ bound (`tests/test_property_soundness.py`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from verify import ir
@@ -335,14 +337,39 @@ def _parent_free(rel: ir.Rel, read: set[int], schema: Schema) -> ir.Rel | None:
     return _shrunk(rel, block, lambda b: _without_one_parent(b, schema))
 
 
+_BLOCKS_FOUND: contextvars.ContextVar[dict[tuple[int, bool], tuple] | None] = contextvars.ContextVar(
+    "blocks_found", default=None)
+
+
+@contextlib.contextmanager
+def blocks_remembered() -> Iterator[None]:
+    """Within the block, `_one_block` keeps what it found for each operator (by identity, the
+    operator kept alive with it): the plan rules that read blocks ask it of the same operator
+    once each, and of every operator below the one they rewrite again (`verify.rules.plan_rewritten`)."""
+    token = _BLOCKS_FOUND.set({})
+    try:
+        yield
+    finally:
+        _BLOCKS_FOUND.reset(token)
+
+
 def _one_block(rel: ir.Rel, leaves: dict[int, ir.Rel] | None = None) -> SPJ | None:
     """The select-project-join block `rel` is (a projection, filter or join over one block, not
     a union of several), or None; with `leaves`, its other operators taken as derived tables
-    (`blocks(opaque=...)`)."""
+    (`blocks(opaque=...)`), which it adds to `leaves`."""
     if not isinstance(rel, (ir.Project, ir.Filter, ir.Join)):
         return None
+    memo, key = _BLOCKS_FOUND.get(), (id(rel), leaves is not None)
+    if memo is not None and key in memo and memo[key][0] is rel:
+        _, one, found_leaves = memo[key]
+        if leaves is not None:
+            leaves.update(found_leaves)
+        return one
     found = blocks(rel, lambda r: False, leaves)
-    return found[0] if found is not None and len(found) == 1 else None
+    one = found[0] if found is not None and len(found) == 1 else None
+    if memo is not None:
+        memo[key] = (rel, one, dict(leaves) if leaves is not None else None)
+    return one
 
 
 def _shrunk(rel: ir.Rel, block: SPJ, without_one: Callable[[SPJ], SPJ | None],

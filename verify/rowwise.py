@@ -88,10 +88,10 @@ def _proved(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str, trace: list[st
     def on_side(n: int, side: str) -> Fired:
         tracer = rule_tracer(trace, side)
 
-        def note(name: str, plan: ir.Rel) -> None:
+        def note(name: str, plan: ir.Rel, where: str = "") -> None:
             fired[n].add(name)
             if tracer is not None:
-                tracer(name, plan)
+                tracer(name, plan, where)
         return note
 
     r1, r2 = (plan_rewritten(r, ctx, on_side(n, side), skip=skip)
@@ -124,11 +124,15 @@ def _say(trace: list[str] | None, line: Callable[[], str]) -> None:
 
 def rule_tracer(trace: list[str] | None, side: str) -> Fired | None:
     """The `verify.rules` callback that traces the rules firing on one side's plan: the rule's
-    name, then the plan it gave, indented."""
+    name (and "in a subquery" when it rewrote a subquery's plan, which is then the plan shown),
+    then the plan it gave, indented."""
     if trace is None:
         return None
-    return lambda name, plan: trace.extend([f"{side}: {name} gives"] +
-                                           ["    " + line for line in show(plan).splitlines()])
+
+    def traced(name: str, plan: ir.Rel, where: str = "") -> None:
+        trace.extend([f"{side}: {name}{f' ({where})' if where else ''} gives"]
+                     + ["    " + line for line in show(plan).splitlines()])
+    return traced
 
 
 def _blocks_text(a: list[SPJ], b: list[SPJ]) -> str:

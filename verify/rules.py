@@ -129,8 +129,9 @@ _LEVEL = tuple(r for r in RULES if "level" in r.phases)
 _ORDER = tuple(r for r in RULES if "order" in r.phases)
 BY_NAME = {r.name: r for r in RULES}
 
-# called with (rule name, plan after it) each time a rule changes a plan
-Fired = Callable[[str, ir.Rel], None]
+# called with (rule name, plan after it) each time a rule changes a plan; `plan_rewritten` adds
+# `where="in a subquery"` when the plan is a subquery's (the rule rewrote it as a plan of its own)
+Fired = Callable[..., None]
 
 
 def first_sentence(doc: str | None) -> str:
@@ -172,12 +173,15 @@ def plan_rewritten(rel: ir.Rel, ctx: Context, fired: Fired | None = None,
                         Project a
                           Scan t(a, b)
     """
+    in_subquery = None if fired is None else (lambda name, plan: fired(name, plan, where="in a subquery"))
+
     def own_query(n):
         if isinstance(n, (ir.Exists, ir.InSubquery, ir.ScalarSubquery)):
-            query = _plan_rules(n.query, ctx, fired, skip)
+            query = _plan_rules(n.query, ctx, in_subquery, skip)
             return n if query is n.query else replace(n, query=query)
         return n
-    return _plan_rules(ir.transform(rel, own_query), ctx, fired, skip)
+    with keyed.blocks_remembered():
+        return _plan_rules(ir.transform(rel, own_query), ctx, fired, skip)
 
 
 def _plan_rules(rel: ir.Rel, ctx: Context, fired: Fired | None, skip: frozenset[str]) -> ir.Rel:
