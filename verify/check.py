@@ -165,7 +165,6 @@ def check_pair(
                     return _safety_stopped(ctx, verdict)
             return _safety_stopped(ctx, _conclude(ctx))
     except MemoryError:  # Python's own allocation failed at the cap: nothing found so far is reported
-        ctx.meter.memory_stopped = True
         return ctx.verdict(VerdictKind.UNKNOWN, reason=_memory_limit(ctx, "while the verifier built its formulas"),
                            proof=ctx.proof("undecided", "the memory safety stop ended the search",
                                            bounds=list(ctx.proved)))

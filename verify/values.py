@@ -366,7 +366,7 @@ def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | No
         fresh_solver = make(ctx)
         fresh_solver.add([a.translate(ctx) for a in solver.assertions()])
     except (MemoryError, z3.Z3Exception) as e:
-        return _memory_stop(meter, e)
+        return _allocation_failed(meter, e)
     interrupted = threading.Event()
 
     def interrupt() -> None:
@@ -381,7 +381,7 @@ def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | No
     try:
         status = fresh_solver.check()
     except (MemoryError, z3.Z3Exception) as e:
-        return _memory_stop(meter, e)
+        return _allocation_failed(meter, e)
     finally:
         if timer is not None:
             timer.cancel()
@@ -393,8 +393,7 @@ def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | No
         return SolverRun(status, spent, None)
     why = fresh_solver.reason_unknown()
     if _out_of_memory(why):
-        meter.memory_stopped = True
-        return SolverRun(status, spent, SolverStop.MEMORY, why)
+        return _memory_stop(meter, status, spent, why)
     if interrupted.is_set():
         meter.time_stopped = True
         return SolverRun(status, spent, SolverStop.TIME, why)
@@ -408,13 +407,18 @@ def _out_of_memory(why: str) -> bool:
     return "out of memory" in why or "max. memory" in why
 
 
-def _memory_stop(meter: Meter, e: BaseException) -> SolverRun:
-    """The run of a check that an allocation failure ended before an answer (a `MemoryError`, or
+def _memory_stop(meter: Meter, status: z3.CheckSatResult, spent: int, why: str) -> SolverRun:
+    """The run of a check an allocation failure ended, recorded on the meter."""
+    meter.memory_stopped = True
+    return SolverRun(status, spent, SolverStop.MEMORY, why)
+
+
+def _allocation_failed(meter: Meter, e: BaseException) -> SolverRun:
+    """`_memory_stop` for a check that failed to allocate before an answer (a `MemoryError`, or
     Z3's "out of memory" as an exception); any other exception is raised again."""
     if isinstance(e, z3.Z3Exception) and not _out_of_memory(str(e)):
         raise e
-    meter.memory_stopped = True
-    return SolverRun(z3.unknown, 0, SolverStop.MEMORY, "out of memory")
+    return _memory_stop(meter, z3.unknown, 0, "out of memory")
 
 
 @functools.lru_cache(maxsize=4096)
