@@ -10,6 +10,7 @@ EX accepts, with results in a DuckDB run store (resumable) and JSON/CSV/HTML out
 from __future__ import annotations
 
 import signal
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import typer
@@ -22,11 +23,40 @@ commands = typer.Typer()
 DATA = Path("../shared/data")
 
 
-def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | None, split: str, out: Path | None,
-         store: Path | None, bound: int, timeout: float, effort: float, ex_timeout: float, keep_distinct: bool,
-         constraints: Path | None, workers: int, executor: str, ray_address: str | None, limit: int | None,
-         no_minimize: bool, html: bool, strict: bool = False, assume: list[str] | None = None,
-         memory_limit: int = MEMORY_LIMIT_MIB) -> None:
+@dataclass(frozen=True)
+class _RunOptions:
+    """The options `verify eval` and `verify leaderboard` share (`_COMMON`), as given."""
+
+    benchmark: str
+    data: Path | None
+    split: str
+    out: Path | None
+    store: Path | None
+    bound: int
+    timeout: float
+    memory_limit: int
+    effort: float
+    ex_timeout: float
+    keep_distinct: bool
+    constraints: Path | None
+    workers: int
+    executor: str
+    ray_address: str | None
+    limit: int | None
+    no_minimize: bool
+    html: bool
+    strict: bool
+    assume: list[str] | None
+
+    @classmethod
+    def given(cls, values: dict[str, object]) -> _RunOptions:
+        """The options among a command's parameters (its `locals()`)."""
+        return cls(**{f.name: values[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+
+
+def _run(paths: list[Path], system: str | None, opts: _RunOptions) -> None:
+    """Check the options, evaluate the prediction files `paths` (`system`: the name of a single
+    one), print the leaderboard and write the outputs."""
     from benchmarks.datasets import DatasetError
     from benchmarks.evaluate import EvalConfig, EvalError, print_leaderboard, run_evaluation, write_outputs
     from benchmarks.predictions import PredictionError, discover
@@ -37,32 +67,33 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
 
     console = Console() if Console().is_terminal else Console(width=200)  # a file or pipe gets full rows
     err = Console(stderr=True)
-    if benchmark not in ("spider", "bird"):
-        raise typer.BadParameter(f"unknown benchmark {benchmark!r}; choose spider or bird")
-    if executor not in ("local", "ray"):
-        raise typer.BadParameter(f"unknown executor {executor!r}; choose local or ray")
-    problem = (check_options(bound=bound, timeout=timeout)
-               or check_run_options(workers=workers, limit=limit,
-                                    seconds={"--ex-timeout": ex_timeout})
-               or effort_problem(effort) or memory_limit_problem(memory_limit))
-    if problem is None and not ex_timeout > 0:
-        problem = f"--ex-timeout must be a positive number of seconds, not {ex_timeout}"
+    if opts.benchmark not in ("spider", "bird"):
+        raise typer.BadParameter(f"unknown benchmark {opts.benchmark!r}; choose spider or bird")
+    if opts.executor not in ("local", "ray"):
+        raise typer.BadParameter(f"unknown executor {opts.executor!r}; choose local or ray")
+    problem = (check_options(bound=opts.bound, timeout=opts.timeout)
+               or check_run_options(workers=opts.workers, limit=opts.limit,
+                                    seconds={"--ex-timeout": opts.ex_timeout})
+               or effort_problem(opts.effort) or memory_limit_problem(opts.memory_limit))
+    if problem is None and not opts.ex_timeout > 0:
+        problem = f"--ex-timeout must be a positive number of seconds, not {opts.ex_timeout}"
     if problem is not None:
         raise typer.BadParameter(problem)
-    for name in assume or []:
+    for name in opts.assume or []:
         try:
             by_name(name)
         except UnknownAssumption as e:
             raise typer.BadParameter(str(e)) from None
-    data = data or DATA / benchmark
-    store_path = store or ((out / "runs.duckdb") if out else Path("sqlwitness-runs.duckdb"))
+    data = opts.data or DATA / opts.benchmark
+    store_path = opts.store or ((opts.out / "runs.duckdb") if opts.out else Path("sqlwitness-runs.duckdb"))
     try:
         files = discover(paths)
-        cfg = EvalConfig(benchmark=benchmark, data_dir=data, split=split, bound=bound, timeout=timeout,
-                         effort=effort, ex_timeout=ex_timeout, keep_distinct=keep_distinct,
-                         minimize=not no_minimize, constraints=constraints, workers=workers, executor=executor,
-                         ray_address=ray_address, limit=limit, strict=strict, assume=list(assume or []),
-                         memory_limit=memory_limit)
+        cfg = EvalConfig(benchmark=opts.benchmark, data_dir=data, split=opts.split, bound=opts.bound,
+                         timeout=opts.timeout, effort=opts.effort, ex_timeout=opts.ex_timeout,
+                         keep_distinct=opts.keep_distinct, minimize=not opts.no_minimize,
+                         constraints=opts.constraints, workers=opts.workers, executor=opts.executor,
+                         ray_address=opts.ray_address, limit=opts.limit, strict=opts.strict,
+                         assume=list(opts.assume or []), memory_limit=opts.memory_limit)
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             with RunStore(store_path) as st:
@@ -79,12 +110,12 @@ def _run(paths: list[Path], system: str | None, benchmark: str, data: Path | Non
         raise typer.Exit(130) from None
     try:
         print_leaderboard(lb, console)
-        if out:
-            written = write_outputs(lb, out)
-            if html:
+        if opts.out:
+            written = write_outputs(lb, opts.out)
+            if opts.html:
                 from benchmarks.report import write_report
 
-                written["html"] = write_report(lb, out / "report.html")
+                written["html"] = write_report(lb, opts.out / "report.html")
             console.print("wrote " + ", ".join(str(p) for p in written.values()) + f"; run store {store_path}")
         else:
             console.print(f"run store {store_path}")
@@ -147,9 +178,7 @@ def eval_cmd(
     """Evaluate one system: execution accuracy, then verification of every pair EX accepts."""
     if predictions.is_dir():
         raise typer.BadParameter(f"{predictions} is a folder; `verify eval` takes one file (see `verify leaderboard`)")
-    _run([predictions], system, benchmark, data, split, out, store, bound, timeout, effort, ex_timeout,
-         keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html, strict, assume,
-         memory_limit)
+    _run([predictions], system, _RunOptions.given(locals()))
 
 
 @commands.command("leaderboard")
@@ -166,6 +195,4 @@ def leaderboard_cmd(
     strict: bool = _COMMON["strict"], assume: list[str] | None = _COMMON["assume"],
 ) -> None:
     """Re-evaluate a leaderboard: EX and verified accuracy per system, rank changes, refuted pairs."""
-    _run(predictions, None, benchmark, data, split, out, store, bound, timeout, effort, ex_timeout,
-         keep_distinct, constraints, workers, executor, ray_address, limit, no_minimize, html, strict, assume,
-         memory_limit)
+    _run(predictions, None, _RunOptions.given(locals()))

@@ -198,7 +198,12 @@ def warm_up_verification(_: Any = None) -> None:
     """What every verification would otherwise do first in its own process (isolated tasks are
     forked from a worker, see `benchmarks.executors`): import the verifier and run it once on
     a small pair in each dialect, which builds the solver, engine and parser state that is set up
-    on first use."""
+    on first use. A forked task uses the DuckDB instance this opens as it is: the verifier's DuckDB
+    instance runs no thread of its own.
+
+    The pairs stay as they are: Z3 keeps state of its string solver from one context to the next,
+    so a warm-up with other string formulas can move a later string check onto another path, and a
+    verdict decided by the path with it (README, "Verdicts are deterministic")."""
     from verify.check import check_pair
     from verify.schema_io import schema_from_ddl
 

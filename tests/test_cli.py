@@ -210,6 +210,36 @@ def test_every_package_contributes_its_commands():
     assert list(group.commands["constraints"].commands) == ["import", "export", "show"]
 
 
+def test_eval_and_leaderboard_hand_every_shared_option_to_the_run():
+    """`verify eval` and `verify leaderboard` pass their shared options (`_COMMON`) as one
+    `_RunOptions`: each option is a field of it, and each command has a parameter for each."""
+    from dataclasses import fields
+
+    from benchmarks.eval_cli import _COMMON, _RunOptions
+
+    names = {f.name for f in fields(_RunOptions)}
+    assert names == set(_COMMON)
+    group = typer.main.get_command(app)
+    for command in ("eval", "leaderboard"):
+        assert names <= {p.name for p in group.commands[command].params}
+
+
+def test_an_option_of_eval_reaches_the_run(tmp_path, monkeypatch):
+    import benchmarks.eval_cli as eval_cli
+
+    seen = {}
+    monkeypatch.setattr(eval_cli, "_run", lambda paths, system, opts: seen.update(paths=paths, system=system, opts=opts))
+    preds = tmp_path / "p.sql"
+    preds.write_text("SELECT 1\n")
+    r = run("eval", str(preds), "--benchmark", "bird", "--bound", "2", "--memory-limit", "512", "--assume",
+            "ties_alike", "--no-html", "--system", "s")
+    assert r.exit_code == 0, r.stdout
+    opts = seen["opts"]
+    assert seen["paths"] == [preds] and seen["system"] == "s"
+    assert (opts.benchmark, opts.bound, opts.memory_limit, opts.assume, opts.html, opts.workers) == \
+        ("bird", 2, 512, ["ties_alike"], False, 2)
+
+
 def test_runs_as_a_module():
     def module(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "sqlwitness_cli", *args], cwd=ROOT, capture_output=True,

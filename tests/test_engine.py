@@ -247,3 +247,116 @@ def test_run_both_finds_difference_on_sqlite_and_duckdb() -> None:
         )
         assert gold.rows == [(3,)] and gen.rows == [(2,)]
         assert cmp.differ and cmp.gold_only == [(3,)] and cmp.gen_only == [(2,)]
+
+
+# ------------------------------------------------------------------ databases in one DuckDB instance
+def attached() -> set[str]:
+    from verify.engine import _duckdb_home
+
+    return {r[0] for r in _duckdb_home().execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+
+
+def test_duckdb_databases_are_separate_and_closing_one_frees_it() -> None:
+    from verify.engine import DuckDBDatabase
+
+    before = attached()
+    a, b = materialize(parent_child("duckdb"), ROWS, "duckdb"), materialize(parent_child("duckdb"), {}, "duckdb")
+    assert isinstance(a, DuckDBDatabase) and len(attached() - before) == 2
+    assert run_query(a, "SELECT count(*) FROM emp", "duckdb").rows == [(3,)]
+    assert run_query(b, "SELECT count(*) FROM emp", "duckdb").rows == [(0,)]  # its own tables
+    assert run_query(a, "SELECT current_setting('TimeZone')", "duckdb").rows == [("UTC",)]
+    a.close()
+    a.close()  # again: nothing
+    assert len(attached() - before) == 1
+    with pytest.raises(EngineError, match="closed"):
+        a.execute("SELECT 1")
+    b.close()
+    assert not attached() - before  # (one an earlier test left may be freed meanwhile)
+
+
+def test_a_rejected_duckdb_database_is_detached() -> None:
+    before = attached()
+    for rows in ({"dept": [[1, "a"], [1, "b"]]}, {"dept": [[1, "a"]], "emp": [[10, 99, 1.0]]}):
+        with pytest.raises(EngineError):
+            materialize(parent_child("duckdb"), rows, "duckdb")
+    assert not attached() - before  # (one an earlier test left may be freed meanwhile)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "duckdb"])
+def test_the_empty_database_is_shared_per_schema_and_no_query_changes_it(dialect: str) -> None:
+    from verify import engine
+
+    schema = parent_child(dialect)
+    conn = engine.empty_database(schema, dialect)
+    assert engine.empty_database(schema, dialect) is conn
+    assert engine.empty_database(Schema(tables=schema.tables[:1]), dialect) is not conn  # other tables
+    for write in ("INSERT INTO emp VALUES (1, NULL, 1.0)", "DELETE FROM emp", "DROP TABLE emp",
+                  "CREATE TABLE x (a INT)"):
+        with pytest.raises(EngineError):
+            run_query(conn, write, dialect)
+    assert run_query(conn, "SELECT count(*) FROM emp", dialect).rows == [(0,)]
+    assert run_query(conn, "SELECT count(*) FROM dept", dialect).rows == [(0,)]
+
+
+def test_the_least_recently_used_empty_databases_are_closed_beyond_the_kept_number() -> None:
+    from verify import engine
+
+    schemas = [Schema(tables=[Table(name=f"t{i}", columns=[col("a", "int")])]) for i in range(engine.EMPTY_DATABASES_KEPT + 2)]
+    first = engine.empty_database(schemas[0], "duckdb")
+    second = engine.empty_database(schemas[1], "duckdb")
+    for s in schemas[2:]:
+        engine.empty_database(schemas[0], "duckdb")  # the first stays in use
+        engine.empty_database(s, "duckdb")
+    assert engine.empty_database(schemas[0], "duckdb") is first
+    with pytest.raises(EngineError, match="closed"):
+        second.execute("SELECT 1")
+    assert engine.empty_database(schemas[1], "duckdb") is not second  # opened again
+
+
+_FORKED_USE = """
+import os, threading
+from verify.engine import materialize, run_query
+from verify.schema_io import schema_from_ddl
+schema = schema_from_ddl("CREATE TABLE dept (id INT PRIMARY KEY, name TEXT);", dialect="duckdb")
+conn = materialize(schema, {"dept": [[1, "a"], [2, "b"]]}, "duckdb")
+run_query(conn, "SELECT 1", "duckdb")
+for t in threading.enumerate():  # run_query's time-limit timer, cancelled, ends
+    if t is not threading.main_thread():
+        t.join(timeout=10)
+threads = len(os.listdir("/proc/self/task"))
+pid = os.fork()
+if pid == 0:
+    ok = run_query(conn, "SELECT count(*) FROM dept", "duckdb").rows == [(2,)]
+    fresh = materialize(schema, {"dept": [[7, "z"]]}, "duckdb")
+    ok = ok and run_query(fresh, "SELECT name FROM dept", "duckdb").rows == [("z",)]
+    os._exit(0 if ok else 1)
+_, status = os.waitpid(pid, 0)
+print(threads, os.WIFEXITED(status) and os.WEXITSTATUS(status))
+"""
+
+
+def test_a_forked_process_uses_the_duckdb_databases_of_its_parent() -> None:
+    """The benchmarks fork each task from a worker that holds the verifier's DuckDB instance:
+    it runs no thread of its own (the process has one thread), so the child gets it whole and
+    runs its queries there. In a process of its own: the test runner's may run threads."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", _FORKED_USE], cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "0"]  # one thread; the child's queries gave the rows
+
+
+def test_duckdb_constants_are_folded_in_utc_and_kept() -> None:
+    from verify.engine import duckdb_constant, duckdb_date
+
+    assert duckdb_date("1998-12-01") == datetime.date(1998, 12, 1)
+    assert duckdb_constant("CAST('1998-12-01' AS DATE) - INTERVAL 61 DAY") == datetime.datetime(1998, 10, 1)
+    assert duckdb_constant("current_setting('TimeZone')") == "UTC"
+    hits = duckdb_constant.cache_info().hits
+    duckdb_date("1998-12-01")
+    assert duckdb_constant.cache_info().hits == hits + 1
+    with pytest.raises(EngineError, match="(?i)conversion|date"):
+        duckdb_date("1998-13-45")

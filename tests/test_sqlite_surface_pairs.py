@@ -69,7 +69,7 @@ def run(script: str, sql: str) -> Counter:
      VerdictKind.EQUIVALENT),
 ])
 def test_expected_verdict(gold, gen, expected):
-    v = check_pair(gold, gen, schema=SCHEMA, bound=3, timeout=30)
+    v = check_pair(gold, gen, schema=SCHEMA, bound=3, timeout=300)  # the work budget decides, not the clock
     assert v.verdict == expected, (v.verdict, v.reason, v.counterexample)
     if expected in (VerdictKind.NOT_EQUIVALENT, VerdictKind.NONDETERMINISTIC):
         script = v.counterexample.inserts
@@ -81,7 +81,7 @@ def test_expected_verdict(gold, gen, expected):
 
 def test_date_assumption_is_reported():
     v = check_pair("SELECT name FROM singer WHERE strftime('%Y', born) = '1990'",
-                   "SELECT name FROM singer WHERE born LIKE '1990%'", schema=SCHEMA, timeout=20)
+                   "SELECT name FROM singer WHERE born LIKE '1990%'", schema=SCHEMA, timeout=300)
     assert v.verdict == VerdictKind.EQUIVALENT
     assert any("used as dates" in a for a in v.assumptions)
     assert any("declared as dates" in a for a in v.assumptions)

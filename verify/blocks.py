@@ -211,12 +211,37 @@ def _join(left: SPJ, right: SPJ, cond: ir.Expr | None) -> SPJ:
 
 def plain(exprs, *, params: bool = False) -> bool:
     """No subquery (which would read other rows) and no correlation; with `params`, columns of
-    the enclosing row (`Outer(1, k)`) may be read."""
-    return not any(isinstance(n, _READS_OTHER_ROWS) and not (params and isinstance(n, ir.Outer) and n.depth == 1)
-                   for n in ir.walk(tuple(exprs), into_subqueries=False))
+    the enclosing row (`Outer(1, k)`) may be read.
+
+        >>> enclosing, further = ir.Outer(1, 0, "int"), ir.Outer(2, 0, "int")
+        >>> plain([ir.Col(0, "int")]), plain([enclosing]), plain([enclosing], params=True), plain([further], params=True)
+        (True, False, True, False)
+    """
+    allowed = _ENCLOSING_ROW if params else _NOTHING
+    return all(_readers(n) <= allowed for n in ir.children(tuple(exprs)))
 
 
 _READS_OTHER_ROWS = (ir.InSubquery, ir.Exists, ir.ExistsAt, ir.ScalarSubquery, ir.Outer, ir.WinRef)
+_NOTHING: frozenset[str] = frozenset()
+_ENCLOSING_ROW = frozenset({"enclosing row"})
+_OTHER_ROWS = frozenset({"other rows"})
+_READERS = "_reads_beyond_its_row"  # where `_readers` keeps a node's answer
+
+
+def _readers(node) -> frozenset[str]:
+    """What `node` (subqueries left out) reads beyond its own row: "enclosing row" (a column of
+    the enclosing row, `Outer(1, k)`) and/or "other rows" (a subquery, a correlation further
+    out, a window's value). Computed once per node and kept with it (nodes are immutable)."""
+    kept = node.__dict__.get(_READERS)
+    if kept is None:
+        if isinstance(node, _READS_OTHER_ROWS):
+            kept = _ENCLOSING_ROW if isinstance(node, ir.Outer) and node.depth == 1 else _OTHER_ROWS
+        else:
+            kept = _NOTHING
+        for child in ir.children(node, into_subqueries=False):
+            kept = kept | _readers(child)
+        node.__dict__[_READERS] = kept
+    return kept
 
 
 def map_cols(e, fn):

@@ -314,22 +314,19 @@ def _engine_problem(prep: _Prepared, deadline: float) -> str | None:
     each runs once on the empty database, where a query fails only when it cannot run at all
     (SQLite's parser stack overflow, a bare `SELECT`). Running out of time here is no problem."""
     try:
-        conn = engine.materialize(prep.data_schema, {}, prep.dialect)
+        conn = engine.empty_database(prep.data_schema, prep.dialect)
     except (engine.EngineError, SchemaError):
         return None  # the schema's problem, reported by the stages that need its tables
-    try:
-        for sql, which in ((prep.gold_sql, "gold"), (prep.gen_sql, "generated")):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            try:
-                engine.run_query(conn, sql, prep.dialect, timeout=remaining)
-            except engine.EngineTimeout:
-                return None
-            except engine.EngineError as e:
-                return f"{which} query: the {prep.dialect} engine cannot run it: {e}"
-    finally:
-        conn.close()
+    for sql, which in ((prep.gold_sql, "gold"), (prep.gen_sql, "generated")):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        try:
+            engine.run_query(conn, sql, prep.dialect, timeout=remaining)
+        except engine.EngineTimeout:
+            return None
+        except engine.EngineError as e:
+            return f"{which} query: the {prep.dialect} engine cannot run it: {e}"
     return None
 
 

@@ -19,15 +19,17 @@ relative tolerance of 1e-9, text is case-sensitive, and column names never matte
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import functools
 import math
 import sqlite3
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Union
 
 import duckdb
 import sqlglot
@@ -40,7 +42,7 @@ from verify.schema import Schema, SchemaError, Table, quote_ident
 SEMANTICS = (Semantics.BAG, Semantics.SET, Semantics.LIST)
 
 Tables = dict[str, list[list[Any]]]
-Connection = sqlite3.Connection | duckdb.DuckDBPyConnection
+Connection = Union[sqlite3.Connection, duckdb.DuckDBPyConnection, "DuckDBDatabase"]
 
 
 class EngineError(Exception):
@@ -111,6 +113,37 @@ def materialize(schema: Schema, tables: Tables, dialect: Dialect | str = Dialect
     if dialect == Dialect.SQLITE:
         return _materialize_sqlite(schema, rows_by_table)
     return _materialize_duckdb(schema, rows_by_table)
+
+
+# The empty database of each schema, per thread: every pair's two queries run once on it
+# (`verify.check`), and opening a DuckDB database costs more than those two runs.
+EMPTY_DATABASES_KEPT = 8
+_EMPTY_DATABASES = threading.local()
+
+
+def empty_database(schema: Schema, dialect: Dialect | str = Dialect.SQLITE) -> Connection:
+    """An open connection to `schema`'s tables without rows, shared by this thread's calls for
+    the same tables (the same DDL; the last `EMPTY_DATABASES_KEPT` schemas stay open). Only for
+    `run_query`, which runs a single SELECT on DuckDB, on a SQLite database that is query-only: no
+    query changes it. The caller does not close it. Raises as `materialize` does.
+
+        >>> from verify.schema import Column, Schema, Table, Affinity
+        >>> s = Schema(tables=[Table(name="t", columns=[Column(name="a", affinity=Affinity.INTEGER)])])
+        >>> empty_database(s, "duckdb") is empty_database(s, "duckdb"), run_query(empty_database(s), "SELECT a FROM t", "sqlite").rows
+        (True, [])
+    """
+    _check_dialect(dialect)
+    kept: OrderedDict[tuple[str, str], Connection] | None = getattr(_EMPTY_DATABASES, "kept", None)
+    if kept is None:
+        kept = _EMPTY_DATABASES.kept = OrderedDict()
+    key = (str(dialect), schema.ddl(dialect))
+    conn = kept.pop(key, None)
+    if conn is None:
+        conn = materialize(schema, {}, dialect)
+        while len(kept) >= EMPTY_DATABASES_KEPT:
+            kept.popitem(last=False)[1].close()
+    kept[key] = conn  # the most recently used last
+    return conn
 
 
 def _rows_by_schema_table(schema: Schema, tables: Tables) -> list[tuple[Table, list[list[Any]]]]:
@@ -225,14 +258,88 @@ def _check_row_constraints(conn: Connection, rows_by_table, dialect: str) -> Non
 
 
 # DuckDB executes on one thread: the verifier's databases have a few rows, and more threads only
-# compete for the cores that parallel verifications use.
-_DUCKDB_CONFIG = {"threads": 1}
+# compete for the cores that parallel verifications use. Nor does it start threads for
+# asynchronous I/O (it reads no files here): a process holding the verifier's DuckDB databases
+# runs no other thread, so a process forked from it (`benchmarks.executors`) gets them whole.
+_DUCKDB_CONFIG = {"threads": 1, "async_threads": 0}
 
 
-def _materialize_duckdb(schema: Schema, rows_by_table) -> duckdb.DuckDBPyConnection:
-    conn = duckdb.connect(":memory:", config=_DUCKDB_CONFIG)
+class _DuckDBHome(threading.local):
+    """This thread's DuckDB instance (`con`, opened on first use) and how many databases it has
+    held (`made`, which names the next one)."""
+
+    con: duckdb.DuckDBPyConnection | None = None
+    made: int = 0
+
+
+_HOME = _DuckDBHome()
+
+
+def _duckdb_home() -> duckdb.DuckDBPyConnection:
+    """This thread's DuckDB instance, in UTC (how the verifier reads dates and CURRENT_TIMESTAMP):
+    it folds constants (`duckdb_constant`) and holds the databases (`DuckDBDatabase`)."""
+    if _HOME.con is None:
+        con = duckdb.connect(":memory:", config=_DUCKDB_CONFIG)
+        con.execute("SET GLOBAL TimeZone = 'UTC'")
+        _HOME.con = con
+    return _HOME.con
+
+
+class DuckDBDatabase:
+    """An empty in-memory DuckDB database of its own, attached to this thread's DuckDB instance:
+    a connection (as DuckDB's own, whose methods it passes on) whose default database it is, so
+    that the tables a query names are its tables. Opening one costs an ATTACH, a millisecond,
+    where a DuckDB instance of its own costs 12 ms (its catalog of functions); `close` detaches
+    it, which frees it. A query that names DuckDB's own default database (`memory.t`) reads the
+    instance's database instead, which holds no tables.
+
+        >>> db, other = DuckDBDatabase(), DuckDBDatabase()
+        >>> _ = db.execute("CREATE TABLE t (a INT)").execute("INSERT INTO t VALUES (1)")
+        >>> db.execute("SELECT a FROM t").fetchall()
+        [(1,)]
+        >>> try:
+        ...     other.execute("SELECT a FROM t")
+        ... except duckdb.CatalogException:
+        ...     print("no table t there")
+        no table t there
+        >>> db.close(), other.close()
+        (None, None)
+    """
+
+    def __init__(self) -> None:
+        home = _duckdb_home()
+        _HOME.made += 1
+        self.name = f"db{_HOME.made}"
+        self._con: duckdb.DuckDBPyConnection | None = home.cursor()
+        self._con.execute(f"ATTACH ':memory:' AS {self.name}")
+        self._con.execute(f"USE {self.name}")
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._con is None:
+            raise EngineError(f"duckdb: the database {self.name} is closed")
+        return getattr(self._con, attr)
+
+    def close(self) -> None:
+        """Detach the database (its rows are freed) and close the connection; again does nothing."""
+        con, self._con = self._con, None
+        if con is None:
+            return
+        try:
+            with contextlib.suppress(duckdb.Error):  # a transaction a failed statement left open
+                con.execute("ROLLBACK")
+            con.execute("USE memory")
+            con.execute(f"DETACH DATABASE IF EXISTS {self.name}")
+        finally:
+            con.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def _materialize_duckdb(schema: Schema, rows_by_table) -> DuckDBDatabase:
+    conn = DuckDBDatabase()
     try:
-        conn.execute("SET TimeZone = 'UTC'")  # how the verifier reads CURRENT_TIMESTAMP and dates
         conn.execute(schema.ddl("duckdb"))
         conn.execute("BEGIN TRANSACTION")
         for t, rows in rows_by_table:
@@ -353,10 +460,8 @@ def _run_duckdb(conn: duckdb.DuckDBPyConnection, sql: str, timeout: float) -> Re
         raise (_Unparsed if unparsed else EngineError)(f"duckdb: {e}") from e
     finally:
         timer.cancel()
+        timer.join()  # its thread ends now: a process forked next holds no other thread
     return Result(columns, rows)
-
-
-_DUCKDB_CONSTANTS = threading.local()
 
 
 def duckdb_date(text: str) -> datetime.date:
@@ -370,14 +475,14 @@ def duckdb_date(text: str) -> datetime.date:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def duckdb_constant(sql: str) -> Any:
     """The value of a constant expression as DuckDB computes it (`SELECT <sql>`): DuckDB's own
-    date and interval arithmetic. Raises EngineError with DuckDB's message."""
-    con = getattr(_DUCKDB_CONSTANTS, "con", None)
-    if con is None:
-        con = _DUCKDB_CONSTANTS.con = duckdb.connect(config=_DUCKDB_CONFIG)
+    date and interval arithmetic. Raises EngineError with DuckDB's message. For expressions
+    without a clock (the lowering's date and interval constants), whose value is kept per text:
+    the gold and the generated query often fold the same constants."""
     try:
-        return con.execute(f"SELECT {sql}").fetchone()[0]
+        return _duckdb_home().execute(f"SELECT {sql}").fetchone()[0]
     except duckdb.Error as e:
         raise EngineError(str(e).splitlines()[0]) from None
 

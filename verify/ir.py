@@ -23,7 +23,8 @@ Example: `SELECT a + 1 FROM t WHERE b > 2` becomes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import functools
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal as TLiteral
 
 from verify.names import CmpMode, FuncName, JoinKind, SetOpName
@@ -324,13 +325,34 @@ def is_node(x: Any) -> bool:
     return isinstance(x, NODE_TYPES)
 
 
-def _child_items(value: Any):
-    """The nodes inside one field's value, tuples flattened in order."""
+# Field types that never hold a node: `children` and `transform` do not look into such fields.
+_SCALAR_FIELD_TYPES = frozenset({"int", "int | None", "str", "str | None", "bool", "Kind", "CmpMode", "FuncName",
+                                 "JoinKind", "SetOpName"})
+
+
+@functools.cache
+def _node_fields(cls: type, into_subqueries: bool) -> tuple[str, ...]:
+    """The fields of the node class `cls` that may hold nodes, in field order: all but those of a
+    type in `_SCALAR_FIELD_TYPES`, and but a subquery holder's `query` when not `into_subqueries`.
+
+        >>> _node_fields(Cmp, True), _node_fields(Exists, False)
+        (('left', 'right'), ())
+    """
+    skip_query = not into_subqueries and issubclass(cls, _SUBQUERY_HOLDERS)
+    return tuple(f.name for f in fields(cls)
+                 if f.type not in _SCALAR_FIELD_TYPES and not (skip_query and f.name == "query"))
+
+
+def _collect(value: Any, out: list) -> None:
+    """Append the nodes inside one field's value to `out`, tuples flattened in order."""
     if isinstance(value, tuple):
         for v in value:
-            yield from _child_items(v)
-    elif is_node(value):
-        yield value
+            if isinstance(v, NODE_TYPES):
+                out.append(v)
+            elif isinstance(v, tuple):
+                _collect(v, out)
+    elif isinstance(value, NODE_TYPES):
+        out.append(value)
 
 
 def children(node: Any, *, into_subqueries: bool = True) -> tuple:
@@ -339,14 +361,13 @@ def children(node: Any, *, into_subqueries: bool = True) -> tuple:
         >>> children(Arith("+", Col(0, "int"), Lit(1, "int"), "int"))
         (Col(index=0, kind='int', affinity=None), Lit(value=1, kind='int'))
     """
+    out: list = []
     if isinstance(node, tuple):
-        return tuple(_child_items(node))
-    if not is_node(node):
-        return ()
-    if not into_subqueries and isinstance(node, _SUBQUERY_HOLDERS):
-        return tuple(c for name in node.__dataclass_fields__ if name != "query"
-                     for c in _child_items(getattr(node, name)))
-    return tuple(c for name in node.__dataclass_fields__ for c in _child_items(getattr(node, name)))
+        _collect(node, out)
+    elif isinstance(node, NODE_TYPES):
+        for name in _node_fields(type(node), into_subqueries):
+            _collect(getattr(node, name), out)
+    return tuple(out)
 
 
 def walk(x: Any, *, into_subqueries: bool = True):
@@ -392,9 +413,7 @@ def transform(x: Any, fn, *, into_subqueries: bool = True) -> Any:
     if not is_node(x):
         return x
     changes = {}
-    for name in x.__dataclass_fields__:
-        if not into_subqueries and name == "query" and isinstance(x, _SUBQUERY_HOLDERS):
-            continue
+    for name in _node_fields(type(x), into_subqueries):
         old = getattr(x, name)
         new = _rebuilt(old, fn, into_subqueries)
         if new is not old:
@@ -414,7 +433,7 @@ def transform_rels(rel: Rel, fn) -> Rel:
         'u'
     """
     changes = {}
-    for name in rel.__dataclass_fields__:
+    for name in _node_fields(type(rel), False):
         old = getattr(rel, name)
         if isinstance(old, Rel):
             new = transform_rels(old, fn)
@@ -423,18 +442,27 @@ def transform_rels(rel: Rel, fn) -> Rel:
     return fn(replace(rel, **changes) if changes else rel)
 
 
+_KEY = "_structural_key"  # where `key` keeps a node's key
+
+
 def key(x: Any) -> tuple:
     """A structural key: equal exactly when the two plans or expressions are the same tree
     (relations compare by identity otherwise), and totally ordered, so it also sorts. `1`,
-    `1.0` and `True` differ, as they do for the engine.
+    `1.0` and `True` differ, as they do for the engine. A node's key is computed once and kept
+    with it (nodes are immutable; the kept key is no field, so it takes no part in `==`, `repr`
+    or `replace`).
 
         >>> key(Lit(1, "int")) == key(Lit(1, "int")), key(Lit(1, "int")) == key(Lit(1.0, "int"))
         (True, False)
     """
     if isinstance(x, tuple):
         return ("tuple",) + tuple(key(v) for v in x)
-    if is_node(x):
-        return (type(x).__name__,) + tuple(key(getattr(x, name)) for name in x.__dataclass_fields__)
+    if isinstance(x, NODE_TYPES):
+        kept = x.__dict__.get(_KEY)
+        if kept is None:
+            kept = x.__dict__[_KEY] = (type(x).__name__,) + tuple(key(getattr(x, name))
+                                                                  for name in x.__dataclass_fields__)
+        return kept
     if isinstance(x, str):  # a str-valued enum member is its text
         return ("str", repr(str(x)))
     return (type(x).__name__, repr(x))

@@ -385,6 +385,7 @@ def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | No
     finally:
         if timer is not None:
             timer.cancel()
+            timer.join()  # its thread ends now: a process forked next holds no other thread
     spent = _rlimit_count(fresh_solver) - before
     meter.spent += spent
     if status == z3.sat:
