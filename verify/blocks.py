@@ -225,23 +225,23 @@ _READS_OTHER_ROWS = (ir.InSubquery, ir.Exists, ir.ExistsAt, ir.ScalarSubquery, i
 _NOTHING: frozenset[str] = frozenset()
 _ENCLOSING_ROW = frozenset({"enclosing row"})
 _OTHER_ROWS = frozenset({"other rows"})
-_READERS = "_reads_beyond_its_row"  # where `_readers` keeps a node's answer
 
 
 def _readers(node) -> frozenset[str]:
     """What `node` (subqueries left out) reads beyond its own row: "enclosing row" (a column of
     the enclosing row, `Outer(1, k)`) and/or "other rows" (a subquery, a correlation further
-    out, a window's value). Computed once per node and kept with it (nodes are immutable)."""
-    kept = node.__dict__.get(_READERS)
-    if kept is None:
-        if isinstance(node, _READS_OTHER_ROWS):
-            kept = _ENCLOSING_ROW if isinstance(node, ir.Outer) and node.depth == 1 else _OTHER_ROWS
-        else:
-            kept = _NOTHING
-        for child in ir.children(node, into_subqueries=False):
-            kept = kept | _readers(child)
-        node.__dict__[_READERS] = kept
-    return kept
+    out, a window's value); `ir.kept` with the node."""
+    return ir.kept(node, "_reads_beyond_its_row", _readers_afresh)
+
+
+def _readers_afresh(node) -> frozenset[str]:
+    if isinstance(node, _READS_OTHER_ROWS):
+        found = _ENCLOSING_ROW if isinstance(node, ir.Outer) and node.depth == 1 else _OTHER_ROWS
+    else:
+        found = _NOTHING
+    for child in ir.children(node, into_subqueries=False):
+        found = found | _readers(child)
+    return found
 
 
 def map_cols(e, fn):

@@ -24,6 +24,7 @@ Example: `SELECT a + 1 FROM t WHERE b > 2` becomes
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal as TLiteral
 
@@ -442,15 +443,25 @@ def transform_rels(rel: Rel, fn) -> Rel:
     return fn(replace(rel, **changes) if changes else rel)
 
 
-_KEY = "_structural_key"  # where `key` keeps a node's key
+def kept(node: Any, name: str, compute: Callable[[Any], Any]) -> Any:
+    """`compute(node)`, computed once per node and kept with it under `name`: nodes are
+    immutable, and what is kept is no field, so it takes no part in `==`, `repr` or `replace`
+    (a changed copy computes its own). For facts that follow from a node's tree alone.
+
+        >>> lit = Lit(1, "int")
+        >>> kept(lit, "_demo", lambda n: [n.value]) is kept(lit, "_demo", lambda n: [n.value + 1])
+        True
+    """
+    value = node.__dict__.get(name)
+    if value is None:
+        value = node.__dict__[name] = compute(node)
+    return value
 
 
 def key(x: Any) -> tuple:
     """A structural key: equal exactly when the two plans or expressions are the same tree
     (relations compare by identity otherwise), and totally ordered, so it also sorts. `1`,
-    `1.0` and `True` differ, as they do for the engine. A node's key is computed once and kept
-    with it (nodes are immutable; the kept key is no field, so it takes no part in `==`, `repr`
-    or `replace`).
+    `1.0` and `True` differ, as they do for the engine. A node's key is `kept` with it.
 
         >>> key(Lit(1, "int")) == key(Lit(1, "int")), key(Lit(1, "int")) == key(Lit(1.0, "int"))
         (True, False)
@@ -458,14 +469,14 @@ def key(x: Any) -> tuple:
     if isinstance(x, tuple):
         return ("tuple",) + tuple(key(v) for v in x)
     if isinstance(x, NODE_TYPES):
-        kept = x.__dict__.get(_KEY)
-        if kept is None:
-            kept = x.__dict__[_KEY] = (type(x).__name__,) + tuple(key(getattr(x, name))
-                                                                  for name in x.__dataclass_fields__)
-        return kept
+        return kept(x, "_structural_key", _node_key)
     if isinstance(x, str):  # a str-valued enum member is its text
         return ("str", repr(str(x)))
     return (type(x).__name__, repr(x))
+
+
+def _node_key(node: Any) -> tuple:
+    return (type(node).__name__,) + tuple(key(getattr(node, name)) for name in node.__dataclass_fields__)
 
 
 def same(a: Any, b: Any) -> bool:
