@@ -34,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -194,23 +195,38 @@ def run_task(task: ExTask | VerifyTask) -> Any:
     return _verify_task(task)
 
 
-def warm_up_verification(_: Any = None) -> None:
+CONTEXTS_AHEAD = 4
+"""Z3 contexts a benchmark worker makes before it forks its tasks (`verify.values.make_contexts_ahead`):
+most TPC-H every-size proofs run one to four checks, each in a context of its own."""
+
+
+def warm_up_verification(_: Any = None, schemas: tuple[Any, ...] = (), dialect: str = "sqlite") -> None:
     """What every verification would otherwise do first in its own process (isolated tasks are
     forked from a worker, see `benchmarks.executors`): import the verifier and run it once on
     a small pair in each dialect, which builds the solver, engine and parser state that is set up
-    on first use. A forked task uses the DuckDB instance this opens as it is: the verifier's DuckDB
-    instance runs no thread of its own.
+    on first use; open the empty database of each of `schemas` in `dialect`, on which every pair
+    over it runs its queries once (`verify.engine.empty_database`); and make `CONTEXTS_AHEAD` Z3
+    contexts for the tasks' checks. A forked task uses the DuckDB instance this opens as it is:
+    the verifier's DuckDB instance runs no thread of its own. Pass the schemas with
+    `functools.partial`; at most `engine.EMPTY_DATABASES_KEPT` of them stay open.
 
     The pairs stay as they are: Z3 keeps state of its string solver from one context to the next,
     so a warm-up with other string formulas can move a later string check onto another path, and a
     verdict decided by the path with it (README, "Verdicts are deterministic")."""
+    from verify import engine
     from verify.check import check_pair
+    from verify.schema import SchemaError
     from verify.schema_io import schema_from_ddl
+    from verify.values import make_contexts_ahead
 
     schema = schema_from_ddl("CREATE TABLE t (a INT, b TEXT);")
-    for dialect in ("sqlite", "duckdb"):
+    for each in ("sqlite", "duckdb"):
         check_pair("SELECT COUNT(*) FROM t WHERE a > 1", "SELECT COUNT(b) FROM t WHERE a > 1", schema=schema,
-                   bound=1, timeout=60, dialect=dialect)
+                   bound=1, timeout=60, dialect=each)
+    for s in schemas[-engine.EMPTY_DATABASES_KEPT:]:
+        with contextlib.suppress(engine.EngineError, SchemaError):  # the pairs over it report it
+            engine.empty_database(s, dialect)
+    make_contexts_ahead(CONTEXTS_AHEAD)
 
 
 def _verify_task(task: VerifyTask) -> dict:

@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import time
@@ -189,13 +190,15 @@ def run_suite(data_dir: Path, suite: str, *, bound: int, timeout: float, workers
     pairs = pairs[: limit or None]
     tasks = [(f"{suite}-{p.id}", (p, schemas[p.schema_file], bound, timeout, recheck_n, assume)) for p in pairs]
     by_id = {f"{suite}-{p.id}": p for p in pairs}
+    # every task forks from a worker that has the suite's empty databases open
+    warm_up = functools.partial(warm_up_verification, schemas=tuple(schemas.values()), dialect=DIALECT)
     results: list[PairOutcome] = []
     with Progress(TextColumn(f"[bold]{suite}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as prog:
         bar = prog.add_task(suite, total=len(tasks))
         # the executor's own limit only catches a pair that overruns its verdict's timeout badly
         for o in LocalExecutor(workers=workers).map(_run_one, tasks, timeout=3 * timeout + 60,
-                                                      isolate=True, warm_up=warm_up_verification):
+                                                      isolate=True, warm_up=warm_up):
             if o.error is not None:
                 p = by_id[o.task_id]
                 res = PairOutcome(suite=suite, id=p.id, verdict=VerdictKind.ERROR.value, every_size=False,

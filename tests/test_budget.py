@@ -22,7 +22,8 @@ from verify.check import check_pair
 from verify.schema_io import schema_from_ddl
 from verify import ir
 from verify.implication import rejects_nulls
-from verify.values import Meter, SolverRun, SolverStop, check_within, metered
+import verify.values as values_module
+from verify.values import Meter, SolverRun, SolverStop, check_within, checks_remembered, metered
 from verify.verdict import VerdictKind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,6 +168,77 @@ def test_check_within_counts_resource_units_and_stops_on_them():
     assert run.model.eval(z3.Int("a")).as_long() > 1  # the model speaks of the caller's terms
     past = Meter(deadline=0.0)
     assert check_within(easy, meter=past).stop == SolverStop.TIME and past.time_stopped
+
+
+def _counting_contexts(monkeypatch) -> list[int]:
+    """Count the Z3 contexts `check_within` takes (one per check it runs)."""
+    taken: list[int] = []
+    new_context = values_module._new_context
+
+    def counted():
+        taken.append(1)
+        return new_context()
+    monkeypatch.setattr(values_module, "_new_context", counted)
+    return taken
+
+
+def test_a_check_asked_again_in_a_remembering_block_is_answered_as_before_and_counted_again(monkeypatch):
+    taken = _counting_contexts(monkeypatch)
+    x = [z3.Int(f"x{i}") for i in range(9)]
+    pigeons = z3.Solver()
+    pigeons.add(*[z3.And(v >= 0, v < 8) for v in x], z3.Distinct(*x))
+    easy = z3.Solver()
+    easy.add(z3.Int("a") > 1)
+    meter = Meter()
+    with checks_remembered():
+        first = check_within(pigeons, rlimit=50_000, meter=meter)
+        with checks_remembered():  # an inner block keeps the outer one's answers
+            again = check_within(pigeons, rlimit=50_000, meter=meter)
+        assert (again.status, again.stop, again.spent) == (first.status, first.stop, first.spent)
+        assert meter.spent == 2 * first.spent and len(taken) == 1  # the units counted again, no second run
+        same_terms = z3.Solver()
+        same_terms.add(*pigeons.assertions())
+        assert check_within(same_terms, rlimit=50_000, meter=meter).spent == first.spent and len(taken) == 1
+        check_within(pigeons, rlimit=60_000, meter=meter)  # another limit: another question
+        assert len(taken) == 2
+        sat = check_within(easy, rlimit=10_000, meter=meter)
+        assert check_within(easy, rlimit=10_000, meter=meter).model is sat.model and len(taken) == 3
+    check_within(pigeons, rlimit=50_000, meter=meter)  # outside the block: it runs
+    assert len(taken) == 4
+
+
+def test_a_remembered_check_never_answers_for_other_terms_that_took_its_ids(monkeypatch):
+    """The block keeps the terms of every check it remembers: Z3 reuses the ids of freed terms."""
+    taken = _counting_contexts(monkeypatch)
+    with checks_remembered():
+        for n in range(60):
+            s = z3.Solver()
+            y = z3.Int(f"y{n}")
+            s.add(y > n if n % 2 else z3.And(y > n, y < n))  # one term, sat for odd n only
+            assert (check_within(s, rlimit=10_000).status == z3.sat) == bool(n % 2)
+            del s, y
+    assert len(taken) == 60
+
+
+def test_a_check_the_deadline_or_the_memory_cap_stopped_is_not_remembered():
+    kept = z3.Solver().assertions()
+    with checks_remembered():
+        for stop in (SolverStop.TIME, SolverStop.MEMORY, SolverStop.BUDGET):
+            values_module._remember(("k", stop), kept, SolverRun(z3.unknown, 5, stop))
+        remembered = {stop for stop in SolverStop if values_module._remembered(("k", stop), Meter()) is not None}
+    assert remembered == {SolverStop.BUDGET}
+
+
+def test_a_context_made_ahead_gives_the_answer_and_the_count_of_a_new_one(monkeypatch):
+    monkeypatch.setattr(values_module, "_UNUSED_CONTEXTS", [])
+    x = [z3.Int(f"x{i}") for i in range(6)]
+    pigeons = z3.Solver()
+    pigeons.add(*[z3.And(v >= 0, v < 5) for v in x], z3.Distinct(*x))
+    new = check_within(pigeons, rlimit=10**8)
+    values_module.make_contexts_ahead(2)
+    ahead = check_within(pigeons, rlimit=10**8)
+    assert len(values_module._UNUSED_CONTEXTS) == 1  # one was taken
+    assert (ahead.status, ahead.spent) == (new.status, new.spent) and new.status == z3.unsat
 
 
 def test_verify_pair_takes_an_effort(tmp_path):

@@ -298,6 +298,35 @@ def test_the_empty_database_is_shared_per_schema_and_no_query_changes_it(dialect
     assert run_query(conn, "SELECT count(*) FROM dept", dialect).rows == [(0,)]
 
 
+def test_a_pairs_queries_run_on_the_empty_database_of_the_whole_schema(monkeypatch) -> None:
+    """One empty database serves every pair over a schema, whatever tables each pair reads; a
+    schema the engine cannot make in full falls back to the tables the pair reads."""
+    from verify import engine
+    from verify.check import check_pair
+    from verify.schema_io import schema_from_ddl
+    from verify.verdict import VerdictKind
+
+    asked: list[list[str]] = []
+    empty_database = engine.empty_database
+
+    def recorded(schema, dialect="sqlite"):
+        asked.append([t.name for t in schema.tables])
+        return empty_database(schema, dialect)
+    monkeypatch.setattr(engine, "empty_database", recorded)
+    whole = schema_from_ddl("CREATE TABLE wt (a INT); CREATE TABLE wu (b INT);", dialect="duckdb")
+    for gold, gen in (("SELECT a FROM wt", "SELECT a FROM wt WHERE a = a"), ("SELECT b FROM wu", "SELECT b + 0 FROM wu")):
+        v = check_pair(gold, gen, schema=whole, dialect="duckdb", bound=1)
+        assert v.verdict != VerdictKind.ERROR, v.reason
+    assert asked == [["wt", "wu"], ["wt", "wu"]]
+    asked.clear()
+    # DuckDB has no RANDOMBLOB: the table with that CHECK cannot be made, the pair's table can
+    partly = schema_from_ddl("CREATE TABLE bad (a INT CHECK (randomblob(2) IS NOT NULL)); CREATE TABLE ok (b INT);",
+                             dialect="duckdb")
+    v = check_pair("SELECT b FROM ok", "SELECT b FROM ok WHERE b = b", schema=partly, dialect="duckdb", bound=1)
+    assert v.verdict != VerdictKind.ERROR, v.reason
+    assert asked == [["bad", "ok"], ["ok"]]
+
+
 def test_the_least_recently_used_empty_databases_are_closed_beyond_the_kept_number() -> None:
     from verify import engine
 

@@ -181,3 +181,22 @@ def test_plain_reads_through_a_subquery_holder_but_not_into_its_plan() -> None:
     assert plain((correlated.cond,), params=True) and not plain((correlated.cond,))
     deeper = ir.Not(ir.IsNull(ir.Outer(2, 0, "int")))
     assert not plain((deeper,), params=True)  # a correlation further out is no parameter
+
+
+@needs_suites
+def test_a_plans_head_is_the_first_line_it_prints() -> None:
+    """`plan_text.head` prints the top operator alone; the proof trace names operators with it."""
+    from verify.plan_text import head, show
+
+    rels = [n for n in all_nodes(suite_plans()) if isinstance(n, ir.Rel)]
+    assert len(rels) > 3000
+    for n in rels:
+        assert head(n) == show(n).splitlines()[0]
+
+
+def test_a_head_with_a_line_break_in_a_literal_stops_where_the_printed_plan_does() -> None:
+    from verify.plan_text import head, show
+
+    t = ir.Scan((ir.OutCol("a", "text"),), "t")
+    rel = ir.Filter(t.columns, t, ir.Cmp("=", ir.Col(0, "text"), ir.Lit("x\ny", "text"), "text"))
+    assert head(rel) == show(rel).splitlines()[0] == "Filter a = 'x"

@@ -312,10 +312,21 @@ def _prepare_pair(ctx: CheckContext) -> Verdict | None:
 def _engine_problem(prep: _Prepared, deadline: float) -> str | None:
     """Why the engine cannot run the gold or the generated query, in its own words, or None:
     each runs once on the empty database, where a query fails only when it cannot run at all
-    (SQLite's parser stack overflow, a bare `SELECT`). Running out of time here is no problem."""
-    try:
-        conn = engine.empty_database(prep.data_schema, prep.dialect)
-    except (engine.EngineError, SchemaError):
+    (SQLite's parser stack overflow, a bare `SELECT`). Running out of time here is no problem.
+
+    The database has all of the schema's tables (the queries read only theirs, so they give the
+    same results as on `data_schema`'s): one empty database then serves every pair over the
+    schema (`engine.empty_database` keeps it), and a benchmark worker opens it before it forks
+    its tasks (`benchmarks.evaluate.warm_up_verification`). A schema the engine cannot make in
+    full falls back to the tables the queries read."""
+    conn = None
+    for schema in (prep.schema, prep.data_schema):
+        try:
+            conn = engine.empty_database(schema, prep.dialect)
+            break
+        except (engine.EngineError, SchemaError):
+            continue
+    if conn is None:
         return None  # the schema's problem, reported by the stages that need its tables
     for sql, which in ((prep.gold_sql, "gold"), (prep.gen_sql, "generated")):
         remaining = deadline - time.monotonic()

@@ -116,45 +116,21 @@ def _named(exprs, columns, fmt: _Exprs) -> str:
     return ", ".join(out)
 
 
+def head(rel: ir.Rel) -> str:
+    """The first line of `show(rel)`: its top operator, without its inputs and subqueries.
+
+        >>> t = ir.Scan((ir.OutCol("a", "int"),), "t")
+        >>> head(ir.Filter(t.columns, t, ir.Cmp(">", ir.Col(0, "int"), ir.Lit(7, "int"), "num")))
+        'Filter a > 7'
+    """
+    line = _operator(rel)[0]
+    return line.splitlines()[0] if line else line  # a text literal may hold a line break
+
+
 def _rel(rel: ir.Rel, depth: int, lines: list[str]) -> None:
     pad = INDENT * depth
-    inputs: list[ir.Rel] = []
-    if isinstance(rel, ir.Scan):
-        head = f"Scan {rel.table}({', '.join(_ident(c.name) for c in rel.columns)})"
-        fmt = _Exprs([])
-    elif isinstance(rel, ir.Values):
-        fmt = _Exprs([])
-        rows = ", ".join("(" + ", ".join(fmt(e) for e in row) + ")" for row in rel.rows)
-        head = f"Values({', '.join(_ident(c.name) for c in rel.columns)}) " + (rows or "no rows")
-    elif isinstance(rel, ir.Join):
-        fmt = _Exprs(_names(rel.left.columns + rel.right.columns))
-        head = f"Join {rel.kind}" + ("" if rel.cond is None else f" ON {fmt(rel.cond)}")
-        inputs = [rel.left, rel.right]
-    elif isinstance(rel, ir.SetOp):
-        fmt = _Exprs([])
-        head = rel.op.capitalize() + (" all" if rel.all else "")
-        inputs = [rel.left, rel.right]
-    else:
-        inputs = [rel.input]
-        fmt = _Exprs(_names(rel.input.columns))
-        if isinstance(rel, ir.Filter):
-            head = f"Filter {fmt(rel.cond)}"
-        elif isinstance(rel, ir.Project):
-            head = f"Project {_named(rel.exprs, rel.columns, fmt)}"
-        elif isinstance(rel, ir.Aggregate):
-            keys = ", ".join(fmt(k) for k in rel.keys)
-            items = _named(rel.items, rel.columns[len(rel.keys):], fmt)
-            head = "Aggregate" + (f" GROUP BY {keys}" if rel.grouped else "") + (f": {items}" if items else "")
-            if rel.bare_from != ("last",) and any(isinstance(i, ir.Bare) for i in rel.items):
-                head += f" (bare from {' '.join(map(str, rel.bare_from))})"
-        elif isinstance(rel, ir.Window):
-            head = "Window " + _named(rel.funcs, rel.columns[len(rel.input.columns):], fmt)
-        elif isinstance(rel, ir.Sort):
-            head = "Sort" + (f" {', '.join(fmt(k) for k in rel.keys)}" if rel.keys else "") + \
-                ("" if rel.limit is None else f" LIMIT {rel.limit}") + (f" OFFSET {rel.offset}" if rel.offset else "")
-        else:
-            head = type(rel).__name__
-    lines.append(pad + head)
+    line, fmt, inputs = _operator(rel)
+    lines.append(pad + line)
     for i, sub in enumerate(fmt.subqueries, 1):
         sub_lines: list[str] = []
         _rel(sub, depth + 2, sub_lines)
@@ -162,3 +138,45 @@ def _rel(rel: ir.Rel, depth: int, lines: list[str]) -> None:
         lines.extend(sub_lines)
     for child in inputs:
         _rel(child, depth + 1, lines)
+
+
+def _operator(rel: ir.Rel) -> tuple[str, _Exprs, list[ir.Rel]]:
+    """`rel`'s own line (without indent), the printer of its expressions (which holds the
+    subqueries they contain) and its inputs."""
+    inputs: list[ir.Rel] = []
+    if isinstance(rel, ir.Scan):
+        line = f"Scan {rel.table}({', '.join(_ident(c.name) for c in rel.columns)})"
+        fmt = _Exprs([])
+    elif isinstance(rel, ir.Values):
+        fmt = _Exprs([])
+        rows = ", ".join("(" + ", ".join(fmt(e) for e in row) + ")" for row in rel.rows)
+        line = f"Values({', '.join(_ident(c.name) for c in rel.columns)}) " + (rows or "no rows")
+    elif isinstance(rel, ir.Join):
+        fmt = _Exprs(_names(rel.left.columns + rel.right.columns))
+        line = f"Join {rel.kind}" + ("" if rel.cond is None else f" ON {fmt(rel.cond)}")
+        inputs = [rel.left, rel.right]
+    elif isinstance(rel, ir.SetOp):
+        fmt = _Exprs([])
+        line = rel.op.capitalize() + (" all" if rel.all else "")
+        inputs = [rel.left, rel.right]
+    else:
+        inputs = [rel.input]
+        fmt = _Exprs(_names(rel.input.columns))
+        if isinstance(rel, ir.Filter):
+            line = f"Filter {fmt(rel.cond)}"
+        elif isinstance(rel, ir.Project):
+            line = f"Project {_named(rel.exprs, rel.columns, fmt)}"
+        elif isinstance(rel, ir.Aggregate):
+            keys = ", ".join(fmt(k) for k in rel.keys)
+            items = _named(rel.items, rel.columns[len(rel.keys):], fmt)
+            line = "Aggregate" + (f" GROUP BY {keys}" if rel.grouped else "") + (f": {items}" if items else "")
+            if rel.bare_from != ("last",) and any(isinstance(i, ir.Bare) for i in rel.items):
+                line += f" (bare from {' '.join(map(str, rel.bare_from))})"
+        elif isinstance(rel, ir.Window):
+            line = "Window " + _named(rel.funcs, rel.columns[len(rel.input.columns):], fmt)
+        elif isinstance(rel, ir.Sort):
+            line = "Sort" + (f" {', '.join(fmt(k) for k in rel.keys)}" if rel.keys else "") + \
+                ("" if rel.limit is None else f" LIMIT {rel.limit}") + (f" OFFSET {rel.offset}" if rel.offset else "")
+        else:
+            line = type(rel).__name__
+    return line, fmt, inputs

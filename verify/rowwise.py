@@ -42,11 +42,11 @@ from verify.encode import Encoder
 from verify.facts import row_facts
 from verify.implication import always_empty, solver_kind
 from verify.keyed import never_null, rows_distinct
-from verify.plan_text import show
+from verify.plan_text import head, show
 from verify.rewrite import IDENTICAL_WHEN_EQUAL, preprojected, unwrapped
 from verify.rules import Context, Fired, first_sentence, level_rewritten, plan_rewritten
 from verify.schema import Affinity, Column, Schema
-from verify.values import FALSE, TRUE, V, check_within, fresh, is_true, same_row
+from verify.values import FALSE, TRUE, V, check_within, checks_remembered, fresh, is_true, same_row
 
 MAX_PERMUTATIONS = 24
 
@@ -67,14 +67,17 @@ def prove_for_every_size(r1: ir.Rel, r2: ir.Rel, schema: Schema, dialect: str,
     exact, so a proof with fewer of them is a proof too).
 
     With a `trace` list, lines telling the rules that fired on each side (`verify.rules`) and
-    where the two plans met are appended to it."""
-    ok, notes, one_sided = _proved(r1, r2, schema, dialect, trace, policy, skip=frozenset())
-    retries = [frozenset({name}) for name in sorted(one_sided)] + ([one_sided] if len(one_sided) > 1 else [])
-    for skip in retries if not ok else []:
-        _say(trace, lambda: "again without the plan rules that fired on one side only: " + ", ".join(sorted(skip)))
-        ok, notes, _ = _proved(r1, r2, schema, dialect, trace, policy, skip=skip)
-        if ok:
-            break
+    where the two plans met are appended to it.
+
+    A check asked again within the proof is answered as it was the first time (`verify.values.checks_remembered`)."""
+    with checks_remembered():
+        ok, notes, one_sided = _proved(r1, r2, schema, dialect, trace, policy, skip=frozenset())
+        retries = [frozenset({name}) for name in sorted(one_sided)] + ([one_sided] if len(one_sided) > 1 else [])
+        for skip in retries if not ok else []:
+            _say(trace, lambda: "again without the plan rules that fired on one side only: " + ", ".join(sorted(skip)))
+            ok, notes, _ = _proved(r1, r2, schema, dialect, trace, policy, skip=skip)
+            if ok:
+                break
     return ok, notes
 
 
@@ -405,7 +408,7 @@ def same_plan(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> 
     """The same deterministic plan on both sides: nothing differs below."""
     if not (ir.same(r1, r2) and deterministic(r1)):
         return SKIP
-    _say(trace, lambda: f"the same plan on both sides: {_head(r1)}")
+    _say(trace, lambda: f"the same plan on both sides: {head(r1)}")
     return []
 
 
@@ -413,7 +416,7 @@ def both_always_empty(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | N
     """Two plans that return no row on any database: nothing differs below."""
     if not (always_empty(r1) and always_empty(r2)):
         return SKIP
-    _say(trace, lambda: f"both sides are always empty: {_head(r1)}")
+    _say(trace, lambda: f"both sides are always empty: {head(r1)}")
     return []
 
 
@@ -430,7 +433,7 @@ def select_project_join_blocks(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list
     a, b = blocks(r1, always_empty, exists=True), blocks(r2, always_empty, exists=True)
     if a is None or b is None:
         return SKIP
-    _say(trace, lambda: f"the plans meet as select-project-join blocks: {_head(r1)} / {_head(r2)}")
+    _say(trace, lambda: f"the plans meet as select-project-join blocks: {head(r1)} / {head(r2)}")
     return [(a, b)]
 
 
@@ -457,7 +460,7 @@ def distinct_rows_as_distinct(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[
     wrapped = level_rewritten(ir.Distinct(other.columns, other), ctx)
     if not isinstance(wrapped, ir.Distinct):  # the DISTINCT is left out again: no progress
         return SKIP
-    _say(trace, lambda: f"rows all different, compared as their DISTINCT: {_head(other)}")
+    _say(trace, lambda: f"rows all different, compared as their DISTINCT: {head(other)}")
     return _differing_blocks(*((r1, wrapped) if other is r2 else (wrapped, r2)), ctx, trace)
 
 
@@ -515,7 +518,7 @@ def _blocks_over_paired_operators(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: l
     names: dict[int, str] = {}
     outcome: Pairs = []
     for n, (k1, k2) in enumerate(pairs, 1):
-        _say(trace, lambda: f"operators paired as table {derived_name(n)}: {_head(ops1[k1])} / {_head(ops2[k2])}")
+        _say(trace, lambda: f"operators paired as table {derived_name(n)}: {head(ops1[k1])} / {head(ops2[k2])}")
         inner = _differing_blocks(ops1[k1], ops2[k2], ctx, trace)
         if inner is None:
             return SKIP
@@ -525,7 +528,7 @@ def _blocks_over_paired_operators(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: l
     def renamed(bs: list[SPJ]) -> list[SPJ]:
         return [replace(x, tables=[ir.Scan(t.columns, names[id(t)]) if id(t) in names else t for t in x.tables])
                 for x in bs]
-    _say(trace, lambda: f"the plans meet as blocks over paired operators: {_head(r1)} / {_head(r2)}")
+    _say(trace, lambda: f"the plans meet as blocks over paired operators: {head(r1)} / {head(r2)}")
     return [(renamed(a), renamed(b))] + outcome
 
 
@@ -553,7 +556,7 @@ def different_operators(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] |
 
 def _same_operator(r1: ir.Rel, r2: ir.Rel, trace: list[str] | None) -> None:
     """Trace that the two sides have the same operator and their inputs are compared."""
-    _say(trace, lambda: f"the same operator on both sides, inputs compared: {_head(r1)} / {_head(r2)}")
+    _say(trace, lambda: f"the same operator on both sides, inputs compared: {head(r1)} / {head(r2)}")
 
 
 def same_distinct(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
@@ -736,11 +739,6 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("same_window", same_window, rewritten=True),
     Comparison("same_operator_otherwise", same_operator_otherwise, rewritten=True),
 )
-
-
-def _head(rel: ir.Rel) -> str:
-    """The first line of `rel` printed: its top operator."""
-    return show(rel).splitlines()[0]
 
 
 def _tables(rel: ir.Rel) -> list[str]:

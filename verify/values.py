@@ -334,6 +334,76 @@ def proof_solver(ctx: z3.Context) -> z3.Solver:
     return z3.Then(*PROOF_TACTICS, ctx=ctx).solver()
 
 
+_REMEMBERED: contextvars.ContextVar[dict[tuple, tuple[z3.AstVector, SolverRun]] | None] = contextvars.ContextVar(
+    "checks_remembered", default=None)
+
+
+@contextlib.contextmanager
+def checks_remembered() -> Iterator[None]:
+    """Within the block, `check_within` answers a check it already ran in the block (the same
+    assertions, resource limit and solver) with the answer of that run, and counts the units
+    that run spent again, so every limit and total is what it would be had it run again: only
+    the time is saved. A check runs in a fresh context, where the answer depends on the formula
+    alone (`check_within`), so the answer is the one it would give. A check the deadline or the
+    memory cap stopped is not remembered (its answer depends on the machine). In a block
+    within another, the outer block's checks are remembered.
+
+    The row-wise proof asks the same question more than once: the comparison that pairs
+    operators proves their blocks equal, then the proof compares the same blocks (a quarter of
+    the checks of SQLSolver's suites' every-size proofs)."""
+    if _REMEMBERED.get() is not None:
+        yield
+        return
+    token = _REMEMBERED.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
+
+def _remembered(key: tuple, meter: Meter) -> SolverRun | None:
+    """The run of the check `key` names, when the enclosing `checks_remembered` block has it,
+    its units added to `meter` again."""
+    memo = _REMEMBERED.get()
+    if memo is None or key not in memo:
+        return None
+    run = memo[key][1]
+    meter.spent += run.spent
+    return run
+
+
+def _remember(key: tuple, kept: z3.AstVector, run: SolverRun) -> SolverRun:
+    """`run`, kept for `_remembered` in the enclosing `checks_remembered` block, if any. The
+    assertions are kept with it: a key holds their ids, which Z3 gives to new terms once the
+    old ones are gone."""
+    memo = _REMEMBERED.get()
+    if memo is not None and run.stop not in (SolverStop.TIME, SolverStop.MEMORY):
+        memo[key] = (kept, run)
+    return run
+
+
+_UNUSED_CONTEXTS: list[z3.Context] = []
+
+
+def make_contexts_ahead(n: int) -> None:
+    """Make `n` Z3 contexts now for the next `check_within` calls, which take one of these
+    instead of making their own while any is left. A context nothing has used is the same as a
+    new one, so no check's path or answer changes; only the cost moves. Making a context writes
+    17 MB (Z3's term tables): in a process that forks a task per pair (`benchmarks.executors`),
+    contexts made ahead in the worker are shared with every task, which writes only the pages it
+    uses (about half), instead of each task making its own (a check takes one, a TPC-H every-size
+    proof runs one to seven)."""
+    _UNUSED_CONTEXTS.extend(z3.Context() for _ in range(n))
+
+
+def _new_context() -> z3.Context:
+    """A Z3 context nothing has used: one made ahead (`make_contexts_ahead`) or a new one."""
+    try:
+        return _UNUSED_CONTEXTS.pop()
+    except IndexError:
+        return z3.Context()
+
+
 def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | None = None,
                  make: Callable[[z3.Context], z3.Solver] = proof_solver) -> SolverRun:
     """Check `solver`'s assertions, limited to `rlimit` Z3 resource units (the meter's `rlimit`
@@ -361,10 +431,15 @@ def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | No
         meter.time_stopped = True
         return SolverRun(z3.unknown, 0, SolverStop.TIME)
     home = solver.ctx
+    assertions = solver.assertions()
+    key = (id(home), make, limit, tuple(a.get_id() for a in assertions))
+    known = _remembered(key, meter)
+    if known is not None:
+        return known
     try:
-        ctx = z3.Context()
+        ctx = _new_context()
         fresh_solver = make(ctx)
-        fresh_solver.add([a.translate(ctx) for a in solver.assertions()])
+        fresh_solver.add([a.translate(ctx) for a in assertions])
     except (MemoryError, z3.Z3Exception) as e:
         return _allocation_failed(meter, e)
     interrupted = threading.Event()
@@ -389,9 +464,9 @@ def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | No
     spent = _rlimit_count(fresh_solver) - before
     meter.spent += spent
     if status == z3.sat:
-        return SolverRun(status, spent, None, model=fresh_solver.model().translate(home))
+        return _remember(key, assertions, SolverRun(status, spent, None, model=fresh_solver.model().translate(home)))
     if status == z3.unsat:
-        return SolverRun(status, spent, None)
+        return _remember(key, assertions, SolverRun(status, spent, None))
     why = fresh_solver.reason_unknown()
     if _out_of_memory(why):
         return _memory_stop(meter, status, spent, why)
@@ -399,8 +474,8 @@ def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | No
         meter.time_stopped = True
         return SolverRun(status, spent, SolverStop.TIME, why)
     if spent >= limit or why == "canceled":
-        return SolverRun(status, spent, SolverStop.BUDGET, why)
-    return SolverRun(status, spent, SolverStop.GAVE_UP, why)
+        return _remember(key, assertions, SolverRun(status, spent, SolverStop.BUDGET, why))
+    return _remember(key, assertions, SolverRun(status, spent, SolverStop.GAVE_UP, why))
 
 
 def _out_of_memory(why: str) -> bool:
