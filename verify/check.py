@@ -320,7 +320,7 @@ def _engine_problem(prep: _Prepared, deadline: float) -> str | None:
     its tasks (`benchmarks.evaluate.warm_up_verification`). A schema the engine cannot make in
     full falls back to the tables the queries read."""
     conn = None
-    for schema in (prep.schema, prep.data_schema):
+    for schema in [prep.schema] + ([prep.data_schema] if prep.data_schema is not prep.schema else []):
         try:
             conn = engine.empty_database(schema, prep.dialect)
             break

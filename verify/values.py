@@ -361,23 +361,31 @@ def checks_remembered() -> Iterator[None]:
         _REMEMBERED.reset(token)
 
 
-def _remembered(key: tuple, meter: Meter) -> SolverRun | None:
+def _check_key(home: z3.Context, make: Callable, limit: int, assertions: z3.AstVector) -> tuple | None:
+    """What names a check in the enclosing `checks_remembered` block; None outside any (no key
+    is made then)."""
+    if _REMEMBERED.get() is None:
+        return None
+    return (id(home), make, limit, tuple(a.get_id() for a in assertions))
+
+
+def _remembered(key: tuple | None, meter: Meter) -> SolverRun | None:
     """The run of the check `key` names, when the enclosing `checks_remembered` block has it,
     its units added to `meter` again."""
     memo = _REMEMBERED.get()
-    if memo is None or key not in memo:
+    if key is None or memo is None or key not in memo:
         return None
     run = memo[key][1]
     meter.spent += run.spent
     return run
 
 
-def _remember(key: tuple, kept: z3.AstVector, run: SolverRun) -> SolverRun:
+def _remember(key: tuple | None, kept: z3.AstVector, run: SolverRun) -> SolverRun:
     """`run`, kept for `_remembered` in the enclosing `checks_remembered` block, if any. The
     assertions are kept with it: a key holds their ids, which Z3 gives to new terms once the
     old ones are gone."""
     memo = _REMEMBERED.get()
-    if memo is not None and run.stop not in (SolverStop.TIME, SolverStop.MEMORY):
+    if key is not None and memo is not None and run.stop not in (SolverStop.TIME, SolverStop.MEMORY):
         memo[key] = (kept, run)
     return run
 
@@ -432,7 +440,7 @@ def check_within(solver: z3.Solver, rlimit: int | None = None, meter: Meter | No
         return SolverRun(z3.unknown, 0, SolverStop.TIME)
     home = solver.ctx
     assertions = solver.assertions()
-    key = (id(home), make, limit, tuple(a.get_id() for a in assertions))
+    key = _check_key(home, make, limit, assertions)
     known = _remembered(key, meter)
     if known is not None:
         return known
