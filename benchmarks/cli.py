@@ -85,6 +85,8 @@ def sqlsolver(
     out: Path | None = typer.Option(None, help="write one JSON record per pair here"),
     assume: list[str] = typer.Option([], "--assume", help="let a named assumption narrow the search (see 'verify "
                                                           "assumptions'); ties_alike is SQLSolver's reading of LIMIT"),
+    calcite: bool = typer.Option(False, "--calcite", help="read the calcite suite's queries as Calcite prints SQL "
+                                                          "(verify.calcite), not as DuckDB's"),
 ) -> None:
     """Run SQLSolver's Calcite and TPC-H suites (DuckDB dialect): per pair the verdict, whether
     the proof covers every database size, and what blocks the pairs that are not proved so."""
@@ -99,7 +101,7 @@ def sqlsolver(
         raise typer.BadParameter(f"no such folder: {data}")
     try:
         run(data, suite, bound=bound, timeout=timeout, workers=workers, limit=limit, recheck_n=recheck, out=out,
-            console=Console(), assume=tuple(assume))
+            console=Console(), assume=tuple(assume), calcite=calcite)
     except (FileNotFoundError, ValueError) as e:
         raise typer.BadParameter(str(e)) from None
 

@@ -17,6 +17,11 @@ arguments as Spark does (`benchmarks.spark_dates`) and records each in `read_as`
 is verified as DuckDB runs it. `--recheck N` re-runs every every-size proof on N random databases
 larger than the bound (`verify.recheck`): a difference there would be a wrong proof.
 
+`--calcite` reads the Calcite suite's queries as Calcite prints SQL (`verify.calcite`: a number in
+GROUP BY is a constant, VALUES columns are EXPR$0, ..., SINGLE_VALUE is a scalar subquery, COUNT of
+several arguments counts rows without NULLs), each translation recorded in `read_as`; without it
+they are DuckDB's SQL as written, under which `GROUP BY 4` names a fourth column.
+
 `--assume NAME` lets a named assumption narrow the search (`verify assumptions`), as `verify pair
 --assume` does; the summary counts the every-size proofs that used one apart. SQLSolver reads
 `ORDER BY ... LIMIT` as keeping tied rows alike in both queries: that is `--assume ties_alike`,
@@ -25,6 +30,7 @@ which no declaration backs, so it is off unless asked for.
 Example:
     verify bench sqlsolver --suite tpch --recheck 50 --out runs/sqlsolver_tpch.jsonl
     verify bench sqlsolver --suite tpch --assume ties_alike
+    verify bench sqlsolver --suite calcite --calcite
 """
 
 from __future__ import annotations
@@ -47,8 +53,9 @@ from benchmarks.executors import LocalExecutor
 from benchmarks.rechecks import Rechecked, recheck_proof, summary_rows as recheck_rows
 from benchmarks.spark_dates import read_spark_dates
 from verify.assumptions import by_name, names_used
+from verify.calcite import read_calcite_pair
 from verify.check import check_pair
-from verify.errors import QueryError
+from verify.errors import QueryError, Unsupported
 from verify.parse import parse_query
 from verify.schema import Schema, SchemaError
 from verify.schema_io import schema_from_ddl
@@ -165,8 +172,17 @@ def blocker(v: Verdict, q1: str, q2: str) -> str | None:
     return "bounded only: " + " + ".join(pair_features(q1, q2)[:3])
 
 
-def _run_one(task: tuple[SQLSolverPair, Schema, int, float, int, tuple[str, ...]]) -> PairOutcome:
-    pair, schema, bound, timeout, recheck_n, assume = task
+def _run_one(task: tuple[SQLSolverPair, Schema, int, float, int, tuple[str, ...], bool]) -> PairOutcome:
+    pair, schema, bound, timeout, recheck_n, assume, calcite = task
+    if calcite:
+        try:
+            q1, q2, notes = read_calcite_pair(pair.q1, pair.q2)
+        except (QueryError, Unsupported) as e:
+            kind = VerdictKind.ERROR if isinstance(e, QueryError) else VerdictKind.UNSUPPORTED
+            reason = str(e) if isinstance(e, QueryError) else f"unsupported: {e}"
+            return PairOutcome(suite=pair.suite, id=pair.id, verdict=kind.value, every_size=False, bound=None,
+                               reason=reason, seconds=0.0, blocker=reason, read_as=pair.read_as)
+        pair = pair.model_copy(update={"q1": q1, "q2": q2, "read_as": pair.read_as + notes})
     v = check_pair(pair.q1, pair.q2, schema=schema, bound=bound, dialect=DIALECT, timeout=timeout,
                    minimize_result=True, assume=assume)
     every = v.verdict == VerdictKind.EQUIVALENT and v.complete
@@ -183,12 +199,14 @@ def _run_one(task: tuple[SQLSolverPair, Schema, int, float, int, tuple[str, ...]
 
 def run_suite(data_dir: Path, suite: str, *, bound: int, timeout: float, workers: int, limit: int | None,
               recheck_n: int, console: Console, out_file: Path | None = None,
-              assume: tuple[str, ...] = ()) -> list[PairOutcome]:
+              assume: tuple[str, ...] = (), calcite: bool = False) -> list[PairOutcome]:
     """Verify every pair of `suite` (with the named assumptions `assume` allowed, names `run`
-    checks); each finished pair is appended to `out_file` too."""
+    checks; with `calcite`, each query read as Calcite prints SQL, `verify.calcite`); each
+    finished pair is appended to `out_file` too."""
     pairs, schemas = load_suite(data_dir, suite)
     pairs = pairs[: limit or None]
-    tasks = [(f"{suite}-{p.id}", (p, schemas[p.schema_file], bound, timeout, recheck_n, assume)) for p in pairs]
+    tasks = [(f"{suite}-{p.id}", (p, schemas[p.schema_file], bound, timeout, recheck_n, assume, calcite))
+             for p in pairs]
     by_id = {f"{suite}-{p.id}": p for p in pairs}
     # every task forks from a worker that has the suite's empty databases open
     warm_up = functools.partial(warm_up_verification, schemas=tuple(schemas.values()), dialect=DIALECT)
@@ -271,21 +289,25 @@ def print_report(results: dict[str, list[PairOutcome]], console: Console, assume
 
 
 def run(data_dir: Path, suites: list[str], *, bound: int, timeout: float, workers: int, limit: int | None,
-        recheck_n: int, out: Path | None, console: Console, assume: tuple[str, ...] = ()) -> dict[str, list[PairOutcome]]:
+        recheck_n: int, out: Path | None, console: Console, assume: tuple[str, ...] = (),
+        calcite: bool = False) -> dict[str, list[PairOutcome]]:
     """Run `suites` and print the report; an unknown `assume` name is an `UnknownAssumption`
-    (a ValueError) before anything runs or `out` is emptied."""
+    (a ValueError) before anything runs or `out` is emptied. With `calcite`, the Calcite suite's
+    queries are read as Calcite prints SQL (`verify.calcite`; TPC-H's are not Calcite's)."""
     for name in assume:
         by_name(name)
     if out is not None:
         out.write_text("")
     t0 = time.monotonic()
     results = {s: run_suite(data_dir, s, bound=bound, timeout=timeout, workers=workers, limit=limit,
-                            recheck_n=recheck_n, console=console, out_file=out, assume=assume) for s in suites}
+                            recheck_n=recheck_n, console=console, out_file=out, assume=assume,
+                            calcite=calcite and s == "calcite") for s in suites}
     print_report(results, console, assume)
     console.print(f"wall time {time.monotonic() - t0:.1f} s, {workers} worker(s), bound {bound}, "
                   f"timeout {timeout:g} s per pair" + (f", re-check {recheck_n} databases per proof"
                                                          if recheck_n else "")
-                  + "".join(f", --assume {a}" for a in assume))
+                  + "".join(f", --assume {a}" for a in assume)
+                  + (", the calcite suite read as Calcite's SQL (--calcite)" if calcite else ""))
     return results
 
 

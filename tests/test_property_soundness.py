@@ -731,7 +731,7 @@ set_reader_shapes = [
      "SELECT v, pid FROM q WHERE 1 = 0", True),
     ("SELECT pid FROM q WHERE v = 0 INTERSECT SELECT pid FROM q WHERE v = 1",   # v is not compared
      "SELECT pid FROM q WHERE 1 = 0", False),
-    # a one-row VALUES joined as constants (`literal_row_joined_as_constants`), constants read
+    # a one-row VALUES joined as constants (`one_row_joined_as_columns`), constants read
     # through projections out of a DISTINCT (`constants_outside_distinct`), IN of never-NULL
     # values as a marker alone (`never_null_in_as_marked_join`)
     ("SELECT q.pid, x.column1 FROM q, (VALUES (1)) AS x WHERE q.v {op} {v}", "SELECT pid, 1 FROM q WHERE v {op} {v}", True),
@@ -793,6 +793,32 @@ set_reader_shapes = [
      "ON x.id = b.g",   # the condition reads the preserved side: padded rows match
      "SELECT b.id, x.id FROM p AS b LEFT JOIN (SELECT p.id, q.v FROM p JOIN q ON p.id = q.pid) AS x "
      "ON x.id = b.g", False),
+    # a row that reads no table joined as its values (`one_row_joined_as_columns`: Calcite's
+    # SINGLE_VALUE read as a scalar subquery, LEFT JOIN ON TRUE), a LEFT join's right projection
+    # read only by the condition computed in it (`padded_projection_into_condition`), GROUP BY keys
+    # all constant (`constant_group_key` keeps one); near misses: the one row on the preserved side,
+    # a condition that can fail, a constant read above the padding, no GROUP BY at all
+    ("SELECT p.id, (SELECT q.v FROM q WHERE q.pid = 1) FROM p WHERE p.g {op} {v}",
+     "SELECT p.id, x.m FROM p LEFT JOIN (SELECT (SELECT q.v FROM q WHERE q.pid = 1) AS m) AS x ON 1 = 1 "
+     "WHERE p.g {op} {v}", True),
+    ("SELECT p.id, (SELECT MIN(q.v) FROM q WHERE q.pid = 1) FROM p WHERE p.g {op} {v}",
+     "SELECT p.id, x.m FROM p LEFT JOIN (SELECT (SELECT MIN(q.v) FROM q WHERE q.pid = 1) AS m) AS x ON 1 = 1 "
+     "WHERE p.g {op} {v}", True),
+    ("SELECT p.id, (SELECT q.v FROM q WHERE q.pid = 1) FROM p WHERE p.g {op} {v}",   # a g <= 1 row is padded
+     "SELECT p.id, x.m FROM p LEFT JOIN (SELECT (SELECT q.v FROM q WHERE q.pid = 1) AS m) AS x ON p.g > 1 "
+     "WHERE p.g {op} {v}", False),
+    ("SELECT (SELECT q.v FROM q WHERE q.pid = 1), p.id FROM p",   # no p row: the one row, padded
+     "SELECT x.m, p.id FROM (SELECT (SELECT q.v FROM q WHERE q.pid = 1) AS m) AS x LEFT JOIN p ON 1 = 1", False),
+    ("SELECT p.id FROM p LEFT JOIN q ON q.pid = p.id AND (SELECT MAX(v) FROM q) > p.g WHERE p.g {op} {v}",
+     "SELECT p.id FROM p LEFT JOIN (SELECT pid, (SELECT MAX(v) FROM q) AS m FROM q) AS x "
+     "ON x.pid = p.id AND x.m > p.g WHERE p.g {op} {v}", True),
+    ("SELECT p.id, 1 FROM p LEFT JOIN q ON q.pid = p.id WHERE p.g {op} {v}",   # padding: NULL, not 1
+     "SELECT p.id, x.one FROM p LEFT JOIN (SELECT pid, 1 AS one FROM q) AS x ON x.pid = p.id WHERE p.g {op} {v}",
+     False),
+    ("SELECT 4, MAX(g) FROM p WHERE g {op} {v} GROUP BY 4 + 0, 2 + 3",
+     "SELECT 4, MAX(g) FROM p WHERE g {op} {v} GROUP BY 4 + 0", True),
+    ("SELECT 4, MAX(g) FROM p WHERE g {op} {v} GROUP BY 4 + 0, 2 + 3",   # no row: no group, and one row
+     "SELECT 4, MAX(g) FROM p WHERE g {op} {v}", False),
 ]
 
 

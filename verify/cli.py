@@ -1,7 +1,7 @@
 """The verifier's own commands of the `verify` command line (`pair`, `version`) and its root group.
 
     verify pair GOLD GEN [--db PATH | --schema PATH | --tables PATH --db-id ID]
-                         [--dialect sqlite|duckdb] [--semantics auto|bag|set|list]
+                         [--dialect sqlite|duckdb | --calcite] [--semantics auto|bag|set|list]
                          [--bound K] [--effort X] [--timeout SECONDS] [--memory-limit MIB] [--seed N]
                          [--no-minimize]
                          [--strict] [--assume NAME]... [--json] [--explain] [--debug]
@@ -199,6 +199,12 @@ def _read_query(path: str, which: str) -> str:
     return text
 
 
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Was option `name` given on the command line (not left at its default)?"""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
 def _load_schema(
     db: str | None, schema: str | None, tables: str | None, db_id: str | None, dialect: str
 ):
@@ -251,6 +257,11 @@ def pair(
         Optional[str], typer.Option("--db-id", metavar="ID", help="database of the --tables file")
     ] = None,
     dialect: Annotated[Dialect, typer.Option(help="SQL dialect and engine")] = Dialect.SQLITE,
+    calcite: Annotated[
+        bool, typer.Option("--calcite", help="read both queries as Apache Calcite prints SQL (GROUP BY numbers "
+                                             "as constants, VALUES columns EXPR$0, ..., SINGLE_VALUE, COUNT(a, b); "
+                                             "see verify.calcite) and verify them on DuckDB")
+    ] = False,
     semantics: Annotated[
         Semantics,
         typer.Option(help="auto: list if gold has an outermost ORDER BY, else bag"),
@@ -302,6 +313,11 @@ def pair(
 
     Exit status: 0 equivalent, 1 not equivalent, 2 unknown or unsupported, 3 error.
     """
+    if calcite and dialect == Dialect.SQLITE and _given(ctx, "dialect"):
+        raise typer.Exit(_fail("--calcite reads Calcite's SQL as DuckDB's: it cannot be combined with --dialect sqlite",
+                               json_output=json_output, dialect=dialect.value, semantics=semantics.value))
+    if calcite:
+        dialect = Dialect.DUCKDB
     fields = dict(dialect=dialect.value, semantics=semantics.value)
     try:
         if gold == "-" and gen == "-":
@@ -318,6 +334,18 @@ def pair(
             raise _BadInput(f"--assume: {e}") from None
         gold_sql = _read_query(gold, "gold")
         gen_sql = _read_query(gen, "generated")
+        read_as: list[str] = []
+        unreadable: str | None = None  # a Calcite form with no DuckDB reading
+        if calcite:
+            from verify.calcite import read_calcite_pair
+            from verify.errors import QueryError, Unsupported
+
+            try:
+                gold_sql, gen_sql, read_as = read_calcite_pair(gold_sql, gen_sql)
+            except QueryError as e:
+                raise _BadInput(str(e)) from None
+            except Unsupported as e:
+                unreadable = e.feature
         schema_obj = _load_schema(db, schema, tables, db_id, dialect.value)
         pair_constraints = ctx.find_object(PairConstraints)
         if constraints_file is not None or mine:
@@ -333,21 +361,27 @@ def pair(
         from verify.budget import DEFAULT
         from verify.check import check_pair
 
-        verdict = check_pair(
-            gold_sql,
-            gen_sql,
-            schema=schema_obj,
-            bound=bound,
-            semantics=semantics.value,
-            dialect=dialect.value,
-            timeout=timeout,
-            budget=DEFAULT.scaled(effort),
-            seed=seed,
-            minimize_result=not no_minimize,
-            strict=strict,
-            assume=assume or [],
-            memory_limit=memory_limit,
-        )
+        if unreadable is not None:
+            verdict = Verdict(verdict=VerdictKind.UNSUPPORTED, reason=f"unsupported: {unreadable}",
+                              requested_bound=bound, **fields)
+        else:
+            verdict = check_pair(
+                gold_sql,
+                gen_sql,
+                schema=schema_obj,
+                bound=bound,
+                semantics=semantics.value,
+                dialect=dialect.value,
+                timeout=timeout,
+                budget=DEFAULT.scaled(effort),
+                seed=seed,
+                minimize_result=not no_minimize,
+                strict=strict,
+                assume=assume or [],
+                memory_limit=memory_limit,
+            )
+        if read_as:
+            verdict = verdict.model_copy(update={"read_as": read_as})
         if db is not None and verdict.counterexample is not None and pair_constraints is not None:
             pair_constraints.add_realism(verdict, db)
     except _BadInput as e:

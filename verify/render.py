@@ -8,8 +8,9 @@
    to 1 row per table; undecided above" (yellow: the search stopped below the requested bound,
    the reason says why), or the counterexample's size; then semantics, dialect, time and search
    statistics;
-2. the reason, the assumptions ("Assuming: ..." bullets) and a warning when the schema was
-   inferred from the queries;
+2. the reason, how the queries were read ("Read as: ..." bullets, `verify pair --calcite`), the
+   assumptions ("Assuming: ..." bullets) and a warning when the schema was inferred from the
+   queries;
 3. for a counterexample: every non-empty table of the database, then the gold and the
    generated results side by side, the rows that only one result has marked, and the note
    that both queries were run on the real engine.
@@ -68,6 +69,10 @@ def render_verdict(v: Verdict, console: Console) -> None:
                 style="yellow",
             )
         )
+    if v.read_as:
+        console.print(Text("Read as:", style="bold"))
+        for note in v.read_as:
+            console.print(Text("  • ") + Text(note))
     assumptions = [a for a in v.assumptions if not (v.schema_inferred and a.startswith(_INFERRED))]
     if assumptions:
         console.print(Text("Assuming:", style="bold"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from verify import ir
 from verify.blocks import deterministic, map_cols, plain, row_exprs, same_plan, shift, substitute
 from verify.facts import EXACT_KINDS, conjunction, conjuncts, constant_of, equated_columns, moved, row_facts
-from verify.encode import constant
+from verify.encode import constant, free_depth
 from verify.implication import always_empty, always_true, never_true, null_on_nulls, rejects_nulls
 from verify.schema import Schema
 
@@ -329,26 +329,46 @@ def without_unlimited_sort(rel: ir.Rel) -> ir.Rel:
     return rel
 
 
-def literal_row_joined_as_constants(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
-    """A cross join with a VALUES list of one row of literals adds those literals to each row.
+def one_row_joined_as_columns(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A join with a row that reads no table (a one-row VALUES, a SELECT without FROM) adds that row's values to each row.
 
-    Each row of the other side pairs with the one row, so the join is that side with the
-    literals as further columns (Calcite joins `(VALUES (TRUE))` to mark rows).
+    Each row of the other side pairs with the one row, so the join is that side with the row's
+    values as further columns (Calcite joins `(VALUES (TRUE))` to mark rows, and a scalar subquery
+    `(SELECT (SELECT ...) AS f)` left-joined ON TRUE). A LEFT join qualifies with the one row on its
+    right only: every left row then has its one match. The join condition must be absent or TRUE,
+    the row's values read no enclosing query (the same values for every row) and leave no choice
+    to the engine; a scalar subquery among them reads no table the other side's rows decide.
 
         >>> from verify.rules import demo
-        >>> print(demo("literal_row_joined_as_constants",
+        >>> print(demo("one_row_joined_as_columns",
         ...            "SELECT t.a, x.i FROM t, (VALUES (TRUE)) AS x (i)"))
         Project a, i
           Project a, b, 1 AS i
             Scan t(a, b)
     """
-    if not (isinstance(rel, ir.Join) and rel.kind in ("inner", "cross") and rel.cond is None):
+    if not (isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left")):
         return None
-    for side, other in ((rel.right, rel.left), (rel.left, rel.right)):
-        if isinstance(side, ir.Values) and len(side.rows) == 1 and all(isinstance(e, ir.Lit) for e in side.rows[0]):
-            cols = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(other.columns))
-            exprs = cols + side.rows[0] if side is rel.right else side.rows[0] + cols
-            return ir.Project(rel.columns, other, exprs)
+    if not (rel.cond is None or plain((rel.cond,)) and not columns_read((rel.cond,)) and always_true(rel.cond)):
+        return None
+    sides = ((rel.right, rel.left),) if rel.kind == "left" else ((rel.right, rel.left), (rel.left, rel.right))
+    for side, other in sides:
+        row = _lone_row(side)
+        if row is None or free_depth(side) > 0 or not deterministic(side):
+            continue
+        cols = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(other.columns))
+        exprs = cols + row if side is rel.right else row + cols
+        return ir.Project(rel.columns, other, exprs)
+    return None
+
+
+def _lone_row(rel: ir.Rel) -> tuple[ir.Expr, ...] | None:
+    """The values of the one row `rel` returns on every database, when it reads no table: a
+    VALUES of one row, or projections of one (the SELECT list of a query without FROM)."""
+    if isinstance(rel, ir.Values):
+        return rel.rows[0] if len(rel.rows) == 1 else None
+    if isinstance(rel, ir.Project):
+        row = _lone_row(rel.input)
+        return None if row is None else tuple(substitute(e, list(row)) for e in rel.exprs)
     return None
 
 
@@ -626,6 +646,40 @@ def projection_above_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return None if above is None else ir.Project(rel.columns, join, above)
 
 
+def padded_projection_into_condition(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A projection of a LEFT join's right side whose values above the join are NULL on padding is computed in the join.
+
+    The projection maps each right row to one row, so the join pairs the same rows when its
+    condition reads the projected values as the expressions themselves. Above the join, on a row
+    the join pads, a projected value the projection over the join reads must be NULL as the
+    padding is: that holds for an expression NULL on an all-NULL row; a value read only by the
+    condition (Calcite's `LEFT JOIN (SELECT (SELECT ...) AS f) ON TRUE ... ON x.f < y.f`) may be
+    anything, since the condition reads only rows that exist.
+
+        >>> from verify.rules import demo
+        >>> print(demo("padded_projection_into_condition",
+        ...            "SELECT t.a FROM t LEFT JOIN (SELECT pid, 1 AS one FROM q) AS x ON x.pid = t.a AND x.one = t.b"))
+        Project a
+          Join left ON (pid = a AND 1 = b)
+            Scan t(a, b)
+            Scan q(qid, pid, v)
+    """
+    if not (isinstance(rel, ir.Project) and isinstance(rel.input, ir.Join) and rel.input.kind == "left"):
+        return None
+    join = rel.input
+    right = join.right
+    if not (isinstance(right, ir.Project) and reads_own_row_only(right.exprs) and reads_own_row_only(rel.exprs)):
+        return None
+    nl = len(join.left.columns)
+    for i in columns_read(rel.exprs):
+        if i >= nl and not null_on_nulls(right.exprs[i - nl], right.input.columns):
+            return None
+    row = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(join.left.columns)] + [shift(e, nl) for e in right.exprs]
+    cond = None if join.cond is None else substitute(join.cond, row)
+    joined = ir.Join(join.left.columns + right.input.columns, "left", join.left, right.input, cond)
+    return ir.Project(rel.columns, joined, tuple(substitute(e, row) for e in rel.exprs))
+
+
 def null_tested_marker_as_true(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """A constant column of a left join's right side that is only tested for NULL holds TRUE.
 
@@ -702,8 +756,10 @@ def _read_beyond_null_tests(exprs, index: int, join_cond: ir.Expr | None) -> boo
 
 def one_projection(rel: ir.Rel) -> ir.Rel:
     """`rel` with the row-local projections (no subquery) it starts with merged into one."""
-    merged = projections_merged(rel, None)  # type: ignore[arg-type] - it reads no context
-    return rel if merged is None else one_projection(merged)
+    if not (isinstance(rel, ir.Project) and isinstance(rel.input, ir.Project)
+            and plain(rel.exprs) and plain(rel.input.exprs)):
+        return rel
+    return one_projection(projections_merged(rel, None))  # type: ignore[arg-type] - it reads no context
 
 
 def _projection_lifted(j: ir.Join, side: str, child: ir.Project) -> ir.Project:
@@ -1101,10 +1157,10 @@ def filter_below_project(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
             Filter (a + 1) > 2
               Scan t(a, b)
     """
-    if not (isinstance(rel, ir.Filter) and plain((rel.cond,))):
+    if not (isinstance(rel, ir.Filter) and reads_own_row_only((rel.cond,))):
         return None
     inner = rel.input
-    if not (isinstance(inner, ir.Project) and plain(inner.exprs)):
+    if not (isinstance(inner, ir.Project) and reads_own_row_only(inner.exprs)):
         return None
     below = ir.Filter(inner.input.columns, inner.input, substitute(rel.cond, list(inner.exprs)))
     return ir.Project(inner.columns, below, inner.exprs)
@@ -1260,12 +1316,25 @@ def projections_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         Project ((a * 2) + 1) AS y
           Scan t(a, b)
     """
-    if not (isinstance(rel, ir.Project) and plain(rel.exprs)):
+    if not (isinstance(rel, ir.Project) and reads_own_row_only(rel.exprs)):
         return None
     inner = rel.input
-    if not (isinstance(inner, ir.Project) and plain(inner.exprs)):
+    if not (isinstance(inner, ir.Project) and reads_own_row_only(inner.exprs)):
         return None
     return ir.Project(rel.columns, inner.input, tuple(substitute(e, list(inner.exprs)) for e in rel.exprs))
+
+
+def reads_own_row_only(exprs) -> bool:
+    """Do `exprs` read nothing but their own row's columns and scalar or EXISTS subqueries that
+    read no enclosing row (whose values are the same wherever in the query they are computed)?
+    (An IN subquery is left out: its comparison reads columns of its own, `ir.InSubquery`.)"""
+    def ok(node) -> bool:
+        if isinstance(node, (ir.ScalarSubquery, ir.Exists)) and free_depth(node.query) > 0:
+            return False
+        if isinstance(node, (ir.Outer, ir.WinRef, ir.ExistsAt, ir.InSubquery)):
+            return False
+        return all(ok(c) for c in ir.children(node, into_subqueries=False))
+    return all(ok(e) for e in exprs)
 
 
 def _filtered_outer_join(rel: ir.Rel) -> str | None:
@@ -1406,7 +1475,7 @@ def _constant_keys(agg: ir.Aggregate) -> ir.Rel | None:
     column_keys = {k.index: n for n, k in enumerate(agg.keys)
                    if isinstance(k, ir.Col) and n not in fixed and k.kind in IDENTICAL_WHEN_EQUAL}
     computed = [n for n, k in enumerate(agg.keys) if n not in fixed and not isinstance(k, ir.Col) and plain((k,))
-                and columns_read((k,)) <= set(column_keys)]
+                and columns_read((k,)) and columns_read((k,)) <= set(column_keys)]
     if not fixed and not computed:
         return None
     kept = [n for n in range(nk) if n not in fixed and n not in computed]

@@ -43,7 +43,7 @@ from verify.facts import row_facts
 from verify.implication import always_empty, solver_kind
 from verify.keyed import never_null, rows_distinct
 from verify.plan_text import head, show
-from verify.rewrite import IDENTICAL_WHEN_EQUAL, preprojected, unwrapped
+from verify.rewrite import IDENTICAL_WHEN_EQUAL, preprojected, reads_own_row_only, unwrapped
 from verify.rules import Context, Fired, first_sentence, level_rewritten, plan_rewritten
 from verify.schema import Affinity, Column, Schema
 from verify.values import FALSE, TRUE, V, check_within, checks_remembered, fresh, is_true, same_row
@@ -589,7 +589,11 @@ def same_set_operation(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | 
 
 
 def same_row_local_operator(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[str] | None) -> Outcome | Skip:
-    """The same projection or filter, without subqueries: the inputs, then the two on one row.
+    """The same projection or filter: the inputs, then the two on one row.
+
+    Projections or conditions that read subqueries are compared only when they are identical and
+    their subqueries read no enclosing row (each then has one value on every row): by their
+    inputs alone.
 
     The inputs are compared, and the two projections (conditions) on one symbolic row of the
     input; projections of aggregates with the same GROUP BY keys in another order are aligned
@@ -606,7 +610,12 @@ def same_row_local_operator(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[st
     e1 = r1.exprs if isinstance(r1, ir.Project) else (r1.cond,)
     e2 = r2.exprs if isinstance(r2, ir.Project) else (r2.cond,)
     if not (plain(e1) and plain(e2)):
-        return SKIP
+        if not (ir.same(e1, e2) and reads_own_row_only(e1)):
+            return SKIP
+        # the same values of each row, subqueries reading no enclosing row among them (each the
+        # same value on every row): bag-equal inputs give bag-equal results
+        _same_operator(r1, r2, trace)
+        return _differing_blocks(r1.input, r2.input, ctx, trace)
     if isinstance(r1, ir.Project) and ir.same(e1, e2):
         paired = _paired_below_projection(r1, r2, ctx, trace)
         if paired is not SKIP:

@@ -23,7 +23,7 @@ so that the two plans meet in one form that row-wise reasoning compares. A rule 
 `describe()` lists the rules with their one-line docs; `demo` shows one rule on a query.
 
     >>> [name for name, _ in describe()][:2]
-    ['exists_of_one_row_true', 'one_row_subquery_as_cross_join']
+    ['one_row_joined_as_columns', 'exists_of_one_row_true']
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("one_row_joined_as_columns", rewrite.one_row_joined_as_columns, ("plan",)),
     Rule("exists_of_one_row_true", keyed.exists_of_one_row_true, ("plan",)),
     Rule("one_row_subquery_as_cross_join", decorrelate.one_row_subquery_as_cross_join, ("plan",)),
     Rule("correlated_aggregate_as_left_join", decorrelate.correlated_aggregate_as_left_join, ("plan",)),
@@ -76,7 +77,6 @@ RULES: tuple[Rule, ...] = (
     Rule("in_subquery_as_counted_join", keyed.in_subquery_as_counted_join, ("plan",)),
     Rule("null_tested_marker_as_true", rewrite.null_tested_marker_as_true, ("plan",)),
     Rule("unlimited_sort_dropped", rewrite.unlimited_sort_dropped, ("plan",)),
-    Rule("literal_row_joined_as_constants", rewrite.literal_row_joined_as_constants, ("plan",)),
     Rule("window_of_fixed_columns", rewrite.window_of_fixed_columns, ("plan", "level")),
     Rule("sort_key_as_first_equal_column", rewrite.sort_key_as_first_equal_column, ("plan", "order")),
     Rule("sort_of_sorted_merged", rewrite.sort_of_sorted_merged, ("plan", "order")),
@@ -98,6 +98,7 @@ RULES: tuple[Rule, ...] = (
     Rule("grouped_by_key", keyed.grouped_by_key, ("plan",)),
     Rule("aggregate_of_single_rows", keyed.aggregate_of_single_rows, ("plan", "level")),
     Rule("projection_above_join", rewrite.projection_above_join, ("plan", "level"), then="again"),
+    Rule("padded_projection_into_condition", rewrite.padded_projection_into_condition, ("plan", "level"), then="again"),
     Rule("projection_above_union_all", rewrite.projection_above_union_all, ("plan", "level")),
     Rule("window_above_projection", rewrite.window_above_projection, ("plan", "level")),
     Rule("counted_union_as_intersect", keyed.counted_union_as_intersect, ("plan",)),

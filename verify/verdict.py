@@ -192,6 +192,8 @@ class Verdict(BaseModel):
     stats: Stats = Field(default_factory=Stats)
     reason: str = ""
     assumptions: list[str] = Field(default_factory=list)
+    read_as: list[str] = Field(default_factory=list, description="how the queries' text was read before "
+                               "verification (`verify pair --calcite`: Calcite's SQL as DuckDB's, `verify.calcite`)")
     schema_inferred: bool = False
     proof: Proof | None = None
     requested_bound: int | None = Field(

@@ -1,0 +1,186 @@
+"""`verify.calcite`: Calcite's printed SQL read as the DuckDB query that means the same, each
+translation checked against DuckDB itself where the meaning is observable; `verify pair
+--calcite` and `verify bench sqlsolver --calcite` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from benchmarks.sqlsolver import run_suite
+from sqlwitness_cli import app
+from verify.calcite import read_calcite, read_calcite_pair
+from verify.errors import QueryError, Unsupported
+
+DDL = "CREATE TABLE emp (empno INTEGER PRIMARY KEY, deptno INTEGER, job VARCHAR, sal INTEGER);"
+
+
+def _run(sql: str, rows: list[tuple]) -> list[tuple]:
+    con = duckdb.connect()
+    con.execute(DDL)
+    if rows:
+        con.executemany("INSERT INTO emp VALUES (?, ?, ?, ?)", rows)
+    return sorted(con.execute(sql).fetchall(), key=repr)
+
+
+ROWS = [(1, 10, "a", 100), (2, 10, None, 200), (3, None, "b", 300), (4, 20, "b", 400)]
+
+
+# ---------------------------------------------------------------------------- GROUP BY numbers
+
+def test_a_number_in_group_by_is_the_constant_not_a_position():
+    sql, notes = read_calcite("SELECT emp.deptno, MAX(emp.sal) FROM emp GROUP BY emp.deptno, 4")
+    assert "CAST(4 AS INT)" in sql and notes == ["GROUP BY 4: the constant 4 (Calcite), not the 4th column"]
+    # DuckDB reads the text as written as a fourth column, which the query does not have
+    with pytest.raises(duckdb.BinderException, match="out of range"):
+        _run("SELECT emp.deptno, MAX(emp.sal) FROM emp GROUP BY emp.deptno, 4", ROWS)
+    # read as Calcite: the groups of deptno alone (the constant splits none)
+    assert _run(sql, ROWS) == _run("SELECT deptno, MAX(sal) FROM emp GROUP BY deptno", ROWS)
+
+
+def test_constant_group_keys_alone_make_one_group_and_none_on_no_row():
+    sql, _ = read_calcite("SELECT 4, 2 + 3, MAX(5) FROM emp GROUP BY 4, 2 + 3")
+    assert _run(sql, ROWS) == [(4, 5, 5)]
+    assert _run(sql, []) == []   # unlike the same SELECT without GROUP BY, which has one row
+
+
+def test_numbers_in_grouping_sets_rollup_and_cube_are_constants_too():
+    sql, notes = read_calcite("SELECT COUNT(*) FROM emp GROUP BY GROUPING SETS ((deptno, 1), 2), ROLLUP (3)")
+    assert sql.count("CAST(") == 3 and len(notes) == 3
+    assert _run(sql, ROWS)  # DuckDB runs it (positions 2 and 3 would be out of range)
+
+
+def test_order_by_numbers_and_other_literals_are_left_as_they_are():
+    sql, notes = read_calcite("SELECT deptno, sal FROM emp GROUP BY deptno, sal, 'x', -1 ORDER BY 2")
+    assert notes == [] and sql.endswith("GROUP BY deptno, sal, 'x', -1 ORDER BY 2")
+
+
+# ---------------------------------------------------------------------------- names
+
+def test_values_columns_get_calcites_names_and_dollar_names_are_quoted():
+    sql, notes = read_calcite("SELECT t.EXPR$0 + t.EXPR$1 AS $f0 FROM (VALUES (10, 1), (20, 3)) AS t")
+    assert sql == 'SELECT t."EXPR$0" + t."EXPR$1" AS "$f0" FROM (VALUES (10, 1), (20, 3)) AS t("EXPR$0", "EXPR$1")'
+    assert notes == ["VALUES columns named EXPR$0, EXPR$1, as Calcite names them"]
+    assert _run(sql, []) == [(11,), (23,)]
+
+
+def test_a_values_list_with_its_own_column_names_keeps_them():
+    sql, notes = read_calcite("SELECT t.a FROM (VALUES (1)) AS t (a)")
+    assert notes == [] and _run(sql, []) == [(1,)]
+
+
+# ---------------------------------------------------------------------------- SINGLE_VALUE
+
+SINGLE = 'SELECT SINGLE_VALUE(emp.deptno) AS $f0 FROM emp WHERE emp.sal > {v}'
+
+
+def test_single_value_is_the_scalar_subquery_null_one_value_or_an_error():
+    sql, notes = read_calcite(SINGLE.format(v=0))
+    assert sql == 'SELECT (SELECT emp.deptno FROM emp WHERE emp.sal > 0) AS "$f0"'
+    assert notes == ["SINGLE_VALUE(e): the scalar subquery (SELECT e ...) (Calcite's aggregate)"]
+    assert _run(read_calcite(SINGLE.format(v=1000))[0], ROWS) == [(None,)]   # no row: NULL
+    assert _run(read_calcite(SINGLE.format(v=350))[0], ROWS) == [(20,)]      # one row: its value
+    with pytest.raises(duckdb.InvalidInputException, match="More than one row"):   # several: an error,
+        _run(sql, ROWS)                                                            # as Calcite's SINGLE_VALUE
+
+
+def test_single_value_elsewhere_has_no_reading():
+    for sql in ("SELECT deptno, SINGLE_VALUE(sal) FROM emp GROUP BY deptno",
+                "SELECT SINGLE_VALUE(sal), COUNT(*) FROM emp",
+                "SELECT SINGLE_VALUE(sal) + 1 FROM emp",
+                "SELECT SINGLE_VALUE(sal) FROM emp ORDER BY 1 LIMIT 1"):
+        with pytest.raises(Unsupported, match="SINGLE_VALUE"):
+            read_calcite(sql)
+
+
+# ---------------------------------------------------------------------------- COUNT of several arguments
+
+def test_count_of_several_arguments_counts_the_rows_without_a_null():
+    sql, notes = read_calcite("SELECT COUNT(deptno, job) FROM emp")
+    assert notes == ["COUNT of 2 arguments: the rows where none is NULL (Calcite)"]
+    assert _run(sql, ROWS) == [(2,)]   # rows 1 and 4; 2 has no job, 3 no deptno
+
+
+def test_count_distinct_of_several_arguments_counts_distinct_tuples_without_a_null():
+    sql, notes = read_calcite("SELECT COUNT(DISTINCT deptno, job) FROM emp")
+    assert notes == ["COUNT(DISTINCT of 2 arguments): the distinct tuples with no NULL (Calcite)"]
+    assert _run(sql, ROWS + [(5, 20, "b", 500)]) == [(2,)]   # (10, a), (20, b) twice
+
+
+# ---------------------------------------------------------------------------- pairs, errors
+
+def test_a_pair_names_its_queries_in_notes_and_errors():
+    gold, gen, notes = read_calcite_pair("SELECT 1 FROM emp GROUP BY 4", "SELECT 1 FROM emp GROUP BY 4")
+    assert gold.endswith("CAST(4 AS INT)") and gen == gold
+    assert notes[0].startswith("gold: GROUP BY 4") and notes[1].startswith("gold query as DuckDB SQL: ")
+    assert notes[2].startswith("generated: GROUP BY 4")
+    with pytest.raises(QueryError, match="^generated query: syntax error"):
+        read_calcite_pair("SELECT 1", "SELECT FROM WHERE (")
+    with pytest.raises(Unsupported, match="^gold query: SINGLE_VALUE"):
+        read_calcite_pair("SELECT SINGLE_VALUE(sal) + 1 FROM emp", "SELECT 1")
+
+
+# ---------------------------------------------------------------------------- end to end
+
+def test_verify_pair_calcite_proves_what_duckdb_reading_rejects(tmp_path: Path):
+    (tmp_path / "s.sql").write_text(DDL)
+    (tmp_path / "g.sql").write_text("SELECT emp.deptno, MAX(emp.sal) FROM emp GROUP BY emp.deptno, 4")
+    (tmp_path / "p.sql").write_text("SELECT e.deptno, MAX(e.sal) FROM emp AS e GROUP BY e.deptno")
+    args = ["pair", str(tmp_path / "g.sql"), str(tmp_path / "p.sql"), "--schema", str(tmp_path / "s.sql")]
+    runner = CliRunner()
+    as_duckdb = runner.invoke(app, args + ["--dialect", "duckdb", "--json"])
+    assert as_duckdb.exit_code == 3 and "out of range" in json.loads(as_duckdb.output)["reason"]
+    as_calcite = runner.invoke(app, args + ["--calcite", "--json"])
+    v = json.loads(as_calcite.output)
+    assert as_calcite.exit_code == 0 and v["verdict"] == "equivalent" and v["complete"] and v["dialect"] == "duckdb"
+    assert v["read_as"][0] == "gold: GROUP BY 4: the constant 4 (Calcite), not the 4th column"
+    shown = runner.invoke(app, args + ["--calcite"])
+    assert shown.exit_code == 0 and "Read as:" in shown.output
+    both = runner.invoke(app, args + ["--calcite", "--dialect", "sqlite"])
+    assert both.exit_code == 3 and "cannot be combined with --dialect sqlite" in both.output
+
+
+def test_verify_pair_calcite_refutes_with_a_counterexample_on_duckdb(tmp_path: Path):
+    (tmp_path / "s.sql").write_text(DDL)
+    (tmp_path / "g.sql").write_text("SELECT SINGLE_VALUE(emp.sal) AS $f0 FROM emp WHERE emp.empno = 1")
+    (tmp_path / "p.sql").write_text("SELECT MAX(emp.sal) AS $f0 FROM emp WHERE emp.empno = 2")
+    r = CliRunner().invoke(app, ["pair", str(tmp_path / "g.sql"), str(tmp_path / "p.sql"), "--schema",
+                                 str(tmp_path / "s.sql"), "--calcite", "--json"])
+    v = json.loads(r.output)
+    assert r.exit_code == 1 and v["verdict"] == "not_equivalent" and v["confirmed"]
+
+
+def test_verify_pair_calcite_without_a_reading_is_unsupported(tmp_path: Path):
+    (tmp_path / "s.sql").write_text(DDL)
+    (tmp_path / "g.sql").write_text("SELECT deptno, SINGLE_VALUE(sal) FROM emp GROUP BY deptno")
+    (tmp_path / "p.sql").write_text("SELECT deptno, MAX(sal) FROM emp GROUP BY deptno")
+    r = CliRunner().invoke(app, ["pair", str(tmp_path / "g.sql"), str(tmp_path / "p.sql"), "--schema",
+                                 str(tmp_path / "s.sql"), "--calcite", "--json"])
+    v = json.loads(r.output)
+    assert r.exit_code == 2 and v["verdict"] == "unsupported" and v["reason"].startswith("unsupported: gold query: SINGLE_VALUE")
+
+
+def test_bench_sqlsolver_calcite_reads_the_calcite_suite_as_calcite(tmp_path: Path):
+    (tmp_path / "tiny.schema.sql").write_text(DDL)
+    pairs = [("SELECT emp.deptno, MAX(emp.sal) FROM emp GROUP BY emp.deptno, 4",
+              "SELECT e.deptno, MAX(e.sal) FROM emp AS e GROUP BY e.deptno"),
+             ("SELECT t.EXPR$0 + t.EXPR$1 FROM (VALUES (10, 1), (20, 3)) AS t", "SELECT * FROM (VALUES (11), (23)) AS t1"),
+             ("SELECT deptno, SINGLE_VALUE(sal) FROM emp GROUP BY deptno", "SELECT deptno, MAX(sal) FROM emp GROUP BY deptno")]
+    lines = [json.dumps({"id": i, "suite": "calcite", "schema": "tiny.schema.sql", "q1": a, "q2": b})
+             for i, (a, b) in enumerate(pairs)]
+    (tmp_path / "calcite.jsonl").write_text("\n".join(lines) + "\n")
+    quiet = Console(file=open("/dev/null", "w"))
+    as_duckdb = run_suite(tmp_path, "calcite", bound=2, timeout=30, workers=1, limit=None, recheck_n=0, console=quiet)
+    assert [r.verdict for r in as_duckdb] == ["error", "error", "error"]
+    as_calcite = run_suite(tmp_path, "calcite", bound=2, timeout=30, workers=1, limit=None, recheck_n=5,
+                           console=quiet, calcite=True)
+    assert [(r.verdict, r.every_size) for r in as_calcite] == [("equivalent", True), ("equivalent", True),
+                                                                ("unsupported", False)]
+    assert as_calcite[0].recheck_databases == 5 and as_calcite[0].recheck_differences == 0
+    assert any("GROUP BY 4" in n for n in as_calcite[0].read_as)
+    assert as_calcite[2].blocker.startswith("unsupported: gold query: SINGLE_VALUE")
