@@ -49,6 +49,7 @@ def verieql(
     recheck: int = typer.Option(0, "--recheck", help="re-run every every-size proof on N random databases "
                                                       "larger than the bound (0: no re-check)"),
     out: Path | None = typer.Option(None, help="write one JSON record per pair here"),
+    calcite: bool = typer.Option(False, "--calcite", help="read the queries as Calcite prints SQL (verify.calcite)"),
 ) -> None:
     """Run VeriEQL's Literature and Calcite benchmarks (DuckDB dialect, bag semantics) and
     compare with VeriEQL's recorded results."""
@@ -69,7 +70,7 @@ def verieql(
         raise typer.BadParameter(f"no such folder: {data}")
     _check_recheck(recheck)
     run(data, suite, None if bound == "auto" else int(bound), timeout, workers, limit, out, Console(), effort,
-        recheck_n=recheck)
+        recheck_n=recheck, calcite=calcite)
 
 
 @bench_app.command("sqlsolver")

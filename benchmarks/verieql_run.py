@@ -7,7 +7,9 @@ compare it with a string, so such columns are re-typed VARCHAR (`adapt_schema`).
 adaptations are input repairs; neither changes what a pair means.
 
 `--recheck N` re-runs every every-size proof on N random databases larger than the bound
-(`benchmarks.rechecks`): a difference there would be a wrong proof.
+(`benchmarks.rechecks`): a difference there would be a wrong proof. `--calcite` reads the
+queries as Calcite prints SQL (`verify.calcite`: SINGLE_VALUE, COUNT of several arguments, a
+number in GROUP BY, VALUES columns EXPR$0), which DuckDB otherwise rejects or reads otherwise.
 
 Example:
     verify bench verieql --suite literature --effort 1 --timeout 300
@@ -33,7 +35,9 @@ from benchmarks.executors import LocalExecutor
 from benchmarks.rechecks import Rechecked, recheck_proof, summary_rows as recheck_rows
 from benchmarks.verieql import VeriEQLPair, load_pairs, load_recorded
 from verify.budget import DEFAULT
+from verify.calcite import read_calcite_pair
 from verify.check import check_pair
+from verify.errors import QueryError, Unsupported
 from verify.schema import Affinity, Column, Schema
 from verify.verdict import Verdict, VerdictKind
 
@@ -82,15 +86,18 @@ def confirm_verieql_counterexample(script: str | None, gold: str, gen: str) -> b
     return a != b
 
 
-def engine_rejection(pair: VeriEQLPair) -> str | None:
+def engine_rejection(pair: VeriEQLPair, calcite: bool = False) -> str | None:
     """Why DuckDB refuses to run one of the pair's queries on an empty database of its schema
     (Calcite's printer emits some pairs no engine accepts: `WHERE * = x`, columns of an
-    undefined `$cor0`, SINGLE_VALUE), or None when both run."""
+    undefined `$cor0`, and without the Calcite reading `SINGLE_VALUE`), or None when both run."""
     import duckdb
 
     if pair.schema is None:
         return f"schema: {pair.schema_error}"
-    gold, gen = adapt_sql(pair.gold), adapt_sql(pair.gen)
+    try:
+        gold, gen = pair_texts(pair, calcite)
+    except (QueryError, Unsupported) as e:
+        return f"Calcite reading: {e}"
     con = duckdb.connect()
     try:
         con.execute(adapt_schema(pair.schema, [gold, gen]).ddl("duckdb"))
@@ -102,6 +109,15 @@ def engine_rejection(pair: VeriEQLPair) -> str | None:
     finally:
         con.close()
     return None
+
+
+def pair_texts(pair: VeriEQLPair, calcite: bool = False) -> tuple[str, str]:
+    """The pair's two queries as verified: `$` names quoted (`adapt_sql`) and, with `calcite`,
+    read as Calcite prints SQL (`verify.calcite`; a QueryError or Unsupported says why not)."""
+    gold, gen = adapt_sql(pair.gold), adapt_sql(pair.gen)
+    if calcite:
+        gold, gen, _ = read_calcite_pair(gold, gen)
+    return gold, gen
 
 
 def adapt_sql(sql: str) -> str:
@@ -153,17 +169,23 @@ def adapt_schema(schema: Schema, queries: list[str]) -> Schema:
     return fixed
 
 
-def _run_job(job: tuple[VeriEQLPair, str, int, float, float, int]) -> tuple[VeriEQLPair, Verdict, Rechecked]:
+def _run_job(job: tuple[VeriEQLPair, str, int, float, float, int, bool]) -> tuple[VeriEQLPair, Verdict, Rechecked]:
     """`_run_one` on one executor job."""
     return _run_one(*job)
 
 
 def _run_one(pair: VeriEQLPair, suite: str, bound: int, timeout: float, effort: float = 1.0,
-             recheck_n: int = 0) -> tuple[VeriEQLPair, Verdict, Rechecked]:
+             recheck_n: int = 0, calcite: bool = False) -> tuple[VeriEQLPair, Verdict, Rechecked]:
     """Verify one pair (DuckDB dialect, bag semantics, as VeriEQL does) within the default work
     budget scaled by `effort`; `timeout` is the safety stop. With `recheck_n`, an every-size
-    proof is re-run on that many random databases larger than the bound."""
-    gold, gen = adapt_sql(pair.gold), adapt_sql(pair.gen)
+    proof is re-run on that many random databases larger than the bound; with `calcite`, the
+    queries are read as Calcite prints SQL (`verify.calcite`)."""
+    try:
+        gold, gen = pair_texts(pair, calcite)
+    except QueryError as e:
+        return pair, Verdict(verdict=VerdictKind.ERROR, reason=str(e), dialect="duckdb"), Rechecked()
+    except Unsupported as e:
+        return pair, Verdict(verdict=VerdictKind.UNSUPPORTED, reason=f"unsupported: {e}", dialect="duckdb"), Rechecked()
     schema = adapt_schema(pair.schema, [gold, gen]) if pair.schema is not None else None
     v = check_pair(gold, gen, schema=schema, bound=bound, dialect="duckdb", semantics="bag",
                    timeout=timeout, budget=DEFAULT.scaled(effort), minimize_result=False)
@@ -176,8 +198,10 @@ def _run_one(pair: VeriEQLPair, suite: str, bound: int, timeout: float, effort: 
 
 def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, workers: int,
               limit: int | None = None, console: Console | None = None,
-              progress_file: Path | None = None, effort: float = 1.0, recheck_n: int = 0) -> list[PairOutcome]:
-    """Verify every pair of `suite`; each finished pair is also appended to `progress_file`."""
+              progress_file: Path | None = None, effort: float = 1.0, recheck_n: int = 0,
+              calcite: bool = False) -> list[PairOutcome]:
+    """Verify every pair of `suite` (with `calcite`, read as Calcite prints SQL); each finished
+    pair is also appended to `progress_file`."""
     pairs = load_pairs(data_dir / f"{suite}.jsonl")
     recorded = load_recorded(data_dir / f"{suite}.verieql_results.jsonl")
     if limit:
@@ -187,8 +211,8 @@ def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, 
     with Progress(TextColumn(f"[bold]{suite}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as prog:
         task = prog.add_task(suite, total=len(pairs))
-        jobs = [(str(p.index), (p, suite, bound or _auto_bound(recorded.get(p.index)), timeout, effort, recheck_n))
-                for p in pairs]
+        jobs = [(str(p.index), (p, suite, bound or _auto_bound(recorded.get(p.index)), timeout, effort, recheck_n,
+                                calcite)) for p in pairs]
         by_id = {str(p.index): p for p in pairs}
         # each pair in a process of its own (reproducible verdicts); the executor's limit only
         # catches a pair that overruns its verdict's timeout badly
@@ -202,8 +226,10 @@ def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, 
             rec = recorded.get(pair.index)
             confirmed = None
             if rec is not None and rec.refuted:
-                confirmed = confirm_verieql_counterexample(
-                    rec.counterexample, adapt_sql(pair.gold), adapt_sql(pair.gen))
+                try:
+                    confirmed = confirm_verieql_counterexample(rec.counterexample, *pair_texts(pair, calcite))
+                except (QueryError, Unsupported):
+                    confirmed = None
             out.append(PairOutcome(
                 suite=suite, index=pair.index, verdict=v.verdict.value, bound=v.bound,
                 complete=v.complete, reason=v.reason, seconds=v.stats.seconds,
@@ -211,7 +237,8 @@ def run_suite(data_dir: Path, suite: str, *, bound: int | None, timeout: float, 
                 verieql_refuted=bool(rec and rec.refuted), verieql_k=rec.verified_k if rec else 0,
                 verieql_error=rec.error_kind if rec else None,
                 verieql_cex_confirmed=confirmed,
-                engine_rejects=engine_rejection(pair) if v.verdict.value in (VerdictKind.UNSUPPORTED, VerdictKind.ERROR) else None,
+                engine_rejects=engine_rejection(pair, calcite)
+                if v.verdict.value in (VerdictKind.UNSUPPORTED, VerdictKind.ERROR) else None,
                 **rechecked.model_dump(),
             ))
             if progress_file is not None:
@@ -298,16 +325,17 @@ def print_report(results: dict[str, list[PairOutcome]], console: Console) -> Non
 
 def run(data_dir: Path, suites: list[str], bound: int | None, timeout: float, workers: int,
         limit: int | None, out_json: Path | None, console: Console, effort: float = 1.0,
-        recheck_n: int = 0) -> dict[str, list[PairOutcome]]:
+        recheck_n: int = 0, calcite: bool = False) -> dict[str, list[PairOutcome]]:
     results = {}
     t0 = time.monotonic()
     if out_json is not None:
         out_json.write_text("")
     for s in suites:
         results[s] = run_suite(data_dir, s, bound=bound, timeout=timeout, workers=workers, limit=limit,
-                               progress_file=out_json, effort=effort, recheck_n=recheck_n)
+                               progress_file=out_json, effort=effort, recheck_n=recheck_n, calcite=calcite)
     print_report(results, console)
     console.print(f"wall time {time.monotonic() - t0:.1f} s, {workers} worker(s), "
                   f"bound {bound or 'auto'}, effort {effort:g}, safety timeout {timeout:g} s per pair"
-                  + (f", re-check {recheck_n} databases per every-size proof" if recheck_n else ""))
+                  + (f", re-check {recheck_n} databases per every-size proof" if recheck_n else "")
+                  + (", read as Calcite's SQL (--calcite)" if calcite else ""))
     return results

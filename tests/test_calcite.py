@@ -127,11 +127,16 @@ def test_a_pair_names_its_queries_in_notes_and_errors():
 
 # ---------------------------------------------------------------------------- end to end
 
+def _pair_args(tmp_path: Path, gold: str, gen: str) -> list[str]:
+    """`verify pair` arguments for `gold` and `gen` over DDL, written into `tmp_path`."""
+    for name, text in (("s.sql", DDL), ("g.sql", gold), ("p.sql", gen)):
+        (tmp_path / name).write_text(text)
+    return ["pair", str(tmp_path / "g.sql"), str(tmp_path / "p.sql"), "--schema", str(tmp_path / "s.sql")]
+
+
 def test_verify_pair_calcite_proves_what_duckdb_reading_rejects(tmp_path: Path):
-    (tmp_path / "s.sql").write_text(DDL)
-    (tmp_path / "g.sql").write_text("SELECT emp.deptno, MAX(emp.sal) FROM emp GROUP BY emp.deptno, 4")
-    (tmp_path / "p.sql").write_text("SELECT e.deptno, MAX(e.sal) FROM emp AS e GROUP BY e.deptno")
-    args = ["pair", str(tmp_path / "g.sql"), str(tmp_path / "p.sql"), "--schema", str(tmp_path / "s.sql")]
+    args = _pair_args(tmp_path, "SELECT emp.deptno, MAX(emp.sal) FROM emp GROUP BY emp.deptno, 4",
+                      "SELECT e.deptno, MAX(e.sal) FROM emp AS e GROUP BY e.deptno")
     runner = CliRunner()
     as_duckdb = runner.invoke(app, args + ["--dialect", "duckdb", "--json"])
     assert as_duckdb.exit_code == 3 and "out of range" in json.loads(as_duckdb.output)["reason"]
@@ -146,23 +151,20 @@ def test_verify_pair_calcite_proves_what_duckdb_reading_rejects(tmp_path: Path):
 
 
 def test_verify_pair_calcite_refutes_with_a_counterexample_on_duckdb(tmp_path: Path):
-    (tmp_path / "s.sql").write_text(DDL)
-    (tmp_path / "g.sql").write_text("SELECT SINGLE_VALUE(emp.sal) AS $f0 FROM emp WHERE emp.empno = 1")
-    (tmp_path / "p.sql").write_text("SELECT MAX(emp.sal) AS $f0 FROM emp WHERE emp.empno = 2")
-    r = CliRunner().invoke(app, ["pair", str(tmp_path / "g.sql"), str(tmp_path / "p.sql"), "--schema",
-                                 str(tmp_path / "s.sql"), "--calcite", "--json"])
+    args = _pair_args(tmp_path, "SELECT SINGLE_VALUE(emp.sal) AS $f0 FROM emp WHERE emp.empno = 1",
+                      "SELECT MAX(emp.sal) AS $f0 FROM emp WHERE emp.empno = 2")
+    r = CliRunner().invoke(app, args + ["--calcite", "--json"])
     v = json.loads(r.output)
     assert r.exit_code == 1 and v["verdict"] == "not_equivalent" and v["confirmed"]
 
 
 def test_verify_pair_calcite_without_a_reading_is_unsupported(tmp_path: Path):
-    (tmp_path / "s.sql").write_text(DDL)
-    (tmp_path / "g.sql").write_text("SELECT deptno, SINGLE_VALUE(sal) FROM emp GROUP BY deptno")
-    (tmp_path / "p.sql").write_text("SELECT deptno, MAX(sal) FROM emp GROUP BY deptno")
-    r = CliRunner().invoke(app, ["pair", str(tmp_path / "g.sql"), str(tmp_path / "p.sql"), "--schema",
-                                 str(tmp_path / "s.sql"), "--calcite", "--json"])
+    args = _pair_args(tmp_path, "SELECT deptno, SINGLE_VALUE(sal) FROM emp GROUP BY deptno",
+                      "SELECT deptno, MAX(sal) FROM emp GROUP BY deptno")
+    r = CliRunner().invoke(app, args + ["--calcite", "--json"])
     v = json.loads(r.output)
-    assert r.exit_code == 2 and v["verdict"] == "unsupported" and v["reason"].startswith("unsupported: gold query: SINGLE_VALUE")
+    assert r.exit_code == 2 and v["verdict"] == "unsupported"
+    assert v["reason"].startswith("unsupported: gold query: SINGLE_VALUE")
 
 
 def test_bench_sqlsolver_calcite_reads_the_calcite_suite_as_calcite(tmp_path: Path):
@@ -184,3 +186,47 @@ def test_bench_sqlsolver_calcite_reads_the_calcite_suite_as_calcite(tmp_path: Pa
     assert as_calcite[0].recheck_databases == 5 and as_calcite[0].recheck_differences == 0
     assert any("GROUP BY 4" in n for n in as_calcite[0].read_as)
     assert as_calcite[2].blocker.startswith("unsupported: gold query: SINGLE_VALUE")
+
+
+# ---------------------------------------------------------------------------- DuckDB's tie order
+
+TIE_DDL = ("CREATE TABLE emp (empno INTEGER PRIMARY KEY, deptno INTEGER, sal INTEGER);"
+           "CREATE TABLE dept (deptno INTEGER PRIMARY KEY, name VARCHAR);")
+
+
+def test_ties_are_broken_by_every_output_column_after_the_order_by():
+    from verify.check import _ties_broken
+
+    assert _ties_broken("SELECT a, b FROM t ORDER BY b DESC LIMIT 3", "duckdb", 2) == \
+        "SELECT a, b FROM t ORDER BY b DESC, 1, 2 LIMIT 3"
+    assert _ties_broken("SELECT a FROM t UNION SELECT a FROM u ORDER BY 1", "duckdb", 1) == \
+        "SELECT a FROM t UNION SELECT a FROM u ORDER BY 1, 1"
+    assert _ties_broken("SELECT * FROM (SELECT * FROM t ORDER BY b LIMIT 2) AS x ORDER BY x.b", "duckdb", 2) == \
+        "SELECT * FROM (SELECT * FROM t ORDER BY b, COLUMNS(*) LIMIT 2) AS x ORDER BY x.b, 1, 2"
+    assert _ties_broken("SELECT * FROM (SELECT a, b FROM t ORDER BY b) AS x ORDER BY x.b", "duckdb", 2) == \
+        "SELECT * FROM (SELECT a, b FROM t ORDER BY b) AS x ORDER BY x.b, 1, 2"   # inner order kept nothing
+    assert _ties_broken("SELECT * FROM (SELECT *, COUNT(*) OVER () FROM t GROUP BY a, b ORDER BY b LIMIT 1) AS x "
+                        "ORDER BY 1", "duckdb", 3) is None   # a SELECT * of groups: not broken
+    assert _ties_broken("SELECT a FROM t", "duckdb", 1) is None   # no ORDER BY: any order
+    assert _ties_broken("SELECT FROM (", "duckdb", 1) is None
+
+
+def test_duckdb_results_differing_only_in_tied_rows_are_no_counterexample():
+    """Calcite's top-k pushed below a LEFT join on the parent's key (SQLSolver's #96): the same
+    rows, but DuckDB returns the rows tied on `sal` in an order each plan picks, and keeps any of
+    the tied rows at the LIMIT. With the ties broken alike both queries return the same rows, so
+    no database refutes the pair; a difference a tie order explains is a nondeterminism witness."""
+    from verify.check import check_pair
+    from verify.schema_io import schema_from_ddl
+
+    schema = schema_from_ddl(TIE_DDL, "duckdb")
+    gold = "SELECT * FROM emp LEFT JOIN dept ON emp.deptno = dept.deptno ORDER BY emp.sal LIMIT 2"
+    gen = ("SELECT * FROM (SELECT * FROM emp ORDER BY sal LIMIT 2) AS t LEFT JOIN dept ON t.deptno = dept.deptno "
+           "ORDER BY t.sal LIMIT 2")
+    v = check_pair(gold, gen, schema=schema, dialect="duckdb", bound=3, timeout=120)
+    assert v.verdict.value in ("nondeterministic", "equivalent"), (v.verdict, v.reason)
+    assert v.counterexample is None or v.counterexample.order_dependent
+    # near miss: another sort direction keeps other rows whatever the ties
+    v = check_pair(gold, gen.replace("ORDER BY sal", "ORDER BY sal DESC"), schema=schema, dialect="duckdb",
+                   bound=3, timeout=120)
+    assert v.verdict.value == "not_equivalent" and v.confirmed and not v.counterexample.order_dependent

@@ -807,6 +807,9 @@ set_reader_shapes = [
     ("SELECT p.id, (SELECT q.v FROM q WHERE q.pid = 1) FROM p WHERE p.g {op} {v}",   # a g <= 1 row is padded
      "SELECT p.id, x.m FROM p LEFT JOIN (SELECT (SELECT q.v FROM q WHERE q.pid = 1) AS m) AS x ON p.g > 1 "
      "WHERE p.g {op} {v}", False),
+    ("SELECT p.id, (SELECT MAX(q.v) FROM q WHERE q.pid = p.id) FROM p WHERE p.g {op} {v}",   # correlated with 1,
+     "SELECT p.id, x.m FROM p, (SELECT (SELECT MAX(q.v) FROM q WHERE q.pid = v.c) AS m "  # not with p.id
+     "FROM (SELECT 1 AS c) AS v) AS x WHERE p.g {op} {v}", False),
     ("SELECT (SELECT q.v FROM q WHERE q.pid = 1), p.id FROM p",   # no p row: the one row, padded
      "SELECT x.m, p.id FROM (SELECT (SELECT q.v FROM q WHERE q.pid = 1) AS m) AS x LEFT JOIN p ON 1 = 1", False),
     ("SELECT p.id FROM p LEFT JOIN q ON q.pid = p.id AND (SELECT MAX(v) FROM q) > p.g WHERE p.g {op} {v}",

@@ -68,3 +68,27 @@ def test_every_size_proofs_are_rechecked_on_larger_databases():
     # without --recheck nothing is re-run and the summary has no re-check rows
     plain = run_suite(DATA, "calcite", bound=2, timeout=30, workers=1, limit=1)
     assert plain[0].recheck_databases is None and "re-check differences (wrong proofs)" not in summary_rows(plain)
+
+
+def test_calcite_reading_verifies_pairs_duckdb_rejects(tmp_path):
+    """VeriEQL's Calcite pairs are Calcite's printed SQL: SINGLE_VALUE and COUNT of several
+    arguments are no DuckDB functions (a malformed pair), and `--calcite` reads them as what
+    they mean (`verify.calcite`)."""
+    import json
+
+    schema = {"EMP": {"EMPNO": "INT", "DEPTNO": "INT", "JOB": "VARCHAR"}}
+    pairs = [["SELECT SINGLE_VALUE(EMP.DEPTNO) AS $f0 FROM EMP WHERE EMP.EMPNO = 1",
+              "SELECT (SELECT EMP0.DEPTNO FROM EMP AS EMP0 WHERE EMP0.EMPNO = 1) AS $f0"],
+             ["SELECT COUNT(DEPTNO, JOB) FROM EMP", "SELECT COUNT(*) FROM EMP WHERE DEPTNO IS NOT NULL AND JOB IS NOT NULL"]]
+    (tmp_path / "calcite.jsonl").write_text("".join(
+        json.dumps({"benchmark": "mine", "index": i, "schema": schema, "constraint": [], "pair": p}) + "\n"
+        for i, p in enumerate(pairs, 1)))
+    (tmp_path / "calcite.verieql_results.jsonl").write_text("".join(
+        json.dumps({"index": i, "pair": p, "states": ["EQU"], "times": [[0.1, None]]}) + "\n"
+        for i, p in enumerate(pairs, 1)))
+    as_duckdb = run_suite(tmp_path, "calcite", bound=2, timeout=30, workers=1)
+    assert [o.verdict for o in as_duckdb] == ["error", "error"]
+    assert "single_value" in as_duckdb[0].engine_rejects.lower() and "count" in as_duckdb[1].engine_rejects.lower()
+    as_calcite = run_suite(tmp_path, "calcite", bound=2, timeout=30, workers=1, calcite=True, recheck_n=5)
+    assert [(o.verdict, o.engine_rejects) for o in as_calcite] == [("equivalent", None)] * 2
+    assert as_calcite[0].complete and as_calcite[0].recheck_differences == 0

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 
 import z3
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from verify import engine, ir
 from verify.assumptions import TIES_NOTE, AssumptionPolicy, UnknownAssumption
@@ -51,7 +52,7 @@ from verify.limits import check_options, paren_depth, query_size_problem, text_s
 from verify.memory import MEMORY_LIMIT_MIB, memory_capped, memory_limit_problem
 from verify.lower import lower_query, outer_order
 from verify.minimize import minimize
-from verify.names import Dialect, Semantics
+from verify.names import ENGINE_NAMES, Dialect, Semantics
 from verify.parse import parse_query
 from verify.pools import dedupe, instants_near_literals, joined_columns, value_pools
 from verify.randomdb import Links, Pools, random_search, renumberings, reorderings
@@ -598,15 +599,16 @@ def _conclude(ctx: CheckContext) -> Verdict:
     proved = ctx.proved[-1] if ctx.proved else None
     if ctx.witness is not None:
         search = _SEARCH.get(ctx.witness.found_by, ctx.witness.found_by)
+        engine_name = ENGINE_NAMES.get(ctx.dialect, ctx.dialect)
         return ctx.verdict(
             VerdictKind.NONDETERMINISTIC, bound=_size(ctx.witness.tables), counterexample=ctx.witness, confirmed=True,
             reason="the results differ on this database, but another order of its rows makes them agree: "
-                   "the difference comes from a choice SQLite leaves open (ties under ORDER BY ... LIMIT, "
+                   f"the difference comes from a choice {engine_name} leaves open (ties under ORDER BY ... LIMIT, "
                    "LIMIT without ORDER BY, a column neither grouped nor aggregated, a scalar subquery with "
                    "several rows); no order-independent difference was found",
             proof=ctx.proof(ctx.witness.found_by,  # type: ignore[arg-type]
-                            f"{search} found a database on which the results differ only in an order SQLite "
-                            f"leaves open; no search found an order-independent difference",
+                            f"{search} found a database on which the results differ only in an order "
+                            f"{engine_name} leaves open; no search found an order-independent difference",
                             bounds=list(ctx.proved), minimized=ctx.witness._minimized, stopped=ctx.stopped))
     if proved is None:
         reason = ctx.stopped or "the SMT search did not run"
@@ -1417,8 +1419,81 @@ def _integer_literals(prep: _Prepared) -> frozenset[int]:
 def _order_dependent(prep: _Prepared, tables: Tables, dialect: str) -> bool:
     """Does another order of the same rows make the two results agree? SQLite scans a table in
     rowid order, so this is where its open choices (ties under LIMIT, bare columns, the first
-    row of a scalar subquery) show."""
+    row of a scalar subquery) show. DuckDB orders tied rows by its plan, not by the order it
+    reads them in: there, two ORDER BY queries whose results agree once their ties are broken
+    alike (`_agree_with_ties_broken`) differed only in a choice it leaves open too."""
+    if dialect == Dialect.DUCKDB and _agree_with_ties_broken(prep, tables):
+        return True
     return _reorder_until(prep, tables, dialect, differ=False) is not None
+
+
+def _agree_with_ties_broken(prep: _Prepared, tables: Tables) -> bool:
+    """Under list semantics, do both queries give the same result on `tables` with the ties of
+    their ORDER BYs broken by every column in turn (`_ties_broken`)? That order refines each
+    ORDER BY's own, so each result is one the query may return (a LIMIT keeps some of its tied
+    rows, as it may): agreeing so, the two queries have a result in common and differ only in
+    which tied rows, or in what order, the engine returns them."""
+    if prep.semantics != Semantics.LIST or prep.gold is None or prep.gen is None:
+        return False
+    width = len(prep.gold.rel.columns)
+    if width != len(prep.gen.rel.columns):
+        return False
+    gold, gen = _ties_broken(prep.gold_run, prep.dialect, width), _ties_broken(prep.gen_run, prep.dialect, width)
+    if gold is None or gen is None:
+        return False
+    try:
+        _, _, cmp = engine.run_both(prep.data_schema, _read_part(prep, tables), gold, gen, prep.dialect,
+                                    prep.semantics)
+    except (engine.EngineError, SchemaError):
+        return False
+    return not cmp.differ
+
+
+def _ties_broken(sql: str, dialect: str, width: int) -> str | None:
+    """DuckDB `sql` (of `width` columns) with the ties of its outermost ORDER BY, and of each ORDER
+    BY ... LIMIT/OFFSET inside, broken by every output column in turn (`ORDER BY k, 1, 2, ...`, or
+    `COLUMNS(*)` for a SELECT * without GROUP BY); None when the outermost query has no ORDER BY
+    (its rows come in any order) or an inner one cannot be broken so."""
+    try:
+        tree = parse_query(sql, dialect)
+    except QueryError:
+        return None
+    if not isinstance(tree, (exp.Select, exp.SetOperation)) or not _ordered(tree):
+        return None
+    tree = tree.copy()
+    for node in list(tree.walk()):
+        if not isinstance(node, (exp.Select, exp.SetOperation)) or not _ordered(node):
+            continue
+        if node is not tree and not (node.args.get("limit") or node.args.get("offset")):
+            continue  # an inner ORDER BY without LIMIT orders nothing the result keeps
+        keys = _tie_breakers(node, width if node is tree else None)
+        if keys is None:
+            return None
+        node.args["order"].set("expressions", [*node.args["order"].expressions, *keys])
+    try:
+        return tree.sql(dialect=dialect)
+    except SqlglotError:
+        return None
+
+
+def _ordered(node: exp.Expression) -> bool:
+    order = node.args.get("order")
+    return isinstance(order, exp.Order) and bool(order.expressions)
+
+
+def _tie_breakers(node: exp.Select | exp.SetOperation, width: int | None) -> list[exp.Expression] | None:
+    """Sort keys naming every output column of `node` (`width` of them when known)."""
+    if width is None:
+        select = node if isinstance(node, exp.Select) else node.find(exp.Select)
+        if select is None:
+            return None
+        if any(isinstance(e, exp.Star) or isinstance(e, exp.Column) and isinstance(e.this, exp.Star)
+               for e in select.expressions):
+            if node is not select or select.args.get("group") or select.find(exp.AggFunc):
+                return None
+            return [exp.Ordered(this=exp.Anonymous(this="COLUMNS", expressions=[exp.Star()]))]
+        width = len(select.expressions)
+    return [exp.Ordered(this=exp.Literal.number(i)) for i in range(1, width + 1)]
 
 
 def _reorder_until(prep: _Prepared, tables: Tables, dialect: str, differ: bool, tries: int = 8):

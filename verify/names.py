@@ -34,6 +34,9 @@ class Dialect(Name):
     DUCKDB = "duckdb"
 
 
+ENGINE_NAMES = {Dialect.SQLITE.value: "SQLite", Dialect.DUCKDB.value: "DuckDB"}  # as people write them
+
+
 class Semantics(Name):
     """How two results are compared: as multisets (`BAG`), as sets (`SET`), as sequences
     (`LIST`), or `AUTO` (`LIST` when the gold query's outermost operator is an ORDER BY, else

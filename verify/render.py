@@ -33,6 +33,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from verify.names import ENGINE_NAMES
 from verify.verdict import Counterexample, Proof, Strength, TableData, Verdict, VerdictKind
 
 __all__ = ["render_verdict", "render_proof", "format_value"]
@@ -49,7 +50,6 @@ _SYMBOL = {
     VerdictKind.ERROR: "!",
     VerdictKind.NONDETERMINISTIC: "~",
 }
-_ENGINE = {"sqlite": "SQLite", "duckdb": "DuckDB"}
 _INFERRED = "schema inferred from the queries"
 
 
@@ -152,7 +152,7 @@ def _scope(v: Verdict) -> str:
         what = f"with {n} {_rows(n)} in all" if n else "on the empty database"
         return f"counterexample {what}, found by {found}"
     if v.verdict == VerdictKind.NONDETERMINISTIC:
-        return "the results differ only through an order SQLite leaves open"
+        return f"the results differ only through an order {ENGINE_NAMES.get(v.dialect, v.dialect)} leaves open"
     if v.verdict == VerdictKind.UNKNOWN and v.bound:
         return f"no difference on databases with at most {v.bound} {_rows(v.bound)} per table"
     return ""
@@ -227,7 +227,7 @@ def _render_counterexample(v: Verdict, cex: Counterexample, console: Console) ->
             console.print(Text("The results hold the same rows in a different order.", style="red"))
         else:
             console.print(Text("The results differ (see above).", style="red"))
-    engine = _ENGINE.get(v.dialect, v.dialect)
+    engine = ENGINE_NAMES.get(v.dialect, v.dialect)
     note = f"confirmed by running both queries on {engine}" if v.confirmed else "not confirmed on the engine"
     console.print(Text(note, style="green" if v.confirmed else "yellow"))
     if cex.realism is not None:

@@ -336,8 +336,9 @@ def one_row_joined_as_columns(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     values as further columns (Calcite joins `(VALUES (TRUE))` to mark rows, and a scalar subquery
     `(SELECT (SELECT ...) AS f)` left-joined ON TRUE). A LEFT join qualifies with the one row on its
     right only: every left row then has its one match. The join condition must be absent or TRUE,
-    the row's values read no enclosing query (the same values for every row) and leave no choice
-    to the engine; a scalar subquery among them reads no table the other side's rows decide.
+    and the row's values must read no enclosing query and no row of their own (a subquery
+    correlated with the VALUES row they are computed over), so that they are the same values
+    wherever they are computed, and leave no choice to the engine.
 
         >>> from verify.rules import demo
         >>> print(demo("one_row_joined_as_columns",
@@ -353,7 +354,7 @@ def one_row_joined_as_columns(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     sides = ((rel.right, rel.left),) if rel.kind == "left" else ((rel.right, rel.left), (rel.left, rel.right))
     for side, other in sides:
         row = _lone_row(side)
-        if row is None or free_depth(side) > 0 or not deterministic(side):
+        if row is None or free_depth(side) > 0 or not deterministic(side) or not reads_own_row_only(row):
             continue
         cols = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(other.columns))
         exprs = cols + row if side is rel.right else row + cols
