@@ -22,9 +22,11 @@ returns the DuckDB text with Calcite's meaning and a note per difference it tran
   where a value is (which the engine runs; the verifier does not model tuples: `unsupported`,
   after its random search).
 
-Everything else is DuckDB's reading of the text, so a Calcite function DuckDB lacks
-(`UNIX_TIMESTAMP`) stays an error with DuckDB's message. The verifier then checks the DuckDB
-text, and confirms every counterexample by running it on DuckDB.
+Everything else is DuckDB's reading of the text: a Calcite function DuckDB lacks
+(`UNIX_TIMESTAMP`) stays an error with DuckDB's message, and operators keep DuckDB's meaning,
+notably `/` of two integers, which Calcite computes as an integer (`7 / 2` is 3) and DuckDB as a
+DOUBLE (3.5), and `AVG` of integers (an INTEGER in Calcite, a DOUBLE in DuckDB). The verifier then
+checks the DuckDB text, and confirms every counterexample by running it on DuckDB.
 
     >>> sql, notes = read_calcite("SELECT t.EXPR$0 FROM (VALUES (1), (2)) AS t GROUP BY 4")
     >>> sql
