@@ -1327,10 +1327,13 @@ def projections_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
 
 def reads_own_row_only(exprs) -> bool:
     """Do `exprs` read nothing but their own row's columns and scalar or EXISTS subqueries that
-    read no enclosing row (whose values are the same wherever in the query they are computed)?
-    (An IN subquery is left out: its comparison reads columns of its own, `ir.InSubquery`.)"""
+    read no enclosing row and leave the engine no choice (no ORDER BY or LIMIT, whose tied rows
+    two plans may choose differently, no bare column): subqueries whose values are the same
+    wherever, and in whichever query, they are computed? (An IN subquery is left out: its
+    comparison reads columns of its own, `ir.InSubquery`.)"""
     def ok(node) -> bool:
-        if isinstance(node, (ir.ScalarSubquery, ir.Exists)) and free_depth(node.query) > 0:
+        if isinstance(node, (ir.ScalarSubquery, ir.Exists)) and (free_depth(node.query) > 0
+                                                                 or not deterministic(node.query)):
             return False
         if isinstance(node, (ir.Outer, ir.WinRef, ir.ExistsAt, ir.InSubquery)):
             return False
