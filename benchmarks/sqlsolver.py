@@ -160,11 +160,16 @@ def blocker(v: Verdict, q1: str, q2: str) -> str | None:
         return None
     if v.verdict in (VerdictKind.UNSUPPORTED, VerdictKind.ERROR):
         return v.reason.splitlines()[0] if v.reason else v.verdict.value
-    if v.verdict in (VerdictKind.NOT_EQUIVALENT, VerdictKind.NONDETERMINISTIC):
+    if v.verdict == VerdictKind.NONDETERMINISTIC:
+        return ("nondeterministic: only a choice the engine leaves open tells them apart (which rows tied under "
+                "ORDER BY ... LIMIT it keeps, in what order)")
+    if v.verdict == VerdictKind.NOT_EQUIVALENT:
         cex = v.counterexample
         shown = ""
-        if cex is not None:
+        if cex is not None and (cex.gold_only or cex.gen_only):
             shown = f": q1 only {cex.gold_only[:2]}, q2 only {cex.gen_only[:2]}"
+        elif cex is not None:
+            shown = ": the same rows in another order"
         return f"{v.verdict.value}{shown}"[:160]
     if v.proof is not None and v.proof.only_ties_left:
         return ("ORDER BY ... LIMIT over rows that may tie: the inputs are proved to hold the same rows for every "
@@ -176,7 +181,7 @@ def _run_one(task: tuple[SQLSolverPair, Schema, int, float, int, tuple[str, ...]
     pair, schema, bound, timeout, recheck_n, assume, calcite = task
     if calcite:
         try:
-            q1, q2, notes = read_calcite_pair(pair.q1, pair.q2)
+            q1, q2, notes = read_calcite_pair(pair.q1, pair.q2, schema)
         except (QueryError, Unsupported) as e:
             kind = VerdictKind.ERROR if isinstance(e, QueryError) else VerdictKind.UNSUPPORTED
             reason = str(e) if isinstance(e, QueryError) else f"unsupported: {e}"

@@ -116,7 +116,7 @@ def pair_texts(pair: VeriEQLPair, calcite: bool = False) -> tuple[str, str]:
     read as Calcite prints SQL (`verify.calcite`; a QueryError or Unsupported says why not)."""
     gold, gen = adapt_sql(pair.gold), adapt_sql(pair.gen)
     if calcite:
-        gold, gen, _ = read_calcite_pair(gold, gen)
+        gold, gen, _ = read_calcite_pair(gold, gen, pair.schema)
     return gold, gen
 
 

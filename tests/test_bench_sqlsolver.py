@@ -208,3 +208,16 @@ def test_a_six_table_block_multiplying_two_columns_is_proved_with_few_resource_u
     slow = check_within(block, rlimit=8_000_000, meter=Meter(), make=plain_solver)
     assert fast.status == z3.unsat and fast.spent < 100_000, fast
     assert slow.status == z3.unsat and slow.spent > 20 * fast.spent, (slow.spent, fast.spent)
+
+
+def test_blockers_say_what_a_refutation_or_a_nondeterminism_witness_shows():
+    from benchmarks.sqlsolver import blocker
+    from verify.verdict import Counterexample, TableData, Verdict, VerdictKind
+
+    same = TableData(columns=["a"], rows=[[1], [2]])
+    reordered = Counterexample(tables={}, gold_result=same, gen_result=TableData(columns=["a"], rows=[[2], [1]]),
+                               found_by="random")
+    assert blocker(Verdict(verdict=VerdictKind.NOT_EQUIVALENT, counterexample=reordered), "", "") == \
+        "not_equivalent: the same rows in another order"
+    witness = Verdict(verdict=VerdictKind.NONDETERMINISTIC, counterexample=reordered.model_copy(update={"order_dependent": True}))
+    assert blocker(witness, "", "").startswith("nondeterministic: only a choice the engine leaves open")

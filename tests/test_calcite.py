@@ -230,3 +230,63 @@ def test_duckdb_results_differing_only_in_tied_rows_are_no_counterexample():
     v = check_pair(gold, gen.replace("ORDER BY sal", "ORDER BY sal DESC"), schema=schema, dialect="duckdb",
                    bound=3, timeout=120)
     assert v.verdict.value == "not_equivalent" and v.confirmed and not v.counterexample.order_dependent
+
+
+# ---------------------------------------------------------------------------- types and NULL order
+
+TYPED = ("CREATE TABLE num (i INTEGER, j BIGINT, r DOUBLE, d DECIMAL(6, 2));")
+
+
+def _typed(sql: str) -> tuple[str, list[str]]:
+    from verify.schema_io import schema_from_ddl
+
+    return read_calcite(sql, schema_from_ddl(TYPED, "duckdb"))
+
+
+def _on_num(sql: str, rows: list[tuple]) -> list[tuple]:
+    con = duckdb.connect()
+    con.execute(TYPED)
+    if rows:
+        con.executemany("INSERT INTO num VALUES (?, ?, ?, ?)", rows)
+    return con.execute(sql).fetchall()
+
+
+NUMS = [(7, -7, 2.5, 1.25), (-7, 2, None, None), (2, None, 1.0, 3.00)]
+
+
+def test_a_division_of_integers_is_an_integer_truncated_toward_zero():
+    sql, notes = _typed("SELECT i / 2, j / i, r / 2, (i - i * i / 2) / 2 FROM num")
+    assert sql == "SELECT i // 2, j // i, r / 2, (i - i * i // 2) // 2 FROM num"
+    assert notes == ["a / b of integers: an integer, truncated (Calcite), a // b"]
+    # Java's int division, which Calcite's generated code runs: 7 / 2 = 3, -7 / 2 = -3
+    assert _on_num(sql, NUMS) == [(3, -1, 1.25, -8), (-3, 0, None, -15), (1, None, 0.5, 0)]
+
+
+def test_avg_of_integers_is_their_sum_divided_by_their_count_as_integers():
+    sql, notes = _typed("SELECT AVG(i), AVG(DISTINCT j), AVG(r), AVG(i) FILTER (WHERE i > 0) FROM num")
+    assert sql.startswith("SELECT (SUM(i) // COUNT(i)), (SUM(DISTINCT j) // COUNT(DISTINCT j)), AVG(r)")
+    assert notes == ["AVG of integers: an integer (Calcite), SUM(x) // COUNT(x)"]
+    assert _on_num(sql, NUMS) == [(0, -2, 1.75, 4)]   # 2/3 -> 0, -5/2 -> -2, (7 + 2) / 2 -> 4
+    assert _on_num(sql, []) == [(None, None, None, None)]
+
+
+def test_what_differs_by_type_without_a_duckdb_form_is_unsupported():
+    for sql in ("SELECT d / 2 FROM num", "SELECT i / 2.5 FROM num", "SELECT AVG(d) FROM num",
+                "SELECT STDDEV_POP(i) FROM num", "SELECT VAR_SAMP(d) FROM num", "SELECT CAST(r AS INTEGER) FROM num",
+                "SELECT CAST(d AS BIGINT) FROM num"):
+        with pytest.raises(Unsupported, match="Calcite"):
+            _typed(sql)
+    # read alike: DOUBLE arithmetic, a spread of DOUBLEs, casts of integers and of NULL
+    for sql in ("SELECT r / 2, STDDEV_POP(r), CAST(i AS BIGINT), CAST(NULL AS INTEGER) FROM num",):
+        assert _typed(sql)[1] == []
+    with pytest.raises(Unsupported, match="not known"):
+        read_calcite("SELECT i / 2 FROM num")   # no schema: the types of i are unknown
+
+
+def test_desc_puts_nulls_first_as_calcite_sorts_null_highest():
+    sql, notes = read_calcite("SELECT i FROM num ORDER BY i DESC, j")
+    assert sql == "SELECT i FROM num ORDER BY i DESC NULLS FIRST, j"
+    assert notes == ["ORDER BY ... DESC: NULLs first (Calcite sorts NULL as the highest value)"]
+    assert _on_num(sql, NUMS + [(None, 1, 1.0, 1.0)])[0] == (None,)
+    with pytest.raises(Unsupported, match="explicitly"):
+        read_calcite("SELECT i FROM num ORDER BY i DESC NULLS LAST")

@@ -2,7 +2,8 @@
 
 Optimizer-rewrite benchmarks (SQLSolver's Calcite suite, VeriEQL's Calcite pairs) are written by
 Calcite's SQL printer, whose SQL differs from DuckDB's in a few places. `read_calcite(sql)`
-returns the DuckDB text with Calcite's meaning and a note per difference it translated:
+(with the schema, `read_calcite(sql, schema)`, for what depends on types) returns the DuckDB text
+with Calcite's meaning and a note per difference it translated:
 
 - **a number in GROUP BY** is that constant to Calcite (GROUP BY ordinals are off in its default
   conformance) and a column position to DuckDB: `GROUP BY 4` is read `GROUP BY CAST(4 AS INT)`,
@@ -20,13 +21,22 @@ returns the DuckDB text with Calcite's meaning and a note per difference it tran
   WHEN a IS NOT NULL AND b IS NOT NULL THEN 1 END)`; `COUNT(DISTINCT a, b)`, its count of the
   distinct tuples without a NULL, as DuckDB's count of distinct tuples `(a, b)` that are NULL
   where a value is (which the engine runs; the verifier does not model tuples: `unsupported`,
-  after its random search).
+  after its random search);
+- **types**: `a / b` of two integers is an integer in Calcite (`7 / 2` is 3, `-7 / 2` is -3) and
+  a DOUBLE in DuckDB: read `a // b`; `AVG` of integers is an integer in Calcite (its SUM divided
+  by its COUNT in the argument's type): read `SUM(x) // COUNT(x)`. Given the schema, sqlglot's
+  type annotation tells the operand types. What differs by type and has no DuckDB form here is
+  `Unsupported`: a division or AVG of DECIMALs (Calcite keeps a DECIMAL, DuckDB a DOUBLE),
+  STDDEV/VARIANCE of exact numbers (Calcite returns the argument's type), a CAST of a DECIMAL or
+  floating-point value to an integer (Calcite truncates, DuckDB rounds), and any of these whose
+  operand types are unknown;
+- **NULL order**: Calcite sorts NULL as the highest value, so first under DESC, where DuckDB puts
+  it last: DESC keys get NULLS FIRST.
 
 Everything else is DuckDB's reading of the text: a Calcite function DuckDB lacks
-(`UNIX_TIMESTAMP`) stays an error with DuckDB's message, and operators keep DuckDB's meaning,
-notably `/` of two integers, which Calcite computes as an integer (`7 / 2` is 3) and DuckDB as a
-DOUBLE (3.5), and `AVG` of integers (an INTEGER in Calcite, a DOUBLE in DuckDB). The verifier then
-checks the DuckDB text, and confirms every counterexample by running it on DuckDB.
+(`UNIX_TIMESTAMP`) stays an error with DuckDB's message, and integer overflow, which Calcite's
+32-bit SUM can reach and DuckDB's 128-bit one does not, is not modelled. The verifier then checks
+the DuckDB text, and confirms every counterexample by running it on DuckDB.
 
     >>> sql, notes = read_calcite("SELECT t.EXPR$0 FROM (VALUES (1), (2)) AS t GROUP BY 4")
     >>> sql
@@ -38,9 +48,13 @@ checks the DuckDB text, and confirms every counterexample by running it on DuckD
 from __future__ import annotations
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
 
 from verify.errors import QueryError, Unsupported
 from verify.parse import parse_query
+from verify.schema import Schema
 
 __all__ = ["read_calcite", "read_calcite_pair"]
 
@@ -48,11 +62,13 @@ __all__ = ["read_calcite", "read_calcite_pair"]
 _NOT_WITH_SINGLE_VALUE = ("group", "having", "distinct", "order", "limit", "offset", "qualify", "windows")
 
 
-def read_calcite(sql: str) -> tuple[str, list[str]]:
-    """`sql`, as Calcite reads it, written as DuckDB SQL; and one note per translation made.
+def read_calcite(sql: str, schema: Schema | None = None) -> tuple[str, list[str]]:
+    """`sql`, as Calcite reads it over `schema`, written as DuckDB SQL; and one note per
+    translation made.
 
     Raises `QueryError` for text that does not parse, `Unsupported` for a Calcite form with no
-    DuckDB reading here (SINGLE_VALUE elsewhere than a SELECT list of them)."""
+    DuckDB reading here (SINGLE_VALUE elsewhere than a SELECT list of them, a division or AVG
+    whose operand types the schema does not tell)."""
     tree = parse_query(sql, "duckdb")
     notes: list[str] = []
     for group in list(tree.find_all(exp.Group)):
@@ -78,6 +94,8 @@ def read_calcite(sql: str) -> tuple[str, list[str]]:
     for ident in tree.find_all(exp.Identifier):
         if "$" in ident.name:
             ident.set("quoted", True)
+    notes += _typed_meaning(tree, schema)
+    notes += _nulls_high(tree, sql)
     return tree.sql(dialect="duckdb"), list(dict.fromkeys(notes))
 
 
@@ -150,13 +168,13 @@ def _is_single_value(node: exp.Expression) -> bool:
     return isinstance(node, exp.Anonymous) and node.name.upper() == "SINGLE_VALUE"
 
 
-def read_calcite_pair(gold: str, gen: str) -> tuple[str, str, list[str]]:
-    """Both queries read as Calcite's (`read_calcite`), and the notes, each naming its query.
-    A `QueryError` or `Unsupported` says which query it comes from."""
+def read_calcite_pair(gold: str, gen: str, schema: Schema | None = None) -> tuple[str, str, list[str]]:
+    """Both queries read as Calcite's over `schema` (`read_calcite`), and the notes, each naming
+    its query. A `QueryError` or `Unsupported` says which query it comes from."""
     read, notes = [], []
     for sql, which in ((gold, "gold"), (gen, "generated")):
         try:
-            text, made = read_calcite(sql)
+            text, made = read_calcite(sql, schema)
         except QueryError as e:
             raise QueryError(f"{which} query: {e}") from None
         except Unsupported as e:
@@ -166,3 +184,135 @@ def read_calcite_pair(gold: str, gen: str) -> tuple[str, str, list[str]]:
         if made:
             notes.append(f"{which} query as DuckDB SQL: {text}")
     return read[0], read[1], notes
+
+
+_TAG = "calcite_arithmetic"  # marks the nodes whose meaning hangs on types, in a tree's typed copies (node.meta)
+_INTEGERS = exp.DataType.INTEGER_TYPES
+_DECIMALS = exp.DataType.REAL_TYPES - exp.DataType.FLOAT_TYPES
+_SPREADS = (exp.Stddev, exp.StddevPop, exp.StddevSamp, exp.Variance, exp.VariancePop)
+_UNKNOWN = exp.DataType.Type.UNKNOWN
+
+
+def _typed_meaning(tree: exp.Expression, schema: Schema | None) -> list[str]:
+    """Calcite's arithmetic where its types give it another meaning than DuckDB's, rewritten in
+    place: `a / b` of two integers is an integer (truncated toward zero, DuckDB's `a // b`), and
+    so is `AVG(x)` of integers (Calcite computes it as SUM(x) / COUNT(x) in the argument's type:
+    `SUM(x) // COUNT(x)`). Where no DuckDB form is written here, `Unsupported`: a division or AVG
+    of DECIMALs (Calcite keeps a DECIMAL of a derived scale, DuckDB computes a DOUBLE), STDDEV and
+    VARIANCE of exact numbers (Calcite returns the argument's type), a CAST of a DECIMAL or
+    floating-point value to an integer (Calcite truncates, DuckDB rounds), and any of these whose
+    operand types are unknown. The types come from sqlglot's annotation of a qualified copy over
+    `schema`, innermost first (an outer division divides what the inner ones give). The notes
+    of what changed."""
+    targets = [n for n in tree.walk() if isinstance(n, (exp.Div, exp.Avg, *_SPREADS))
+               or isinstance(n, exp.Cast) and n.to.this in _INTEGERS]
+    if not targets:
+        return []
+    for i, node in enumerate(targets):
+        node.meta[_TAG] = i
+    tables = {t.name: {c.name: c.type or "UNKNOWN" for c in t.columns} for t in schema.tables} if schema else {}
+    notes: list[str] = []
+    left = dict(enumerate(targets))
+    while left:
+        typed = _typed_copy(tree, tables)
+        found = {n.meta[_TAG]: n for n in typed.walk() if _TAG in n.meta}
+        ready = [i for i, n in left.items() if not any(_TAG in d.meta and d.meta[_TAG] in left
+                                                      for d in n.walk() if d is not n)]
+        for i in ready:
+            note = _read_typed(left.pop(i), found.get(i))
+            if note:
+                notes.append(note)
+    return notes
+
+
+def _read_typed(node: exp.Expression, typed: exp.Expression | None) -> str | None:
+    """`node` rewritten as Calcite means it, given its typed copy `typed` (`_typed_meaning`)."""
+    shown = node.sql(dialect="duckdb")[:60]
+    if typed is None:
+        raise Unsupported(f"{shown}: its meaning in Calcite depends on types that could not be told")
+    operands = (typed.this, typed.expression) if isinstance(node, exp.Div) else (typed.this,)
+    if any(isinstance(o, exp.Null) for o in operands):
+        return None  # NULL, read alike
+    kinds = [_kind(o) for o in operands]
+    if _UNKNOWN in kinds:
+        raise Unsupported(f"{shown}: its meaning in Calcite depends on the operand types, which are not known "
+                          "(give the schema)")
+    if isinstance(node, exp.Cast):
+        if any(k in exp.DataType.REAL_TYPES for k in kinds):
+            raise Unsupported(f"{shown}: Calcite truncates a non-integer cast to an integer, DuckDB rounds")
+        return None
+    if any(k in _DECIMALS for k in kinds) or isinstance(node, _SPREADS) and kinds[0] in _INTEGERS:
+        raise Unsupported(f"{shown}: Calcite computes it in the type of its DECIMAL or integer operands, "
+                          "DuckDB as a DOUBLE")
+    if not all(k in _INTEGERS for k in kinds) or isinstance(node, _SPREADS):
+        return None
+    if isinstance(node, exp.Div):
+        node.replace(exp.IntDiv(this=node.this, expression=node.expression))
+        return "a / b of integers: an integer, truncated (Calcite), a // b"
+    _avg_as_integer(node)  # type: ignore[arg-type]
+    return "AVG of integers: an integer (Calcite), SUM(x) // COUNT(x)"
+
+
+def _kind(operand: exp.Expression) -> exp.DataType.Type:
+    """The type sqlglot gave `operand`, a number literal with a point being a DECIMAL (as in
+    Calcite and DuckDB; sqlglot says DOUBLE)."""
+    if isinstance(operand, exp.Literal) and not operand.is_string and not operand.this.isdigit():
+        return exp.DataType.Type.DOUBLE if "e" in operand.this.lower() else exp.DataType.Type.DECIMAL
+    return operand.type.this if operand.type is not None else _UNKNOWN
+
+
+def _typed_copy(tree: exp.Expression, tables: dict) -> exp.Expression:
+    """A copy of `tree`, qualified and annotated with types over `tables` (its nodes keep their
+    `meta`); `Unsupported` when sqlglot cannot."""
+    try:
+        copy = qualify(tree.copy(), schema=tables, dialect="duckdb", validate_qualify_columns=False,
+                       quote_identifiers=False)
+        return annotate_types(copy, schema=tables, dialect="duckdb")
+    except (SqlglotError, KeyError, ValueError) as e:
+        raise Unsupported(f"Calcite's integer arithmetic: the operand types could not be told ({e})") from None
+
+
+def _avg_as_integer(avg: exp.Avg) -> None:
+    """`AVG([DISTINCT] x)` (under a FILTER or an OVER, which both parts keep) replaced by
+    `SUM([DISTINCT] x) // COUNT([DISTINCT] x)`."""
+    call: exp.Expression = avg
+    wrappers = []
+    while isinstance(call.parent, (exp.Filter, exp.Window)) and call.arg_key == "this":
+        call = call.parent
+        wrappers.append(call)
+
+    def wrapped(agg: exp.Expression) -> exp.Expression:
+        for w in wrappers:
+            outer = w.copy()
+            outer.set("this", agg)
+            agg = outer
+        return agg
+
+    quotient = exp.IntDiv(this=wrapped(exp.Sum(this=avg.this.copy())),
+                          expression=wrapped(exp.Count(this=avg.this.copy())))
+    call.replace(exp.Paren(this=quotient))
+
+
+def _nulls_high(tree: exp.Expression, sql: str) -> list[str]:
+    """Calcite sorts NULL as the highest value: first under DESC, where DuckDB puts it last (both
+    put it last under ASC). Each DESC key of an ORDER BY (windows' included) that does not say
+    where NULLs go is given NULLS FIRST; a query that says so for some keys is `Unsupported`
+    (sqlglot's tree does not tell which keys it says it for)."""
+    desc = [o for o in tree.find_all(exp.Ordered) if o.args.get("desc")]
+    if not desc:
+        return []
+    if any(t.token_type.name not in ("STRING", "IDENTIFIER") and t.text.upper() == "NULLS" for t in _tokens(sql)):
+        raise Unsupported("ORDER BY ... DESC in a query that places NULLs explicitly for some keys: Calcite "
+                          "puts NULLs first under DESC unless told, which the reading cannot tell apart")
+    for o in desc:
+        o.set("nulls_first", True)
+    return ["ORDER BY ... DESC: NULLs first (Calcite sorts NULL as the highest value)"]
+
+
+def _tokens(sql: str) -> list:
+    from sqlglot.dialects.duckdb import DuckDB
+
+    try:
+        return DuckDB().tokenize(sql)
+    except SqlglotError:
+        return []

@@ -334,6 +334,7 @@ def pair(
             raise _BadInput(f"--assume: {e}") from None
         gold_sql = _read_query(gold, "gold")
         gen_sql = _read_query(gen, "generated")
+        schema_obj = _load_schema(db, schema, tables, db_id, dialect.value)
         read_as: list[str] = []
         unreadable: str | None = None  # a Calcite form with no DuckDB reading
         if calcite:
@@ -341,12 +342,11 @@ def pair(
             from verify.errors import QueryError, Unsupported
 
             try:
-                gold_sql, gen_sql, read_as = read_calcite_pair(gold_sql, gen_sql)
+                gold_sql, gen_sql, read_as = read_calcite_pair(gold_sql, gen_sql, schema_obj)
             except QueryError as e:
                 raise _BadInput(str(e)) from None
             except Unsupported as e:
                 unreadable = e.feature
-        schema_obj = _load_schema(db, schema, tables, db_id, dialect.value)
         pair_constraints = ctx.find_object(PairConstraints)
         if constraints_file is not None or mine:
             if pair_constraints is None:
