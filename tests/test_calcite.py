@@ -290,3 +290,16 @@ def test_desc_puts_nulls_first_as_calcite_sorts_null_highest():
     assert _on_num(sql, NUMS + [(None, 1, 1.0, 1.0)])[0] == (None,)
     with pytest.raises(Unsupported, match="explicitly"):
         read_calcite("SELECT i FROM num ORDER BY i DESC NULLS LAST")
+
+
+def test_verify_pair_calcite_reads_integer_division_with_the_schema(tmp_path: Path):
+    args = _pair_args(tmp_path, "SELECT emp.sal / 2 FROM emp", "SELECT emp.sal * 0.5 FROM emp")
+    as_duckdb = CliRunner().invoke(app, args + ["--dialect", "duckdb", "--json"])
+    assert json.loads(as_duckdb.output)["verdict"] == "equivalent"   # 7 / 2 = 3.5 = 7 * 0.5 in DuckDB
+    as_calcite = CliRunner().invoke(app, args + ["--calcite", "--json"])
+    v = json.loads(as_calcite.output)
+    assert as_calcite.exit_code == 1 and v["verdict"] == "not_equivalent" and v["confirmed"]   # 7 / 2 = 3
+    assert "gold: a / b of integers: an integer, truncated (Calcite), a // b" in v["read_as"]
+    emp = v["counterexample"]["tables"]["emp"]
+    sals = [row[emp["columns"].index("sal")] for row in emp["rows"]]
+    assert any(s is not None and s % 2 for s in sals)   # an odd salary tells them apart
