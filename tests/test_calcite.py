@@ -123,6 +123,9 @@ def test_a_pair_names_its_queries_in_notes_and_errors():
         read_calcite_pair("SELECT 1", "SELECT FROM WHERE (")
     with pytest.raises(Unsupported, match="^gold query: SINGLE_VALUE"):
         read_calcite_pair("SELECT SINGLE_VALUE(sal) + 1 FROM emp", "SELECT 1")
+    deep = "SELECT " + "(" * 3000 + "1" + ")" * 3000
+    with pytest.raises(QueryError, match="^gold query: .*nest"):
+        read_calcite_pair(deep, "SELECT 1")
 
 
 # ---------------------------------------------------------------------------- end to end

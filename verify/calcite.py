@@ -53,6 +53,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
 from verify.errors import QueryError, Unsupported
+from verify.limits import paren_depth, too_deep
 from verify.parse import parse_query
 from verify.schema import Schema
 
@@ -69,6 +70,13 @@ def read_calcite(sql: str, schema: Schema | None = None) -> tuple[str, list[str]
     Raises `QueryError` for text that does not parse, `Unsupported` for a Calcite form with no
     DuckDB reading here (SINGLE_VALUE elsewhere than a SELECT list of them, a division or AVG
     whose operand types the schema does not tell)."""
+    try:
+        return _read(sql, schema)
+    except RecursionError:  # sqlglot's parser and optimizer recurse once per level of nesting
+        raise QueryError(too_deep(paren_depth(sql))) from None
+
+
+def _read(sql: str, schema: Schema | None) -> tuple[str, list[str]]:
     tree = parse_query(sql, "duckdb")
     notes: list[str] = []
     for group in list(tree.find_all(exp.Group)):
