@@ -306,3 +306,11 @@ def test_verify_pair_calcite_reads_integer_division_with_the_schema(tmp_path: Pa
     emp = v["counterexample"]["tables"]["emp"]
     sals = [row[emp["columns"].index("sal")] for row in emp["rows"]]
     assert any(s is not None and s % 2 for s in sals)   # an odd salary tells them apart
+
+
+def test_a_division_reading_an_avg_of_integers_through_a_derived_table_is_of_integers_too():
+    sql, notes = _typed("SELECT CAST(x.a / 2 AS INTEGER) FROM (SELECT AVG(i) AS a FROM num) AS x")
+    assert sql == "SELECT CAST(x.a // 2 AS INT) FROM (SELECT (SUM(i) // COUNT(i)) AS a FROM num) AS x"
+    assert sorted(notes) == ["AVG of integers: an integer (Calcite), SUM(x) // COUNT(x)",
+                             "a / b of integers: an integer, truncated (Calcite), a // b"]
+    assert _on_num(sql, NUMS) == [(0,)]   # AVG 2 / 3 -> 0, 0 / 2 -> 0

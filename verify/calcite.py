@@ -221,44 +221,59 @@ def _typed_meaning(tree: exp.Expression, schema: Schema | None) -> list[str]:
     tables = {t.name: {c.name: c.type or "UNKNOWN" for c in t.columns} for t in schema.tables} if schema else {}
     notes: list[str] = []
     left = dict(enumerate(targets))
-    while left:
-        typed = _typed_copy(tree, tables)
-        found = {n.meta[_TAG]: n for n in typed.walk() if _TAG in n.meta}
-        ready = [i for i, n in left.items() if not any(_TAG in d.meta and d.meta[_TAG] in left
-                                                      for d in n.walk() if d is not n)]
-        for i in ready:
-            note = _read_typed(left.pop(i), found.get(i))
-            if note:
-                notes.append(note)
+    # Rewriting only makes values integers, so a division or AVG that is not one of integers may
+    # become one once those it reads are rewritten (inside it, or in a derived table whose column
+    # it reads): rewrite until nothing changes, then judge what is left on its final types.
+    while True:
+        found = _typed_nodes(tree, tables)
+        rewritten = [i for i, n in left.items() if isinstance(n, (exp.Div, exp.Avg)) and i in found
+                     and all(k in _INTEGERS for k in _operand_kinds(n, found[i]))]
+        if not rewritten:
+            break
+        for i in rewritten:
+            notes.append(_as_integer(left.pop(i)))
+    for i, node in left.items():
+        _refuse_if_typed_apart(node, found.get(i))
     return notes
 
 
-def _read_typed(node: exp.Expression, typed: exp.Expression | None) -> str | None:
-    """`node` rewritten as Calcite means it, given its typed copy `typed` (`_typed_meaning`)."""
+def _typed_nodes(tree: exp.Expression, tables: dict) -> dict[int, exp.Expression]:
+    """The tagged nodes of a typed copy of `tree` (`_typed_copy`), by tag."""
+    return {n.meta[_TAG]: n for n in _typed_copy(tree, tables).walk() if _TAG in n.meta}
+
+
+def _operand_kinds(node: exp.Expression, typed: exp.Expression) -> list[exp.DataType.Type]:
+    """The types of `node`'s operands (a division's two, a function's argument), read from its
+    typed copy; a NULL literal reads alike in both engines and counts as an integer."""
+    operands = (typed.this, typed.expression) if isinstance(node, exp.Div) else (typed.this,)
+    return [exp.DataType.Type.INT if isinstance(o, exp.Null) else _kind(o) for o in operands]
+
+
+def _as_integer(node: exp.Expression) -> str:
+    """A division or AVG of integers rewritten as Calcite computes it; the note."""
+    if isinstance(node, exp.Div):
+        node.replace(exp.IntDiv(this=node.this, expression=node.expression))
+        return "a / b of integers: an integer, truncated (Calcite), a // b"
+    _avg_as_integer(node)  # type: ignore[arg-type]
+    return "AVG of integers: an integer (Calcite), SUM(x) // COUNT(x)"
+
+
+def _refuse_if_typed_apart(node: exp.Expression, typed: exp.Expression | None) -> None:
+    """`Unsupported` when `node` (left as DuckDB reads it) means another thing in Calcite by its
+    operand types, or its operand types are unknown (`_typed_meaning`)."""
     shown = node.sql(dialect="duckdb")[:60]
     if typed is None:
         raise Unsupported(f"{shown}: its meaning in Calcite depends on types that could not be told")
-    operands = (typed.this, typed.expression) if isinstance(node, exp.Div) else (typed.this,)
-    if any(isinstance(o, exp.Null) for o in operands):
-        return None  # NULL, read alike
-    kinds = [_kind(o) for o in operands]
+    kinds = _operand_kinds(node, typed)
     if _UNKNOWN in kinds:
         raise Unsupported(f"{shown}: its meaning in Calcite depends on the operand types, which are not known "
                           "(give the schema)")
     if isinstance(node, exp.Cast):
         if any(k in exp.DataType.REAL_TYPES for k in kinds):
             raise Unsupported(f"{shown}: Calcite truncates a non-integer cast to an integer, DuckDB rounds")
-        return None
-    if any(k in _DECIMALS for k in kinds) or isinstance(node, _SPREADS) and kinds[0] in _INTEGERS:
+    elif any(k in _DECIMALS for k in kinds) or isinstance(node, _SPREADS) and kinds[0] in _INTEGERS:
         raise Unsupported(f"{shown}: Calcite computes it in the type of its DECIMAL or integer operands, "
                           "DuckDB as a DOUBLE")
-    if not all(k in _INTEGERS for k in kinds) or isinstance(node, _SPREADS):
-        return None
-    if isinstance(node, exp.Div):
-        node.replace(exp.IntDiv(this=node.this, expression=node.expression))
-        return "a / b of integers: an integer, truncated (Calcite), a // b"
-    _avg_as_integer(node)  # type: ignore[arg-type]
-    return "AVG of integers: an integer (Calcite), SUM(x) // COUNT(x)"
 
 
 def _kind(operand: exp.Expression) -> exp.DataType.Type:
