@@ -89,6 +89,13 @@ def test_single_value_is_the_scalar_subquery_null_one_value_or_an_error():
         _run(sql, ROWS)                                                            # as Calcite's SINGLE_VALUE
 
 
+def test_single_value_inside_single_value_is_read_too():
+    sql, _ = read_calcite("SELECT SINGLE_VALUE(x.m) AS m2 FROM (SELECT SINGLE_VALUE(emp.sal) AS m FROM emp "
+                          "WHERE emp.empno = 1) AS x")
+    assert "SINGLE_VALUE" not in sql.upper()
+    assert _run(sql, ROWS) == [(100,)]
+
+
 def test_single_value_elsewhere_has_no_reading():
     for sql in ("SELECT deptno, SINGLE_VALUE(sal) FROM emp GROUP BY deptno",
                 "SELECT SINGLE_VALUE(sal), COUNT(*) FROM emp",

@@ -95,7 +95,7 @@ def _read(sql: str, schema: Schema | None) -> tuple[str, list[str]]:
         note = _count_of_several(count)
         if note:
             notes.append(note)
-    for select in list(tree.find_all(exp.Select)):
+    for select in reversed(list(tree.find_all(exp.Select))):  # innermost first: a rewrite copies what is inside
         note = _single_values(select)
         if note:
             notes.append(note)
