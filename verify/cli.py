@@ -259,8 +259,9 @@ def pair(
     dialect: Annotated[Dialect, typer.Option(help="SQL dialect and engine")] = Dialect.SQLITE,
     calcite: Annotated[
         bool, typer.Option("--calcite", help="read both queries as Apache Calcite prints SQL (GROUP BY numbers "
-                                             "as constants, VALUES columns EXPR$0, ..., SINGLE_VALUE, COUNT(a, b); "
-                                             "see verify.calcite) and verify them on DuckDB")
+                                             "as constants, VALUES columns EXPR$0, ..., SINGLE_VALUE, COUNT(a, b), "
+                                             "integer division and AVG over the schema's types, NULLs first under "
+                                             "DESC; see verify.calcite) and verify them on DuckDB")
     ] = False,
     semantics: Annotated[
         Semantics,
