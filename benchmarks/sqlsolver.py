@@ -53,7 +53,7 @@ from benchmarks.executors import LocalExecutor
 from benchmarks.rechecks import Rechecked, recheck_proof, summary_rows as recheck_rows
 from benchmarks.spark_dates import read_spark_dates
 from verify.assumptions import by_name, names_used
-from verify.calcite import read_calcite_pair
+from verify.calcite import read_calcite_pair, refused_verdict
 from verify.check import check_pair
 from verify.errors import QueryError, Unsupported
 from verify.parse import parse_query
@@ -179,17 +179,17 @@ def blocker(v: Verdict, q1: str, q2: str) -> str | None:
 
 def _run_one(task: tuple[SQLSolverPair, Schema, int, float, int, tuple[str, ...], bool]) -> PairOutcome:
     pair, schema, bound, timeout, recheck_n, assume, calcite = task
+    v: Verdict | None = None
     if calcite:
         try:
             q1, q2, notes = read_calcite_pair(pair.q1, pair.q2, schema)
         except (QueryError, Unsupported) as e:
-            kind = VerdictKind.ERROR if isinstance(e, QueryError) else VerdictKind.UNSUPPORTED
-            reason = str(e) if isinstance(e, QueryError) else f"unsupported: {e}"
-            return PairOutcome(suite=pair.suite, id=pair.id, verdict=kind.value, every_size=False, bound=None,
-                               reason=reason, seconds=0.0, blocker=reason, read_as=pair.read_as)
-        pair = pair.model_copy(update={"q1": q1, "q2": q2, "read_as": pair.read_as + notes})
-    v = check_pair(pair.q1, pair.q2, schema=schema, bound=bound, dialect=DIALECT, timeout=timeout,
-                   minimize_result=True, assume=assume)
+            v = refused_verdict(e)
+        else:
+            pair = pair.model_copy(update={"q1": q1, "q2": q2, "read_as": pair.read_as + notes})
+    if v is None:
+        v = check_pair(pair.q1, pair.q2, schema=schema, bound=bound, dialect=DIALECT, timeout=timeout,
+                       minimize_result=True, assume=assume)
     every = v.verdict == VerdictKind.EQUIVALENT and v.complete
     out = PairOutcome(suite=pair.suite, id=pair.id, verdict=v.verdict.value, every_size=every, bound=v.bound,
                       reason=v.reason, seconds=v.stats.seconds, blocker=blocker(v, pair.q1, pair.q2),

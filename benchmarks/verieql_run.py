@@ -35,7 +35,7 @@ from benchmarks.executors import LocalExecutor
 from benchmarks.rechecks import Rechecked, recheck_proof, summary_rows as recheck_rows
 from benchmarks.verieql import VeriEQLPair, load_pairs, load_recorded
 from verify.budget import DEFAULT
-from verify.calcite import read_calcite_pair
+from verify.calcite import read_calcite_pair, refused_verdict
 from verify.check import check_pair
 from verify.errors import QueryError, Unsupported
 from verify.schema import Affinity, Column, Schema
@@ -182,10 +182,8 @@ def _run_one(pair: VeriEQLPair, suite: str, bound: int, timeout: float, effort: 
     queries are read as Calcite prints SQL (`verify.calcite`)."""
     try:
         gold, gen = pair_texts(pair, calcite)
-    except QueryError as e:
-        return pair, Verdict(verdict=VerdictKind.ERROR, reason=str(e), dialect="duckdb"), Rechecked()
-    except Unsupported as e:
-        return pair, Verdict(verdict=VerdictKind.UNSUPPORTED, reason=f"unsupported: {e}", dialect="duckdb"), Rechecked()
+    except (QueryError, Unsupported) as e:
+        return pair, refused_verdict(e), Rechecked()
     schema = adapt_schema(pair.schema, [gold, gen]) if pair.schema is not None else None
     v = check_pair(gold, gen, schema=schema, bound=bound, dialect="duckdb", semantics="bag",
                    timeout=timeout, budget=DEFAULT.scaled(effort), minimize_result=False)

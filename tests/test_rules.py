@@ -201,6 +201,12 @@ COMPARISON_CASES = [
      "SELECT 1 + a FROM (SELECT DISTINCT a FROM t)", (), True),
     ("same_row_local_operator", "SELECT a + (SELECT COUNT(*) FROM q WHERE q.pid = x.a) FROM (SELECT DISTINCT a FROM t) AS x",
      "SELECT a + (SELECT COUNT(*) FROM q WHERE q.pid = x.a) FROM (SELECT DISTINCT a FROM t) AS x", (), False),  # a subquery
+    # identical projections reading a subquery of no enclosing row and no choice: compared by their inputs
+    ("same_row_local_operator", "SELECT a + (SELECT COUNT(*) FROM q) FROM (SELECT DISTINCT a FROM t)",
+     "SELECT x.a + (SELECT COUNT(*) FROM q) FROM (SELECT DISTINCT a FROM t) AS x", (), True),
+    ("same_row_local_operator", "SELECT a + (SELECT v FROM q ORDER BY pid LIMIT 1) FROM (SELECT DISTINCT a FROM t)",
+     "SELECT x.a + (SELECT v FROM q ORDER BY pid LIMIT 1) FROM (SELECT DISTINCT a FROM t) AS x", (),
+     False),  # which tied row each query's LIMIT takes is its plan's choice
     ("same_join", "SELECT x.a, q.v FROM (SELECT DISTINCT a FROM t) x LEFT JOIN q ON x.a = q.pid",
      "SELECT x.a, q.v FROM (SELECT DISTINCT a FROM t) x LEFT JOIN q ON q.pid = x.a", ("input",), True),
     ("same_join", "SELECT x.a, q.v FROM (SELECT DISTINCT a FROM t) x LEFT JOIN q ON x.a = q.pid",

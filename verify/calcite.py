@@ -56,8 +56,9 @@ from verify.errors import QueryError, Unsupported
 from verify.limits import paren_depth, too_deep
 from verify.parse import parse_query
 from verify.schema import Schema
+from verify.verdict import Verdict, VerdictKind
 
-__all__ = ["read_calcite", "read_calcite_pair"]
+__all__ = ["read_calcite", "read_calcite_pair", "refused_verdict"]
 
 # the clauses a SELECT of SINGLE_VALUEs must not have: each changes how many rows it returns
 _NOT_WITH_SINGLE_VALUE = ("group", "having", "distinct", "order", "limit", "offset", "qualify", "windows")
@@ -192,6 +193,15 @@ def read_calcite_pair(gold: str, gen: str, schema: Schema | None = None) -> tupl
         if made:
             notes.append(f"{which} query as DuckDB SQL: {text}")
     return read[0], read[1], notes
+
+
+def refused_verdict(e: QueryError | Unsupported, **fields) -> Verdict:
+    """The verdict of a pair the reading refused (`read_calcite_pair`): `error` for text that does
+    not parse, `unsupported` for a Calcite form without a DuckDB reading here; `fields` are the
+    Verdict's other fields (dialect DuckDB unless given)."""
+    if isinstance(e, QueryError):
+        return Verdict(verdict=VerdictKind.ERROR, reason=str(e), **{"dialect": "duckdb", **fields})
+    return Verdict(verdict=VerdictKind.UNSUPPORTED, reason=f"unsupported: {e.feature}", **{"dialect": "duckdb", **fields})
 
 
 _TAG = "calcite_arithmetic"  # marks the nodes whose meaning hangs on types, in a tree's typed copies (node.meta)

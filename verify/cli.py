@@ -337,9 +337,9 @@ def pair(
         gen_sql = _read_query(gen, "generated")
         schema_obj = _load_schema(db, schema, tables, db_id, dialect.value)
         read_as: list[str] = []
-        unreadable: str | None = None  # a Calcite form with no DuckDB reading
+        refused: Verdict | None = None  # a Calcite form with no DuckDB reading
         if calcite:
-            from verify.calcite import read_calcite_pair
+            from verify.calcite import read_calcite_pair, refused_verdict
             from verify.errors import QueryError, Unsupported
 
             try:
@@ -347,7 +347,7 @@ def pair(
             except QueryError as e:
                 raise _BadInput(str(e)) from None
             except Unsupported as e:
-                unreadable = e.feature
+                refused = refused_verdict(e, requested_bound=bound, **fields)
         pair_constraints = ctx.find_object(PairConstraints)
         if constraints_file is not None or mine:
             if pair_constraints is None:
@@ -362,9 +362,8 @@ def pair(
         from verify.budget import DEFAULT
         from verify.check import check_pair
 
-        if unreadable is not None:
-            verdict = Verdict(verdict=VerdictKind.UNSUPPORTED, reason=f"unsupported: {unreadable}",
-                              requested_bound=bound, **fields)
+        if refused is not None:
+            verdict = refused
         else:
             verdict = check_pair(
                 gold_sql,
