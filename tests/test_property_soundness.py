@@ -822,6 +822,38 @@ set_reader_shapes = [
      "SELECT 4, MAX(g) FROM p WHERE g {op} {v} GROUP BY 4 + 0", True),
     ("SELECT 4, MAX(g) FROM p WHERE g {op} {v} GROUP BY 4 + 0, 2 + 3",   # no row: no group, and one row
      "SELECT 4, MAX(g) FROM p WHERE g {op} {v}", False),
+    # `partial_aggregates_merged`: the groups of an inner GROUP BY counted where none of the keys
+    # it adds is NULL (Calcite's COUNT(a, b)) is the count of their distinct tuples, in any order
+    ("SELECT pid, COUNT(CASE WHEN v IS NOT NULL AND pid IS NOT NULL THEN 1 END) "
+     "FROM (SELECT pid, v FROM q WHERE v {op} {v} GROUP BY pid, v) GROUP BY pid",
+     "SELECT pid, COUNT(CASE WHEN pid IS NOT NULL AND v IS NOT NULL THEN 1 END) "
+     "FROM (SELECT v, pid FROM q WHERE v {op} {v} GROUP BY v, pid) AS x GROUP BY pid", True),
+    ("SELECT COUNT(CASE WHEN name IS NOT NULL AND g IS NOT NULL THEN 1 END) "
+     "FROM (SELECT name, g FROM p WHERE id {op} {v} GROUP BY name, g)",
+     "SELECT COUNT(CASE WHEN g IS NOT NULL AND name IS NOT NULL THEN 'x' END) "
+     "FROM (SELECT g, name FROM p WHERE id {op} {v} GROUP BY g, name)", True),
+    ("SELECT pid, COUNT(CASE WHEN v IS NOT NULL THEN 1 END) FROM (SELECT pid, v FROM q GROUP BY pid, v) GROUP BY pid",
+     "SELECT pid, COUNT(DISTINCT v) FROM q GROUP BY pid", True),
+    ("SELECT COUNT(CASE WHEN v IS NOT NULL THEN 1 END) FROM (SELECT pid, v FROM q WHERE v {op} {v} GROUP BY pid, v)",
+     "SELECT COUNT(DISTINCT v) FROM q WHERE v {op} {v}", False),   # the (pid, v) groups with a v: v repeats
+    # `aggregates_joined_on_their_keys_merged`: aggregates of one input joined on their keys are
+    # one aggregate (its aggregates listed in any order); `=` leaves out the NULL key's group
+    ("SELECT x.pid, x.s, y.n FROM (SELECT pid, SUM(v) AS s FROM q WHERE v {op} {v} GROUP BY pid) AS x "
+     "JOIN (SELECT pid, COUNT(DISTINCT v) AS n FROM q WHERE v {op} {v} GROUP BY pid) AS y ON x.pid IS y.pid",
+     "SELECT pid, SUM(v), COUNT(DISTINCT v) FROM q WHERE v {op} {v} GROUP BY pid", True),
+    ("SELECT y.name, x.m, y.n FROM (SELECT name, MAX(g) AS m FROM p GROUP BY name) AS x "
+     "JOIN (SELECT name, COUNT(*) AS n FROM p GROUP BY name) AS y ON y.name = x.name",
+     "SELECT name, MAX(g), COUNT(*) FROM p WHERE name IS NOT NULL GROUP BY name", True),
+    ("SELECT x.pid, x.s, y.n FROM (SELECT pid, SUM(v) AS s FROM q GROUP BY pid) AS x "   # the NULL pid's group
+     "JOIN (SELECT pid, COUNT(DISTINCT v) AS n FROM q GROUP BY pid) AS y ON x.pid = y.pid",
+     "SELECT pid, SUM(v), COUNT(DISTINCT v) FROM q GROUP BY pid", False),
+    ("SELECT x.pid, x.s, y.n FROM (SELECT pid, SUM(v) AS s FROM q GROUP BY pid) AS x "   # other rows grouped
+     "JOIN (SELECT pid, COUNT(DISTINCT v) AS n FROM q WHERE v {op} {v} GROUP BY pid) AS y ON x.pid IS y.pid",
+     "SELECT pid, SUM(v), COUNT(DISTINCT v) FROM q GROUP BY pid", False),
+    ("SELECT COUNT(CASE WHEN name IS NOT NULL OR g IS NOT NULL THEN 1 END) "   # a NULL part counted too
+     "FROM (SELECT name, g FROM p WHERE id {op} {v} GROUP BY name, g)",
+     "SELECT COUNT(CASE WHEN g IS NOT NULL AND name IS NOT NULL THEN 1 END) "
+     "FROM (SELECT g, name FROM p WHERE id {op} {v} GROUP BY g, name)", False),
 ]
 
 

@@ -20,8 +20,7 @@ with Calcite's meaning and a note per difference it translated:
 - **`COUNT(a, b)`**, Calcite's count of the rows where no argument is NULL, is read `COUNT(CASE
   WHEN a IS NOT NULL AND b IS NOT NULL THEN 1 END)`; `COUNT(DISTINCT a, b)`, its count of the
   distinct tuples without a NULL, as DuckDB's count of distinct tuples `(a, b)` that are NULL
-  where a value is (which the engine runs; the verifier does not model tuples: `unsupported`,
-  after its random search);
+  where a value is (the form the verifier reads as a count of tuples, `verify.lower`);
 - **types**: `a / b` of two integers is an integer in Calcite (`7 / 2` is 3, `-7 / 2` is -3) and
   a DOUBLE in DuckDB: read `a // b`; `AVG` of integers is an integer in Calcite (its SUM divided
   by its COUNT in the argument's type): read `SUM(x) // COUNT(x)`. Given the schema, sqlglot's

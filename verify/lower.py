@@ -678,6 +678,10 @@ class Lowerer(ScalarLowering):
                 parts = tuple(self.expr(x, env) for x in arg_node.expressions)
                 return ir.Agg("count", ir.Func(FuncName.TUPLE, parts, "null"), True, "int")
             arg_node = arg_node.expressions[0]
+            tuple_parts = _tuple_without_null(arg_node) if func == "count" else None
+            if tuple_parts is not None:
+                parts = tuple(self.expr(x, env) for x in tuple_parts)
+                return ir.Agg("count", ir.Func(FuncName.TUPLE, parts, "null"), True, "int")
         if func == "count" and (arg_node is None or isinstance(arg_node, exp.Star)):
             return ir.Agg("count_star", None, False, "int")
         if node.expressions and func in ("min", "max"):
@@ -1027,6 +1031,27 @@ def _grouping_sets(group: exp.Group) -> list[list[exp.Expression]] | None:
         if group.args.get(arg):
             raise Unsupported(f"GROUP BY {arg.upper()} in this form")
     return sets if special else None
+
+
+def _tuple_without_null(node: exp.Expression) -> list[exp.Expression] | None:
+    """The parts of `CASE WHEN a IS NULL THEN NULL WHEN b IS NULL THEN NULL ELSE (a, b) END`, the
+    row value that is NULL when a part is (how sqlglot writes `COUNT(DISTINCT a, b)` for DuckDB,
+    which has no COUNT of several arguments): counted DISTINCT, it is the count of distinct tuples
+    without a NULL (`ir.Agg` of a `FuncName.TUPLE`). Else None: a row value with NULL parts is
+    not NULL, and tuples are not modelled otherwise."""
+    if not isinstance(node, exp.Case) or node.this is not None or not isinstance(node.args.get("default"), exp.Tuple):
+        return None
+    parts = node.args["default"].expressions
+    tested = []
+    for branch in node.args.get("ifs") or []:
+        cond = branch.this
+        if not (isinstance(branch.args.get("true"), exp.Null) and isinstance(cond, exp.Is)
+                and isinstance(cond.expression, exp.Null)):
+            return None
+        tested.append(cond.this)
+    if len(parts) < 2 or len(tested) != len(parts) or any(a != b for a, b in zip(tested, parts)):
+        return None
+    return parts
 
 
 def _has_aggregate(node: exp.Expression | None) -> bool:

@@ -18,6 +18,7 @@ from verify.facts import EXACT_KINDS, conjunction, conjuncts, constant_of, equat
 from verify.encode import constant, free_depth
 from verify.implication import always_empty, always_true, never_true, null_on_nulls, rejects_nulls
 from verify.schema import Schema
+from verify.names import FuncName, JoinKind
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,132 @@ def branch_filtered_aggregates_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | Non
             return None
         parts.append((mine, flat))
     return _merged_aggregates(rel, parts)
+
+
+def aggregates_joined_on_their_keys_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """Aggregates of one input grouped by the same keys, joined on those keys, are one aggregate.
+
+    Calcite writes `SUM(x), COUNT(DISTINCT y)` without GROUPING SETS as a join of two aggregates
+    of the same input, each grouped by the query's keys, on `IS NOT DISTINCT FROM` of every key.
+    Both sides have one row for each group of that input, so the join pairs each group with
+    itself, once: the result is one aggregate computing the aggregates of both sides, each
+    column where its side had it. A key compared by `=` instead leaves out the groups where it
+    is NULL. Only keys whose equal values are identical (`IDENTICAL_WHEN_EQUAL`): two groupings
+    of values equal but not identical (1 and 1.0) might show different ones.
+
+        >>> from verify.rules import demo
+        >>> print(demo("aggregates_joined_on_their_keys_merged",
+        ...            "SELECT x.a, x.s, y.n FROM (SELECT a, SUM(b) AS s FROM t GROUP BY a) AS x "
+        ...            "JOIN (SELECT a, COUNT(DISTINCT b) AS n FROM t GROUP BY a) AS y ON x.a IS y.a"))
+        Project a#0 AS a, s, n
+          Project _key0 AS a, _agg0 AS s, _key0 AS a, _agg1 AS n
+            Aggregate GROUP BY _c0: sum(_c1) AS _agg0, count(DISTINCT _c2) AS _agg1
+              Project a AS _c0, b AS _c1, b AS _c2
+                Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.Join) and rel.kind == JoinKind.INNER and rel.cond is not None):
+        return None
+    sides = [_grouped_view(rel.left), _grouped_view(rel.right)]
+    if sides[0] is None or sides[1] is None:
+        return None
+    (la, lexprs), (ra, rexprs) = sides  # type: ignore[misc]
+    nk = len(la.keys)
+    if not (nk and len(ra.keys) == nk and la.grouped and ra.grouped) or \
+            any(c.kind not in IDENTICAL_WHEN_EQUAL for c in la.columns[:nk]):
+        return None
+    lp, rp = _over_own_input(la), _over_own_input(ra)
+    if lp is None or rp is None:
+        return None
+    source = lp.input.input
+    if not (same_plan(source, rp.input.input) and deterministic(source)
+            and ir.same(lp.input.exprs[:nk], rp.input.exprs[:nk])):
+        return None
+    width = len(rel.left.columns)
+    compared: set[int] = set()  # the keys the condition pairs
+    null_rejected: set[int] = set()  # the keys it compares by `=`
+    for c in conjuncts(rel.cond):
+        if isinstance(c, ir.Func) and c.name == FuncName.SAME:
+            a, b, by_equality = c.args[0], c.args[1], False
+        elif isinstance(c, ir.Cmp) and c.op == "=":
+            a, b, by_equality = c.left, c.right, True
+        else:
+            return None
+        if not (isinstance(a, ir.Col) and isinstance(b, ir.Col)):
+            return None
+        if a.index >= width:
+            a, b = b, a
+        if not a.index < width <= b.index:
+            return None
+        key = lexprs[a.index].index
+        if key >= nk or rexprs[b.index - width].index != key:
+            return None
+        compared.add(key)
+        if by_equality:
+            null_rejected.add(key)
+    if compared != set(range(nk)):
+        return None
+    offset = len(lp.input.exprs) - nk
+    layout = lp.input.exprs + rp.input.exprs[nk:]
+    moved = (lambda c: ir.Col(c.index + offset, c.kind, c.affinity) if c.index >= nk else c)
+    items = lp.items + tuple(map_cols(it, moved) for it in rp.items)
+    cols = tuple(ir.OutCol(f"_c{i}", e.kind) for i, e in enumerate(layout))
+    out = tuple(ir.OutCol(f"_key{i}", c.kind, c.affinity) for i, c in enumerate(la.columns[:nk])) + \
+        tuple(ir.OutCol(f"_agg{m}", it.kind) for m, it in enumerate(items))
+    merged: ir.Rel = ir.Aggregate(out, ir.Project(cols, source, layout), lp.keys, items)
+    if null_rejected:
+        merged = ir.Filter(out, merged, conjunction([ir.Not(ir.IsNull(ir.Col(k, out[k].kind, out[k].affinity)))
+                                                     for k in sorted(null_rejected)]))
+    # each column of the join: the merged column of its key, or of its side's aggregate
+    where = [e.index for e in lexprs] + [e.index + (len(la.items) if e.index >= nk else 0) for e in rexprs]
+    return ir.Project(rel.columns, merged, tuple(ir.Col(i, out[i].kind, out[i].affinity) for i in where))
+
+
+def _over_own_input(agg: ir.Aggregate) -> ir.Aggregate | None:
+    """`agg` over a projection of its input to its keys, arguments and filters (`preprojected`),
+    that input read through the plain projections above it (computed from their inputs), so
+    that aggregates written over different projections of one input read it alike."""
+    pre = preprojected(agg)
+    if pre is None or not isinstance(pre.input, ir.Project):
+        return None
+    proj = pre.input
+    while isinstance(proj.input, ir.Project) and plain(proj.input.exprs):
+        inner = proj.input
+        proj = ir.Project(proj.columns, inner.input, tuple(substitute(e, list(inner.exprs)) for e in proj.exprs))
+    return replace(pre, input=proj)
+
+
+def in_canonical_order(agg: ir.Aggregate) -> tuple[ir.Aggregate, list[int]] | None:
+    """`agg` with its aggregates sorted by what each computes from the input read through its
+    plain projections (function, DISTINCT, argument and filter), and for each new position the
+    old one; None when `agg` has bare columns. Two aggregates of one input that compute the same
+    aggregates in other orders, over other projections of it, list them alike."""
+    pre = _over_own_input(agg)
+    if pre is None:
+        return None
+    layout = list(pre.input.exprs)
+
+    def read(x: ir.Expr | None) -> str:
+        if x is None:
+            return ""
+        if isinstance(x, ir.Func) and x.name == FuncName.TUPLE:  # its parts in any order
+            return repr(sorted(read(p) for p in x.args))
+        return repr(ir.key(substitute(x, layout)))
+    meaning = [repr((it.func, it.distinct, it.kind, read(it.arg), read(it.filter))) for it in pre.items]
+    order = sorted(range(len(agg.items)), key=lambda m: meaning[m])
+    nk = len(agg.keys)
+    cols = agg.columns[:nk] + tuple(agg.columns[nk + m] for m in order)
+    return replace(agg, columns=cols, items=tuple(agg.items[m] for m in order)), order
+
+
+def _grouped_view(rel: ir.Rel) -> tuple[ir.Aggregate, tuple[ir.Col, ...]] | None:
+    """An aggregate and, per column of `rel`, the aggregate's column it shows: `rel` is the
+    aggregate, or a projection of its columns (renamed, repeated or left out). Else None."""
+    if isinstance(rel, ir.Project) and isinstance(rel.input, ir.Aggregate) and \
+            all(isinstance(e, ir.Col) for e in rel.exprs):
+        return rel.input, rel.exprs  # type: ignore[return-value]
+    if isinstance(rel, ir.Aggregate):
+        return rel, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns))
+    return None
 
 
 def _narrowed(agg: ir.Aggregate) -> ir.Aggregate:
@@ -1409,6 +1536,16 @@ def flatten(outer: ir.Aggregate) -> ir.Rel | None:
     for m, it in enumerate(outer.items):
         if not isinstance(it, ir.Agg) or it.filter is not None or it.arg is None:
             return None
+        parts = counted_parts(it)
+        if parts is not None and n == 1:  # the inner groups, counted where no key of `parts` is NULL
+            part_roles = [role(0, c) for c in parts]
+            if all(r is not None and r[0] == "key" for r in part_roles):
+                ks = [r[1] for r in part_roles]  # type: ignore[index]
+                if {ir.key(x) for x in branches[0][0].keys} == \
+                        {ir.key(ke[0]) for ke in key_exprs} | {ir.key(k) for k in ks}:
+                    arg = ks[0] if len(ks) == 1 else ir.Func(FuncName.TUPLE, tuple(ks), "null")
+                    items.append(("count", True, [arg], [None], it.kind))
+                    continue
         roles = [role(b, it.arg) for b in range(n)]
         if any(r is None for r in roles) or len({r[0] for r in roles}) != 1:
             return None
@@ -1585,6 +1722,29 @@ def _partials(rel: ir.Rel) -> list[tuple[ir.Aggregate, tuple[ir.Expr, ...] | Non
     return None
 
 
+def counted_parts(it: ir.Agg) -> tuple[ir.Col, ...] | None:
+    """The columns a COUNT of the rows where none of them is NULL reads, `COUNT(CASE WHEN a IS
+    NOT NULL AND b IS NOT NULL THEN 1 END)` (how `verify.calcite` reads Calcite's `COUNT(a, b)`),
+    else None."""
+    if it.func != "count" or it.distinct or not isinstance(it.arg, ir.Case) or len(it.arg.whens) != 1:
+        return None
+    cond, then = it.arg.whens[0]
+    if not (isinstance(then, ir.Lit) and then.value is not None
+            and isinstance(it.arg.default, ir.Lit) and it.arg.default.value is None):
+        return None
+    cols: list[ir.Col] = []
+    pending = [cond]
+    while pending:
+        c = pending.pop(0)
+        if isinstance(c, ir.BoolOp) and c.op == "and":
+            pending[:0] = c.args
+        elif isinstance(c, ir.Not) and isinstance(c.arg, ir.IsNull) and isinstance(c.arg.arg, ir.Col):
+            cols.append(c.arg.arg)
+        else:
+            return None
+    return tuple(cols)
+
+
 def _over_union(inputs: list[ir.Rel], key_exprs, items, outer: ir.Aggregate) -> ir.Aggregate | None:
     """The aggregate `outer` reads as keys and `items` (func, distinct, argument per input,
     filter per input, kind) over the UNION ALL of `inputs`, each projected to its keys,
@@ -1595,13 +1755,19 @@ def _over_union(inputs: list[ir.Rel], key_exprs, items, outer: ir.Aggregate) -> 
             layouts[b].append(e)
     new_items = []
     for func, distinct, args, filters, kind in items:
-        arg = filt = None
+        arg: list[int] | None = None  # the layout positions of the argument (of each tuple part)
+        filt = None
         if args[0] is not None:
-            if isinstance(args[0], ir.Func) and args[0].name == "tuple":
+            tuples = [a.args if isinstance(a, ir.Func) and a.name == FuncName.TUPLE else None for a in args]
+            if any((t is None) != (tuples[0] is None) or t is not None and len(t) != len(tuples[0]) for t in tuples):
                 return None
-            arg = len(layouts[0])
+            arg = list(range(len(layouts[0]), len(layouts[0]) + (len(tuples[0]) if tuples[0] is not None else 1)))
+            # a tuple's parts in one order (its distinct values are counted alike in any), so
+            # that COUNT(DISTINCT a, b) and COUNT(DISTINCT b, a) read the same layout
+            order = (sorted(range(len(tuples[0])), key=lambda i: repr(ir.key(tuples[0][i])))
+                     if tuples[0] is not None else [])
             for b, a in enumerate(args):
-                layouts[b].append(a)
+                layouts[b].extend([tuples[b][i] for i in order] if tuples[b] is not None else [a])
         if any(f is not None for f in filters):
             filt = len(layouts[0])
             for b, f in enumerate(filters):
@@ -1616,8 +1782,13 @@ def _over_union(inputs: list[ir.Rel], key_exprs, items, outer: ir.Aggregate) -> 
     for nxt in projected[1:]:
         src = ir.SetOp(cols, "union", True, src, nxt)
     keys = tuple(ir.Col(i, kinds[i]) for i in range(len(key_exprs)))
-    aggs = tuple(ir.Agg(func, None if a is None else ir.Col(a, kinds[a]), distinct, kind,
-                        None if f is None else ir.Col(f, "bool"))
+    def argument(a: list[int] | None) -> ir.Expr | None:
+        if a is None:
+            return None
+        cols = tuple(ir.Col(i, kinds[i]) for i in a)
+        return cols[0] if len(cols) == 1 else ir.Func(FuncName.TUPLE, cols, "null")
+
+    aggs = tuple(ir.Agg(func, argument(a), distinct, kind, None if f is None else ir.Col(f, "bool"))
                  for func, distinct, a, f, kind in new_items)
     return ir.Aggregate(outer.columns, src, keys, aggs, outer.bare_from, outer.grouped)
 

@@ -43,7 +43,7 @@ from verify.facts import row_facts
 from verify.implication import always_empty, solver_kind
 from verify.keyed import never_null, rows_distinct
 from verify.plan_text import head, show
-from verify.rewrite import IDENTICAL_WHEN_EQUAL, preprojected, reads_own_row_only, unwrapped
+from verify.rewrite import IDENTICAL_WHEN_EQUAL, in_canonical_order, preprojected, reads_own_row_only, unwrapped
 from verify.rules import Context, Fired, first_sentence, level_rewritten, plan_rewritten
 from verify.schema import Affinity, Column, Schema
 from verify.values import FALSE, TRUE, V, check_within, checks_remembered, fresh, is_true, same_row
@@ -770,10 +770,25 @@ def _preprojected_inputs(r1: ir.Project, r2: ir.Project) -> tuple[ir.Project, ir
     if not (isinstance(a1, ir.Aggregate) and isinstance(a2, ir.Aggregate)) or \
             ir.same((a1.keys, a1.items), (a2.keys, a2.items)):
         return r1, r2
-    p1, p2 = preprojected(a1), preprojected(a2)
+    r1, r2 = _items_in_canonical_order(r1), _items_in_canonical_order(r2)
+    p1, p2 = preprojected(r1.input), preprojected(r2.input)  # type: ignore[arg-type]
     if p1 is None or p2 is None:
         return r1, r2
     return replace(r1, input=p1), replace(r2, input=p2)
+
+
+def _items_in_canonical_order(r: ir.Project) -> ir.Project:
+    """A projection of an aggregate whose aggregates are listed in the order
+    `verify.rewrite.in_canonical_order` gives (the projection reading them where they moved)."""
+    agg = r.input
+    found = in_canonical_order(agg)  # type: ignore[arg-type]
+    if found is None or not plain(r.exprs):
+        return r
+    new, order = found
+    nk = len(agg.keys)  # type: ignore[attr-defined]
+    moved = {nk + old: nk + i for i, old in enumerate(order)}
+    return replace(r, input=new, exprs=tuple(map_cols(e, lambda c: replace(c, index=moved.get(c.index, c.index)))
+                                             for e in r.exprs))
 
 
 def _align_group_keys(r1: ir.Project, r2: ir.Project) -> ir.Project:

@@ -98,6 +98,7 @@ RULES: tuple[Rule, ...] = (
     Rule("grouped_by_key", keyed.grouped_by_key, ("plan",)),
     Rule("aggregate_of_single_rows", keyed.aggregate_of_single_rows, ("plan", "level")),
     Rule("projection_above_join", rewrite.projection_above_join, ("plan", "level"), then="again"),
+    Rule("aggregates_joined_on_their_keys_merged", rewrite.aggregates_joined_on_their_keys_merged, ("plan",)),
     Rule("padded_projection_into_condition", rewrite.padded_projection_into_condition, ("plan", "level"), then="again"),
     Rule("projection_above_union_all", rewrite.projection_above_union_all, ("plan", "level")),
     Rule("window_above_projection", rewrite.window_above_projection, ("plan", "level")),
