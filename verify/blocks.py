@@ -209,6 +209,14 @@ def _join(left: SPJ, right: SPJ, cond: ir.Expr | None) -> SPJ:
     return SPJ(left.tables + right.tables, ir.BoolOp("and", tuple(conds)), exprs)
 
 
+def one_row_always(rel: ir.Rel) -> bool:
+    """`rel` has exactly one row on every database: an aggregate without GROUP BY, under
+    projections."""
+    while isinstance(rel, ir.Project):
+        rel = rel.input
+    return isinstance(rel, ir.Aggregate) and not rel.grouped
+
+
 def plain(exprs, *, params: bool = False) -> bool:
     """No subquery (which would read other rows) and no correlation; with `params`, columns of
     the enclosing row (`Outer(1, k)`) may be read.

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from verify import ir
-from verify.blocks import over_join, plain, row_exprs, with_columns_of
+from verify.blocks import one_row_always, over_join, plain, row_exprs, with_columns_of
 from verify.facts import EXACT_KINDS, conjunction, conjuncts
-from verify.encode import expr_depth, free_depth
-from verify.implication import null_on_nulls
+from verify.encode import constant, expr_depth, free_depth
+from verify.implication import always_true, null_on_nulls
+from verify.names import JoinKind
 from verify.rewrite import Context
 
 IDENTICAL_KEYS = EXACT_KINDS  # kinds whose equal values are the same value: one group per value
@@ -206,6 +207,137 @@ def _null_aware_equality(e: ir.Expr) -> tuple[ir.Cmp, ir.Expr, ir.Outer, bool] |
                 if not reads_outer(inner):
                     return cmp, inner, outer, first
     return None
+
+
+_LATERAL = (JoinKind.LATERAL, JoinKind.LATERAL_LEFT)
+
+
+def uncorrelated_lateral_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A JOIN LATERAL whose right side reads no enclosing row is an ordinary join.
+
+    LATERAL only lets the right side read the left row; where it reads none (nor a row of a
+    query further out), it is the same relation for every left row, and the join is the join
+    of the two: inner (cross without ON), or left.
+
+        >>> from verify.rules import demo
+        >>> print(demo("uncorrelated_lateral_as_join", "SELECT * FROM t LEFT JOIN LATERAL (SELECT v FROM q) AS x ON TRUE"))
+        Project a, b, v
+          Join left ON 1 <> 0
+            Scan t(a, b)
+            Project v
+              Scan q(qid, pid, v)
+    """
+    if not (isinstance(rel, ir.Join) and rel.kind in _LATERAL) or free_depth(rel.right) > 0:
+        return None
+    kind = JoinKind.LEFT if rel.kind == JoinKind.LATERAL_LEFT else \
+        JoinKind.CROSS if rel.cond is None else JoinKind.INNER
+    return replace(rel, kind=kind)
+
+
+def lateral_filter_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A JOIN LATERAL of the rows of an uncorrelated relation that a condition on the left row keeps is a join on that condition.
+
+    `t JOIN LATERAL (SELECT * FROM r WHERE c) ON d`, where only `c` reads the left row, pairs
+    each row of `t` with the rows of `r` that `c` (and then `d`) makes true: the inner join of
+    `t` and `r` on `c AND d`. A LEFT JOIN LATERAL pads a left row where none does: the left join
+    on `c AND d`. A projection of the filtered rows is computed above the join (for a left
+    join, only one that picks columns of `r`: a computed value would not be NULL on padding).
+    The condition and projection must read no subquery, and `r` no enclosing row.
+
+        >>> from verify.rules import demo
+        >>> print(demo("lateral_filter_as_join",
+        ...            "SELECT * FROM t JOIN LATERAL (SELECT v, t.a + v AS w FROM q WHERE q.pid = t.a) AS x ON x.v > t.b"))
+        Project a, b, v, w
+          Project a, b, v, (a + v) AS w
+            Join inner ON (pid = a AND v > b)
+              Scan t(a, b)
+              Scan q(qid, pid, v)
+    """
+    if not (isinstance(rel, ir.Join) and rel.kind in _LATERAL):
+        return None
+    right, proj = rel.right, None
+    if isinstance(right, ir.Project):
+        proj, right = right, right.input
+    if not isinstance(right, ir.Filter) or free_depth(right.input) > 0:
+        return None
+    width = len(rel.left.columns)
+    source = right.input
+    cond = _left_row_as_columns(right.cond, width)
+    exprs = (tuple(ir.Col(width + i, c.kind, c.affinity) for i, c in enumerate(source.columns)) if proj is None
+             else tuple(_left_row_as_columns(e, width) for e in proj.exprs))
+    if cond is None or any(e is None for e in exprs):
+        return None
+    left_join = rel.kind == JoinKind.LATERAL_LEFT
+    if left_join and not all(isinstance(e, ir.Col) and e.index >= width for e in exprs):
+        return None
+    conds = conjuncts(cond)
+    if rel.cond is not None:
+        # the ON condition reads the lateral's columns: they are the projected values
+        on = ir.transform(rel.cond, lambda n: exprs[n.index - width] if isinstance(n, ir.Col) and n.index >= width
+                          else n, into_subqueries=False)
+        conds += [c for c in conjuncts(on) if not _true(c)]
+    join = ir.Join(rel.left.columns + source.columns, JoinKind.LEFT if left_join else JoinKind.INNER,
+                   rel.left, source, conjunction(conds))
+    kept = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.left.columns))
+    return ir.Project(rel.columns, join, kept + exprs)  # type: ignore[arg-type]
+
+
+def _true(cond: ir.Expr) -> bool:
+    """`cond` reads no column and is TRUE (`ON TRUE`, which SQLite's reading writes `1 <> 0`)."""
+    return constant(cond) and always_true(cond)
+
+
+def _left_row_as_columns(e: ir.Expr, width: int) -> ir.Expr | None:
+    """`e`, an expression over the right side of a lateral join (its own columns, and the left
+    row's as `Outer(1, ...)`), over the join's columns: the left row's first, its own `width`
+    further. None where it reads a subquery or a row further out."""
+    def moved(n):
+        if isinstance(n, ir.Outer) and n.depth == 1:
+            return ir.Col(n.index, n.kind, n.affinity)
+        if isinstance(n, ir.Col):
+            return ir.Col(n.index + width, n.kind, n.affinity)
+        return n
+    if not plain((e,), params=True):
+        return None
+    return ir.transform(e, moved, into_subqueries=False)
+
+
+def one_row_lateral_as_subqueries(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """A JOIN LATERAL of a relation of exactly one row is that row's values as scalar subqueries.
+
+    An aggregate without GROUP BY returns one row on every database, also where it reads the
+    left row (`LEFT JOIN LATERAL (SELECT MAX(v) AS m FROM q WHERE q.pid = t.a) ON TRUE`): each
+    left row meets exactly that row, so the join is the left row with the row's values, each the
+    scalar subquery of its column (which `correlated_aggregate_as_left_join` may decorrelate).
+    A condition of an inner join filters the result; a LEFT join only ON TRUE (a row the
+    condition rejects would be padded).
+
+        >>> from verify.rules import demo
+        >>> print(demo("one_row_lateral_as_subqueries",
+        ...            "SELECT * FROM t LEFT JOIN LATERAL (SELECT MAX(v) AS m FROM q WHERE q.pid = t.a) AS x ON TRUE"))
+        Project a, b, m
+          Project a, b, $1 AS m
+            $1:
+              Project m
+                Project _agg0 AS m
+                  Aggregate: max(v) AS _agg0
+                    Filter pid = outer1.#0
+                      Scan q(qid, pid, v)
+            Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.Join) and rel.kind in _LATERAL and one_row_always(rel.right)):
+        return None
+    cond = None if rel.cond is None or _true(rel.cond) else rel.cond
+    if cond is not None and rel.kind == JoinKind.LATERAL_LEFT:
+        return None
+    right = rel.right
+    values = tuple(ir.ScalarSubquery(ir.Project((c,), right, (ir.Col(i, c.kind, c.affinity),)), c.kind)
+                   for i, c in enumerate(right.columns))
+    kept = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.left.columns))
+    out: ir.Rel = ir.Project(rel.columns, rel.left, kept + values)
+    if cond is not None:
+        out = ir.Filter(rel.columns, out, cond)
+    return out
 
 
 def one_row_subquery_as_cross_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:

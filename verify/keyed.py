@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from verify import ir
-from verify.blocks import (DERIVED, SPJ, blocks, deterministic, map_cols, over_join, plain, row_exprs, same_plan,
-                           substitute, with_columns_of)
+from verify.blocks import (DERIVED, SPJ, blocks, deterministic, map_cols, one_row_always, over_join, plain, row_exprs,
+                           same_plan, substitute, with_columns_of)
 from verify.decorrelate import correlated, uncorrelated_in
 from verify.facts import (VALUE_MODES, conjunction, conjuncts, determined_columns, equal_columns, equated_columns,
                           fixed_columns, row_facts, tested_column)
@@ -938,19 +938,11 @@ def exists_of_one_row_true(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         return None
 
     def true_if_one_row(n):
-        return ir.Lit(True, "bool") if isinstance(n, ir.Exists) and _one_row_always(n.query) else n
+        return ir.Lit(True, "bool") if isinstance(n, ir.Exists) and one_row_always(n.query) else n
     new = tuple(ir.transform(e, true_if_one_row, into_subqueries=False) for e in exprs)
     if all(a is b for a, b in zip(new, exprs)):
         return None
     return replace(rel, cond=new[0]) if isinstance(rel, ir.Filter) else replace(rel, exprs=new)
-
-
-def _one_row_always(rel: ir.Rel) -> bool:
-    """`rel` has exactly one row on every database: an aggregate without GROUP BY, under
-    projections."""
-    while isinstance(rel, ir.Project):
-        rel = rel.input
-    return isinstance(rel, ir.Aggregate) and not rel.grouped
 
 
 def exists_as_marked_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:

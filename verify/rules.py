@@ -61,6 +61,9 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("uncorrelated_lateral_as_join", decorrelate.uncorrelated_lateral_as_join, ("plan",)),
+    Rule("lateral_filter_as_join", decorrelate.lateral_filter_as_join, ("plan",)),
+    Rule("one_row_lateral_as_subqueries", decorrelate.one_row_lateral_as_subqueries, ("plan",)),
     Rule("one_row_joined_as_columns", rewrite.one_row_joined_as_columns, ("plan",)),
     Rule("exists_of_one_row_true", keyed.exists_of_one_row_true, ("plan",)),
     Rule("one_row_subquery_as_cross_join", decorrelate.one_row_subquery_as_cross_join, ("plan",)),
