@@ -53,6 +53,11 @@ shapes = [
      None),
     ("SELECT p.id, x.m FROM p LEFT JOIN LATERAL (SELECT MAX(v) AS m FROM q WHERE q.pid = p.id) AS x ON x.m {op} {v}",
      "SELECT p.id, (SELECT MAX(v) FROM q WHERE q.pid = p.id) FROM p", False),   # padded where ON fails
+    ("SELECT * FROM q WHERE v {op} {v} EXCEPT ALL SELECT * FROM q WHERE pid = v",   # each copy, or none
+     "SELECT * FROM q WHERE v {op} {v} AND (pid <> v OR pid IS NULL OR v IS NULL)", True),
+    ("SELECT * FROM q INTERSECT ALL SELECT * FROM q WHERE v {op} {v}", "SELECT * FROM q WHERE v {op} {v}", True),
+    ("SELECT * FROM q WHERE v {op} {v} EXCEPT ALL SELECT * FROM q WHERE pid = v",
+     "SELECT DISTINCT * FROM q WHERE v {op} {v} AND (pid <> v OR pid IS NULL OR v IS NULL)", False),   # copies
     ("SELECT COUNT(DISTINCT CASE WHEN pid IS NULL THEN NULL WHEN v IS NULL THEN NULL ELSE (pid, v) END) "
      "FROM q WHERE v {op} {v}",
      "SELECT COUNT(CASE WHEN v IS NOT NULL AND pid IS NOT NULL THEN 1 END) "

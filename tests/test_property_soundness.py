@@ -836,6 +836,15 @@ set_reader_shapes = [
      "SELECT pid, COUNT(DISTINCT v) FROM q GROUP BY pid", True),
     ("SELECT COUNT(CASE WHEN v IS NOT NULL THEN 1 END) FROM (SELECT pid, v FROM q WHERE v {op} {v} GROUP BY pid, v)",
      "SELECT COUNT(DISTINCT v) FROM q WHERE v {op} {v}", False),   # the (pid, v) groups with a v: v repeats
+    # `except_or_intersect_of_filters`: whole rows of one input compare equal only where they are
+    # the same values, so the two filters combine; near misses: some columns only, other inputs
+    ("SELECT * FROM q WHERE v {op} {v} EXCEPT SELECT * FROM q WHERE pid = v",
+     "SELECT DISTINCT * FROM q WHERE v {op} {v} AND NOT (pid = v AND pid IS NOT NULL AND v IS NOT NULL)", True),
+    ("SELECT * FROM p INTERSECT SELECT * FROM p WHERE g {op} {v}", "SELECT * FROM p WHERE g {op} {v}", True),
+    ("SELECT pid FROM q WHERE v {op} {v} EXCEPT SELECT pid FROM q WHERE pid = v",
+     "SELECT DISTINCT pid FROM q WHERE v {op} {v} AND NOT (pid = v AND pid IS NOT NULL)", False),
+    ("SELECT * FROM q WHERE v {op} {v} EXCEPT SELECT v, pid FROM q WHERE pid = v",
+     "SELECT DISTINCT * FROM q WHERE v {op} {v} AND NOT (pid = v AND pid IS NOT NULL AND v IS NOT NULL)", False),
     # `aggregates_joined_on_their_keys_merged`: aggregates of one input joined on their keys are
     # one aggregate (its aggregates listed in any order); `=` leaves out the NULL key's group
     ("SELECT x.pid, x.s, y.n FROM (SELECT pid, SUM(v) AS s FROM q WHERE v {op} {v} GROUP BY pid) AS x "

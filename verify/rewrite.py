@@ -1000,6 +1000,48 @@ def except_of_itself(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return None
 
 
+def except_or_intersect_of_filters(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """EXCEPT or INTERSECT of two filters of one input is one filter of it.
+
+    A row of `R WHERE p` and a row of `R WHERE q` compare equal exactly when they hold the same
+    values, and then `q`, which reads the row alone, is TRUE for both or for neither (every
+    column's equal values are identical: an exact kind, no collation but BINARY). So `R WHERE p
+    EXCEPT ALL R WHERE q` keeps every copy of a row where `p` is TRUE and `q` is not (the copies
+    where `q` holds take all of them away, or none), INTERSECT ALL every copy where both are;
+    without ALL, the same rows once. An input without WHERE is filtered by TRUE.
+
+        >>> from verify.rules import demo
+        >>> print(demo("except_or_intersect_of_filters", "SELECT * FROM t WHERE a > 0 EXCEPT SELECT * FROM t WHERE b < 5"))
+        Distinct
+          Filter (a > 0 AND CASE WHEN b < 5 THEN FALSE ELSE TRUE END)
+            Scan t(a, b)
+    """
+    if not (isinstance(rel, ir.SetOp) and rel.op in ("except", "intersect")):
+        return None
+    (p, source), (q, other) = _filtered(rel.left), _filtered(rel.right)
+    if not (same_plan(source, other) and deterministic(source) and plain((p, q))
+            and all(c.kind in IDENTICAL_WHEN_EQUAL for c in source.columns)
+            and not any(col.collation for n in ir.nodes(source) if isinstance(n, ir.Scan)
+                        for col in ctx.schema.table(n.table).columns)):
+        return None
+    true, false = ir.Lit(True, "bool"), ir.Lit(False, "bool")
+    second = q if rel.op == "intersect" else ir.Case(((q, false),), true, "bool")  # q is not TRUE
+    kept = conjunction([c for c in (p, second) if not (isinstance(c, ir.Lit) and c.value is True)] or [true])
+    out: ir.Rel = ir.Filter(rel.columns, source, kept)
+    if not deterministic(out):
+        return None
+    return out if rel.all else ir.Distinct(rel.columns, out)
+
+
+def _filtered(rel: ir.Rel) -> tuple[ir.Expr, ir.Rel]:
+    """The condition and input of a filter (under projections passing its columns through), or
+    TRUE and `rel` itself."""
+    rel = unwrapped(rel)
+    if isinstance(rel, ir.Filter):
+        return rel.cond, unwrapped(rel.input)
+    return ir.Lit(True, "bool"), rel
+
+
 def duplicates_dropped_below_set_reader(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """Below an operator that reads only which rows its input holds, inner DISTINCTs are dropped.
 

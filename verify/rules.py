@@ -113,6 +113,7 @@ RULES: tuple[Rule, ...] = (
     Rule("constants_outside_distinct", rewrite.constants_outside_distinct, ("level",), then="again"),
     Rule("aggregate_of_nothing", rewrite.aggregate_of_nothing, ("level",)),
     Rule("except_of_itself", rewrite.except_of_itself, ("level",)),
+    Rule("except_or_intersect_of_filters", rewrite.except_or_intersect_of_filters, ("level",)),
     Rule("duplicates_dropped_below_set_reader", rewrite.duplicates_dropped_below_set_reader, ("level",), then="again"),
     Rule("unread_left_join_below_set_reader", rewrite.unread_left_join_below_set_reader, ("level",), then="again"),
     Rule("distinct_of_distinct_rows_dropped", keyed.distinct_of_distinct_rows_dropped, ("level",)),
