@@ -836,6 +836,14 @@ set_reader_shapes = [
      "SELECT pid, COUNT(DISTINCT v) FROM q GROUP BY pid", True),
     ("SELECT COUNT(CASE WHEN v IS NOT NULL THEN 1 END) FROM (SELECT pid, v FROM q WHERE v {op} {v} GROUP BY pid, v)",
      "SELECT COUNT(DISTINCT v) FROM q WHERE v {op} {v}", False),   # the (pid, v) groups with a v: v repeats
+    # `aggregates_of_no_row`: an aggregate whose FILTER is never TRUE or whose argument is always
+    # NULL is its value on no row; near miss: an argument NULL on some rows
+    ("SELECT COUNT(NULL), MAX(v) FROM q WHERE v {op} {v}", "SELECT 0, MAX(v) FROM q WHERE v {op} {v}", True),
+    ("SELECT pid, COUNT(v + NULL), SUM(v) FROM q GROUP BY pid", "SELECT pid, 0, SUM(v) FROM q GROUP BY pid", True),
+    ("SELECT pid, MAX(v) FILTER (WHERE 2 < 1) FROM q WHERE v {op} {v} GROUP BY pid",
+     "SELECT pid, NULL FROM q WHERE v {op} {v} GROUP BY pid", True),
+    ("SELECT COUNT(v) FILTER (WHERE 1 = 0) FROM q", "SELECT 0", True),
+    ("SELECT COUNT(CASE WHEN v {op} {v} THEN NULL ELSE v END) FROM q", "SELECT 0", False),
     # `except_or_intersect_of_filters`: whole rows of one input compare equal only where they are
     # the same values, so the two filters combine; near misses: some columns only, other inputs
     ("SELECT * FROM q WHERE v {op} {v} EXCEPT SELECT * FROM q WHERE pid = v",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import z3
 
 from verify import ir
-from verify.blocks import map_cols
+from verify.blocks import map_cols, plain
 from verify.encode import Encoder, constant
 from verify.facts import conjuncts, constant_of, row_facts
 from verify.schema import Schema
@@ -136,6 +136,17 @@ def null_on_nulls(e: ir.Expr, columns) -> bool:
     kinds = tuple(c.kind for c in columns)
     return _never(("null_on_nulls", ir.key(e), kinds),
                   lambda enc: z3.Not(enc.expr(e, [null_of(k) for k in kinds], ()).null))
+
+
+def always_null(e: ir.Expr, columns) -> bool:
+    """`e` is NULL on every row of `columns` (`NULL`, `a = NULL`, `a + NULL`): it reads no
+    subquery, and no values of the columns make it non-NULL."""
+    if not plain((e,)):
+        return False
+    kinds = tuple(c.kind for c in columns)
+    return _never(("always_null", ir.key(e), kinds),
+                  lambda enc: z3.Not(enc.expr(e, [fresh(enc.fresh_name(f"c{i}"), solver_kind(k))
+                                                  for i, k in enumerate(kinds)], ()).null))
 
 
 def _never(question: tuple, formula: Callable[[Encoder], z3.BoolRef]) -> bool:

@@ -16,7 +16,7 @@ from verify import ir
 from verify.blocks import deterministic, map_cols, plain, row_exprs, same_plan, shift, substitute
 from verify.facts import EXACT_KINDS, conjunction, conjuncts, constant_of, equated_columns, moved, row_facts
 from verify.encode import constant, free_depth
-from verify.implication import always_empty, always_true, never_true, null_on_nulls, rejects_nulls
+from verify.implication import always_empty, always_null, always_true, never_true, null_on_nulls, rejects_nulls
 from verify.schema import Schema
 from verify.names import FuncName, JoinKind
 
@@ -387,6 +387,47 @@ def key_filter_below_aggregate(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     below = ir.Filter(agg.input.columns, agg.input, conjunction(moved))
     grouped = replace(agg, input=below)
     return grouped if not kept else ir.Filter(rel.columns, grouped, conjunction(kept))
+
+
+def aggregates_of_no_row(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """An aggregate whose FILTER is never TRUE, or whose argument is NULL on every row, reads no row: it is its value on no row.
+
+    Such an aggregate adds up no value in any group: COUNT is 0, TOTAL 0.0, every other one
+    NULL, on every database, so it is that constant, computed above the aggregate (a FILTER that
+    is always TRUE is no filter). An aggregate without GROUP BY left with nothing to compute is
+    its one row, which reads no table: `SELECT COUNT(NULL) FROM t` is `SELECT 0`.
+
+        >>> from verify.rules import demo
+        >>> print(demo("aggregates_of_no_row", "SELECT COUNT(a = NULL) AS n, MAX(b) FILTER (WHERE 1 = 0) AS m FROM t"))
+        Project _agg0 AS n, _agg1 AS m
+          Project 0 AS _agg0, NULL AS _agg1
+            Values() ()
+    """
+    if not isinstance(rel, ir.Aggregate) or any(isinstance(i, ir.Bare) for i in rel.items):
+        return None
+    nk = len(rel.keys)
+    kept: list[ir.Agg] = []
+    exprs: list[ir.Expr] = [ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.columns[:nk])]
+    changed = False
+    for item, col in zip(rel.items, rel.columns[nk:]):
+        cond = item.filter
+        if cond is not None and constant(cond) and always_true(cond):
+            item, changed = replace(item, filter=None), True
+        no_row = (cond is not None and constant(cond) and never_true(cond)) or \
+            (item.arg is not None and always_null(item.arg, rel.input.columns))
+        if no_row:
+            value = {"count_star": 0, "count": 0, "total": 0.0}.get(item.func)
+            exprs.append(ir.Lit(value, col.kind))
+            changed = True
+        else:
+            exprs.append(ir.Col(nk + len(kept), col.kind, col.affinity))
+            kept.append(item)
+    if not changed:
+        return None
+    cols = rel.columns[:nk] + tuple(c for c, e in zip(rel.columns[nk:], exprs[nk:]) if isinstance(e, ir.Col))
+    inner: ir.Rel = (ir.Values((), ((),)) if not kept and not rel.grouped
+                     else replace(rel, columns=cols, items=tuple(kept)))
+    return ir.Project(rel.columns, inner, tuple(exprs))
 
 
 def aggregate_of_nothing(rel: ir.Rel, ctx: Context) -> ir.Rel | None:

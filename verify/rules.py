@@ -111,6 +111,7 @@ RULES: tuple[Rule, ...] = (
     Rule("constant_group_key", rewrite.constant_group_key, ("level",)),
     Rule("grouping_without_aggregates_as_distinct", rewrite.grouping_without_aggregates_as_distinct, ("level",), then="again"),
     Rule("constants_outside_distinct", rewrite.constants_outside_distinct, ("level",), then="again"),
+    Rule("aggregates_of_no_row", rewrite.aggregates_of_no_row, ("level",)),
     Rule("aggregate_of_nothing", rewrite.aggregate_of_nothing, ("level",)),
     Rule("except_of_itself", rewrite.except_of_itself, ("level",)),
     Rule("except_or_intersect_of_filters", rewrite.except_or_intersect_of_filters, ("level",)),
