@@ -836,6 +836,9 @@ set_reader_shapes = [
      "SELECT pid, COUNT(DISTINCT v) FROM q GROUP BY pid", True),
     ("SELECT COUNT(CASE WHEN v IS NOT NULL THEN 1 END) FROM (SELECT pid, v FROM q WHERE v {op} {v} GROUP BY pid, v)",
      "SELECT COUNT(DISTINCT v) FROM q WHERE v {op} {v}", False),   # the (pid, v) groups with a v: v repeats
+    # `one_row_subquery_as_cross_join`: a SELECT without FROM is one row
+    ("SELECT name FROM p WHERE (SELECT 1) {op} g", "SELECT name FROM p WHERE 1 {op} g", True),
+    ("SELECT pid, (SELECT {v} + 1) FROM q WHERE v {op} {v}", "SELECT pid, {v} + 1 FROM q WHERE v {op} {v}", True),
     # `aggregates_of_no_row`: an aggregate whose FILTER is never TRUE or whose argument is always
     # NULL is its value on no row; near miss: an argument NULL on some rows
     ("SELECT COUNT(NULL), MAX(v) FROM q WHERE v {op} {v}", "SELECT 0, MAX(v) FROM q WHERE v {op} {v}", True),

@@ -341,10 +341,10 @@ def one_row_lateral_as_subqueries(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
 
 
 def one_row_subquery_as_cross_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
-    """An uncorrelated scalar subquery over an aggregate without GROUP BY is a cross join with its one row.
+    """An uncorrelated scalar subquery over an aggregate without GROUP BY, or a SELECT without FROM, is a cross join with its one row.
 
     An aggregate without GROUP BY returns exactly one row on every database (its aggregates
-    NULL, or 0 for a count, on no input row), so each row of a filter or projection that reads
+    NULL, or 0 for a count, on no input row), as a SELECT without FROM does, so each row of a filter or projection that reads
     `(SELECT MAX(v) FROM q)` reads the value of that row: the input cross-joined with it keeps
     its rows, one each, and the condition or projection reads the joined column instead (a
     filter's result projects it away again). Every such subquery of the operator, outside other
@@ -386,12 +386,12 @@ def one_row_subquery_as_cross_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
 
 def _one_row(query: ir.Rel) -> bool:
     """Does `query` return exactly one row of one column on every database: an aggregate without
-    GROUP BY, under row-local projections?"""
+    GROUP BY or a single row of VALUES (a SELECT without FROM), under row-local projections?"""
     if len(query.columns) != 1:
         return False
     while isinstance(query, ir.Project) and plain(query.exprs):
         query = query.input
-    return isinstance(query, ir.Aggregate) and not query.grouped
+    return isinstance(query, ir.Aggregate) and not query.grouped or isinstance(query, ir.Values) and len(query.rows) == 1
 
 
 def correlated_aggregate_as_left_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
