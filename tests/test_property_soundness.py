@@ -836,6 +836,13 @@ set_reader_shapes = [
      "SELECT pid, COUNT(DISTINCT v) FROM q GROUP BY pid", True),
     ("SELECT COUNT(CASE WHEN v IS NOT NULL THEN 1 END) FROM (SELECT pid, v FROM q WHERE v {op} {v} GROUP BY pid, v)",
      "SELECT COUNT(DISTINCT v) FROM q WHERE v {op} {v}", False),   # the (pid, v) groups with a v: v repeats
+    # `limited_row_tested_as_exists`: the first row of a never-NULL value is NULL when there is no row
+    ("SELECT id FROM p WHERE (SELECT 1 FROM q WHERE q.pid = p.id AND v {op} {v} LIMIT 1) IS NOT NULL",
+     "SELECT id FROM p WHERE EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND v {op} {v})", True),
+    ("SELECT id FROM p WHERE g {op} {v} AND (SELECT r.id FROM p AS r WHERE r.g = p.id ORDER BY r.name LIMIT 1) IS NULL",
+     "SELECT id FROM p WHERE g {op} {v} AND NOT EXISTS (SELECT 1 FROM p AS r WHERE r.g = p.id)", True),
+    ("SELECT id FROM p WHERE (SELECT v FROM q WHERE q.pid = p.id ORDER BY v LIMIT 1) IS NOT NULL",   # v may be NULL
+     "SELECT id FROM p WHERE EXISTS (SELECT 1 FROM q WHERE q.pid = p.id)", False),
     # `one_row_subquery_as_cross_join`: a SELECT without FROM is one row
     ("SELECT name FROM p WHERE (SELECT 1) {op} g", "SELECT name FROM p WHERE 1 {op} g", True),
     ("SELECT pid, (SELECT {v} + 1) FROM q WHERE v {op} {v}", "SELECT pid, {v} + 1 FROM q WHERE v {op} {v}", True),

@@ -945,6 +945,54 @@ def exists_of_one_row_true(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return replace(rel, cond=new[0]) if isinstance(rel, ir.Filter) else replace(rel, exprs=new)
 
 
+def limited_row_tested_as_exists(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
+    """`(SELECT e FROM r ... LIMIT 1) IS [NOT] NULL`, where `e` is never NULL, is [NOT] EXISTS (SELECT ... FROM r ...).
+
+    LIMIT 1 keeps a row whenever there is one (whichever row, under any ORDER BY), and its one
+    value is not NULL: the subquery is NULL exactly when its input has no row, which is what
+    NOT EXISTS asks (neither is ever NULL). Spark writes EXISTS in this form. Each such test in
+    a WHERE or SELECT list, outside other subqueries; the subquery may read the enclosing row,
+    which EXISTS then reads alike.
+
+        >>> from verify.rules import demo
+        >>> print(demo("limited_row_tested_as_exists",
+        ...            "SELECT a FROM t WHERE (SELECT 1 FROM q WHERE q.pid = t.a LIMIT 1) IS NOT NULL"))
+        Project a
+          Filter EXISTS $1
+            $1:
+              Filter pid = outer1.#0
+                Scan q(qid, pid, v)
+            Scan t(a, b)
+    """
+    exprs = row_exprs(rel)
+    if exprs is None:
+        return None
+
+    made: set[int] = set()  # the NOT EXISTS written here: under a NOT, EXISTS
+
+    def as_exists(n):
+        if isinstance(n, ir.IsNull) and isinstance(n.arg, ir.ScalarSubquery):
+            q = n.arg.query
+            sort = q
+            while isinstance(sort, ir.Project):  # an ORDER BY key not selected sorts below the SELECT list
+                sort = sort.input
+            if isinstance(sort, ir.Sort) and sort.limit == 1 and not sort.offset and 0 in never_null(
+                    q if q is not sort else sort.input, ctx.schema):
+                rows = sort.input
+                while isinstance(rows, ir.Project) and plain(rows.exprs, params=True):
+                    rows = rows.input  # what EXISTS asks of the rows, as the lowering writes it: no SELECT list
+                out = ir.Not(ir.Exists(rows))
+                made.add(id(out))
+                return out
+        if isinstance(n, ir.Not) and id(n.arg) in made:
+            return n.arg.arg
+        return n
+    new = ir.transform(exprs, as_exists, into_subqueries=False)
+    if ir.same(new, exprs):
+        return None
+    return replace(rel, exprs=new) if isinstance(rel, ir.Project) else replace(rel, cond=new[0])
+
+
 def exists_as_marked_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """An `EXISTS (SELECT ...)` uncorrelated, or correlated only by equalities, is a left join with a marker that is NULL when no row matched.
 

@@ -23,7 +23,7 @@ so that the two plans meet in one form that row-wise reasoning compares. A rule 
 `describe()` lists the rules with their one-line docs; `demo` shows one rule on a query.
 
     >>> [name for name, _ in describe()][:2]
-    ['one_row_joined_as_columns', 'exists_of_one_row_true']
+    ['uncorrelated_lateral_as_join', 'lateral_filter_as_join']
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ RULES: tuple[Rule, ...] = (
     Rule("lateral_filter_as_join", decorrelate.lateral_filter_as_join, ("plan",)),
     Rule("one_row_lateral_as_subqueries", decorrelate.one_row_lateral_as_subqueries, ("plan",)),
     Rule("one_row_joined_as_columns", rewrite.one_row_joined_as_columns, ("plan",)),
+    Rule("limited_row_tested_as_exists", keyed.limited_row_tested_as_exists, ("plan",)),
     Rule("exists_of_one_row_true", keyed.exists_of_one_row_true, ("plan",)),
     Rule("one_row_subquery_as_cross_join", decorrelate.one_row_subquery_as_cross_join, ("plan",)),
     Rule("correlated_aggregate_as_left_join", decorrelate.correlated_aggregate_as_left_join, ("plan",)),
