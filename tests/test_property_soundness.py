@@ -836,6 +836,11 @@ set_reader_shapes = [
      "SELECT pid, COUNT(DISTINCT v) FROM q GROUP BY pid", True),
     ("SELECT COUNT(CASE WHEN v IS NOT NULL THEN 1 END) FROM (SELECT pid, v FROM q WHERE v {op} {v} GROUP BY pid, v)",
      "SELECT COUNT(DISTINCT v) FROM q WHERE v {op} {v}", False),   # the (pid, v) groups with a v: v repeats
+    # `duplicates_dropped_below_set_reader`: the same rows twice in a UNION ALL, read as a set
+    ("SELECT DISTINCT * FROM (SELECT pid FROM q WHERE v {op} {v} UNION ALL SELECT pid FROM q WHERE v {op} {v})",
+     "SELECT DISTINCT pid FROM q WHERE v {op} {v}", True),
+    ("SELECT COUNT(*) FROM (SELECT pid FROM q WHERE v {op} {v} UNION ALL SELECT pid FROM q WHERE v {op} {v})",
+     "SELECT COUNT(*) FROM q WHERE v {op} {v}", False),
     # `limited_row_tested_as_exists`: the first row of a never-NULL value is NULL when there is no row
     ("SELECT id FROM p WHERE (SELECT 1 FROM q WHERE q.pid = p.id AND v {op} {v} LIMIT 1) IS NOT NULL",
      "SELECT id FROM p WHERE EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND v {op} {v})", True),

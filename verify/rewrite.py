@@ -1740,10 +1740,12 @@ def _set_inputs_rewritten(rel: ir.Rel, fn) -> ir.Rel | None:
 def _set_input(rel: ir.Rel) -> ir.Rel:
     """`rel`, which its consumer reads as a set, without the DISTINCTs (and GROUP BYs without
     aggregates) under projections, filters, joins and UNION ALL: they only remove copies of
-    rows, and a copy changes no set built above them.
+    rows, and a copy changes no set built above them; likewise a UNION ALL of the same rows
+    twice (two branches computing the same plan) is those rows once.
 
         SELECT DISTINCT x.a FROM (SELECT DISTINCT a, b FROM t) AS x JOIN u ON x.b = u.b
             = SELECT DISTINCT t.a FROM t JOIN u ON t.b = u.b
+        SELECT DISTINCT * FROM (SELECT a FROM t UNION ALL SELECT a FROM t) = SELECT DISTINCT a FROM t
     """
     identical = all(c.kind in IDENTICAL_WHEN_EQUAL for c in rel.columns)
     if isinstance(rel, ir.Distinct) and identical:
@@ -1757,6 +1759,8 @@ def _set_input(rel: ir.Rel) -> ir.Rel:
         () if rel.cond is None else (rel.cond,))
     if joined or isinstance(rel, ir.SetOp) and rel.op == "union" and rel.all:  # a set of the union: of each branch
         left, right = _set_input(rel.left), _set_input(rel.right)
+        if not joined and same_plan(left, right) and deterministic(left):  # the same rows twice: once
+            return ir.Project(rel.columns, left, tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(left.columns)))
         return replace(rel, left=left, right=right) if (left, right) != (rel.left, rel.right) else rel
     return rel
 
