@@ -57,7 +57,7 @@ from verify.parse import parse_query
 from verify.schema import Schema
 from verify.verdict import Verdict, VerdictKind
 
-__all__ = ["read_calcite", "read_calcite_pair", "refused_verdict"]
+__all__ = ["read_calcite", "read_calcite_pair", "read_pair", "refused_verdict"]
 
 # the clauses a SELECT of SINGLE_VALUEs must not have: each changes how many rows it returns
 _NOT_WITH_SINGLE_VALUE = ("group", "having", "distinct", "order", "limit", "offset", "qualify", "windows")
@@ -179,10 +179,18 @@ def _is_single_value(node: exp.Expression) -> bool:
 def read_calcite_pair(gold: str, gen: str, schema: Schema | None = None) -> tuple[str, str, list[str]]:
     """Both queries read as Calcite's over `schema` (`read_calcite`), and the notes, each naming
     its query. A `QueryError` or `Unsupported` says which query it comes from."""
+    return read_pair(gold, gen, read_calcite, schema)
+
+
+def read_pair(gold: str, gen: str, reader, schema: Schema | None = None) -> tuple[str, str, list[str]]:
+    """Both queries read by `reader` (`read_calcite`, `verify.spark.read_spark`: SQL text and
+    schema to DuckDB text and notes), and the notes, each naming its query, with the DuckDB
+    text of a query the reader changed. A `QueryError` or `Unsupported` says which query it
+    comes from."""
     read, notes = [], []
     for sql, which in ((gold, "gold"), (gen, "generated")):
         try:
-            text, made = read_calcite(sql, schema)
+            text, made = reader(sql, schema)
         except QueryError as e:
             raise QueryError(f"{which} query: {e}") from None
         except Unsupported as e:
@@ -195,8 +203,8 @@ def read_calcite_pair(gold: str, gen: str, schema: Schema | None = None) -> tupl
 
 
 def refused_verdict(e: QueryError | Unsupported, **fields) -> Verdict:
-    """The verdict of a pair the reading refused (`read_calcite_pair`): `error` for text that does
-    not parse, `unsupported` for a Calcite form without a DuckDB reading here; `fields` are the
+    """The verdict of a pair a reading refused (`read_calcite_pair`, `verify.spark.read_spark_pair`):
+    `error` for text that does not parse, `unsupported` for a form without a DuckDB reading here; `fields` are the
     Verdict's other fields (dialect DuckDB unless given)."""
     if isinstance(e, QueryError):
         return Verdict(verdict=VerdictKind.ERROR, reason=str(e), **{"dialect": "duckdb", **fields})

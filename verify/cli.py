@@ -1,7 +1,7 @@
 """The verifier's own commands of the `verify` command line (`pair`, `version`) and its root group.
 
     verify pair GOLD GEN [--db PATH | --schema PATH | --tables PATH --db-id ID]
-                         [--dialect sqlite|duckdb | --calcite] [--semantics auto|bag|set|list]
+                         [--dialect sqlite|duckdb | --calcite | --spark] [--semantics auto|bag|set|list]
                          [--bound K] [--effort X] [--timeout SECONDS] [--memory-limit MIB] [--seed N]
                          [--no-minimize]
                          [--strict] [--assume NAME]... [--json] [--explain] [--debug]
@@ -263,6 +263,11 @@ def pair(
                                              "integer division and AVG over the schema's types, NULLs first under "
                                              "DESC; see verify.calcite) and verify them on DuckDB")
     ] = False,
+    spark: Annotated[
+        bool, typer.Option("--spark", help="read both queries as Apache Spark SQL (NULLs first ascending, <=>, "
+                                           "IF, CONCAT, CAST and division NULL where they fail, POSITIVE, constant "
+                                           "ORDER BY keys; see verify.spark) and verify them on DuckDB")
+    ] = False,
     semantics: Annotated[
         Semantics,
         typer.Option(help="auto: list if gold has an outermost ORDER BY, else bag"),
@@ -314,10 +319,14 @@ def pair(
 
     Exit status: 0 equivalent, 1 not equivalent, 2 unknown or unsupported, 3 error.
     """
-    if calcite and dialect == Dialect.SQLITE and _given(ctx, "dialect"):
-        raise typer.Exit(_fail("--calcite reads Calcite's SQL as DuckDB's: it cannot be combined with --dialect sqlite",
+    reading = "--calcite" if calcite else "--spark" if spark else None  # SQL read as DuckDB's
+    if calcite and spark:
+        raise typer.Exit(_fail("--calcite and --spark are two readings of the queries: give one",
                                json_output=json_output, dialect=dialect.value, semantics=semantics.value))
-    if calcite:
+    if reading and dialect == Dialect.SQLITE and _given(ctx, "dialect"):
+        raise typer.Exit(_fail(f"{reading} reads the queries as DuckDB's SQL: it cannot be combined with --dialect sqlite",
+                               json_output=json_output, dialect=dialect.value, semantics=semantics.value))
+    if reading:
         dialect = Dialect.DUCKDB
     fields = dict(dialect=dialect.value, semantics=semantics.value)
     try:
@@ -337,13 +346,15 @@ def pair(
         gen_sql = _read_query(gen, "generated")
         schema_obj = _load_schema(db, schema, tables, db_id, dialect.value)
         read_as: list[str] = []
-        refused: Verdict | None = None  # a Calcite form with no DuckDB reading
-        if calcite:
+        refused: Verdict | None = None  # a Calcite or Spark form with no DuckDB reading
+        if reading:
             from verify.calcite import read_calcite_pair, refused_verdict
             from verify.errors import QueryError, Unsupported
+            from verify.spark import read_spark_pair
 
             try:
-                gold_sql, gen_sql, read_as = read_calcite_pair(gold_sql, gen_sql, schema_obj)
+                read_pair = read_calcite_pair if calcite else read_spark_pair
+                gold_sql, gen_sql, read_as = read_pair(gold_sql, gen_sql, schema_obj)
             except QueryError as e:
                 raise _BadInput(str(e)) from None
             except Unsupported as e:

@@ -1,0 +1,99 @@
+"""Read SQL as Apache Spark means it: the DuckDB query that means the same.
+
+Optimizer-rewrite suites printed by Spark (SQLSolver's Spark suite, its TPC-H and TPC-C rewrites)
+are Spark SQL, which differs from DuckDB's in syntax and in a few meanings. `read_spark(sql)`
+returns the DuckDB text with Spark's meaning, written by sqlglot's Spark reader and DuckDB
+writer, and a note per difference:
+
+- **NULL order**: Spark sorts NULL as the smallest value (first ascending, last descending);
+  DuckDB puts NULLs last: ascending keys get NULLS FIRST;
+- **`a <=> b`** is `a IS NOT DISTINCT FROM b`; **`IF(c, a, b)`** is a CASE;
+- **`CONCAT(a, b)`** is NULL when an argument is (DuckDB's CONCAT skips NULLs): `a || b`;
+- **`"text"`** is a string in Spark, not a name;
+- **casts and division**: a CAST that fails is NULL in Spark (not an error): `TRY_CAST`; `x / 0`
+  is NULL: `x / NULLIF(0, 0)`; `a DIV b` is the integer quotient `a // b`;
+- **`POSITIVE(x)`**, Spark's unary plus, is `x`;
+- **an ORDER BY key that is a constant other than a number** (`ORDER BY 'a'`) orders nothing in
+  Spark (DuckDB rejects it): it is left out, and so is an ORDER BY of nothing else.
+
+Everything else is DuckDB's reading of the text sqlglot writes; integer overflow (Spark's
+32-bit and 64-bit integers wrap, DuckDB's raise an error) is not modelled. The verifier then
+checks the DuckDB text, and confirms every counterexample by running it on DuckDB.
+
+    >>> sql, notes = read_spark("SELECT CONCAT(name, 'x') FROM t WHERE a <=> b ORDER BY a")
+    >>> sql
+    "SELECT name || 'x' FROM t WHERE a IS NOT DISTINCT FROM b ORDER BY a NULLS FIRST"
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from verify.calcite import read_pair
+from verify.errors import QueryError
+from verify.limits import paren_depth, too_deep
+from verify.parse import parse_query
+from verify.schema import Schema
+
+__all__ = ["read_spark", "read_spark_pair"]
+
+
+def read_spark(sql: str, schema: Schema | None = None) -> tuple[str, list[str]]:
+    """`sql`, as Spark reads it, written as DuckDB SQL; and one note per translation made
+    (`schema` is accepted for symmetry with `verify.calcite.read_calcite`: Spark's meanings
+    here do not depend on types). Raises `QueryError` for text that does not parse."""
+    try:
+        return _read(sql)
+    except RecursionError:  # sqlglot's parser recurses once per level of nesting
+        raise QueryError(too_deep(paren_depth(sql))) from None
+
+
+def _read(sql: str) -> tuple[str, list[str]]:
+    tree = parse_query(sql, "spark")
+    notes: list[str] = []
+    for node in list(tree.walk()):
+        if isinstance(node, exp.NullSafeEQ):
+            notes.append("a <=> b: a IS NOT DISTINCT FROM b")
+        elif isinstance(node, exp.If):
+            notes.append("IF(c, a, b): CASE WHEN c THEN a ELSE b END")
+        elif isinstance(node, exp.Concat):
+            notes.append("CONCAT: NULL where an argument is (Spark), a || b")
+        elif isinstance(node, exp.Cast):  # TryCast too: sqlglot reads Spark's CAST as one
+            notes.append("CAST: NULL where it fails (Spark), TRY_CAST")
+        elif isinstance(node, exp.Div):
+            notes.append("x / y: NULL where y is 0 (Spark), x / NULLIF(y, 0)")
+        elif isinstance(node, exp.IntDiv):
+            notes.append("a DIV b: the integer quotient, a // b")
+        elif isinstance(node, exp.Anonymous) and node.name.upper() == "POSITIVE" and len(node.expressions) == 1:
+            node.replace(exp.Paren(this=node.expressions[0].copy()))
+            notes.append("POSITIVE(x): x")
+    for order in list(tree.find_all(exp.Order)):
+        notes += _constant_keys_dropped(order)
+    if any(not o.args.get("desc") and o.args.get("nulls_first") for o in tree.find_all(exp.Ordered)):
+        notes.append("ORDER BY ... ASC: NULLs first (Spark sorts NULL lowest)")
+    try:
+        text = tree.sql(dialect="duckdb")
+    except SqlglotError as e:
+        raise QueryError(f"cannot write it as DuckDB SQL: {e}") from None
+    return text, list(dict.fromkeys(notes))
+
+
+def _constant_keys_dropped(order: exp.Order) -> list[str]:
+    """The ORDER BY keys that are constants other than numbers (which Spark sorts by, ordering
+    nothing; a number is a position) left out of `order`, and `order` itself when nothing is left;
+    the notes."""
+    dropped = [o for o in order.expressions
+               if isinstance(o.this, (exp.Null, exp.Boolean)) or isinstance(o.this, exp.Literal) and o.this.is_string]
+    if not dropped:
+        return []
+    for o in dropped:
+        o.pop()
+    if not order.expressions:
+        order.pop()
+    return [f"ORDER BY {o.this.sql('spark')}: a constant, orders nothing (Spark)" for o in dropped]
+
+
+def read_spark_pair(gold: str, gen: str, schema: Schema | None = None) -> tuple[str, str, list[str]]:
+    """Both queries read as Spark's (`read_spark`), and the notes, each naming its query."""
+    return read_pair(gold, gen, read_spark, schema)
