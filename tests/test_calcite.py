@@ -158,15 +158,15 @@ def test_a_pair_names_its_queries_in_notes_and_errors():
 
 # ---------------------------------------------------------------------------- end to end
 
-def _pair_args(tmp_path: Path, gold: str, gen: str) -> list[str]:
-    """`verify pair` arguments for `gold` and `gen` over DDL, written into `tmp_path`."""
-    for name, text in (("s.sql", DDL), ("g.sql", gold), ("p.sql", gen)):
+def pair_args(tmp_path: Path, gold: str, gen: str, ddl: str = DDL) -> list[str]:
+    """`verify pair` arguments for `gold` and `gen` over `ddl`, written into `tmp_path`."""
+    for name, text in (("s.sql", ddl), ("g.sql", gold), ("p.sql", gen)):
         (tmp_path / name).write_text(text)
     return ["pair", str(tmp_path / "g.sql"), str(tmp_path / "p.sql"), "--schema", str(tmp_path / "s.sql")]
 
 
 def test_verify_pair_calcite_proves_what_duckdb_reading_rejects(tmp_path: Path):
-    args = _pair_args(tmp_path, "SELECT emp.deptno, MAX(emp.sal) FROM emp GROUP BY emp.deptno, 4",
+    args = pair_args(tmp_path, "SELECT emp.deptno, MAX(emp.sal) FROM emp GROUP BY emp.deptno, 4",
                       "SELECT e.deptno, MAX(e.sal) FROM emp AS e GROUP BY e.deptno")
     runner = CliRunner()
     as_duckdb = runner.invoke(app, args + ["--dialect", "duckdb", "--json"])
@@ -182,7 +182,7 @@ def test_verify_pair_calcite_proves_what_duckdb_reading_rejects(tmp_path: Path):
 
 
 def test_verify_pair_calcite_refutes_with_a_counterexample_on_duckdb(tmp_path: Path):
-    args = _pair_args(tmp_path, "SELECT SINGLE_VALUE(emp.sal) AS $f0 FROM emp WHERE emp.empno = 1",
+    args = pair_args(tmp_path, "SELECT SINGLE_VALUE(emp.sal) AS $f0 FROM emp WHERE emp.empno = 1",
                       "SELECT MAX(emp.sal) AS $f0 FROM emp WHERE emp.empno = 2")
     r = CliRunner().invoke(app, args + ["--calcite", "--json"])
     v = json.loads(r.output)
@@ -190,7 +190,7 @@ def test_verify_pair_calcite_refutes_with_a_counterexample_on_duckdb(tmp_path: P
 
 
 def test_verify_pair_calcite_without_a_reading_is_unsupported(tmp_path: Path):
-    args = _pair_args(tmp_path, "SELECT deptno, SINGLE_VALUE(sal) FROM emp GROUP BY deptno",
+    args = pair_args(tmp_path, "SELECT deptno, SINGLE_VALUE(sal) FROM emp GROUP BY deptno",
                       "SELECT deptno, MAX(sal) FROM emp GROUP BY deptno")
     r = CliRunner().invoke(app, args + ["--calcite", "--json"])
     v = json.loads(r.output)
@@ -324,7 +324,7 @@ def test_desc_puts_nulls_first_as_calcite_sorts_null_highest():
 
 
 def test_verify_pair_calcite_reads_integer_division_with_the_schema(tmp_path: Path):
-    args = _pair_args(tmp_path, "SELECT emp.sal / 2 FROM emp", "SELECT emp.sal * 0.5 FROM emp")
+    args = pair_args(tmp_path, "SELECT emp.sal / 2 FROM emp", "SELECT emp.sal * 0.5 FROM emp")
     as_duckdb = CliRunner().invoke(app, args + ["--dialect", "duckdb", "--json"])
     assert json.loads(as_duckdb.output)["verdict"] == "equivalent"   # 7 / 2 = 3.5 = 7 * 0.5 in DuckDB
     as_calcite = CliRunner().invoke(app, args + ["--calcite", "--json"])

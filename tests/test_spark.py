@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from test_calcite import pair_args
 from typer.testing import CliRunner
 
 from sqlwitness_cli import app
@@ -71,9 +72,7 @@ def test_a_pair_names_its_queries_and_bad_text_is_an_error_naming_it():
 
 
 def _pair_args(tmp_path: Path, gold: str, gen: str) -> list[str]:
-    for name, text in (("s.sql", DDL), ("g.sql", gold), ("p.sql", gen)):
-        (tmp_path / name).write_text(text)
-    return ["pair", str(tmp_path / "g.sql"), str(tmp_path / "p.sql"), "--schema", str(tmp_path / "s.sql")]
+    return pair_args(tmp_path, gold, gen, DDL)
 
 
 def test_verify_pair_spark_proves_what_duckdb_rejects_and_refutes_on_duckdb(tmp_path: Path):
