@@ -102,6 +102,18 @@ def test_parenthesized_join_is_associative():
     assert v.verdict == VerdictKind.EQUIVALENT, v.reason
 
 
+def test_a_parenthesized_join_of_derived_tables_shows_their_names_outside():
+    """`a JOIN ((SELECT ...) AS x JOIN (SELECT ...) AS y ON ...) ON a.k = x.k`, as Calcite prints
+    TPC-DS: x and y are read outside the parentheses; a condition on another column is refuted."""
+    nested = ("SELECT emp.empno, x.name FROM emp INNER JOIN ((SELECT * FROM dept) AS x INNER JOIN "
+              "(SELECT * FROM dept) AS y ON x.deptno = y.deptno) ON emp.deptno = {} ")
+    flat = "SELECT emp.empno, dept.name FROM emp JOIN dept ON emp.deptno = dept.deptno"
+    v = verdict(nested.format("y.deptno"), flat, schema=DUCK, dialect="duckdb", bound=2)
+    assert v.verdict == VerdictKind.EQUIVALENT and v.complete, v.reason
+    v = verdict(nested.format("y.deptno + 1"), flat, schema=DUCK, dialect="duckdb", bound=2)
+    assert v.verdict == VerdictKind.NOT_EQUIVALENT and v.confirmed, v.reason
+
+
 def test_fetch_offset_syntax():
     v = verdict(
         "SELECT empno FROM emp ORDER BY empno OFFSET 1 ROWS FETCH NEXT 1 ROWS ONLY",

@@ -464,7 +464,8 @@ class Lowerer(ScalarLowering):
             else:
                 raise QueryError(f"unknown table {name!r}")
             alias = alias or name
-        elif isinstance(node, exp.Subquery) and isinstance(node.this, exp.Table) and node.this.args.get("joins"):
+        elif isinstance(node, exp.Subquery) and isinstance(node.this, (exp.Table, exp.Subquery, exp.Values)) \
+                and node.this.args.get("joins"):  # a parenthesized join: `(t AS x JOIN (SELECT ...) AS y ON ...)`
             if alias:
                 raise Unsupported("an alias on a parenthesized join")
             inner = node.this.copy()
