@@ -323,6 +323,18 @@ def test_desc_puts_nulls_first_as_calcite_sorts_null_highest():
         read_calcite("SELECT i FROM num ORDER BY i DESC NULLS LAST")
 
 
+def test_a_constant_order_by_key_orders_nothing_and_is_left_out():
+    """Calcite prints `ORDER BY NULL` for a UNION branch's constant column (TPC-DS); DuckDB
+    rejects a sort by a constant that is not a position."""
+    sql, notes = read_calcite("SELECT i FROM num ORDER BY NULL, i FETCH NEXT 2 ROWS ONLY")
+    assert sql == "SELECT i FROM num ORDER BY i LIMIT 2" and notes == ["ORDER BY NULL: a constant, orders nothing (Calcite)"]
+    assert _on_num(sql, NUMS) == sorted(_on_num("SELECT i FROM num", NUMS))[:2]
+    alone, _ = read_calcite("SELECT i FROM num ORDER BY NULL, 'x'")
+    assert alone == "SELECT i FROM num"
+    with pytest.raises(duckdb.BinderException):
+        _on_num("SELECT i FROM num ORDER BY NULL", NUMS)
+
+
 def test_verify_pair_calcite_reads_integer_division_with_the_schema(tmp_path: Path):
     args = pair_args(tmp_path, "SELECT emp.sal / 2 FROM emp", "SELECT emp.sal * 0.5 FROM emp")
     as_duckdb = CliRunner().invoke(app, args + ["--dialect", "duckdb", "--json"])

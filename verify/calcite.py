@@ -30,7 +30,10 @@ with Calcite's meaning and a note per difference it translated:
   floating-point value to an integer (Calcite truncates, DuckDB rounds), and any of these whose
   operand types are unknown;
 - **NULL order**: Calcite sorts NULL as the highest value, so first under DESC, where DuckDB puts
-  it last: DESC keys get NULLS FIRST.
+  it last: DESC keys get NULLS FIRST;
+- **an ORDER BY key that is a constant other than a number** (`ORDER BY NULL`, which Calcite
+  prints for a constant column of a UNION branch) orders nothing: it is left out (DuckDB
+  rejects it), and so is an ORDER BY of nothing else.
 
 Everything else is DuckDB's reading of the text: a Calcite function DuckDB lacks
 (`UNIX_TIMESTAMP`) stays an error with DuckDB's message, and integer overflow, which Calcite's
@@ -57,7 +60,7 @@ from verify.parse import parse_query
 from verify.schema import Schema
 from verify.verdict import Verdict, VerdictKind
 
-__all__ = ["read_calcite", "read_calcite_pair", "read_pair", "refused_verdict"]
+__all__ = ["constant_order_keys_dropped", "read_calcite", "read_calcite_pair", "read_pair", "refused_verdict"]
 
 # the clauses a SELECT of SINGLE_VALUEs must not have: each changes how many rows it returns
 _NOT_WITH_SINGLE_VALUE = ("group", "having", "distinct", "order", "limit", "offset", "qualify", "windows")
@@ -102,9 +105,27 @@ def _read(sql: str, schema: Schema | None) -> tuple[str, list[str]]:
     for ident in tree.find_all(exp.Identifier):
         if "$" in ident.name:
             ident.set("quoted", True)
+    notes += constant_order_keys_dropped(tree, "Calcite")
     notes += _typed_meaning(tree, schema)
     notes += _nulls_high(tree, sql)
     return tree.sql(dialect="duckdb"), list(dict.fromkeys(notes))
+
+
+def constant_order_keys_dropped(tree: exp.Expression, reader: str) -> list[str]:
+    """The ORDER BY keys of `tree` that are constants other than numbers (`ORDER BY NULL`, `ORDER
+    BY 'a'`: a sort by one value orders nothing, in Calcite and in Spark; a number is a position),
+    left out, and an ORDER BY left with no key with them (DuckDB rejects such keys); the notes,
+    naming `reader`."""
+    notes = []
+    for order in list(tree.find_all(exp.Order)):
+        dropped = [o for o in order.expressions if isinstance(o.this, (exp.Null, exp.Boolean))
+                   or isinstance(o.this, exp.Literal) and o.this.is_string]
+        for o in dropped:
+            o.pop()
+            notes.append(f"ORDER BY {o.this.sql()}: a constant, orders nothing ({reader})")
+        if dropped and not order.expressions:
+            order.pop()
+    return notes
 
 
 def _grouping_numbers(group: exp.Group) -> list[exp.Literal]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from verify.calcite import read_pair
+from verify.calcite import constant_order_keys_dropped, read_pair
 from verify.errors import QueryError
 from verify.limits import paren_depth, too_deep
 from verify.parse import parse_query
@@ -68,8 +68,7 @@ def _read(sql: str) -> tuple[str, list[str]]:
         elif isinstance(node, exp.Anonymous) and node.name.upper() == "POSITIVE" and len(node.expressions) == 1:
             node.replace(exp.Paren(this=node.expressions[0].copy()))
             notes.append("POSITIVE(x): x")
-    for order in list(tree.find_all(exp.Order)):
-        notes += _constant_keys_dropped(order)
+    notes += constant_order_keys_dropped(tree, "Spark")
     if any(not o.args.get("desc") and o.args.get("nulls_first") for o in tree.find_all(exp.Ordered)):
         notes.append("ORDER BY ... ASC: NULLs first (Spark sorts NULL lowest)")
     try:
@@ -77,21 +76,6 @@ def _read(sql: str) -> tuple[str, list[str]]:
     except SqlglotError as e:
         raise QueryError(f"cannot write it as DuckDB SQL: {e}") from None
     return text, list(dict.fromkeys(notes))
-
-
-def _constant_keys_dropped(order: exp.Order) -> list[str]:
-    """The ORDER BY keys that are constants other than numbers (which Spark sorts by, ordering
-    nothing; a number is a position) left out of `order`, and `order` itself when nothing is left;
-    the notes."""
-    dropped = [o for o in order.expressions
-               if isinstance(o.this, (exp.Null, exp.Boolean)) or isinstance(o.this, exp.Literal) and o.this.is_string]
-    if not dropped:
-        return []
-    for o in dropped:
-        o.pop()
-    if not order.expressions:
-        order.pop()
-    return [f"ORDER BY {o.this.sql('spark')}: a constant, orders nothing (Spark)" for o in dropped]
 
 
 def read_spark_pair(gold: str, gen: str, schema: Schema | None = None) -> tuple[str, str, list[str]]:
