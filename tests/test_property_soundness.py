@@ -841,6 +841,14 @@ set_reader_shapes = [
      "SELECT DISTINCT pid FROM q WHERE v {op} {v}", True),
     ("SELECT COUNT(*) FROM (SELECT pid FROM q WHERE v {op} {v} UNION ALL SELECT pid FROM q WHERE v {op} {v})",
      "SELECT COUNT(*) FROM q WHERE v {op} {v}", False),
+    # the row-local comparison: identical projections reading a subquery of their own row, by their inputs
+    ("SELECT id, EXISTS (SELECT 1 FROM q WHERE q.v > p.g) FROM p WHERE g {op} {v}",
+     "SELECT id, EXISTS (SELECT 1 FROM q WHERE q.v > x.g) FROM (SELECT * FROM p WHERE g {op} {v}) AS x", True),
+    ("SELECT id, EXISTS (SELECT 1 FROM q WHERE q.v > p.g) FROM p WHERE g {op} {v}",
+     "SELECT id, EXISTS (SELECT 1 FROM q WHERE q.v >= x.g) FROM (SELECT * FROM p WHERE g {op} {v}) AS x", False),
+    ("SELECT id, (SELECT pid FROM q WHERE q.v > p.g ORDER BY v LIMIT 1) FROM p WHERE g {op} {v}",   # ties: a choice
+     "SELECT id, (SELECT pid FROM q WHERE q.v > x.g ORDER BY v LIMIT 1) FROM (SELECT * FROM p WHERE g {op} {v}) AS x",
+     False),
     # `limited_row_tested_as_exists`: the first row of a never-NULL value is NULL when there is no row
     ("SELECT id FROM p WHERE (SELECT 1 FROM q WHERE q.pid = p.id AND v {op} {v} LIMIT 1) IS NOT NULL",
      "SELECT id FROM p WHERE EXISTS (SELECT 1 FROM q WHERE q.pid = p.id AND v {op} {v})", True),

@@ -199,8 +199,14 @@ COMPARISON_CASES = [
      (), False),
     ("same_row_local_operator", "SELECT a + 1 FROM (SELECT DISTINCT a FROM t)",
      "SELECT 1 + a FROM (SELECT DISTINCT a FROM t)", (), True),
+    # identical projections reading a subquery of their own row that leaves no choice: by their inputs
     ("same_row_local_operator", "SELECT a + (SELECT COUNT(*) FROM q WHERE q.pid = x.a) FROM (SELECT DISTINCT a FROM t) AS x",
-     "SELECT a + (SELECT COUNT(*) FROM q WHERE q.pid = x.a) FROM (SELECT DISTINCT a FROM t) AS x", (), False),  # a subquery
+     "SELECT a + (SELECT COUNT(*) FROM q WHERE q.pid = x.a) FROM (SELECT DISTINCT a FROM t WHERE 1 = 1) AS x", (), True),
+    ("same_row_local_operator", "SELECT a + (SELECT v FROM q WHERE q.pid = x.a ORDER BY qid LIMIT 1) "
+     "FROM (SELECT DISTINCT a FROM t) AS x", "SELECT a + (SELECT v FROM q WHERE q.pid = x.a ORDER BY qid LIMIT 1) "
+     "FROM (SELECT DISTINCT a FROM t WHERE 1 = 1) AS x", (), False),  # the row LIMIT takes is the plan's choice
+    ("same_row_local_operator", "SELECT a + (SELECT COUNT(*) FROM q WHERE q.pid = x.a) FROM (SELECT DISTINCT a FROM t) AS x",
+     "SELECT a + (SELECT COUNT(*) FROM q WHERE q.pid = x.a + 0) FROM (SELECT DISTINCT a FROM t) AS x", (), False),
     # identical projections reading a subquery of no enclosing row and no choice: compared by their inputs
     ("same_row_local_operator", "SELECT a + (SELECT COUNT(*) FROM q) FROM (SELECT DISTINCT a FROM t)",
      "SELECT x.a + (SELECT COUNT(*) FROM q) FROM (SELECT DISTINCT a FROM t) AS x", (), True),

@@ -1535,14 +1535,19 @@ def projections_merged(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     return ir.Project(rel.columns, inner.input, tuple(substitute(e, list(inner.exprs)) for e in rel.exprs))
 
 
-def reads_own_row_only(exprs) -> bool:
+def reads_own_row_only(exprs, *, correlated: bool = False) -> bool:
     """Do `exprs` read nothing but their own row's columns and scalar or EXISTS subqueries that
     read no enclosing row and leave the engine no choice (no ORDER BY or LIMIT, whose tied rows
     two plans may choose differently, no bare column): subqueries whose values are the same
     wherever, and in whichever query, they are computed? (An IN subquery is left out: its
-    comparison reads columns of its own, `ir.InSubquery`.)"""
+    comparison reads columns of its own, `ir.InSubquery`.) With `correlated`, the subqueries
+    may also read the row the expressions are computed on (not one further out): their values
+    are then the same on the same row (what the row-wise comparison of identical expressions
+    needs, not a rule that moves them to another row)."""
+    deepest = 1 if correlated else 0
+
     def ok(node) -> bool:
-        if isinstance(node, (ir.ScalarSubquery, ir.Exists)) and (free_depth(node.query) > 0
+        if isinstance(node, (ir.ScalarSubquery, ir.Exists)) and (free_depth(node.query) > deepest
                                                                  or not deterministic(node.query)):
             return False
         if isinstance(node, (ir.Outer, ir.WinRef, ir.ExistsAt, ir.InSubquery)):

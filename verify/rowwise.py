@@ -592,8 +592,8 @@ def same_row_local_operator(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[st
     """The same projection or filter: the inputs, then the two on one row.
 
     Projections or conditions that read subqueries are compared only when they are identical and
-    their subqueries read no enclosing row (each then has one value on every row): by their
-    inputs alone.
+    their subqueries read no row but the one they are computed on and leave the engine no choice
+    (each then has one value on each row): by their inputs alone.
 
     The inputs are compared, and the two projections (conditions) on one symbolic row of the
     input; projections of aggregates with the same GROUP BY keys in another order are aligned
@@ -610,10 +610,10 @@ def same_row_local_operator(r1: ir.Rel, r2: ir.Rel, ctx: Context, trace: list[st
     e1 = r1.exprs if isinstance(r1, ir.Project) else (r1.cond,)
     e2 = r2.exprs if isinstance(r2, ir.Project) else (r2.cond,)
     if not (plain(e1) and plain(e2)):
-        if not (ir.same(e1, e2) and reads_own_row_only(e1)):
+        if not (ir.same(e1, e2) and reads_own_row_only(e1, correlated=True)):
             return SKIP
-        # the same values of each row, subqueries reading no enclosing row among them (each the
-        # same value on every row): bag-equal inputs give bag-equal results
+        # the same values of each row, computed from it alone and subqueries that read it and
+        # leave the engine no choice: bag-equal inputs give bag-equal results
         _same_operator(r1, r2, trace)
         return _differing_blocks(r1.input, r2.input, ctx, trace)
     if isinstance(r1, ir.Project) and ir.same(e1, e2):
