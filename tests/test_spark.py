@@ -4,6 +4,7 @@ pair --spark` end to end."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from test_calcite import pair_args
 from typer.testing import CliRunner
 
 from sqlwitness_cli import app
-from verify.errors import QueryError
+from verify.errors import QueryError, Unsupported
 from verify.spark import read_spark, read_spark_pair
 
 DDL = "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER, name VARCHAR);"
@@ -48,6 +49,18 @@ def test_failed_casts_and_division_by_zero_are_null_and_div_is_the_integer_quoti
     sql, _ = read_spark("SELECT id, CAST(name AS INT), b / 0, a DIV b, POSITIVE(a) FROM t ORDER BY id")
     # Spark (not ANSI): a text that is no number casts to NULL, x / 0 is NULL, -7 DIV 2 is -3
     assert _run(sql) == [(1, None, None, 1, 3), (2, None, None, None, None), (3, None, None, -3, -7)]
+
+
+def test_a_text_literal_cast_to_date_is_the_day_spark_reads_in_it():
+    sql, notes = read_spark("SELECT date('1995-03-21 +08'), to_date('1995-3-1'), CAST('1995-02-30' AS DATE), "
+                            "CAST('x' AS DATE) FROM t WHERE id = 1")
+    # Spark ignores what follows the day after a space; a day that does not exist, or no day, is NULL
+    assert _run(sql) == [(datetime.date(1995, 3, 21), datetime.date(1995, 3, 1), None, None)]
+    assert notes[0] == "DATE of '1995-03-21 +08': 1995-03-21 (Spark reads it so)"
+    with pytest.raises(duckdb.ConversionException):   # DuckDB's own reading of the text fails
+        _run("SELECT CAST('1995-03-21 +08' AS DATE)")
+    with pytest.raises(Unsupported, match="a cast of text to DATE"):   # texts the two accept differ
+        read_spark("SELECT CAST(name AS DATE) FROM t")
 
 
 def test_a_constant_order_by_key_orders_nothing_and_is_left_out():
