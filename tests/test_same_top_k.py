@@ -5,6 +5,8 @@ plan twice, each sort with a tie order of its own (`verify.rowwise.the_same_top_
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -241,3 +243,39 @@ def test_the_same_top_k_on_a_key_holds_as_lists_on_larger_databases(pair, dbs):
     if expected:
         for db in dbs:
             assert run_keyed(db, gold) == run_keyed(db, gen), (gold, gen, db)
+
+
+# ------------------------------------------------------------------ a key completed by WHERE
+# `keyed.never_tie`: the columns a WHERE fixes to one value complete a composite key, so the
+# other key columns alone tie no two rows (an order's lines by number, the order fixed)
+LINES_DDL = "CREATE TABLE line (o INTEGER NOT NULL, n INTEGER NOT NULL, v INTEGER, PRIMARY KEY (o, n));"
+LINES = schema_from_ddl(LINES_DDL)
+line_tables = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3), st.sampled_from([None, 0, 1])),
+                       max_size=8, unique_by=lambda r: r[:2])
+
+
+def _run_lines(rows: list[tuple], sql: str) -> list[tuple]:
+    con = sqlite3.connect(":memory:")
+    con.executescript(LINES_DDL)
+    con.executemany("INSERT INTO line VALUES (?, ?, ?)", rows)
+    return con.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize("where, every_size", [
+    ("o = 1", True),
+    ("o = 1 AND v > 0", True),
+    ("o > 1", False),           # several orders: their lines' numbers tie
+    ("o = 1 OR o = 2", False),
+    ("v = 1", False),           # v is no key column
+])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(tables=st.lists(line_tables, min_size=20, max_size=20))
+def test_a_key_the_where_completes_ties_no_rows(where, every_size, tables):
+    gold = f"SELECT n, v FROM line WHERE {where} ORDER BY n DESC LIMIT 2"
+    gen = f"SELECT n, v FROM (SELECT * FROM line WHERE {where}) AS x ORDER BY n DESC LIMIT 2"
+    v = check.check_pair(gold, gen, schema=LINES, bound=2, budget=NO_RANDOM)
+    assert (v.verdict == VerdictKind.EQUIVALENT and v.complete) == every_size, (where, v.reason)
+    if every_size:
+        for rows in tables:
+            assert _run_lines(rows, gold) == _run_lines(rows, gen), (where, rows)

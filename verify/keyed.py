@@ -665,7 +665,9 @@ def _unique_on(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
         j = rel.input  # a filter of an inner join is a join on both conditions
         return _unique_on(replace(j, kind="inner", cond=rel.cond if j.cond is None else
                                   ir.BoolOp("and", (j.cond, rel.cond))), cols, schema)
-    if isinstance(rel, (ir.Filter, ir.Sort)):
+    if isinstance(rel, ir.Filter):  # its rows agree on the columns it fixes to one value
+        return _unique_on(rel.input, cols | fixed_columns(row_facts(rel)), schema)
+    if isinstance(rel, ir.Sort):
         return _unique_on(rel.input, cols, schema)
     if isinstance(rel, ir.Project):
         return _unique_on(rel.input, {rel.exprs[c].index for c in cols if isinstance(rel.exprs[c], ir.Col)}, schema)
@@ -805,7 +807,11 @@ def _one_row_per_group(rel: ir.Rel, cols: set[int], schema: Schema) -> bool:
         return not rel.grouped or set(range(len(rel.keys))) <= cols
     if isinstance(rel, ir.Distinct) and set(range(len(rel.columns))) <= cols:
         return True
-    if isinstance(rel, (ir.Filter, ir.Sort, ir.Distinct)):
+    if isinstance(rel, ir.Filter):
+        # two of its rows agreeing on `cols` agree on the columns it fixes to one value too
+        if _one_row_per_group(rel.input, cols | fixed_columns(row_facts(rel)), schema):
+            return True
+    elif isinstance(rel, (ir.Sort, ir.Distinct)):
         return _one_row_per_group(rel.input, cols, schema)
     if isinstance(rel, ir.Project):
         inner = {rel.exprs[c].index for c in cols if isinstance(rel.exprs[c], ir.Col)}
