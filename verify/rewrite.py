@@ -1063,7 +1063,7 @@ def except_or_intersect_of_filters(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     if not (same_plan(source, other) and deterministic(source) and plain((p, q))
             and all(c.kind in IDENTICAL_WHEN_EQUAL for c in source.columns)
             and not any(col.collation for n in ir.nodes(source) if isinstance(n, ir.Scan)
-                        for col in ctx.schema.table(n.table).columns)):
+                        and ctx.schema.has_table(n.table) for col in ctx.schema.table(n.table).columns)):
         return None
     true, false = ir.Lit(True, "bool"), ir.Lit(False, "bool")
     second = q if rel.op == "intersect" else ir.Case(((q, false),), true, "bool")  # q is not TRUE
