@@ -105,6 +105,25 @@ def test_a_past_deadline_is_a_time_limit_never_equivalent():
     assert v.proof.stopped and v.proof.stopped.startswith("time limit")
 
 
+def test_the_encoder_looks_at_the_clock_on_every_row_it_builds(monkeypatch):
+    """A filter over a join of many tables builds one formula per row of their product (k to the
+    number of tables): the deadline is checked on each, so the safety stop holds inside one such
+    operator too (TPC-DS's six-way self joins of CTEs once ran for minutes past it)."""
+    import verify.encode as encode
+    from verify.lower import lower_query
+    from verify.parse import parse_query
+    from verify.schema_io import schema_from_ddl
+
+    schema = schema_from_ddl("CREATE TABLE t (a INTEGER, b INTEGER);")
+    sql = "SELECT x.a + y.b FROM t AS x, t AS y, t AS z WHERE x.a < y.b + z.a"
+    rel = lower_query(parse_query(sql), schema).rel
+    ticks = []
+    monkeypatch.setattr(encode.Encoder, "tick", lambda self: ticks.append(1))
+    encode.Encoder(schema, 3, "sqlite", tables={"t"}).rel(rel)
+    # 27 rows of the product: each checked when joined, filtered and projected
+    assert len(ticks) >= 3 * 27, len(ticks)
+
+
 def test_a_solver_check_the_clock_interrupts_is_a_time_limit_keeping_the_bounds_proved(monkeypatch):
     """The solver's check at k=2 is interrupted by the clock (forced here): no `equivalent` up to
     k=1 because the clock ran out; k=1 stays in `proof.bounds`."""

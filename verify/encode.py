@@ -330,11 +330,19 @@ class Encoder:
                 return []
             if z3.is_true(keep):
                 return rows
-        return [SRow(And(r.present, is_true(self.expr(rel.cond, r.vals, outer))), r.vals, r.pos) for r in rows]
+        return [SRow(And(r.present, is_true(self.expr(rel.cond, r.vals, outer))), r.vals, r.pos)
+                for r in self._ticking(rows)]
 
     def _project(self, rel: ir.Project, outer) -> list[SRow]:
         rows = self.rel(rel.input, outer)
-        return [SRow(r.present, [self.expr(e, r.vals, outer) for e in rel.exprs], r.pos) for r in rows]
+        return [SRow(r.present, [self.expr(e, r.vals, outer) for e in rel.exprs], r.pos) for r in self._ticking(rows)]
+
+    def _ticking(self, rows: list[SRow]):
+        """`rows`, checking the deadline before each (a join's product can hold many thousands
+        of rows, each with a formula to build)."""
+        for r in rows:
+            self.tick()
+            yield r
 
     def _join(self, rel: ir.Join, outer) -> list[SRow]:
         if rel.kind in _LATERAL:
@@ -345,8 +353,8 @@ class Encoder:
         out: list[SRow] = []
         match: dict[tuple[int, int], z3.BoolRef] = {}
         for i, a in enumerate(left):
-            self.tick()
             for j, b in enumerate(right):
+                self.tick()
                 vals = a.vals + b.vals
                 on = is_true(self.expr(rel.cond, vals, outer)) if rel.cond is not None else TRUE
                 m = And(a.present, b.present, on)
@@ -370,7 +378,7 @@ class Encoder:
         out: list[SRow] = []
         for a in self.rel(rel.left, outer):
             matches = []
-            for b in self.rel(rel.right, (a.vals,) + outer):
+            for b in self._ticking(self.rel(rel.right, (a.vals,) + outer)):
                 vals = a.vals + b.vals
                 on = is_true(self.expr(rel.cond, vals, outer)) if rel.cond is not None else TRUE
                 matches.append(And(a.present, b.present, on))
