@@ -394,7 +394,8 @@ def aggregates_of_no_row(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
 
     Such an aggregate adds up no value in any group: COUNT is 0, TOTAL 0.0, every other one
     NULL, on every database, so it is that constant, computed above the aggregate (a FILTER that
-    is always TRUE is no filter). An aggregate without GROUP BY left with nothing to compute is
+    is always TRUE is no filter). An argument is asked of the solver only when it reads no
+    column or has a NULL literal in it (`_may_be_always_null`). An aggregate without GROUP BY left with nothing to compute is
     its one row, which reads no table: `SELECT COUNT(NULL) FROM t` is `SELECT 0`.
 
         >>> from verify.rules import demo
@@ -414,7 +415,7 @@ def aggregates_of_no_row(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         if cond is not None and constant(cond) and always_true(cond):
             item, changed = replace(item, filter=None), True
         no_row = (cond is not None and constant(cond) and never_true(cond)) or \
-            (item.arg is not None and always_null(item.arg, rel.input.columns))
+            (item.arg is not None and _may_be_always_null(item.arg) and always_null(item.arg, rel.input.columns))
         if no_row:
             value = {"count_star": 0, "count": 0, "total": 0.0}.get(item.func)
             exprs.append(ir.Lit(value, col.kind))
@@ -428,6 +429,13 @@ def aggregates_of_no_row(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     inner: ir.Rel = (ir.Values((), ((),)) if not kept and not rel.grouped
                      else replace(rel, columns=cols, items=tuple(kept)))
     return ir.Project(rel.columns, inner, tuple(exprs))
+
+
+def _may_be_always_null(e: ir.Expr) -> bool:
+    """Whether `e` is worth asking the solver if it is NULL on every row: it reads no column,
+    or a NULL literal takes part in it (`a = NULL`, `x + NULL`). Other arguments, the common
+    case, are not asked (one solver check per aggregate would cost every proof)."""
+    return constant(e) or any(isinstance(n, ir.Lit) and n.value is None for n in ir.walk(e, into_subqueries=False))
 
 
 def aggregate_of_nothing(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
