@@ -13,7 +13,7 @@ from dataclasses import replace
 from verify import ir
 from verify.blocks import one_row_always, over_join, plain, row_exprs, with_columns_of
 from verify.facts import EXACT_KINDS, conjunction, conjuncts
-from verify.encode import constant, expr_depth, free_depth
+from verify.encode import expr_depth, free_depth
 from verify.implication import always_true, null_on_nulls
 from verify.names import JoinKind
 from verify.rewrite import Context
@@ -275,16 +275,11 @@ def lateral_filter_as_join(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
         # the ON condition reads the lateral's columns: they are the projected values
         on = ir.transform(rel.cond, lambda n: exprs[n.index - width] if isinstance(n, ir.Col) and n.index >= width
                           else n, into_subqueries=False)
-        conds += [c for c in conjuncts(on) if not _true(c)]
+        conds += [c for c in conjuncts(on) if not always_true(c)]
     join = ir.Join(rel.left.columns + source.columns, JoinKind.LEFT if left_join else JoinKind.INNER,
                    rel.left, source, conjunction(conds))
     kept = tuple(ir.Col(i, c.kind, c.affinity) for i, c in enumerate(rel.left.columns))
     return ir.Project(rel.columns, join, kept + exprs)  # type: ignore[arg-type]
-
-
-def _true(cond: ir.Expr) -> bool:
-    """`cond` reads no column and is TRUE (`ON TRUE`, which SQLite's reading writes `1 <> 0`)."""
-    return constant(cond) and always_true(cond)
 
 
 def _left_row_as_columns(e: ir.Expr, width: int) -> ir.Expr | None:
@@ -327,7 +322,7 @@ def one_row_lateral_as_subqueries(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """
     if not (isinstance(rel, ir.Join) and rel.kind in _LATERAL and one_row_always(rel.right)):
         return None
-    cond = None if rel.cond is None or _true(rel.cond) else rel.cond
+    cond = None if rel.cond is None or always_true(rel.cond) else rel.cond
     if cond is not None and rel.kind == JoinKind.LATERAL_LEFT:
         return None
     right = rel.right

@@ -24,21 +24,29 @@ from verify.values import check_within, current_meter, fresh, is_true, null_of
 
 
 def never_true(cond: ir.Expr) -> bool:
-    """`cond`, which reads no column, is FALSE or NULL (`1 = 0`, `NULL > 1`).
+    """`cond` reads no column (nor a query: `encode.constant`) and is FALSE or NULL (`1 = 0`,
+    `NULL > 1`); False for a condition that reads one.
 
         >>> never_true(ir.Cmp("=", ir.Lit(1, "int"), ir.Lit(0, "int"), "num"))
         True
     """
+    if not constant(cond):
+        return False
     enc = Encoder(Schema(tables=[]), 0)
     return z3.is_false(z3.simplify(is_true(enc.expr(cond, [], ()))))
 
 
 def always_true(cond: ir.Expr) -> bool:
-    """`cond`, which reads no column, is TRUE (`1 = 1`).
+    """`cond` reads no column (nor a query: `encode.constant`) and is TRUE (`1 = 1`, SQLite's
+    `1 <> 0` for TRUE); False for a condition that reads one.
 
         >>> always_true(ir.Cmp("=", ir.Lit(2, "int"), ir.Lit(2, "int"), "num"))
         True
+        >>> always_true(ir.Cmp("=", ir.Col(0, "int"), ir.Col(0, "int"), "num"))
+        False
     """
+    if not constant(cond):
+        return False
     enc = Encoder(Schema(tables=[]), 0)
     return z3.is_true(z3.simplify(is_true(enc.expr(cond, [], ()))))
 
@@ -58,7 +66,7 @@ def always_empty(rel: ir.Rel) -> bool:
     if isinstance(rel, ir.Values):
         return not rel.rows
     if isinstance(rel, ir.Filter):
-        if always_empty(rel.input) or (constant(rel.cond) and never_true(rel.cond)):
+        if always_empty(rel.input) or never_true(rel.cond):
             return True
         if any(isinstance(c, ir.IsNull) and isinstance(c.arg, ir.Col) and _a_count(rel.input, c.arg.index)
                for c in conjuncts(rel.cond)):

@@ -665,6 +665,10 @@ class Lowerer(ScalarLowering):
         aff = affinity(item.arg) if isinstance(item, ir.Bare) else None
         return ir.Col(i, item.kind, aff)
 
+    def _count_of_tuples(self, parts: list[exp.Expression], env: Env) -> ir.Agg:
+        """COUNT(DISTINCT) of the tuples of `parts` without a NULL part."""
+        return ir.Agg("count", ir.Func(FuncName.TUPLE, tuple(self.expr(x, env) for x in parts), "null"), True, "int")
+
     def _aggregate(self, node: exp.Expression, env: Env, window: bool = False) -> ir.Agg:
         """An aggregate call. In a window over an aggregate query (`SUM(SUM(x)) OVER (...)`)
         the argument may itself hold aggregates: it is evaluated on the grouped rows."""
@@ -676,13 +680,11 @@ class Lowerer(ScalarLowering):
             if len(arg_node.expressions) != 1:
                 if func != "count":
                     raise Unsupported(f"{func.upper()}(DISTINCT with several arguments)")
-                parts = tuple(self.expr(x, env) for x in arg_node.expressions)
-                return ir.Agg("count", ir.Func(FuncName.TUPLE, parts, "null"), True, "int")
+                return self._count_of_tuples(arg_node.expressions, env)
             arg_node = arg_node.expressions[0]
             tuple_parts = _tuple_without_null(arg_node) if func == "count" else None
             if tuple_parts is not None:
-                parts = tuple(self.expr(x, env) for x in tuple_parts)
-                return ir.Agg("count", ir.Func(FuncName.TUPLE, parts, "null"), True, "int")
+                return self._count_of_tuples(tuple_parts, env)
         if func == "count" and (arg_node is None or isinstance(arg_node, exp.Star)):
             return ir.Agg("count_star", None, False, "int")
         if node.expressions and func in ("min", "max"):

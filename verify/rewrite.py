@@ -247,8 +247,6 @@ def _filter_keeps(cond: ir.Expr, branch: ir.Rel, every_row: bool) -> bool:
     if not (isinstance(branch, ir.Project) and plain(branch.exprs)):
         return False
     value = substitute(cond, list(branch.exprs))
-    if not constant(value):
-        return False
     return always_true(value) if every_row else never_true(value)
 
 
@@ -412,13 +410,12 @@ def aggregates_of_no_row(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     changed = False
     for item, col in zip(rel.items, rel.columns[nk:]):
         cond = item.filter
-        if cond is not None and constant(cond) and always_true(cond):
+        if cond is not None and always_true(cond):
             item, changed = replace(item, filter=None), True
-        no_row = (cond is not None and constant(cond) and never_true(cond)) or \
+        no_row = (cond is not None and never_true(cond)) or \
             (item.arg is not None and _may_be_always_null(item.arg) and always_null(item.arg, rel.input.columns))
         if no_row:
-            value = {"count_star": 0, "count": 0, "total": 0.0}.get(item.func)
-            exprs.append(ir.Lit(value, col.kind))
+            exprs.append(ir.Lit(_value_on_no_row(item), col.kind))
             changed = True
         else:
             exprs.append(ir.Col(nk + len(kept), col.kind, col.affinity))
@@ -451,12 +448,14 @@ def aggregate_of_nothing(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """
     if not isinstance(rel, ir.Aggregate) or rel.grouped or rel.keys or not always_empty(rel.input):
         return None
-    row = []
-    for item, col in zip(rel.items, rel.columns):
-        func = item.func if isinstance(item, ir.Agg) else "bare"
-        value = {"count_star": 0, "count": 0, "total": 0.0}.get(func)
-        row.append(ir.Lit(value, col.kind))
-    return ir.Values(rel.columns, (tuple(row),))
+    return ir.Values(rel.columns, (tuple(ir.Lit(_value_on_no_row(item), col.kind)
+                                         for item, col in zip(rel.items, rel.columns)),))
+
+
+def _value_on_no_row(item: ir.Agg | ir.Bare) -> int | float | None:
+    """An aggregate's value over no row: COUNT 0, TOTAL 0.0, any other (and a bare column) NULL."""
+    func = item.func if isinstance(item, ir.Agg) else "bare"
+    return {"count_star": 0, "count": 0, "total": 0.0}.get(func)
 
 
 def unlimited_sort_dropped(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
@@ -525,7 +524,7 @@ def one_row_joined_as_columns(rel: ir.Rel, ctx: Context) -> ir.Rel | None:
     """
     if not (isinstance(rel, ir.Join) and rel.kind in ("inner", "cross", "left")):
         return None
-    if not (rel.cond is None or plain((rel.cond,)) and not columns_read((rel.cond,)) and always_true(rel.cond)):
+    if not (rel.cond is None or always_true(rel.cond)):
         return None
     sides = ((rel.right, rel.left),) if rel.kind == "left" else ((rel.right, rel.left), (rel.left, rel.right))
     for side, other in sides:
